@@ -1,0 +1,146 @@
+//! mnemo's store: one SQLite file holding projects, sessions, prompts and the
+//! raw event log, with versioned migrations.
+//!
+//! The store knows nothing about Claude Code's JSON: callers hand it
+//! normalized [`HookRecord`]s (already redacted) and it turns them into rows in
+//! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
+//! deadlock and a killed process leaves either the whole record or nothing.
+
+mod migrate;
+mod record;
+mod stats;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, ffi};
+
+pub use migrate::{SCHEMA_VERSION, migrate_to};
+pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
+pub use stats::Stats;
+
+/// How durable a commit is. Both survive a crash or `SIGKILL` of the writer
+/// (WAL); `Full` also survives power loss, at the cost of an fsync per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    #[default]
+    Normal,
+    Full,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a writer waits for another writer before giving up.
+    pub busy_timeout: Duration,
+    pub durability: Durability,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            busy_timeout: Duration::from_millis(2000),
+            durability: Durability::Normal,
+        }
+    }
+}
+
+/// Why the store could not do what was asked, classified so callers can
+/// explain it in one line and decide to spool.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database is locked (another writer held it past the busy timeout)")]
+    Busy(#[source] rusqlite::Error),
+    #[error("database file is corrupt or not a database: {0}")]
+    Corrupt(#[source] rusqlite::Error),
+    #[error("database is read-only: {0}")]
+    ReadOnly(#[source] rusqlite::Error),
+    #[error("disk or database is full: {0}")]
+    Full(#[source] rusqlite::Error),
+    #[error("database schema version {found} is newer than this mnemo understands ({known}); upgrade mnemo")]
+    NewerSchema { found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Other(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        let code = match &err {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+            _ => None,
+        };
+        match code {
+            Some(ffi::ErrorCode::DatabaseBusy | ffi::ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(err)
+            }
+            Some(ffi::ErrorCode::DatabaseCorrupt | ffi::ErrorCode::NotADatabase) => {
+                StoreError::Corrupt(err)
+            }
+            Some(ffi::ErrorCode::ReadOnly | ffi::ErrorCode::CannotOpen) => {
+                StoreError::ReadOnly(err)
+            }
+            Some(ffi::ErrorCode::DiskFull) => StoreError::Full(err),
+            _ => StoreError::Other(err),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open mnemo database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path`, set the connection
+    /// pragmas and bring the schema up to [`SCHEMA_VERSION`].
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        Self::configure(conn, options)
+    }
+
+    /// An in-memory database with the full schema, for tests and tools.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::configure(Connection::open_in_memory()?, &StoreOptions::default())
+    }
+
+    fn configure(conn: Connection, options: &StoreOptions) -> Result<Store> {
+        conn.busy_timeout(options.busy_timeout)?;
+        let synchronous = match options.durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        // journal_mode is persistent; asking again on a WAL database is a no-op.
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = {synchronous};
+             PRAGMA foreign_keys = ON;
+             PRAGMA journal_size_limit = 8388608;"
+        ))?;
+        let mut store = Store { conn };
+        migrate::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// Wrap an already-open connection without touching its schema (for tests
+    /// of migrations and for read-only inspection).
+    pub fn from_connection(conn: Connection) -> Store {
+        Store { conn }
+    }
+
+    /// The underlying connection, for queries the store has no method for.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The schema version recorded in the file (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,117 @@
+//! Versioned, forward-only migrations keyed on `PRAGMA user_version`.
+//!
+//! To change the schema, add a numbered `.sql` file under `migrations/` and a
+//! line to [`MIGRATIONS`]; every database is upgraded in place the next time
+//! any mnemo process opens it. Each step runs in its own `BEGIN IMMEDIATE`
+//! transaction that re-reads the version first, so two processes opening an old
+//! file at the same moment apply each step exactly once.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::{Result, StoreError};
+
+/// `(version, name, sql)`; versions are contiguous from 1.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "capture", include_str!("migrations/0001_capture.sql")),
+    (
+        2,
+        "rejected inputs",
+        include_str!("migrations/0002_rejected_inputs.sql"),
+    ),
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+fn user_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Bring `conn` to [`SCHEMA_VERSION`]. Cheap when already current: one pragma read.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Bring `conn` to exactly `target` (used by tests to build older databases).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
+    let current = user_version(conn)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if current >= target {
+        return Ok(());
+    }
+    for &(version, _name, sql) in MIGRATIONS.iter().filter(|m| m.0 <= target) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if user_version(&tx)? >= version {
+            continue; // another process got here first
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_contiguous() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.0, i as i64 + 1, "migration {} out of order", m.1);
+        }
+    }
+
+    #[test]
+    fn fresh_database_reaches_current_version_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn older_database_is_upgraded_in_place_keeping_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate_to(&mut conn, 1).unwrap();
+            conn.execute(
+                "INSERT INTO projects (root, name, created_at) VALUES ('/r/api', 'api', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), 1);
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let root: String = conn
+            .query_row("SELECT root FROM projects", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(root, "/r/api");
+        conn.execute(
+            "INSERT INTO rejected_inputs (reason, input_bytes, input_head, created_at) VALUES ('x', 1, '', 1)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::NewerSchema { .. })
+        ));
+    }
+}

@@ -1,1 +1,56 @@
-fn main() {}
+//! The `mnemo` command: persistent memory for Claude Code.
+//!
+//! This crate is only the command line: argument parsing, logging set-up and
+//! one module per subcommand that wires the library crates together.
+
+mod commands;
+mod logging;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mnemo", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Handle one Claude Code hook event (JSON on stdin). Always exits 0.
+    Hook {
+        /// The event, e.g. post-tool-use or PostToolUse; defaults to the
+        /// input's hook_event_name.
+        event: Option<String>,
+    },
+    /// Record a file of hook inputs (one JSON object per line, each with
+    /// hook_event_name), as if each had arrived through `mnemo hook`.
+    Ingest {
+        /// The JSONL file; `-` or nothing reads stdin.
+        file: Option<std::path::PathBuf>,
+    },
+    /// Show what the store holds.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration (file + environment overrides).
+    Config {
+        /// Print the documented defaults instead.
+        #[arg(long)]
+        defaults: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Hook { event } => commands::hook::run(event.as_deref()),
+        Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
+        Command::Stats { json } => commands::report(commands::stats::run(json)),
+        Command::Config { defaults } => commands::report(commands::config::run(defaults)),
+    }
+}

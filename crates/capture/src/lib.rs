@@ -1,0 +1,479 @@
+//! mnemo's capture path: one Claude Code hook input in, one durable, redacted
+//! record out.
+//!
+//! ```text
+//! stdin bytes ─▶ normalize (parse, event name, session, skip/exclude rules,
+//!                redact + cap, project identity) ─▶ HookRecord
+//!             ─▶ persist (store, or spool when the store is unavailable)
+//! ```
+//!
+//! Invariants: nothing reaches disk before [`mnemo_privacy`] has cleaned it;
+//! an input that cannot be interpreted is kept (redacted) in
+//! `rejected_inputs`, never silently dropped; no function here panics on any
+//! input.
+
+pub mod event;
+pub mod project;
+pub mod spool;
+
+use std::cell::OnceCell;
+use std::io::{self, Read};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use mnemo_config::{Config, Paths};
+use mnemo_privacy::{PrivacyOptions, Redactor};
+use mnemo_store::{Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreOptions};
+use serde_json::{Map, Value};
+
+/// The agent name recorded on sessions captured from Claude Code hooks.
+pub const AGENT: &str = "claude-code";
+
+/// How much of an uninterpretable input is kept for diagnosis.
+const REJECTED_HEAD_BYTES: usize = 4096;
+/// Spooled events replayed by one hook run before its own event.
+const DRAIN_BUDGET: usize = 1000;
+
+/// Configuration problems found while building a [`Capturer`].
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{0}")]
+    Privacy(#[from] mnemo_privacy::PrivacyError),
+    #[error("{key}: invalid glob {pattern:?}: {source}")]
+    Glob {
+        key: &'static str,
+        pattern: String,
+        source: globset::Error,
+    },
+}
+
+/// The raw hook input, read with a size cap.
+#[derive(Debug)]
+pub struct HookInput {
+    /// At most `max_stdin_bytes` bytes.
+    pub bytes: Vec<u8>,
+    /// How many bytes the sender wrote in total.
+    pub total_bytes: usize,
+}
+
+impl HookInput {
+    /// Whether the input was larger than the cap (and `bytes` is only its head).
+    pub fn truncated(&self) -> bool {
+        self.total_bytes > self.bytes.len()
+    }
+}
+
+/// Read all of `reader`, keeping at most `max` bytes and discarding the rest
+/// (so the sender never blocks on a full pipe).
+pub fn read_input(mut reader: impl Read, max: usize) -> io::Result<HookInput> {
+    let mut bytes = Vec::with_capacity(64 * 1024);
+    (&mut reader).take(max as u64).read_to_end(&mut bytes)?;
+    let mut total = bytes.len();
+    let mut sink = [0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut sink) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(HookInput {
+        bytes,
+        total_bytes: total,
+    })
+}
+
+/// What normalizing one input produced.
+#[derive(Debug)]
+pub enum Normalized {
+    /// Ready to persist.
+    Record(Box<HookRecord>),
+    /// A valid input mnemo deliberately does not store (event it does not
+    /// record, skipped tool, excluded project).
+    Ignored(String),
+    /// An input that could not be interpreted; `head` is redacted.
+    Rejected {
+        hook: Option<String>,
+        reason: String,
+        input_bytes: usize,
+        head: String,
+    },
+}
+
+/// Turns hook inputs into records under one configuration.
+pub struct Capturer {
+    config: Config,
+    redactor: OnceCell<Redactor>,
+    skip_tools: Option<GlobSet>,
+    exclude_projects: Option<GlobSet>,
+}
+
+impl Capturer {
+    /// Validate the capture and privacy settings of `config`.
+    pub fn new(config: &Config) -> Result<Capturer, CaptureError> {
+        let capturer = Capturer {
+            skip_tools: glob_set("capture.skip_tools", &config.capture.skip_tools)?,
+            exclude_projects: glob_set(
+                "capture.exclude_projects",
+                &expand_home(&config.capture.exclude_projects),
+            )?,
+            config: config.clone(),
+            redactor: OnceCell::new(),
+        };
+        // Build the redactor now only when user patterns need validating;
+        // otherwise leave it for the first input that needs it.
+        if !config.privacy.extra_patterns.is_empty() {
+            let _ = capturer.redactor.set(Redactor::new(&privacy_options(config))?);
+        }
+        Ok(capturer)
+    }
+
+    fn redactor(&self) -> &Redactor {
+        self.redactor.get_or_init(|| {
+            // Built-in patterns always compile; user patterns were checked in `new`.
+            Redactor::new(&privacy_options(&self.config))
+                .or_else(|_| Redactor::new(&PrivacyOptions::default()))
+                .expect("built-in privacy patterns compile")
+        })
+    }
+
+    /// Interpret one hook input received at `at` (Unix ms). `arg_event` is the
+    /// event named on the command line; `hook_event_name` in the input wins.
+    pub fn normalize(&self, arg_event: Option<&str>, input: &HookInput, at: i64) -> Normalized {
+        if input.truncated() {
+            return self.oversized(arg_event, input, at);
+        }
+        let reject = |hook: Option<&str>, reason: String| Normalized::Rejected {
+            hook: hook.map(str::to_string),
+            reason,
+            input_bytes: input.total_bytes,
+            head: self.redacted_head(&input.bytes),
+        };
+        let mut value: Value = match serde_json::from_slice(&input.bytes) {
+            Ok(v) => v,
+            Err(e) => return reject(arg_event, format!("hook input is not valid JSON ({e})")),
+        };
+        let Some(obj) = value.as_object() else {
+            return reject(arg_event, "hook input is not a JSON object".into());
+        };
+        let named = obj.get("hook_event_name").and_then(Value::as_str);
+        let Some(hook) = named.or(arg_event).map(event::canonical) else {
+            return reject(
+                None,
+                "no event: pass it as an argument or in hook_event_name".into(),
+            );
+        };
+        if let (Some(named), Some(arg)) = (named, arg_event)
+            && event::canonical(arg) != event::canonical(named)
+        {
+            tracing::warn!(arg, named, "event argument differs from hook_event_name; using hook_event_name");
+        }
+        if !event::is_recorded(&hook) {
+            return Normalized::Ignored(format!("{hook} events are not recorded"));
+        }
+        let session = match obj.get("session_id").and_then(Value::as_str) {
+            Some(s) if !s.trim().is_empty() => s.to_string(),
+            _ => return reject(Some(&hook), "hook input has no session_id".into()),
+        };
+        let tool_name = str_field(obj, "tool_name");
+        if let (Some(tool), Some(skip)) = (&tool_name, &self.skip_tools)
+            && skip.is_match(tool)
+        {
+            return Normalized::Ignored(format!("tool {tool} is in capture.skip_tools"));
+        }
+        let cwd = str_field(obj, "cwd");
+        let project = cwd.as_deref().map(|c| project::resolve(Path::new(c)));
+        if let (Some(p), Some(exclude)) = (&project, &self.exclude_projects)
+            && exclude.is_match(&p.root)
+        {
+            return Normalized::Ignored(format!(
+                "project {} is in capture.exclude_projects",
+                p.root.display()
+            ));
+        }
+
+        let report = self.redactor().clean_event(&mut value);
+        tracing::debug!(?report, "cleaned hook input");
+        let Some(obj) = value.as_object_mut() else {
+            return reject(Some(&hook), "hook input is not a JSON object".into());
+        };
+        let prompt = (hook == "UserPromptSubmit").then(|| {
+            let text = match obj.remove("prompt") {
+                Some(Value::String(s)) => s,
+                _ => String::new(),
+            };
+            PromptText {
+                private: report.private_spans > 0 && text.trim().is_empty(),
+                text,
+            }
+        });
+        let transcript_path = take_str(obj, "transcript_path");
+        obj.remove("session_id");
+        obj.remove("hook_event_name");
+        obj.remove("tool_name");
+        let tool_use_id = take_str(obj, "tool_use_id");
+        Normalized::Record(Box::new(HookRecord {
+            agent: AGENT.into(),
+            agent_session_id: session,
+            at,
+            project: project.as_ref().map(|p| ProjectRef {
+                root: p.root.to_string_lossy().into_owned(),
+                name: p.name.clone(),
+            }),
+            branch: project.and_then(|p| p.branch),
+            transcript_path,
+            tool_name,
+            tool_use_id,
+            agent_id: str_field(obj, "agent_id"),
+            agent_prompt_id: str_field(obj, "prompt_id"),
+            prompt,
+            source: (hook == "SessionStart")
+                .then(|| str_field(obj, "source"))
+                .flatten(),
+            end_reason: (hook == "SessionEnd")
+                .then(|| str_field(obj, "reason"))
+                .flatten(),
+            cwd,
+            payload: Value::Object(std::mem::take(obj)).to_string(),
+            hook,
+        }))
+    }
+
+    /// An input over `capture.max_stdin_bytes`: not parsed, but recorded as a
+    /// stub naming its size when its session can be found in the head.
+    fn oversized(&self, arg_event: Option<&str>, input: &HookInput, at: i64) -> Normalized {
+        let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
+        let scan = |key| scan_string_field(head, key);
+        let hook = scan("hook_event_name")
+            .as_deref()
+            .or(arg_event)
+            .map(event::canonical);
+        let reason = format!(
+            "hook input of {} bytes is over capture.max_stdin_bytes ({})",
+            input.total_bytes,
+            input.bytes.len()
+        );
+        let (Some(hook), Some(session)) = (hook, scan("session_id")) else {
+            return Normalized::Rejected {
+                hook: arg_event.map(str::to_string),
+                reason,
+                input_bytes: input.total_bytes,
+                head: self.redacted_head(&input.bytes),
+            };
+        };
+        if !event::is_recorded(&hook) {
+            return Normalized::Ignored(format!("{hook} events are not recorded"));
+        }
+        let cwd = scan("cwd");
+        let project = cwd.as_deref().map(|c| project::resolve(Path::new(c)));
+        let payload = serde_json::json!({
+            "mnemo_input_too_large": { "bytes": input.total_bytes, "limit": input.bytes.len() }
+        });
+        Normalized::Record(Box::new(HookRecord {
+            agent: AGENT.into(),
+            agent_session_id: self.redactor().clean_text(&session),
+            at,
+            project: project.as_ref().map(|p| ProjectRef {
+                root: p.root.to_string_lossy().into_owned(),
+                name: p.name.clone(),
+            }),
+            branch: project.and_then(|p| p.branch),
+            cwd,
+            transcript_path: None,
+            tool_name: scan("tool_name"),
+            tool_use_id: scan("tool_use_id"),
+            agent_id: None,
+            agent_prompt_id: None,
+            prompt: (hook == "UserPromptSubmit").then(|| PromptText {
+                text: format!("[mnemo: prompt of {} bytes not stored]", input.total_bytes),
+                private: false,
+            }),
+            source: None,
+            end_reason: None,
+            payload: payload.to_string(),
+            hook,
+        }))
+    }
+
+    fn redacted_head(&self, bytes: &[u8]) -> String {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(REJECTED_HEAD_BYTES)]);
+        self.redactor().clean_text(&head)
+    }
+}
+
+/// What happened to a record on its way to disk.
+#[derive(Debug)]
+pub enum Persisted {
+    /// In the database (or recognised as a redelivery of a stored event).
+    Stored(Recorded),
+    /// Written to the spool behind an older backlog that is still draining;
+    /// it will be stored in arrival order.
+    Queued,
+    /// The database could not take it; it waits in the spool.
+    Spooled(mnemo_store::StoreError),
+    /// Neither the database nor the spool could take it.
+    Lost {
+        store: Option<mnemo_store::StoreError>,
+        spool: io::Error,
+    },
+}
+
+/// Store options from the config.
+pub fn store_options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms),
+        durability: match config.store.synchronous {
+            mnemo_config::Synchronous::Normal => Durability::Normal,
+            mnemo_config::Synchronous::Full => Durability::Full,
+        },
+    }
+}
+
+/// The redelivery window of `config`, in milliseconds.
+pub fn dedupe_window_ms(config: &Config) -> i64 {
+    i64::try_from(config.capture.dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// Write `record` to the database, first replaying any spooled backlog so
+/// events land in the order they were received; fall back to the spool.
+pub fn persist(paths: &Paths, config: &Config, record: &HookRecord) -> Persisted {
+    let window = dedupe_window_ms(config);
+    let attempt = (|| {
+        let mut store = Store::open(&paths.db, &store_options(config))?;
+        if spool::pending(&paths.spool_dir) > 0 {
+            let drained = spool::drain(&paths.spool_dir, &mut store, DRAIN_BUDGET, window)?;
+            tracing::info!(?drained, "replayed spooled events");
+            if drained.remaining > 0 {
+                return Ok(None); // join the queue rather than jump it
+            }
+        }
+        store.record(record, window).map(Some)
+    })();
+    let store_error = match attempt {
+        Ok(Some(recorded)) => return Persisted::Stored(recorded),
+        Ok(None) => None,
+        Err(e) => Some(e),
+    };
+    match (spool::write(&paths.spool_dir, record), store_error) {
+        (Ok(_), None) => Persisted::Queued,
+        (Ok(_), Some(e)) => Persisted::Spooled(e),
+        (Err(spool), store) => Persisted::Lost { store, spool },
+    }
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn privacy_options(config: &Config) -> PrivacyOptions {
+    PrivacyOptions {
+        extra_patterns: config
+            .privacy
+            .extra_patterns
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        secret_files: config.privacy.secret_files.clone(),
+        max_field_bytes: config.capture.max_field_bytes,
+        max_event_bytes: config.capture.max_event_bytes,
+    }
+}
+
+fn glob_set(key: &'static str, patterns: &[String]) -> Result<Option<GlobSet>, CaptureError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = Glob::new(pattern).map_err(|source| CaptureError::Glob {
+            key,
+            pattern: pattern.clone(),
+            source,
+        })?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|source| CaptureError::Glob {
+            key,
+            pattern: patterns.join(", "),
+            source,
+        })
+}
+
+/// `~/x` → `$HOME/x`, so exclusion globs can be written the way people think.
+fn expand_home(patterns: &[String]) -> Vec<String> {
+    let home = std::env::var("HOME").ok();
+    patterns
+        .iter()
+        .map(|p| match (p.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => format!("{}/{rest}", home.trim_end_matches('/')),
+            _ => p.clone(),
+        })
+        .collect()
+}
+
+fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn take_str(obj: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match obj.remove(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    }
+}
+
+/// Find `"key": "value"` in the head of a JSON text too large to parse. Only
+/// plain values are returned (an escaped quote ends the scan).
+fn scan_string_field(head: &[u8], key: &str) -> Option<String> {
+    let needle = format!("\"{key}\"");
+    let at = memchr::memmem::find(head, needle.as_bytes())? + needle.len();
+    let rest = &head[at..];
+    let rest = trim_start(rest).strip_prefix(b":")?;
+    let rest = trim_start(rest).strip_prefix(b"\"")?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    (rest.get(end) == Some(&b'"'))
+        .then(|| String::from_utf8_lossy(&rest[..end]).into_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn trim_start(bytes: &[u8]) -> &[u8] {
+    let n = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    &bytes[n..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_fields_from_a_truncated_head() {
+        let head = br#"{"session_id" : "abc-1", "hook_event_name":"PostToolUse", "tool_response": {"stdout": "xxxx"#;
+        assert_eq!(scan_string_field(head, "session_id").as_deref(), Some("abc-1"));
+        assert_eq!(
+            scan_string_field(head, "hook_event_name").as_deref(),
+            Some("PostToolUse")
+        );
+        assert_eq!(scan_string_field(head, "stdout"), None, "unterminated value");
+        assert_eq!(scan_string_field(head, "cwd"), None);
+    }
+
+    #[test]
+    fn read_input_caps_and_counts() {
+        let data = vec![b'x'; 10_000];
+        let input = read_input(&data[..], 4096).unwrap();
+        assert_eq!(input.bytes.len(), 4096);
+        assert_eq!(input.total_bytes, 10_000);
+        assert!(input.truncated());
+    }
+}

@@ -1,0 +1,191 @@
+//! Capture benchmark: `mnemo hook` latency as Claude Code spawns it, and
+//! ingest throughput.
+//!
+//! Run: `cargo bench -p mnemo --bench capture` (add `-- --quick` for a short
+//! run). It seeds a database with 100,000 events through `mnemo ingest`
+//! (printing events/s), then spawns `mnemo hook <event>` with realistic
+//! payloads on stdin, one process at a time, and prints median, p95 and
+//! peak RSS per event kind, next to the cost of spawning `/bin/true`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
+
+struct Sample {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// Spawn `program args` with `input` on stdin; wall time from spawn to exit,
+/// and the child's own peak RSS (from wait4).
+fn spawn_once(program: &str, args: &[&str], envs: &[(&str, &Path)], input: &[u8]) -> Sample {
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(input);
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; we reap our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4");
+    let wall = start.elapsed();
+    std::mem::forget(child); // already reaped
+    Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn report(label: &str, samples: &[Sample]) {
+    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    walls.sort();
+    let mut rss: Vec<i64> = samples.iter().map(|s| s.max_rss_kib).collect();
+    rss.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<34} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10.1} {:>10.1}",
+        ms(percentile(&walls, 0.5)),
+        ms(percentile(&walls, 0.95)),
+        ms(walls[0]),
+        ms(walls[walls.len() - 1]),
+        rss[rss.len() / 2] as f64 / 1024.0,
+        rss[rss.len() - 1] as f64 / 1024.0,
+    );
+}
+
+/// A realistic PostToolUse(Bash) payload of about `size` bytes.
+fn post_tool_use(session: &str, cwd: &str, id: usize, size: usize) -> Value {
+    let mut stdout = String::from("============================= test session starts ==============================\nplatform linux -- Python 3.11.7, pytest-8.3.2\ncollected 14 items\n\n");
+    let mut i = 0;
+    while stdout.len() < size.saturating_sub(700) {
+        stdout.push_str(&format!(
+            "tests/test_cart.py::test_discount_case_{i} PASSED                          [{:>3}%]\n",
+            (i * 7) % 100
+        ));
+        i += 1;
+    }
+    stdout.push_str("============================== 14 passed in 0.42s ==============================\n");
+    json!({
+        "session_id": session,
+        "transcript_path": format!("/home/dev/.claude/projects/-bench/{session}.jsonl"),
+        "cwd": cwd,
+        "permission_mode": "default",
+        "hook_event_name": "PostToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "python -m pytest tests/test_cart.py -v", "description": "Run the cart tests"},
+        "tool_response": {"stdout": stdout, "stderr": "", "interrupted": false, "isImage": false},
+        "tool_use_id": format!("toolu_bench_{id:08}"),
+        "duration_ms": 812
+    })
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let (seed_events, runs) = if quick { (10_000, 40) } else { (100_000, 300) };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let home = tmp.path().join("home");
+    let project = tmp.path().join("shop");
+    std::fs::create_dir_all(&project).unwrap();
+    Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&project)
+        .status()
+        .expect("git init");
+    let cwd = project.to_str().unwrap().to_string();
+    let envs = [("MNEMO_HOME", home.as_path())];
+
+    // 1. Ingest throughput, which also seeds the database.
+    let mut jsonl = Vec::new();
+    for i in 0..seed_events {
+        let session = format!("seed-session-{}", i / 200);
+        let mut event = post_tool_use(&session, &cwd, i, 1024 + (i * 37) % 3072);
+        if i % 200 == 0 {
+            event = json!({"session_id": session, "cwd": cwd, "hook_event_name": "UserPromptSubmit",
+                "prompt": format!("step {i}: make the cart tests pass for discount case {i}")});
+        }
+        serde_json::to_writer(&mut jsonl, &event).unwrap();
+        jsonl.push(b'\n');
+    }
+    let seed_file = tmp.path().join("seed.jsonl");
+    std::fs::write(&seed_file, &jsonl).unwrap();
+    let start = Instant::now();
+    let out = Command::new(BIN)
+        .args(["ingest", seed_file.to_str().unwrap()])
+        .env("MNEMO_HOME", &home)
+        .output()
+        .expect("ingest");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db_mib = std::fs::metadata(home.join("mnemo.db")).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+    println!(
+        "ingest: {seed_events} events ({:.1} MiB of JSONL) in {secs:.2} s = {:.0} events/s; database {db_mib:.1} MiB",
+        jsonl.len() as f64 / 1048576.0,
+        seed_events as f64 / secs
+    );
+
+    // 2. Hook latency, one process at a time as Claude Code spawns them.
+    println!(
+        "\n{:<34} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "command (ms, MiB)", "median", "p95", "min", "max", "rss med", "rss max"
+    );
+    let floor: Vec<Sample> = (0..runs).map(|_| spawn_once("/bin/true", &[], &[], b"")).collect();
+    report("spawn floor: /bin/true", &floor);
+
+    let session = "bench-session";
+    let payload_4k: Vec<Vec<u8>> = (0..runs)
+        .map(|i| post_tool_use(session, &cwd, seed_events + i, 4096).to_string().into_bytes())
+        .collect();
+    let size = payload_4k[0].len();
+    let samples: Vec<Sample> = payload_4k
+        .iter()
+        .map(|p| spawn_once(BIN, &["hook", "post-tool-use"], &envs, p))
+        .collect();
+    report(&format!("hook post-tool-use ({:.1} KB)", size as f64 / 1024.0), &samples);
+
+    let prompts: Vec<Sample> = (0..runs)
+        .map(|i| {
+            let p = json!({"session_id": session, "cwd": cwd, "hook_event_name": "UserPromptSubmit",
+                "prompt": format!("prompt {i}: the fibonacci function recurses forever on negative n, fix it")});
+            spawn_once(BIN, &["hook", "user-prompt-submit"], &envs, p.to_string().as_bytes())
+        })
+        .collect();
+    report("hook user-prompt-submit", &prompts);
+
+    let starts: Vec<Sample> = (0..runs)
+        .map(|i| {
+            let p = json!({"session_id": format!("bench-start-{i}"), "cwd": cwd,
+                "hook_event_name": "SessionStart", "source": "startup"});
+            spawn_once(BIN, &["hook", "session-start"], &envs, p.to_string().as_bytes())
+        })
+        .collect();
+    report("hook session-start", &starts);
+
+    let ignored: Vec<Sample> = (0..runs)
+        .map(|_| {
+            let p = json!({"session_id": session, "cwd": cwd, "hook_event_name": "Notification",
+                "message": "Claude is waiting for your input"});
+            spawn_once(BIN, &["hook"], &envs, p.to_string().as_bytes())
+        })
+        .collect();
+    report("hook notification (ignored)", &ignored);
+}

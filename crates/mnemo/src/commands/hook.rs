@@ -1,0 +1,112 @@
+//! `mnemo hook [EVENT]`: Claude Code's hook entry point.
+//!
+//! Contract: whatever happens, exit 0 and print nothing but the documented
+//! JSON on stdout; problems are one line on stderr (Claude Code sends that to
+//! its debug log) and a fuller line in mnemo's log file.
+
+use std::io::{self, IsTerminal};
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+
+use mnemo_capture::{Capturer, Normalized, Persisted, persist};
+use mnemo_config::{Config, ENV_DISABLE_HOOKS, Paths};
+use mnemo_store::Store;
+
+/// Run the hook; never fails.
+pub fn run(event: Option<&str>) -> ExitCode {
+    if hooks_disabled() {
+        return ExitCode::SUCCESS;
+    }
+    panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("mnemo: internal error{at}: {msg}");
+    }));
+    // A panic has already printed its one line; the agent must not notice.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| handle(event)));
+    ExitCode::SUCCESS
+}
+
+fn hooks_disabled() -> bool {
+    std::env::var_os(ENV_DISABLE_HOOKS).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn handle(event: Option<&str>) {
+    // Everything mnemo creates (database, WAL, spool, logs) is owner-only.
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe { libc::umask(0o077) };
+    let paths = match Paths::from_env() {
+        Ok(p) => p,
+        Err(e) => return eprintln!("mnemo: {e}; event not recorded"),
+    };
+    if let Err(e) = paths.ensure_dirs() {
+        eprintln!("mnemo: {e}");
+    }
+    let (config, config_error) = Config::load_or_default(&paths);
+    crate::logging::init(&paths, &config);
+    if let Some(e) = config_error {
+        tracing::warn!("{e}; using defaults");
+        eprintln!("mnemo: {e}; using defaults");
+    }
+    let stdin = io::stdin();
+    if stdin.is_terminal() {
+        return eprintln!("mnemo: `mnemo hook` reads a Claude Code hook event as JSON on stdin");
+    }
+    let input = match mnemo_capture::read_input(stdin.lock(), config.capture.max_stdin_bytes) {
+        Ok(input) => input,
+        Err(e) => return eprintln!("mnemo: could not read hook input: {e}"),
+    };
+    let at = mnemo_capture::now_ms();
+    let capturer = Capturer::new(&config).unwrap_or_else(|e| {
+        tracing::warn!("{e}; capturing with default settings");
+        eprintln!("mnemo: {e}; capturing with default settings");
+        Capturer::new(&Config::default()).expect("default settings are valid")
+    });
+    match capturer.normalize(event, &input, at) {
+        Normalized::Record(record) => {
+            match persist(&paths, &config, &record) {
+                Persisted::Stored(outcome) => {
+                    tracing::debug!(hook = %record.hook, ?outcome, "recorded");
+                }
+                Persisted::Queued => {
+                    tracing::info!(hook = %record.hook, "queued behind the spool backlog");
+                }
+                Persisted::Spooled(e) => {
+                    tracing::warn!(hook = %record.hook, "{e}; event spooled");
+                    eprintln!(
+                        "mnemo: {e}; event saved to {} and will be stored by the next hook",
+                        paths.spool_dir.display()
+                    );
+                }
+                Persisted::Lost { store, spool } => {
+                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
+                    tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
+                    eprintln!("mnemo: {why}could not spool the event either ({spool}); event lost");
+                }
+            }
+        }
+        Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
+        Normalized::Rejected {
+            hook,
+            reason,
+            input_bytes,
+            head,
+        } => {
+            eprintln!("mnemo: {reason}; input kept in rejected_inputs");
+            tracing::warn!(?hook, input_bytes, "{reason}");
+            let kept = Store::open(&paths.db, &mnemo_capture::store_options(&config))
+                .and_then(|mut s| s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at));
+            if let Err(e) = kept {
+                tracing::error!("could not keep rejected input: {e}");
+            }
+        }
+    }
+}

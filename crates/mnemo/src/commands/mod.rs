@@ -1,0 +1,29 @@
+//! One module per subcommand.
+
+pub mod config;
+pub mod hook;
+pub mod ingest;
+pub mod stats;
+
+use std::process::ExitCode;
+
+use mnemo_config::{Config, Paths};
+
+/// Exit status for a non-hook command: errors print one line to stderr.
+pub fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("mnemo: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Paths and configuration for an interactive command: a bad config is an error.
+pub fn load() -> anyhow::Result<(Paths, Config)> {
+    let paths = Paths::from_env()?;
+    let config = Config::load(&paths)?;
+    crate::logging::init(&paths, &config);
+    Ok((paths, config))
+}

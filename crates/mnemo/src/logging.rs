@@ -1,0 +1,130 @@
+//! Logging to `$MNEMO_HOME/logs/mnemo.log`, size-capped and rotated; never
+//! to stdout, which belongs to Claude Code's hook protocol and MCP.
+//!
+//! The file is opened on the first record, so a hook that logs nothing costs
+//! nothing. Several hook processes may append at once: each line is one
+//! `write` to an `O_APPEND` file, and rotation is a rename, so the worst a
+//! race can do is rotate one extra time.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use mnemo_config::{Config, LogLevel, Paths};
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Install the global subscriber. Safe to call more than once.
+pub fn init(paths: &Paths, config: &Config) {
+    let level = match config.log.level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    };
+    let file = RotatingFile {
+        path: paths.log_dir.join("mnemo.log"),
+        max_bytes: config.log.max_bytes,
+        keep: config.log.keep,
+        state: Mutex::new(None),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_target(false)
+        .with_writer(file)
+        .try_init();
+}
+
+struct RotatingFile {
+    path: PathBuf,
+    max_bytes: u64,
+    keep: u32,
+    /// The open file and its size as this process last knew it.
+    state: Mutex<Option<(File, u64)>>,
+}
+
+impl RotatingFile {
+    fn open(&self) -> io::Result<(File, u64)> {
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)?;
+        let len = file.metadata()?.len();
+        Ok((file, len))
+    }
+
+    /// mnemo.log → mnemo.log.1 → … → mnemo.log.<keep>; the oldest is dropped.
+    fn rotate(&self) {
+        let numbered = |n: u32| PathBuf::from(format!("{}.{n}", self.path.display()));
+        for n in (1..self.keep).rev() {
+            let _ = fs::rename(numbered(n), numbered(n + 1));
+        }
+        if self.keep == 0 {
+            let _ = fs::remove_file(&self.path);
+        } else {
+            let _ = fs::rename(&self.path, numbered(1));
+        }
+    }
+
+    fn write_line(&self, buf: &[u8]) -> io::Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.is_none() {
+            *state = Some(self.open()?);
+        }
+        if let Some((_, len)) = state.as_ref()
+            && len + buf.len() as u64 > self.max_bytes
+        {
+            self.rotate();
+            *state = Some(self.open()?);
+        }
+        if let Some((file, len)) = state.as_mut() {
+            file.write_all(buf)?;
+            *len += buf.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+/// One formatted record, written in a single call when dropped.
+struct LineWriter<'a> {
+    file: &'a RotatingFile,
+    buf: Vec<u8>,
+}
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter<'_> {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            // Logging must never take the hook down; a failed write is dropped.
+            let _ = self.file.write_line(&self.buf);
+        }
+    }
+}
+
+impl<'a> MakeWriter<'a> for RotatingFile {
+    type Writer = LineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter {
+            file: self,
+            buf: Vec::with_capacity(256),
+        }
+    }
+}

@@ -9,7 +9,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 
 use mnemo_capture::{Capturer, Normalized, Persisted, persist};
-use mnemo_config::{Config, ENV_DISABLE_HOOKS, Paths};
+use mnemo_config::{Config, Paths, hooks_disabled};
 use mnemo_store::Store;
 
 /// Run the hook; never fails.
@@ -33,10 +33,6 @@ pub fn run(event: Option<&str>) -> ExitCode {
     // A panic has already printed its one line; the agent must not notice.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| handle(event)));
     ExitCode::SUCCESS
-}
-
-fn hooks_disabled() -> bool {
-    std::env::var_os(ENV_DISABLE_HOOKS).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 fn handle(event: Option<&str>) {

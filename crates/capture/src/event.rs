@@ -77,7 +77,12 @@ mod tests {
 
     #[test]
     fn spellings_resolve() {
-        for s in ["post-tool-use", "PostToolUse", "post_tool_use", "POSTTOOLUSE"] {
+        for s in [
+            "post-tool-use",
+            "PostToolUse",
+            "post_tool_use",
+            "POSTTOOLUSE",
+        ] {
             assert_eq!(canonical(s), "PostToolUse");
         }
         assert_eq!(canonical("session-end"), "SessionEnd");

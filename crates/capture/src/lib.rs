@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_config::{Config, Paths};
 use mnemo_privacy::{PrivacyOptions, Redactor};
-use mnemo_store::{Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreOptions};
+use mnemo_store::{Durability, HookRecord, PromptText, Recorded, Store, StoreOptions};
 use serde_json::{Map, Value};
 
 /// The agent name recorded on sessions captured from Claude Code hooks.
@@ -32,6 +32,8 @@ pub const AGENT: &str = "claude-code";
 
 /// How much of an uninterpretable input is kept for diagnosis.
 const REJECTED_HEAD_BYTES: usize = 4096;
+/// How much of the end of an oversized input is kept for field scanning.
+const TAIL_BYTES: usize = 64 * 1024;
 /// Spooled events replayed by one hook run before its own event.
 const DRAIN_BUDGET: usize = 1000;
 
@@ -55,6 +57,9 @@ pub struct HookInput {
     pub bytes: Vec<u8>,
     /// How many bytes the sender wrote in total.
     pub total_bytes: usize,
+    /// When truncated: the last bytes of the input (up to 64 KiB), where
+    /// fields after a huge one (e.g. `tool_use_id`) can still be found.
+    pub tail: Vec<u8>,
 }
 
 impl HookInput {
@@ -70,26 +75,41 @@ pub fn read_input(mut reader: impl Read, max: usize) -> io::Result<HookInput> {
     let mut bytes = Vec::with_capacity(64 * 1024);
     (&mut reader).take(max as u64).read_to_end(&mut bytes)?;
     let mut total = bytes.len();
-    let mut sink = [0u8; 64 * 1024];
+    let mut tail = Vec::new();
+    let mut chunk = [0u8; TAIL_BYTES];
     loop {
-        match reader.read(&mut sink) {
+        match reader.read(&mut chunk) {
             Ok(0) => break,
-            Ok(n) => total += n,
+            Ok(n) => {
+                total += n;
+                tail.extend_from_slice(&chunk[..n]);
+                if tail.len() > 2 * TAIL_BYTES {
+                    tail.drain(..tail.len() - TAIL_BYTES);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+    if tail.len() > TAIL_BYTES {
+        tail.drain(..tail.len() - TAIL_BYTES);
+    }
     Ok(HookInput {
         bytes,
         total_bytes: total,
+        tail,
     })
 }
 
 /// What normalizing one input produced.
 #[derive(Debug)]
 pub enum Normalized {
-    /// Ready to persist.
-    Record(Box<HookRecord>),
+    /// Ready to persist. `warning` explains anything the user should know
+    /// (e.g. an input over the size cap stored as a stub).
+    Record {
+        record: Box<HookRecord>,
+        warning: Option<String>,
+    },
     /// A valid input mnemo deliberately does not store (event it does not
     /// record, skipped tool, excluded project).
     Ignored(String),
@@ -125,7 +145,9 @@ impl Capturer {
         // Build the redactor now only when user patterns need validating;
         // otherwise leave it for the first input that needs it.
         if !config.privacy.extra_patterns.is_empty() {
-            let _ = capturer.redactor.set(Redactor::new(&privacy_options(config))?);
+            let _ = capturer
+                .redactor
+                .set(Redactor::new(&privacy_options(config))?);
         }
         Ok(capturer)
     }
@@ -168,7 +190,11 @@ impl Capturer {
         if let (Some(named), Some(arg)) = (named, arg_event)
             && event::canonical(arg) != event::canonical(named)
         {
-            tracing::warn!(arg, named, "event argument differs from hook_event_name; using hook_event_name");
+            tracing::warn!(
+                arg,
+                named,
+                "event argument differs from hook_event_name; using hook_event_name"
+            );
         }
         if !event::is_recorded(&hook) {
             return Normalized::Ignored(format!("{hook} events are not recorded"));
@@ -214,38 +240,39 @@ impl Capturer {
         obj.remove("hook_event_name");
         obj.remove("tool_name");
         let tool_use_id = take_str(obj, "tool_use_id");
-        Normalized::Record(Box::new(HookRecord {
-            agent: AGENT.into(),
-            agent_session_id: session,
-            at,
-            project: project.as_ref().map(|p| ProjectRef {
-                root: p.root.to_string_lossy().into_owned(),
-                name: p.name.clone(),
+        Normalized::Record {
+            warning: None,
+            record: Box::new(HookRecord {
+                agent: AGENT.into(),
+                agent_session_id: session,
+                at,
+                project: project.as_ref().map(project::ProjectInfo::to_ref),
+                branch: project.and_then(|p| p.branch),
+                transcript_path,
+                tool_name,
+                tool_use_id,
+                agent_id: str_field(obj, "agent_id"),
+                agent_prompt_id: str_field(obj, "prompt_id"),
+                prompt,
+                source: (hook == "SessionStart")
+                    .then(|| str_field(obj, "source"))
+                    .flatten(),
+                end_reason: (hook == "SessionEnd")
+                    .then(|| str_field(obj, "reason"))
+                    .flatten(),
+                cwd,
+                payload: Value::Object(std::mem::take(obj)).to_string(),
+                hook,
             }),
-            branch: project.and_then(|p| p.branch),
-            transcript_path,
-            tool_name,
-            tool_use_id,
-            agent_id: str_field(obj, "agent_id"),
-            agent_prompt_id: str_field(obj, "prompt_id"),
-            prompt,
-            source: (hook == "SessionStart")
-                .then(|| str_field(obj, "source"))
-                .flatten(),
-            end_reason: (hook == "SessionEnd")
-                .then(|| str_field(obj, "reason"))
-                .flatten(),
-            cwd,
-            payload: Value::Object(std::mem::take(obj)).to_string(),
-            hook,
-        }))
+        }
     }
 
     /// An input over `capture.max_stdin_bytes`: not parsed, but recorded as a
     /// stub naming its size when its session can be found in the head.
     fn oversized(&self, arg_event: Option<&str>, input: &HookInput, at: i64) -> Normalized {
-        let head = &input.bytes[..input.bytes.len().min(64 * 1024)];
-        let scan = |key| scan_string_field(head, key);
+        let head = &input.bytes[..input.bytes.len().min(TAIL_BYTES)];
+        let scan =
+            |key| scan_string_field(head, key).or_else(|| scan_string_field(&input.tail, key));
         let hook = scan("hook_event_name")
             .as_deref()
             .or(arg_event)
@@ -271,30 +298,30 @@ impl Capturer {
         let payload = serde_json::json!({
             "mnemo_input_too_large": { "bytes": input.total_bytes, "limit": input.bytes.len() }
         });
-        Normalized::Record(Box::new(HookRecord {
-            agent: AGENT.into(),
-            agent_session_id: self.redactor().clean_text(&session),
-            at,
-            project: project.as_ref().map(|p| ProjectRef {
-                root: p.root.to_string_lossy().into_owned(),
-                name: p.name.clone(),
+        Normalized::Record {
+            record: Box::new(HookRecord {
+                agent: AGENT.into(),
+                agent_session_id: self.redactor().clean_text(&session),
+                at,
+                project: project.as_ref().map(project::ProjectInfo::to_ref),
+                branch: project.and_then(|p| p.branch),
+                cwd,
+                transcript_path: None,
+                tool_name: scan("tool_name"),
+                tool_use_id: scan("tool_use_id"),
+                agent_id: None,
+                agent_prompt_id: None,
+                prompt: (hook == "UserPromptSubmit").then(|| PromptText {
+                    text: format!("[mnemo: prompt of {} bytes not stored]", input.total_bytes),
+                    private: false,
+                }),
+                source: None,
+                end_reason: None,
+                payload: payload.to_string(),
+                hook,
             }),
-            branch: project.and_then(|p| p.branch),
-            cwd,
-            transcript_path: None,
-            tool_name: scan("tool_name"),
-            tool_use_id: scan("tool_use_id"),
-            agent_id: None,
-            agent_prompt_id: None,
-            prompt: (hook == "UserPromptSubmit").then(|| PromptText {
-                text: format!("[mnemo: prompt of {} bytes not stored]", input.total_bytes),
-                private: false,
-            }),
-            source: None,
-            end_reason: None,
-            payload: payload.to_string(),
-            hook,
-        }))
+            warning: Some(format!("{reason}; stored a stub event without its content")),
+        }
     }
 
     fn redacted_head(&self, bytes: &[u8]) -> String {
@@ -459,12 +486,19 @@ mod tests {
     #[test]
     fn scans_fields_from_a_truncated_head() {
         let head = br#"{"session_id" : "abc-1", "hook_event_name":"PostToolUse", "tool_response": {"stdout": "xxxx"#;
-        assert_eq!(scan_string_field(head, "session_id").as_deref(), Some("abc-1"));
+        assert_eq!(
+            scan_string_field(head, "session_id").as_deref(),
+            Some("abc-1")
+        );
         assert_eq!(
             scan_string_field(head, "hook_event_name").as_deref(),
             Some("PostToolUse")
         );
-        assert_eq!(scan_string_field(head, "stdout"), None, "unterminated value");
+        assert_eq!(
+            scan_string_field(head, "stdout"),
+            None,
+            "unterminated value"
+        );
         assert_eq!(scan_string_field(head, "cwd"), None);
     }
 
@@ -473,6 +507,7 @@ mod tests {
         let data = vec![b'x'; 10_000];
         let input = read_input(&data[..], 4096).unwrap();
         assert_eq!(input.bytes.len(), 4096);
+        assert_eq!(input.tail.len(), 10_000 - 4096);
         assert_eq!(input.total_bytes, 10_000);
         assert!(input.truncated());
     }

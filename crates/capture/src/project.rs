@@ -21,6 +21,16 @@ pub struct ProjectInfo {
     pub branch: Option<String>,
 }
 
+impl ProjectInfo {
+    /// The store's view of this project.
+    pub fn to_ref(&self) -> mnemo_store::ProjectRef {
+        mnemo_store::ProjectRef {
+            root: self.root.to_string_lossy().into_owned(),
+            name: self.name.clone(),
+        }
+    }
+}
+
 /// Resolve the project of `cwd`. A directory that no longer exists (e.g. an
 /// imported session) is taken as given.
 pub fn resolve(cwd: &Path) -> ProjectInfo {
@@ -125,7 +135,14 @@ mod tests {
         let wt = tmp.path().join("shop-feature");
         git(
             &repo,
-            &["worktree", "add", "-q", "-b", "feature", wt.to_str().unwrap()],
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "feature",
+                wt.to_str().unwrap(),
+            ],
         );
         let p = resolve(&wt);
         assert_eq!(p.root, fs::canonicalize(&repo).unwrap());

@@ -75,7 +75,9 @@ fn report(label: &str, samples: &[Sample]) {
 
 /// A realistic PostToolUse(Bash) payload of about `size` bytes.
 fn post_tool_use(session: &str, cwd: &str, id: usize, size: usize) -> Value {
-    let mut stdout = String::from("============================= test session starts ==============================\nplatform linux -- Python 3.11.7, pytest-8.3.2\ncollected 14 items\n\n");
+    let mut stdout = String::from(
+        "============================= test session starts ==============================\nplatform linux -- Python 3.11.7, pytest-8.3.2\ncollected 14 items\n\n",
+    );
     let mut i = 0;
     while stdout.len() < size.saturating_sub(700) {
         stdout.push_str(&format!(
@@ -84,7 +86,9 @@ fn post_tool_use(session: &str, cwd: &str, id: usize, size: usize) -> Value {
         ));
         i += 1;
     }
-    stdout.push_str("============================== 14 passed in 0.42s ==============================\n");
+    stdout.push_str(
+        "============================== 14 passed in 0.42s ==============================\n",
+    );
     json!({
         "session_id": session,
         "transcript_path": format!("/home/dev/.claude/projects/-bench/{session}.jsonl"),
@@ -135,8 +139,13 @@ fn main() {
         .output()
         .expect("ingest");
     let secs = start.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let db_mib = std::fs::metadata(home.join("mnemo.db")).map_or(0.0, |m| m.len() as f64 / 1048576.0);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let db_mib =
+        std::fs::metadata(home.join("mnemo.db")).map_or(0.0, |m| m.len() as f64 / 1048576.0);
     println!(
         "ingest: {seed_events} events ({:.1} MiB of JSONL) in {secs:.2} s = {:.0} events/s; database {db_mib:.1} MiB",
         jsonl.len() as f64 / 1048576.0,
@@ -148,19 +157,28 @@ fn main() {
         "\n{:<34} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
         "command (ms, MiB)", "median", "p95", "min", "max", "rss med", "rss max"
     );
-    let floor: Vec<Sample> = (0..runs).map(|_| spawn_once("/bin/true", &[], &[], b"")).collect();
+    let floor: Vec<Sample> = (0..runs)
+        .map(|_| spawn_once("/bin/true", &[], &[], b""))
+        .collect();
     report("spawn floor: /bin/true", &floor);
 
     let session = "bench-session";
     let payload_4k: Vec<Vec<u8>> = (0..runs)
-        .map(|i| post_tool_use(session, &cwd, seed_events + i, 4096).to_string().into_bytes())
+        .map(|i| {
+            post_tool_use(session, &cwd, seed_events + i, 4096)
+                .to_string()
+                .into_bytes()
+        })
         .collect();
     let size = payload_4k[0].len();
     let samples: Vec<Sample> = payload_4k
         .iter()
         .map(|p| spawn_once(BIN, &["hook", "post-tool-use"], &envs, p))
         .collect();
-    report(&format!("hook post-tool-use ({:.1} KB)", size as f64 / 1024.0), &samples);
+    report(
+        &format!("hook post-tool-use ({:.1} KB)", size as f64 / 1024.0),
+        &samples,
+    );
 
     let prompts: Vec<Sample> = (0..runs)
         .map(|i| {
@@ -175,7 +193,12 @@ fn main() {
         .map(|i| {
             let p = json!({"session_id": format!("bench-start-{i}"), "cwd": cwd,
                 "hook_event_name": "SessionStart", "source": "startup"});
-            spawn_once(BIN, &["hook", "session-start"], &envs, p.to_string().as_bytes())
+            spawn_once(
+                BIN,
+                &["hook", "session-start"],
+                &envs,
+                p.to_string().as_bytes(),
+            )
         })
         .collect();
     report("hook session-start", &starts);

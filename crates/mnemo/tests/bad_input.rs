@@ -9,7 +9,11 @@ use serde_json::json;
 fn one_stderr_line(out: &std::process::Output) -> String {
     assert_contract(out);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(err.lines().count(), 1, "expected one explanatory line, got {err:?}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "expected one explanatory line, got {err:?}"
+    );
     err
 }
 
@@ -23,7 +27,10 @@ fn malformed_and_truncated_json_are_rejected_and_kept() {
         ("truncated", truncated.to_vec()),
         ("empty", Vec::new()),
         ("array", b"[1,2,3]".to_vec()),
-        ("binary", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect()),
+        (
+            "binary",
+            (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
+        ),
     ];
     for (i, (name, input)) in cases.iter().enumerate() {
         let err = one_stderr_line(&env.hook_raw(Some("post-tool-use"), input));
@@ -60,8 +67,15 @@ fn a_50_mb_tool_response_is_stored_capped() {
         .db()
         .query_row("SELECT payload FROM events", [], |r| r.get(0))
         .unwrap();
-    assert!(payload.len() < 300 * 1024, "payload capped, got {} bytes", payload.len());
-    assert!(payload.contains("BEGIN-MARK") && payload.contains("END-MARK"), "head and tail kept");
+    assert!(
+        payload.len() < 300 * 1024,
+        "payload capped, got {} bytes",
+        payload.len()
+    );
+    assert!(
+        payload.contains("BEGIN-MARK") && payload.contains("END-MARK"),
+        "head and tail kept"
+    );
     assert!(payload.contains("cut"), "marker says how much was cut");
 }
 
@@ -117,7 +131,11 @@ fn an_invalid_config_names_the_key_and_hooks_use_defaults() {
     let out = env.hook(None, &env.fixture("user_prompt_submit__basic"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("capture.max_field_bytes"), "{err}");
-    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1, "still recorded");
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts"),
+        1,
+        "still recorded"
+    );
     // Interactive commands refuse it instead.
     let out = env.command(&["stats"]).output().unwrap();
     assert_ne!(out.status.code(), Some(0));
@@ -144,7 +162,11 @@ fn skipped_tools_and_excluded_projects_are_not_recorded() {
     p["cwd"] = json!(secret.to_str().unwrap());
     env.hook(None, &p);
     env.hook(None, &env.fixture("post_tool_use__bash"));
-    assert_eq!(env.count("SELECT count(*) FROM events"), 1, "only the Bash event");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events"),
+        1,
+        "only the Bash event"
+    );
     assert_eq!(env.count("SELECT count(*) FROM projects"), 1);
 }
 

@@ -51,7 +51,10 @@ fn sixteen_concurrent_hooks_for_four_sessions_store_every_event_once() {
     let total = (WORKERS * PER_WORKER) as i64;
     let prompts = (WORKERS * PER_WORKER.div_ceil(4)) as i64;
     assert_eq!(env.count("SELECT count(*) FROM events"), total);
-    assert_eq!(env.count("SELECT count(DISTINCT tool_use_id) FROM events"), total - prompts);
+    assert_eq!(
+        env.count("SELECT count(DISTINCT tool_use_id) FROM events"),
+        total - prompts
+    );
     assert_eq!(env.count("SELECT count(*) FROM prompts"), prompts);
     assert_eq!(env.count("SELECT count(*) FROM sessions"), 4);
     // Prompt numbers are 1..n in every session, without gaps or repeats.
@@ -77,7 +80,8 @@ fn sigkill_mid_hook_loses_nothing_acknowledged() {
         let id = format!("toolu_kill_{i}");
         let mut payload = tool_event(&env, SESSION, &id);
         // Larger payloads keep the write busy long enough to be interrupted.
-        payload["tool_response"]["stdout"] = json!("line of output\n".repeat(500 + (i as usize % 7) * 300));
+        payload["tool_response"]["stdout"] =
+            json!("line of output\n".repeat(500 + (i as usize % 7) * 300));
         let mut child = env.command(&["hook"]).spawn().unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let body = payload.to_string();
@@ -106,7 +110,9 @@ fn sigkill_mid_hook_loses_nothing_acknowledged() {
         .unwrap();
     assert_eq!(integrity, "ok");
     for id in &acknowledged {
-        let n = env.count(&format!("SELECT count(*) FROM events WHERE tool_use_id = '{id}'"));
+        let n = env.count(&format!(
+            "SELECT count(*) FROM events WHERE tool_use_id = '{id}'"
+        ));
         assert_eq!(n, 1, "acknowledged {id} stored once");
     }
     assert_eq!(
@@ -152,13 +158,21 @@ fn a_corrupt_database_spools_until_it_is_replaced() {
     let _ = std::fs::remove_file(env.home.join("mnemo.db-shm"));
     let out = env.hook(None, &tool_event(&env, SESSION, "toolu_corrupt"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("corrupt") || err.contains("not a database"), "{err}");
+    assert!(
+        err.contains("corrupt") || err.contains("not a database"),
+        "{err}"
+    );
     assert_eq!(env.spool_files(), 1);
     // The user moves the broken file away; the next hook brings the event back.
     std::fs::rename(env.db_path(), env.home.join("mnemo.db.broken")).unwrap();
     env.hook(None, &tool_event(&env, SESSION, "toolu_next"));
     assert_eq!(env.spool_files(), 0);
-    assert_eq!(env.count("SELECT count(*) FROM events WHERE tool_use_id IN ('toolu_corrupt', 'toolu_next')"), 2);
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM events WHERE tool_use_id IN ('toolu_corrupt', 'toolu_next')"
+        ),
+        2
+    );
 }
 
 /// A small tmpfs, for real ENOSPC and read-only filesystems. Needs root
@@ -169,7 +183,13 @@ impl Mount {
     fn tmpfs(dir: &std::path::Path, size: &str) -> Option<Mount> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .stderr(Stdio::null())
             .status()
@@ -211,7 +231,9 @@ fn db_on_separate_volume(env: &Env) -> Option<Mount> {
 #[test]
 fn a_full_disk_spools_and_recovers() {
     let env = Env::new();
-    let Some(mount) = db_on_separate_volume(&env) else { return };
+    let Some(mount) = db_on_separate_volume(&env) else {
+        return;
+    };
     // Fill the volume.
     let filler = mount.0.join("filler");
     let _ = Command::new("dd")
@@ -229,17 +251,24 @@ fn a_full_disk_spools_and_recovers() {
     env.hook(None, &tool_event(&env, SESSION, "toolu_after_full"));
     assert_eq!(env.spool_files(), 0);
     assert_eq!(
-        env.count("SELECT count(*) FROM events WHERE tool_use_id IN ('toolu_full', 'toolu_after_full')"),
+        env.count(
+            "SELECT count(*) FROM events WHERE tool_use_id IN ('toolu_full', 'toolu_after_full')"
+        ),
         2
     );
-    let integrity: String = env.db().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let integrity: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(integrity, "ok");
 }
 
 #[test]
 fn a_read_only_database_spools_and_recovers() {
     let env = Env::new();
-    let Some(mount) = db_on_separate_volume(&env) else { return };
+    let Some(mount) = db_on_separate_volume(&env) else {
+        return;
+    };
     mount.remount("ro");
     let out = env.hook(None, &tool_event(&env, SESSION, "toolu_ro"));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -257,12 +286,18 @@ fn a_read_only_database_spools_and_recovers() {
 #[test]
 fn a_read_only_data_dir_fails_open_with_one_line() {
     let env = Env::new();
-    let Some(mount) = Mount::tmpfs(&env.home, "1m") else { return };
+    let Some(mount) = Mount::tmpfs(&env.home, "1m") else {
+        return;
+    };
     env.hook(None, &env.fixture("session_start__startup"));
     mount.remount("ro");
     let out = env.hook(None, &tool_event(&env, SESSION, "toolu_nowhere"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lost") || err.contains("spool"), "{err}");
     mount.remount("rw");
-    assert_eq!(env.count("SELECT count(*) FROM events"), 1, "earlier event intact");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events"),
+        1,
+        "earlier event intact"
+    );
 }

@@ -12,13 +12,31 @@ fn corpus() -> Vec<(&'static str, String)> {
     let rep = |s: &str, n: usize| s.repeat(n);
     vec![
         ("aws-access-key", format!("AKIA{}", "Q7ZK3M2P9XW4T6RB")),
-        ("aws-secret-key", format!("wJalrXUtnFEMI/K7MDENG/{}", "bPxRfiCYzQ8vT3kLm9Np")),
-        ("github-token", format!("ghp_{}", rep("aB3dE5fG7h", 4)[..36].to_string())),
-        ("github-token", format!("gho_{}", rep("Zx9Yw8Vu7T", 4)[..36].to_string())),
-        ("github-token", format!("github_pat_11ABCDEFG0{}", rep("x7Kq2Lm9Pz", 8))),
-        ("anthropic-key", format!("sk-ant-api03-{}", rep("Qw3rTy7UiOp9AsDf", 6))),
+        (
+            "aws-secret-key",
+            format!("wJalrXUtnFEMI/K7MDENG/{}", "bPxRfiCYzQ8vT3kLm9Np"),
+        ),
+        (
+            "github-token",
+            format!("ghp_{}", &rep("aB3dE5fG7h", 4)[..36]),
+        ),
+        (
+            "github-token",
+            format!("gho_{}", &rep("Zx9Yw8Vu7T", 4)[..36]),
+        ),
+        (
+            "github-token",
+            format!("github_pat_11ABCDEFG0{}", rep("x7Kq2Lm9Pz", 8)),
+        ),
+        (
+            "anthropic-key",
+            format!("sk-ant-api03-{}", rep("Qw3rTy7UiOp9AsDf", 6)),
+        ),
         ("openai-key", format!("sk-proj-{}", rep("Lk8JhG5fDs2A", 5))),
-        ("slack-token", format!("xoxb-2048{}-{}", "1234567", rep("Ab9Cd8Ef7G", 3))),
+        (
+            "slack-token",
+            format!("xoxb-2048{}-{}", "1234567", rep("Ab9Cd8Ef7G", 3)),
+        ),
         (
             "jwt",
             format!(
@@ -107,7 +125,10 @@ fn no_planted_secret_reaches_any_file() {
     env.hook(None, &stop);
 
     // A spooled event, too: lock the database so the next one goes to the spool.
-    let locked = Env { envs: vec![("MNEMO_STORE_BUSY_TIMEOUT_MS".into(), "100".into())], ..env };
+    let locked = Env {
+        envs: vec![("MNEMO_STORE_BUSY_TIMEOUT_MS".into(), "100".into())],
+        ..env
+    };
     let locker = locked.db();
     locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let mut spooled = locked.fixture("post_tool_use_failure__bash");
@@ -119,7 +140,10 @@ fn no_planted_secret_reaches_any_file() {
     locker.execute_batch("COMMIT").unwrap();
     drop(locker);
     // Malformed input containing a secret is kept (rejected_inputs) redacted too.
-    locked.hook_raw(Some("post-tool-use"), format!("{{not json {}", s[6]).as_bytes());
+    locked.hook_raw(
+        Some("post-tool-use"),
+        format!("{{not json {}", s[6]).as_bytes(),
+    );
 
     assert_eq!(locked.count("SELECT count(*) FROM events"), 6);
     let everything = [while_spooled, all_bytes(&locked.home)].concat();
@@ -151,6 +175,9 @@ fn no_planted_secret_reaches_any_file() {
         .map(Result::unwrap)
         .collect();
     assert!(payloads.contains("./deploy.sh"));
-    assert!(payloads.contains(".env.production"), "the path of a secret file is kept");
+    assert!(
+        payloads.contains(".env.production"),
+        "the path of a secret file is kept"
+    );
     assert!(payloads.contains("db.internal:5432"));
 }

@@ -57,7 +57,9 @@ pub enum StoreError {
     ReadOnly(#[source] rusqlite::Error),
     #[error("disk or database is full: {0}")]
     Full(#[source] rusqlite::Error),
-    #[error("database schema version {found} is newer than this mnemo understands ({known}); upgrade mnemo")]
+    #[error(
+        "database schema version {found} is newer than this mnemo understands ({known}); upgrade mnemo"
+    )]
     NewerSchema { found: i64, known: i64 },
     #[error("database error: {0}")]
     Other(#[source] rusqlite::Error),

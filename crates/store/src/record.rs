@@ -164,16 +164,29 @@ fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> 
         )
         .optional()?
     } else {
-        let seen: Option<i64> = tx
-            .query_row(
+        // Without a tool_use_id, a redelivery is the same payload for the same
+        // prompt within the window. (A new prompt was already told apart from
+        // a redelivered one by `insert_prompt`.)
+        let seen: Option<i64> = if r.prompt.is_some() {
+            None
+        } else {
+            tx.query_row(
                 "SELECT id FROM events
                  WHERE session_id = ?1 AND hook = ?2 AND tool_use_id IS NULL
-                   AND created_at BETWEEN ?3 AND ?4 AND payload = ?5
+                   AND prompt_id IS ?3 AND created_at BETWEEN ?4 AND ?5 AND payload = ?6
                  LIMIT 1",
-                params![session_id, r.hook, r.at - window, r.at + window, r.payload],
+                params![
+                    session_id,
+                    r.hook,
+                    prompt_id,
+                    r.at - window,
+                    r.at + window,
+                    r.payload
+                ],
                 |row| row.get(0),
             )
-            .optional()?;
+            .optional()?
+        };
         match seen {
             Some(_) => None,
             None => Some(tx.query_row(
@@ -413,6 +426,21 @@ mod tests {
         );
         assert_eq!(count(&s, "prompts"), 2);
         assert_eq!(count(&s, "events"), 4);
+        // Identical Stops of two different prompts are two events.
+        s.record(&prompt("next", 61_000), 10_000).unwrap();
+        assert!(matches!(
+            s.record(&rec("Stop", 61_001), 10_000).unwrap(),
+            Recorded::Stored { .. }
+        ));
+    }
+
+    #[test]
+    fn prompts_with_identical_payloads_are_distinct_events() {
+        let mut s = Store::open_in_memory().unwrap();
+        for (i, text) in ["a", "b", "c"].iter().enumerate() {
+            s.record(&prompt(text, i as i64), 10_000).unwrap();
+        }
+        assert_eq!(count(&s, "events"), 3);
     }
 
     #[test]

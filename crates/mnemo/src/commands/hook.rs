@@ -67,28 +67,30 @@ fn handle(event: Option<&str>) {
         Capturer::new(&Config::default()).expect("default settings are valid")
     });
     match capturer.normalize(event, &input, at) {
-        Normalized::Record(record) => {
-            match persist(&paths, &config, &record) {
-                Persisted::Stored(outcome) => {
-                    tracing::debug!(hook = %record.hook, ?outcome, "recorded");
-                }
-                Persisted::Queued => {
-                    tracing::info!(hook = %record.hook, "queued behind the spool backlog");
-                }
-                Persisted::Spooled(e) => {
-                    tracing::warn!(hook = %record.hook, "{e}; event spooled");
-                    eprintln!(
-                        "mnemo: {e}; event saved to {} and will be stored by the next hook",
-                        paths.spool_dir.display()
-                    );
-                }
-                Persisted::Lost { store, spool } => {
-                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
-                    tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
-                    eprintln!("mnemo: {why}could not spool the event either ({spool}); event lost");
+        Normalized::Record { record, warning } => match persist(&paths, &config, &record) {
+            Persisted::Stored(outcome) => {
+                tracing::debug!(hook = %record.hook, ?outcome, "recorded");
+                if let Some(warning) = warning {
+                    tracing::warn!("{warning}");
+                    eprintln!("mnemo: {warning}");
                 }
             }
-        }
+            Persisted::Queued => {
+                tracing::info!(hook = %record.hook, "queued behind the spool backlog");
+            }
+            Persisted::Spooled(e) => {
+                tracing::warn!(hook = %record.hook, "{e}; event spooled");
+                eprintln!(
+                    "mnemo: {e}; event saved to {} and will be stored by the next hook",
+                    paths.spool_dir.display()
+                );
+            }
+            Persisted::Lost { store, spool } => {
+                let why = store.map_or_else(String::new, |e| format!("{e}; "));
+                tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
+                eprintln!("mnemo: {why}could not spool the event either ({spool}); event lost");
+            }
+        },
         Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
         Normalized::Rejected {
             hook,
@@ -98,8 +100,10 @@ fn handle(event: Option<&str>) {
         } => {
             eprintln!("mnemo: {reason}; input kept in rejected_inputs");
             tracing::warn!(?hook, input_bytes, "{reason}");
-            let kept = Store::open(&paths.db, &mnemo_capture::store_options(&config))
-                .and_then(|mut s| s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at));
+            let kept =
+                Store::open(&paths.db, &mnemo_capture::store_options(&config)).and_then(|mut s| {
+                    s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at)
+                });
             if let Err(e) = kept {
                 tracing::error!("could not keep rejected input: {e}");
             }

@@ -47,9 +47,15 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
         let input = HookInput {
             total_bytes: line.len(),
             bytes: line,
+            tail: Vec::new(),
         };
         match capturer.normalize(None, &input, mnemo_capture::now_ms()) {
-            Normalized::Record(record) => batch.push(*record),
+            Normalized::Record { record, warning } => {
+                if let Some(warning) = warning {
+                    eprintln!("mnemo: line {}: {warning}", n + 1);
+                }
+                batch.push(*record);
+            }
             Normalized::Ignored(_) => ignored += 1,
             Normalized::Rejected { reason, .. } => {
                 rejected += 1;

@@ -120,7 +120,11 @@ impl Env {
 /// Exit 0, empty stdout, at most one line on stderr.
 pub fn assert_contract(out: &Output) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "hook must exit 0; stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "hook must exit 0; stderr: {stderr}"
+    );
     assert!(
         out.stdout.is_empty(),
         "stdout must stay empty, got {:?}",

@@ -1,0 +1,274 @@
+//! Cleaning a whole hook payload: secret files, every string, the event cap.
+
+use std::borrow::Cow;
+use std::io;
+
+use serde_json::Value;
+
+use crate::cap::cap_plain;
+use crate::detect::{K_ASSIGN, K_SECRET_FILE, KINDS, is_secret_key, plain_value_ok};
+use crate::{CleanReport, Redactor};
+
+/// Keys under `tool_input` kept when the tool touched a secret file: paths
+/// and options, not contents.
+const INPUT_KEEP: &[&str] = &[
+    "file_path",
+    "notebook_path",
+    "path",
+    "pattern",
+    "glob",
+    "output_mode",
+    "type",
+    "description",
+    "cell_type",
+    "cell_id",
+    "edit_mode",
+    "command",
+];
+
+/// Keys under `tool_response` kept when the tool touched a secret file.
+const RESPONSE_KEEP: &[&str] = &[
+    "filePath",
+    "file_path",
+    "notebook_path",
+    "path",
+    "type",
+    "mode",
+    "filenames",
+    "cwd",
+];
+
+/// Where a hook payload names the file a tool worked on.
+const FILE_POINTERS: &[&str] = &[
+    "/tool_input/file_path",
+    "/tool_input/notebook_path",
+    "/tool_input/path",
+    "/tool_response/filePath",
+    "/tool_response/file_path",
+    "/tool_response/file/filePath",
+];
+
+/// The per-field cap is never shrunk below this by the event cap.
+const EVENT_FIELD_FLOOR: usize = 256;
+
+pub(crate) fn clean_event(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
+    secret_files(r, payload, report);
+    walk(r, payload, false, report);
+    fit_event(r, payload, report);
+}
+
+/// Replace file contents when the tool touched a secret file.
+fn secret_files(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
+    let touches_file = FILE_POINTERS.iter().any(|p| {
+        payload
+            .pointer(p)
+            .and_then(Value::as_str)
+            .is_some_and(|path| r.is_secret_file(path))
+    });
+    let command_mentions = !touches_file
+        && payload
+            .pointer("/tool_input/command")
+            .and_then(Value::as_str)
+            .is_some_and(|c| r.files.command_mentions(c));
+    if !(touches_file || command_mentions) {
+        return;
+    }
+    let Some(obj) = payload.as_object_mut() else {
+        return;
+    };
+    let mut n = 0;
+    if touches_file && let Some(input) = obj.get_mut("tool_input") {
+        replace_contents(input, INPUT_KEEP, &mut n);
+    }
+    if let Some(response) = obj.get_mut("tool_response") {
+        replace_contents(response, RESPONSE_KEEP, &mut n);
+    }
+    if n > 0 {
+        report.add(KINDS[usize::from(K_SECRET_FILE)], n);
+    }
+}
+
+fn secret_file_marker() -> String {
+    Redactor::marker(KINDS[usize::from(K_SECRET_FILE)])
+}
+
+/// Replace every non-empty string under `v` with the secret-file marker,
+/// except under object keys in `keep`. An array of strings (a patch's
+/// `lines`) becomes a single marker.
+fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
+    match v {
+        Value::String(s) if !s.is_empty() && !s.starts_with("[REDACTED:") => {
+            *s = secret_file_marker();
+            *n += 1;
+        }
+        Value::Array(items) => {
+            if !items.is_empty() && items.iter().all(Value::is_string) {
+                if items
+                    .iter()
+                    .any(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+                {
+                    *items = vec![Value::String(secret_file_marker())];
+                    *n += 1;
+                }
+            } else {
+                for x in items {
+                    replace_contents(x, keep, n);
+                }
+            }
+        }
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                if !keep.contains(&k.as_str()) {
+                    replace_contents(x, keep, n);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Clean every string value; values under a secret-looking key are replaced
+/// whole.
+fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport) {
+    match v {
+        Value::String(s) => {
+            if secret_key && plain_value_ok(s.as_bytes()) {
+                *s = r.marker_of(K_ASSIGN).to_string();
+                report.add(KINDS[usize::from(K_ASSIGN)], 1);
+                return;
+            }
+            if let Cow::Owned(clean) = r.clean(s, r.max_field_bytes, report) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => {
+            for x in items {
+                walk(r, x, secret_key, report);
+            }
+        }
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                let sk = secret_key || is_secret_key(k);
+                walk(r, x, sk, report);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Counts bytes written.
+struct Counter(usize);
+
+impl io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The size of `v` serialized as compact JSON.
+pub(crate) fn json_size(v: &Value) -> usize {
+    let mut c = Counter(0);
+    // Writing to a Counter cannot fail, and a Value always serializes.
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// Enforce `max_event_bytes` (0 disables it). Strings are already clean
+/// here, so shrinking only cuts; no detector runs again.
+fn fit_event(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
+    let max = r.max_event_bytes;
+    if max == 0 {
+        return;
+    }
+    let mut size = json_size(payload);
+    let mut cap = r.max_field_bytes;
+    while size > max && cap > EVENT_FIELD_FLOOR {
+        cap = (cap / 2).max(EVENT_FIELD_FLOOR);
+        recap(payload, cap, &mut report.bytes_cut);
+        size = json_size(payload);
+    }
+    if size <= max {
+        return;
+    }
+    // Still too big with every string at the floor: many strings. Shorten
+    // long arrays (file lists, patch lines), halving their length.
+    let mut limit = longest_array(payload) / 2;
+    while size > max && limit >= 1 {
+        shorten_arrays(payload, limit, &mut report.bytes_cut);
+        size = json_size(payload);
+        limit /= 2;
+    }
+}
+
+fn recap(v: &mut Value, cap: usize, bytes_cut: &mut usize) {
+    match v {
+        Value::String(s) => {
+            if let Some((out, cut)) = cap_plain(s, cap) {
+                *s = out;
+                *bytes_cut += cut;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| recap(x, cap, bytes_cut)),
+        Value::Object(map) => map.values_mut().for_each(|x| recap(x, cap, bytes_cut)),
+        _ => {}
+    }
+}
+
+fn longest_array(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(longest_array)
+            .max()
+            .unwrap_or(0)
+            .max(items.len()),
+        Value::Object(map) => map.values().map(longest_array).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+const ITEMS_CUT_PREFIX: &str = "…[mnemo: ";
+const ITEMS_CUT_SUFFIX: &str = " items cut]…";
+
+/// The count in an earlier `…[mnemo: N items cut]…` element.
+fn items_cut(v: &Value) -> Option<usize> {
+    v.as_str()?
+        .strip_prefix(ITEMS_CUT_PREFIX)?
+        .strip_suffix(ITEMS_CUT_SUFFIX)?
+        .parse()
+        .ok()
+}
+
+fn shorten_arrays(v: &mut Value, limit: usize, bytes_cut: &mut usize) {
+    match v {
+        Value::Array(items) => {
+            // An earlier pass's marker is not an item.
+            let mut already = 0;
+            if let Some(n) = items.last().and_then(items_cut) {
+                already = n;
+                items.pop();
+            }
+            if items.len() > limit {
+                let removed: Vec<Value> = items.drain(limit..).collect();
+                *bytes_cut += removed.iter().map(json_size).sum::<usize>();
+                already += removed.len();
+            }
+            for x in items.iter_mut() {
+                shorten_arrays(x, limit, bytes_cut);
+            }
+            if already > 0 {
+                items.push(Value::String(format!(
+                    "{ITEMS_CUT_PREFIX}{already}{ITEMS_CUT_SUFFIX}"
+                )));
+            }
+        }
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|x| shorten_arrays(x, limit, bytes_cut)),
+        _ => {}
+    }
+}

@@ -119,7 +119,10 @@ fn main() {
     let envs = [("MNEMO_HOME", home.as_path())];
 
     // 1. Ingest throughput, which also seeds the database.
-    let mut jsonl = Vec::new();
+    // Streamed to disk: this process must stay small, because a spawned
+    // child's peak RSS (from wait4) includes the parent's until it execs.
+    let seed_file = tmp.path().join("seed.jsonl");
+    let mut jsonl = std::io::BufWriter::new(std::fs::File::create(&seed_file).unwrap());
     for i in 0..seed_events {
         let session = format!("seed-session-{}", i / 200);
         let mut event = post_tool_use(&session, &cwd, i, 1024 + (i * 37) % 3072);
@@ -128,10 +131,11 @@ fn main() {
                 "prompt": format!("step {i}: make the cart tests pass for discount case {i}")});
         }
         serde_json::to_writer(&mut jsonl, &event).unwrap();
-        jsonl.push(b'\n');
+        jsonl.write_all(b"\n").unwrap();
     }
-    let seed_file = tmp.path().join("seed.jsonl");
-    std::fs::write(&seed_file, &jsonl).unwrap();
+    jsonl.flush().unwrap();
+    drop(jsonl);
+    let jsonl_bytes = std::fs::metadata(&seed_file).unwrap().len();
     let start = Instant::now();
     let out = Command::new(BIN)
         .args(["ingest", seed_file.to_str().unwrap()])
@@ -148,11 +152,12 @@ fn main() {
         std::fs::metadata(home.join("mnemo.db")).map_or(0.0, |m| m.len() as f64 / 1048576.0);
     println!(
         "ingest: {seed_events} events ({:.1} MiB of JSONL) in {secs:.2} s = {:.0} events/s; database {db_mib:.1} MiB",
-        jsonl.len() as f64 / 1048576.0,
+        jsonl_bytes as f64 / 1048576.0,
         seed_events as f64 / secs
     );
 
     // 2. Hook latency, one process at a time as Claude Code spawns them.
+    println!("(peak RSS of a child includes this process's own RSS until exec: see the floor row)");
     println!(
         "\n{:<34} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
         "command (ms, MiB)", "median", "p95", "min", "max", "rss med", "rss max"

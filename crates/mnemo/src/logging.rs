@@ -128,3 +128,37 @@ impl<'a> MakeWriter<'a> for RotatingFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_at_the_size_cap_and_keeps_a_bounded_number_of_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RotatingFile {
+            path: dir.path().join("logs/mnemo.log"),
+            max_bytes: 1000,
+            keep: 2,
+            state: Mutex::new(None),
+        };
+        for i in 0..100 {
+            log.write_line(format!("line {i:04} {}\n", "x".repeat(80)).as_bytes())
+                .unwrap();
+        }
+        let mut names: Vec<String> = fs::read_dir(dir.path().join("logs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["mnemo.log", "mnemo.log.1", "mnemo.log.2"]);
+        for name in &names {
+            let len = fs::metadata(dir.path().join("logs").join(name))
+                .unwrap()
+                .len();
+            assert!(len <= 1000, "{name} is {len} bytes");
+        }
+        let newest = fs::read_to_string(dir.path().join("logs/mnemo.log")).unwrap();
+        assert!(newest.contains("line 0099"));
+    }
+}

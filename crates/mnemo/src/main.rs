@@ -46,6 +46,9 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Everything mnemo creates (database, WAL, spool, logs) is owner-only.
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     match cli.command {
         Command::Hook { event } => commands::hook::run(event.as_deref()),

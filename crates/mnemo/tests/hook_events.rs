@@ -251,6 +251,19 @@ fn data_dir_and_files_are_owner_only() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&env.home), 0o700);
     assert_eq!(mode(&env.db_path()), 0o600);
+
+    // Any command that creates the store does the same.
+    let other = Env::new();
+    let out = other
+        .command(&[
+            "ingest",
+            fixtures_dir().join("session.jsonl").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(mode(&other.home), 0o700);
+    assert_eq!(mode(&other.db_path()), 0o600);
 }
 
 #[test]

@@ -36,9 +36,6 @@ pub fn run(event: Option<&str>) -> ExitCode {
 }
 
 fn handle(event: Option<&str>) {
-    // Everything mnemo creates (database, WAL, spool, logs) is owner-only.
-    // SAFETY: umask only changes this process's file-creation mask.
-    unsafe { libc::umask(0o077) };
     let paths = match Paths::from_env() {
         Ok(p) => p,
         Err(e) => return eprintln!("mnemo: {e}; event not recorded"),

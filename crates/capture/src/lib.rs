@@ -101,6 +101,39 @@ pub fn read_input(mut reader: impl Read, max: usize) -> io::Result<HookInput> {
     })
 }
 
+/// Reads a file descriptor, giving up with `TimedOut` when no byte arrives
+/// for `idle`: a hook must never hang on a sender that forgot to close stdin.
+pub struct IdleTimeoutReader<R> {
+    inner: R,
+    idle: std::time::Duration,
+}
+
+impl<R: Read + std::os::fd::AsRawFd> IdleTimeoutReader<R> {
+    pub fn new(inner: R, idle: std::time::Duration) -> Self {
+        IdleTimeoutReader { inner, idle }
+    }
+}
+
+impl<R: Read + std::os::fd::AsRawFd> Read for IdleTimeoutReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut fds = libc::pollfd {
+            fd: self.inner.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = i32::try_from(self.idle.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        match unsafe { libc::poll(&mut fds, 1, millis) } {
+            0 => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no input for {} s", self.idle.as_secs()),
+            )),
+            n if n < 0 => Err(io::Error::last_os_error()),
+            _ => self.inner.read(buf),
+        }
+    }
+}
+
 /// What normalizing one input produced.
 #[derive(Debug)]
 pub enum Normalized {
@@ -500,6 +533,21 @@ mod tests {
             "unterminated value"
         );
         assert_eq!(scan_string_field(head, "cwd"), None);
+    }
+
+    #[test]
+    fn a_sender_that_never_closes_times_out() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        std::io::Write::write_all(&mut writer, b"{\"partial\":").unwrap();
+        let started = std::time::Instant::now();
+        let err = read_input(
+            IdleTimeoutReader::new(reader, std::time::Duration::from_millis(200)),
+            1 << 20,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        drop(writer);
     }
 
     #[test]

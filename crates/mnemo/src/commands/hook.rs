@@ -7,10 +7,15 @@
 use std::io::{self, IsTerminal};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use mnemo_capture::{Capturer, Normalized, Persisted, persist};
+use mnemo_capture::{Capturer, IdleTimeoutReader, Normalized, Persisted, persist};
 use mnemo_config::{Config, Paths, hooks_disabled};
 use mnemo_store::Store;
+
+/// Claude Code writes the whole input at once and closes stdin; a sender that
+/// stalls this long is not going to finish.
+const STDIN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Run the hook; never fails.
 pub fn run(event: Option<&str>) -> ExitCode {
@@ -53,7 +58,8 @@ fn handle(event: Option<&str>) {
     if stdin.is_terminal() {
         return eprintln!("mnemo: `mnemo hook` reads a Claude Code hook event as JSON on stdin");
     }
-    let input = match mnemo_capture::read_input(stdin.lock(), config.capture.max_stdin_bytes) {
+    let reader = IdleTimeoutReader::new(stdin.lock(), STDIN_IDLE_TIMEOUT);
+    let input = match mnemo_capture::read_input(reader, config.capture.max_stdin_bytes) {
         Ok(input) => input,
         Err(e) => return eprintln!("mnemo: could not read hook input: {e}"),
     };

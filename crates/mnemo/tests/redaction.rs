@@ -181,3 +181,41 @@ fn no_planted_secret_reaches_any_file() {
     );
     assert!(payloads.contains("db.internal:5432"));
 }
+
+#[test]
+fn user_patterns_from_config_apply_and_a_bad_one_is_named() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[privacy.extra_patterns]\nacme_ticket = \"ACME-[0-9]{6}\"\n",
+    )
+    .unwrap();
+    let ticket = format!("ACME-{}", 418_203);
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["prompt"] = json!(format!("look at {ticket} before fixing"));
+    env.hook(None, &p);
+    let text: String = env
+        .db()
+        .query_row("SELECT text FROM prompts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(text, "look at [REDACTED:acme_ticket] before fixing");
+
+    // An invalid pattern: the hook still records (built-in rules only) and
+    // says which key is wrong.
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[privacy.extra_patterns]\nbroken = \"(unclosed\"\n",
+    )
+    .unwrap();
+    let mut p = env.fixture("post_tool_use__bash");
+    p["tool_input"]["command"] = json!(format!("echo {}", format!("ghp_{}", "k".repeat(36))));
+    let out = env.hook(None, &p);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("privacy.extra_patterns.broken"), "{err}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'PostToolUse'"),
+        1
+    );
+    assert!(!contains(&all_bytes(&env.home), &"k".repeat(36)));
+}

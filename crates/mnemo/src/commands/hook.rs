@@ -13,6 +13,18 @@ use mnemo_capture::{Capturer, IdleTimeoutReader, Normalized, Persisted, persist}
 use mnemo_config::{Config, Paths, hooks_disabled};
 use mnemo_store::Store;
 
+/// One line on stderr, `mnemo: ` first, with line breaks in the message
+/// folded (Claude Code shows hook stderr line by line).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("mnemo: {}", one_line(&format!($($arg)*)))
+    };
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Claude Code writes the whole input at once and closes stdin; a sender that
 /// stalls this long is not going to finish.
 const STDIN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +45,7 @@ pub fn run(event: Option<&str>) -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("mnemo: internal error{at}: {msg}");
+        say!("internal error{at}: {msg}");
     }));
     // A panic has already printed its one line; the agent must not notice.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| handle(event)));
@@ -43,30 +55,30 @@ pub fn run(event: Option<&str>) -> ExitCode {
 fn handle(event: Option<&str>) {
     let paths = match Paths::from_env() {
         Ok(p) => p,
-        Err(e) => return eprintln!("mnemo: {e}; event not recorded"),
+        Err(e) => return say!("{e}; event not recorded"),
     };
     if let Err(e) = paths.ensure_dirs() {
-        eprintln!("mnemo: {e}");
+        say!("{e}");
     }
     let (config, config_error) = Config::load_or_default(&paths);
     crate::logging::init(&paths, &config);
     if let Some(e) = config_error {
         tracing::warn!("{e}; using defaults");
-        eprintln!("mnemo: {e}; using defaults");
+        say!("{e}; using defaults");
     }
     let stdin = io::stdin();
     if stdin.is_terminal() {
-        return eprintln!("mnemo: `mnemo hook` reads a Claude Code hook event as JSON on stdin");
+        return say!("`mnemo hook` reads a Claude Code hook event as JSON on stdin");
     }
     let reader = IdleTimeoutReader::new(stdin.lock(), STDIN_IDLE_TIMEOUT);
     let input = match mnemo_capture::read_input(reader, config.capture.max_stdin_bytes) {
         Ok(input) => input,
-        Err(e) => return eprintln!("mnemo: could not read hook input: {e}"),
+        Err(e) => return say!("could not read hook input: {e}"),
     };
     let at = mnemo_capture::now_ms();
     let capturer = Capturer::new(&config).unwrap_or_else(|e| {
         tracing::warn!("{e}; capturing with default settings");
-        eprintln!("mnemo: {e}; capturing with default settings");
+        say!("{e}; capturing with default settings");
         Capturer::new(&Config::default()).expect("default settings are valid")
     });
     match capturer.normalize(event, &input, at) {
@@ -75,7 +87,7 @@ fn handle(event: Option<&str>) {
                 tracing::debug!(hook = %record.hook, ?outcome, "recorded");
                 if let Some(warning) = warning {
                     tracing::warn!("{warning}");
-                    eprintln!("mnemo: {warning}");
+                    say!("{warning}");
                 }
             }
             Persisted::Queued => {
@@ -83,15 +95,15 @@ fn handle(event: Option<&str>) {
             }
             Persisted::Spooled(e) => {
                 tracing::warn!(hook = %record.hook, "{e}; event spooled");
-                eprintln!(
-                    "mnemo: {e}; event saved to {} and will be stored by the next hook",
+                say!(
+                    "{e}; event saved to {} and will be stored by the next hook",
                     paths.spool_dir.display()
                 );
             }
             Persisted::Lost { store, spool } => {
                 let why = store.map_or_else(String::new, |e| format!("{e}; "));
                 tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
-                eprintln!("mnemo: {why}could not spool the event either ({spool}); event lost");
+                say!("{why}could not spool the event either ({spool}); event lost");
             }
         },
         Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
@@ -101,7 +113,7 @@ fn handle(event: Option<&str>) {
             input_bytes,
             head,
         } => {
-            eprintln!("mnemo: {reason}; input kept in rejected_inputs");
+            say!("{reason}; input kept in rejected_inputs");
             tracing::warn!(?hook, input_bytes, "{reason}");
             let kept =
                 Store::open(&paths.db, &mnemo_capture::store_options(&config)).and_then(|mut s| {

@@ -170,22 +170,9 @@ mod tests {
 
     fn record(at: i64, tool_use_id: &str) -> HookRecord {
         HookRecord {
-            hook: "PostToolUse".into(),
-            agent: "claude-code".into(),
-            agent_session_id: "s".into(),
-            at,
-            project: None,
-            cwd: None,
-            branch: None,
-            transcript_path: None,
             tool_name: Some("Bash".into()),
             tool_use_id: Some(tool_use_id.into()),
-            agent_id: None,
-            agent_prompt_id: None,
-            prompt: None,
-            source: None,
-            end_reason: None,
-            payload: "{}".into(),
+            ..HookRecord::new("PostToolUse", "claude-code", "s", at)
         }
     }
 

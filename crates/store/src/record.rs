@@ -65,6 +65,31 @@ pub struct HookRecord {
     pub payload: String,
 }
 
+impl HookRecord {
+    /// A record with only its identity set (no project, prompt or tool; an
+    /// empty JSON payload), to be filled in with struct update syntax.
+    pub fn new(hook: &str, agent: &str, agent_session_id: &str, at: i64) -> HookRecord {
+        HookRecord {
+            hook: hook.into(),
+            agent: agent.into(),
+            agent_session_id: agent_session_id.into(),
+            at,
+            project: None,
+            cwd: None,
+            branch: None,
+            transcript_path: None,
+            tool_name: None,
+            tool_use_id: None,
+            agent_id: None,
+            agent_prompt_id: None,
+            prompt: None,
+            source: None,
+            end_reason: None,
+            payload: "{}".into(),
+        }
+    }
+}
+
 /// What [`Store::record`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
@@ -327,25 +352,12 @@ mod tests {
 
     fn rec(hook: &str, at: i64) -> HookRecord {
         HookRecord {
-            hook: hook.into(),
-            agent: "claude-code".into(),
-            agent_session_id: "s1".into(),
-            at,
             project: Some(ProjectRef {
                 root: "/src/api".into(),
                 name: "api".into(),
             }),
             cwd: Some("/src/api".into()),
-            branch: None,
-            transcript_path: None,
-            tool_name: None,
-            tool_use_id: None,
-            agent_id: None,
-            agent_prompt_id: None,
-            prompt: None,
-            source: None,
-            end_reason: None,
-            payload: "{}".into(),
+            ..HookRecord::new(hook, "claude-code", "s1", at)
         }
     }
 

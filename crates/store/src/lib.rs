@@ -6,6 +6,7 @@
 //! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
 //! deadlock and a killed process leaves either the whole record or nothing.
 
+mod episodes;
 mod migrate;
 mod record;
 mod stats;
@@ -15,6 +16,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, ffi};
 
+pub use episodes::{
+    CompressedEpisode, EpisodeData, EpisodeEvent, ExistingObservation, NewObservation, NewSummary,
+    ObservationMerge, PendingEpisode, SavedEpisode,
+};
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::Stats;

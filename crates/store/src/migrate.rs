@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rejected inputs",
         include_str!("migrations/0002_rejected_inputs.sql"),
     ),
+    (
+        3,
+        "compression",
+        include_str!("migrations/0003_compression.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,404 @@
+//! Episodes: a prompt and the events that belong to it, the unit that
+//! compression turns into observations and a summary.
+//!
+//! An episode is closed by its Stop, by the next prompt of its session, by a
+//! SessionEnd or PreCompact after it, or — for sessions that crashed — by
+//! being idle longer than the stale limit. Each closed episode is compressed
+//! once; events that arrive after that (late async hooks) make it eligible
+//! for recompression, which replaces what the rules produced before.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use crate::{Result, Store};
+
+/// An event of an episode, as stored.
+#[derive(Debug, Clone)]
+pub struct EpisodeEvent {
+    pub id: i64,
+    pub hook: String,
+    pub tool_name: Option<String>,
+    pub tool_use_id: Option<String>,
+    /// Set for events from inside a subagent.
+    pub agent_id: Option<String>,
+    /// JSON text.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// Everything compression needs about one episode.
+#[derive(Debug, Clone)]
+pub struct EpisodeData {
+    pub prompt_id: i64,
+    pub session_id: i64,
+    pub project_id: Option<i64>,
+    pub project_root: Option<String>,
+    /// The prompt's number in its session.
+    pub n: i64,
+    pub prompt: String,
+    pub private: bool,
+    pub prompt_at: i64,
+    pub cwd: Option<String>,
+    pub transcript_path: Option<String>,
+    pub events: Vec<EpisodeEvent>,
+}
+
+/// An episode ready to compress, and why it counts as closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEpisode {
+    pub prompt_id: i64,
+    pub close_reason: String,
+    /// Already compressed once; late events arrived since.
+    pub recompress: bool,
+}
+
+/// A new observation. JSON-array fields are plain vectors here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewObservation {
+    pub kind: String,
+    pub title: String,
+    pub subtitle: String,
+    pub narrative: String,
+    pub facts: Vec<String>,
+    pub concepts: Vec<String>,
+    pub files_read: Vec<String>,
+    pub files_modified: Vec<String>,
+    pub source_event_ids: Vec<i64>,
+    pub content_hash: String,
+    pub generated_by: String,
+}
+
+/// A new episode summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSummary {
+    pub request: String,
+    pub investigated: String,
+    pub learned: String,
+    pub completed: String,
+    pub next_steps: String,
+    pub files_read: Vec<String>,
+    pub files_modified: Vec<String>,
+    pub generated_by: String,
+}
+
+/// Fold new material into an existing observation of the same session
+/// (a near-duplicate) instead of inserting another.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservationMerge {
+    pub id: i64,
+    pub facts: Vec<String>,
+    pub files_read: Vec<String>,
+    pub files_modified: Vec<String>,
+    pub source_event_ids: Vec<i64>,
+}
+
+/// The result of compressing one episode.
+#[derive(Debug, Clone, Default)]
+pub struct CompressedEpisode {
+    pub prompt_id: i64,
+    pub close_reason: String,
+    pub observations: Vec<NewObservation>,
+    pub merges: Vec<ObservationMerge>,
+    pub summary: Option<NewSummary>,
+    /// Events covered (marked processed).
+    pub event_ids: Vec<i64>,
+    /// Payload bytes covered, for the compression ratio.
+    pub raw_bytes: usize,
+    /// Queue the episode for LLM enrichment.
+    pub enrich: bool,
+    /// Replace what the rules stored for this episode before.
+    pub replace: bool,
+}
+
+/// An observation already stored, as near-duplicate detection sees it.
+#[derive(Debug, Clone)]
+pub struct ExistingObservation {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub facts: Vec<String>,
+    pub files_read: Vec<String>,
+    pub files_modified: Vec<String>,
+    pub source_event_ids: Vec<i64>,
+}
+
+/// What [`Store::save_episode`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SavedEpisode {
+    pub inserted: usize,
+    pub duplicates: usize,
+    pub merged: usize,
+    /// Another process compressed it first; nothing was written.
+    pub already_done: bool,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+impl Store {
+    /// Closed episodes not compressed yet (oldest first), then compressed
+    /// ones that received late events. `stale_before` closes episodes idle
+    /// since before that time (Unix ms).
+    pub fn pending_episodes(&self, stale_before: i64, limit: usize) -> Result<Vec<PendingEpisode>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, reason FROM (
+                SELECT p.id, p.created_at,
+                  CASE
+                    WHEN EXISTS (SELECT 1 FROM events e WHERE e.prompt_id = p.id
+                                 AND e.hook IN ('Stop', 'StopFailure') AND e.agent_id IS NULL) THEN 'stop'
+                    WHEN EXISTS (SELECT 1 FROM prompts q WHERE q.session_id = p.session_id AND q.n > p.n) THEN 'next-prompt'
+                    WHEN EXISTS (SELECT 1 FROM events e WHERE e.session_id = p.session_id
+                                 AND e.hook = 'SessionEnd' AND e.created_at >= p.created_at) THEN 'session-end'
+                    WHEN EXISTS (SELECT 1 FROM events e WHERE e.session_id = p.session_id
+                                 AND e.hook = 'PreCompact' AND e.created_at >= p.created_at) THEN 'pre-compact'
+                    WHEN coalesce((SELECT max(e.created_at) FROM events e WHERE e.prompt_id = p.id),
+                                  p.created_at) < ?1 THEN 'stale'
+                  END AS reason
+                FROM prompts p WHERE p.compressed_at IS NULL
+             ) WHERE reason IS NOT NULL ORDER BY created_at, id LIMIT ?2",
+        )?;
+        let mut pending: Vec<PendingEpisode> = stmt
+            .query_map(params![stale_before, limit as i64], |r| {
+                Ok(PendingEpisode {
+                    prompt_id: r.get(0)?,
+                    close_reason: r.get(1)?,
+                    recompress: false,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        if pending.len() < limit {
+            let mut late = self.conn.prepare_cached(
+                "SELECT DISTINCT e.prompt_id, x.close_reason FROM events e
+                 JOIN prompts p ON p.id = e.prompt_id
+                 JOIN episodes x ON x.prompt_id = p.id
+                 WHERE e.processed_at IS NULL AND p.compressed_at IS NOT NULL
+                 LIMIT ?1",
+            )?;
+            let rows = late.query_map([(limit - pending.len()) as i64], |r| {
+                Ok(PendingEpisode {
+                    prompt_id: r.get(0)?,
+                    close_reason: r.get(1)?,
+                    recompress: true,
+                })
+            })?;
+            for row in rows {
+                pending.push(row?);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Load one episode with its events in order.
+    pub fn load_episode(&self, prompt_id: i64) -> Result<Option<EpisodeData>> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT p.id, p.session_id, s.project_id, pr.root, p.n, p.text, p.private,
+                        p.created_at, s.cwd, s.transcript_path
+                 FROM prompts p JOIN sessions s ON s.id = p.session_id
+                 LEFT JOIN projects pr ON pr.id = s.project_id
+                 WHERE p.id = ?1",
+                [prompt_id],
+                |r| {
+                    Ok(EpisodeData {
+                        prompt_id: r.get(0)?,
+                        session_id: r.get(1)?,
+                        project_id: r.get(2)?,
+                        project_root: r.get(3)?,
+                        n: r.get(4)?,
+                        prompt: r.get(5)?,
+                        private: r.get(6)?,
+                        prompt_at: r.get(7)?,
+                        cwd: r.get(8)?,
+                        transcript_path: r.get(9)?,
+                        events: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut episode) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, hook, tool_name, tool_use_id, agent_id, payload, created_at
+             FROM events WHERE prompt_id = ?1 ORDER BY created_at, id",
+        )?;
+        episode.events = stmt
+            .query_map([prompt_id], |r| {
+                Ok(EpisodeEvent {
+                    id: r.get(0)?,
+                    hook: r.get(1)?,
+                    tool_name: r.get(2)?,
+                    tool_use_id: r.get(3)?,
+                    agent_id: r.get(4)?,
+                    payload: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Some(episode))
+    }
+
+    /// Observations of a session produced by earlier episodes (for merging
+    /// near-duplicates), excluding those of `except_prompt`.
+    pub fn session_observations(
+        &self,
+        session_id: i64,
+        except_prompt: i64,
+    ) -> Result<Vec<ExistingObservation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, type, title, facts, files_read, files_modified, source_event_ids
+             FROM observations
+             WHERE session_id = ?1 AND prompt_id IS NOT ?2 AND deleted_at IS NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map(params![session_id, except_prompt], |r| {
+                Ok(ExistingObservation {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    title: r.get(2)?,
+                    facts: from_json(&r.get::<_, String>(3)?),
+                    files_read: from_json(&r.get::<_, String>(4)?),
+                    files_modified: from_json(&r.get::<_, String>(5)?),
+                    source_event_ids: from_json(&r.get::<_, String>(6)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Store a compressed episode atomically: observations (identical ones
+    /// once per project), merges, the summary, and the episode's bookkeeping.
+    /// Safe to race: the first process to commit wins, others do nothing.
+    pub fn save_episode(&mut self, ep: &CompressedEpisode, now: i64) -> Result<SavedEpisode> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (session_id, project_id, compressed_at): (i64, Option<i64>, Option<i64>) = tx
+            .query_row(
+                "SELECT p.session_id, s.project_id, p.compressed_at
+                 FROM prompts p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?1",
+                [ep.prompt_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+        if compressed_at.is_some() && !ep.replace {
+            return Ok(SavedEpisode {
+                already_done: true,
+                ..SavedEpisode::default()
+            });
+        }
+        if ep.replace {
+            tx.execute(
+                "DELETE FROM observations WHERE prompt_id = ?1 AND generated_by NOT IN ('user')",
+                [ep.prompt_id],
+            )?;
+            tx.execute("DELETE FROM summaries WHERE prompt_id = ?1", [ep.prompt_id])?;
+        }
+        let mut saved = SavedEpisode::default();
+        for o in &ep.observations {
+            let inserted = tx.execute(
+                "INSERT INTO observations (project_id, session_id, prompt_id, type, title, subtitle,
+                     narrative, facts, concepts, files_read, files_modified, source_event_ids,
+                     content_hash, generated_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                 ON CONFLICT DO NOTHING",
+                params![
+                    project_id,
+                    session_id,
+                    ep.prompt_id,
+                    o.kind,
+                    o.title,
+                    o.subtitle,
+                    o.narrative,
+                    json(&o.facts),
+                    json(&o.concepts),
+                    json(&o.files_read),
+                    json(&o.files_modified),
+                    json(&o.source_event_ids),
+                    o.content_hash,
+                    o.generated_by,
+                    now
+                ],
+            )?;
+            if inserted == 1 {
+                saved.inserted += 1;
+            } else {
+                saved.duplicates += 1;
+            }
+        }
+        for m in &ep.merges {
+            saved.merged += tx.execute(
+                "UPDATE observations SET facts = ?2, files_read = ?3, files_modified = ?4,
+                     source_event_ids = ?5
+                 WHERE id = ?1",
+                params![
+                    m.id,
+                    json(&m.facts),
+                    json(&m.files_read),
+                    json(&m.files_modified),
+                    json(&m.source_event_ids)
+                ],
+            )?;
+        }
+        if let Some(s) = &ep.summary {
+            tx.execute(
+                "INSERT INTO summaries (project_id, session_id, prompt_id, request, investigated,
+                     learned, completed, next_steps, files_read, files_modified, generated_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (prompt_id) DO UPDATE SET
+                     request = excluded.request, investigated = excluded.investigated,
+                     learned = excluded.learned, completed = excluded.completed,
+                     next_steps = excluded.next_steps, files_read = excluded.files_read,
+                     files_modified = excluded.files_modified, generated_by = excluded.generated_by",
+                params![
+                    project_id,
+                    session_id,
+                    ep.prompt_id,
+                    s.request,
+                    s.investigated,
+                    s.learned,
+                    s.completed,
+                    s.next_steps,
+                    json(&s.files_read),
+                    json(&s.files_modified),
+                    s.generated_by,
+                    now
+                ],
+            )?;
+        }
+        let mut mark = tx.prepare_cached("UPDATE events SET processed_at = ?2 WHERE id = ?1")?;
+        for id in &ep.event_ids {
+            mark.execute(params![id, now])?;
+        }
+        drop(mark);
+        tx.execute(
+            "UPDATE prompts SET compressed_at = ?2 WHERE id = ?1",
+            params![ep.prompt_id, now],
+        )?;
+        tx.execute(
+            "INSERT INTO episodes (prompt_id, session_id, close_reason, compressed_at, event_count,
+                 raw_bytes, enrich_state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (prompt_id) DO UPDATE SET
+                 compressed_at = excluded.compressed_at,
+                 event_count = excluded.event_count, raw_bytes = excluded.raw_bytes,
+                 enrich_state = excluded.enrich_state, enrich_error = NULL",
+            params![
+                ep.prompt_id,
+                session_id,
+                ep.close_reason,
+                now,
+                ep.event_ids.len() as i64,
+                ep.raw_bytes as i64,
+                ep.enrich.then_some("pending")
+            ],
+        )?;
+        tx.commit()?;
+        Ok(saved)
+    }
+}

@@ -1,0 +1,153 @@
+//! Reading Claude's own words: the closing message of a turn is the best
+//! free description of what was done and why. This picks out its sentences
+//! by role — what was done, decisions and their reasons, what was learned,
+//! what is left.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// Sentences of a message sorted by what they say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// All sentences, markdown stripped, in order.
+    pub sentences: Vec<String>,
+    /// "I chose X because Y", "instead of", "trade-off".
+    pub decisions: Vec<String>,
+    /// Causes and how-it-works statements.
+    pub learned: Vec<String>,
+    /// Follow-ups and open items.
+    pub next_steps: Vec<String>,
+    /// "Gotcha"-style warnings.
+    pub gotchas: Vec<String>,
+}
+
+static DECISION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(chose|choose|chosen|decided|decision|instead of|rather than|trade-?offs?|opted|went with|prefer(?:red)?|in favou?r of)\b").expect("static regex")
+});
+static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means)\b").expect("static regex")
+});
+static NEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later)\b").expect("static regex")
+});
+static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(gotcha|careful|beware|watch out|note that|caveat|surprising|pitfall|edge case)\b",
+    )
+    .expect("static regex")
+});
+
+/// Split `text` into sentences and classify them.
+pub fn read(text: &str) -> Reading {
+    let sentences = sentences(text);
+    let pick = |re: &Regex| -> Vec<String> {
+        sentences
+            .iter()
+            .filter(|s| re.is_match(s))
+            .cloned()
+            .collect()
+    };
+    Reading {
+        decisions: pick(&DECISION),
+        learned: pick(&LEARNED),
+        next_steps: pick(&NEXT),
+        gotchas: pick(&GOTCHA),
+        sentences,
+    }
+}
+
+/// Sentences with markdown decoration removed (headings, bullets, emphasis,
+/// code fences); inline code keeps its text.
+pub fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence || line.is_empty() || line.starts_with('|') {
+            continue;
+        }
+        let line = line
+            .trim_start_matches('#')
+            .trim_start_matches(['-', '*', '•', '>'])
+            .trim_start();
+        let line = strip_list_number(line).replace("**", "").replace("__", "");
+        for s in split_sentences(&line) {
+            let s = s.trim();
+            if s.chars().filter(|c| c.is_alphanumeric()).count() >= 8 {
+                out.push(s.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn strip_list_number(line: &str) -> &str {
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && line[digits..].starts_with(". ") {
+        &line[digits + 2..]
+    } else {
+        line
+    }
+}
+
+/// Split on ". ", "! ", "? " (and at the end), but not inside `code` or after
+/// common abbreviations and file names like `cart.py`.
+fn split_sentences(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut in_code = false;
+    let chars: Vec<char> = line.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        current.push(c);
+        if c == '`' {
+            in_code = !in_code;
+        }
+        let at_break = matches!(c, '.' | '!' | '?')
+            && !in_code
+            && chars.get(i + 1).is_none_or(|n| n.is_whitespace());
+        if at_break {
+            let lower = current.to_lowercase();
+            let abbreviation = ["e.g.", "i.e.", "etc.", "vs."]
+                .iter()
+                .any(|a| lower.ends_with(a));
+            if !abbreviation {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_sentences() {
+        let msg = "## Fixed\n\nI added a guard to `fibonacci()` in fibonacci.py. The root cause was unbounded recursion for n < 0.\n\n- I chose to raise `ValueError` instead of returning 0 because silent wrong answers are worse.\n- Note that very large n is still slow.\n\nNext step: consider adding memoization.";
+        let r = read(msg);
+        assert_eq!(
+            r.sentences[0],
+            "I added a guard to `fibonacci()` in fibonacci.py."
+        );
+        assert_eq!(r.decisions.len(), 1);
+        assert!(r.decisions[0].contains("instead of returning 0"));
+        assert!(r.learned.iter().any(|s| s.starts_with("The root cause")));
+        assert_eq!(r.gotchas, ["Note that very large n is still slow."]);
+        assert_eq!(r.next_steps, ["Next step: consider adding memoization."]);
+    }
+
+    #[test]
+    fn code_fences_and_abbreviations() {
+        let s = sentences("Run it, e.g. with pytest.\n```\nx = 1. y = 2.\n```\nAll done now.");
+        assert_eq!(s, ["Run it, e.g. with pytest.", "All done now."]);
+    }
+}

@@ -1,0 +1,819 @@
+//! The rule-based compressor: one episode in, a few dense observations and
+//! a summary out, with no network and no cost.
+//!
+//! What it looks for, in order:
+//! 1. **failure → fix**: a command that failed (exit status, traceback,
+//!    compiler error, failing tests), then edits, then the same or a similar
+//!    command succeeding — one `bugfix` naming the error, the cause when
+//!    Claude stated it, and the fix read from the diff;
+//! 2. **the rest of the work**: files created and edited, described by the
+//!    definitions, conditions and errors the diffs add, with the commands
+//!    that checked them and any commit — one `feature`, `refactor` or
+//!    `change`;
+//! 3. **decisions** stated in Claude's closing message ("I chose X because
+//!    Y", "instead of", "trade-off") — a `decision`;
+//! 4. **exploration** without edits — a `discovery` built from what was read
+//!    and what Claude concluded.
+
+use std::sync::LazyLock;
+
+use mnemo_store::{EpisodeData, NewSummary};
+use regex::Regex;
+
+use crate::action::{Action, Step, steps};
+use crate::code::{Change, humanize_condition};
+use crate::outcome::{Outcome, clip};
+use crate::prose::{self, Reading};
+
+/// An observation before hashing and storage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Draft {
+    pub kind: &'static str,
+    pub title: String,
+    pub subtitle: String,
+    pub narrative: String,
+    pub facts: Vec<String>,
+    pub concepts: Vec<&'static str>,
+    pub files_read: Vec<String>,
+    pub files_modified: Vec<String>,
+    pub source_event_ids: Vec<i64>,
+}
+
+/// The result of compressing one episode by rules.
+#[derive(Debug, Clone, Default)]
+pub struct Compression {
+    pub observations: Vec<Draft>,
+    pub summary: NewSummary,
+}
+
+static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(refactor\w*|extract\w*|renam\w+|mov(?:e|ed|ing) .* (?:into|to)|clean(?:ed|ing)? up|simplif\w+|deduplicat\w+|consolidat\w+|split .* into)\b").expect("static regex")
+});
+static FEATURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(add\w*|creat\w+|implement\w*|build\w*|support\w*|new|writ\w+|introduc\w+)\b",
+    )
+    .expect("static regex")
+});
+
+/// Compress one episode. `closing` is Claude's closing message, already redacted.
+pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
+    let root = ep.project_root.as_deref().or(ep.cwd.as_deref());
+    let steps = steps(&ep.events, root);
+    let reading = closing.map(prose::read).unwrap_or_default();
+    let files_read = unique(steps.iter().filter_map(|s| match &s.action {
+        Action::Read { path } => Some(path.clone()),
+        _ => None,
+    }));
+    let files_modified = unique(steps.iter().filter_map(|s| match &s.action {
+        Action::Write { path, .. } | Action::Edit { path, .. } => Some(path.clone()),
+        _ => None,
+    }));
+
+    let mut consumed = vec![false; steps.len()];
+    let mut observations = Vec::new();
+    for fix in find_fixes(&steps) {
+        observations.push(bugfix(&steps, &fix, &reading, &files_read));
+        for i in fix.failure..=fix.success {
+            if matches!(
+                steps[i].action,
+                Action::Edit { .. } | Action::Write { .. } | Action::Command { .. }
+            ) {
+                consumed[i] = true;
+            }
+        }
+    }
+    if let Some(work) = work(ep, &steps, &consumed, &reading, &files_read) {
+        observations.push(work);
+    }
+    if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
+        observations.push(decision);
+    }
+    if files_modified.is_empty()
+        && observations.is_empty()
+        && let Some(d) = discovery(ep, &steps, &reading, &files_read)
+    {
+        observations.push(d);
+    }
+    let summary = summary(
+        ep,
+        &steps,
+        &reading,
+        &observations,
+        files_read,
+        files_modified,
+    );
+    Compression {
+        observations,
+        summary,
+    }
+}
+
+/// A failing command, the edits after it, and the similar command that then succeeded.
+struct Fix {
+    failure: usize,
+    edits: Vec<usize>,
+    success: usize,
+}
+
+fn find_fixes(steps: &[Step]) -> Vec<Fix> {
+    let mut fixes = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        let Action::Command {
+            command, outcome, ..
+        } = &steps[i].action
+        else {
+            i += 1;
+            continue;
+        };
+        if outcome.ok || !looks_like_a_real_failure(outcome) {
+            i += 1;
+            continue;
+        }
+        let mut edits = Vec::new();
+        let mut success = None;
+        for (j, step) in steps.iter().enumerate().skip(i + 1) {
+            match &step.action {
+                Action::Edit { .. } | Action::Write { .. } => edits.push(j),
+                Action::Command {
+                    command: again,
+                    outcome: later,
+                    ..
+                } if similar(command, again) => {
+                    if later.ok && !edits.is_empty() {
+                        success = Some(j);
+                        break;
+                    }
+                    if !later.ok && edits.is_empty() {
+                        // Still failing before any edit: count from the latest failure.
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match success {
+            Some(s) => {
+                fixes.push(Fix {
+                    failure: i,
+                    edits,
+                    success: s,
+                });
+                i = s + 1;
+            }
+            None => i += 1,
+        }
+    }
+    fixes
+}
+
+/// A non-zero exit with something to say (not `grep` finding nothing).
+fn looks_like_a_real_failure(o: &Outcome) -> bool {
+    o.error_line.is_some()
+        || o.tests.is_some_and(|t| t.failed > 0)
+        || o.exit_code.is_some_and(|c| c > 1)
+}
+
+/// The program a command runs, ignoring `cd x &&`, env assignments and runners.
+fn program(command: &str) -> Vec<String> {
+    let last = command.rsplit("&&").next().unwrap_or(command);
+    let mut words: Vec<String> = last
+        .split_whitespace()
+        .filter(|w| !w.contains('=') || w.starts_with('-'))
+        .map(|w| w.trim_matches(['"', '\'']).to_string())
+        .collect();
+    while words.first().is_some_and(|w| {
+        [
+            "npx", "uv", "poetry", "run", "bundle", "exec", "sudo", "time",
+        ]
+        .contains(&w.as_str())
+    }) {
+        words.remove(0);
+    }
+    if let Some(first) = words.first_mut() {
+        *first = first
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+            .to_string();
+        if first == "python" && words.get(1).is_some_and(|w| w == "-m") {
+            words.drain(0..2);
+        }
+    }
+    words
+}
+
+/// Two commands count as the same check when they run the same program on
+/// the same target (`python fibonacci.py -5` ~ `python fibonacci.py -5`,
+/// `cargo build` ~ `cargo test`, `pytest tests/x.py` ~ `pytest`).
+fn similar(a: &str, b: &str) -> bool {
+    let (a, b) = (program(a), program(b));
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x == y => {}
+        _ => return false,
+    }
+    match a[0].as_str() {
+        "cargo" | "go" | "npm" | "yarn" | "pnpm" | "pytest" | "make" | "jest" | "vitest"
+        | "tsc" | "mvn" | "gradle" => true,
+        _ => a.get(1) == b.get(1),
+    }
+}
+
+fn short_error(o: &Outcome) -> String {
+    if let Some(line) = &o.error_line {
+        return clip(line, 120);
+    }
+    if let Some(t) = o.tests.filter(|t| t.failed > 0) {
+        return format!("{} failing test(s)", t.failed);
+    }
+    o.exit_code
+        .map_or_else(|| "an error".into(), |c| format!("exit code {c}"))
+}
+
+/// The exception's name: `RecursionError` from `RecursionError: maximum …`.
+fn error_name(o: &Outcome) -> Option<String> {
+    let line = o.error_line.as_deref()?;
+    let head = line.split(':').next()?.trim();
+    (head.len() <= 40 && !head.contains(' ')).then(|| head.to_string())
+}
+
+fn describe_change(path: &str, c: &Change) -> String {
+    let mut parts = Vec::new();
+    let target = c
+        .enclosing
+        .as_ref()
+        .map_or_else(|| path.to_string(), |f| format!("{f}() in {path}"));
+    if !c.added_defs.is_empty() {
+        parts.push(format!("added {}", names(&c.added_defs)));
+    }
+    match (c.conditions.first(), c.raises.first()) {
+        (Some(cond), Some((kind, msg))) => parts.push(if msg.is_empty() {
+            format!("raises {kind} when `{cond}`")
+        } else {
+            format!("raises {kind}(\"{msg}\") when `{cond}`")
+        }),
+        (None, Some((kind, _))) => parts.push(format!("raises {kind}")),
+        (Some(cond), None) => parts.push(format!("checks `{cond}`")),
+        (None, None) => {}
+    }
+    if !c.removed_defs.is_empty() {
+        parts.push(format!("removed {}", names(&c.removed_defs)));
+    }
+    if parts.is_empty() {
+        parts.push(format!(
+            "changed {} line(s), removed {}",
+            c.lines_added, c.lines_removed
+        ));
+    }
+    format!("{target}: {}", parts.join("; "))
+}
+
+fn names(defs: &[String]) -> String {
+    let shown: Vec<String> = defs.iter().take(4).map(|d| format!("{d}()")).collect();
+    let more = defs.len().saturating_sub(4);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -> Draft {
+    let Action::Command {
+        command: failed_cmd,
+        outcome: failed,
+        ..
+    } = &steps[fix.failure].action
+    else {
+        unreachable!("a fix starts with a command")
+    };
+    let Action::Command {
+        command: ok_cmd,
+        outcome: ok,
+        ..
+    } = &steps[fix.success].action
+    else {
+        unreachable!("a fix ends with a command")
+    };
+    let edits: Vec<(&String, Option<&Change>)> = fix
+        .edits
+        .iter()
+        .filter_map(|&i| match &steps[i].action {
+            Action::Edit { path, change } => Some((path, Some(change))),
+            Action::Write { path, .. } => Some((path, None)),
+            _ => None,
+        })
+        .collect();
+    // The edit that best explains the fix: one that adds a raise or a condition.
+    let key = edits
+        .iter()
+        .filter_map(|(p, c)| c.map(|c| (*p, c)))
+        .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added));
+    let error = short_error(failed);
+    let name = error_name(failed);
+    let title = match key {
+        Some((_, c))
+            if c.enclosing.is_some() && !c.raises.is_empty() && !c.conditions.is_empty() =>
+        {
+            format!(
+                "{}() raises {} for {}",
+                c.enclosing.as_deref().unwrap_or_default(),
+                c.raises[0].0,
+                humanize_condition(&c.conditions[0])
+            )
+        }
+        Some((path, c)) => format!(
+            "Fixed {} in {}",
+            name.clone().unwrap_or_else(|| clip(&error, 60)),
+            c.enclosing
+                .as_ref()
+                .map_or_else(|| path.clone(), |f| format!("{f}()"))
+        ),
+        None => format!(
+            "Fixed {} in {}",
+            name.clone().unwrap_or_else(|| clip(&error, 60)),
+            edits.first().map_or("the code", |(p, _)| p.as_str())
+        ),
+    };
+    let fix_text: Vec<String> = edits
+        .iter()
+        .map(|(p, c)| match c {
+            Some(c) => describe_change(p, c),
+            None => format!("{p}: rewritten"),
+        })
+        .collect();
+    let after = match (&ok.tests, &ok.first_line) {
+        (Some(t), _) => format!("then passed ({})", t.describe()),
+        (None, Some(line)) => format!("then succeeded, printing \"{}\"", clip(line, 100)),
+        (None, None) => "then succeeded".into(),
+    };
+    let mut facts = vec![format!("`{}` failed: {error}", clip(failed_cmd, 100))];
+    facts.extend(fix_text.iter().cloned());
+    facts.push(format!("`{}` {after}", clip(ok_cmd, 100)));
+    let cause = reading.learned.first().cloned();
+    if let Some(cause) = &cause {
+        facts.push(cause.clone());
+    }
+    let mut narrative = format!(
+        "Running `{}` failed with {error}. Fixed by changing {}. `{}` {after}.",
+        clip(failed_cmd, 100),
+        fix_text.join("; "),
+        clip(ok_cmd, 100)
+    );
+    if let Some(cause) = cause {
+        narrative.push_str(&format!(" Cause: {cause}"));
+    }
+    let mut concepts = vec!["problem-solution", "what-changed"];
+    if !reading.gotchas.is_empty() {
+        concepts.push("gotcha");
+    }
+    Draft {
+        kind: "bugfix",
+        subtitle: clip(
+            &format!(
+                "{} failed with {}; fixed in {}.",
+                clip(failed_cmd, 60),
+                name.unwrap_or(error),
+                files_of(&edits)
+            ),
+            200,
+        ),
+        title: clip(&title, 100),
+        narrative,
+        facts,
+        concepts,
+        files_read: files_read.to_vec(),
+        files_modified: unique(edits.iter().map(|(p, _)| (*p).clone())),
+        source_event_ids: (fix.failure..=fix.success)
+            .map(|i| steps[i].event_id)
+            .collect(),
+    }
+}
+
+fn files_of(edits: &[(&String, Option<&Change>)]) -> String {
+    unique(edits.iter().map(|(p, _)| (*p).clone())).join(", ")
+}
+
+/// Everything done that is not part of a fix: one feature/refactor/change.
+fn work(
+    ep: &EpisodeData,
+    steps: &[Step],
+    consumed: &[bool],
+    reading: &Reading,
+    files_read: &[String],
+) -> Option<Draft> {
+    let mut created: Vec<(String, Vec<String>)> = Vec::new();
+    let mut edited: Vec<(String, Change)> = Vec::new();
+    let mut checks: Vec<String> = Vec::new();
+    let mut commits: Vec<String> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let mut ids = Vec::new();
+    let mut seen_edit = false;
+    for (i, s) in steps.iter().enumerate() {
+        match &s.action {
+            Action::Command {
+                commit: Some(c), ..
+            } => {
+                commits.push(c.clone());
+                ids.push(s.event_id);
+            }
+            _ if consumed[i] => {}
+            Action::Write {
+                path,
+                created: true,
+                defs,
+            } => {
+                created.push((path.clone(), defs.clone()));
+                seen_edit = true;
+                ids.push(s.event_id);
+            }
+            Action::Write { path, defs, .. } => {
+                edited.push((
+                    path.clone(),
+                    Change {
+                        added_defs: defs.clone(),
+                        ..Change::default()
+                    },
+                ));
+                seen_edit = true;
+                ids.push(s.event_id);
+            }
+            Action::Edit { path, change } => {
+                edited.push((path.clone(), change.clone()));
+                seen_edit = true;
+                ids.push(s.event_id);
+            }
+            Action::Command {
+                command, outcome, ..
+            } if seen_edit => {
+                ids.push(s.event_id);
+                if outcome.ok {
+                    let result = outcome
+                        .tests
+                        .map(|t| t.describe())
+                        .or_else(|| {
+                            outcome
+                                .first_line
+                                .clone()
+                                .map(|l| format!("printed \"{}\"", clip(&l, 80)))
+                        })
+                        .unwrap_or_else(|| "succeeded".into());
+                    checks.push(format!("`{}` {result}", clip(command, 80)));
+                } else {
+                    failures.push(format!(
+                        "`{}` failed: {}",
+                        clip(command, 80),
+                        short_error(outcome)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if created.is_empty() && edited.is_empty() && commits.is_empty() {
+        return None;
+    }
+    let context = format!(
+        "{} {}",
+        ep.prompt,
+        reading.sentences.first().map_or("", String::as_str)
+    );
+    let added_defs: Vec<String> = unique(
+        created
+            .iter()
+            .flat_map(|(_, d)| d.clone())
+            .chain(edited.iter().flat_map(|(_, c)| c.added_defs.clone())),
+    );
+    let kind = if REFACTOR_WORDS.is_match(&context) {
+        "refactor"
+    } else if !created.is_empty() || (!added_defs.is_empty() && FEATURE_WORDS.is_match(&context)) {
+        "feature"
+    } else {
+        "change"
+    };
+    let edited_files = unique(edited.iter().map(|(p, _)| p.clone()));
+    let title = match kind {
+        "refactor" => match created.iter().find(|(_, d)| !d.is_empty()) {
+            Some((path, defs)) => format!("Extracted {} into {path}", names(defs)),
+            None => format!("Refactored {}", subject(&edited, &edited_files)),
+        },
+        "feature" => match (created.first(), added_defs.is_empty()) {
+            (Some((path, defs)), _) if !defs.is_empty() => {
+                format!("Created {path} with {}", names(defs))
+            }
+            (Some((path, _)), _) => format!("Created {path}"),
+            (None, false) => format!(
+                "Added {} to {}",
+                names(&added_defs),
+                edited_files.join(", ")
+            ),
+            (None, true) => format!("Extended {}", edited_files.join(", ")),
+        },
+        _ if !edited.is_empty() => format!("Changed {}", subject(&edited, &edited_files)),
+        _ => format!("Committed {}", commits.first().cloned().unwrap_or_default()),
+    };
+    let mut facts: Vec<String> = created
+        .iter()
+        .map(|(p, d)| {
+            if d.is_empty() {
+                format!("Created {p}")
+            } else {
+                format!("Created {p} defining {}", names(d))
+            }
+        })
+        .collect();
+    facts.extend(edited.iter().map(|(p, c)| describe_change(p, c)));
+    facts.extend(checks.iter().cloned());
+    facts.extend(
+        failures
+            .iter()
+            .map(|f| format!("{f} (not resolved in this episode)")),
+    );
+    facts.extend(commits.iter().map(|c| format!("Committed {c}")));
+    facts.dedup();
+    let narrative = narrative_from(reading, &ep.prompt, &facts);
+    let mut concepts = vec!["what-changed"];
+    if kind == "refactor" {
+        concepts.push("pattern");
+    }
+    if !reading.learned.is_empty() {
+        concepts.push("how-it-works");
+    }
+    if !reading.gotchas.is_empty() {
+        concepts.push("gotcha");
+    }
+    Some(Draft {
+        kind,
+        title: clip(&title, 100),
+        subtitle: clip(&first_sentence_or(reading, &ep.prompt), 200),
+        narrative,
+        facts,
+        concepts,
+        files_read: files_read.to_vec(),
+        files_modified: unique(created.iter().map(|(p, _)| p.clone()).chain(edited_files)),
+        source_event_ids: ids,
+    })
+}
+
+/// "fibonacci() in fibonacci.py" or "a.py, b.py".
+fn subject(edited: &[(String, Change)], files: &[String]) -> String {
+    let functions = unique(edited.iter().filter_map(|(_, c)| c.enclosing.clone()));
+    if !functions.is_empty() && files.len() == 1 {
+        format!("{} in {}", names(&functions), files[0])
+    } else {
+        files.join(", ")
+    }
+}
+
+fn first_sentence_or(reading: &Reading, prompt: &str) -> String {
+    reading
+        .sentences
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("Requested: {}", clip(prompt.trim(), 180)))
+}
+
+/// Claude's own account when there is one (first sentences, then decisions
+/// and causes), else a plain account built from the facts.
+fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
+    if reading.sentences.is_empty() {
+        return clip(
+            &format!(
+                "Request: {}. {}",
+                clip(prompt.trim(), 200),
+                facts.join(". ")
+            ),
+            1200,
+        );
+    }
+    let mut picked: Vec<String> = reading.sentences.iter().take(3).cloned().collect();
+    for s in reading
+        .decisions
+        .iter()
+        .chain(&reading.learned)
+        .chain(&reading.gotchas)
+    {
+        if picked.len() >= 6 {
+            break;
+        }
+        if !picked.contains(s) {
+            picked.push(s.clone());
+        }
+    }
+    clip(&picked.join(" "), 1200)
+}
+
+fn decision(
+    steps: &[Step],
+    reading: &Reading,
+    files_read: &[String],
+    files_modified: &[String],
+) -> Option<Draft> {
+    let first = reading.decisions.first()?;
+    let mut facts: Vec<String> = reading.decisions.clone();
+    for s in &reading.learned {
+        if !facts.contains(s) && facts.len() < 6 {
+            facts.push(s.clone());
+        }
+    }
+    let mut concepts = vec!["trade-off", "why-it-exists"];
+    if !reading.gotchas.is_empty() {
+        concepts.push("gotcha");
+    }
+    Some(Draft {
+        kind: "decision",
+        title: clip(first.trim_end_matches('.'), 100),
+        subtitle: clip(reading.decisions.get(1).unwrap_or(first), 200),
+        narrative: clip(&facts.join(" "), 1200),
+        facts,
+        concepts,
+        files_read: files_read.to_vec(),
+        files_modified: files_modified.to_vec(),
+        source_event_ids: steps.iter().map(|s| s.event_id).collect(),
+    })
+}
+
+fn discovery(
+    ep: &EpisodeData,
+    steps: &[Step],
+    reading: &Reading,
+    files_read: &[String],
+) -> Option<Draft> {
+    let searches: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Search { query } => Some(query.clone()),
+            Action::Fetch { target } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    if reading.sentences.is_empty() && files_read.is_empty() && searches.is_empty() {
+        return None;
+    }
+    let mut facts: Vec<String> = Vec::new();
+    for s in reading
+        .learned
+        .iter()
+        .chain(&reading.gotchas)
+        .chain(reading.sentences.iter())
+    {
+        if facts.len() >= 6 {
+            break;
+        }
+        if !facts.contains(s) {
+            facts.push(s.clone());
+        }
+    }
+    if !files_read.is_empty() {
+        facts.push(format!("Explored {}", list(files_read, 6)));
+    }
+    let title = reading
+        .learned
+        .first()
+        .or(reading.sentences.first())
+        .cloned()
+        .unwrap_or_else(|| format!("Explored {}", list(files_read, 3)));
+    let mut concepts = vec!["how-it-works"];
+    if !reading.gotchas.is_empty() {
+        concepts.push("gotcha");
+    }
+    Some(Draft {
+        kind: "discovery",
+        title: clip(title.trim_end_matches('.'), 100),
+        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 200),
+        narrative: narrative_from(reading, &ep.prompt, &facts),
+        facts,
+        concepts,
+        files_read: files_read.to_vec(),
+        files_modified: Vec::new(),
+        source_event_ids: steps.iter().map(|s| s.event_id).collect(),
+    })
+}
+
+fn summary(
+    ep: &EpisodeData,
+    steps: &[Step],
+    reading: &Reading,
+    observations: &[Draft],
+    files_read: Vec<String>,
+    files_modified: Vec<String>,
+) -> NewSummary {
+    let mut investigated = Vec::new();
+    if !files_read.is_empty() {
+        investigated.push(format!("Read {}", list(&files_read, 8)));
+    }
+    let searches: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Search { query } => Some(query.clone()),
+            Action::Fetch { target } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    if !searches.is_empty() {
+        investigated.push(format!("searched {}", list(&unique(searches), 5)));
+    }
+    let commands: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Command {
+                command, outcome, ..
+            } => Some(format!(
+                "ran `{}` ({})",
+                clip(command, 60),
+                if outcome.ok {
+                    outcome.tests.map_or_else(|| "ok".into(), |t| t.describe())
+                } else {
+                    short_error(outcome)
+                }
+            )),
+            _ => None,
+        })
+        .collect();
+    investigated.extend(commands.into_iter().take(6));
+
+    let completed: Vec<String> = observations
+        .iter()
+        .filter(|o| o.kind != "discovery" && o.kind != "decision")
+        .map(|o| o.title.clone())
+        .collect();
+    let mut learned: Vec<String> = reading.learned.iter().take(3).cloned().collect();
+    learned.extend(reading.gotchas.iter().take(2).cloned());
+    if learned.is_empty()
+        && let Some(d) = observations.iter().find(|o| o.kind == "discovery")
+    {
+        learned.push(d.title.clone());
+    }
+    let mut next: Vec<String> = reading.next_steps.iter().take(3).cloned().collect();
+    for s in steps {
+        if let Action::Todos { pending } = &s.action {
+            next = pending.iter().take(5).cloned().chain(next).collect();
+        }
+    }
+    let last_command = steps.iter().rev().find_map(|s| match &s.action {
+        Action::Command {
+            command, outcome, ..
+        } => Some((command, outcome)),
+        _ => None,
+    });
+    if let Some((command, outcome)) = last_command
+        && !outcome.ok
+        && looks_like_a_real_failure(outcome)
+    {
+        next.push(format!(
+            "`{}` still fails: {}",
+            clip(command, 60),
+            short_error(outcome)
+        ));
+    }
+    NewSummary {
+        request: clip(ep.prompt.trim(), 400),
+        investigated: investigated.join("; "),
+        learned: learned.join(" "),
+        completed: if completed.is_empty() {
+            reading.sentences.first().cloned().unwrap_or_default()
+        } else {
+            completed.join("; ")
+        },
+        next_steps: unique(next).join(" "),
+        files_read,
+        files_modified,
+        generated_by: "rules".into(),
+    }
+}
+
+fn list(items: &[String], max: usize) -> String {
+    let shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match items.len().saturating_sub(max) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
+fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !item.is_empty() && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similar_commands() {
+        assert!(similar("python fibonacci.py -5", "python3 fibonacci.py -5"));
+        assert!(similar("cd /x && cargo build", "cargo test"));
+        assert!(similar("python -m pytest tests/test_cart.py", "pytest -q"));
+        assert!(!similar("python a.py", "python b.py"));
+        assert!(!similar("ls", "cat x"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Claude's closing message from the session transcript, for Stop events
+//! that do not carry `last_assistant_message` (older Claude Code).
+//!
+//! The transcript is JSONL: `user` and `assistant` lines (one assistant line
+//! per content block, blocks of one message sharing `message.id`), plus
+//! housekeeping lines of other types, which are skipped, as are lines that
+//! do not parse. The episode's turn starts at the user line whose text is
+//! the prompt; its closing message is the last assistant text before the
+//! next real user prompt (tool results do not count as prompts).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use serde_json::Value;
+
+/// The last assistant text of the turn that began with `prompt`, if the
+/// transcript has it.
+pub fn closing_message(path: &Path, prompt: &str) -> Option<String> {
+    let file = File::open(path).ok()?;
+    let wanted = normalize(prompt);
+    let mut in_turn = false;
+    let mut last: Option<(String, String)> = None; // (message id, text)
+    for line in BufReader::new(file).lines() {
+        let Ok(line) = line else { break };
+        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        match v.get("type").and_then(Value::as_str) {
+            Some("user") => {
+                if let Some(text) = user_prompt_text(&v) {
+                    if in_turn && last.is_some() {
+                        break; // the next prompt: our turn is over
+                    }
+                    in_turn = !wanted.is_empty() && normalize(&text) == wanted;
+                }
+            }
+            Some("assistant") if in_turn => {
+                let Some(message) = v.get("message") else {
+                    continue;
+                };
+                let id = message
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let text: String = message
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if text.trim().is_empty() {
+                    continue;
+                }
+                last = match last {
+                    Some((prev_id, prev)) if prev_id == id && !id.is_empty() => {
+                        Some((id, format!("{prev}\n{text}")))
+                    }
+                    _ => Some((id, text)),
+                };
+            }
+            _ => {}
+        }
+    }
+    last.map(|(_, text)| text)
+}
+
+/// The text of a user line that is a prompt (not a tool result, not meta).
+fn user_prompt_text(v: &Value) -> Option<String> {
+    if v.get("isMeta").and_then(Value::as_bool) == Some(true)
+        || v.get("isCompactSummary").and_then(Value::as_bool) == Some(true)
+    {
+        return None;
+    }
+    match v.get("message")?.get("content")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(blocks) => {
+            let texts: Vec<&str> = blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .collect();
+            (!texts.is_empty()).then(|| texts.join("\n"))
+        }
+        _ => None,
+    }
+}
+
+fn normalize(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_turns_last_assistant_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let lines = [
+            r#"{"type":"summary","summary":"old","leafUuid":"x"}"#,
+            r#"{"type":"user","message":{"role":"user","content":"first prompt"}}"#,
+            r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":"Answer one."}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":"fix   the bug"}}"#,
+            r#"{"type":"assistant","message":{"id":"m2","content":[{"type":"text","text":"Looking."}]}}"#,
+            r#"{"type":"assistant","message":{"id":"m2","content":[{"type":"tool_use","id":"t1","name":"Edit","input":{}}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]}}"#,
+            "not json at all",
+            r#"{"type":"assistant","message":{"id":"m3","content":[{"type":"text","text":"Fixed it."}]}}"#,
+            r#"{"type":"assistant","message":{"id":"m3","content":[{"type":"text","text":"Tests pass."}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":"next prompt"}}"#,
+            r#"{"type":"assistant","message":{"id":"m4","content":[{"type":"text","text":"Later."}]}}"#,
+        ];
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        assert_eq!(
+            closing_message(&path, "fix the bug").as_deref(),
+            Some("Fixed it.\nTests pass.")
+        );
+        assert_eq!(closing_message(&path, "unknown"), None);
+        assert_eq!(closing_message(&dir.path().join("missing"), "x"), None);
+    }
+}

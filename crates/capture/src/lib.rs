@@ -430,7 +430,9 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn privacy_options(config: &Config) -> PrivacyOptions {
+/// Privacy settings of `config`, for anything else that must redact (e.g.
+/// text read from transcripts during compression).
+pub fn privacy_options(config: &Config) -> PrivacyOptions {
     PrivacyOptions {
         extra_patterns: config
             .privacy

@@ -22,8 +22,15 @@ pub struct Reading {
     pub gotchas: Vec<String>,
 }
 
+/// Words that state a choice on their own.
 static DECISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(chose|choose|chosen|decided|decision|instead of|rather than|trade-?offs?|opted|went with|prefer(?:red)?|in favou?r of)\b").expect("static regex")
+    Regex::new(r"(?i)\b(chose|choose|chosen|decided|decision|trade-?offs?|opted|went with|in favou?r of|prefer(?:red)? .+ (?:over|to) )\b").expect("static regex")
+});
+/// "instead of" / "rather than" state a choice only with a reason.
+static ALTERNATIVE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(instead of|rather than)\b").expect("static regex"));
+static REASON: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(because|since|so that|to avoid|which avoids|as it|given that)\b").expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means)\b").expect("static regex")
@@ -48,8 +55,13 @@ pub fn read(text: &str) -> Reading {
             .cloned()
             .collect()
     };
+    let decisions = sentences
+        .iter()
+        .filter(|s| DECISION.is_match(s) || (ALTERNATIVE.is_match(s) && REASON.is_match(s)))
+        .cloned()
+        .collect();
     Reading {
-        decisions: pick(&DECISION),
+        decisions,
         learned: pick(&LEARNED),
         next_steps: pick(&NEXT),
         gotchas: pick(&GOTCHA),
@@ -132,6 +144,8 @@ mod tests {
 
     #[test]
     fn classifies_sentences() {
+        let plain = read("It now raises `ValueError` instead of recursing forever.");
+        assert!(plain.decisions.is_empty(), "no reason given: not a decision");
         let msg = "## Fixed\n\nI added a guard to `fibonacci()` in fibonacci.py. The root cause was unbounded recursion for n < 0.\n\n- I chose to raise `ValueError` instead of returning 0 because silent wrong answers are worse.\n- Note that very large n is still slow.\n\nNext step: consider adding memoization.";
         let r = read(msg);
         assert_eq!(

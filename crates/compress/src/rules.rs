@@ -229,11 +229,15 @@ fn short_error(o: &Outcome) -> String {
         .map_or_else(|| "an error".into(), |c| format!("exit code {c}"))
 }
 
-/// The exception's name: `RecursionError` from `RecursionError: maximum …`.
+static ERROR_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt)|error\[E\d{4}\]|TS\d{4,5}|panic)\b").expect("static regex")
+});
+
+/// The error's name: `RecursionError`, `error[E0382]`, `TS2322`.
 fn error_name(o: &Outcome) -> Option<String> {
-    let line = o.error_line.as_deref()?;
-    let head = line.split(':').next()?.trim();
-    (head.len() <= 40 && !head.contains(' ')).then(|| head.to_string())
+    ERROR_NAME
+        .captures(o.error_line.as_deref()?)
+        .map(|c| c[1].to_string())
 }
 
 fn describe_change(path: &str, c: &Change) -> String {
@@ -268,8 +272,8 @@ fn describe_change(path: &str, c: &Change) -> String {
 }
 
 fn names(defs: &[String]) -> String {
-    let shown: Vec<String> = defs.iter().take(4).map(|d| format!("{d}()")).collect();
-    let more = defs.len().saturating_sub(4);
+    let shown: Vec<String> = defs.iter().take(3).map(|d| format!("{d}()")).collect();
+    let more = defs.len().saturating_sub(3);
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))
     } else {
@@ -666,10 +670,12 @@ fn discovery(
     if !files_read.is_empty() {
         facts.push(format!("Explored {}", list(files_read, 6)));
     }
+    let statement = |s: &&String| !s.trim_end().ends_with(':');
     let title = reading
         .learned
-        .first()
-        .or(reading.sentences.first())
+        .iter()
+        .find(statement)
+        .or(reading.sentences.iter().find(statement))
         .cloned()
         .unwrap_or_else(|| format!("Explored {}", list(files_read, 3)));
     let mut concepts = vec!["how-it-works"];

@@ -90,6 +90,10 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// `[store]`: the SQLite database.
     pub store: StoreConfig,
+    /// `[compress]`: turning episodes into observations and summaries.
+    pub compress: CompressConfig,
+    /// `[llm]`: optional LLM enrichment of compressed episodes.
+    pub llm: LlmConfig,
     /// `[log]`: mnemo's own log files.
     pub log: LogConfig,
 }
@@ -141,6 +145,99 @@ pub struct PrivacyConfig {
     /// Extra file-name globs whose contents are never stored, added to the
     /// built-ins (`.env*`, `*.pem`, `id_rsa*`, ...). Default empty.
     pub secret_files: Vec<String>,
+}
+
+/// `[compress]`: turning episodes into observations and summaries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompressConfig {
+    /// Compress closed episodes inside the asynchronous hooks (Stop,
+    /// PostToolUse, SessionEnd, …). Off: only `mnemo compress` (or the
+    /// server) does it. Default true.
+    pub in_hooks: bool,
+    /// An episode with no activity for this many seconds counts as closed
+    /// (a crashed session never sends its Stop). Default 1800.
+    pub stale_after_secs: u64,
+    /// How long the Stop hook waits, in milliseconds, for tool events still
+    /// in flight before it compresses the episode. Default 2000.
+    pub stop_wait_ms: u64,
+}
+
+impl Default for CompressConfig {
+    fn default() -> Self {
+        CompressConfig {
+            in_hooks: true,
+            stale_after_secs: 1800,
+            stop_wait_ms: 2000,
+        }
+    }
+}
+
+/// `[llm]`: optional LLM enrichment, one call per episode, within a budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// Which backend enriches episodes. Default [`LlmBackend::Off`].
+    pub backend: LlmBackend,
+    /// Model name; empty means the backend's default (`haiku` for the
+    /// claude CLI, `claude-haiku-4-5` for Anthropic). Required for openai.
+    pub model: String,
+    /// Base URL of the API; empty means the backend's default
+    /// (`https://api.anthropic.com`). Required for openai, e.g.
+    /// `http://127.0.0.1:11434/v1`.
+    pub base_url: String,
+    /// Name of the environment variable holding the API key (keys never go
+    /// in this file). Empty means `ANTHROPIC_API_KEY` / `OPENAI_API_KEY`.
+    pub api_key_env: String,
+    /// The `claude` executable for the claude-cli backend. Default "claude".
+    pub claude_program: String,
+    /// Tokens (input + output) the LLM may use per UTC day; enrichment stops
+    /// for the day when it is reached. Default 200000.
+    pub daily_token_budget: u64,
+    /// Largest input one call may send, in tokens. Default 8000.
+    pub max_input_tokens: u32,
+    /// Largest answer asked for, in tokens. Default 1500.
+    pub max_output_tokens: u32,
+    /// Seconds before one attempt is abandoned. Default 60.
+    pub timeout_secs: u64,
+    /// Retries after a rate limit, server error or timeout. Default 2.
+    pub max_retries: u32,
+    /// The enrichment worker exits after this many idle seconds. Default 60.
+    pub idle_exit_secs: u64,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            backend: LlmBackend::Off,
+            model: String::new(),
+            base_url: String::new(),
+            api_key_env: String::new(),
+            claude_program: "claude".into(),
+            daily_token_budget: 200_000,
+            max_input_tokens: 8000,
+            max_output_tokens: 1500,
+            timeout_secs: 60,
+            max_retries: 2,
+            idle_exit_secs: 60,
+        }
+    }
+}
+
+/// The LLM enrichment backend. Written `"off"`, `"claude-cli"`,
+/// `"anthropic"` or `"openai"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LlmBackend {
+    /// No enrichment: the rule-based result stands (the default).
+    #[default]
+    Off,
+    /// The `claude` CLI in print mode, with the user's Claude Code login.
+    ClaudeCli,
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// Any OpenAI-compatible chat-completions endpoint.
+    Openai,
 }
 
 /// `[store]`: the SQLite database.

@@ -422,6 +422,8 @@ fn every_scalar_and_list_key_has_an_env_override() {
             let raw = match value {
                 toml::Value::Integer(i) => (i + 1).to_string(),
                 toml::Value::Array(_) => "x,y".to_owned(),
+                toml::Value::Boolean(b) => (!b).to_string(),
+                toml::Value::String(s) if s.is_empty() || s == "claude" => "x".to_owned(),
                 toml::Value::String(_) => continue, // enums: covered above
                 toml::Value::Table(_) => {
                     let err = load_env(Path::new("/nonexistent"), &[(&var, "x")]).unwrap_err();

@@ -31,6 +31,13 @@ enum Command {
         /// The JSONL file; `-` or nothing reads stdin.
         file: Option<std::path::PathBuf>,
     },
+    /// Compress closed episodes into observations and summaries now (hooks
+    /// normally do this as episodes end).
+    Compress {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -53,6 +60,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
+        Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

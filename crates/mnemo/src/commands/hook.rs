@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use mnemo_capture::{Capturer, IdleTimeoutReader, Normalized, Persisted, persist};
 use mnemo_config::{Config, Paths, hooks_disabled};
-use mnemo_store::Store;
+use mnemo_store::{Recorded, Store};
 
 /// One line on stderr, `mnemo: ` first, with line breaks in the message
 /// folded (Claude Code shows hook stderr line by line).
@@ -89,6 +89,11 @@ fn handle(event: Option<&str>) {
                     tracing::warn!("{warning}");
                     say!("{warning}");
                 }
+                let prompt_id = match outcome {
+                    Recorded::Stored { prompt_id, .. } => prompt_id,
+                    Recorded::Duplicate => None,
+                };
+                super::compress::after_hook(&paths, &config, &record, prompt_id);
             }
             Persisted::Queued => {
                 tracing::info!(hook = %record.hook, "queued behind the spool backlog");

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod compress;
 pub mod config;
 pub mod hook;
 pub mod ingest;

@@ -129,10 +129,9 @@ fn error_line(lines: &[&str]) -> Option<String> {
     if lines
         .iter()
         .any(|l| l.starts_with("Traceback (most recent call last)"))
+        && let Some(l) = lines.iter().rev().find(|l| PY_EXCEPTION.is_match(l.trim()))
     {
-        if let Some(l) = lines.iter().rev().find(|l| PY_EXCEPTION.is_match(l.trim())) {
-            return Some(clip(l.trim(), 200));
-        }
+        return Some(clip(l.trim(), 200));
     }
     for l in lines {
         let t = l.trim();

@@ -30,7 +30,8 @@ static DECISION: LazyLock<Regex> = LazyLock::new(|| {
 static ALTERNATIVE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)\b(instead of|rather than)\b").expect("static regex"));
 static REASON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(because|since|so that|to avoid|which avoids|as it|given that)\b").expect("static regex")
+    Regex::new(r"(?i)\b(because|since|so that|to avoid|which avoids|as it|given that)\b")
+        .expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means)\b").expect("static regex")
@@ -145,7 +146,10 @@ mod tests {
     #[test]
     fn classifies_sentences() {
         let plain = read("It now raises `ValueError` instead of recursing forever.");
-        assert!(plain.decisions.is_empty(), "no reason given: not a decision");
+        assert!(
+            plain.decisions.is_empty(),
+            "no reason given: not a decision"
+        );
         let msg = "## Fixed\n\nI added a guard to `fibonacci()` in fibonacci.py. The root cause was unbounded recursion for n < 0.\n\n- I chose to raise `ValueError` instead of returning 0 because silent wrong answers are worse.\n- Note that very large n is still slow.\n\nNext step: consider adding memoization.";
         let r = read(msg);
         assert_eq!(

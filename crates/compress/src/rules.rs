@@ -230,7 +230,8 @@ fn short_error(o: &Outcome) -> String {
 }
 
 static ERROR_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt)|error\[E\d{4}\]|TS\d{4,5}|panic)\b").expect("static regex")
+    Regex::new(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt)|error\[E\d{4}\]|TS\d{4,5}|panic)\b")
+        .expect("static regex")
 });
 
 /// The error's name: `RecursionError`, `error[E0382]`, `TS2322`.

@@ -215,6 +215,6 @@ mod tests {
         drain(&dir, &mut store, 10, 10_000).unwrap();
         fs::write(&path, copy).unwrap(); // as if the delete had not happened
         drain(&dir, &mut store, 10, 10_000).unwrap();
-        assert_eq!(store.stats().unwrap().events, 1);
+        assert_eq!(store.stats(0).unwrap().events, 1);
     }
 }

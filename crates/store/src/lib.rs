@@ -22,7 +22,7 @@ pub use episodes::{
 };
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
-pub use stats::Stats;
+pub use stats::{Stats, utc_day_start};
 
 /// How durable a commit is. Both survive a crash or `SIGKILL` of the writer
 /// (WAL); `Full` also survives power loss, at the cost of an fsync per commit.

@@ -1,32 +1,48 @@
-//! `mnemo stats`: what the store holds.
+//! `mnemo stats`: what the store holds, and what the LLM has cost.
 
 use anyhow::Context;
 use mnemo_capture::{spool, store_options};
-use mnemo_store::Store;
+use mnemo_store::{Store, utc_day_start};
 
 pub fn run(json: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
     let store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let stats = store.stats()?;
+    let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
     let spooled = spool::pending(&paths.spool_dir);
+    let budget = config.llm.daily_token_budget;
     if json {
         let mut value = serde_json::to_value(&stats)?;
         value["spooled"] = spooled.into();
         value["db_path"] = paths.db.display().to_string().into();
+        value["llm_daily_token_budget"] = budget.into();
         println!("{value}");
-    } else {
-        println!("database   {}", paths.db.display());
-        println!("projects   {}", stats.projects);
-        println!("sessions   {}", stats.sessions);
-        println!("prompts    {}", stats.prompts);
-        println!(
-            "events     {} ({} not yet compressed)",
-            stats.events, stats.events_pending
-        );
-        println!("rejected   {}", stats.rejected_inputs);
-        println!("spooled    {spooled}");
-        println!("size       {:.1} MiB", stats.db_bytes as f64 / 1048576.0);
+        return Ok(());
     }
+    println!("database      {}", paths.db.display());
+    println!("projects      {}", stats.projects);
+    println!("sessions      {}", stats.sessions);
+    println!("prompts       {}", stats.prompts);
+    println!(
+        "events        {} ({} not yet compressed)",
+        stats.events, stats.events_pending
+    );
+    println!(
+        "observations  {} from {} episodes; {} summaries",
+        stats.observations, stats.episodes, stats.summaries
+    );
+    println!("rejected      {}", stats.rejected_inputs);
+    println!("spooled       {spooled}");
+    println!("size          {:.1} MiB", stats.db_bytes as f64 / 1048576.0);
+    let backend = serde_json::to_value(config.llm.backend)?;
+    println!(
+        "llm           {} — today {} tokens in {} calls (budget {budget}); total {} tokens in {} calls; {} episodes waiting",
+        backend.as_str().unwrap_or("off"),
+        stats.llm_tokens_today,
+        stats.llm_calls_today,
+        stats.llm_tokens_total,
+        stats.llm_calls_total,
+        stats.enrich_pending
+    );
     Ok(())
 }

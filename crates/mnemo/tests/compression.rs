@@ -1,0 +1,134 @@
+//! Compression through the real binary: hooks compress episodes as they end,
+//! exactly once; stale and late episodes are handled; private ones leave nothing.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn replay_session(env: &Env) {
+    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut payload: Value = serde_json::from_str(line).unwrap();
+        payload["cwd"] = json!(env.project.to_str().unwrap());
+        env.hook(None, &payload);
+    }
+}
+
+#[test]
+fn hooks_compress_each_episode_once_as_it_ends() {
+    let env = Env::new();
+    replay_session(&env);
+    // No `mnemo compress`: the Stop hooks did it.
+    assert_eq!(env.count("SELECT count(*) FROM episodes"), 2);
+    assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
+    assert!(env.count("SELECT count(*) FROM observations") >= 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE close_reason = 'stop'"),
+        2
+    );
+    let bugfix: String = env
+        .db()
+        .query_row(
+            "SELECT title FROM observations WHERE type = 'bugfix'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(bugfix.contains("ValueError"), "{bugfix}");
+    // FTS is in sync.
+    assert_eq!(
+        env.count("SELECT count(*) FROM observations_fts"),
+        env.count("SELECT count(*) FROM observations")
+    );
+    assert!(
+        env.count(
+            "SELECT count(*) FROM observations_fts f JOIN observations o ON o.id = f.rowid
+             WHERE observations_fts MATCH 'recursion' AND o.type = 'bugfix'"
+        ) == 1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'fibonacci'"),
+        1
+    );
+
+    // Running compression again finds nothing to do and changes nothing.
+    let before = env.count("SELECT count(*) FROM observations");
+    let out = env.command(&["compress"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 episodes"));
+    assert_eq!(env.count("SELECT count(*) FROM observations"), before);
+    assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
+}
+
+#[test]
+fn an_episode_left_open_by_a_crash_is_swept() {
+    let env = Env::new().env("MNEMO_COMPRESS_STALE_AFTER_SECS", "0");
+    env.hook(None, &env.fixture("user_prompt_submit__basic"));
+    env.hook(None, &env.fixture("post_tool_use__edit"));
+    // PostToolUse already sweeps with a zero stale limit.
+    let reason: String = env
+        .db()
+        .query_row("SELECT close_reason FROM episodes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(reason, "stale");
+}
+
+#[test]
+fn late_events_recompress_the_episode_without_duplicates() {
+    let env = Env::new();
+    env.hook(None, &env.fixture("user_prompt_submit__basic"));
+    env.hook(None, &env.fixture("post_tool_use__edit"));
+    let mut stop = env.fixture("stop__basic");
+    stop["session_id"] = json!(SESSION);
+    env.hook(None, &stop);
+    assert_eq!(env.count("SELECT count(*) FROM episodes"), 1);
+    let obs_before = env.count("SELECT count(*) FROM observations");
+    assert!(obs_before >= 1);
+    // An async PostToolUse of the same prompt lands after the Stop.
+    let mut late = env.fixture("post_tool_use__bash");
+    late["tool_use_id"] = json!("toolu_late_arrival");
+    env.hook(None, &late);
+    assert_eq!(env.count("SELECT count(*) FROM episodes"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM summaries"), 1);
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM events WHERE processed_at IS NULL AND prompt_id IS NOT NULL"
+        ),
+        0,
+        "the late event was folded in"
+    );
+    let obs_after = env.count("SELECT count(*) FROM observations");
+    assert!(obs_after >= 1 && obs_after <= obs_before + 1);
+    let investigated: String = env
+        .db()
+        .query_row("SELECT investigated FROM summaries", [], |r| r.get(0))
+        .unwrap();
+    assert!(investigated.contains("pytest"), "{investigated}");
+}
+
+#[test]
+fn private_episodes_leave_no_memory() {
+    let env = Env::new();
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["prompt"] = json!("<private>rotate the prod credentials for acme</private>");
+    env.hook(None, &p);
+    env.hook(None, &env.fixture("post_tool_use__edit"));
+    env.hook(None, &env.fixture("stop__basic"));
+    assert_eq!(env.count("SELECT count(*) FROM episodes"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM observations"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM summaries"), 0);
+}
+
+#[test]
+fn stats_show_memories_and_llm_spend() {
+    let env = Env::new();
+    replay_session(&env);
+    let out = env.command(&["stats", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summaries"], 2);
+    assert!(v["observations"].as_i64().unwrap() >= 2);
+    assert_eq!(v["llm_tokens_today"], 0);
+    assert_eq!(v["events_pending"], 0);
+}

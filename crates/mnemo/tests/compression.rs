@@ -66,7 +66,10 @@ fn an_episode_left_open_by_a_crash_is_swept() {
     let env = Env::new().env("MNEMO_COMPRESS_STALE_AFTER_SECS", "0");
     env.hook(None, &env.fixture("user_prompt_submit__basic"));
     env.hook(None, &env.fixture("post_tool_use__edit"));
-    // PostToolUse already sweeps with a zero stale limit.
+    // The session never stops; another session's Stop sweeps it.
+    let mut other = env.fixture("stop__basic");
+    other["session_id"] = json!("another-session");
+    env.hook(None, &other);
     let reason: String = env
         .db()
         .query_row("SELECT close_reason FROM episodes", [], |r| r.get(0))
@@ -89,6 +92,8 @@ fn late_events_recompress_the_episode_without_duplicates() {
     let mut late = env.fixture("post_tool_use__bash");
     late["tool_use_id"] = json!("toolu_late_arrival");
     env.hook(None, &late);
+    // The next episode-ending hook (here the session's end) folds it in.
+    env.hook(None, &env.fixture("session_end__exit"));
     assert_eq!(env.count("SELECT count(*) FROM episodes"), 1);
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 1);
     assert_eq!(

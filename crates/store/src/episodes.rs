@@ -4,8 +4,9 @@
 //! An episode is closed by its Stop, by the next prompt of its session, by a
 //! SessionEnd or PreCompact after it, or — for sessions that crashed — by
 //! being idle longer than the stale limit. Each closed episode is compressed
-//! once; events that arrive after that (late async hooks) make it eligible
-//! for recompression, which replaces what the rules produced before.
+//! once; an event that arrives after that (a late async hook) clears the
+//! prompt's `compressed_at` when it is recorded, so the episode is compressed
+//! again, replacing what the rules produced before.
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -140,13 +141,14 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
 }
 
 impl Store {
-    /// Closed episodes not compressed yet (oldest first), then compressed
-    /// ones that received late events. `stale_before` closes episodes idle
-    /// since before that time (Unix ms).
+    /// Closed episodes waiting for compression, oldest first: new ones, and
+    /// compressed ones that received late events since (`recompress`).
+    /// `stale_before` closes episodes idle since before that time (Unix ms).
     pub fn pending_episodes(&self, stale_before: i64, limit: usize) -> Result<Vec<PendingEpisode>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, reason FROM (
+            "SELECT id, reason, redo FROM (
                 SELECT p.id, p.created_at,
+                  EXISTS (SELECT 1 FROM episodes x WHERE x.prompt_id = p.id) AS redo,
                   CASE
                     WHEN EXISTS (SELECT 1 FROM events e WHERE e.prompt_id = p.id
                                  AND e.hook IN ('Stop', 'StopFailure') AND e.agent_id IS NULL) THEN 'stop'
@@ -161,34 +163,15 @@ impl Store {
                 FROM prompts p WHERE p.compressed_at IS NULL
              ) WHERE reason IS NOT NULL ORDER BY created_at, id LIMIT ?2",
         )?;
-        let mut pending: Vec<PendingEpisode> = stmt
+        let pending = stmt
             .query_map(params![stale_before, limit as i64], |r| {
                 Ok(PendingEpisode {
                     prompt_id: r.get(0)?,
                     close_reason: r.get(1)?,
-                    recompress: false,
+                    recompress: r.get(2)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
-        if pending.len() < limit {
-            let mut late = self.conn.prepare_cached(
-                "SELECT DISTINCT e.prompt_id, x.close_reason FROM events e
-                 JOIN prompts p ON p.id = e.prompt_id
-                 JOIN episodes x ON x.prompt_id = p.id
-                 WHERE e.processed_at IS NULL AND p.compressed_at IS NOT NULL
-                 LIMIT ?1",
-            )?;
-            let rows = late.query_map([(limit - pending.len()) as i64], |r| {
-                Ok(PendingEpisode {
-                    prompt_id: r.get(0)?,
-                    close_reason: r.get(1)?,
-                    recompress: true,
-                })
-            })?;
-            for row in rows {
-                pending.push(row?);
-            }
-        }
         Ok(pending)
     }
 

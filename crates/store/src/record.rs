@@ -223,6 +223,14 @@ fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> 
             )?),
         }
     };
+    if inserted.is_some() && r.prompt.is_none() && prompt_id.is_some() {
+        // A late event (an async hook landing after its episode was
+        // compressed) makes the episode due for compression again.
+        tx.execute(
+            "UPDATE prompts SET compressed_at = NULL WHERE id = ?1 AND compressed_at IS NOT NULL",
+            [prompt_id],
+        )?;
+    }
     Ok(match inserted {
         Some(event_id) => Recorded::Stored {
             event_id,

@@ -9,18 +9,11 @@ use mnemo_config::{Config, Paths};
 use mnemo_privacy::Redactor;
 use mnemo_store::{HookRecord, Store};
 
-/// Hooks after which closed episodes may be waiting. All of them are
-/// registered `async` (or are the end of a session), so the work is off the
-/// agent's critical path.
-const COMPRESSING_HOOKS: &[&str] = &[
-    "Stop",
-    "StopFailure",
-    "SubagentStop",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PreCompact",
-    "SessionEnd",
-];
+/// Hooks that end an episode (or a session) and then compress what is
+/// closed: the current episode, ones closed earlier by a following prompt,
+/// late arrivals, and stale ones. All run `async` or at the end of a session,
+/// off the agent's critical path; PostToolUse stays a pure capture.
+const COMPRESSING_HOOKS: &[&str] = &["Stop", "StopFailure", "PreCompact", "SessionEnd"];
 
 /// Episodes one hook run compresses at most; a backlog is left to later runs.
 const HOOK_BUDGET: usize = 20;

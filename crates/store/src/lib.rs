@@ -6,6 +6,7 @@
 //! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
 //! deadlock and a killed process leaves either the whole record or nothing.
 
+mod enrichment;
 mod episodes;
 mod migrate;
 mod record;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, ffi};
 
+pub use enrichment::{EpisodeObservation, LlmCall};
 pub use episodes::{
     CompressedEpisode, EpisodeData, EpisodeEvent, ExistingObservation, NewObservation, NewSummary,
     ObservationMerge, PendingEpisode, SavedEpisode,

@@ -27,7 +27,7 @@ pub struct Change {
 static DEF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:default\s+)?(?:async\s+)?(?:unsafe\s+)?(?:const\s+)?",
-        r"(?:def|fn|function|class|struct|enum|trait|interface|type|func)\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)",
+        r"(def|fn|function|class|struct|enum|trait|interface|type|func)\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)",
     ))
     .expect("static regex")
 });
@@ -104,7 +104,10 @@ pub fn describe(old: &str, new: &str, original: Option<&str>) -> Change {
             }
         }
     }
-    change.enclosing = enclosing_def(old, new, original);
+    // An edit that adds definitions sits between functions, not inside one.
+    if change.added_defs.is_empty() {
+        change.enclosing = enclosing_def(old, new, original);
+    }
     change
 }
 
@@ -113,14 +116,25 @@ pub fn defs_in(content: &str) -> Vec<String> {
     defs(&content.lines().collect::<Vec<_>>())
 }
 
+/// Definitions named as a developer would: `fibonacci()` for functions,
+/// `Cart` for types.
 fn defs(lines: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for line in lines {
-        if let Some(c) = DEF.captures(line).or_else(|| ARROW_DEF.captures(line)) {
-            push_unique(&mut out, c[1].to_string());
+        if let Some(c) = DEF.captures(line) {
+            push_unique(&mut out, def_name(&c[1], &c[2]));
+        } else if let Some(c) = ARROW_DEF.captures(line) {
+            push_unique(&mut out, format!("{}()", &c[1]));
         }
     }
     out
+}
+
+fn def_name(keyword: &str, name: &str) -> String {
+    match keyword {
+        "def" | "fn" | "function" | "func" => format!("{name}()"),
+        _ => name.to_string(),
+    }
 }
 
 /// The definition whose body contains the edited text: the nearest
@@ -136,7 +150,7 @@ fn enclosing_def(old: &str, new: &str, original: Option<&str>) -> Option<String>
         if let Some(name) = before
             .iter()
             .rev()
-            .find_map(|l| DEF.captures(l).map(|c| c[1].to_string()))
+            .find_map(|l| DEF.captures(l).map(|c| def_name(&c[1], &c[2])))
         {
             return Some(name);
         }
@@ -187,7 +201,7 @@ mod tests {
             "    if n < 0:\n        raise ValueError(\"n must be non-negative\")\n    if n < 2:\n        return n",
             Some(ORIGINAL),
         );
-        assert_eq!(c.enclosing.as_deref(), Some("fibonacci"));
+        assert_eq!(c.enclosing.as_deref(), Some("fibonacci()"));
         assert_eq!(c.conditions, ["n < 0"]);
         assert_eq!(
             c.raises,
@@ -202,7 +216,7 @@ mod tests {
         let src = "pub fn total(items: &[Item]) -> u32 {\n}\nexport function computeTax(amount: number) {\n}\nexport const round2 = (x: number) => x;\nfunc (s *Server) Start() error {\nclass Cart:\n";
         assert_eq!(
             defs_in(src),
-            ["total", "computeTax", "round2", "Start", "Cart"]
+            ["total()", "computeTax()", "round2()", "Start()", "Cart"]
         );
     }
 

@@ -34,10 +34,10 @@ static REASON: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means)\b").expect("static regex")
+    Regex::new(r"(?i)(?:^(?:root )?cause:|^why\b|\b(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so (?:it|the|every|only))\b)").expect("static regex")
 });
 static NEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later)\b").expect("static regex")
+    Regex::new(r"(?i)\b(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later|i can (?:switch|add|also|change)|if you (?:need|want)|haven't (?:committed|pushed|run)|not committed)\b").expect("static regex")
 });
 static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(

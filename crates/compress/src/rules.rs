@@ -246,7 +246,7 @@ fn describe_change(path: &str, c: &Change) -> String {
     let target = c
         .enclosing
         .as_ref()
-        .map_or_else(|| path.to_string(), |f| format!("{f}() in {path}"));
+        .map_or_else(|| path.to_string(), |f| format!("{f} in {path}"));
     if !c.added_defs.is_empty() {
         parts.push(format!("added {}", names(&c.added_defs)));
     }
@@ -273,7 +273,7 @@ fn describe_change(path: &str, c: &Change) -> String {
 }
 
 fn names(defs: &[String]) -> String {
-    let shown: Vec<String> = defs.iter().take(3).map(|d| format!("{d}()")).collect();
+    let shown: Vec<String> = defs.iter().take(3).cloned().collect();
     let more = defs.len().saturating_sub(3);
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))
@@ -320,7 +320,7 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             if c.enclosing.is_some() && !c.raises.is_empty() && !c.conditions.is_empty() =>
         {
             format!(
-                "{}() raises {} for {}",
+                "{} raises {} for {}",
                 c.enclosing.as_deref().unwrap_or_default(),
                 c.raises[0].0,
                 humanize_condition(&c.conditions[0])
@@ -331,7 +331,7 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             name.clone().unwrap_or_else(|| clip(&error, 60)),
             c.enclosing
                 .as_ref()
-                .map_or_else(|| path.clone(), |f| format!("{f}()"))
+                .map_or_else(|| path.clone(), Clone::clone)
         ),
         None => format!(
             "Fixed {} in {}",
@@ -577,6 +577,21 @@ fn first_sentence_or(reading: &Reading, prompt: &str) -> String {
         .unwrap_or_else(|| format!("Requested: {}", clip(prompt.trim(), 180)))
 }
 
+static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:here'?s|here is|this is|so,?)\s+((?:how|what|why|where|when)\b.+?)[.:]?$")
+        .expect("static regex")
+});
+
+/// "Here's how authentication works in legacy-api." → "How authentication
+/// works in legacy-api": an answer's opening line names its topic.
+fn topic_sentence(sentence: &str) -> Option<String> {
+    let c = TOPIC.captures(sentence.trim())?;
+    let topic = c[1].trim();
+    let mut chars = topic.chars();
+    let first = chars.next()?;
+    Some(first.to_uppercase().chain(chars).collect())
+}
+
 /// Claude's own account when there is one (first sentences, then decisions
 /// and causes), else a plain account built from the facts.
 fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
@@ -673,11 +688,11 @@ fn discovery(
     }
     let statement = |s: &&String| !s.trim_end().ends_with(':');
     let title = reading
-        .learned
-        .iter()
-        .find(statement)
-        .or(reading.sentences.iter().find(statement))
-        .cloned()
+        .sentences
+        .first()
+        .and_then(|s| topic_sentence(s))
+        .or_else(|| reading.learned.iter().find(statement).cloned())
+        .or_else(|| reading.sentences.iter().find(statement).cloned())
         .unwrap_or_else(|| format!("Explored {}", list(files_read, 3)));
     let mut concepts = vec!["how-it-works"];
     if !reading.gotchas.is_empty() {

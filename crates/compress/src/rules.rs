@@ -676,10 +676,10 @@ fn discovery(
         .chain(&reading.gotchas)
         .chain(reading.sentences.iter())
     {
-        if facts.len() >= 6 {
+        if facts.len() >= 5 {
             break;
         }
-        if !facts.contains(s) {
+        if !facts.contains(s) && topic_sentence(s).is_none() {
             facts.push(s.clone());
         }
     }

@@ -13,6 +13,7 @@
 //! input.
 
 pub mod event;
+pub mod lock;
 pub mod project;
 pub mod spool;
 

@@ -7,14 +7,15 @@
 //! they were received. Draining twice is harmless: the store deduplicates
 //! redeliveries, so a crash between commit and delete loses and doubles nothing.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mnemo_store::{HookRecord, Store};
+
+use crate::lock::FileLock;
 
 const SUFFIX: &str = ".json";
 const LOCK_FILE: &str = ".drain.lock";
@@ -94,7 +95,7 @@ pub fn drain(
     if names.is_empty() {
         return Ok(Drained::default());
     }
-    let Some(_lock) = DrainLock::try_acquire(dir) else {
+    let Some(_lock) = FileLock::try_acquire(&dir.join(LOCK_FILE)) else {
         return Ok(Drained {
             remaining: names.len(),
             ..Drained::default()
@@ -137,31 +138,6 @@ pub fn drain(
         done.ingested += records.len();
     }
     Ok(done)
-}
-
-/// An exclusive, non-blocking `flock` on the spool's lock file, released on drop.
-struct DrainLock(File);
-
-impl DrainLock {
-    fn try_acquire(dir: &Path) -> Option<DrainLock> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(dir.join(LOCK_FILE))
-            .ok()?;
-        // SAFETY: flock on a descriptor we own; no memory is shared.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        (rc == 0).then_some(DrainLock(file))
-    }
-}
-
-impl Drop for DrainLock {
-    fn drop(&mut self) {
-        // SAFETY: as above; closing the file would release it too.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod code;
+pub mod enrich;
 pub mod outcome;
 pub mod prose;
 pub mod rules;

@@ -38,6 +38,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the LLM enrichment worker (started automatically by the hooks
+    /// when [llm] is configured; exits when idle).
+    Worker {
+        /// Process the queue once and exit instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
+        Command::Worker { once } => commands::report(commands::worker::run(once)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

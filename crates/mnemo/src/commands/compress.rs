@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mnemo_capture::{privacy_options, store_options};
 use mnemo_compress::{Options, Report, compress_pending, unfinished_tool_calls};
-use mnemo_config::{Config, Paths};
+use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
 use mnemo_store::{HookRecord, Store};
 
@@ -21,7 +21,7 @@ const HOOK_BUDGET: usize = 20;
 fn options(config: &Config, max_episodes: usize) -> Options {
     Options {
         stale_after: Duration::from_secs(config.compress.stale_after_secs),
-        enrich: false,
+        enrich: config.llm.backend != LlmBackend::Off,
         max_episodes,
     }
 }
@@ -103,7 +103,12 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
         )?)
     })();
     match result {
-        Ok(report) if report.episodes > 0 => tracing::info!(?report, "compressed"),
+        Ok(report) if report.episodes > 0 => {
+            tracing::info!(?report, "compressed");
+            if config.llm.backend != LlmBackend::Off {
+                super::worker::spawn_if_needed(&paths.home);
+            }
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!("compression after {} failed: {e:#}", record.hook),
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod hook;
 pub mod ingest;
 pub mod stats;
+pub mod worker;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,178 @@
+//! `mnemo worker`: the LLM enrichment worker. At most one per data dir (a
+//! lock file), started on demand by the hooks (or run by hand), and gone
+//! once the queue has been empty for `llm.idle_exit_secs`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use mnemo_capture::lock::FileLock;
+use mnemo_capture::{privacy_options, store_options};
+use mnemo_compress::enrich::{Enriched, Enricher};
+use mnemo_config::{Config, LlmBackend, Paths};
+use mnemo_llm::{BackendConfig, Client, Limits};
+use mnemo_privacy::Redactor;
+use mnemo_store::Store;
+
+const LOCK_FILE: &str = "worker.lock";
+/// How often an idle worker looks for new work.
+const POLL: Duration = Duration::from_secs(2);
+
+pub fn run(once: bool) -> anyhow::Result<()> {
+    let (paths, config) = super::load()?;
+    if config.llm.backend == LlmBackend::Off {
+        println!(
+            "LLM enrichment is off (set [llm] backend in {})",
+            paths.config_file.display()
+        );
+        return Ok(());
+    }
+    paths.ensure_dirs()?;
+    let Some(_lock) = FileLock::try_acquire(&paths.home.join(LOCK_FILE)) else {
+        println!("a worker is already running for {}", paths.home.display());
+        return Ok(());
+    };
+    let client = client(&config, &paths)?;
+    let redactor = Redactor::new(&privacy_options(&config))?;
+    let enricher = Enricher {
+        client: &client,
+        redactor: &redactor,
+        daily_budget: config.llm.daily_token_budget,
+    };
+    let mut store = Store::open(&paths.db, &store_options(&config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let idle_limit = Duration::from_secs(config.llm.idle_exit_secs);
+    let mut idle_since = Instant::now();
+    let (mut done, mut failed) = (0, 0);
+    'work: loop {
+        let pending = store.pending_enrichment(20)?;
+        if pending.is_empty() {
+            if once || idle_since.elapsed() >= idle_limit {
+                break;
+            }
+            std::thread::sleep(POLL);
+            continue;
+        }
+        for prompt_id in pending {
+            match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
+                Enriched::Done => done += 1,
+                Enriched::Failed(why) => {
+                    failed += 1;
+                    tracing::warn!(
+                        prompt_id,
+                        "enrichment failed, rule-based result kept: {why}"
+                    );
+                }
+                Enriched::Skipped => {}
+                Enriched::OverBudget => {
+                    tracing::info!("daily LLM token budget reached; enrichment resumes tomorrow");
+                    break 'work;
+                }
+                Enriched::Stop(why) => {
+                    tracing::warn!("LLM backend unavailable, stopping: {why}");
+                    eprintln!("mnemo: LLM backend unavailable: {why}");
+                    break 'work;
+                }
+            }
+        }
+        idle_since = Instant::now();
+    }
+    tracing::info!(done, failed, "enrichment worker exiting");
+    if once {
+        println!("{done} episodes enriched, {failed} failed");
+    }
+    Ok(())
+}
+
+/// The LLM client described by `[llm]`.
+fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
+    let llm = &config.llm;
+    let model = |default: &str| {
+        if llm.model.is_empty() {
+            default.to_string()
+        } else {
+            llm.model.clone()
+        }
+    };
+    let key = |default_var: &str| {
+        let var = if llm.api_key_env.is_empty() {
+            default_var
+        } else {
+            llm.api_key_env.as_str()
+        };
+        std::env::var(var)
+            .ok()
+            .filter(|k| !k.is_empty())
+            .map(|k| (var.to_string(), k))
+    };
+    let backend = match llm.backend {
+        LlmBackend::Off => bail!("LLM enrichment is off"),
+        LlmBackend::ClaudeCli => BackendConfig::ClaudeCli {
+            program: llm.claude_program.clone().into(),
+            model: model("haiku"),
+            work_dir: paths.home.join("llm"),
+        },
+        LlmBackend::Anthropic => {
+            let Some((_, api_key)) = key("ANTHROPIC_API_KEY") else {
+                bail!(
+                    "llm.backend = \"anthropic\" needs an API key in $ANTHROPIC_API_KEY (or the variable named by llm.api_key_env)"
+                );
+            };
+            BackendConfig::Anthropic {
+                base_url: if llm.base_url.is_empty() {
+                    mnemo_llm::ANTHROPIC_BASE_URL.into()
+                } else {
+                    llm.base_url.clone()
+                },
+                api_key,
+                model: model("claude-haiku-4-5"),
+            }
+        }
+        LlmBackend::Openai => {
+            if llm.base_url.is_empty() || llm.model.is_empty() {
+                bail!("llm.backend = \"openai\" needs llm.base_url and llm.model");
+            }
+            BackendConfig::OpenAiCompatible {
+                base_url: llm.base_url.clone(),
+                api_key: key("OPENAI_API_KEY").map(|(_, k)| k),
+                model: llm.model.clone(),
+            }
+        }
+    };
+    Ok(Client::new(
+        backend,
+        Limits {
+            timeout: Duration::from_secs(llm.timeout_secs),
+            max_retries: llm.max_retries,
+            max_input_tokens: llm.max_input_tokens,
+            max_output_tokens: llm.max_output_tokens,
+            ..Limits::default()
+        },
+    ))
+}
+
+/// Start a worker in the background unless one is running. The child is in
+/// its own process group (so it outlives the hook that started it, and
+/// Claude Code's cleanup of hook processes does not cut a call short) and
+/// exits by itself when idle.
+pub fn spawn_if_needed(home: &Path) {
+    if FileLock::is_held(&home.join(LOCK_FILE)) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let spawned = Command::new(exe)
+        .arg("worker")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+    match spawned {
+        Ok(child) => tracing::info!(pid = child.id(), "started the enrichment worker"),
+        Err(e) => tracing::warn!("could not start the enrichment worker: {e}"),
+    }
+}

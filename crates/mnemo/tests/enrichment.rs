@@ -1,0 +1,212 @@
+//! LLM enrichment end to end: hooks compress and start the worker, the
+//! worker calls a local server speaking the OpenAI chat-completions wire
+//! format (or a fake `claude` CLI), records every call, respects the daily
+//! budget, keeps the rule-based result on bad answers, and exits when idle.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// A chat-completions server on loopback answering every request with
+/// `content` (and recording the request bodies).
+struct MockLlm {
+    url: String,
+    requests: Arc<Mutex<Vec<Value>>>,
+}
+
+impl MockLlm {
+    fn start(content: String) -> MockLlm {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                let answer = json!({
+                    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1200, "completion_tokens": 200, "total_tokens": 1400}
+                })
+                .to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        MockLlm { url, requests }
+    }
+}
+
+fn good_answer() -> String {
+    json!({
+        "observations": [{
+            "type": "bugfix",
+            "title": "fib() raises ValueError for negative n instead of recursing forever",
+            "subtitle": "Negative input used to hit RecursionError.",
+            "facts": ["fib(-1) raised RecursionError before the fix", "fib() now raises ValueError for n < 0"],
+            "narrative": "The recurrence only walks down, so negative n never reached a base case.",
+            "concepts": ["problem-solution", "gotcha"],
+            "files_modified": ["shop/fibonacci.py"]
+        }],
+        "summary": {"request": "Fix fib for negative n", "investigated": "shop/fibonacci.py",
+                    "learned": "Negative n never reaches a base case", "completed": "fib() rejects negative n",
+                    "next_steps": ""}
+    })
+    .to_string()
+}
+
+fn llm_env(env: Env, mock: &MockLlm) -> Env {
+    env.env("MNEMO_LLM_BACKEND", "openai")
+        .env("MNEMO_LLM_BASE_URL", &mock.url)
+        .env("MNEMO_LLM_MODEL", "test-model")
+        .env("MNEMO_LLM_IDLE_EXIT_SECS", "1")
+        .env("MNEMO_LLM_MAX_RETRIES", "0")
+}
+
+fn replay_session(env: &Env) {
+    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut payload: Value = serde_json::from_str(line).unwrap();
+        payload["cwd"] = json!(env.project.to_str().unwrap());
+        env.hook(None, &payload);
+    }
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether any process still has `home`'s worker lock.
+fn worker_running(env: &Env) -> bool {
+    let lock = env.home.join("worker.lock");
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else {
+        return false;
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: probing a lock on our own descriptor.
+    let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    !free
+}
+
+#[test]
+fn hooks_start_a_worker_that_enriches_records_spend_and_exits() {
+    let mock = MockLlm::start(good_answer());
+    let env = llm_env(Env::new(), &mock);
+    replay_session(&env);
+    wait_until("enrichment", || {
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'") == 2
+    });
+    wait_until("the worker to exit", || !worker_running(&env));
+    assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 1"), 2);
+    assert_eq!(env.count("SELECT sum(input_tokens) FROM llm_calls"), 2400);
+    assert_eq!(
+        env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'"),
+        0,
+        "rule-based records replaced"
+    );
+    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'llm:test-model'") >= 1);
+    assert_eq!(env.count("SELECT count(*) FROM summaries WHERE generated_by = 'llm:test-model'"), 2);
+    // What was sent: the episode digest with the draft, as chat completions.
+    let requests = mock.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0]["model"], "test-model");
+    let user = requests[0]["messages"][1]["content"].as_str().unwrap();
+    assert!(user.contains("draft") && user.contains("fib"), "{user}");
+    // Spend is visible.
+    let out = env.command(&["stats", "--json"]).output().unwrap();
+    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["llm_tokens_today"], 2800);
+    assert_eq!(stats["llm_calls_total"], 2);
+}
+
+#[test]
+fn over_budget_calls_nothing_and_keeps_the_rules() {
+    let mock = MockLlm::start(good_answer());
+    let env = llm_env(Env::new(), &mock)
+        .env("MNEMO_LLM_DAILY_TOKEN_BUDGET", "100")
+        .env("MNEMO_COMPRESS_IN_HOOKS", "false");
+    replay_session(&env);
+    assert!(env.command(&["compress"]).output().unwrap().status.success());
+    let out = env.command(&["worker", "--once"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(mock.requests.lock().unwrap().is_empty(), "no call over budget");
+    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"), 2);
+    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
+}
+
+#[test]
+fn an_invalid_answer_keeps_the_rules_and_is_recorded() {
+    let mock = MockLlm::start("Sorry, I can't produce JSON today.".into());
+    let env = llm_env(Env::new(), &mock).env("MNEMO_COMPRESS_IN_HOOKS", "false");
+    replay_session(&env);
+    env.command(&["compress"]).output().unwrap();
+    let out = env.command(&["worker", "--once"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'failed'"), 2);
+    assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 0"), 2);
+    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
+}
+
+#[test]
+fn the_claude_cli_backend_runs_with_hooks_disabled() {
+    let env = Env::new();
+    let bin = env.tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let seen = env.tmp.path().join("claude-env.txt");
+    let output = json!({
+        "type": "result", "subtype": "success", "is_error": false, "duration_ms": 900,
+        "num_turns": 1, "result": good_answer(), "session_id": "s-1", "total_cost_usd": 0.002,
+        "usage": {"input_tokens": 900, "output_tokens": 150, "cache_read_input_tokens": 0,
+                  "cache_creation_input_tokens": 0},
+        "structured_output": serde_json::from_str::<Value>(&good_answer()).unwrap()
+    });
+    let script = format!(
+        "#!/bin/sh\necho \"MNEMO_DISABLE_HOOKS=$MNEMO_DISABLE_HOOKS\" > '{}'\ncat > /dev/null\ncat <<'EOF'\n{}\nEOF\n",
+        seen.display(),
+        output
+    );
+    let claude = bin.join("claude");
+    std::fs::write(&claude, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let env = env
+        .env("MNEMO_LLM_BACKEND", "claude-cli")
+        .env("MNEMO_LLM_CLAUDE_PROGRAM", claude.to_str().unwrap())
+        .env("MNEMO_COMPRESS_IN_HOOKS", "false");
+    replay_session(&env);
+    env.command(&["compress"]).output().unwrap();
+    let out = env.command(&["worker", "--once"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"), 2);
+    assert_eq!(std::fs::read_to_string(&seen).unwrap().trim(), "MNEMO_DISABLE_HOOKS=1");
+    assert!(env.count("SELECT count(*) FROM llm_calls WHERE backend = 'claude-cli' AND ok = 1") == 2);
+}

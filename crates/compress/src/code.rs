@@ -20,6 +20,13 @@ pub struct Change {
     pub conditions: Vec<String>,
     /// Errors raised in added lines: (type, message) e.g. ("ValueError", "n must be non-negative").
     pub raises: Vec<(String, String)>,
+    /// Names assigned or declared in added lines (`upload_queue_url`), for
+    /// changes that define nothing new (configuration, fields).
+    pub assigned: Vec<String>,
+    /// For a one-line change: the line before and after.
+    pub replaced: Option<(String, String)>,
+    /// For a small addition: the added lines.
+    pub inserted: Vec<String>,
     pub lines_added: usize,
     pub lines_removed: usize,
 }
@@ -35,6 +42,13 @@ static ARROW_DEF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_]\w*)\s*=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::\s*[^=]+)?=>")
         .expect("static regex")
 });
+static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:(?:pub|let|const|var|readonly|export|static|mut)\s+)*(?:self\.|this\.)?([A-Za-z_]\w*)\s*(?::\s*[^=]+?)?\s*=[^=]")
+        .expect("static regex")
+});
+const NOT_NAMES: &[&str] = &[
+    "if", "else", "return", "for", "while", "match", "elif", "assert",
+];
 static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*(?:\}\s*)?(?:if|elif|else if|unless|guard|while)\s*(?:let\s+)?\(?\s*(.+?)\s*\)?\s*(?::|\{|then)?\s*$")
         .expect("static regex")
@@ -103,6 +117,22 @@ pub fn describe(old: &str, new: &str, original: Option<&str>) -> Change {
                 change.raises.push(entry);
             }
         }
+    }
+    for line in &added {
+        if let Some(c) = ASSIGNED.captures(line)
+            && !NOT_NAMES.contains(&&c[1])
+            && c[1].len() > 1
+        {
+            push_unique(&mut change.assigned, c[1].to_string());
+        }
+    }
+    let meaningful = |l: &&&str| !l.trim().is_empty();
+    let added_code: Vec<&&str> = added.iter().filter(meaningful).collect();
+    let removed_code: Vec<&&str> = removed.iter().filter(meaningful).collect();
+    if let ([a], [r]) = (added_code.as_slice(), removed_code.as_slice()) {
+        change.replaced = Some((r.trim().to_string(), a.trim().to_string()));
+    } else if removed_code.is_empty() && (1..=2).contains(&added_code.len()) {
+        change.inserted = added_code.iter().map(|l| l.trim().to_string()).collect();
     }
     // An edit that adds definitions sits between functions, not inside one.
     if change.added_defs.is_empty() {

@@ -34,7 +34,7 @@ static REASON: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^(?:root )?cause:|^why\b|\b(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so (?:it|the|every|only))\b)").expect("static regex")
+    Regex::new(r"(?i)(?:^(?:root )?cause:|^why\b|\b(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so)\b)").expect("static regex")
 });
 static NEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later|i can (?:switch|add|also|change)|if you (?:need|want)|haven't (?:committed|pushed|run)|not committed)\b").expect("static regex")
@@ -46,9 +46,38 @@ static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
-/// Split `text` into sentences and classify them.
+/// What a section heading ("**Gotchas**", "## Next steps", "Cause:") says
+/// about the sentences under it.
+static GOTCHA_SECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(gotchas?|caveats?|pitfalls?|careful|watch out|warnings?|notes?|limitations?)\b",
+    )
+    .expect("static regex")
+});
+static NEXT_SECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(next steps?|follow[- ]ups?|todo|open questions?|not done|remaining)\b")
+        .expect("static regex")
+});
+static CAUSE_SECTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(root cause|cause|why)\b").expect("static regex"));
+
+/// Split `text` into sentences and classify them, by their words and by the
+/// section they stand in.
 pub fn read(text: &str) -> Reading {
-    let sentences = sentences(text);
+    let sections = sentences_in_sections(text);
+    let in_section = |re: &Regex| -> Vec<String> {
+        sections
+            .iter()
+            .filter(|(heading, _)| heading.as_deref().is_some_and(|h| re.is_match(h)))
+            .map(|(_, s)| s.clone())
+            .collect()
+    };
+    let (gotcha_section, next_section, cause_section) = (
+        in_section(&GOTCHA_SECTION),
+        in_section(&NEXT_SECTION),
+        in_section(&CAUSE_SECTION),
+    );
+    let sentences: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
     let pick = |re: &Regex| -> Vec<String> {
         sentences
             .iter()
@@ -61,11 +90,20 @@ pub fn read(text: &str) -> Reading {
         .filter(|s| DECISION.is_match(s) || (ALTERNATIVE.is_match(s) && REASON.is_match(s)))
         .cloned()
         .collect();
+    let merge = |first: Vec<String>, more: Vec<String>| {
+        let mut out = first;
+        for s in more {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        out
+    };
     Reading {
         decisions,
-        learned: pick(&LEARNED),
-        next_steps: pick(&NEXT),
-        gotchas: pick(&GOTCHA),
+        learned: merge(cause_section, pick(&LEARNED)),
+        next_steps: merge(next_section, pick(&NEXT)),
+        gotchas: merge(gotcha_section, pick(&GOTCHA)),
         sentences,
     }
 }
@@ -73,7 +111,17 @@ pub fn read(text: &str) -> Reading {
 /// Sentences with markdown decoration removed (headings, bullets, emphasis,
 /// code fences); inline code keeps its text.
 pub fn sentences(text: &str) -> Vec<String> {
+    sentences_in_sections(text)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// Sentences with the heading of the section they stand in: a markdown
+/// heading, a line that is only bold text, or a bold label ("**Cause:** …").
+fn sentences_in_sections(text: &str) -> Vec<(Option<String>, String)> {
     let mut out = Vec::new();
+    let mut heading: Option<String> = None;
     let mut in_fence = false;
     for raw in text.lines() {
         let line = raw.trim();
@@ -84,15 +132,31 @@ pub fn sentences(text: &str) -> Vec<String> {
         if in_fence || line.is_empty() || line.starts_with('|') {
             continue;
         }
-        let line = line
-            .trim_start_matches('#')
-            .trim_start_matches(['-', '*', '•', '>'])
-            .trim_start();
+        if line.starts_with('#') {
+            heading = Some(line.trim_start_matches('#').trim().replace("**", ""));
+            continue;
+        }
+        if line.starts_with("**") && line.ends_with("**") && line.len() > 4 {
+            heading = Some(
+                line.trim_matches('*')
+                    .trim()
+                    .trim_end_matches(':')
+                    .to_string(),
+            );
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("**")
+            && let Some((label, _)) = rest.split_once("**")
+            && label.ends_with(':')
+        {
+            heading = Some(label.trim_end_matches(':').to_string());
+        }
+        let line = line.trim_start_matches(['-', '*', '•', '>']).trim_start();
         let line = strip_list_number(line).replace("**", "").replace("__", "");
         for s in split_sentences(&line) {
             let s = s.trim();
             if s.chars().filter(|c| c.is_alphanumeric()).count() >= 8 {
-                out.push(s.to_string());
+                out.push((heading.clone(), s.to_string()));
             }
         }
     }
@@ -161,6 +225,16 @@ mod tests {
         assert!(r.learned.iter().any(|s| s.starts_with("The root cause")));
         assert_eq!(r.gotchas, ["Note that very large n is still slow."]);
         assert_eq!(r.next_steps, ["Next step: consider adding memoization."]);
+    }
+
+    #[test]
+    fn sections_classify_their_sentences() {
+        let r = read(
+            "Here is the summary of it all.\n\n**Gotchas**\n- Tokens stay valid for 30 s after expiry.\n\n## Next steps\n- Provision the queue in staging.\n\n**Cause:** the loop restarted from the subtotal.",
+        );
+        assert_eq!(r.gotchas, ["Tokens stay valid for 30 s after expiry."]);
+        assert_eq!(r.next_steps, ["Provision the queue in staging."]);
+        assert_eq!(r.learned, ["Cause: the loop restarted from the subtotal."]);
     }
 
     #[test]

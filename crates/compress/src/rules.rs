@@ -47,7 +47,7 @@ pub struct Compression {
 }
 
 static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(refactor\w*|extract\w*|renam\w+|mov(?:e|ed|ing) .* (?:into|to)|clean(?:ed|ing)? up|simplif\w+|deduplicat\w+|consolidat\w+|split .* into)\b").expect("static regex")
+    Regex::new(r"(?i)\b(refactor\w*|extract\w*|renam\w+|mov(?:e|ed|ing) .* (?:into|to)|clean(?:ed|ing)? up|simplif\w+|deduplicat\w+|consolidat\w+|split .* into|pull(?:ed|ing)? (?:it |them |.* )?out|dedupe|in one place|no behaviou?r change|own copy|duplicated)\b").expect("static regex")
 });
 static FEATURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -263,11 +263,28 @@ fn describe_change(path: &str, c: &Change) -> String {
     if !c.removed_defs.is_empty() {
         parts.push(format!("removed {}", names(&c.removed_defs)));
     }
+    if parts.is_empty()
+        && let Some((before, after)) = &c.replaced
+    {
+        parts.push(format!("`{}` → `{}`", clip(before, 90), clip(after, 90)));
+    }
+    if parts.is_empty() && !c.inserted.is_empty() {
+        let lines: Vec<String> = c
+            .inserted
+            .iter()
+            .map(|l| format!("`{}`", clip(l, 90)))
+            .collect();
+        parts.push(format!("added {}", lines.join(", ")));
+    }
+    if parts.is_empty() && !c.assigned.is_empty() {
+        parts.push(format!("sets {}", list(&c.assigned, 5)));
+    }
     if parts.is_empty() {
-        parts.push(format!(
-            "changed {} line(s), removed {}",
-            c.lines_added, c.lines_removed
-        ));
+        parts.push(match (c.lines_added, c.lines_removed) {
+            (0, r) => format!("removed {r} line(s)"),
+            (a, 0) => format!("added {a} line(s)"),
+            (a, r) => format!("rewrote {} line(s)", a.max(r)),
+        });
     }
     format!("{target}: {}", parts.join("; "))
 }
@@ -669,17 +686,26 @@ fn discovery(
     if reading.sentences.is_empty() && files_read.is_empty() && searches.is_empty() {
         return None;
     }
+    // The narrative tells the story in Claude's first sentences; facts add
+    // the causes, gotchas and details without repeating it.
+    let story: Vec<String> = reading
+        .sentences
+        .iter()
+        .filter(|s| topic_sentence(s).is_none())
+        .take(3)
+        .cloned()
+        .collect();
     let mut facts: Vec<String> = Vec::new();
     for s in reading
-        .learned
+        .gotchas
         .iter()
-        .chain(&reading.gotchas)
+        .chain(&reading.learned)
         .chain(reading.sentences.iter())
     {
-        if facts.len() >= 5 {
+        if facts.len() >= 12 {
             break;
         }
-        if !facts.contains(s) && topic_sentence(s).is_none() {
+        if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() {
             facts.push(s.clone());
         }
     }
@@ -702,7 +728,11 @@ fn discovery(
         kind: "discovery",
         title: clip(title.trim_end_matches('.'), 100),
         subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 200),
-        narrative: narrative_from(reading, &ep.prompt, &facts),
+        narrative: if story.is_empty() {
+            narrative_from(reading, &ep.prompt, &facts)
+        } else {
+            clip(&story.join(" "), 1200)
+        },
         facts,
         concepts,
         files_read: files_read.to_vec(),

@@ -43,7 +43,9 @@ impl MockLlm {
                 }
                 let mut body = vec![0; length];
                 let _ = reader.read_exact(&mut body);
-                seen.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                seen.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
                 let answer = json!({
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
                     "choices": [{"index": 0, "finish_reason": "stop",
@@ -100,7 +102,10 @@ fn replay_session(env: &Env) {
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -133,8 +138,13 @@ fn hooks_start_a_worker_that_enriches_records_spend_and_exits() {
         0,
         "rule-based records replaced"
     );
-    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'llm:test-model'") >= 1);
-    assert_eq!(env.count("SELECT count(*) FROM summaries WHERE generated_by = 'llm:test-model'"), 2);
+    assert!(
+        env.count("SELECT count(*) FROM observations WHERE generated_by = 'llm:test-model'") >= 1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM summaries WHERE generated_by = 'llm:test-model'"),
+        2
+    );
     // What was sent: the episode digest with the draft, as chat completions.
     let requests = mock.requests.lock().unwrap().clone();
     assert_eq!(requests.len(), 2);
@@ -155,11 +165,27 @@ fn over_budget_calls_nothing_and_keeps_the_rules() {
         .env("MNEMO_LLM_DAILY_TOKEN_BUDGET", "100")
         .env("MNEMO_COMPRESS_IN_HOOKS", "false");
     replay_session(&env);
-    assert!(env.command(&["compress"]).output().unwrap().status.success());
+    assert!(
+        env.command(&["compress"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(mock.requests.lock().unwrap().is_empty(), "no call over budget");
-    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"), 2);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        mock.requests.lock().unwrap().is_empty(),
+        "no call over budget"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"),
+        2
+    );
     assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
 }
 
@@ -171,7 +197,10 @@ fn an_invalid_answer_keeps_the_rules_and_is_recorded() {
     env.command(&["compress"]).output().unwrap();
     let out = env.command(&["worker", "--once"]).output().unwrap();
     assert!(out.status.success());
-    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'failed'"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'failed'"),
+        2
+    );
     assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 0"), 2);
     assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
 }
@@ -205,8 +234,20 @@ fn the_claude_cli_backend_runs_with_hooks_disabled() {
     replay_session(&env);
     env.command(&["compress"]).output().unwrap();
     let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"), 2);
-    assert_eq!(std::fs::read_to_string(&seen).unwrap().trim(), "MNEMO_DISABLE_HOOKS=1");
-    assert!(env.count("SELECT count(*) FROM llm_calls WHERE backend = 'claude-cli' AND ok = 1") == 2);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
+        2
+    );
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap().trim(),
+        "MNEMO_DISABLE_HOOKS=1"
+    );
+    assert!(
+        env.count("SELECT count(*) FROM llm_calls WHERE backend = 'claude-cli' AND ok = 1") == 2
+    );
 }

@@ -230,6 +230,8 @@ fn rust_borrow_error_fixed() {
     let bug = ep.one("bugfix");
     assert!(bug.has("e0382") || bug.has("use of moved value"));
     bug.must(&["sku", "src/lib.rs"]);
+    assert_eq!(bug.files_modified, sorted(&["src/lib.rs"]));
+    assert_eq!(bug.files_read, sorted(&["src/lib.rs"]));
     assert!(bug.has("ok_or_else") || bug.has("clone"), "{}", bug.text);
     let feature = ep.one("feature");
     feature.must(&["sell", "6 passed"]);

@@ -275,7 +275,7 @@ fn fold_duplicates(
             title: d.title,
             subtitle: d.subtitle,
             narrative: d.narrative,
-            facts: d.facts,
+            facts: d.facts.iter().map(|f| outcome::clip(f, 240)).collect(),
             concepts: d.concepts.iter().map(|c| c.to_string()).collect(),
             files_read: d.files_read,
             files_modified: d.files_modified,

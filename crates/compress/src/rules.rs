@@ -372,18 +372,21 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
     facts.extend(fix_text.iter().cloned());
     facts.push(format!("`{}` {after}", clip(ok_cmd, 100)));
     let cause = reading.learned.first().cloned();
-    if let Some(cause) = &cause {
-        facts.push(cause.clone());
-    }
-    let mut narrative = format!(
-        "Running `{}` failed with {error}. Fixed by changing {}. `{}` {after}.",
-        clip(failed_cmd, 100),
-        fix_text.join("; "),
-        clip(ok_cmd, 100)
-    );
-    if let Some(cause) = cause {
-        narrative.push_str(&format!(" Cause: {cause}"));
-    }
+    // The story in a sentence or two; the facts carry the specifics.
+    let narrative = match &cause {
+        Some(cause) => format!(
+            "{} failed with {}. {cause}",
+            clip(failed_cmd, 60),
+            name.clone().unwrap_or_else(|| clip(&error, 80))
+        ),
+        None => format!(
+            "{} failed with {}; fixed in {}, after which it {}.",
+            clip(failed_cmd, 60),
+            name.clone().unwrap_or_else(|| clip(&error, 80)),
+            files_of(&edits),
+            after.trim_start_matches("then ")
+        ),
+    };
     let mut concepts = vec!["problem-solution", "what-changed"];
     if !reading.gotchas.is_empty() {
         concepts.push("gotcha");
@@ -636,7 +639,7 @@ fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
             picked.push(s.clone());
         }
     }
-    clip(&picked.join(" "), 1200)
+    clip(&picked.join(" "), 700)
 }
 
 fn decision(
@@ -646,9 +649,10 @@ fn decision(
     files_modified: &[String],
 ) -> Option<Draft> {
     let first = reading.decisions.first()?;
-    let mut facts: Vec<String> = reading.decisions.clone();
-    for s in &reading.learned {
-        if !facts.contains(s) && facts.len() < 6 {
+    let story: Vec<String> = reading.decisions.iter().take(2).cloned().collect();
+    let mut facts: Vec<String> = Vec::new();
+    for s in reading.decisions.iter().chain(&reading.learned) {
+        if !facts.contains(s) && !story.contains(s) && facts.len() < 5 {
             facts.push(s.clone());
         }
     }
@@ -659,8 +663,8 @@ fn decision(
     Some(Draft {
         kind: "decision",
         title: clip(first.trim_end_matches('.'), 100),
-        subtitle: clip(reading.decisions.get(1).unwrap_or(first), 200),
-        narrative: clip(&facts.join(" "), 1200),
+        subtitle: String::new(),
+        narrative: clip(&story.join(" "), 1200),
         facts,
         concepts,
         files_read: files_read.to_vec(),
@@ -702,7 +706,7 @@ fn discovery(
         .chain(&reading.learned)
         .chain(reading.sentences.iter())
     {
-        if facts.len() >= 12 {
+        if facts.len() >= 10 {
             break;
         }
         if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() {
@@ -781,15 +785,20 @@ fn summary(
             _ => None,
         })
         .collect();
-    investigated.extend(commands.into_iter().take(6));
+    investigated.extend(commands.into_iter().take(3));
 
     let completed: Vec<String> = observations
         .iter()
         .filter(|o| o.kind != "discovery" && o.kind != "decision")
         .map(|o| o.title.clone())
         .collect();
-    let mut learned: Vec<String> = reading.learned.iter().take(3).cloned().collect();
-    learned.extend(reading.gotchas.iter().take(2).cloned());
+    let mut learned: Vec<String> = reading
+        .learned
+        .iter()
+        .take(2)
+        .map(|s| clip(s, 240))
+        .collect();
+    learned.extend(reading.gotchas.iter().take(1).map(|s| clip(s, 240)));
     if learned.is_empty()
         && let Some(d) = observations.iter().find(|o| o.kind == "discovery")
     {
@@ -819,12 +828,16 @@ fn summary(
     }
     NewSummary {
         request: clip(ep.prompt.trim(), 400),
-        investigated: investigated.join("; "),
+        investigated: clip(&investigated.join("; "), 400),
         learned: learned.join(" "),
-        completed: if completed.is_empty() {
-            reading.sentences.first().cloned().unwrap_or_default()
-        } else {
-            completed.join("; ")
+        completed: match completed.as_slice() {
+            [] => reading
+                .sentences
+                .first()
+                .map(|s| clip(s, 240))
+                .unwrap_or_default(),
+            [one] => one.clone(),
+            [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
         },
         next_steps: unique(next).join(" "),
         files_read,

@@ -223,12 +223,23 @@ fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> 
             )?),
         }
     };
-    if inserted.is_some() && r.prompt.is_none() && prompt_id.is_some() {
-        // A late event (an async hook landing after its episode was
-        // compressed) makes the episode due for compression again.
+    if inserted.is_some()
+        && prompt_id.is_some()
+        && matches!(r.hook.as_str(), "PostToolUse" | "PostToolUseFailure")
+    {
+        // A late tool result (an async hook landing after its episode was
+        // compressed) makes the episode due for compression again. Events
+        // that only follow an episode (SessionEnd, PreCompact) do not.
         tx.execute(
             "UPDATE prompts SET compressed_at = NULL WHERE id = ?1 AND compressed_at IS NOT NULL",
             [prompt_id],
+        )?;
+    } else if let (Some(event_id), Some(prompt_id)) = (inserted, prompt_id) {
+        // Nothing left to compress in it when its episode is already done.
+        tx.execute(
+            "UPDATE events SET processed_at = ?2 WHERE id = ?1
+               AND EXISTS (SELECT 1 FROM prompts WHERE id = ?3 AND compressed_at IS NOT NULL)",
+            params![event_id, r.at, prompt_id],
         )?;
     }
     Ok(match inserted {
@@ -486,6 +497,36 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(s.record(&p1, 10_000).unwrap(), Recorded::Duplicate);
+    }
+
+    #[test]
+    fn only_late_tool_results_reopen_a_compressed_episode() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.record(&prompt("fix it", 10), 10_000).unwrap();
+        s.record(&rec("Stop", 20), 10_000).unwrap();
+        let compressed = |s: &Store| -> bool {
+            s.conn()
+                .query_row("SELECT compressed_at IS NOT NULL FROM prompts", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        s.conn()
+            .execute("UPDATE prompts SET compressed_at = 25", [])
+            .unwrap();
+        s.record(&rec("SessionEnd", 30), 10_000).unwrap();
+        assert!(compressed(&s), "a SessionEnd after the Stop adds nothing");
+        let processed: bool = s
+            .conn()
+            .query_row(
+                "SELECT processed_at IS NOT NULL FROM events WHERE hook = 'SessionEnd'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(processed);
+        s.record(&tool("late", 40), 10_000).unwrap();
+        assert!(!compressed(&s), "a late tool result reopens the episode");
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub struct Report {
 }
 
 impl Report {
-    fn add(&mut self, other: Report) {
+    /// Accumulate another run's figures.
+    pub fn add(&mut self, other: Report) {
         self.episodes += other.episodes;
         self.observations += other.observations;
         self.duplicates += other.duplicates;

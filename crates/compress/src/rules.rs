@@ -679,14 +679,7 @@ fn discovery(
     reading: &Reading,
     files_read: &[String],
 ) -> Option<Draft> {
-    let searches: Vec<String> = steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            Action::Search { query } => Some(query.clone()),
-            Action::Fetch { target } => Some(target.clone()),
-            _ => None,
-        })
-        .collect();
+    let searches = searches(steps);
     if reading.sentences.is_empty() && files_read.is_empty() && searches.is_empty() {
         return None;
     }
@@ -757,14 +750,7 @@ fn summary(
     if !files_read.is_empty() {
         investigated.push(format!("Read {}", list(&files_read, 8)));
     }
-    let searches: Vec<String> = steps
-        .iter()
-        .filter_map(|s| match &s.action {
-            Action::Search { query } => Some(query.clone()),
-            Action::Fetch { target } => Some(target.clone()),
-            _ => None,
-        })
-        .collect();
+    let searches = searches(steps);
     if !searches.is_empty() {
         investigated.push(format!("searched {}", list(&unique(searches), 5)));
     }
@@ -844,6 +830,18 @@ fn summary(
         files_modified,
         generated_by: "rules".into(),
     }
+}
+
+/// What was searched for or fetched, in order.
+fn searches(steps: &[Step]) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Search { query } => Some(query.clone()),
+            Action::Fetch { target } => Some(target.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 fn list(items: &[String], max: usize) -> String {

@@ -6,19 +6,10 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-fn replay_session(env: &Env) {
-    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let mut payload: Value = serde_json::from_str(line).unwrap();
-        payload["cwd"] = json!(env.project.to_str().unwrap());
-        env.hook(None, &payload);
-    }
-}
-
 #[test]
 fn hooks_compress_each_episode_once_as_it_ends() {
     let env = Env::new();
-    replay_session(&env);
+    env.replay_session();
     // No `mnemo compress`: the Stop hooks did it.
     assert_eq!(env.count("SELECT count(*) FROM episodes"), 2);
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
@@ -128,7 +119,7 @@ fn private_episodes_leave_no_memory() {
 #[test]
 fn stats_show_memories_and_llm_spend() {
     let env = Env::new();
-    replay_session(&env);
+    env.replay_session();
     let out = env.command(&["stats", "--json"]).output().unwrap();
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

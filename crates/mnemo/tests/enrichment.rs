@@ -90,15 +90,6 @@ fn llm_env(env: Env, mock: &MockLlm) -> Env {
         .env("MNEMO_LLM_MAX_RETRIES", "0")
 }
 
-fn replay_session(env: &Env) {
-    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let mut payload: Value = serde_json::from_str(line).unwrap();
-        payload["cwd"] = json!(env.project.to_str().unwrap());
-        env.hook(None, &payload);
-    }
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
@@ -126,7 +117,7 @@ fn worker_running(env: &Env) -> bool {
 fn hooks_start_a_worker_that_enriches_records_spend_and_exits() {
     let mock = MockLlm::start(good_answer());
     let env = llm_env(Env::new(), &mock);
-    replay_session(&env);
+    env.replay_session();
     wait_until("enrichment", || {
         env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'") == 2
     });
@@ -164,7 +155,7 @@ fn over_budget_calls_nothing_and_keeps_the_rules() {
     let env = llm_env(Env::new(), &mock)
         .env("MNEMO_LLM_DAILY_TOKEN_BUDGET", "100")
         .env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    replay_session(&env);
+    env.replay_session();
     assert!(
         env.command(&["compress"])
             .output()
@@ -193,7 +184,7 @@ fn over_budget_calls_nothing_and_keeps_the_rules() {
 fn an_invalid_answer_keeps_the_rules_and_is_recorded() {
     let mock = MockLlm::start("Sorry, I can't produce JSON today.".into());
     let env = llm_env(Env::new(), &mock).env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    replay_session(&env);
+    env.replay_session();
     env.command(&["compress"]).output().unwrap();
     let out = env.command(&["worker", "--once"]).output().unwrap();
     assert!(out.status.success());
@@ -231,7 +222,7 @@ fn the_claude_cli_backend_runs_with_hooks_disabled() {
         .env("MNEMO_LLM_BACKEND", "claude-cli")
         .env("MNEMO_LLM_CLAUDE_PROGRAM", claude.to_str().unwrap())
         .env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    replay_session(&env);
+    env.replay_session();
     env.command(&["compress"]).output().unwrap();
     let out = env.command(&["worker", "--once"]).output().unwrap();
     assert!(

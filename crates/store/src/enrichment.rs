@@ -4,7 +4,7 @@
 
 use rusqlite::{TransactionBehavior, params};
 
-use crate::episodes::{NewObservation, NewSummary, json};
+use crate::episodes::{NewObservation, NewSummary, insert_observation};
 use crate::{Result, Store};
 
 /// One LLM call attempt, as recorded in `llm_calls`.
@@ -151,30 +151,7 @@ impl Store {
             [prompt_id],
         )?;
         for o in observations {
-            tx.execute(
-                "INSERT INTO observations (project_id, session_id, prompt_id, type, title, subtitle,
-                     narrative, facts, concepts, files_read, files_modified, source_event_ids,
-                     content_hash, generated_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT DO NOTHING",
-                params![
-                    project_id,
-                    session_id,
-                    prompt_id,
-                    o.kind,
-                    o.title,
-                    o.subtitle,
-                    o.narrative,
-                    json(&o.facts),
-                    json(&o.concepts),
-                    json(&o.files_read),
-                    json(&o.files_modified),
-                    json(&o.source_event_ids),
-                    o.content_hash,
-                    o.generated_by,
-                    now
-                ],
-            )?;
+            insert_observation(&tx, project_id, session_id, prompt_id, o, now)?;
         }
         tx.execute(
             "UPDATE summaries SET request = ?2, investigated = ?3, learned = ?4, completed = ?5,

@@ -132,6 +132,42 @@ pub struct SavedEpisode {
     pub already_done: bool,
 }
 
+/// Insert one observation unless an identical one (same project and content
+/// hash) exists. Returns 1 when inserted, 0 for a duplicate.
+pub(crate) fn insert_observation(
+    tx: &rusqlite::Transaction,
+    project_id: Option<i64>,
+    session_id: i64,
+    prompt_id: i64,
+    o: &NewObservation,
+    now: i64,
+) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT INTO observations (project_id, session_id, prompt_id, type, title, subtitle,
+             narrative, facts, concepts, files_read, files_modified, source_event_ids,
+             content_hash, generated_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT DO NOTHING",
+        params![
+            project_id,
+            session_id,
+            prompt_id,
+            o.kind,
+            o.title,
+            o.subtitle,
+            o.narrative,
+            json(&o.facts),
+            json(&o.concepts),
+            json(&o.files_read),
+            json(&o.files_modified),
+            json(&o.source_event_ids),
+            o.content_hash,
+            o.generated_by,
+            now
+        ],
+    )?)
+}
+
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
@@ -284,30 +320,7 @@ impl Store {
         }
         let mut saved = SavedEpisode::default();
         for o in &ep.observations {
-            let inserted = tx.execute(
-                "INSERT INTO observations (project_id, session_id, prompt_id, type, title, subtitle,
-                     narrative, facts, concepts, files_read, files_modified, source_event_ids,
-                     content_hash, generated_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                 ON CONFLICT DO NOTHING",
-                params![
-                    project_id,
-                    session_id,
-                    ep.prompt_id,
-                    o.kind,
-                    o.title,
-                    o.subtitle,
-                    o.narrative,
-                    json(&o.facts),
-                    json(&o.concepts),
-                    json(&o.files_read),
-                    json(&o.files_modified),
-                    json(&o.source_event_ids),
-                    o.content_hash,
-                    o.generated_by,
-                    now
-                ],
-            )?;
+            let inserted = insert_observation(&tx, project_id, session_id, ep.prompt_id, o, now)?;
             if inserted == 1 {
                 saved.inserted += 1;
             } else {

@@ -43,12 +43,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
         if report.episodes == 0 {
             break;
         }
-        total.episodes += report.episodes;
-        total.observations += report.observations;
-        total.duplicates += report.duplicates;
-        total.merged += report.merged;
-        total.raw_bytes += report.raw_bytes;
-        total.stored_bytes += report.stored_bytes;
+        total.add(report);
     }
     let secs = started.elapsed().as_secs_f64();
     if json {

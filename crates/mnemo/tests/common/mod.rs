@@ -91,6 +91,16 @@ impl Env {
         v
     }
 
+    /// Fire every hook of the fixture session (`session.jsonl`) in order.
+    pub fn replay_session(&self) {
+        let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let mut payload: Value = serde_json::from_str(line).unwrap();
+            payload["cwd"] = json!(self.project.to_str().unwrap());
+            self.hook(None, &payload);
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.home.join("mnemo.db")
     }

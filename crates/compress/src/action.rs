@@ -233,7 +233,7 @@ fn exit_code(error: &str) -> Option<i32> {
 }
 
 static COMMIT_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?m)^\[([^\]\s]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] (.+)$")
+    Regex::new(r"(?m)^\[([^\][\t\n\x0B\x0C\r ]]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] (.+)$")
         .expect("static regex")
 });
 static COMMIT_FLAG: LazyLock<Regex> =

@@ -33,31 +33,31 @@ pub struct Change {
 
 static DEF: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^\s*(?:export\s+)?(?:pub(?:\([^)]*\))?\s+)?(?:default\s+)?(?:async\s+)?(?:unsafe\s+)?(?:const\s+)?",
-        r"(def|fn|function|class|struct|enum|trait|interface|type|func)\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)",
+        r"^[\t\n\x0B\x0C\r ]*(?:export[\t\n\x0B\x0C\r ]+)?(?:pub(?:\([^)]*\))?[\t\n\x0B\x0C\r ]+)?(?:default[\t\n\x0B\x0C\r ]+)?(?:async[\t\n\x0B\x0C\r ]+)?(?:unsafe[\t\n\x0B\x0C\r ]+)?(?:const[\t\n\x0B\x0C\r ]+)?",
+        r"(def|fn|function|class|struct|enum|trait|interface|type|func)[\t\n\x0B\x0C\r ]+(?:\([^)]*\)[\t\n\x0B\x0C\r ]*)?([A-Za-z_][0-9A-Za-z_]*)",
     ))
     .expect("static regex")
 });
 static ARROW_DEF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_]\w*)\s*=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::\s*[^=]+)?=>")
+    Regex::new(r"^[\t\n\x0B\x0C\r ]*(?:export[\t\n\x0B\x0C\r ]+)?(?:const|let|var)[\t\n\x0B\x0C\r ]+([A-Za-z_][0-9A-Za-z_]*)[\t\n\x0B\x0C\r ]*=[\t\n\x0B\x0C\r ]*(?:async[\t\n\x0B\x0C\r ]*)?(?:\([^)]*\)|[0-9A-Za-z_]+)[\t\n\x0B\x0C\r ]*(?::[\t\n\x0B\x0C\r ]*[^=]+)?=>")
         .expect("static regex")
 });
 static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:(?:pub|let|const|var|readonly|export|static|mut)\s+)*(?:self\.|this\.)?([A-Za-z_]\w*)\s*(?::\s*[^=]+?)?\s*=[^=]")
+    Regex::new(r"^[\t\n\x0B\x0C\r ]*(?:(?:pub|let|const|var|readonly|export|static|mut)[\t\n\x0B\x0C\r ]+)*(?:self\.|this\.)?([A-Za-z_][0-9A-Za-z_]*)[\t\n\x0B\x0C\r ]*(?::[\t\n\x0B\x0C\r ]*[^=]+?)?[\t\n\x0B\x0C\r ]*=[^=]")
         .expect("static regex")
 });
 const NOT_NAMES: &[&str] = &[
     "if", "else", "return", "for", "while", "match", "elif", "assert",
 ];
 static CONDITION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\}\s*)?(?:if|elif|else if|unless|guard|while)\s*(?:let\s+)?\(?\s*(.+?)\s*\)?\s*(?::|\{|then)?\s*$")
+    Regex::new(r"^[\t\n\x0B\x0C\r ]*(?:\}[\t\n\x0B\x0C\r ]*)?(?:if|elif|else if|unless|guard|while)[\t\n\x0B\x0C\r ]*(?:let[\t\n\x0B\x0C\r ]+)?\(?[\t\n\x0B\x0C\r ]*(.+?)[\t\n\x0B\x0C\r ]*\)?[\t\n\x0B\x0C\r ]*(?::|\{|then)?[\t\n\x0B\x0C\r ]*$")
         .expect("static regex")
 });
 static RAISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?:raise|throw new|throw)\s+([A-Z]\w*)\s*\(\s*(?:f?['\x22`]([^'\x22`]*))?",
-        r"|(?:return\s+)?Err\(\s*([A-Z]\w*)?[\w:(]*\s*(?:['\x22]([^'\x22]*))?",
-        r"|(panic|bail|anyhow)!\(\s*['\x22]([^'\x22]*)",
+        r"(?:raise|throw new|throw)[\t\n\x0B\x0C\r ]+([A-Z][0-9A-Za-z_]*)[\t\n\x0B\x0C\r ]*\([\t\n\x0B\x0C\r ]*(?:f?['\x22`]([^'\x22`]*))?",
+        r"|(?:return[\t\n\x0B\x0C\r ]+)?Err\([\t\n\x0B\x0C\r ]*([A-Z][0-9A-Za-z_]*)?[[0-9A-Za-z_]:(]*[\t\n\x0B\x0C\r ]*(?:['\x22]([^'\x22]*))?",
+        r"|(panic|bail|anyhow)!\([\t\n\x0B\x0C\r ]*['\x22]([^'\x22]*)",
     ))
     .expect("static regex")
 });

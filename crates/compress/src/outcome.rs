@@ -37,28 +37,30 @@ pub struct Outcome {
 }
 
 static PY_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit|Interrupt|Warning))(?::\s*(.*))?$")
+    Regex::new(r"^(?:[A-Za-z_][[0-9A-Za-z_].]*\.)?([A-Z][0-9A-Za-z_]*(?:Error|Exception|Exit|Interrupt|Warning))(?::[\t\n\x0B\x0C\r ]*(.*))?$")
         .expect("static regex")
 });
 static RUST_ERROR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^error(\[E\d{4}\])?: (.+)$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^error(\[E[0-9]{4}\])?: (.+)$").expect("static regex"));
 static TS_ERROR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"error (TS\d+): (.+)$").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"error (TS[0-9]+): (.+)$").expect("static regex"));
 static PYTEST_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^=*\s*((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)(?:, )?)+) in [\d.]+s").expect("static regex")
+    Regex::new(r"^=*[\t\n\x0B\x0C\r ]*((?:[0-9]+ (?:passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)(?:, )?)+) in [[0-9].]+s").expect("static regex")
 });
 static COUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\d+) (passed|failed|errors?|passing|failing)").expect("static regex")
+    Regex::new(r"([0-9]+) (passed|failed|errors?|passing|failing)").expect("static regex")
 });
 static CARGO_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^test result: (ok|FAILED)\. (\d+) passed; (\d+) failed").expect("static regex")
-});
-static JEST_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^Tests:\s+(?:(\d+) failed, )?(?:\d+ skipped, )?(?:(\d+) passed, )?\d+ total")
+    Regex::new(r"^test result: (ok|FAILED)\. ([0-9]+) passed; ([0-9]+) failed")
         .expect("static regex")
 });
-static GO_FAIL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(--- FAIL: \S+|FAIL\s+\S+|panic: .+)").expect("static regex"));
+static JEST_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^Tests:[\t\n\x0B\x0C\r ]+(?:([0-9]+) failed, )?(?:[0-9]+ skipped, )?(?:([0-9]+) passed, )?[0-9]+ total")
+        .expect("static regex")
+});
+static GO_FAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(--- FAIL: \S+|FAIL[\t\n\x0B\x0C\r ]+\S+|panic: .+)").expect("static regex")
+});
 
 /// Interpret a command's combined output. `exit_code` is known for failures
 /// (PostToolUseFailure says `Exit code N`); a PostToolUse means exit 0.

@@ -24,24 +24,25 @@ pub struct Reading {
 
 /// Words that state a choice on their own.
 static DECISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(chose|choose|chosen|decided|decision|trade-?offs?|opted|went with|in favou?r of|prefer(?:red)? .+ (?:over|to) )\b").expect("static regex")
+    Regex::new(r"(?-u:\b)(chose|choose|chosen|decided|decision|trade-?offs?|opted|went with|in favou?r of|prefer(?:red)? .+ (?:over|to) )(?-u:\b)").expect("static regex")
 });
 /// "instead of" / "rather than" state a choice only with a reason.
-static ALTERNATIVE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(instead of|rather than)\b").expect("static regex"));
+static ALTERNATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(instead of|rather than)(?-u:\b)").expect("static regex")
+});
 static REASON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(because|since|so that|to avoid|which avoids|as it|given that)\b")
+    Regex::new(r"(?-u:\b)(because|since|so that|to avoid|which avoids|as it|given that)(?-u:\b)")
         .expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:^(?:root )?cause:|^why\b|\b(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so)\b)").expect("static regex")
+    Regex::new(r"(?:^(?:root )?cause:|^why(?-u:\b)|(?-u:\b)(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so)(?-u:\b))").expect("static regex")
 });
 static NEXT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later|i can (?:switch|add|also|change)|if you (?:need|want)|haven't (?:committed|pushed|run)|not committed)\b").expect("static regex")
+    Regex::new(r"(?-u:\b)(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later|i can (?:switch|add|also|change)|if you (?:need|want)|haven't (?:committed|pushed|run)|not committed)(?-u:\b)").expect("static regex")
 });
 static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(gotcha|careful|beware|watch out|note that|caveat|surprising|pitfall|edge case)\b",
+        r"(?-u:\b)(gotcha|careful|beware|watch out|note that|caveat|surprising|pitfall|edge case)(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -50,16 +51,16 @@ static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
 /// about the sentences under it.
 static GOTCHA_SECTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(gotchas?|caveats?|pitfalls?|careful|watch out|warnings?|notes?|limitations?)\b",
+        r"^(gotchas?|caveats?|pitfalls?|careful|watch out|warnings?|notes?|limitations?)(?-u:\b)",
     )
     .expect("static regex")
 });
 static NEXT_SECTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(next steps?|follow[- ]ups?|todo|open questions?|not done|remaining)\b")
+    Regex::new(r"^(next steps?|follow[- ]ups?|todo|open questions?|not done|remaining)(?-u:\b)")
         .expect("static regex")
 });
 static CAUSE_SECTION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(root cause|cause|why)\b").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"^(root cause|cause|why)(?-u:\b)").expect("static regex"));
 
 /// Split `text` into sentences and classify them, by their words and by the
 /// section they stand in.
@@ -68,7 +69,11 @@ pub fn read(text: &str) -> Reading {
     let in_section = |re: &Regex| -> Vec<String> {
         sections
             .iter()
-            .filter(|(heading, _)| heading.as_deref().is_some_and(|h| re.is_match(h)))
+            .filter(|(heading, _)| {
+                heading
+                    .as_deref()
+                    .is_some_and(|h| re.is_match(&h.to_lowercase()))
+            })
             .map(|(_, s)| s.clone())
             .collect()
     };
@@ -78,17 +83,23 @@ pub fn read(text: &str) -> Reading {
         in_section(&CAUSE_SECTION),
     );
     let sentences: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
+    // The patterns are lower case and matched against lowered text: a
+    // case-insensitive alternation of words costs far more to compile, and
+    // this runs in short-lived hook processes.
+    let lowered: Vec<String> = sentences.iter().map(|s| s.to_lowercase()).collect();
     let pick = |re: &Regex| -> Vec<String> {
         sentences
             .iter()
-            .filter(|s| re.is_match(s))
-            .cloned()
+            .zip(&lowered)
+            .filter(|(_, l)| re.is_match(l))
+            .map(|(s, _)| s.clone())
             .collect()
     };
     let decisions = sentences
         .iter()
-        .filter(|s| DECISION.is_match(s) || (ALTERNATIVE.is_match(s) && REASON.is_match(s)))
-        .cloned()
+        .zip(&lowered)
+        .filter(|(_, l)| DECISION.is_match(l) || (ALTERNATIVE.is_match(l) && REASON.is_match(l)))
+        .map(|(s, _)| s.clone())
         .collect();
     let merge = |first: Vec<String>, more: Vec<String>| {
         let mut out = first;

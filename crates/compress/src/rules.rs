@@ -47,11 +47,11 @@ pub struct Compression {
 }
 
 static REFACTOR_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(refactor\w*|extract\w*|renam\w+|mov(?:e|ed|ing) .* (?:into|to)|clean(?:ed|ing)? up|simplif\w+|deduplicat\w+|consolidat\w+|split .* into|pull(?:ed|ing)? (?:it |them |.* )?out|dedupe|in one place|no behaviou?r change|own copy|duplicated)\b").expect("static regex")
+    Regex::new(r"(?-u:\b)(refactor[0-9A-Za-z_]*|extract[0-9A-Za-z_]*|renam[0-9A-Za-z_]+|mov(?:e|ed|ing) .* (?:into|to)|clean(?:ed|ing)? up|simplif[0-9A-Za-z_]+|deduplicat[0-9A-Za-z_]+|consolidat[0-9A-Za-z_]+|split .* into|pull(?:ed|ing)? (?:it |them |.* )?out|dedupe|in one place|no behaviou?r change|own copy|duplicated)(?-u:\b)").expect("static regex")
 });
 static FEATURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(add\w*|creat\w+|implement\w*|build\w*|support\w*|new|writ\w+|introduc\w+)\b",
+        r"(?-u:\b)(add[0-9A-Za-z_]*|creat[0-9A-Za-z_]+|implement[0-9A-Za-z_]*|build[0-9A-Za-z_]*|support[0-9A-Za-z_]*|new|writ[0-9A-Za-z_]+|introduc[0-9A-Za-z_]+)(?-u:\b)",
     )
     .expect("static regex")
 });
@@ -230,7 +230,7 @@ fn short_error(o: &Outcome) -> String {
 }
 
 static ERROR_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b([A-Z]\w*(?:Error|Exception|Exit|Interrupt)|error\[E\d{4}\]|TS\d{4,5}|panic)\b")
+    Regex::new(r"(?-u:\b)([A-Z][0-9A-Za-z_]*(?:Error|Exception|Exit|Interrupt)|error\[E[0-9]{4}\]|TS[0-9]{4,5}|panic)(?-u:\b)")
         .expect("static regex")
 });
 
@@ -501,7 +501,8 @@ fn work(
         "{} {}",
         ep.prompt,
         reading.sentences.first().map_or("", String::as_str)
-    );
+    )
+    .to_lowercase();
     let added_defs: Vec<String> = unique(
         created
             .iter()
@@ -598,7 +599,7 @@ fn first_sentence_or(reading: &Reading, prompt: &str) -> String {
 }
 
 static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:here'?s|here is|this is|so,?)\s+((?:how|what|why|where|when)\b.+?)[.:]?$")
+    Regex::new(r"(?i)^(?:here'?s|here is|this is|so,?)[\t\n\x0B\x0C\r ]+((?:how|what|why|where|when)(?-u:\b).+?)[.:]?$")
         .expect("static regex")
 });
 

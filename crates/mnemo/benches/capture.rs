@@ -208,6 +208,24 @@ fn main() {
         .collect();
     report("hook session-start", &starts);
 
+    // Stop closes the episode and compresses it in the same (async) hook:
+    // each run first records a prompt and a test run, untimed.
+    let stops: Vec<Sample> = (0..runs)
+        .map(|i| {
+            let session = format!("bench-stop-{i}");
+            let prompt = json!({"session_id": session, "cwd": cwd, "hook_event_name": "UserPromptSubmit",
+                "prompt": "run the cart tests and fix what fails"});
+            spawn_once(BIN, &["hook"], &envs, prompt.to_string().as_bytes());
+            let tool = post_tool_use(&session, &cwd, 10_000_000 + i, 4096);
+            spawn_once(BIN, &["hook"], &envs, tool.to_string().as_bytes());
+            let stop = json!({"session_id": session, "cwd": cwd, "hook_event_name": "Stop",
+                "stop_hook_active": false,
+                "last_assistant_message": "All 14 cart tests pass. I checked the discount cases because the last change touched rounding."});
+            spawn_once(BIN, &["hook", "stop"], &envs, stop.to_string().as_bytes())
+        })
+        .collect();
+    report("hook stop (+ compress episode)", &stops);
+
     let ignored: Vec<Sample> = (0..runs)
         .map(|_| {
             let p = json!({"session_id": session, "cwd": cwd, "hook_event_name": "Notification",

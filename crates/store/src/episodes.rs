@@ -193,8 +193,9 @@ impl Store {
                                  AND e.hook = 'SessionEnd' AND e.created_at >= p.created_at) THEN 'session-end'
                     WHEN EXISTS (SELECT 1 FROM events e WHERE e.session_id = p.session_id
                                  AND e.hook = 'PreCompact' AND e.created_at >= p.created_at) THEN 'pre-compact'
-                    WHEN coalesce((SELECT max(e.created_at) FROM events e WHERE e.prompt_id = p.id),
-                                  p.created_at) < ?1 THEN 'stale'
+                    WHEN p.created_at < ?1
+                         AND coalesce((SELECT max(e.created_at) FROM events e WHERE e.prompt_id = p.id),
+                                      p.created_at) < ?1 THEN 'stale'
                   END AS reason
                 FROM prompts p WHERE p.compressed_at IS NULL
              ) WHERE reason IS NOT NULL ORDER BY created_at, id LIMIT ?2",

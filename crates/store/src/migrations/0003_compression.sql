@@ -6,6 +6,7 @@ ALTER TABLE prompts ADD COLUMN compressed_at INTEGER;
 CREATE INDEX prompts_uncompressed ON prompts (created_at) WHERE compressed_at IS NULL;
 -- An episode's events, and the "is it closed?" checks.
 CREATE INDEX events_prompt ON events (prompt_id, hook);
+CREATE INDEX events_session_hook ON events (session_id, hook, created_at);
 
 -- One row per compressed episode (a prompt and its events). A prompt without a
 -- row here is not compressed yet.

@@ -31,6 +31,38 @@ enum Command {
         /// The JSONL file; `-` or nothing reads stdin.
         file: Option<std::path::PathBuf>,
     },
+    /// Search memories (observations) by text and filters.
+    Search {
+        /// What to look for; any text (punctuation is fine).
+        query: Vec<String>,
+        /// Only this project (a directory inside it).
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
+        /// Only these types (bugfix, feature, refactor, change, discovery, decision, …).
+        #[arg(long = "type", value_delimiter = ',')]
+        types: Vec<String>,
+        /// Only observations with these concepts.
+        #[arg(long = "concept", value_delimiter = ',')]
+        concepts: Vec<String>,
+        /// Only observations that read or modified this file (path or file name).
+        #[arg(long)]
+        file: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show observations in full.
+    Show {
+        /// Observation ids (as printed by search, with or without `#`).
+        ids: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compress closed episodes into observations and summaries now (hooks
     /// normally do this as episodes end).
     Compress {
@@ -67,6 +99,25 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
+        Command::Search {
+            query,
+            project,
+            types,
+            concepts,
+            file,
+            limit,
+            offset,
+            json,
+        } => commands::report(commands::search::search(
+            &query.join(" "),
+            project.as_deref(),
+            types,
+            concepts,
+            file,
+            (limit, offset),
+            json,
+        )),
+        Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Worker { once } => commands::report(commands::worker::run(once)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),

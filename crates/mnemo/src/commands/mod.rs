@@ -4,6 +4,7 @@ pub mod compress;
 pub mod config;
 pub mod hook;
 pub mod ingest;
+pub mod search;
 pub mod stats;
 pub mod worker;
 

@@ -1,0 +1,102 @@
+//! `mnemo search` and `mnemo show` through the real binary, on the seed
+//! scenario's memories.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn fib_memories() -> Env {
+    let env = Env::new();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../compress/tests/fixtures/scenarios/fib_cli.jsonl");
+    for args in [vec!["ingest", fixture.to_str().unwrap()], vec!["compress"]] {
+        let out = env.command(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    env
+}
+
+fn json(env: &Env, args: &[&str]) -> Value {
+    let out = env.command(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_fibonacci_bug_is_found_and_shown() {
+    let env = fib_memories();
+    let hits = json(
+        &env,
+        &[
+            "search",
+            "Tell me about the fibonacci bug we fixed last time",
+            "--json",
+        ],
+    );
+    let first = &hits[0];
+    assert_eq!(first["type"], "bugfix", "{hits}");
+    let id = first["id"].as_i64().unwrap().to_string();
+    let full = json(&env, &["show", &format!("#{id}"), "--json"]);
+    let text = full[0].to_string();
+    assert!(
+        text.contains("RecursionError") && text.contains("ValueError"),
+        "{text}"
+    );
+    // Filters.
+    let features = json(
+        &env,
+        &["search", "fibonacci", "--type", "feature", "--json"],
+    );
+    assert!(
+        features
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["type"] == "feature")
+    );
+    let by_file = json(&env, &["search", "--file", "test_fibonacci.py", "--json"]);
+    assert_eq!(by_file.as_array().unwrap().len(), 1);
+    // Human output points at `show`.
+    let out = env.command(&["search", "recursion"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("mnemo show"));
+}
+
+#[test]
+fn any_query_text_is_safe() {
+    let env = fib_memories();
+    let long = "x(\"y -z:w ".repeat(1200);
+    for q in [
+        "\"unbalanced",
+        "a:b -c (d",
+        "NEAR(x y)",
+        "🦀 fibonacci 🦀",
+        "'; DROP TABLE observations; --",
+        long.as_str(),
+    ] {
+        let out = env.command(&["search", q, "--json"]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{q:.40}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+    }
+    assert!(
+        env.count("SELECT count(*) FROM observations") > 0,
+        "nothing was dropped"
+    );
+    let out = env.command(&["show", "nope"]).output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}

@@ -94,6 +94,8 @@ pub struct Config {
     pub compress: CompressConfig,
     /// `[llm]`: optional LLM enrichment of compressed episodes.
     pub llm: LlmConfig,
+    /// `[context]`: what new sessions are told at start.
+    pub context: ContextConfig,
     /// `[log]`: mnemo's own log files.
     pub log: LogConfig,
 }
@@ -169,6 +171,29 @@ impl Default for CompressConfig {
             in_hooks: true,
             stale_after_secs: 1800,
             stop_wait_ms: 2000,
+        }
+    }
+}
+
+/// `[context]`: the memory index injected when a session starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContextConfig {
+    /// Inject the index at SessionStart. Default true.
+    pub enabled: bool,
+    /// Hard limit on the injected text, in tokens (≈ 4 characters each).
+    /// Default 1000.
+    pub max_tokens: usize,
+    /// Most observations listed. Default 50.
+    pub max_observations: usize,
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        ContextConfig {
+            enabled: true,
+            max_tokens: 1000,
+            max_observations: 50,
         }
     }
 }

@@ -1,0 +1,369 @@
+//! The index a new session starts with: the project's memories, one line
+//! each (id, time, type, title, cost to fetch), grouped by day, the last
+//! summary, and how to get details — under a hard token budget.
+//!
+//! Progressive disclosure: the index is cheap; the agent fetches only what it
+//! needs by id. The text states facts (no instructions to the model), and it
+//! is wrapped in `<mnemo-context>` tags so that capture drops it if it ever
+//! comes back in a payload: memories never feed on themselves.
+
+use mnemo_store::{Result, Store};
+
+/// Tokens are estimated as characters / 4, rounded up.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+/// Symbols for observation types (compatible with claude-mem's legend).
+pub fn symbol(kind: &str) -> &'static str {
+    match kind {
+        "bugfix" => "●",
+        "feature" => "◆",
+        "refactor" => "↻",
+        "change" => "✓",
+        "discovery" => "○",
+        "decision" => "⚖",
+        "security_alert" => "⚠",
+        "security_note" => "⚷",
+        _ => "·",
+    }
+}
+
+/// How much to say.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextOptions {
+    pub max_tokens: usize,
+    pub max_observations: usize,
+}
+
+struct Line {
+    id: i64,
+    kind: String,
+    title: String,
+    created_at: i64,
+    tokens: usize,
+}
+
+fn importance(kind: &str) -> u8 {
+    match kind {
+        "bugfix" | "decision" | "security_alert" | "security_note" => 3,
+        "feature" | "refactor" | "discovery" => 2,
+        _ => 1,
+    }
+}
+
+/// The SessionStart context for the project at `root` (named `name`).
+/// `format_time` renders Unix ms as the caller likes (day, minute).
+pub fn session_context(
+    store: &Store,
+    root: &str,
+    name: &str,
+    options: ContextOptions,
+    format_time: impl Fn(i64) -> (String, String),
+) -> Result<String> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT o.id, o.type, o.title, o.created_at,
+                length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+         FROM observations o JOIN projects p ON p.id = o.project_id
+         WHERE p.root = ?1 AND o.deleted_at IS NULL
+         ORDER BY o.created_at DESC, o.id DESC LIMIT ?2",
+    )?;
+    let candidates: Vec<Line> = stmt
+        .query_map(
+            rusqlite::params![root, (options.max_observations * 3) as i64],
+            |r| {
+                Ok(Line {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    title: r.get(2)?,
+                    created_at: r.get(3)?,
+                    tokens: r.get::<_, i64>(4)?.max(0) as usize / 4 + 1,
+                })
+            },
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let open = "<mnemo-context>\n";
+    let close = "</mnemo-context>";
+    if candidates.is_empty() {
+        return Ok(format!(
+            "{open}mnemo has no memories of project {name} yet.\n{close}"
+        ));
+    }
+    let header = format!(
+        "{open}# Memories of project {name} ({root}), from earlier sessions\n\
+         Legend: ● bugfix ◆ feature ↻ refactor ✓ change ○ discovery ⚖ decision ⚠ security alert ⚷ security note. \
+         Each line: #id time type title (~tokens to read in full).\n"
+    );
+    let footer = format!(
+        "Full records: `mnemo show <id>` or the mnemo MCP tool get_observations; more: `mnemo search <words>`.\n{close}"
+    );
+    let summary = last_summary(store, root, &format_time)?;
+    let budget = options.max_tokens;
+    let fixed = estimate_tokens(&header) + estimate_tokens(&footer);
+    let summary_cost = summary.as_deref().map_or(0, estimate_tokens);
+    // Choose what to show: important first, then recent; display by time.
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(importance(&candidates[i].kind)), i));
+    let render = |l: &Line| {
+        let (_, minute) = format_time(l.created_at);
+        format!(
+            "#{} {} {} {} (~{}t)\n",
+            l.id,
+            minute,
+            symbol(&l.kind),
+            l.title,
+            l.tokens
+        )
+    };
+    let mut used = fixed
+        + if fixed + summary_cost <= budget {
+            summary_cost
+        } else {
+            0
+        };
+    let mut chosen: Vec<usize> = Vec::new();
+    for i in order {
+        if chosen.len() >= options.max_observations {
+            break;
+        }
+        // A day heading may be needed too: count it conservatively.
+        let cost = estimate_tokens(&render(&candidates[i])) + 5;
+        if used + cost > budget {
+            continue;
+        }
+        used += cost;
+        chosen.push(i);
+    }
+    chosen.sort_by_key(|&i| (candidates[i].created_at, candidates[i].id));
+    let mut text = header;
+    let mut day = String::new();
+    for i in chosen {
+        let (d, _) = format_time(candidates[i].created_at);
+        if d != day {
+            text.push_str(&format!("### {d}\n"));
+            day = d;
+        }
+        text.push_str(&render(&candidates[i]));
+    }
+    if let Some(summary) = summary
+        && estimate_tokens(&text) + estimate_tokens(&summary) + estimate_tokens(&footer) <= budget
+    {
+        text.push_str(&summary);
+    }
+    text.push_str(&footer);
+    if estimate_tokens(&text) > budget {
+        // The budget is smaller than the frame itself: say the least useful thing.
+        let short = format!(
+            "{open}mnemo has {} memories of project {name}: `mnemo search <words>`.\n{close}",
+            candidates.len()
+        );
+        return Ok(if estimate_tokens(&short) <= budget {
+            short
+        } else {
+            String::new()
+        });
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mnemo_store::{
+        CompressedEpisode, HookRecord, NewObservation, NewSummary, ProjectRef, PromptText,
+    };
+
+    fn store(n: usize) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        for i in 0..n {
+            let rec = HookRecord {
+                project: Some(ProjectRef {
+                    root: "/src/shop".into(),
+                    name: "shop".into(),
+                }),
+                prompt: Some(PromptText {
+                    text: format!("prompt {i}"),
+                    private: false,
+                }),
+                ..HookRecord::new(
+                    "UserPromptSubmit",
+                    "claude-code",
+                    "s1",
+                    i as i64 * 3_600_000,
+                )
+            };
+            store.record(&rec, 0).unwrap();
+            let prompt_id: i64 = store
+                .conn()
+                .query_row("SELECT max(id) FROM prompts", [], |r| r.get(0))
+                .unwrap();
+            let kind = if i % 3 == 0 { "bugfix" } else { "change" };
+            store
+                .save_episode(
+                    &CompressedEpisode {
+                        prompt_id,
+                        close_reason: "stop".into(),
+                        observations: vec![NewObservation {
+                            kind: kind.into(),
+                            title: format!("observation number {i} about the cart module"),
+                            narrative: "n".repeat(200),
+                            content_hash: format!("h{i}"),
+                            generated_by: "rules".into(),
+                            ..NewObservation::default()
+                        }],
+                        summary: Some(NewSummary {
+                            request: format!("request {i}"),
+                            completed: format!("completed {i}"),
+                            generated_by: "rules".into(),
+                            ..NewSummary::default()
+                        }),
+                        ..CompressedEpisode::default()
+                    },
+                    i as i64 * 3_600_000 + 1,
+                )
+                .unwrap();
+        }
+        store
+    }
+
+    fn time(ms: i64) -> (String, String) {
+        (
+            format!("day{}", ms / 86_400_000),
+            format!("h{}", ms % 86_400_000 / 3_600_000),
+        )
+    }
+
+    #[test]
+    fn budget_is_never_exceeded_and_important_memories_come_first() {
+        let s = store(200);
+        for budget in [5, 20, 60, 150, 400, 1000, 5000] {
+            let text = session_context(
+                &s,
+                "/src/shop",
+                "shop",
+                ContextOptions {
+                    max_tokens: budget,
+                    max_observations: 50,
+                },
+                time,
+            )
+            .unwrap();
+            assert!(
+                estimate_tokens(&text) <= budget,
+                "{budget}: {} tokens",
+                estimate_tokens(&text)
+            );
+        }
+        let text = session_context(
+            &s,
+            "/src/shop",
+            "shop",
+            ContextOptions {
+                max_tokens: 400,
+                max_observations: 50,
+            },
+            time,
+        )
+        .unwrap();
+        let shown = text
+            .lines()
+            .filter(|l| l.starts_with('#') && !l.starts_with("# ") && !l.starts_with("###"))
+            .count();
+        let bugfixes = text.lines().filter(|l| l.contains(" ● ")).count();
+        assert!(
+            shown > 0 && bugfixes * 2 > shown,
+            "important first:\n{text}"
+        );
+        let all = session_context(
+            &s,
+            "/src/shop",
+            "shop",
+            ContextOptions {
+                max_tokens: 100_000,
+                max_observations: 50,
+            },
+            time,
+        )
+        .unwrap();
+        let entries = all
+            .lines()
+            .filter(|l| {
+                l.strip_prefix('#')
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .count();
+        assert_eq!(entries, 50);
+        assert!(all.contains("Latest episode") && all.contains("request 199"));
+        assert!(all.starts_with("<mnemo-context>") && all.ends_with("</mnemo-context>"));
+    }
+
+    #[test]
+    fn an_empty_project_gets_one_line() {
+        let s = store(0);
+        let text = session_context(
+            &s,
+            "/src/shop",
+            "shop",
+            ContextOptions {
+                max_tokens: 1000,
+                max_observations: 50,
+            },
+            time,
+        )
+        .unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.contains("no memories of project shop yet"));
+    }
+}
+
+fn last_summary(
+    store: &Store,
+    root: &str,
+    format_time: &impl Fn(i64) -> (String, String),
+) -> Result<Option<String>> {
+    let row = store.conn().query_row(
+        "SELECT s.request, s.completed, s.learned, s.next_steps, s.created_at
+         FROM summaries s JOIN projects p ON p.id = s.project_id
+         WHERE p.root = ?1 AND s.deleted_at IS NULL
+         ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
+        [root],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        },
+    );
+    let (request, completed, learned, next, at) = match row {
+        Ok(r) => r,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let clip = |s: &str, n: usize| -> String {
+        let s = s.trim();
+        if s.chars().count() <= n {
+            s.to_string()
+        } else {
+            format!("{}…", s.chars().take(n - 1).collect::<String>())
+        }
+    };
+    let (day, minute) = format_time(at);
+    let mut out = format!(
+        "Latest episode ({day} {minute}): asked \"{}\"",
+        clip(&request, 160)
+    );
+    for (label, value) in [
+        ("completed", &completed),
+        ("learned", &learned),
+        ("next", &next),
+    ] {
+        if !value.trim().is_empty() {
+            out.push_str(&format!("; {label}: {}", clip(value, 200)));
+        }
+    }
+    out.push('\n');
+    Ok(Some(out))
+}

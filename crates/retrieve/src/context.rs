@@ -166,6 +166,58 @@ pub fn session_context(
     Ok(text)
 }
 
+fn last_summary(
+    store: &Store,
+    root: &str,
+    format_time: &impl Fn(i64) -> (String, String),
+) -> Result<Option<String>> {
+    let row = store.conn().query_row(
+        "SELECT s.request, s.completed, s.learned, s.next_steps, s.created_at
+         FROM summaries s JOIN projects p ON p.id = s.project_id
+         WHERE p.root = ?1 AND s.deleted_at IS NULL
+         ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
+        [root],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        },
+    );
+    let (request, completed, learned, next, at) = match row {
+        Ok(r) => r,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let clip = |s: &str, n: usize| -> String {
+        let s = s.trim();
+        if s.chars().count() <= n {
+            s.to_string()
+        } else {
+            format!("{}…", s.chars().take(n - 1).collect::<String>())
+        }
+    };
+    let (day, minute) = format_time(at);
+    let mut out = format!(
+        "Latest episode ({day} {minute}): asked \"{}\"",
+        clip(&request, 160)
+    );
+    for (label, value) in [
+        ("completed", &completed),
+        ("learned", &learned),
+        ("next", &next),
+    ] {
+        if !value.trim().is_empty() {
+            out.push_str(&format!("; {label}: {}", clip(value, 200)));
+        }
+    }
+    out.push('\n');
+    Ok(Some(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,56 +366,4 @@ mod tests {
         assert_eq!(text.lines().count(), 3);
         assert!(text.contains("no memories of project shop yet"));
     }
-}
-
-fn last_summary(
-    store: &Store,
-    root: &str,
-    format_time: &impl Fn(i64) -> (String, String),
-) -> Result<Option<String>> {
-    let row = store.conn().query_row(
-        "SELECT s.request, s.completed, s.learned, s.next_steps, s.created_at
-         FROM summaries s JOIN projects p ON p.id = s.project_id
-         WHERE p.root = ?1 AND s.deleted_at IS NULL
-         ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
-        [root],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        },
-    );
-    let (request, completed, learned, next, at) = match row {
-        Ok(r) => r,
-        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    let clip = |s: &str, n: usize| -> String {
-        let s = s.trim();
-        if s.chars().count() <= n {
-            s.to_string()
-        } else {
-            format!("{}…", s.chars().take(n - 1).collect::<String>())
-        }
-    };
-    let (day, minute) = format_time(at);
-    let mut out = format!(
-        "Latest episode ({day} {minute}): asked \"{}\"",
-        clip(&request, 160)
-    );
-    for (label, value) in [
-        ("completed", &completed),
-        ("learned", &learned),
-        ("next", &next),
-    ] {
-        if !value.trim().is_empty() {
-            out.push_str(&format!("; {label}: {}", clip(value, 200)));
-        }
-    }
-    out.push('\n');
-    Ok(Some(out))
 }

@@ -5,6 +5,7 @@
 
 mod commands;
 mod logging;
+mod time;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,12 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// Print exactly what SessionStart injects for a project.
+    Context {
+        /// A directory inside the project (default: the current directory).
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
     },
     /// Show observations in full.
     Show {
@@ -117,6 +124,9 @@ fn main() -> ExitCode {
             (limit, offset),
             json,
         )),
+        Command::Context { project } => {
+            commands::report(commands::context::run(project.as_deref()))
+        }
         Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Worker { once } => commands::report(commands::worker::run(once)),

@@ -1,7 +1,7 @@
 //! `mnemo hook [EVENT]`: Claude Code's hook entry point.
 //!
 //! Contract: whatever happens, exit 0 and print nothing but the documented
-//! JSON on stdout; problems are one line on stderr (Claude Code sends that to
+//! JSON on stdout (SessionStart: the memory index as `additionalContext`); problems are one line on stderr (Claude Code sends that to
 //! its debug log) and a fuller line in mnemo's log file.
 
 use std::io::{self, IsTerminal};
@@ -94,6 +94,10 @@ fn handle(event: Option<&str>) {
                     Recorded::Duplicate => None,
                 };
                 super::compress::after_hook(&paths, &config, &record, prompt_id);
+                if let Some(output) = super::context::session_start_output(&paths, &config, &record)
+                {
+                    println!("{output}");
+                }
             }
             Persisted::Queued => {
                 tracing::info!(hook = %record.hook, "queued behind the spool backlog");

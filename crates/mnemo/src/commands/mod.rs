@@ -2,6 +2,7 @@
 
 pub mod compress;
 pub mod config;
+pub mod context;
 pub mod hook;
 pub mod ingest;
 pub mod search;

@@ -7,6 +7,8 @@ use mnemo_capture::{project, store_options};
 use mnemo_retrieve::{SearchQuery, get_observations, search as run_search};
 use mnemo_store::Store;
 
+use crate::time::utc_minute;
+
 fn open() -> anyhow::Result<Store> {
     let (paths, config) = super::load()?;
     Store::open(&paths.db, &store_options(&config))
@@ -118,35 +120,4 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
         println!();
     }
     Ok(())
-}
-
-/// `2026-11-23 14:03` (UTC) from Unix milliseconds.
-fn utc_minute(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_minute_formats_dates() {
-        assert_eq!(super::utc_minute(0), "1970-01-01 00:00");
-        assert_eq!(super::utc_minute(1_795_468_980_000), "2026-11-23 21:23");
-        assert_eq!(super::utc_minute(951_782_400_000), "2000-02-29 00:00");
-    }
 }

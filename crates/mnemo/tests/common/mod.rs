@@ -127,7 +127,8 @@ impl Env {
     }
 }
 
-/// Exit 0, empty stdout, at most one line on stderr.
+/// Exit 0, stdout empty or Claude Code's documented hook JSON, at most one
+/// line on stderr.
 pub fn assert_contract(out: &Output) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -135,11 +136,24 @@ pub fn assert_contract(out: &Output) {
         Some(0),
         "hook must exit 0; stderr: {stderr}"
     );
-    assert!(
-        out.stdout.is_empty(),
-        "stdout must stay empty, got {:?}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    // Stdout is empty or exactly Claude Code's documented hook JSON.
+    if !out.stdout.is_empty() {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        assert!(
+            v["hookSpecificOutput"]["hookEventName"].is_string(),
+            "stdout JSON must be a hookSpecificOutput: {v}"
+        );
+        assert_eq!(
+            out.stdout.iter().filter(|&&b| b == b'\n').count(),
+            1,
+            "one JSON line"
+        );
+    }
     assert!(
         stderr.lines().count() <= 1,
         "at most one stderr line, got: {stderr}"

@@ -1,0 +1,73 @@
+//! `mnemo context`, and the SessionStart hook's injected context.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use mnemo_capture::{project, store_options};
+use mnemo_config::{Config, Paths};
+use mnemo_retrieve::context::{ContextOptions, session_context};
+use mnemo_store::{HookRecord, Store};
+
+use crate::time::day_and_minute;
+
+fn options(config: &Config) -> ContextOptions {
+    ContextOptions {
+        max_tokens: config.context.max_tokens,
+        max_observations: config.context.max_observations,
+    }
+}
+
+/// The context text for the project containing `dir`.
+fn context_for(paths: &Paths, config: &Config, root: &str, name: &str) -> anyhow::Result<String> {
+    let store = Store::open(&paths.db, &store_options(config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    Ok(session_context(
+        &store,
+        root,
+        name,
+        options(config),
+        day_and_minute,
+    )?)
+}
+
+pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {
+    let (paths, config) = super::load()?;
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir()?,
+    };
+    let project = project::resolve(&dir);
+    let text = context_for(
+        &paths,
+        &config,
+        &project.root.to_string_lossy(),
+        &project.name,
+    )?;
+    println!("{text}");
+    Ok(())
+}
+
+/// The SessionStart hook's stdout: Claude Code's documented JSON with the
+/// context as `additionalContext`, or `None` when there is nothing to say.
+pub fn session_start_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
+    if !config.context.enabled || record.hook != "SessionStart" {
+        return None;
+    }
+    let project = record.project.as_ref()?;
+    match context_for(paths, config, &project.root, &project.name) {
+        Ok(text) if !text.is_empty() => Some(
+            serde_json::json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "SessionStart",
+                    "additionalContext": text,
+                }
+            })
+            .to_string(),
+        ),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!("no context for the new session: {e:#}");
+            None
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! What a new session is told: SessionStart injects the project's memory
+//! index through `additionalContext`, within the token budget.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn fib_memories(env: &Env) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../compress/tests/fixtures/scenarios/fib_cli.jsonl");
+    for args in [vec!["ingest", fixture.to_str().unwrap()], vec!["compress"]] {
+        assert!(env.command(&args).output().unwrap().status.success());
+    }
+}
+
+fn start(env: &Env, cwd: &str, session: &str) -> Option<String> {
+    let mut p = env.fixture("session_start__startup");
+    p["cwd"] = json!(cwd);
+    p["session_id"] = json!(session);
+    let out = env.hook(Some("session-start"), &p);
+    if out.stdout.is_empty() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "SessionStart");
+    Some(
+        v["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+fn tokens(text: &str) -> usize {
+    text.chars().count().div_ceil(4)
+}
+
+#[test]
+fn a_new_session_starts_with_the_projects_memories() {
+    let env = Env::new();
+    fib_memories(&env);
+    let context = start(&env, "/home/dev/fib-cli", "new-session").expect("context injected");
+    assert!(
+        context.contains("fibonacci() raises ValueError for negative n"),
+        "{context}"
+    );
+    assert!(context.starts_with("<mnemo-context>") && context.ends_with("</mnemo-context>"));
+    assert!(context.contains("Latest episode"));
+    assert!(context.contains("mnemo show"));
+    assert!(tokens(&context) <= 1000);
+    // `mnemo context` prints exactly the same text.
+    let out = env
+        .command(&["context", "--project", "/home/dev/fib-cli"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), context);
+    // The injected block is never captured back into memory.
+    let mut prompt = env.fixture("user_prompt_submit__basic");
+    prompt["session_id"] = json!("new-session");
+    prompt["prompt"] = json!(format!("{context}\nnow add memoization"));
+    env.hook(None, &prompt);
+    let stored: String = env
+        .db()
+        .query_row(
+            "SELECT text FROM prompts ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored.trim(), "now add memoization");
+}
+
+#[test]
+fn the_budget_holds_and_an_empty_project_gets_one_line() {
+    let env = Env::new().env("MNEMO_CONTEXT_MAX_TOKENS", "120");
+    fib_memories(&env);
+    let context = start(&env, "/home/dev/fib-cli", "s2").unwrap();
+    assert!(
+        tokens(&context) <= 120,
+        "{} tokens: {context}",
+        tokens(&context)
+    );
+    let other = start(&env, env.project.to_str().unwrap(), "s3").unwrap();
+    assert!(other.contains("no memories of project shop yet"), "{other}");
+    assert_eq!(other.lines().count(), 3);
+}
+
+#[test]
+fn context_can_be_turned_off() {
+    let env = Env::new().env("MNEMO_CONTEXT_ENABLED", "false");
+    fib_memories(&env);
+    assert_eq!(start(&env, "/home/dev/fib-cli", "s4"), None);
+}

@@ -186,6 +186,11 @@ pub struct ContextConfig {
     pub max_tokens: usize,
     /// Most observations listed. Default 50.
     pub max_observations: usize,
+    /// On each prompt, add the project's memories that match it (each at
+    /// most once per session). Default true.
+    pub recall: bool,
+    /// Hard limit on what one prompt's recall adds, in tokens. Default 500.
+    pub recall_max_tokens: usize,
 }
 
 impl Default for ContextConfig {
@@ -194,6 +199,8 @@ impl Default for ContextConfig {
             enabled: true,
             max_tokens: 1000,
             max_observations: 50,
+            recall: true,
+            recall_max_tokens: 500,
         }
     }
 }

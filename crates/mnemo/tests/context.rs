@@ -94,3 +94,69 @@ fn context_can_be_turned_off() {
     fib_memories(&env);
     assert_eq!(start(&env, "/home/dev/fib-cli", "s4"), None);
 }
+
+fn prompt(env: &Env, session: &str, text: &str) -> Option<String> {
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["cwd"] = json!("/home/dev/fib-cli");
+    p["session_id"] = json!(session);
+    p["prompt"] = json!(text);
+    let out = env.hook(Some("user-prompt-submit"), &p);
+    if out.stdout.is_empty() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "UserPromptSubmit");
+    Some(
+        v["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+#[test]
+fn asking_about_past_work_recalls_it_once() {
+    let env = Env::new();
+    fib_memories(&env);
+    let recalled = prompt(
+        &env,
+        "fresh",
+        "Tell me about the fibonacci bug we fixed last time",
+    )
+    .expect("the fibonacci bugfix is recalled");
+    assert!(
+        recalled.contains("RecursionError") && recalled.contains("ValueError"),
+        "{recalled}"
+    );
+    assert!(tokens(&recalled) <= 500);
+    // Never twice in one session…
+    assert_eq!(
+        prompt(&env, "fresh", "and what was the fibonacci bug fix exactly?"),
+        None
+    );
+    // …but again in another one.
+    assert!(prompt(&env, "another", "remind me of the fibonacci bug fix").is_some());
+    // Nothing for work never done.
+    assert_eq!(
+        prompt(
+            &env,
+            "fresh",
+            "set up OAuth login with GitHub for the admin dashboard"
+        ),
+        None
+    );
+}
+
+#[test]
+fn recall_can_be_turned_off() {
+    let env = Env::new().env("MNEMO_CONTEXT_RECALL", "false");
+    fib_memories(&env);
+    assert_eq!(
+        prompt(
+            &env,
+            "s",
+            "Tell me about the fibonacci bug we fixed last time"
+        ),
+        None
+    );
+}

@@ -9,6 +9,7 @@
 
 pub mod context;
 pub mod query;
+pub mod recall;
 
 use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;

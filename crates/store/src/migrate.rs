@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "compression",
         include_str!("migrations/0003_compression.sql"),
     ),
+    (4, "recalls", include_str!("migrations/0004_recalls.sql")),
 ];
 
 /// The schema version this build writes.

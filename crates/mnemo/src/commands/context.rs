@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use mnemo_capture::{project, store_options};
 use mnemo_config::{Config, Paths};
 use mnemo_retrieve::context::{ContextOptions, session_context};
+use mnemo_retrieve::recall::{RecallOptions, recall};
 use mnemo_store::{HookRecord, Store};
 
 use crate::time::day_and_minute;
@@ -67,6 +68,46 @@ pub fn session_start_output(paths: &Paths, config: &Config, record: &HookRecord)
         Ok(_) => None,
         Err(e) => {
             tracing::warn!("no context for the new session: {e:#}");
+            None
+        }
+    }
+}
+
+/// The UserPromptSubmit hook's stdout: memories matching the new prompt, or
+/// `None` when nothing relevant (and not already given) exists.
+pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
+    if !config.context.recall || record.hook != "UserPromptSubmit" {
+        return None;
+    }
+    let prompt = record.prompt.as_ref().filter(|p| !p.private)?;
+    let project = record.project.as_ref()?;
+    let result = Store::open(&paths.db, &store_options(config)).and_then(|mut store| {
+        recall(
+            &mut store,
+            &record.agent,
+            &record.agent_session_id,
+            &project.root,
+            &prompt.text,
+            RecallOptions {
+                max_tokens: config.context.recall_max_tokens,
+                ..RecallOptions::default()
+            },
+            record.at,
+        )
+    });
+    match result {
+        Ok(Some(text)) => Some(
+            serde_json::json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "UserPromptSubmit",
+                    "additionalContext": text,
+                }
+            })
+            .to_string(),
+        ),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("no recall for the prompt: {e}");
             None
         }
     }

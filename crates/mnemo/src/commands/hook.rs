@@ -1,8 +1,10 @@
 //! `mnemo hook [EVENT]`: Claude Code's hook entry point.
 //!
 //! Contract: whatever happens, exit 0 and print nothing but the documented
-//! JSON on stdout (SessionStart: the memory index as `additionalContext`); problems are one line on stderr (Claude Code sends that to
-//! its debug log) and a fuller line in mnemo's log file.
+//! JSON on stdout (SessionStart: the memory index; UserPromptSubmit: memories
+//! matching the prompt; both as `additionalContext`). Problems are one line
+//! on stderr (Claude Code sends that to its debug log) and a fuller line in
+//! mnemo's log file.
 
 use std::io::{self, IsTerminal};
 use std::panic::{self, AssertUnwindSafe};
@@ -94,8 +96,17 @@ fn handle(event: Option<&str>) {
                     Recorded::Duplicate => None,
                 };
                 super::compress::after_hook(&paths, &config, &record, prompt_id);
-                if let Some(output) = super::context::session_start_output(&paths, &config, &record)
-                {
+                let output = match (record.hook.as_str(), outcome) {
+                    ("SessionStart", _) => {
+                        super::context::session_start_output(&paths, &config, &record)
+                    }
+                    // A redelivered prompt already got its recall.
+                    ("UserPromptSubmit", Recorded::Stored { .. }) => {
+                        super::context::prompt_recall_output(&paths, &config, &record)
+                    }
+                    _ => None,
+                };
+                if let Some(output) = output {
                     println!("{output}");
                 }
             }

@@ -191,6 +191,11 @@ pub struct ContextConfig {
     pub recall: bool,
     /// Hard limit on what one prompt's recall adds, in tokens. Default 500.
     pub recall_max_tokens: usize,
+    /// Before Claude reads a file, add what the memories say about it (each
+    /// memory at most once per session; the read is never blocked). Default true.
+    pub file_notes: bool,
+    /// Hard limit on one file note, in tokens. Default 300.
+    pub file_note_max_tokens: usize,
 }
 
 impl Default for ContextConfig {
@@ -201,6 +206,8 @@ impl Default for ContextConfig {
             max_observations: 50,
             recall: true,
             recall_max_tokens: 500,
+            file_notes: true,
+            file_note_max_tokens: 300,
         }
     }
 }

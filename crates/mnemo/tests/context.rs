@@ -160,3 +160,51 @@ fn recall_can_be_turned_off() {
         None
     );
 }
+
+fn read(env: &Env, session: &str, path: &str) -> Option<String> {
+    let mut p = env.fixture("pre_tool_use__read");
+    p["cwd"] = json!("/home/dev/fib-cli");
+    p["session_id"] = json!(session);
+    p["tool_input"]["file_path"] = json!(path);
+    p["tool_use_id"] = json!(format!("toolu_read_{session}_{}", path.len()));
+    let out = env.hook(None, &p);
+    if out.stdout.is_empty() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "PreToolUse");
+    assert!(
+        v["hookSpecificOutput"].get("permissionDecision").is_none(),
+        "never blocks"
+    );
+    Some(
+        v["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+#[test]
+fn reading_a_known_file_brings_its_memories_once() {
+    let env = Env::new();
+    fib_memories(&env);
+    let note =
+        read(&env, "r1", "/home/dev/fib-cli/fibonacci.py").expect("a note about fibonacci.py");
+    assert!(note.contains("fibonacci() raises ValueError"), "{note}");
+    assert!(tokens(&note) <= 300);
+    let mut again = env.fixture("pre_tool_use__read");
+    again["cwd"] = json!("/home/dev/fib-cli");
+    again["session_id"] = json!("r1");
+    again["tool_input"]["file_path"] = json!("/home/dev/fib-cli/fibonacci.py");
+    again["tool_use_id"] = json!("toolu_second_read");
+    assert!(
+        env.hook(None, &again).stdout.is_empty(),
+        "not twice in a session"
+    );
+    assert_eq!(
+        read(&env, "r2", "/home/dev/fib-cli/README.md"),
+        None,
+        "no memories, no note"
+    );
+}

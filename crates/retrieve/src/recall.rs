@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
 use crate::query::terms;
-use crate::{SearchQuery, get_observations, search};
+use crate::{Observation, SearchQuery, get_observations, search};
 
 /// How much to recall.
 #[derive(Debug, Clone, Copy)]
@@ -50,77 +50,45 @@ fn matched(terms: &[String], text: &str) -> usize {
         .count()
 }
 
-/// The recall text for `prompt` in the session (`agent`, `agent_session_id`)
-/// of the project at `root`, recording what was handed over; `None` when
-/// nothing relevant and new exists.
-pub fn recall(
-    store: &mut Store,
-    agent: &str,
-    agent_session_id: &str,
-    root: &str,
-    prompt: &str,
-    options: RecallOptions,
-    now: i64,
-) -> Result<Option<String>> {
-    let wanted = terms(prompt);
-    if wanted.is_empty() {
-        return Ok(None);
-    }
-    let needed = wanted.len().min(2);
-    let session: Option<i64> = store
+fn session_id(store: &Store, agent: &str, agent_session_id: &str) -> Result<Option<i64>> {
+    Ok(store
         .conn()
         .query_row(
             "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
             params![agent, agent_session_id],
             |r| r.get(0),
         )
-        .optional()?;
-    let hits = search(
-        store,
-        &SearchQuery {
-            text: prompt.to_string(),
-            project: Some(root.to_string()),
-            limit: 20,
-            ..SearchQuery::default()
-        },
-    )?;
-    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut already = store
+        .optional()?)
+}
+
+fn already_given(store: &Store, session: Option<i64>, observation: i64) -> Result<bool> {
+    let Some(session) = session else {
+        return Ok(false);
+    };
+    Ok(store
         .conn()
-        .prepare_cached("SELECT 1 FROM recalls WHERE session_id = ?1 AND observation_id = ?2")?;
-    let mut picked = Vec::new();
-    for o in get_observations(store, &ids)? {
-        if picked.len() == options.max_memories {
-            break;
-        }
-        let text = format!(
-            "{} {} {} {}",
-            o.kind,
-            o.title,
-            o.subtitle,
-            o.facts.join(" ")
-        );
-        if matched(&wanted, &text) < needed {
-            continue;
-        }
-        if let Some(s) = session
-            && already.exists(params![s, o.id])?
-        {
-            continue;
-        }
-        picked.push(o);
-    }
-    drop(already);
-    if picked.is_empty() {
-        return Ok(None);
-    }
-    let open =
-        "<mnemo-context>\nPast work in this project related to the prompt (from mnemo's memory):\n";
+        .prepare_cached("SELECT 1 FROM recalls WHERE session_id = ?1 AND observation_id = ?2")?
+        .exists(params![session, observation])?)
+}
+
+/// Render `picked` between `intro` and the fetch hint within `max_tokens`,
+/// record what was given to the session, and return the text.
+fn hand_over(
+    store: &mut Store,
+    session: Option<i64>,
+    intro: &str,
+    picked: &[Observation],
+    max_tokens: usize,
+    now: i64,
+) -> Result<Option<String>> {
     let close =
         "Full records: `mnemo show <id>` or the mnemo MCP tool get_observations.\n</mnemo-context>";
-    let mut text = open.to_string();
+    let mut text = format!("<mnemo-context>\n{intro}\n");
+    let fits = |text: &str, more: &str| {
+        estimate_tokens(text) + estimate_tokens(more) + estimate_tokens(close) <= max_tokens
+    };
     let mut given = Vec::new();
-    for o in &picked {
+    for o in picked {
         let mut entry = format!("#{} {} {}", o.id, symbol(&o.kind), o.title);
         if !o.subtitle.is_empty() {
             entry.push_str(&format!(" — {}", o.subtitle));
@@ -128,16 +96,12 @@ pub fn recall(
         entry.push('\n');
         for fact in o.facts.iter().take(4) {
             let candidate = format!("{entry}  - {fact}\n");
-            if estimate_tokens(&text) + estimate_tokens(&candidate) + estimate_tokens(close)
-                > options.max_tokens
-            {
+            if !fits(&text, &candidate) {
                 break;
             }
             entry = candidate;
         }
-        if estimate_tokens(&text) + estimate_tokens(&entry) + estimate_tokens(close)
-            > options.max_tokens
-        {
+        if !fits(&text, &entry) {
             break;
         }
         text.push_str(&entry);
@@ -156,6 +120,102 @@ pub fn recall(
         }
     }
     Ok(Some(text))
+}
+
+/// The recall text for `prompt` in the session (`agent`, `agent_session_id`)
+/// of the project at `root`, recording what was handed over; `None` when
+/// nothing relevant and new exists.
+pub fn recall(
+    store: &mut Store,
+    agent: &str,
+    agent_session_id: &str,
+    root: &str,
+    prompt: &str,
+    options: RecallOptions,
+    now: i64,
+) -> Result<Option<String>> {
+    let wanted = terms(prompt);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let needed = wanted.len().min(2);
+    let session = session_id(store, agent, agent_session_id)?;
+    let hits = search(
+        store,
+        &SearchQuery {
+            text: prompt.to_string(),
+            project: Some(root.to_string()),
+            limit: 20,
+            ..SearchQuery::default()
+        },
+    )?;
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut picked = Vec::new();
+    for o in get_observations(store, &ids)? {
+        if picked.len() == options.max_memories {
+            break;
+        }
+        let text = format!(
+            "{} {} {} {}",
+            o.kind,
+            o.title,
+            o.subtitle,
+            o.facts.join(" ")
+        );
+        if matched(&wanted, &text) >= needed && !already_given(store, session, o.id)? {
+            picked.push(o);
+        }
+    }
+    hand_over(
+        store,
+        session,
+        "Past work in this project related to the prompt (from mnemo's memory):",
+        &picked,
+        options.max_tokens,
+        now,
+    )
+}
+
+/// What is known about `file` (a path relative to the project root) before
+/// Claude reads it: the newest memories that read or changed it, not yet
+/// given to this session.
+pub fn file_note(
+    store: &mut Store,
+    agent: &str,
+    agent_session_id: &str,
+    root: &str,
+    file: &str,
+    options: RecallOptions,
+    now: i64,
+) -> Result<Option<String>> {
+    let session = session_id(store, agent, agent_session_id)?;
+    let hits = search(
+        store,
+        &SearchQuery {
+            project: Some(root.to_string()),
+            file: Some(file.to_string()),
+            limit: 10,
+            ..SearchQuery::default()
+        },
+    )?;
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut picked = Vec::new();
+    for o in get_observations(store, &ids)? {
+        if picked.len() == options.max_memories {
+            break;
+        }
+        if !already_given(store, session, o.id)? {
+            picked.push(o);
+        }
+    }
+    hand_over(
+        store,
+        session,
+        &format!("mnemo's memories of {file} (newest first):"),
+        &picked,
+        options.max_tokens,
+        now,
+    )
 }
 
 #[cfg(test)]

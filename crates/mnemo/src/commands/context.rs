@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use mnemo_capture::{project, store_options};
 use mnemo_config::{Config, Paths};
 use mnemo_retrieve::context::{ContextOptions, session_context};
-use mnemo_retrieve::recall::{RecallOptions, recall};
+use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
 
 use crate::time::day_and_minute;
@@ -56,21 +56,21 @@ pub fn session_start_output(paths: &Paths, config: &Config, record: &HookRecord)
     }
     let project = record.project.as_ref()?;
     match context_for(paths, config, &project.root, &project.name) {
-        Ok(text) if !text.is_empty() => Some(
-            serde_json::json!({
-                "hookSpecificOutput": {
-                    "hookEventName": "SessionStart",
-                    "additionalContext": text,
-                }
-            })
-            .to_string(),
-        ),
+        Ok(text) if !text.is_empty() => Some(additional_context("SessionStart", text)),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!("no context for the new session: {e:#}");
             None
         }
     }
+}
+
+/// Claude Code's hook JSON carrying `text` as additional context.
+fn additional_context(event: &str, text: String) -> String {
+    serde_json::json!({
+        "hookSpecificOutput": { "hookEventName": event, "additionalContext": text }
+    })
+    .to_string()
 }
 
 /// The UserPromptSubmit hook's stdout: memories matching the new prompt, or
@@ -81,33 +81,67 @@ pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord)
     }
     let prompt = record.prompt.as_ref().filter(|p| !p.private)?;
     let project = record.project.as_ref()?;
+    let options = RecallOptions {
+        max_tokens: config.context.recall_max_tokens,
+        ..RecallOptions::default()
+    };
     let result = Store::open(&paths.db, &store_options(config)).and_then(|mut store| {
+        let (agent, session) = (&record.agent, &record.agent_session_id);
         recall(
             &mut store,
-            &record.agent,
-            &record.agent_session_id,
+            agent,
+            session,
             &project.root,
             &prompt.text,
-            RecallOptions {
-                max_tokens: config.context.recall_max_tokens,
-                ..RecallOptions::default()
-            },
+            options,
             record.at,
         )
     });
     match result {
-        Ok(Some(text)) => Some(
-            serde_json::json!({
-                "hookSpecificOutput": {
-                    "hookEventName": "UserPromptSubmit",
-                    "additionalContext": text,
-                }
-            })
-            .to_string(),
-        ),
-        Ok(None) => None,
+        Ok(text) => text.map(|t| additional_context("UserPromptSubmit", t)),
         Err(e) => {
             tracing::warn!("no recall for the prompt: {e}");
+            None
+        }
+    }
+}
+
+/// The PreToolUse(Read) hook's stdout: what the memories say about the file
+/// about to be read. Never a permission decision: the read goes ahead.
+pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
+    if !config.context.file_notes
+        || record.hook != "PreToolUse"
+        || record.tool_name.as_deref() != Some("Read")
+    {
+        return None;
+    }
+    let project = record.project.as_ref()?;
+    let payload: serde_json::Value = serde_json::from_str(&record.payload).ok()?;
+    let path = payload["tool_input"]["file_path"].as_str()?;
+    let file = path
+        .strip_prefix(project.root.trim_end_matches('/'))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(path);
+    let options = RecallOptions {
+        max_tokens: config.context.file_note_max_tokens,
+        ..RecallOptions::default()
+    };
+    let result = Store::open(&paths.db, &store_options(config)).and_then(|mut store| {
+        let (agent, session) = (&record.agent, &record.agent_session_id);
+        file_note(
+            &mut store,
+            agent,
+            session,
+            &project.root,
+            file,
+            options,
+            record.at,
+        )
+    });
+    match result {
+        Ok(text) => text.map(|t| additional_context("PreToolUse", t)),
+        Err(e) => {
+            tracing::warn!("no note for {file}: {e}");
             None
         }
     }

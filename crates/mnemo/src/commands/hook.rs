@@ -2,7 +2,8 @@
 //!
 //! Contract: whatever happens, exit 0 and print nothing but the documented
 //! JSON on stdout (SessionStart: the memory index; UserPromptSubmit: memories
-//! matching the prompt; both as `additionalContext`). Problems are one line
+//! matching the prompt; PreToolUse on Read: memories of the file; all as
+//! `additionalContext`). Problems are one line
 //! on stderr (Claude Code sends that to its debug log) and a fuller line in
 //! mnemo's log file.
 
@@ -103,6 +104,9 @@ fn handle(event: Option<&str>) {
                     // A redelivered prompt already got its recall.
                     ("UserPromptSubmit", Recorded::Stored { .. }) => {
                         super::context::prompt_recall_output(&paths, &config, &record)
+                    }
+                    ("PreToolUse", Recorded::Stored { .. }) => {
+                        super::context::file_note_output(&paths, &config, &record)
                     }
                     _ => None,
                 };

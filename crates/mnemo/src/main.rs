@@ -62,6 +62,39 @@ enum Command {
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
+    /// Memories in time order around one (or the newest).
+    Timeline {
+        /// The observation to center on (as printed by search).
+        #[arg(long)]
+        around: Option<String>,
+        /// Only this project (a directory inside it), when not centering.
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 5)]
+        before: usize,
+        #[arg(long, default_value_t = 5)]
+        after: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Keep something in memory yourself.
+    Remember {
+        /// What to remember.
+        text: Vec<String>,
+        /// A title (default: the first sentence).
+        #[arg(long)]
+        title: Option<String>,
+        /// bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
+        #[arg(long = "type", default_value = "discovery")]
+        kind: String,
+        /// The project (a directory inside it; default: the current directory).
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show observations in full.
     Show {
         /// Observation ids (as printed by search, with or without `#`).
@@ -127,6 +160,31 @@ fn main() -> ExitCode {
         Command::Context { project } => {
             commands::report(commands::context::run(project.as_deref()))
         }
+        Command::Timeline {
+            around,
+            project,
+            before,
+            after,
+            json,
+        } => commands::report(commands::search::timeline(
+            around.as_deref(),
+            project.as_deref(),
+            (before, after),
+            json,
+        )),
+        Command::Remember {
+            text,
+            title,
+            kind,
+            project,
+            json,
+        } => commands::report(commands::search::remember(
+            &text.join(" "),
+            title,
+            &kind,
+            project.as_deref(),
+            json,
+        )),
         Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Worker { once } => commands::report(commands::worker::run(once)),

@@ -100,3 +100,79 @@ fn any_query_text_is_safe() {
     assert!(!out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+#[test]
+fn remember_and_timeline() {
+    let env = fib_memories();
+    let token = format!("ghp_{}", "Q1w2E3r4T5".repeat(4));
+    let out = json(
+        &env,
+        &[
+            "remember",
+            &format!(
+                "Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"
+            ),
+            "--type",
+            "decision",
+            "--project",
+            "/home/dev/fib-cli",
+            "--json",
+        ],
+    );
+    let id = out["id"].as_i64().expect("stored");
+    let again = json(
+        &env,
+        &[
+            "remember",
+            &format!(
+                "Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"
+            ),
+            "--type",
+            "decision",
+            "--project",
+            "/home/dev/fib-cli",
+            "--json",
+        ],
+    );
+    assert_eq!(again["stored"], false, "identical memory stored once");
+    let full = json(&env, &["show", &id.to_string(), "--json"]);
+    assert_eq!(full[0]["type"], "decision");
+    assert_eq!(full[0]["generated_by"], "user");
+    assert!(!full[0].to_string().contains(&token), "redacted");
+    let hits = json(&env, &["search", "target-cpu native", "--json"]);
+    assert_eq!(hits[0]["id"].as_i64(), Some(id));
+    // The timeline around the bugfix shows its neighbours in order.
+    let bug = json(
+        &env,
+        &["search", "fibonacci bug", "--type", "bugfix", "--json"],
+    )[0]["id"]
+        .as_i64()
+        .unwrap();
+    let around = json(
+        &env,
+        &[
+            "timeline",
+            "--around",
+            &bug.to_string(),
+            "--before",
+            "1",
+            "--after",
+            "1",
+            "--json",
+        ],
+    );
+    let ids: Vec<i64> = around
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[1], bug);
+    assert!(ids[0] < bug && bug < ids[2]);
+    let bad = env
+        .command(&["remember", "x", "--type", "nonsense"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -160,6 +160,83 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
     Ok(hits)
 }
 
+/// Observations of one project in time order around `anchor` (`before`
+/// older ones, the anchor, `after` newer ones); without an anchor, the
+/// newest `before + after + 1` of `project` (or of all projects).
+pub fn timeline(
+    store: &Store,
+    anchor: Option<i64>,
+    project: Option<&str>,
+    before: usize,
+    after: usize,
+) -> Result<Vec<Hit>> {
+    let row = |r: &rusqlite::Row| -> rusqlite::Result<Hit> {
+        Ok(Hit {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            title: r.get(2)?,
+            subtitle: r.get(3)?,
+            project: r.get(4)?,
+            created_at: r.get(5)?,
+            score: 0.0,
+            tokens: r.get::<_, i64>(6)?.max(0) as usize / 4 + 1,
+        })
+    };
+    let select = "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at,
+                         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+                  FROM observations o LEFT JOIN projects p ON p.id = o.project_id
+                  WHERE o.deleted_at IS NULL";
+    let Some(anchor) = anchor else {
+        let sql = format!(
+            "{select} AND (?1 IS NULL OR p.root = ?1) ORDER BY o.created_at DESC, o.id DESC LIMIT ?2"
+        );
+        let mut hits: Vec<Hit> = store
+            .conn()
+            .prepare(&sql)?
+            .query_map(rusqlite::params![project, (before + after + 1) as i64], row)?
+            .collect::<rusqlite::Result<_>>()?;
+        hits.reverse();
+        return Ok(hits);
+    };
+    let (at, project_id): (i64, Option<i64>) = match store.conn().query_row(
+        "SELECT created_at, project_id FROM observations WHERE id = ?1",
+        [anchor],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ) {
+        Ok(found) => found,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let same_project = "o.project_id IS ?1";
+    let older = format!(
+        "{select} AND {same_project} AND (o.created_at, o.id) < (?2, ?3)
+         ORDER BY o.created_at DESC, o.id DESC LIMIT ?4"
+    );
+    let newer = format!(
+        "{select} AND {same_project} AND (o.created_at, o.id) >= (?2, ?3)
+         ORDER BY o.created_at, o.id LIMIT ?4"
+    );
+    let mut hits: Vec<Hit> = store
+        .conn()
+        .prepare(&older)?
+        .query_map(
+            rusqlite::params![project_id, at, anchor, before as i64],
+            row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    hits.reverse();
+    let later: Vec<Hit> = store
+        .conn()
+        .prepare(&newer)?
+        .query_map(
+            rusqlite::params![project_id, at, anchor, (after + 1) as i64],
+            row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    hits.extend(later);
+    Ok(hits)
+}
+
 fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -309,6 +386,21 @@ mod tests {
         assert_eq!(
             recent[0].title, "Added cart discounts",
             "no text: newest first"
+        );
+        let around = timeline(&store, Some(hits[0].id), None, 1, 1).unwrap();
+        assert_eq!(
+            around.iter().map(|h| h.title.as_str()).collect::<Vec<_>>(),
+            [
+                "Updated the README",
+                "fibonacci() raises ValueError for negative n",
+                "Added cart discounts"
+            ]
+        );
+        assert_eq!(
+            timeline(&store, None, Some("/src/shop"), 1, 0)
+                .unwrap()
+                .len(),
+            2
         );
         let full = get_observations(&store, &[hits[0].id, 999]).unwrap();
         assert_eq!(full.len(), 1);

@@ -151,7 +151,7 @@ impl Store {
             [prompt_id],
         )?;
         for o in observations {
-            insert_observation(&tx, project_id, session_id, prompt_id, o, now)?;
+            insert_observation(&tx, project_id, Some(session_id), Some(prompt_id), o, now)?;
         }
         tx.execute(
             "UPDATE summaries SET request = ?2, investigated = ?3, learned = ?4, completed = ?5,

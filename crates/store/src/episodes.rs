@@ -137,8 +137,8 @@ pub struct SavedEpisode {
 pub(crate) fn insert_observation(
     tx: &rusqlite::Transaction,
     project_id: Option<i64>,
-    session_id: i64,
-    prompt_id: i64,
+    session_id: Option<i64>,
+    prompt_id: Option<i64>,
     o: &NewObservation,
     now: i64,
 ) -> Result<usize> {
@@ -321,7 +321,14 @@ impl Store {
         }
         let mut saved = SavedEpisode::default();
         for o in &ep.observations {
-            let inserted = insert_observation(&tx, project_id, session_id, ep.prompt_id, o, now)?;
+            let inserted = insert_observation(
+                &tx,
+                project_id,
+                Some(session_id),
+                Some(ep.prompt_id),
+                o,
+                now,
+            )?;
             if inserted == 1 {
                 saved.inserted += 1;
             } else {
@@ -397,5 +404,28 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(saved)
+    }
+}
+
+impl Store {
+    /// Store an observation the user asked to remember (no session or
+    /// prompt). Returns its id, or `None` if an identical one exists.
+    pub fn remember(
+        &mut self,
+        project: Option<&crate::ProjectRef>,
+        observation: &NewObservation,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let project_id = match project {
+            Some(p) => Some(crate::record::upsert_project(&tx, p, now)?),
+            None => None,
+        };
+        let inserted = insert_observation(&tx, project_id, None, None, observation, now)?;
+        let id = (inserted == 1).then(|| tx.last_insert_rowid());
+        tx.commit()?;
+        Ok(id)
     }
 }

@@ -251,15 +251,20 @@ fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> 
     })
 }
 
+/// The id of the project at `p.root`, created if new.
+pub(crate) fn upsert_project(tx: &Transaction, p: &ProjectRef, at: i64) -> Result<i64> {
+    Ok(tx.query_row(
+        "INSERT INTO projects (root, name, created_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (root) DO UPDATE SET name = excluded.name
+         RETURNING id",
+        params![p.root, p.name, at],
+        |row| row.get(0),
+    )?)
+}
+
 fn upsert_session(tx: &Transaction, r: &HookRecord) -> Result<i64> {
-    let project_id: Option<i64> = match &r.project {
-        Some(p) => Some(tx.query_row(
-            "INSERT INTO projects (root, name, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (root) DO UPDATE SET name = excluded.name
-             RETURNING id",
-            params![p.root, p.name, r.at],
-            |row| row.get(0),
-        )?),
+    let project_id = match &r.project {
+        Some(p) => Some(upsert_project(tx, p, r.at)?),
         None => None,
     };
     Ok(tx.query_row(

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
-use mnemo_retrieve::{SearchQuery, get_observations, search as run_search};
+use mnemo_retrieve::{Hit, SearchQuery, get_observations, search as run_search};
 use mnemo_store::Store;
 
 use crate::time::utc_minute;
@@ -45,7 +45,13 @@ pub fn search(
         println!("No matching memories.");
         return Ok(());
     }
-    for h in &hits {
+    print_hits(&hits);
+    Ok(())
+}
+
+/// One line per hit, then how to fetch them in full.
+fn print_hits(hits: &[Hit]) {
+    for h in hits {
         println!(
             "#{:<6} {}  {:<9} {}  (~{} tokens)",
             h.id,
@@ -65,17 +71,105 @@ pub fn search(
             .collect::<Vec<_>>()
             .join(" ")
     );
+}
+
+pub fn timeline(
+    around: Option<&str>,
+    project_dir: Option<&Path>,
+    (before, after): (usize, usize),
+    json: bool,
+) -> anyhow::Result<()> {
+    let anchor = match around {
+        Some(id) => Some(parse_id(id)?),
+        None => None,
+    };
+    let store = open()?;
+    let project = project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned());
+    let hits = mnemo_retrieve::timeline(&store, anchor, project.as_deref(), before, after)?;
+    if json {
+        println!("{}", serde_json::to_string(&hits)?);
+    } else if hits.is_empty() {
+        println!("No memories.");
+    } else {
+        print_hits(&hits);
+    }
     Ok(())
 }
 
-pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
-    let mut parsed = Vec::new();
-    for id in ids {
-        match id.trim_start_matches('#').parse::<i64>() {
-            Ok(n) => parsed.push(n),
-            Err(_) => bail!("{id:?} is not an observation id"),
-        }
+pub fn remember(
+    text: &str,
+    title: Option<String>,
+    kind: &str,
+    project_dir: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    const TYPES: &[&str] = &[
+        "bugfix",
+        "feature",
+        "refactor",
+        "change",
+        "discovery",
+        "decision",
+        "security_alert",
+        "security_note",
+    ];
+    if !TYPES.contains(&kind) {
+        bail!("--type must be one of {}", TYPES.join(", "));
     }
+    if text.trim().is_empty() {
+        bail!("nothing to remember: give the text as arguments");
+    }
+    let (paths, config) = super::load()?;
+    let redactor = mnemo_privacy::Redactor::new(&mnemo_capture::privacy_options(&config))?;
+    let narrative = redactor.clean_text(text.trim());
+    let title = redactor.clean_text(&title.unwrap_or_else(|| {
+        let first = narrative
+            .split(['.', '\n'])
+            .next()
+            .unwrap_or(&narrative)
+            .trim();
+        first.chars().take(100).collect()
+    }));
+    let dir = match project_dir {
+        Some(d) => d.to_path_buf(),
+        None => std::env::current_dir()?,
+    };
+    let project = project::resolve(&dir);
+    let mut store = Store::open(&paths.db, &store_options(&config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let observation = mnemo_store::NewObservation {
+        content_hash: mnemo_compress::content_hash(kind, &title, &narrative),
+        kind: kind.to_string(),
+        title,
+        narrative,
+        generated_by: "user".into(),
+        ..mnemo_store::NewObservation::default()
+    };
+    let id = store.remember(
+        Some(&project.to_ref()),
+        &observation,
+        mnemo_capture::now_ms(),
+    )?;
+    match (id, json) {
+        (Some(id), true) => println!("{}", serde_json::json!({"id": id, "stored": true})),
+        (None, true) => println!("{}", serde_json::json!({"id": null, "stored": false})),
+        (Some(id), false) => println!("Remembered as #{id} in {}.", project.root.display()),
+        (None, false) => println!("Already remembered (an identical memory exists)."),
+    }
+    Ok(())
+}
+
+fn parse_id(id: &str) -> anyhow::Result<i64> {
+    id.trim_start_matches('#')
+        .parse::<i64>()
+        .map_err(|_| anyhow::anyhow!("{id:?} is not an observation id"))
+}
+
+pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
+    let parsed = ids
+        .iter()
+        .map(|id| parse_id(id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let store = open()?;
     let observations = get_observations(&store, &parsed)?;
     if json {

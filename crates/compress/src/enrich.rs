@@ -341,6 +341,7 @@ fn parse_answer(
             files_modified: list(&o["files_modified"]),
             source_event_ids: event_ids.to_vec(),
             generated_by: generated_by.to_string(),
+            ..NewObservation::default()
         });
     }
     if observations.is_empty() {

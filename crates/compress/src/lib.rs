@@ -282,6 +282,7 @@ fn fold_duplicates(
             files_modified: d.files_modified,
             source_event_ids: d.source_event_ids,
             generated_by: "rules".into(),
+            ..NewObservation::default()
         });
     }
     (new, merges)

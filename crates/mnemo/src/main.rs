@@ -117,6 +117,25 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Write observations as JSON lines (see `mnemo import`).
+    Export {
+        /// Only this project (a directory inside it).
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
+        /// The file to write; stdout by default.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        /// The only format for now.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
+    /// Read observations from JSON lines (fields: project, type, title, subtitle,
+    /// narrative, facts, concepts, files_read, files_modified, created_at, ref).
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -188,6 +207,20 @@ fn main() -> ExitCode {
         Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Worker { once } => commands::report(commands::worker::run(once)),
+        Command::Export {
+            project,
+            output,
+            format,
+        } => commands::report(if format == "jsonl" {
+            commands::transfer::export(project.as_deref(), output.as_deref())
+        } else {
+            Err(anyhow::anyhow!(
+                "unknown export format {format:?} (supported: jsonl)"
+            ))
+        }),
+        Command::Import { file, format } => {
+            commands::report(commands::transfer::import(&file, &format))
+        }
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn fib_memories() -> Env {
     let env = Env::new();
@@ -175,4 +175,109 @@ fn remember_and_timeline() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+#[test]
+fn export_then_import_round_trips_and_refs_come_back() {
+    let env = fib_memories();
+    let dump = env.tmp.path().join("memories.jsonl");
+    let out = env
+        .command(&["export", "--output", dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = std::fs::read_to_string(&dump).unwrap();
+    let exported = env.count("SELECT count(*) FROM observations");
+    assert_eq!(lines.lines().count() as i64, exported);
+    let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    for key in [
+        "project",
+        "type",
+        "title",
+        "subtitle",
+        "narrative",
+        "facts",
+        "concepts",
+        "files_read",
+        "files_modified",
+        "created_at",
+        "ref",
+    ] {
+        assert!(first.get(key).is_some(), "field {key}");
+    }
+
+    let other = Env::new();
+    let out = other
+        .command(&["import", dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(other.count("SELECT count(*) FROM observations"), exported);
+    // Importing again adds nothing.
+    let out = other
+        .command(&["import", dump.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 imported"));
+    let a: Vec<(String, String, i64)> = env
+        .db()
+        .prepare("SELECT type, title, created_at FROM observations ORDER BY created_at, id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let b: Vec<(String, String, i64)> = other
+        .db()
+        .prepare("SELECT type, title, created_at FROM observations ORDER BY created_at, id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(a, b, "types, titles and times survive");
+
+    // Caller references, bad lines and secrets.
+    let secret = format!("sk-ant-api03-{}", "Zx8Yw7Vu6T".repeat(4));
+    let input = env.tmp.path().join("refs.jsonl");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\nnot json\n{}\n",
+            json!({"project": "/eval/conv-1", "title": "Caroline: I went to the LGBTQ support group yesterday", "ref": "D1:3", "created_at": "2023-05-08T13:56:00Z"}),
+            json!({"project": "/eval/conv-1", "title": format!("Melanie: my key is {secret}"), "ref": "D1:4"}),
+            json!({"project": "/eval/conv-1", "type": "nonsense", "title": "x"}),
+        ),
+    )
+    .unwrap();
+    let out = other
+        .command(&["import", input.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("2 imported, 0 already present, 2 rejected")
+    );
+    let hits = json(
+        &other,
+        &[
+            "search",
+            "support group",
+            "--project",
+            "/eval/conv-1",
+            "--json",
+        ],
+    );
+    assert_eq!(hits[0]["ref"], "D1:3");
+    let shown = json(&other, &["show", &hits[0]["id"].to_string(), "--json"]);
+    assert_eq!(shown[0]["ref"], "D1:3");
+    assert!(!contains(&all_bytes(&other.home), &secret));
 }

@@ -52,6 +52,9 @@ pub struct Hit {
     pub score: f64,
     /// Approximate tokens to fetch the full record.
     pub tokens: usize,
+    /// The caller's own reference, for imported memories.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
 }
 
 /// A full observation.
@@ -72,6 +75,9 @@ pub struct Observation {
     pub prompt: Option<String>,
     pub generated_by: String,
     pub created_at: i64,
+    /// The caller's own reference, for imported memories.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
 }
 
 /// Search observations. Never fails on odd input: the text goes through
@@ -84,7 +90,8 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
         sql.push_str(&format!(
             "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at,
                     -bm25(observations_fts, {WEIGHTS}) AS score,
-                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
+                    o.ref
              FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid
              LEFT JOIN projects p ON p.id = o.project_id
              WHERE observations_fts MATCH ?"
@@ -93,7 +100,8 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
     } else {
         sql.push_str(
             "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at, 0.0 AS score,
-                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
+                    o.ref
              FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE 1",
         );
     }
@@ -154,10 +162,24 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
                 created_at: r.get(5)?,
                 score: r.get(6)?,
                 tokens: r.get::<_, i64>(7)?.max(0) as usize / 4 + 1,
+                reference: r.get(8)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(hits)
+}
+
+/// Ids of every live observation (of `project` when given), oldest first.
+pub fn all_ids(store: &Store, project: Option<&str>) -> Result<Vec<i64>> {
+    let mut stmt = store.conn().prepare(
+        "SELECT o.id FROM observations o LEFT JOIN projects p ON p.id = o.project_id
+         WHERE o.deleted_at IS NULL AND (?1 IS NULL OR p.root = ?1)
+         ORDER BY o.created_at, o.id",
+    )?;
+    let ids = stmt
+        .query_map([project], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
 }
 
 /// Observations of one project in time order around `anchor` (`before`
@@ -180,10 +202,12 @@ pub fn timeline(
             created_at: r.get(5)?,
             score: 0.0,
             tokens: r.get::<_, i64>(6)?.max(0) as usize / 4 + 1,
+            reference: r.get(7)?,
         })
     };
     let select = "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at,
-                         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+                         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
+                         o.ref
                   FROM observations o LEFT JOIN projects p ON p.id = o.project_id
                   WHERE o.deleted_at IS NULL";
     let Some(anchor) = anchor else {
@@ -247,7 +271,7 @@ fn escape_like(s: &str) -> String {
 pub fn get_observations(store: &Store, ids: &[i64]) -> Result<Vec<Observation>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.subtitle, o.narrative, o.facts, o.concepts, o.files_read,
-                o.files_modified, p.root, o.session_id, pr.text, o.generated_by, o.created_at
+                o.files_modified, p.root, o.session_id, pr.text, o.generated_by, o.created_at, o.ref
          FROM observations o
          LEFT JOIN projects p ON p.id = o.project_id
          LEFT JOIN prompts pr ON pr.id = o.prompt_id
@@ -272,6 +296,7 @@ pub fn get_observations(store: &Store, ids: &[i64]) -> Result<Vec<Observation>> 
                 prompt: r.get(11)?,
                 generated_by: r.get(12)?,
                 created_at: r.get(13)?,
+                reference: r.get(14)?,
             })
         });
         match found {

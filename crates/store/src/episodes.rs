@@ -66,6 +66,10 @@ pub struct NewObservation {
     pub source_event_ids: Vec<i64>,
     pub content_hash: String,
     pub generated_by: String,
+    /// Caller-supplied reference (imports); `None` for captured memories.
+    pub reference: Option<String>,
+    /// When it happened (Unix ms), for imports; `None` means now.
+    pub created_at: Option<i64>,
 }
 
 /// A new episode summary.
@@ -145,8 +149,8 @@ pub(crate) fn insert_observation(
     Ok(tx.execute(
         "INSERT INTO observations (project_id, session_id, prompt_id, type, title, subtitle,
              narrative, facts, concepts, files_read, files_modified, source_event_ids,
-             content_hash, generated_by, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             content_hash, generated_by, created_at, ref)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
          ON CONFLICT DO NOTHING",
         params![
             project_id,
@@ -163,7 +167,8 @@ pub(crate) fn insert_observation(
             json(&o.source_event_ids),
             o.content_hash,
             o.generated_by,
-            now
+            o.created_at.unwrap_or(now),
+            o.reference
         ],
     )?)
 }

@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0003_compression.sql"),
     ),
     (4, "recalls", include_str!("migrations/0004_recalls.sql")),
+    (
+        5,
+        "observation ref",
+        include_str!("migrations/0005_observation_ref.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ pub mod hook;
 pub mod ingest;
 pub mod search;
 pub mod stats;
+pub mod transfer;
 pub mod worker;
 
 use std::process::ExitCode;

@@ -12,25 +12,7 @@ use crate::action::{Action, steps};
 use crate::outcome::clip;
 use crate::{closing_message, content_hash};
 
-const TYPES: &[&str] = &[
-    "bugfix",
-    "feature",
-    "refactor",
-    "change",
-    "discovery",
-    "decision",
-    "security_alert",
-    "security_note",
-];
-const CONCEPTS: &[&str] = &[
-    "how-it-works",
-    "why-it-exists",
-    "what-changed",
-    "problem-solution",
-    "gotcha",
-    "pattern",
-    "trade-off",
-];
+use mnemo_store::{CONCEPTS, OBSERVATION_TYPES as TYPES};
 
 const SYSTEM: &str = "You write the long-term memory of a coding assistant. You get one \
 episode of a coding session: the user's request, what the assistant did (tools, commands and \

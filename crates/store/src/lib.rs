@@ -26,6 +26,29 @@ pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};
 
+/// Observation types (claude-mem's `code` mode), as the schema's CHECK allows.
+pub const OBSERVATION_TYPES: &[&str] = &[
+    "bugfix",
+    "feature",
+    "refactor",
+    "change",
+    "discovery",
+    "decision",
+    "security_alert",
+    "security_note",
+];
+
+/// Observation concepts (claude-mem's `code` mode).
+pub const CONCEPTS: &[&str] = &[
+    "how-it-works",
+    "why-it-exists",
+    "what-changed",
+    "problem-solution",
+    "gotcha",
+    "pattern",
+    "trade-off",
+];
+
 /// How durable a commit is. Both survive a crash or `SIGKILL` of the writer
 /// (WAL); `Full` also survives power loss, at the cost of an fsync per commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

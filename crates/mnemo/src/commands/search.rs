@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_retrieve::{Hit, SearchQuery, get_observations, search as run_search};
-use mnemo_store::Store;
+use mnemo_store::{OBSERVATION_TYPES as TYPES, Store};
 
 use crate::time::utc_minute;
 
@@ -103,16 +103,6 @@ pub fn remember(
     project_dir: Option<&Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    const TYPES: &[&str] = &[
-        "bugfix",
-        "feature",
-        "refactor",
-        "change",
-        "discovery",
-        "decision",
-        "security_alert",
-        "security_note",
-    ];
     if !TYPES.contains(&kind) {
         bail!("--type must be one of {}", TYPES.join(", "));
     }

@@ -14,21 +14,10 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_capture::{privacy_options, project, store_options};
 use mnemo_privacy::Redactor;
-use mnemo_store::{NewObservation, ProjectRef, Store};
+use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::{Value, json};
 
 use crate::time::{iso, parse_iso};
-
-const TYPES: &[&str] = &[
-    "bugfix",
-    "feature",
-    "refactor",
-    "change",
-    "discovery",
-    "decision",
-    "security_alert",
-    "security_note",
-];
 
 pub fn export(project_dir: Option<&Path>, output: Option<&Path>) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;

@@ -1,0 +1,64 @@
+//! Timing whole processes for the benchmarks: wall time from spawn to exit
+//! and the child's own peak RSS (from `wait4`).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Sample {
+    pub wall: Duration,
+    pub max_rss_kib: i64,
+}
+
+/// Spawn `program args` with `input` on stdin; wall time from spawn to exit,
+/// and the child's own peak RSS (from wait4).
+pub fn spawn_once(program: &str, args: &[&str], envs: &[(&str, &Path)], input: &[u8]) -> Sample {
+    let start = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = stdin.write_all(input);
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid out-parameter; we reap our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4");
+    let wall = start.elapsed();
+    std::mem::forget(child); // already reaped
+    Sample {
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+pub fn report(label: &str, samples: &[Sample]) {
+    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    walls.sort();
+    let mut rss: Vec<i64> = samples.iter().map(|s| s.max_rss_kib).collect();
+    rss.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{label:<34} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10.1} {:>10.1}",
+        ms(percentile(&walls, 0.5)),
+        ms(percentile(&walls, 0.95)),
+        ms(walls[0]),
+        ms(walls[walls.len() - 1]),
+        rss[rss.len() / 2] as f64 / 1024.0,
+        rss[rss.len() - 1] as f64 / 1024.0,
+    );
+}

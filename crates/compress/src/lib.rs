@@ -187,6 +187,14 @@ pub fn closing_message(episode: &EpisodeData, redactor: &Redactor) -> Option<Str
     })
 }
 
+/// The default title of a note a person asks to remember: its first
+/// sentence or line, at most 100 characters. One rule for the CLI and MCP,
+/// so the same note given twice is stored once.
+pub fn note_title(text: &str) -> String {
+    let first = text.split(['.', '\n']).next().unwrap_or(text).trim();
+    first.chars().take(100).collect()
+}
+
 /// Hash of what makes an observation the same memory.
 pub fn content_hash(kind: &str, title: &str, narrative: &str) -> String {
     let norm = |s: &str| {

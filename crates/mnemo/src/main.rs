@@ -136,6 +136,13 @@ enum Command {
         #[arg(long, default_value = "jsonl")]
         format: String,
     },
+    /// Serve mnemo's memory tools over MCP (stdio), for Claude Code.
+    Mcp {
+        /// The project that calls naming none are about (a directory inside
+        /// it; default: the current directory).
+        #[arg(long)]
+        project: Option<std::path::PathBuf>,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -221,6 +228,7 @@ fn main() -> ExitCode {
         Command::Import { file, format } => {
             commands::report(commands::transfer::import(&file, &format))
         }
+        Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod context;
 pub mod hook;
 pub mod ingest;
+pub mod mcp;
 pub mod search;
 pub mod stats;
 pub mod transfer;

@@ -112,14 +112,8 @@ pub fn remember(
     let (paths, config) = super::load()?;
     let redactor = mnemo_privacy::Redactor::new(&mnemo_capture::privacy_options(&config))?;
     let narrative = redactor.clean_text(text.trim());
-    let title = redactor.clean_text(&title.unwrap_or_else(|| {
-        let first = narrative
-            .split(['.', '\n'])
-            .next()
-            .unwrap_or(&narrative)
-            .trim();
-        first.chars().take(100).collect()
-    }));
+    let title =
+        redactor.clean_text(&title.unwrap_or_else(|| mnemo_compress::note_title(&narrative)));
     let dir = match project_dir {
         Some(d) => d.to_path_buf(),
         None => std::env::current_dir()?,

@@ -1,0 +1,444 @@
+//! Tool arguments: their JSON Schemas (what `tools/list` shows) and lenient
+//! readers that turn what a model actually sends into typed values, or into a
+//! one-line message the model can act on.
+//!
+//! Fields that models often send in more than one shape (`"#12"` or `12`,
+//! `"a,b"` or `["a","b"]`, `"20"` or `20`) are kept as raw JSON and read here,
+//! so a wrong shape becomes a precise tool error instead of a protocol error.
+//! Field docs stay on one line each: they become the schema's descriptions.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use mnemo_store::OBSERVATION_TYPES;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// `search` arguments (names follow claude-mem's `search`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct SearchArgs {
+    /// Words to look for (any text, punctuation is fine). Without it, the most recent memories that match the filters.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// How many results to return (default 20, at most 100).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub limit: Option<Value>,
+    /// How many results to skip, for paging (default 0).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub offset: Option<Value>,
+    /// Project root path (e.g. /home/me/app) or project name; "*" for all projects. Default: the project this server was started in.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Observation types, comma-separated: bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
+    #[serde(default, rename = "type")]
+    #[schemars(with = "Option<String>")]
+    pub kind: Option<Value>,
+    /// Same as `type` (comma-separated observation types).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub obs_type: Option<Value>,
+    /// Concepts, comma-separated (any of): how-it-works, why-it-exists, what-changed, problem-solution, gotcha, pattern, trade-off.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub concepts: Option<Value>,
+    /// Files read or modified, comma-separated (full path or file name, e.g. cart.py).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub files: Option<Value>,
+    /// Only memories from this time on: ISO date or date-time (UTC), or Unix milliseconds.
+    #[serde(default, rename = "dateStart")]
+    #[schemars(with = "Option<DateSchema>")]
+    pub date_start: Option<Value>,
+    /// Only memories up to this time: ISO date (the whole day counts) or date-time (UTC), or Unix milliseconds.
+    #[serde(default, rename = "dateEnd")]
+    #[schemars(with = "Option<DateSchema>")]
+    pub date_end: Option<Value>,
+    /// Result order: relevance (the default with a query), date_desc (the default without one) or date_asc.
+    #[serde(default, rename = "orderBy")]
+    pub order_by: Option<Order>,
+}
+
+/// `timeline` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct TimelineArgs {
+    /// The observation to center on: an id from search (123 or "#123").
+    #[serde(default)]
+    #[schemars(with = "Option<IdSchema>")]
+    pub anchor: Option<Value>,
+    /// Without an anchor: center on the best search hit for this text. Without either: the most recent memories.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// How many memories before the anchor (default 3, at most 50).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub depth_before: Option<Value>,
+    /// How many memories after the anchor (default 3, at most 50).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub depth_after: Option<Value>,
+    /// Project root path or name, "*" for all (for `query` and for the most recent memories; an anchor carries its own project). Default: the project this server was started in.
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// `get_observations` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct GetArgs {
+    /// Observation ids from search or timeline (123 or "#123"), at most 100.
+    #[schemars(with = "Vec<IdSchema>")]
+    pub ids: Value,
+}
+
+/// `remember` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct RememberArgs {
+    /// What to remember, in full sentences (secrets are redacted before storing).
+    pub text: String,
+    /// A short title (default: the first sentence of the text).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// bugfix, feature, refactor, change, discovery (default), decision, security_alert or security_note.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Project root path or name. Default: the project this server was started in.
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// How search results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Order {
+    Relevance,
+    DateDesc,
+    DateAsc,
+}
+
+/// An observation id: 123 or "#123".
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum IdSchema {
+    Number(u64),
+    Text(String),
+}
+
+/// An ISO date or date-time (UTC), or Unix milliseconds.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum DateSchema {
+    Iso(String),
+    UnixMs(i64),
+}
+
+/// A short JSON rendering of `v` for messages.
+fn shown(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// A count such as `limit`: an integer or a numeric string; `None` when absent.
+pub(crate) fn count(v: Option<&Value>, name: &str) -> Result<Option<usize>, String> {
+    let n = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    match n {
+        Some(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        None => Err(format!(
+            "{name} must be a non-negative integer, got {}",
+            shown(v.unwrap_or(&Value::Null))
+        )),
+    }
+}
+
+/// A list given as a comma-separated string or an array of strings.
+pub(crate) fn words(v: Option<&Value>, name: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut push = |s: &str| {
+        out.extend(
+            s.split(',')
+                .map(str::trim)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string),
+        )
+    };
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => push(s),
+        Some(Value::Array(items)) => {
+            for item in items {
+                match item {
+                    Value::String(s) => push(s),
+                    other => {
+                        return Err(format!(
+                            "{name} must be a comma-separated string, got {}",
+                            shown(other)
+                        ));
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "{name} must be a comma-separated string, got {}",
+                shown(other)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// An observation id: `123`, `"123"` or `"#123"`.
+pub(crate) fn observation_id(v: &Value, name: &str) -> Result<i64, String> {
+    let id = match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().trim_start_matches('#').parse::<i64>().ok(),
+        _ => None,
+    };
+    match id {
+        Some(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "{name} {} is not an observation id (use a number from search, like 123 or \"#123\")",
+            shown(v)
+        )),
+    }
+}
+
+/// Observation ids: an array of ids, or one id, or a string of ids separated
+/// by commas or spaces. Never empty.
+pub(crate) fn observation_ids(v: &Value) -> Result<Vec<i64>, String> {
+    let ids = match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|item| observation_id(item, "id"))
+            .collect::<Result<Vec<_>, _>>()?,
+        Value::String(s) => s
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(|w| observation_id(&Value::String(w.to_string()), "id"))
+            .collect::<Result<Vec<_>, _>>()?,
+        Value::Number(_) => vec![observation_id(v, "id")?],
+        _ => {
+            return Err(format!(
+                "ids must be an array of observation ids, got {}",
+                shown(v)
+            ));
+        }
+    };
+    if ids.is_empty() {
+        return Err("ids must name at least one observation id".into());
+    }
+    Ok(ids)
+}
+
+/// A time bound: Unix milliseconds (number or digits), an RFC 3339 date-time,
+/// `YYYY-MM-DD[ T]HH:MM[:SS]` (UTC) or `YYYY-MM-DD`. A bare date means the
+/// start of that day, or its last millisecond when `end_of_day`.
+pub(crate) fn time_bound(
+    v: Option<&Value>,
+    name: &str,
+    end_of_day: bool,
+) -> Result<Option<i64>, String> {
+    let bad = |shown_value: String| {
+        format!(
+            "{name} must be an ISO date (2026-01-31), a date-time (2026-01-31T14:00:00Z) \
+             or Unix milliseconds, got {shown_value}"
+        )
+    };
+    let text = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => return n.as_i64().map(Some).ok_or_else(|| bad(n.to_string())),
+        Some(Value::String(s)) => s.trim(),
+        Some(other) => return Err(bad(shown(other))),
+    };
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| bad(format!("{text:?}")));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(t.timestamp_millis()));
+    }
+    let naive = text.trim_end_matches(['Z', 'z']);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
+            return Ok(Some(t.and_utc().timestamp_millis()));
+        }
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
+        let start = day
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_millis();
+        return Ok(Some(if end_of_day {
+            start + 86_400_000 - 1
+        } else {
+            start
+        }));
+    }
+    Err(bad(format!("{text:?}")))
+}
+
+/// Observation types from `type` and `obs_type`. claude-mem's `type` may also
+/// name a record kind: `observations` means no filter; sessions and prompts
+/// are not searchable here.
+pub(crate) fn observation_types(
+    kind: Option<&Value>,
+    obs_type: Option<&Value>,
+) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in words(kind, "type")?
+        .into_iter()
+        .chain(words(obs_type, "obs_type")?)
+    {
+        let word = word.to_lowercase();
+        match word.as_str() {
+            "observations" | "observation" => {}
+            "sessions" | "session" | "prompts" | "prompt" | "summaries" => {
+                return Err(format!(
+                    "mnemo's search covers observations only; type {word:?} is not searchable"
+                ));
+            }
+            t if OBSERVATION_TYPES.contains(&t) => {
+                if !out.contains(&word) {
+                    out.push(word);
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "unknown type {word:?}; use one of {}",
+                    OBSERVATION_TYPES.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One observation type for `remember` (default `discovery`).
+pub(crate) fn observation_type(kind: Option<&str>) -> Result<String, String> {
+    let kind = kind.map(str::trim).filter(|k| !k.is_empty());
+    let kind = kind.map_or_else(|| "discovery".to_string(), str::to_lowercase);
+    if OBSERVATION_TYPES.contains(&kind.as_str()) {
+        Ok(kind)
+    } else {
+        Err(format!(
+            "unknown type {kind:?}; use one of {}",
+            OBSERVATION_TYPES.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_come_in_many_shapes() {
+        assert_eq!(observation_ids(&json!([1, "#2", " 3 "])), Ok(vec![1, 2, 3]));
+        assert_eq!(observation_ids(&json!("#4, 5 #6")), Ok(vec![4, 5, 6]));
+        assert_eq!(observation_ids(&json!(7)), Ok(vec![7]));
+        assert!(observation_ids(&json!([])).is_err());
+        assert!(
+            observation_ids(&json!(["nope"]))
+                .unwrap_err()
+                .contains("nope")
+        );
+        assert!(observation_ids(&json!([-1])).is_err());
+        assert!(observation_ids(&json!({"a": 1})).is_err());
+        assert!(
+            observation_id(&json!("nope"), "anchor")
+                .unwrap_err()
+                .starts_with("anchor")
+        );
+    }
+
+    #[test]
+    fn counts_and_lists() {
+        assert_eq!(count(Some(&json!(5)), "limit"), Ok(Some(5)));
+        assert_eq!(count(Some(&json!("5")), "limit"), Ok(Some(5)));
+        assert_eq!(count(None, "limit"), Ok(None));
+        assert!(count(Some(&json!(-1)), "limit").is_err());
+        assert!(count(Some(&json!("many")), "limit").is_err());
+        assert_eq!(
+            words(Some(&json!("a, b,,c")), "files"),
+            Ok(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert_eq!(
+            words(Some(&json!(["a", "b,c"])), "files"),
+            Ok(vec!["a".into(), "b".into(), "c".into()])
+        );
+        assert!(words(Some(&json!([1])), "files").is_err());
+    }
+
+    #[test]
+    fn times() {
+        let day = 1_683_504_000_000; // 2023-05-08T00:00:00Z
+        assert_eq!(
+            time_bound(Some(&json!("2023-05-08")), "d", false),
+            Ok(Some(day))
+        );
+        assert_eq!(
+            time_bound(Some(&json!("2023-05-08")), "d", true),
+            Ok(Some(day + 86_400_000 - 1))
+        );
+        assert_eq!(
+            time_bound(Some(&json!("2023-05-08T13:56:00Z")), "d", false),
+            Ok(Some(1_683_554_160_000))
+        );
+        assert_eq!(
+            time_bound(Some(&json!("2023-05-08 13:56")), "d", false),
+            Ok(Some(1_683_554_160_000))
+        );
+        assert_eq!(
+            time_bound(Some(&json!("2023-05-08T15:56:00+02:00")), "d", false),
+            Ok(Some(1_683_554_160_000))
+        );
+        assert_eq!(time_bound(Some(&json!(day)), "d", false), Ok(Some(day)));
+        assert_eq!(
+            time_bound(Some(&json!(day.to_string())), "d", false),
+            Ok(Some(day))
+        );
+        assert!(
+            time_bound(Some(&json!("8 May 2023")), "dateStart", false)
+                .unwrap_err()
+                .starts_with("dateStart")
+        );
+    }
+
+    #[test]
+    fn types() {
+        assert_eq!(
+            observation_types(Some(&json!("bugfix,Feature")), Some(&json!("bugfix"))),
+            Ok(vec!["bugfix".into(), "feature".into()])
+        );
+        assert_eq!(
+            observation_types(Some(&json!("observations")), None),
+            Ok(vec![])
+        );
+        assert!(observation_types(Some(&json!("sessions")), None).is_err());
+        assert!(observation_types(None, Some(&json!("bug"))).is_err());
+        assert_eq!(observation_type(None), Ok("discovery".into()));
+        assert_eq!(observation_type(Some("Decision")), Ok("decision".into()));
+        assert!(observation_type(Some("note")).is_err());
+    }
+}

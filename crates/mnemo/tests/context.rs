@@ -21,17 +21,20 @@ fn start(env: &Env, cwd: &str, session: &str) -> Option<String> {
     p["cwd"] = json!(cwd);
     p["session_id"] = json!(session);
     let out = env.hook(Some("session-start"), &p);
+    additional_context(&out, "SessionStart")
+}
+
+/// The `additionalContext` a hook printed for `event`, if it printed any.
+/// Context never comes with a permission decision: nothing is blocked.
+fn additional_context(out: &std::process::Output, event: &str) -> Option<String> {
     if out.stdout.is_empty() {
         return None;
     }
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "SessionStart");
-    Some(
-        v["hookSpecificOutput"]["additionalContext"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    )
+    let output = &v["hookSpecificOutput"];
+    assert_eq!(output["hookEventName"], event);
+    assert!(output.get("permissionDecision").is_none(), "never blocks");
+    Some(output["additionalContext"].as_str().unwrap().to_string())
 }
 
 fn tokens(text: &str) -> usize {
@@ -101,17 +104,7 @@ fn prompt(env: &Env, session: &str, text: &str) -> Option<String> {
     p["session_id"] = json!(session);
     p["prompt"] = json!(text);
     let out = env.hook(Some("user-prompt-submit"), &p);
-    if out.stdout.is_empty() {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "UserPromptSubmit");
-    Some(
-        v["hookSpecificOutput"]["additionalContext"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    )
+    additional_context(&out, "UserPromptSubmit")
 }
 
 #[test]
@@ -168,21 +161,7 @@ fn read(env: &Env, session: &str, path: &str) -> Option<String> {
     p["tool_input"]["file_path"] = json!(path);
     p["tool_use_id"] = json!(format!("toolu_read_{session}_{}", path.len()));
     let out = env.hook(None, &p);
-    if out.stdout.is_empty() {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["hookSpecificOutput"]["hookEventName"], "PreToolUse");
-    assert!(
-        v["hookSpecificOutput"].get("permissionDecision").is_none(),
-        "never blocks"
-    );
-    Some(
-        v["hookSpecificOutput"]["additionalContext"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    )
+    additional_context(&out, "PreToolUse")
 }
 
 #[test]

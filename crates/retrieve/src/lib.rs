@@ -87,23 +87,19 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
     let mut args: Vec<SqlValue> = Vec::new();
     let text = query::fts_match(&q.text);
     if let Some(m) = &text {
+        let columns = hit_columns(&format!("-bm25(observations_fts, {WEIGHTS})"));
         sql.push_str(&format!(
-            "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at,
-                    -bm25(observations_fts, {WEIGHTS}) AS score,
-                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
-                    o.ref
+            "SELECT {columns}
              FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid
              LEFT JOIN projects p ON p.id = o.project_id
              WHERE observations_fts MATCH ?"
         ));
         args.push(SqlValue::Text(m.clone()));
     } else {
-        sql.push_str(
-            "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at, 0.0 AS score,
-                    length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
-                    o.ref
-             FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE 1",
-        );
+        sql.push_str(&format!(
+            "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE 1",
+            hit_columns("0.0")
+        ));
     }
     sql.push_str(" AND o.deleted_at IS NULL");
     if let Some(project) = &q.project {
@@ -152,19 +148,7 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
     args.push(SqlValue::Integer(q.offset as i64));
     let mut stmt = store.conn().prepare(&sql)?;
     let hits = stmt
-        .query_map(rusqlite::params_from_iter(args), |r| {
-            Ok(Hit {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                title: r.get(2)?,
-                subtitle: r.get(3)?,
-                project: r.get(4)?,
-                created_at: r.get(5)?,
-                score: r.get(6)?,
-                tokens: r.get::<_, i64>(7)?.max(0) as usize / 4 + 1,
-                reference: r.get(8)?,
-            })
-        })?
+        .query_map(rusqlite::params_from_iter(args), hit)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(hits)
 }
@@ -192,24 +176,11 @@ pub fn timeline(
     before: usize,
     after: usize,
 ) -> Result<Vec<Hit>> {
-    let row = |r: &rusqlite::Row| -> rusqlite::Result<Hit> {
-        Ok(Hit {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            title: r.get(2)?,
-            subtitle: r.get(3)?,
-            project: r.get(4)?,
-            created_at: r.get(5)?,
-            score: 0.0,
-            tokens: r.get::<_, i64>(6)?.max(0) as usize / 4 + 1,
-            reference: r.get(7)?,
-        })
-    };
-    let select = "SELECT o.id, o.type, o.title, o.subtitle, p.root, o.created_at,
-                         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
-                         o.ref
-                  FROM observations o LEFT JOIN projects p ON p.id = o.project_id
-                  WHERE o.deleted_at IS NULL";
+    let select = format!(
+        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
+         WHERE o.deleted_at IS NULL",
+        hit_columns("0.0")
+    );
     let Some(anchor) = anchor else {
         let sql = format!(
             "{select} AND (?1 IS NULL OR p.root = ?1) ORDER BY o.created_at DESC, o.id DESC LIMIT ?2"
@@ -217,7 +188,7 @@ pub fn timeline(
         let mut hits: Vec<Hit> = store
             .conn()
             .prepare(&sql)?
-            .query_map(rusqlite::params![project, (before + after + 1) as i64], row)?
+            .query_map(rusqlite::params![project, (before + after + 1) as i64], hit)?
             .collect::<rusqlite::Result<_>>()?;
         hits.reverse();
         return Ok(hits);
@@ -245,7 +216,7 @@ pub fn timeline(
         .prepare(&older)?
         .query_map(
             rusqlite::params![project_id, at, anchor, before as i64],
-            row,
+            hit,
         )?
         .collect::<rusqlite::Result<_>>()?;
     hits.reverse();
@@ -254,11 +225,34 @@ pub fn timeline(
         .prepare(&newer)?
         .query_map(
             rusqlite::params![project_id, at, anchor, (after + 1) as i64],
-            row,
+            hit,
         )?
         .collect::<rusqlite::Result<_>>()?;
     hits.extend(later);
     Ok(hits)
+}
+
+/// The columns [`hit`] reads, with `score` as the given SQL expression.
+fn hit_columns(score: &str) -> String {
+    format!(
+        "o.id, o.type, o.title, o.subtitle, p.root, o.created_at, {score} AS score,
+         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts), o.ref"
+    )
+}
+
+/// A [`Hit`] from a row selected with [`hit_columns`].
+fn hit(r: &rusqlite::Row) -> rusqlite::Result<Hit> {
+    Ok(Hit {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        title: r.get(2)?,
+        subtitle: r.get(3)?,
+        project: r.get(4)?,
+        created_at: r.get(5)?,
+        score: r.get(6)?,
+        tokens: r.get::<_, i64>(7)?.max(0) as usize / 4 + 1,
+        reference: r.get(8)?,
+    })
 }
 
 fn escape_like(s: &str) -> String {

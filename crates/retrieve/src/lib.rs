@@ -8,6 +8,8 @@
 //! come behind the same API.
 
 pub mod context;
+mod filter;
+mod lexical;
 pub mod query;
 pub mod recall;
 
@@ -15,8 +17,7 @@ use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
-/// BM25 column weights of `observations_fts(title, subtitle, narrative, facts, concepts)`.
-const WEIGHTS: &str = "10.0, 4.0, 1.0, 2.0, 1.0";
+use filter::Filter;
 
 /// What to search for and where.
 #[derive(Debug, Clone, Default)]
@@ -80,73 +81,63 @@ pub struct Observation {
     pub reference: Option<String>,
 }
 
-/// Search observations. Never fails on odd input: the text goes through
-/// [`query::fts_match`].
+/// Search observations. Never fails on odd input: words are extracted by
+/// [`query::terms`] and quoted, so no user text is FTS5 or SQL syntax.
 pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
-    let mut sql = String::new();
-    let mut args: Vec<SqlValue> = Vec::new();
-    let text = query::fts_match(&q.text);
-    if let Some(m) = &text {
-        let columns = hit_columns(&format!("-bm25(observations_fts, {WEIGHTS})"));
-        sql.push_str(&format!(
-            "SELECT {columns}
-             FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid
-             LEFT JOIN projects p ON p.id = o.project_id
-             WHERE observations_fts MATCH ?"
-        ));
-        args.push(SqlValue::Text(m.clone()));
-    } else {
-        sql.push_str(&format!(
-            "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE 1",
-            hit_columns("0.0")
-        ));
+    let conn = store.conn();
+    let project_id = match &q.project {
+        None => None,
+        Some(root) => match project_id(conn, root)? {
+            Some(id) => Some(id),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let filter = Filter::new(q, project_id);
+    let limit = q.limit.max(1);
+    let terms = query::terms(&q.text);
+    if terms.is_empty() {
+        return most_recent(conn, &filter, limit, q.offset);
     }
-    sql.push_str(" AND o.deleted_at IS NULL");
-    if let Some(project) = &q.project {
-        sql.push_str(" AND p.root = ?");
-        args.push(SqlValue::Text(project.clone()));
+    let ranked = lexical::rank(conn, &terms, &filter, q.offset + limit)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE o.id = ?1",
+        hit_columns("?2")
+    ))?;
+    let mut hits = Vec::with_capacity(limit);
+    for (id, score) in ranked.into_iter().skip(q.offset) {
+        hits.push(stmt.query_row(rusqlite::params![id, score], hit)?);
     }
-    if !q.types.is_empty() {
-        sql.push_str(&format!(
-            " AND o.type IN ({})",
-            vec!["?"; q.types.len()].join(", ")
-        ));
-        args.extend(q.types.iter().map(|t| SqlValue::Text(t.clone())));
+    Ok(hits)
+}
+
+/// The id of the project whose root is `root`.
+fn project_id(conn: &rusqlite::Connection, root: &str) -> Result<Option<i64>> {
+    match conn.query_row("SELECT id FROM projects WHERE root = ?1", [root], |r| {
+        r.get(0)
+    }) {
+        Ok(id) => Ok(Some(id)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e.into()),
     }
-    if !q.concepts.is_empty() {
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM json_each(o.concepts) c WHERE c.value IN ({}))",
-            vec!["?"; q.concepts.len()].join(", ")
-        ));
-        args.extend(q.concepts.iter().map(|v| SqlValue::Text(v.clone())));
-    }
-    if let Some(file) = &q.file {
-        // The exact path, or any path ending in `/<file>`.
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM (SELECT value FROM json_each(o.files_read)
-                                         UNION ALL SELECT value FROM json_each(o.files_modified)) f
-                          WHERE f.value = ? OR f.value LIKE ? ESCAPE '\\')",
-        );
-        args.push(SqlValue::Text(file.clone()));
-        args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
-    }
-    if let Some(since) = q.since {
-        sql.push_str(" AND o.created_at >= ?");
-        args.push(SqlValue::Integer(since));
-    }
-    if let Some(until) = q.until {
-        sql.push_str(" AND o.created_at <= ?");
-        args.push(SqlValue::Integer(until));
-    }
-    sql.push_str(if text.is_some() {
-        " ORDER BY score DESC, o.created_at DESC"
-    } else {
-        " ORDER BY o.created_at DESC, o.id DESC"
-    });
-    sql.push_str(" LIMIT ? OFFSET ?");
-    args.push(SqlValue::Integer(q.limit.max(1) as i64));
-    args.push(SqlValue::Integer(q.offset as i64));
-    let mut stmt = store.conn().prepare(&sql)?;
+}
+
+/// The newest observations passing `filter`.
+fn most_recent(
+    conn: &rusqlite::Connection,
+    filter: &Filter,
+    limit: usize,
+    offset: usize,
+) -> Result<Vec<Hit>> {
+    let mut sql = format!(
+        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE 1",
+        hit_columns("0.0")
+    );
+    let mut args = Vec::new();
+    filter.push_sql(&mut sql, &mut args);
+    sql.push_str(" ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?");
+    args.push(SqlValue::Integer(limit as i64));
+    args.push(SqlValue::Integer(offset as i64));
+    let mut stmt = conn.prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(args), hit)?
         .collect::<rusqlite::Result<_>>()?;
@@ -253,12 +244,6 @@ fn hit(r: &rusqlite::Row) -> rusqlite::Result<Hit> {
         tokens: r.get::<_, i64>(7)?.max(0) as usize / 4 + 1,
         reference: r.get(8)?,
     })
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Full observations by id, in the order asked; unknown or deleted ids are skipped.

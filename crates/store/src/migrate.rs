@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "observation ref",
         include_str!("migrations/0005_observation_ref.sql"),
     ),
+    (
+        6,
+        "search scope",
+        include_str!("migrations/0006_search_scope.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -113,6 +118,38 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn search_scope_reindexes_existing_observations() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO projects (id, root, name, created_at) VALUES (7, '/r/api', 'api', 1);
+             INSERT INTO observations (project_id, type, title, content_hash, generated_by, created_at)
+             VALUES (7, 'security_alert', 'token leaked in logs', 'h', 'rules', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM observations_fts
+                 WHERE observations_fts MATCH 'leaked AND {scope} : (p7 AND tsecurityalert)'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+        conn.execute("UPDATE observations SET type = 'bugfix'", [])
+            .unwrap();
+        let retyped: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM observations_fts WHERE observations_fts MATCH '{scope} : tbugfix'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(retyped, 1);
     }
 
     #[test]

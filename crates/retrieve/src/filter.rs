@@ -1,0 +1,109 @@
+//! Search filters as SQL over `observations o`, shared by every way of
+//! finding candidates (full text, vectors, most recent).
+
+use rusqlite::types::Value as SqlValue;
+
+use crate::SearchQuery;
+
+/// The filters of a [`SearchQuery`], with the project resolved to its id.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Filter {
+    project_id: Option<i64>,
+    types: Vec<String>,
+    concepts: Vec<String>,
+    file: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl Filter {
+    pub(crate) fn new(q: &SearchQuery, project_id: Option<i64>) -> Filter {
+        Filter {
+            project_id,
+            types: q.types.clone(),
+            concepts: q.concepts.clone(),
+            file: q.file.clone(),
+            since: q.since,
+            until: q.until,
+        }
+    }
+
+    /// Whether conditions beyond project and type apply (those two are also
+    /// in the full-text scope; these are checked row by row).
+    pub(crate) fn has_post_conditions(&self) -> bool {
+        !self.concepts.is_empty()
+            || self.file.is_some()
+            || self.since.is_some()
+            || self.until.is_some()
+    }
+
+    /// The FTS5 condition on the `scope` column for project and types, if any.
+    pub(crate) fn fts_scope(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(id) = self.project_id {
+            parts.push(format!("{{scope}} : \"p{id}\""));
+        }
+        if !self.types.is_empty() {
+            // Type tokens are `t` + the type's letters and digits (see
+            // migration 6); anything else in a requested type is dropped, so
+            // it can never be FTS5 syntax.
+            let tokens: Vec<String> = self
+                .types
+                .iter()
+                .map(|t| {
+                    let letters: String = t.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                    format!("\"t{}\"", letters.to_ascii_lowercase())
+                })
+                .collect();
+            parts.push(format!("{{scope}} : ({})", tokens.join(" OR ")));
+        }
+        (!parts.is_empty()).then(|| parts.join(" AND "))
+    }
+
+    /// Append ` AND …` conditions on `o` (live rows only) and their arguments.
+    pub(crate) fn push_sql(&self, sql: &mut String, args: &mut Vec<SqlValue>) {
+        sql.push_str(" AND o.deleted_at IS NULL");
+        if let Some(id) = self.project_id {
+            sql.push_str(" AND o.project_id = ?");
+            args.push(SqlValue::Integer(id));
+        }
+        if !self.types.is_empty() {
+            sql.push_str(&format!(
+                " AND o.type IN ({})",
+                vec!["?"; self.types.len()].join(", ")
+            ));
+            args.extend(self.types.iter().map(|t| SqlValue::Text(t.clone())));
+        }
+        if !self.concepts.is_empty() {
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM json_each(o.concepts) c WHERE c.value IN ({}))",
+                vec!["?"; self.concepts.len()].join(", ")
+            ));
+            args.extend(self.concepts.iter().map(|v| SqlValue::Text(v.clone())));
+        }
+        if let Some(file) = &self.file {
+            // The exact path, or any path ending in `/<file>`.
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM (SELECT value FROM json_each(o.files_read)
+                                             UNION ALL SELECT value FROM json_each(o.files_modified)) f
+                              WHERE f.value = ? OR f.value LIKE ? ESCAPE '\\')",
+            );
+            args.push(SqlValue::Text(file.clone()));
+            args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
+        }
+        if let Some(since) = self.since {
+            sql.push_str(" AND o.created_at >= ?");
+            args.push(SqlValue::Integer(since));
+        }
+        if let Some(until) = self.until {
+            sql.push_str(" AND o.created_at <= ?");
+            args.push(SqlValue::Integer(until));
+        }
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

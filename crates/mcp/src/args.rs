@@ -7,7 +7,7 @@
 //! so a wrong shape becomes a precise tool error instead of a protocol error.
 //! Field docs stay on one line each: they become the schema's descriptions.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use mnemo_retrieve::RecordKind;
 use mnemo_store::OBSERVATION_TYPES;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub(crate) struct SearchArgs {
     /// Project root path (e.g. /home/me/app) or project name; "*" for all projects. Default: the project this server was started in.
     #[serde(default)]
     pub project: Option<String>,
-    /// Observation types, comma-separated: bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
+    /// What to search: observations (default), sessions (session summaries) or prompts (the user's prompts); or observation types, comma-separated: bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
     #[serde(default, rename = "type")]
     #[schemars(with = "Option<String>")]
     pub kind: Option<Value>,
@@ -263,48 +263,28 @@ pub(crate) fn time_bound(
     if text.is_empty() {
         return Ok(None);
     }
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| bad(format!("{text:?}")));
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(Some(t.timestamp_millis()));
-    }
-    let naive = text.trim_end_matches(['Z', 'z']);
-    for format in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
-            return Ok(Some(t.and_utc().timestamp_millis()));
-        }
-    }
-    if let Ok(day) = NaiveDate::parse_from_str(naive, "%Y-%m-%d") {
-        let start = day
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp_millis();
-        return Ok(Some(if end_of_day {
-            start + 86_400_000 - 1
-        } else {
-            start
-        }));
-    }
-    Err(bad(format!("{text:?}")))
+    mnemo_retrieve::time::parse_time(text, end_of_day)
+        .map(Some)
+        .ok_or_else(|| bad(format!("{text:?}")))
 }
 
-/// Observation types from `type` and `obs_type`. claude-mem's `type` may also
-/// name a record kind: `observations` means no filter; sessions and prompts
-/// are not searchable here.
-pub(crate) fn observation_types(
+/// What `search` looks in: observations of some types (none = all), or
+/// another kind of record.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Target {
+    Observations(Vec<String>),
+    Records(RecordKind),
+}
+
+/// The search target from `type` and `obs_type`. As in claude-mem, `type`
+/// may name a record kind (`observations`, `sessions`, `prompts`); any other
+/// word of either is an observation type.
+pub(crate) fn search_target(
     kind: Option<&Value>,
     obs_type: Option<&Value>,
-) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
+) -> Result<Target, String> {
+    let mut types: Vec<String> = Vec::new();
+    let mut records = None;
     for word in words(kind, "type")?
         .into_iter()
         .chain(words(obs_type, "obs_type")?)
@@ -312,25 +292,28 @@ pub(crate) fn observation_types(
         let word = word.to_lowercase();
         match word.as_str() {
             "observations" | "observation" => {}
-            "sessions" | "session" | "prompts" | "prompt" | "summaries" => {
-                return Err(format!(
-                    "mnemo's search covers observations only; type {word:?} is not searchable"
-                ));
-            }
+            "sessions" | "session" | "summaries" | "summary" => records = Some(RecordKind::Session),
+            "prompts" | "prompt" => records = Some(RecordKind::Prompt),
             t if OBSERVATION_TYPES.contains(&t) => {
-                if !out.contains(&word) {
-                    out.push(word);
+                if !types.contains(&word) {
+                    types.push(word);
                 }
             }
             _ => {
                 return Err(format!(
-                    "unknown type {word:?}; use one of {}",
+                    "unknown type {word:?}; use observations, sessions, prompts or an observation type: {}",
                     OBSERVATION_TYPES.join(", ")
                 ));
             }
         }
     }
-    Ok(out)
+    match records {
+        Some(_) if !types.is_empty() => Err(
+            "observation types filter observations; leave them out when searching sessions or prompts".into(),
+        ),
+        Some(kind) => Ok(Target::Records(kind)),
+        None => Ok(Target::Observations(types)),
+    }
 }
 
 /// One observation type for `remember` (default `discovery`).
@@ -428,15 +411,26 @@ mod tests {
     #[test]
     fn types() {
         assert_eq!(
-            observation_types(Some(&json!("bugfix,Feature")), Some(&json!("bugfix"))),
-            Ok(vec!["bugfix".into(), "feature".into()])
+            search_target(Some(&json!("bugfix,Feature")), Some(&json!("bugfix"))),
+            Ok(Target::Observations(vec![
+                "bugfix".into(),
+                "feature".into()
+            ]))
         );
         assert_eq!(
-            observation_types(Some(&json!("observations")), None),
-            Ok(vec![])
+            search_target(Some(&json!("observations")), None),
+            Ok(Target::Observations(vec![]))
         );
-        assert!(observation_types(Some(&json!("sessions")), None).is_err());
-        assert!(observation_types(None, Some(&json!("bug"))).is_err());
+        assert_eq!(
+            search_target(Some(&json!("sessions")), None),
+            Ok(Target::Records(RecordKind::Session))
+        );
+        assert_eq!(
+            search_target(Some(&json!("prompts")), None),
+            Ok(Target::Records(RecordKind::Prompt))
+        );
+        assert!(search_target(Some(&json!("prompts")), Some(&json!("bugfix"))).is_err());
+        assert!(search_target(None, Some(&json!("bug"))).is_err());
         assert_eq!(observation_type(None), Ok("discovery".into()));
         assert_eq!(observation_type(Some("Decision")), Ok("decision".into()));
         assert!(observation_type(Some("note")).is_err());

@@ -45,7 +45,9 @@ refactors, changes, discoveries, decisions) recorded automatically, each with a 
 narrative, facts, concepts and the files involved. Tools work on the current project unless \
 `project` says otherwise (\"*\" means all projects).
 - `search` returns an index: one line per memory with its id, date, type, title and the \
-approximate token cost of its full record. It does not return the records themselves.
+approximate token cost of its full record. It does not return the records themselves. \
+With `type` \"sessions\" it searches session summaries (what each turn asked, completed and \
+learned), with \"prompts\" the user's own past prompts; those lines are complete in themselves.
 - `timeline` shows what happened just before and after one memory (`anchor` id, or the best \
 match for `query`), in time order.
 - `get_observations` returns the full records for the ids you pass. Fetching only the few ids \
@@ -132,7 +134,8 @@ impl MemoryServer {
         description = "Search mnemo's memories of past sessions. Returns a compact index, one line \
                        per memory: `#id | date time | type | title | ~tokens of the full record`. \
                        Then call get_observations with the ids that matter, or timeline with one \
-                       of them as anchor.",
+                       of them as anchor. type=sessions or type=prompts searches session \
+                       summaries or past prompts instead.",
         input_schema = schema::<SearchArgs>(),
         annotations(title = "Search memories", read_only_hint = true, open_world_hint = false)
     )]

@@ -5,13 +5,13 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use chrono::DateTime;
 use mnemo_privacy::{CleanReport, Redactor};
-use mnemo_retrieve::{Hit, Observation, SearchQuery};
+use mnemo_retrieve::time::{iso, utc_minute};
+use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery};
 use mnemo_store::{NewObservation, ProjectRef, Store, StoreOptions};
 use serde_json::{Value, json};
 
-use crate::args::{self, GetArgs, Order, RememberArgs, SearchArgs, TimelineArgs};
+use crate::args::{self, GetArgs, Order, RememberArgs, SearchArgs, Target, TimelineArgs};
 
 /// Default and largest `limit` of `search`.
 const DEFAULT_LIMIT: usize = 20;
@@ -87,7 +87,7 @@ impl Memory {
             .unwrap_or(DEFAULT_LIMIT)
             .clamp(1, MAX_LIMIT);
         let offset = args::count(a.offset.as_ref(), "offset")?.unwrap_or(0);
-        let types = args::observation_types(a.kind.as_ref(), a.obs_type.as_ref())?;
+        let target = args::search_target(a.kind.as_ref(), a.obs_type.as_ref())?;
         let concepts = args::words(a.concepts.as_ref(), "concepts")?;
         let mut files = args::words(a.files.as_ref(), "files")?;
         let since = args::time_bound(a.date_start.as_ref(), "dateStart", false)?;
@@ -104,6 +104,30 @@ impl Memory {
         };
         let store = self.open()?;
         let project = self.project(&store, a.project.as_deref())?;
+        let types = match target {
+            Target::Observations(types) => types,
+            Target::Records(kind) => {
+                let query = SearchQuery {
+                    text: text.clone(),
+                    project: project.clone(),
+                    since,
+                    until,
+                    limit,
+                    offset,
+                    ..SearchQuery::default()
+                };
+                let hits = mnemo_retrieve::search_records(&store, kind, &query)
+                    .map_err(|e| e.to_string())?;
+                return Ok(vec![records_index(
+                    kind,
+                    &hits,
+                    &text,
+                    project.as_deref(),
+                    limit,
+                    offset,
+                )]);
+            }
+        };
         let mut query = SearchQuery {
             text: text.clone(),
             project: project.clone(),
@@ -384,6 +408,54 @@ fn index_line(h: &Hit) -> String {
     )
 }
 
+/// The index of summaries or prompts found: each is short enough to read in
+/// the index itself, so there is nothing further to fetch.
+fn records_index(
+    kind: RecordKind,
+    hits: &[RecordHit],
+    text: &str,
+    project: Option<&str>,
+    limit: usize,
+    offset: usize,
+) -> String {
+    let what = match kind {
+        RecordKind::Session => "session summaries",
+        RecordKind::Prompt => "prompts",
+    };
+    let scope = project.map_or("across all projects".to_string(), |root| {
+        format!("in {root}")
+    });
+    let about = if text.is_empty() {
+        " (newest first)".to_string()
+    } else {
+        format!(" for {text:?} (best first)")
+    };
+    if hits.is_empty() {
+        return format!("No {what} found{about} {scope}.");
+    }
+    let mut out = format!("{} {what}{about} {scope}:\n", hits.len());
+    for h in hits {
+        out.push_str(&format!(
+            "#{}{} | {} | {}",
+            kind.prefix(),
+            h.id,
+            utc_minute(h.created_at),
+            clip(&one_line(&h.title), 240)
+        ));
+        if !h.detail.is_empty() {
+            out.push_str(&format!(" — {}", clip(&one_line(&h.detail), 240)));
+        }
+        out.push('\n');
+    }
+    if hits.len() == limit {
+        out.push_str(&format!(
+            "More may match: search again with offset {}.",
+            offset + limit
+        ));
+    }
+    out
+}
+
 /// The closing line of an index: how to read further.
 fn details_hint(hits: &[Hit]) -> String {
     let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
@@ -408,23 +480,22 @@ fn record(o: &Observation) -> Value {
         "files_read": o.files_read,
         "files_modified": o.files_modified,
         "project": o.project,
-        "created_at": DateTime::from_timestamp_millis(o.created_at)
-            .map_or_else(|| o.created_at.to_string(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "created_at": iso(o.created_at),
         "ref": o.reference,
     })
-}
-
-/// `2026-11-23 14:03` (UTC).
-fn utc_minute(ms: i64) -> String {
-    DateTime::from_timestamp_millis(ms).map_or_else(
-        || ms.to_string(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
-    )
 }
 
 /// Text on one line (index rows must not break).
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `s` cut to at most `max` characters, marked with `…` when cut.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 fn now_ms() -> i64 {

@@ -5,7 +5,7 @@
 
 mod commands;
 mod logging;
-mod time;
+mod style;
 
 use std::process::ExitCode;
 
@@ -32,30 +32,8 @@ enum Command {
         /// The JSONL file; `-` or nothing reads stdin.
         file: Option<std::path::PathBuf>,
     },
-    /// Search memories (observations) by text and filters.
-    Search {
-        /// What to look for; any text (punctuation is fine).
-        query: Vec<String>,
-        /// Only this project (a directory inside it).
-        #[arg(long)]
-        project: Option<std::path::PathBuf>,
-        /// Only these types (bugfix, feature, refactor, change, discovery, decision, …).
-        #[arg(long = "type", value_delimiter = ',')]
-        types: Vec<String>,
-        /// Only observations with these concepts.
-        #[arg(long = "concept", value_delimiter = ',')]
-        concepts: Vec<String>,
-        /// Only observations that read or modified this file (path or file name).
-        #[arg(long)]
-        file: Option<String>,
-        #[arg(long, default_value_t = 10)]
-        limit: usize,
-        #[arg(long, default_value_t = 0)]
-        offset: usize,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Search memories (observations, or session summaries and prompts) by text and filters.
+    Search(commands::search::Request),
     /// Print exactly what SessionStart injects for a project.
     Context {
         /// A directory inside the project (default: the current directory).
@@ -162,27 +140,17 @@ fn main() -> ExitCode {
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Hook { .. } | Command::Mcp { .. }) {
+        // A reader that goes away (`mnemo search x | head`) ends a command
+        // quietly, as for any Unix tool. Hooks and the MCP server keep Rust's
+        // default (a write error) so they can finish their work regardless.
+        // SAFETY: restoring the default disposition of one signal.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match cli.command {
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
-        Command::Search {
-            query,
-            project,
-            types,
-            concepts,
-            file,
-            limit,
-            offset,
-            json,
-        } => commands::report(commands::search::search(
-            &query.join(" "),
-            project.as_deref(),
-            types,
-            concepts,
-            file,
-            (limit, offset),
-            json,
-        )),
+        Command::Search(request) => commands::report(commands::search::search(request)),
         Command::Context { project } => {
             commands::report(commands::context::run(project.as_deref()))
         }

@@ -318,6 +318,38 @@ async fn a_client_searches_reads_and_remembers() {
     assert!(kept.contains("[REDACTED:"), "{kept}");
     assert!(!contains(&all_bytes(&env.home), "ghp_abcdefghij"));
 
+    // Past prompts and session summaries are searchable too.
+    let prompts = ok(
+        &client,
+        "search",
+        json!({"query": "crashes traceback", "type": "prompts"}),
+    )
+    .await;
+    assert!(
+        prompts.starts_with("1 prompts for \"crashes traceback\"")
+            && prompts.contains("#P2 | ")
+            && prompts.contains("running it with -5 crashes with a giant traceback"),
+        "{prompts}"
+    );
+    let sessions = ok(
+        &client,
+        "search",
+        json!({"query": "pytest tests", "type": "sessions"}),
+    )
+    .await;
+    assert!(sessions.contains("#S"), "{sessions}");
+    assert!(
+        sessions.contains("add pytest tests for it and commit"),
+        "{sessions}"
+    );
+    let m = refused(
+        &client,
+        "search",
+        json!({"type": "prompts", "obs_type": "bugfix"}),
+    )
+    .await;
+    assert!(m.contains("leave them out"), "{m}");
+
     // Bad arguments are tool errors; the server keeps working.
     let m = refused(&client, "get_observations", json!({})).await;
     assert!(m.contains("ids"), "{m}");

@@ -67,9 +67,67 @@ fn the_fibonacci_bug_is_found_and_shown() {
     );
     let by_file = json(&env, &["search", "--file", "test_fibonacci.py", "--json"]);
     assert_eq!(by_file.as_array().unwrap().len(), 1);
-    // Human output points at `show`.
+    // Human output points at `show`, in plain text when not on a terminal.
     let out = env.command(&["search", "recursion"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("mnemo show"));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("mnemo show") && !printed.contains('\x1b'),
+        "{printed}"
+    );
+    let coloured = env
+        .command(&["search", "recursion"])
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains("\x1b[31mbugfix"));
+}
+
+#[test]
+fn a_short_query_naming_a_kind_prefers_that_kind() {
+    let env = fib_memories();
+    let hits = json(&env, &["search", "fibonacci bug", "--json"]);
+    assert_eq!(hits[0]["type"], "bugfix", "{hits}");
+}
+
+#[test]
+fn prompts_sessions_and_dates() {
+    let env = fib_memories();
+    let prompts = json(&env, &["search", "--in", "prompts", "traceback", "--json"]);
+    assert_eq!(prompts.as_array().unwrap().len(), 1, "{prompts}");
+    assert!(
+        prompts[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("crashes with a giant traceback")
+    );
+    let sessions = json(&env, &["search", "--in", "sessions", "--json"]);
+    assert_eq!(sessions.as_array().unwrap().len(), 3, "{sessions}");
+    let future = json(
+        &env,
+        &["search", "fibonacci", "--since", "2999-01-01", "--json"],
+    );
+    assert_eq!(future, json!([]));
+    let past = json(
+        &env,
+        &["search", "fibonacci", "--until", "2000-01-01", "--json"],
+    );
+    assert_eq!(past, json!([]));
+    let all = json(
+        &env,
+        &["search", "fibonacci", "--since", "2000-01-01", "--json"],
+    );
+    assert!(!all.as_array().unwrap().is_empty());
+    let out = env
+        .command(&["search", "x", "--since", "last week"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since \"last week\""));
+    let out = env
+        .command(&["search", "--in", "prompts", "--type", "bugfix", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 #[test]

@@ -91,13 +91,22 @@ impl Filter {
             args.push(SqlValue::Text(file.clone()));
             args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
         }
-        if let Some(since) = self.since {
-            sql.push_str(" AND o.created_at >= ?");
-            args.push(SqlValue::Integer(since));
-        }
-        if let Some(until) = self.until {
-            sql.push_str(" AND o.created_at <= ?");
-            args.push(SqlValue::Integer(until));
+        push_time_range(sql, args, "o.created_at", self.since, self.until);
+    }
+}
+
+/// Append ` AND column >= since AND column <= until` for the bounds given.
+pub(crate) fn push_time_range(
+    sql: &mut String,
+    args: &mut Vec<SqlValue>,
+    column: &str,
+    since: Option<i64>,
+    until: Option<i64>,
+) {
+    for (op, bound) in [(">=", since), ("<=", until)] {
+        if let Some(ms) = bound {
+            sql.push_str(&format!(" AND {column} {op} ?"));
+            args.push(SqlValue::Integer(ms));
         }
     }
 }

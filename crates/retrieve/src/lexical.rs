@@ -19,8 +19,9 @@ use rusqlite::types::Value as SqlValue;
 
 use crate::filter::Filter;
 
-/// BM25 column weights of `observations_fts(title, subtitle, narrative, facts, concepts, scope)`.
-const WEIGHTS: &str = "10.0, 4.0, 1.0, 2.0, 1.0, 0.0";
+/// BM25 column weights of
+/// `observations_fts(title, subtitle, narrative, facts, concepts, kind_words, scope)`.
+const WEIGHTS: &str = "10.0, 4.0, 1.0, 2.0, 1.0, 3.0, 0.0";
 
 /// A word matching more memories than this is "common".
 pub(crate) const RARE_DF: usize = 500;

@@ -12,12 +12,15 @@ mod filter;
 mod lexical;
 pub mod query;
 pub mod recall;
+mod records;
+pub mod time;
 
 use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
 use filter::Filter;
+pub use records::{RecordHit, RecordKind, search_records};
 
 /// What to search for and where.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use mnemo_retrieve::context::{ContextOptions, session_context};
 use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
 
-use crate::time::day_and_minute;
+use mnemo_retrieve::time::day_and_minute;
 
 fn options(config: &Config) -> ContextOptions {
     ContextOptions {

@@ -1,13 +1,16 @@
 //! `mnemo search` and `mnemo show`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
-use mnemo_retrieve::{Hit, SearchQuery, get_observations, search as run_search};
+use mnemo_retrieve::time::{parse_time, utc_minute};
+use mnemo_retrieve::{
+    Hit, RecordKind, SearchQuery, get_observations, search as run_search, search_records,
+};
 use mnemo_store::{OBSERVATION_TYPES as TYPES, Store};
 
-use crate::time::utc_minute;
+use crate::style::Style;
 
 fn open() -> anyhow::Result<Store> {
     let (paths, config) = super::load()?;
@@ -15,27 +18,108 @@ fn open() -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open {}", paths.db.display()))
 }
 
-pub fn search(
-    text: &str,
-    project_dir: Option<&Path>,
+/// What `mnemo search` looks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Observations,
+    Sessions,
+    Prompts,
+}
+
+/// A `mnemo search` as typed.
+#[derive(Debug, clap::Args)]
+pub struct Request {
+    /// What to look for; any text (punctuation is fine).
+    query: Vec<String>,
+    /// Only this project (a directory inside it).
+    #[arg(long)]
+    project: Option<PathBuf>,
+    /// Only these types (bugfix, feature, refactor, change, discovery, decision, …).
+    #[arg(long = "type", value_delimiter = ',')]
     types: Vec<String>,
+    /// Only observations with these concepts.
+    #[arg(long = "concept", value_delimiter = ',')]
     concepts: Vec<String>,
+    /// Only observations that read or modified this file (path or file name).
+    #[arg(long)]
     file: Option<String>,
-    (limit, offset): (usize, usize),
+    /// Only from this time on (YYYY-MM-DD, an ISO date-time, or Unix ms).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only up to this time (a bare date includes that whole day).
+    #[arg(long)]
+    until: Option<String>,
+    /// What to search: observations, sessions (session summaries) or prompts.
+    #[arg(long = "in", value_enum, default_value_t = Target::Observations)]
+    target: Target,
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
     json: bool,
-) -> anyhow::Result<()> {
-    let store = open()?;
-    let query = SearchQuery {
-        text: text.to_string(),
-        project: project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned()),
-        types,
-        concepts,
-        file,
-        since: None,
-        until: None,
-        limit,
-        offset,
+}
+
+pub fn search(r: Request) -> anyhow::Result<()> {
+    let bound = |text: &Option<String>,
+                 flag: &str,
+                 end_of_day: bool|
+     -> anyhow::Result<Option<i64>> {
+        text.as_deref()
+            .map(|t| {
+                parse_time(t, end_of_day).with_context(|| {
+                    format!("{flag} {t:?} is not a date (YYYY-MM-DD), an ISO date-time or Unix ms")
+                })
+            })
+            .transpose()
     };
+    let query = SearchQuery {
+        since: bound(&r.since, "--since", false)?,
+        until: bound(&r.until, "--until", true)?,
+        text: r.query.join(" "),
+        project: r
+            .project
+            .map(|d| project::resolve(&d).root.to_string_lossy().into_owned()),
+        types: r.types,
+        concepts: r.concepts,
+        file: r.file,
+        limit: r.limit,
+        offset: r.offset,
+    };
+    let store = open()?;
+    let json = r.json;
+    let style = Style::stdout();
+    let kind = match r.target {
+        Target::Observations => None,
+        Target::Sessions => Some(RecordKind::Session),
+        Target::Prompts => Some(RecordKind::Prompt),
+    };
+    if let Some(kind) = kind {
+        if !query.types.is_empty() || !query.concepts.is_empty() || query.file.is_some() {
+            bail!(
+                "--type, --concept and --file filter observations; leave them out with --in sessions or prompts"
+            );
+        }
+        let hits = search_records(&store, kind, &query)?;
+        if json {
+            println!("{}", serde_json::to_string(&hits)?);
+        } else if hits.is_empty() {
+            println!("Nothing found.");
+        }
+        for h in hits.iter().filter(|_| !json) {
+            println!(
+                "{} {}  {}",
+                style.bold(&format!("#{}{:<6}", kind.prefix(), h.id)),
+                style.dim(&utc_minute(h.created_at)),
+                h.title
+            );
+            if !h.detail.is_empty() {
+                println!("        {}", style.dim(&h.detail));
+            }
+        }
+        return Ok(());
+    }
     let hits = run_search(&store, &query)?;
     if json {
         println!("{}", serde_json::to_string(&hits)?);
@@ -45,31 +129,34 @@ pub fn search(
         println!("No matching memories.");
         return Ok(());
     }
-    print_hits(&hits);
+    print_hits(&hits, style);
     Ok(())
 }
 
 /// One line per hit, then how to fetch them in full.
-fn print_hits(hits: &[Hit]) {
+fn print_hits(hits: &[Hit], style: Style) {
     for h in hits {
         println!(
-            "#{:<6} {}  {:<9} {}  (~{} tokens)",
-            h.id,
-            utc_minute(h.created_at),
-            h.kind,
+            "{} {}  {} {}  {}",
+            style.bold(&format!("#{:<6}", h.id)),
+            style.dim(&utc_minute(h.created_at)),
+            style.kind(&h.kind, &format!("{:<9}", h.kind)),
             h.title,
-            h.tokens
+            style.dim(&format!("(~{} tokens)", h.tokens))
         );
         if !h.subtitle.is_empty() {
             println!("        {}", h.subtitle);
         }
     }
     println!(
-        "\nFull records: mnemo show {}",
-        hits.iter()
-            .map(|h| h.id.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+        "\n{}",
+        style.dim(&format!(
+            "Full records: mnemo show {}",
+            hits.iter()
+                .map(|h| h.id.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
     );
 }
 
@@ -91,7 +178,7 @@ pub fn timeline(
     } else if hits.is_empty() {
         println!("No memories.");
     } else {
-        print_hits(&hits);
+        print_hits(&hits, Style::stdout());
     }
     Ok(())
 }
@@ -163,8 +250,14 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
     if observations.is_empty() {
         bail!("no observation with id {}", ids.join(", "));
     }
+    let style = Style::stdout();
     for o in observations {
-        println!("#{} {} · {}", o.id, o.kind, o.title);
+        println!(
+            "{} {} · {}",
+            style.bold(&format!("#{}", o.id)),
+            style.kind(&o.kind, &o.kind),
+            style.bold(&o.title)
+        );
         println!(
             "{} · {} · {}",
             o.project.as_deref().unwrap_or("(no project)"),

@@ -17,7 +17,7 @@ use mnemo_privacy::Redactor;
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::{Value, json};
 
-use crate::time::{iso, parse_iso};
+use mnemo_retrieve::time::{iso, parse_time};
 
 pub fn export(project_dir: Option<&Path>, output: Option<&Path>) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
@@ -119,7 +119,9 @@ fn observation(
     }
     let created_at = match &v["created_at"] {
         Value::Number(n) => n.as_i64(),
-        Value::String(s) => Some(parse_iso(s).ok_or_else(|| format!("bad created_at {s:?}"))?),
+        Value::String(s) => {
+            Some(parse_time(s, false).ok_or_else(|| format!("bad created_at {s:?}"))?)
+        }
         _ => None,
     };
     let narrative = text("narrative");

@@ -1,0 +1,95 @@
+//! Times as people and models read and write them (always UTC), shared by
+//! the CLI, the MCP server and the viewer so every surface agrees.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+
+/// `2026-11-23 14:03` from Unix milliseconds.
+pub fn utc_minute(ms: i64) -> String {
+    format_ms(ms, "%Y-%m-%d %H:%M")
+}
+
+/// `2026-11-23T14:03:07.123Z` from Unix milliseconds.
+pub fn iso(ms: i64) -> String {
+    format_ms(ms, "%Y-%m-%dT%H:%M:%S%.3fZ")
+}
+
+/// (`2026-11-23`, `14:03`), for grouping by day.
+pub fn day_and_minute(ms: i64) -> (String, String) {
+    (format_ms(ms, "%Y-%m-%d"), format_ms(ms, "%H:%M"))
+}
+
+fn format_ms(ms: i64, format: &str) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.format(format).to_string())
+}
+
+/// Unix milliseconds from what a person or a model writes for a time: Unix
+/// milliseconds (digits), an RFC 3339 date-time, `YYYY-MM-DD[ T]HH:MM[:SS[.f]]`
+/// (UTC, a trailing `Z` allowed) or `YYYY-MM-DD`. A bare date means the start
+/// of that day, or its last millisecond when `end_of_day`.
+pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
+    let text = text.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().ok();
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    let naive = text.trim_end_matches(['Z', 'z']);
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    let day = NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok()?;
+    let start = day.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
+    Some(if end_of_day {
+        start + 86_400_000 - 1
+    } else {
+        start
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(utc_minute(1_795_468_980_000), "2026-11-23 21:23");
+        assert_eq!(utc_minute(951_782_400_000), "2000-02-29 00:00");
+        assert_eq!(
+            day_and_minute(1_795_468_980_000),
+            ("2026-11-23".to_string(), "21:23".to_string())
+        );
+    }
+
+    #[test]
+    fn parses_what_it_prints_and_what_people_write() {
+        for ms in [0, 951_782_400_000, 1_795_468_980_123, -86_400_000] {
+            assert_eq!(parse_time(&iso(ms), false), Some(ms), "{}", iso(ms));
+        }
+        assert_eq!(parse_time("2023-05-08", false), Some(1_683_504_000_000));
+        assert_eq!(
+            parse_time("2023-05-08", true),
+            Some(1_683_504_000_000 + 86_399_999)
+        );
+        assert_eq!(
+            parse_time("2023-05-08 13:56", false),
+            Some(1_683_554_160_000)
+        );
+        assert_eq!(
+            parse_time("2023-05-08T15:56:00+02:00", false),
+            Some(1_683_554_160_000)
+        );
+        assert_eq!(parse_time("1683554160000", false), Some(1_683_554_160_000));
+        assert_eq!(parse_time("8 May 2023", false), None);
+        assert_eq!(parse_time("", false), None);
+    }
+}

@@ -14,6 +14,8 @@
 //!
 //! [`quant`] stores vectors as 8-bit integers and scores a query against them.
 
+#![warn(missing_docs)]
+
 #[cfg(feature = "candle")]
 mod candle;
 mod openai;
@@ -26,7 +28,6 @@ mod tokenizer;
 pub use candle::CandleEmbedder;
 pub use openai::OpenAiEmbedder;
 pub use static_embed::StaticEmbedder;
-pub use tokenizer::MAX_WORD_CHARS;
 
 /// Why an embedding could not be produced.
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ use unicode_categories::UnicodeCategories;
 
 /// Words longer than this many characters become one `[UNK]` (WordPiece's
 /// `max_input_chars_per_word`).
-pub const MAX_WORD_CHARS: usize = 100;
+const MAX_WORD_CHARS: usize = 100;
 
 /// A WordPiece vocabulary.
 pub(crate) trait Vocab {

@@ -49,7 +49,7 @@ fn main() {
         "LoCoMo dev: {} conversations, {turns} turns, {questions} questions",
         conversations.len()
     );
-    println!("| embedder | model id | R@5 | R@10 | embed time |");
+    println!("| embedder | model id | R@5 | R@10 | embed + rank time |");
     println!("|---|---|---|---|---|");
 
     let builtin = StaticEmbedder::builtin();

@@ -90,21 +90,26 @@ impl Layout {
                 "hash slots must be a power of two, at least twice the vocabulary",
             ));
         }
-        let id_end = FIXED_HEADER + id_len;
-        let model_id = bytes
-            .get(FIXED_HEADER..id_end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .ok_or_else(|| bad("model id missing or not UTF-8"))?
-            .to_string();
+        // Section bounds in u64: no overflow whatever the header says.
+        let id_end = FIXED_HEADER as u64 + id_len as u64;
         let offsets = id_end.next_multiple_of(4);
-        let hash = offsets + 4 * (vocab + 1);
-        let scales = hash + 4 * slots;
-        let rows = scales + 4 * vocab;
-        let strings = rows + vocab * dims;
-        let string_len = u32_at(bytes, offsets + 4 * vocab).ok_or_else(|| bad("truncated"))?;
-        if bytes.len() != strings + string_len as usize {
+        let hash = offsets + 4 * (vocab as u64 + 1);
+        let scales = hash + 4 * slots as u64;
+        let rows = scales + 4 * vocab as u64;
+        let strings = rows + vocab as u64 * dims as u64;
+        let string_len = usize::try_from(offsets + 4 * vocab as u64)
+            .ok()
+            .and_then(|at| u32_at(bytes, at))
+            .ok_or_else(|| bad("truncated"))?;
+        if bytes.len() as u64 != strings + u64::from(string_len) {
             return Err(bad("file size does not match its header"));
         }
+        // Every bound is now at most the file's length, so fits a usize.
+        let [id_end, offsets, hash, scales, rows, strings] =
+            [id_end, offsets, hash, scales, rows, strings].map(|v| v as usize);
+        let model_id = std::str::from_utf8(&bytes[FIXED_HEADER..id_end])
+            .map_err(|_| bad("model id is not UTF-8"))?
+            .to_string();
         Ok(Layout {
             dims,
             vocab,
@@ -286,6 +291,11 @@ mod tests {
         let mut wrong_version = bytes.clone();
         wrong_version[8] = 9;
         assert!(Layout::parse(&wrong_version).is_err());
+        for field in [12, 16, 20, 28] {
+            let mut huge = bytes.clone();
+            huge[field..field + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            assert!(Layout::parse(&huge).is_err(), "field at {field}");
+        }
         let mut no_empty_slot = bytes.clone();
         let layout = Layout::parse(&bytes).expect("parses");
         no_empty_slot[layout.hash..layout.scales].fill(0);

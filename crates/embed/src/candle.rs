@@ -26,6 +26,9 @@ pub struct CandleEmbedder {
     dims: usize,
     /// Longest input in tokens, `[CLS]` and `[SEP]` included.
     max_tokens: usize,
+    /// Longest sequence the position embeddings allow.
+    max_positions: usize,
+    vocab_size: usize,
     sep: u32,
 }
 
@@ -82,6 +85,8 @@ impl CandleEmbedder {
             model_id: model_id.to_string(),
             dims: config.hidden_size,
             max_tokens,
+            max_positions: config.max_position_embeddings,
+            vocab_size: config.vocab_size,
             sep,
         })
     }
@@ -112,9 +117,25 @@ impl CandleEmbedder {
 
     /// The last hidden state of every position of each id sequence (not
     /// normalised, nothing pooled): `out[i][position][component]`. All
-    /// sequences run as one padded batch.
+    /// sequences run as one padded batch. An id outside the vocabulary or a
+    /// sequence longer than the model's positions is an error.
     pub fn hidden_states(&self, sequences: &[Vec<u32>]) -> Result<Vec<Vec<Vec<f32>>>, EmbedError> {
         let longest = sequences.iter().map(Vec::len).max().unwrap_or(0);
+        if longest > self.max_positions {
+            return Err(model_error(format!(
+                "{longest} tokens, the model takes at most {}",
+                self.max_positions
+            )));
+        }
+        if let Some(id) = sequences
+            .iter()
+            .flatten()
+            .find(|&&id| id as usize >= self.vocab_size)
+        {
+            return Err(model_error(format!(
+                "token id {id} is not in the vocabulary"
+            )));
+        }
         if longest == 0 {
             return Ok(vec![Vec::new(); sequences.len()]);
         }

@@ -49,4 +49,13 @@ fn matches_sentence_transformers_reference_vectors() {
     // One at a time (no padding) gives the same vectors as the padded batch.
     let single = model.embed(texts[0]).expect("embeds");
     assert!(dot(&single, &batch[0]) > 0.99999);
+
+    // Long text is truncated to the model's 256 tokens, ending in [SEP]
+    // (not embedded here: a debug build runs the model slowly).
+    let long = model
+        .token_ids(&"the build cache was invalidated again ".repeat(300))
+        .expect("tokenizes");
+    assert_eq!((long.len(), long.last()), (256, Some(&102)));
+    assert!(model.hidden_states(&[vec![101, 999_999, 102]]).is_err());
+    assert!(model.hidden_states(&[vec![101; 513]]).is_err());
 }

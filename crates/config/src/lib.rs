@@ -94,6 +94,8 @@ pub struct Config {
     pub compress: CompressConfig,
     /// `[llm]`: optional LLM enrichment of compressed episodes.
     pub llm: LlmConfig,
+    /// `[embed]`: the embedder behind vector search.
+    pub embed: EmbedConfig,
     /// `[context]`: what new sessions are told at start.
     pub context: ContextConfig,
     /// `[log]`: mnemo's own log files.
@@ -277,6 +279,57 @@ pub enum LlmBackend {
     Anthropic,
     /// Any OpenAI-compatible chat-completions endpoint.
     Openai,
+}
+
+/// `[embed]`: which embedder turns memories and queries into vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedConfig {
+    /// Which embedder. Default [`EmbedBackend::Builtin`].
+    pub backend: EmbedBackend,
+    /// Model name for `openai` (required there), e.g. `nomic-embed-text`.
+    pub model: String,
+    /// Vector length of the `openai` model (required there).
+    pub dims: usize,
+    /// Base URL for `openai` (required there), e.g. `http://127.0.0.1:11434`.
+    pub base_url: String,
+    /// Name of the environment variable holding the API key; empty means
+    /// `OPENAI_API_KEY` (and no key when that is unset).
+    pub api_key_env: String,
+    /// A sentence-transformers model directory, for `local`.
+    pub model_dir: String,
+    /// Seconds before an `openai` request is abandoned. Default 10.
+    pub timeout_secs: u64,
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            backend: EmbedBackend::Builtin,
+            model: String::new(),
+            dims: 0,
+            base_url: String::new(),
+            api_key_env: String::new(),
+            model_dir: String::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+/// The embedder. Written `"builtin"`, `"off"`, `"openai"` or `"local"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbedBackend {
+    /// The static table compiled into mnemo (the default): offline, microseconds.
+    #[default]
+    Builtin,
+    /// Full-text search only.
+    Off,
+    /// Any OpenAI-compatible `/v1/embeddings` endpoint.
+    Openai,
+    /// The full transformer from `model_dir`, on CPU (a build with the
+    /// `candle` feature).
+    Local,
 }
 
 /// `[store]`: the SQLite database.

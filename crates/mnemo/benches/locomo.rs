@@ -1,28 +1,35 @@
-//! LoCoMo retrieval: any-hit recall@5 and @10 of `mnemo search` on the dev
+//! LoCoMo retrieval: any-hit recall@5 and @10 of mnemo's search on the dev
 //! set in `../shared/eval/locomo-dev.json` (see that folder's README for the
 //! metric). Every dialogue turn is one memory ("<speaker>: <text>"), one store
 //! per conversation; every question with evidence, except category 5, is a
 //! search. Skips cleanly when the file is absent.
 //!
-//! Run: `cargo bench -p mnemo --bench locomo`.
+//! Prints full text alone, vectors alone (the built-in embedder) and the
+//! default fusion. Run: `cargo bench -p mnemo --bench locomo`; add
+//! `-- --grid` to also print a grid of fusion settings (how the default was
+//! chosen).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use mnemo_retrieve::{SearchQuery, search};
+use mnemo_embed::{Embedder, StaticEmbedder};
+use mnemo_retrieve::vectors::embed_pending;
+use mnemo_retrieve::{Fusion, SearchQuery, search_with};
 use mnemo_store::{NewObservation, ProjectRef, Store};
 use serde_json::Value;
 
-fn main() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval/locomo-dev.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: {} not found", path.display());
-        return;
-    };
-    let data: Vec<Value> = serde_json::from_str(&text).expect("LoCoMo JSON");
-    let (mut questions, mut hit5, mut hit10) = (0usize, 0usize, 0usize);
-    let mut latencies = Vec::new();
+/// One conversation's store, and its questions with their evidence turns.
+struct Conversation {
+    store: Store,
+    root: String,
+    dia_of: HashMap<i64, String>,
+    questions: Vec<(String, Vec<String>)>,
+}
+
+fn load(data: &[Value]) -> Vec<Conversation> {
+    let embedder = StaticEmbedder::builtin();
+    let mut out = Vec::new();
     for (c, conversation) in data.iter().enumerate() {
         let mut store = Store::open_in_memory().expect("store");
         let project = ProjectRef {
@@ -30,7 +37,7 @@ fn main() {
             name: format!("conversation-{c}"),
         };
         let conv = &conversation["conversation"];
-        let mut dia_of: HashMap<i64, String> = HashMap::new();
+        let mut dia_of = HashMap::new();
         let mut n = 1;
         while let Some(turns) = conv.get(format!("session_{n}")).and_then(Value::as_array) {
             for turn in turns {
@@ -56,35 +63,59 @@ fn main() {
             }
             n += 1;
         }
-        for qa in conversation["qa"].as_array().into_iter().flatten() {
-            let evidence: Vec<&str> = qa["evidence"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            if qa["category"].as_i64() == Some(5) || evidence.is_empty() {
-                continue;
-            }
+        embed_pending(&mut store, embedder, usize::MAX).expect("embed");
+        let questions = conversation["qa"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|qa| qa["category"].as_i64() != Some(5))
+            .map(|qa| {
+                let evidence: Vec<String> = qa["evidence"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect();
+                (
+                    qa["question"].as_str().unwrap_or_default().to_string(),
+                    evidence,
+                )
+            })
+            .filter(|(_, evidence)| !evidence.is_empty())
+            .collect();
+        out.push(Conversation {
+            store,
+            root: project.root,
+            dia_of,
+            questions,
+        });
+    }
+    out
+}
+
+/// (R@5, R@10, median latency) of one way of searching.
+fn evaluate(
+    conversations: &[Conversation],
+    embedder: Option<&dyn Embedder>,
+    fusion: &Fusion,
+) -> (f64, f64, Duration, usize) {
+    let (mut questions, mut hit5, mut hit10) = (0usize, 0usize, 0usize);
+    let mut latencies = Vec::new();
+    for c in conversations {
+        for (question, evidence) in &c.questions {
+            let query = SearchQuery {
+                text: question.clone(),
+                project: Some(c.root.clone()),
+                limit: 10,
+                ..SearchQuery::default()
+            };
             let started = Instant::now();
-            let hits = search(
-                &store,
-                &SearchQuery {
-                    text: qa["question"].as_str().unwrap_or_default().to_string(),
-                    project: Some(project.root.clone()),
-                    limit: 10,
-                    ..SearchQuery::default()
-                },
-            )
-            .expect("search");
+            let hits = search_with(&c.store, &query, embedder, fusion, 0).expect("search");
             latencies.push(started.elapsed());
             let found: Vec<bool> = hits
                 .iter()
-                .map(|h| {
-                    dia_of
-                        .get(&h.id)
-                        .is_some_and(|d| evidence.contains(&d.as_str()))
-                })
+                .map(|h| c.dia_of.get(&h.id).is_some_and(|d| evidence.contains(d)))
                 .collect();
             questions += 1;
             hit5 += usize::from(found.iter().take(5).any(|&f| f));
@@ -92,10 +123,53 @@ fn main() {
         }
     }
     latencies.sort();
-    println!(
-        "LoCoMo dev, BM25 (FTS5, porter): {questions} questions, R@5 {:.3}, R@10 {:.3}; search median {:.2} ms",
+    (
         hit5 as f64 / questions as f64,
         hit10 as f64 / questions as f64,
-        latencies[latencies.len() / 2].as_secs_f64() * 1000.0
-    );
+        latencies[latencies.len() / 2],
+        questions,
+    )
+}
+
+fn main() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval/locomo-dev.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("skipped: {} not found", path.display());
+        return;
+    };
+    let data: Vec<Value> = serde_json::from_str(&text).expect("LoCoMo JSON");
+    let conversations = load(&data);
+    let embedder: &dyn Embedder = StaticEmbedder::builtin();
+    let vectors_only = Fusion {
+        lexical_weight: 0.0,
+        vector_weight: 1.0,
+        ..Fusion::DEFAULT
+    };
+    let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [
+        ("full text (FTS5 BM25)", None, Fusion::DEFAULT),
+        ("vectors (built-in embedder)", Some(embedder), vectors_only),
+        ("hybrid (default fusion)", Some(embedder), Fusion::DEFAULT),
+    ];
+    println!("LoCoMo dev, any-hit recall; model {}", embedder.model_id());
+    for (name, embedder, fusion) in runs {
+        let (r5, r10, median, questions) = evaluate(&conversations, embedder, &fusion);
+        println!(
+            "{name:<30} {questions} questions  R@5 {r5:.3}  R@10 {r10:.3}  search median {:.2} ms",
+            median.as_secs_f64() * 1000.0
+        );
+    }
+    if std::env::args().any(|a| a == "--grid") {
+        println!("\n{:>6} {:>6} {:>7} {:>7}", "depth", "w_vec", "R@5", "R@10");
+        for depth in [20, 50, 100] {
+            for vector_weight in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
+                let fusion = Fusion {
+                    depth,
+                    vector_weight,
+                    ..Fusion::DEFAULT
+                };
+                let (r5, r10, _, _) = evaluate(&conversations, Some(embedder), &fusion);
+                println!("{depth:>6} {vector_weight:>6} {r5:>7.3} {r10:>7.3}");
+            }
+        }
+    }
 }

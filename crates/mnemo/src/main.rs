@@ -121,6 +121,13 @@ enum Command {
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
+    /// Embed every memory again with the configured embedder (after
+    /// changing `[embed]`; new memories are embedded as they are written).
+    Reindex {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -197,6 +204,7 @@ fn main() -> ExitCode {
             commands::report(commands::transfer::import(&file, &format))
         }
         Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
+        Command::Reindex { json } => commands::report(commands::vectors::reindex(json)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

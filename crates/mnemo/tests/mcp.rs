@@ -247,13 +247,16 @@ async fn a_client_searches_reads_and_remembers() {
         .unwrap_or_else(|| panic!("{around}"));
     assert!(anchor_line.ends_with("<- anchor"), "{around}");
     assert!(index_ids(&around).len() > 1, "{around}");
+    // By query: centred on the best search hit for that query.
+    let query = "negative n raises ValueError";
+    let best = ok(&client, "search", json!({"query": query, "limit": 1})).await;
     let by_query = ok(
         &client,
         "timeline",
-        json!({"query": "negative n raises ValueError", "depth_before": 0, "depth_after": 0}),
+        json!({"query": query, "depth_before": 0, "depth_after": 0}),
     )
     .await;
-    assert_eq!(index_ids(&by_query), [bugfix], "{by_query}");
+    assert_eq!(index_ids(&by_query), index_ids(&best), "{by_query}");
 
     // get_observations → full records.
     let full = ok(&client, "get_observations", json!({"ids": [bugfix]})).await;

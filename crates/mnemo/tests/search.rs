@@ -339,3 +339,103 @@ fn export_then_import_round_trips_and_refs_come_back() {
     assert_eq!(shown[0]["ref"], "D1:3");
     assert!(!contains(&all_bytes(&other.home), &secret));
 }
+
+const NOTES: &[&str] = &[
+    "Switched the database driver from psycopg2 to asyncpg for connection pooling",
+    "The login page now rejects expired passwords",
+    "Fixed a crash when the user uploads an empty image",
+    "Decided to use tabs for indentation in the Makefile",
+];
+
+fn remember_notes(env: &Env) {
+    for note in NOTES {
+        let out = env.command(&["remember", note]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn titles(hits: &Value) -> Vec<String> {
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn vectors_find_memories_that_share_no_word_with_the_query() {
+    let env = Env::new();
+    remember_notes(&env);
+    assert_eq!(env.count("SELECT count(*) FROM observation_vectors"), 4);
+    assert_eq!(env.count("SELECT count(*) FROM vector_queue"), 0);
+    for (query, expected) in [
+        ("authentication credentials too old", NOTES[1]),
+        ("postgres library", NOTES[0]),
+    ] {
+        let hits = json(&env, &["search", query, "--json"]);
+        assert_eq!(
+            titles(&hits).first().map(String::as_str),
+            Some(expected),
+            "{query}: {hits}"
+        );
+    }
+    // Rebuilding gives the same answers.
+    let out = env.command(&["reindex"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with("4 memories embedded with minilm-l6-static")
+    );
+    let hits = json(
+        &env,
+        &["search", "authentication credentials too old", "--json"],
+    );
+    assert_eq!(titles(&hits)[0], NOTES[1]);
+}
+
+#[test]
+fn without_vectors_search_is_full_text_and_nothing_is_lost() {
+    let off = Env::new().env("MNEMO_EMBED_BACKEND", "off");
+    remember_notes(&off);
+    assert_eq!(off.count("SELECT count(*) FROM observation_vectors"), 0);
+    assert_eq!(
+        json(
+            &off,
+            &["search", "authentication credentials too old", "--json"]
+        ),
+        json!([])
+    );
+    assert_eq!(
+        titles(&json(&off, &["search", "expired", "--json"])),
+        [NOTES[1]]
+    );
+    let out = off.command(&["reindex"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("vector search is off"));
+
+    // An embedding endpoint that is down: memories are kept, queued for
+    // vectors, and found by full text; reindex says what is wrong.
+    let down = Env::new()
+        .env("MNEMO_EMBED_BACKEND", "openai")
+        .env("MNEMO_EMBED_BASE_URL", "http://127.0.0.1:9")
+        .env("MNEMO_EMBED_MODEL", "nomic-embed-text")
+        .env("MNEMO_EMBED_DIMS", "768");
+    remember_notes(&down);
+    assert_eq!(down.count("SELECT count(*) FROM observations"), 4);
+    assert_eq!(down.count("SELECT count(*) FROM vector_queue"), 4);
+    assert_eq!(
+        titles(&json(&down, &["search", "asyncpg", "--json"])),
+        [NOTES[0]]
+    );
+    let out = down.command(&["reindex"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("mnemo: embedding endpoint unreachable"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -28,6 +28,11 @@ impl Filter {
         }
     }
 
+    /// The project's id, when the search is about one project.
+    pub(crate) fn project_id(&self) -> Option<i64> {
+        self.project_id
+    }
+
     /// Whether conditions beyond project and type apply (those two are also
     /// in the full-text scope; these are checked row by row).
     pub(crate) fn has_post_conditions(&self) -> bool {

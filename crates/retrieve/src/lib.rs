@@ -14,7 +14,11 @@ pub mod query;
 pub mod recall;
 mod records;
 pub mod time;
+pub mod vectors;
 
+use std::collections::HashMap;
+
+use mnemo_embed::{Embedder, StaticEmbedder};
 use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
@@ -84,9 +88,66 @@ pub struct Observation {
     pub reference: Option<String>,
 }
 
-/// Search observations. Never fails on odd input: words are extracted by
-/// [`query::terms`] and quoted, so no user text is FTS5 or SQL syntax.
+/// How full-text and vector rankings are combined: each side's scores are
+/// min-max normalised over its best `depth` candidates and added with their
+/// weights, then recent memories get a mild boost. Score fusion beat
+/// reciprocal rank fusion on the LoCoMo development set (0.650 against 0.621
+/// R@5 at their best); `cargo bench -p mnemo --bench locomo -- --grid`
+/// prints the grid the defaults come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fusion {
+    /// Weight of the full-text (BM25) side.
+    pub lexical_weight: f64,
+    /// Weight of the vector (cosine) side.
+    pub vector_weight: f64,
+    /// Candidates ranked on each side (at least offset + limit).
+    pub depth: usize,
+    /// Extra weight for a memory made just now, halving every
+    /// `recency_half_life_days`.
+    pub recency_weight: f64,
+    pub recency_half_life_days: f64,
+}
+
+impl Fusion {
+    /// The tuned default.
+    pub const DEFAULT: Fusion = Fusion {
+        lexical_weight: 1.0,
+        vector_weight: 0.75,
+        depth: 50,
+        recency_weight: 0.1,
+        recency_half_life_days: 30.0,
+    };
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion::DEFAULT
+    }
+}
+
+/// Search observations with full text and the built-in embedder, fused.
+/// Never fails on odd input: words are extracted by [`query::terms`] and
+/// quoted, so no user text is FTS5 or SQL syntax.
 pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
+    search_with(
+        store,
+        q,
+        Some(StaticEmbedder::builtin()),
+        &Fusion::DEFAULT,
+        now_ms(),
+    )
+}
+
+/// [`search`] with a chosen embedder (`None`: full text only), fusion and
+/// clock. Vectors count only when they were made by the same embedder (the
+/// model id); if the query cannot be embedded, full text alone answers.
+pub fn search_with(
+    store: &Store,
+    q: &SearchQuery,
+    embedder: Option<&dyn Embedder>,
+    fusion: &Fusion,
+    now: i64,
+) -> Result<Vec<Hit>> {
     let conn = store.conn();
     let project_id = match &q.project {
         None => None,
@@ -101,16 +162,95 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
     if terms.is_empty() {
         return most_recent(conn, &filter, limit, q.offset);
     }
-    let ranked = lexical::rank(conn, &terms, &filter, q.offset + limit)?;
+    let want = q.offset + limit;
+    let depth = fusion.depth.max(want);
+    let lexical = lexical::rank(conn, &terms, &filter, depth)?;
+    let semantic = match embedder {
+        Some(embedder) => similar(conn, embedder, &q.text, &filter, depth)?,
+        None => Vec::new(),
+    };
+    let mut fused: HashMap<i64, f64> = HashMap::new();
+    for (id, score) in normalised(&lexical) {
+        *fused.entry(id).or_default() += fusion.lexical_weight * score;
+    }
+    for (id, score) in normalised(&semantic) {
+        *fused.entry(id).or_default() += fusion.vector_weight * score;
+    }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE o.id = ?1",
         hit_columns("?2")
     ))?;
-    let mut hits = Vec::with_capacity(limit);
-    for (id, score) in ranked.into_iter().skip(q.offset) {
-        hits.push(stmt.query_row(rusqlite::params![id, score], hit)?);
+    let mut hits = Vec::with_capacity(fused.len());
+    for (id, score) in fused {
+        let mut h = stmt.query_row(rusqlite::params![id, score], hit)?;
+        let age_days = (now - h.created_at).max(0) as f64 / 86_400_000.0;
+        h.score *=
+            1.0 + fusion.recency_weight * 0.5f64.powf(age_days / fusion.recency_half_life_days);
+        hits.push(h);
     }
-    Ok(hits)
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
+    Ok(hits.into_iter().skip(q.offset).take(limit).collect())
+}
+
+/// Observations passing `filter` whose vectors are nearest to `text`, best
+/// first, at most `depth`.
+fn similar(
+    conn: &rusqlite::Connection,
+    embedder: &dyn Embedder,
+    text: &str,
+    filter: &Filter,
+    depth: usize,
+) -> Result<Vec<(i64, f32)>> {
+    let Some(model) = vectors::model_row(conn, embedder)? else {
+        return Ok(Vec::new());
+    };
+    let Ok(query) = embedder.embed(text) else {
+        return Ok(Vec::new());
+    };
+    // Project is part of the scan; other filters are checked per candidate,
+    // over more candidates than needed so that some survive.
+    let candidates = vectors::nearest(conn, model, filter.project_id(), &query, depth * 2)?;
+    let mut sql = "SELECT 1 FROM observations o WHERE o.id = ?".to_string();
+    let mut args = vec![SqlValue::Null];
+    filter.push_sql(&mut sql, &mut args);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut kept = Vec::new();
+    for (id, similarity) in candidates {
+        if kept.len() == depth {
+            break;
+        }
+        args[0] = SqlValue::Integer(id);
+        if stmt.exists(rusqlite::params_from_iter(args.iter()))? {
+            kept.push((id, similarity));
+        }
+    }
+    Ok(kept)
+}
+
+/// Scores mapped onto 0..=1 (best 1, worst 0; all 1 when they are equal).
+fn normalised<S: Copy + Into<f64>>(ranked: &[(i64, S)]) -> impl Iterator<Item = (i64, f64)> + '_ {
+    let scores = || ranked.iter().map(|&(_, s)| s.into());
+    let (min, max) = (
+        scores().fold(f64::MAX, f64::min),
+        scores().fold(f64::MIN, f64::max),
+    );
+    ranked.iter().map(move |&(id, s)| {
+        let s: f64 = s.into();
+        (
+            id,
+            if max > min {
+                (s - min) / (max - min)
+            } else {
+                1.0
+            },
+        )
+    })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The id of the project whose root is `root`.

@@ -12,20 +12,25 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
 use crate::query::terms;
-use crate::{Observation, SearchQuery, get_observations, search};
+use mnemo_embed::{Embedder, StaticEmbedder};
 
-/// How much to recall.
-#[derive(Debug, Clone, Copy)]
-pub struct RecallOptions {
+use crate::{Fusion, Observation, SearchQuery, get_observations, search, search_with};
+
+/// How much to recall, and with which embedder.
+#[derive(Clone, Copy)]
+pub struct RecallOptions<'a> {
     pub max_tokens: usize,
     pub max_memories: usize,
+    /// The configured embedder; `None` ranks by full text alone.
+    pub embedder: Option<&'a dyn Embedder>,
 }
 
-impl Default for RecallOptions {
+impl Default for RecallOptions<'_> {
     fn default() -> Self {
         RecallOptions {
             max_tokens: 500,
             max_memories: 3,
+            embedder: Some(StaticEmbedder::builtin()),
         }
     }
 }
@@ -140,7 +145,7 @@ pub fn recall(
     }
     let needed = wanted.len().min(2);
     let session = session_id(store, agent, agent_session_id)?;
-    let hits = search(
+    let hits = search_with(
         store,
         &SearchQuery {
             text: prompt.to_string(),
@@ -148,6 +153,9 @@ pub fn recall(
             limit: 20,
             ..SearchQuery::default()
         },
+        options.embedder,
+        &Fusion::DEFAULT,
+        now,
     )?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     let mut picked = Vec::new();

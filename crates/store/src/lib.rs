@@ -11,6 +11,7 @@ mod episodes;
 mod migrate;
 mod record;
 mod stats;
+mod vectors;
 
 use std::path::Path;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use episodes::{
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};
+pub use vectors::VectorSource;
 
 /// Observation types (claude-mem's `code` mode), as the schema's CHECK allows.
 pub const OBSERVATION_TYPES: &[&str] = &[

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search scope",
         include_str!("migrations/0006_search_scope.sql"),
     ),
+    (7, "vectors", include_str!("migrations/0007_vectors.sql")),
 ];
 
 /// The schema version this build writes.

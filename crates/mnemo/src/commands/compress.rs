@@ -45,6 +45,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
         }
         total.add(report);
     }
+    super::vectors::embed_queued(&mut store, &config, usize::MAX);
     let secs = started.elapsed().as_secs_f64();
     if json {
         println!(
@@ -90,12 +91,14 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
             )?;
         }
         let redactor = Redactor::new(&privacy_options(config))?;
-        Ok(compress_pending(
+        let report = compress_pending(
             &mut store,
             &redactor,
             &options(config, HOOK_BUDGET),
             mnemo_capture::now_ms(),
-        )?)
+        )?;
+        super::vectors::embed_queued(&mut store, config, super::vectors::HOOK_BUDGET);
+        Ok(report)
     })();
     match result {
         Ok(report) if report.episodes > 0 => {

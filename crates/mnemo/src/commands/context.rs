@@ -4,7 +4,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use mnemo_capture::{project, store_options};
-use mnemo_config::{Config, Paths};
+use mnemo_config::{Config, EmbedBackend, Paths};
+use mnemo_embed::{Embedder, StaticEmbedder};
 use mnemo_retrieve::context::{ContextOptions, session_context};
 use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
@@ -81,8 +82,14 @@ pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord)
     }
     let prompt = record.prompt.as_ref().filter(|p| !p.private)?;
     let project = record.project.as_ref()?;
+    // A remote or transformer embedder is not worth its latency here.
+    let embedder = (config.embed.backend == EmbedBackend::Builtin).then(|| {
+        let builtin: &dyn Embedder = StaticEmbedder::builtin();
+        builtin
+    });
     let options = RecallOptions {
         max_tokens: config.context.recall_max_tokens,
+        embedder,
         ..RecallOptions::default()
     };
     let result = Store::open(&paths.db, &store_options(config)).and_then(|mut store| {

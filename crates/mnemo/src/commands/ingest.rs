@@ -14,7 +14,6 @@ const BATCH: usize = 1000;
 
 pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
-    paths.ensure_dirs()?;
     let reader: Box<dyn BufRead> = match file {
         Some(p) if p != Path::new("-") => Box::new(BufReader::new(
             File::open(p).with_context(|| format!("cannot open {}", p.display()))?,

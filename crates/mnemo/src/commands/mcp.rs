@@ -9,7 +9,6 @@ use mnemo_capture::{privacy_options, project, store_options};
 
 pub fn run(project_dir: Option<&Path>) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
-    paths.ensure_dirs()?;
     // The project the session works in scopes calls that name none; without
     // a usable directory, calls cover every project.
     let dir = match project_dir {

@@ -9,6 +9,7 @@ pub mod mcp;
 pub mod search;
 pub mod stats;
 pub mod transfer;
+pub mod vectors;
 pub mod worker;
 
 use std::process::ExitCode;
@@ -26,9 +27,11 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Paths and configuration for an interactive command: a bad config is an error.
+/// Paths (created if missing) and configuration for an interactive
+/// command: a bad config is an error.
 pub fn load() -> anyhow::Result<(Paths, Config)> {
     let paths = Paths::from_env()?;
+    paths.ensure_dirs()?;
     let config = Config::load(&paths)?;
     crate::logging::init(&paths, &config);
     Ok((paths, config))

@@ -4,18 +4,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
+use mnemo_config::Config;
 use mnemo_retrieve::time::{parse_time, utc_minute};
 use mnemo_retrieve::{
-    Hit, RecordKind, SearchQuery, get_observations, search as run_search, search_records,
+    Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
 };
 use mnemo_store::{OBSERVATION_TYPES as TYPES, Store};
 
 use crate::style::Style;
 
-fn open() -> anyhow::Result<Store> {
+/// The store and the configuration.
+fn open() -> anyhow::Result<(Store, Config)> {
     let (paths, config) = super::load()?;
-    Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))
+    let store = Store::open(&paths.db, &store_options(&config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    Ok((store, config))
 }
 
 /// What `mnemo search` looks in.
@@ -87,7 +90,8 @@ pub fn search(r: Request) -> anyhow::Result<()> {
         limit: r.limit,
         offset: r.offset,
     };
-    let store = open()?;
+    let (store, config) = open()?;
+    let embedder = super::vectors::configured(&config)?;
     let json = r.json;
     let style = Style::stdout();
     let kind = match r.target {
@@ -120,7 +124,13 @@ pub fn search(r: Request) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let hits = run_search(&store, &query)?;
+    let hits = search_with(
+        &store,
+        &query,
+        embedder.as_ref().map(|e| e.get()),
+        &Fusion::DEFAULT,
+        mnemo_capture::now_ms(),
+    )?;
     if json {
         println!("{}", serde_json::to_string(&hits)?);
         return Ok(());
@@ -170,7 +180,7 @@ pub fn timeline(
         Some(id) => Some(parse_id(id)?),
         None => None,
     };
-    let store = open()?;
+    let (store, _) = open()?;
     let project = project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned());
     let hits = mnemo_retrieve::timeline(&store, anchor, project.as_deref(), before, after)?;
     if json {
@@ -221,6 +231,7 @@ pub fn remember(
         &observation,
         mnemo_capture::now_ms(),
     )?;
+    super::vectors::embed_queued(&mut store, &config, super::vectors::HOOK_BUDGET);
     match (id, json) {
         (Some(id), true) => println!("{}", serde_json::json!({"id": id, "stored": true})),
         (None, true) => println!("{}", serde_json::json!({"id": null, "stored": false})),
@@ -241,7 +252,7 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
         .iter()
         .map(|id| parse_id(id))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = open()?;
+    let (store, _) = open()?;
     let observations = get_observations(&store, &parsed)?;
     if json {
         println!("{}", serde_json::to_string(&observations)?);

@@ -51,7 +51,6 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
         bail!("unknown import format {format:?} (supported: jsonl)");
     }
     let (paths, config) = super::load()?;
-    paths.ensure_dirs()?;
     let redactor = Redactor::new(&privacy_options(&config))?;
     let mut store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
@@ -88,6 +87,7 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
             }
         }
     }
+    super::vectors::embed_queued(&mut store, &config, usize::MAX);
     println!("{stored} imported, {duplicates} already present, {bad} rejected");
     Ok(())
 }

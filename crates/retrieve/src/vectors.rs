@@ -1,0 +1,139 @@
+//! Vector similarity: embedding observations after they are written, and
+//! finding the observations nearest to a query.
+//!
+//! Writers never embed inside their transaction: a trigger queues every new
+//! or edited observation (`vector_queue`), and [`embed_pending`] drains the
+//! queue afterwards, so a slow or failing embedder can delay vectors but
+//! never lose or block a memory. Search scans the vectors of the query's
+//! project (one contiguous range of the table) and keeps the best few.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use mnemo_embed::{EmbedError, Embedder, quant};
+use mnemo_store::{Store, StoreError, VectorSource};
+use rusqlite::{Connection, OptionalExtension};
+
+/// Observations embedded per batch (one transaction each).
+const BATCH: usize = 256;
+
+/// Narrative characters embedded after the title, subtitle and facts: an
+/// average over a long narrative blurs what the memory is about.
+const NARRATIVE_CHARS: usize = 600;
+
+/// Why queued observations could not be embedded.
+#[derive(Debug, thiserror::Error)]
+pub enum VectorError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+}
+
+/// The text an observation is embedded from.
+fn embedding_text(source: &VectorSource) -> String {
+    let facts: Vec<String> = serde_json::from_str(&source.facts).unwrap_or_default();
+    let mut text = format!(
+        "{}. {}. {}",
+        source.title,
+        source.subtitle,
+        facts.join(". ")
+    );
+    let narrative: String = source.narrative.chars().take(NARRATIVE_CHARS).collect();
+    if !narrative.is_empty() {
+        text.push_str(". ");
+        text.push_str(&narrative);
+    }
+    text
+}
+
+/// Embed up to `max` queued observations with `embedder`; returns how many.
+/// Each batch commits on its own, so an error keeps what was done.
+pub fn embed_pending(
+    store: &mut Store,
+    embedder: &dyn Embedder,
+    max: usize,
+) -> Result<usize, VectorError> {
+    let model = store.embedding_model(embedder.model_id(), embedder.dims())?;
+    let mut done = 0;
+    while done < max {
+        let batch = store.vector_queue(BATCH.min(max - done))?;
+        if batch.is_empty() {
+            break;
+        }
+        let texts: Vec<String> = batch.iter().map(embedding_text).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors = embedder.embed_batch(&refs)?;
+        let rows: Vec<(i64, i64, Vec<u8>)> = batch
+            .iter()
+            .zip(vectors)
+            .map(|(s, v)| (s.observation_id, s.project_id, quant::quantize(&v)))
+            .collect();
+        store.save_vectors(model, &rows)?;
+        done += rows.len();
+    }
+    Ok(done)
+}
+
+/// The stored model id of `embedder`, if anything was ever embedded with it.
+pub(crate) fn model_row(
+    conn: &Connection,
+    embedder: &dyn Embedder,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM embedding_models WHERE name = ?1")?
+        .query_row([embedder.model_id()], |r| r.get(0))
+        .optional()
+}
+
+/// The `k` observations of `model` (in `project`, when given) whose vectors
+/// are most similar to `query`, best first, with their cosine similarity.
+pub(crate) fn nearest(
+    conn: &Connection,
+    model: i64,
+    project: Option<i64>,
+    query: &[f32],
+    k: usize,
+) -> rusqlite::Result<Vec<(i64, f32)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT observation_id, vector FROM observation_vectors
+         WHERE model_id = ?1 AND (?2 IS NULL OR project_id = ?2)",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![model, project])?;
+    // A min-heap of the best k so far: the root is the one to beat.
+    let mut best: BinaryHeap<Reverse<(Similarity, i64)>> = BinaryHeap::with_capacity(k + 1);
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let bytes = row.get_ref(1)?.as_blob()?;
+        let similarity = Similarity(quant::dot_quantized(query, bytes));
+        if best.len() < k {
+            best.push(Reverse((similarity, id)));
+        } else if best
+            .peek()
+            .is_some_and(|Reverse((worst, _))| similarity > *worst)
+        {
+            best.pop();
+            best.push(Reverse((similarity, id)));
+        }
+    }
+    let mut found: Vec<(i64, f32)> = best.into_iter().map(|Reverse((s, id))| (id, s.0)).collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    Ok(found)
+}
+
+/// An f32 with a total order, for the heap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Similarity(f32);
+
+impl Eq for Similarity {}
+
+impl PartialOrd for Similarity {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Similarity {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}

@@ -78,6 +78,26 @@ pub trait Embedder: Send + Sync {
     }
 }
 
+/// A shared embedder is an embedder (so `Box::new(StaticEmbedder::builtin())`
+/// is a `Box<dyn Embedder>` like any other).
+impl<E: Embedder + ?Sized> Embedder for &E {
+    fn model_id(&self) -> &str {
+        (**self).model_id()
+    }
+
+    fn dims(&self) -> usize {
+        (**self).dims()
+    }
+
+    fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        (**self).embed(text)
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        (**self).embed_batch(texts)
+    }
+}
+
 /// Scales `v` to unit length in place; leaves an all-zero vector as it is.
 pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mnemo_embed::Embedder;
 use mnemo_privacy::{PrivacyOptions, Redactor};
 use mnemo_store::StoreOptions;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -65,13 +66,15 @@ pub struct MemoryServer {
 
 impl MemoryServer {
     /// A server over the database at `db`. `default_project` (a project root)
-    /// scopes calls that name no project; `None` means all projects. Fails
-    /// only if the privacy options do not compile.
+    /// scopes calls that name no project; `None` means all projects.
+    /// `embedder` is the configured one (`None`: full-text search only).
+    /// Fails only if the privacy options do not compile.
     pub fn new(
         db: PathBuf,
         options: StoreOptions,
         privacy: &PrivacyOptions,
         default_project: Option<String>,
+        embedder: Option<Box<dyn Embedder>>,
     ) -> anyhow::Result<MemoryServer> {
         Ok(MemoryServer {
             memory: Arc::new(Memory {
@@ -79,6 +82,7 @@ impl MemoryServer {
                 options,
                 redactor: Redactor::new(privacy)?,
                 default_project,
+                embedder,
             }),
             router: Self::tool_router(),
         })
@@ -208,8 +212,9 @@ pub fn serve_stdio(
     options: StoreOptions,
     privacy: PrivacyOptions,
     default_project: Option<String>,
+    embedder: Option<Box<dyn Embedder>>,
 ) -> anyhow::Result<()> {
-    let server = MemoryServer::new(db, options, &privacy, default_project)?;
+    let server = MemoryServer::new(db, options, &privacy, default_project, embedder)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

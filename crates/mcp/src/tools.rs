@@ -5,9 +5,10 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use mnemo_embed::Embedder;
 use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_retrieve::time::{iso, utc_minute};
-use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery};
+use mnemo_retrieve::{Fusion, Hit, Observation, RecordHit, RecordKind, SearchQuery};
 use mnemo_store::{NewObservation, ProjectRef, Store, StoreOptions};
 use serde_json::{Value, json};
 
@@ -34,6 +35,7 @@ pub(crate) struct Memory {
     pub options: StoreOptions,
     pub redactor: Redactor,
     pub default_project: Option<String>,
+    pub embedder: Option<Box<dyn Embedder>>,
 }
 
 impl Memory {
@@ -42,6 +44,18 @@ impl Memory {
     fn open(&self) -> Result<Store, String> {
         Store::open(&self.db, &self.options)
             .map_err(|e| format!("cannot open the memory database: {e}"))
+    }
+
+    /// Hybrid search with the configured embedder.
+    fn find(&self, store: &Store, query: &SearchQuery) -> Result<Vec<Hit>, String> {
+        mnemo_retrieve::search_with(
+            store,
+            query,
+            self.embedder.as_deref(),
+            &Fusion::DEFAULT,
+            now_ms(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// The project a call is about: `None` is every project. An absent or
@@ -150,7 +164,7 @@ impl Memory {
             };
         let hits = if native {
             query.file = files.pop();
-            mnemo_retrieve::search(&store, &query).map_err(|e| e.to_string())?
+            self.find(&store, &query)?
         } else {
             let mut all: Vec<Hit> = Vec::new();
             let mut seen = HashSet::new();
@@ -166,7 +180,7 @@ impl Memory {
                     offset: 0,
                     ..query.clone()
                 };
-                for hit in mnemo_retrieve::search(&store, &q).map_err(|e| e.to_string())? {
+                for hit in self.find(&store, &q)? {
                     if seen.insert(hit.id) {
                         all.push(hit);
                     }
@@ -255,10 +269,7 @@ impl Memory {
                     limit: 1,
                     ..SearchQuery::default()
                 };
-                match mnemo_retrieve::search(&store, &best)
-                    .map_err(|e| e.to_string())?
-                    .first()
-                {
+                match self.find(&store, &best)?.first() {
                     Some(hit) => Some(hit.id),
                     None => {
                         return Ok(vec![format!(
@@ -382,6 +393,11 @@ impl Memory {
         let id = store
             .remember(project.as_ref(), &observation, now_ms())
             .map_err(|e| e.to_string())?;
+        if let Some(embedder) = &self.embedder {
+            // Best effort: a note without a vector is still found by full
+            // text, and the next writer embeds it.
+            let _ = mnemo_retrieve::vectors::embed_pending(&mut store, embedder.as_ref(), 10);
+        }
         let redacted = match report.total_redactions() + report.private_spans {
             0 => String::new(),
             n => format!(" ({n} secret or private part(s) removed before storing)"),

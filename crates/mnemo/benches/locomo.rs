@@ -143,6 +143,7 @@ fn main() {
     let vectors_only = Fusion {
         lexical_weight: 0.0,
         vector_weight: 1.0,
+        min_similarity: -1.0,
         ..Fusion::DEFAULT
     };
     let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [

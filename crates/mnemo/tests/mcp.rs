@@ -303,6 +303,19 @@ async fn a_client_searches_reads_and_remembers() {
         .unwrap();
     let found = ok(&client, "search", json!({"query": "release checklist"})).await;
     assert_eq!(index_ids(&found).first(), Some(&id), "{found}");
+    // The note was embedded as it was stored: found by meaning too.
+    assert_eq!(
+        env.count("SELECT count(*) FROM vector_queue"),
+        0,
+        "every memory has its vector"
+    );
+    let shipping = ok(
+        &client,
+        "search",
+        json!({"query": "how do we ship a new version"}),
+    )
+    .await;
+    assert_eq!(index_ids(&shipping).first(), Some(&id), "{shipping}");
     assert!(found.contains(" | decision | "), "{found}");
     let again = ok(
         &client,

@@ -102,6 +102,9 @@ pub struct Fusion {
     pub vector_weight: f64,
     /// Candidates ranked on each side (at least offset + limit).
     pub depth: usize,
+    /// Vector matches less similar than this are left out: below it, the
+    /// built-in embedder's neighbours are mostly unrelated text.
+    pub min_similarity: f32,
     /// Extra weight for a memory made just now, halving every
     /// `recency_half_life_days`.
     pub recency_weight: f64,
@@ -114,6 +117,7 @@ impl Fusion {
         lexical_weight: 1.0,
         vector_weight: 0.75,
         depth: 50,
+        min_similarity: 0.3,
         recency_weight: 0.1,
         recency_half_life_days: 30.0,
     };
@@ -166,7 +170,14 @@ pub fn search_with(
     let depth = fusion.depth.max(want);
     let lexical = lexical::rank(conn, &terms, &filter, depth)?;
     let semantic = match embedder {
-        Some(embedder) => similar(conn, embedder, &q.text, &filter, depth)?,
+        Some(embedder) => similar(
+            conn,
+            embedder,
+            &q.text,
+            &filter,
+            depth,
+            fusion.min_similarity,
+        )?,
         None => Vec::new(),
     };
     let mut fused: HashMap<i64, f64> = HashMap::new();
@@ -200,6 +211,7 @@ fn similar(
     text: &str,
     filter: &Filter,
     depth: usize,
+    min_similarity: f32,
 ) -> Result<Vec<(i64, f32)>> {
     let Some(model) = vectors::model_row(conn, embedder)? else {
         return Ok(Vec::new());
@@ -216,7 +228,7 @@ fn similar(
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut kept = Vec::new();
     for (id, similarity) in candidates {
-        if kept.len() == depth {
+        if kept.len() == depth || similarity < min_similarity {
             break;
         }
         args[0] = SqlValue::Integer(id);

@@ -21,5 +21,6 @@ pub fn run(project_dir: Option<&Path>) -> anyhow::Result<()> {
         store_options(&config),
         privacy_options(&config),
         default_project,
+        super::vectors::configured(&config)?,
     )
 }

@@ -127,7 +127,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
     let hits = search_with(
         &store,
         &query,
-        embedder.as_ref().map(|e| e.get()),
+        embedder.as_deref(),
         &Fusion::DEFAULT,
         mnemo_capture::now_ms(),
     )?;

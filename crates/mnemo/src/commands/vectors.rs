@@ -13,29 +13,14 @@ use mnemo_store::Store;
 /// tens of microseconds each); a backlog is left to later runs.
 pub const HOOK_BUDGET: usize = 200;
 
-/// The embedder `config` asks for: `None` when vector search is off.
-pub enum Configured {
-    Builtin,
-    Other(Box<dyn Embedder>),
-}
-
-impl Configured {
-    pub fn get(&self) -> &dyn Embedder {
-        match self {
-            Configured::Builtin => StaticEmbedder::builtin(),
-            Configured::Other(embedder) => embedder.as_ref(),
-        }
-    }
-}
-
 /// The embedder of `config`, or `None` for `backend = "off"`. A setting
 /// that cannot work (missing URL, a `local` model in a build without it) is
 /// an error naming the key.
-pub fn configured(config: &Config) -> anyhow::Result<Option<Configured>> {
+pub fn configured(config: &Config) -> anyhow::Result<Option<Box<dyn Embedder>>> {
     let e = &config.embed;
     Ok(match e.backend {
         EmbedBackend::Off => None,
-        EmbedBackend::Builtin => Some(Configured::Builtin),
+        EmbedBackend::Builtin => Some(Box::new(StaticEmbedder::builtin())),
         EmbedBackend::Openai => {
             if e.base_url.is_empty() || e.model.is_empty() || e.dims == 0 {
                 bail!("[embed] backend \"openai\" needs base_url, model and dims");
@@ -45,15 +30,15 @@ pub fn configured(config: &Config) -> anyhow::Result<Option<Configured>> {
             } else {
                 &e.api_key_env
             };
-            Some(Configured::Other(Box::new(OpenAiEmbedder::new(
+            Some(Box::new(OpenAiEmbedder::new(
                 &e.base_url,
                 &e.model,
                 e.dims,
                 std::env::var(key_var).ok(),
                 Duration::from_secs(e.timeout_secs),
-            ))))
+            )))
         }
-        EmbedBackend::Local => Some(Configured::Other(local(&e.model_dir)?)),
+        EmbedBackend::Local => Some(local(&e.model_dir)?),
     })
 }
 
@@ -89,7 +74,7 @@ pub fn embed_queued(store: &mut Store, config: &Config, max: usize) {
             return;
         }
     };
-    match embed_pending(store, embedder.get(), max) {
+    match embed_pending(store, embedder.as_ref(), max) {
         Ok(0) => {}
         Ok(n) => tracing::info!(embedded = n, "embedded"),
         Err(e) => tracing::warn!("embedding failed, left queued: {e}"),
@@ -106,7 +91,7 @@ pub fn reindex(json: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
     let started = Instant::now();
     store.requeue_all_vectors()?;
-    let embedder = embedder.get();
+    let embedder = embedder.as_ref();
     let done = embed_pending(&mut store, embedder, usize::MAX)?;
     let secs = started.elapsed().as_secs_f64();
     if json {

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use mnemo_embed::Embedder;
 use mnemo_privacy::{PrivacyOptions, Redactor};
+use mnemo_retrieve::Searcher;
 use mnemo_store::StoreOptions;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::schema_for_input;
@@ -82,7 +83,7 @@ impl MemoryServer {
                 options,
                 redactor: Redactor::new(privacy)?,
                 default_project,
-                embedder,
+                searcher: Searcher::new(embedder),
             }),
             router: Self::tool_router(),
         })

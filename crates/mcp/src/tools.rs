@@ -5,10 +5,9 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use mnemo_embed::Embedder;
 use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_retrieve::time::{iso, utc_minute};
-use mnemo_retrieve::{Fusion, Hit, Observation, RecordHit, RecordKind, SearchQuery};
+use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
 use mnemo_store::{NewObservation, ProjectRef, Store, StoreOptions};
 use serde_json::{Value, json};
 
@@ -35,7 +34,8 @@ pub(crate) struct Memory {
     pub options: StoreOptions,
     pub redactor: Redactor,
     pub default_project: Option<String>,
-    pub embedder: Option<Box<dyn Embedder>>,
+    /// Search with the configured embedder and its vectors in memory.
+    pub searcher: Searcher,
 }
 
 impl Memory {
@@ -48,14 +48,9 @@ impl Memory {
 
     /// Hybrid search with the configured embedder.
     fn find(&self, store: &Store, query: &SearchQuery) -> Result<Vec<Hit>, String> {
-        mnemo_retrieve::search_with(
-            store,
-            query,
-            self.embedder.as_deref(),
-            &Fusion::DEFAULT,
-            now_ms(),
-        )
-        .map_err(|e| e.to_string())
+        self.searcher
+            .search(store, query, now_ms())
+            .map_err(|e| e.to_string())
     }
 
     /// The project a call is about: `None` is every project. An absent or
@@ -393,10 +388,10 @@ impl Memory {
         let id = store
             .remember(project.as_ref(), &observation, now_ms())
             .map_err(|e| e.to_string())?;
-        if let Some(embedder) = &self.embedder {
+        if let Some(embedder) = self.searcher.embedder() {
             // Best effort: a note without a vector is still found by full
             // text, and the next writer embeds it.
-            let _ = mnemo_retrieve::vectors::embed_pending(&mut store, embedder.as_ref(), 10);
+            let _ = mnemo_retrieve::vectors::embed_pending(&mut store, embedder, 10);
         }
         let redacted = match report.total_redactions() + report.private_spans {
             0 => String::new(),

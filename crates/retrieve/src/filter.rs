@@ -33,6 +33,12 @@ impl Filter {
         self.project_id
     }
 
+    /// Whether a vector candidate (already of the right project) must be
+    /// checked against its row: types or row conditions apply.
+    pub(crate) fn needs_row_check(&self) -> bool {
+        !self.types.is_empty() || self.has_post_conditions()
+    }
+
     /// Whether conditions beyond project and type apply (those two are also
     /// in the full-text scope; these are checked row by row).
     pub(crate) fn has_post_conditions(&self) -> bool {

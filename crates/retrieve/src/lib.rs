@@ -20,11 +20,13 @@ use std::collections::HashMap;
 
 use mnemo_embed::{Embedder, StaticEmbedder};
 use mnemo_store::{Result, Store};
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
 use filter::Filter;
 pub use records::{RecordHit, RecordKind, search_records};
+use vectors::VectorIndex;
 
 /// What to search for and where.
 #[derive(Debug, Clone, Default)]
@@ -152,6 +154,59 @@ pub fn search_with(
     fusion: &Fusion,
     now: i64,
 ) -> Result<Vec<Hit>> {
+    let vectors = embedder.map(|e| (e, None));
+    hybrid(store, q, vectors, fusion, now)
+}
+
+/// Search for long-lived processes (the MCP server, the viewer): the
+/// configured embedder, with its vectors kept in memory and brought up to
+/// date before each search.
+pub struct Searcher {
+    embedder: Option<Box<dyn Embedder>>,
+    index: std::sync::Mutex<VectorIndex>,
+}
+
+impl Searcher {
+    /// A searcher with `embedder` (`None`: full text only).
+    pub fn new(embedder: Option<Box<dyn Embedder>>) -> Searcher {
+        Searcher {
+            embedder,
+            index: std::sync::Mutex::new(VectorIndex::default()),
+        }
+    }
+
+    /// The embedder, to embed what the process writes.
+    pub fn embedder(&self) -> Option<&dyn Embedder> {
+        self.embedder.as_deref()
+    }
+
+    /// [`search`], with the in-memory vectors.
+    pub fn search(&self, store: &Store, q: &SearchQuery, now: i64) -> Result<Vec<Hit>> {
+        let Some(embedder) = self.embedder.as_deref() else {
+            return hybrid(store, q, None, &Fusion::DEFAULT, now);
+        };
+        // A panic elsewhere while holding the lock leaves a usable index.
+        let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        index.refresh(store.conn(), embedder)?;
+        hybrid(
+            store,
+            q,
+            Some((embedder, Some(&index))),
+            &Fusion::DEFAULT,
+            now,
+        )
+    }
+}
+
+/// Full text fused with vectors from `vectors` (the embedder, and the
+/// in-memory index or `None` to scan the table).
+fn hybrid(
+    store: &Store,
+    q: &SearchQuery,
+    vectors: Option<(&dyn Embedder, Option<&VectorIndex>)>,
+    fusion: &Fusion,
+    now: i64,
+) -> Result<Vec<Hit>> {
     let conn = store.conn();
     let project_id = match &q.project {
         None => None,
@@ -169,10 +224,10 @@ pub fn search_with(
     let want = q.offset + limit;
     let depth = fusion.depth.max(want);
     let lexical = lexical::rank(conn, &terms, &filter, depth)?;
-    let semantic = match embedder {
-        Some(embedder) => similar(
+    let semantic = match vectors {
+        Some((embedder, index)) => similar(
             conn,
-            embedder,
+            (embedder, index),
             &q.text,
             &filter,
             depth,
@@ -188,12 +243,18 @@ pub fn search_with(
         *fused.entry(id).or_default() += fusion.vector_weight * score;
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id WHERE o.id = ?1",
+        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
+         WHERE o.id = ?1 AND o.deleted_at IS NULL",
         hit_columns("?2")
     ))?;
     let mut hits = Vec::with_capacity(fused.len());
     for (id, score) in fused {
-        let mut h = stmt.query_row(rusqlite::params![id, score], hit)?;
+        let Some(mut h) = stmt
+            .query_row(rusqlite::params![id, score], hit)
+            .optional()?
+        else {
+            continue; // forgotten since it was indexed
+        };
         let age_days = (now - h.created_at).max(0) as f64 / 86_400_000.0;
         h.score *=
             1.0 + fusion.recency_weight * 0.5f64.powf(age_days / fusion.recency_half_life_days);
@@ -207,7 +268,7 @@ pub fn search_with(
 /// first, at most `depth`.
 fn similar(
     conn: &rusqlite::Connection,
-    embedder: &dyn Embedder,
+    (embedder, index): (&dyn Embedder, Option<&VectorIndex>),
     text: &str,
     filter: &Filter,
     depth: usize,
@@ -221,7 +282,18 @@ fn similar(
     };
     // Project is part of the scan; other filters are checked per candidate,
     // over more candidates than needed so that some survive.
-    let candidates = vectors::nearest(conn, model, filter.project_id(), &query, depth * 2)?;
+    let candidates = match index {
+        Some(index) => index.nearest(filter.project_id(), &query, depth * 2),
+        None => vectors::nearest(conn, model, filter.project_id(), &query, depth * 2)?,
+    };
+    if !filter.needs_row_check() {
+        // Live-ness is checked when hits are read.
+        return Ok(candidates
+            .into_iter()
+            .take_while(|&(_, similarity)| similarity >= min_similarity)
+            .take(depth)
+            .collect());
+    }
     let mut sql = "SELECT 1 FROM observations o WHERE o.id = ?".to_string();
     let mut args = vec![SqlValue::Null];
     filter.push_sql(&mut sql, &mut args);

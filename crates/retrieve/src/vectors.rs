@@ -137,3 +137,117 @@ impl Ord for Similarity {
         self.0.total_cmp(&other.0)
     }
 }
+
+/// Candidates kept by the sign-bit pass, per result wanted, before exact
+/// scoring.
+const PREFILTER_PER_RESULT: usize = 10;
+
+/// The vectors of one model in memory, for long-lived processes (the MCP
+/// server, the viewer): a scan without SQLite, and a first pass on sign bits.
+///
+/// Each vector is kept 8-bit (as stored) and as its sign bits. A query
+/// first ranks every vector by the Hamming distance of the sign bits (a few
+/// nanoseconds each), then scores the best [`PREFILTER_PER_RESULT`]× with
+/// the exact 8-bit dot product. [`VectorIndex::refresh`] reads only vectors
+/// written since the last refresh.
+#[derive(Debug, Default)]
+pub struct VectorIndex {
+    model: Option<i64>,
+    seq: i64,
+    words: usize,
+    ids: Vec<i64>,
+    projects: Vec<i64>,
+    signs: Vec<u64>,
+    vectors: Vec<Vec<u8>>,
+    position: std::collections::HashMap<i64, usize>,
+}
+
+impl VectorIndex {
+    /// Catch up with the database for `embedder`'s vectors.
+    pub fn refresh(&mut self, conn: &Connection, embedder: &dyn Embedder) -> rusqlite::Result<()> {
+        let Some(model) = model_row(conn, embedder)? else {
+            return Ok(());
+        };
+        if self.model != Some(model) {
+            *self = VectorIndex {
+                model: Some(model),
+                words: embedder.dims().div_ceil(64),
+                ..VectorIndex::default()
+            };
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT observation_id, project_id, vector, seq FROM observation_vectors
+             WHERE model_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![model, self.seq])?;
+        while let Some(row) = rows.next()? {
+            let (id, project, seq): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(3)?);
+            let vector: Vec<u8> = row.get(2)?;
+            let signs = sign_bits(&quant::dequantize(&vector).unwrap_or_default(), self.words);
+            match self.position.get(&id) {
+                Some(&at) => {
+                    self.projects[at] = project;
+                    self.signs[at * self.words..(at + 1) * self.words].copy_from_slice(&signs);
+                    self.vectors[at] = vector;
+                }
+                None => {
+                    self.position.insert(id, self.ids.len());
+                    self.ids.push(id);
+                    self.projects.push(project);
+                    self.signs.extend_from_slice(&signs);
+                    self.vectors.push(vector);
+                }
+            }
+            self.seq = seq;
+        }
+        Ok(())
+    }
+
+    /// How many vectors are held.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no vector is held.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Like [`nearest`], from memory.
+    pub(crate) fn nearest(&self, project: Option<i64>, query: &[f32], k: usize) -> Vec<(i64, f32)> {
+        let q = sign_bits(query, self.words);
+        let keep = k * PREFILTER_PER_RESULT;
+        // The `keep` smallest Hamming distances so far, in a max-heap.
+        let mut by_bits: BinaryHeap<(u32, usize)> = BinaryHeap::with_capacity(keep + 1);
+        for (i, bits) in self.signs.chunks_exact(self.words.max(1)).enumerate() {
+            if project.is_some_and(|p| self.projects[i] != p) {
+                continue;
+            }
+            let distance: u32 = bits.iter().zip(&q).map(|(a, b)| (a ^ b).count_ones()).sum();
+            if by_bits.len() < keep {
+                by_bits.push((distance, i));
+            } else if by_bits.peek().is_some_and(|&(worst, _)| distance < worst) {
+                by_bits.pop();
+                by_bits.push((distance, i));
+            }
+        }
+        let mut found: Vec<(i64, f32)> = by_bits
+            .into_iter()
+            .map(|(_, i)| (self.ids[i], quant::dot_quantized(query, &self.vectors[i])))
+            .collect();
+        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+        found.truncate(k);
+        found
+    }
+}
+
+/// The sign bits of `v`, `words` 64-bit words long.
+fn sign_bits(v: &[f32], words: usize) -> Vec<u64> {
+    let mut bits = vec![0u64; words];
+    for (i, x) in v.iter().enumerate().take(words * 64) {
+        if *x > 0.0 {
+            bits[i / 64] |= 1 << (i % 64);
+        }
+    }
+    bits
+}

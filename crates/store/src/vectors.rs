@@ -91,8 +91,9 @@ impl Store {
                 "DELETE FROM observation_vectors WHERE observation_id = ?1 AND model_id = ?2",
             )?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO observation_vectors (model_id, project_id, observation_id, vector)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO observation_vectors (model_id, project_id, observation_id, vector, seq)
+                 VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1
+                                          FROM observation_vectors WHERE model_id = ?1))",
             )?;
             let mut dequeue =
                 tx.prepare_cached("DELETE FROM vector_queue WHERE observation_id = ?1")?;

@@ -1,7 +1,7 @@
 -- Vector search. Each observation has at most one vector per embedding
 -- model, stored 8-bit quantised (the layout is mnemo-embed's `quant`).
 -- Vectors are clustered by (model, project), so a project's vectors are one
--- contiguous range to scan.
+-- contiguous range to scan; `seq` lets an in-memory copy catch up cheaply.
 CREATE TABLE embedding_models (
     id    INTEGER PRIMARY KEY,
     name  TEXT    NOT NULL UNIQUE,   -- the embedder's model id
@@ -12,9 +12,12 @@ CREATE TABLE observation_vectors (
     project_id      INTEGER NOT NULL,   -- 0 for no project
     observation_id  INTEGER NOT NULL,
     vector          BLOB    NOT NULL,
+    seq             INTEGER NOT NULL,   -- increases with every write of a model's vectors
     PRIMARY KEY (model_id, project_id, observation_id)
 ) WITHOUT ROWID;
 CREATE INDEX observation_vectors_observation ON observation_vectors (observation_id);
+-- Long-lived processes keep vectors in memory and read only what is newer.
+CREATE INDEX observation_vectors_seq ON observation_vectors (model_id, seq);
 
 -- Observations whose text is new or changed since they were embedded. The
 -- process that writes observations embeds them afterwards (outside the write

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "observation ref",
         include_str!("migrations/0005_observation_ref.sql"),
     ),
+    (6, "browse", include_str!("migrations/0006_browse.sql")),
 ];
 
 /// The schema version this build writes.

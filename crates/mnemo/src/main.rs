@@ -143,6 +143,14 @@ enum Command {
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
+    /// Serve the web viewer and the HTTP API on 127.0.0.1 (prints the URL
+    /// with its access token; one server per data directory). Also runs LLM
+    /// enrichment when [llm] is configured. Stop with Ctrl-C.
+    Serve {
+        /// Port to listen on (default: [serve] port, 37373); 0 picks a free one.
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -229,6 +237,7 @@ fn main() -> ExitCode {
             commands::report(commands::transfer::import(&file, &format))
         }
         Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
+        Command::Serve { port } => commands::report(commands::serve::run(port)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

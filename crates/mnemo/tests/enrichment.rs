@@ -263,7 +263,11 @@ fn the_server_compresses_when_hooks_do_not() {
     let env = Env::new().env("MNEMO_COMPRESS_IN_HOOKS", "false");
     let server = env.serve();
     env.replay_session();
-    assert_eq!(env.count("SELECT count(*) FROM episodes"), 0, "hooks only capture");
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes"),
+        0,
+        "hooks only capture"
+    );
     wait_until("compression by the server", || {
         env.count("SELECT count(*) FROM episodes") == 2
     });

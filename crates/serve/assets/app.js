@@ -61,7 +61,7 @@ function h(tag, props, ...children) {
 }
 
 function append(el, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -445,20 +445,27 @@ function typeBadge(type) {
   return h("span", { class: `type type-${type}`, title: t.label }, h("span", { class: "type-symbol", "aria-hidden": "true" }, t.symbol), t.label);
 }
 
+// The card of `e`: the one already built (keeping its open state and
+// details) unless what it shows has changed.
 function card(e) {
   let el = state.cards.get(e.id);
   if (!el || el.dataset.stamp !== stamp(e)) {
     el = buildCard(e);
     state.cards.set(e.id, el);
+    if (state.expanded.has(e.id)) fillDetails(el, e.id);
   } else {
     refreshHighlights(el, e);
   }
-  el.classList.toggle("fresh", state.fresh.has(e.id));
+  if (state.fresh.has(e.id)) {
+    el.dataset.live = "true";
+    el.classList.add("fresh");
+    el.addEventListener("animationend", () => el.classList.remove("fresh"), { once: true });
+  }
   return el;
 }
 
 function stamp(e) {
-  return `${e.title}\u0000${e.subtitle}\u0000${e.type}\u0000${state.mode}`;
+  return JSON.stringify([e.title, e.subtitle, e.type, state.mode]);
 }
 
 function buildCard(e) {
@@ -472,7 +479,7 @@ function buildCard(e) {
     h("time", { datetime: new Date(e.created_at).toISOString(), title: new Date(e.created_at).toLocaleString() },
       state.mode === "browse" ? timeFmt.format(new Date(e.created_at)) : relative(e.created_at)));
   const meta = h("div", { class: "card-meta" },
-    state.mode !== "browse" && e.project ? h("span", { class: "meta-project" }, projectName(e.project)) : null,
+    state.mode !== "browse" && e.project ? h("span", { class: "meta-project", title: e.project }, projectName(e.project)) : null,
     files.slice(0, 3).map((f) => h("span", { class: "file", title: f }, baseName(f))),
     files.length > 3 ? h("span", { class: "muted" }, `+${files.length - 3}`) : null,
     (e.concepts || []).slice(0, 2).map((c) => h("span", { class: "concept" }, c)),
@@ -493,7 +500,6 @@ function buildCard(e) {
     },
     onfocus: () => { if (state.selected !== e.id) markSelected(e.id, false); },
   }, head, subtitle, meta, details);
-  if (expanded) fillDetails(e.id);
   return el;
 }
 
@@ -513,13 +519,11 @@ async function toggle(id) {
   else state.expanded.delete(id);
   el.setAttribute("aria-expanded", open ? "true" : "false");
   el.querySelector(".card-details").hidden = !open;
-  if (open) await fillDetails(id);
+  if (open) await fillDetails(el, id);
 }
 
-async function fillDetails(id) {
-  const el = state.cards.get(id);
-  const box = el && el.querySelector(".card-details");
-  if (!box) return;
+async function fillDetails(el, id) {
+  const box = el.querySelector(".card-details");
   let detail = state.details.get(id);
   if (!detail) {
     clear(box).append(h("p", { class: "muted" }, "Loading…"));
@@ -1100,7 +1104,11 @@ async function start() {
   renderSkeleton();
   try {
     await login();
-    await Promise.all([reload(), loadProjects(), refreshStats()]);
+    const firstPage = reload();
+    const sidebar = Promise.all([loadProjects(), refreshStats()]);
+    await firstPage;
+    performance.mark("mnemo:ready");
+    await sidebar;
   } catch (err) {
     return fail(err);
   }

@@ -4,6 +4,7 @@
 //! false`). Both are threads of this process, stopped with it; nothing is
 //! left running after it exits.
 
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -43,12 +44,17 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    println!("mnemo viewer: {}", server.url());
-    println!(
+    // A closed stdout (`mnemo serve | head -1`, a detached launcher) must
+    // not stop the server: these lines are best effort.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "mnemo viewer: {}", server.url());
+    let _ = writeln!(
+        out,
         "API on 127.0.0.1:{} (bearer token in {}; see docs/API.md). Stop with Ctrl-C.",
         server.port(),
         paths.home.join(TOKEN_FILE).display()
     );
+    let _ = out.flush();
     tracing::info!(port = server.port(), "serving");
     let stop = Arc::new(AtomicBool::new(false));
     let mut background: Vec<JoinHandle<()>> = Vec::new();

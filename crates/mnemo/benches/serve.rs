@@ -225,6 +225,14 @@ fn main() {
     }
     println!();
     row("live: Stop hook exit → SSE observation", latencies);
+    row(
+        "list: newest 50, 20 sessions on the page",
+        timed(&|_| "/api/observations?limit=50".into()),
+    );
+    row(
+        "sessions: newest 50",
+        timed(&|_| "/api/sessions?limit=50".into()),
+    );
 
     first_paint(&server.url);
 

@@ -13,3 +13,8 @@ CREATE INDEX episodes_touched ON episodes (max(compressed_at, coalesce(enriched_
 -- project list and in all for stats, reads this small index instead of every
 -- row (observations are large); a project's live list walks it in order.
 CREATE INDEX observations_live ON observations (project_id, created_at) WHERE deleted_at IS NULL;
+
+-- A session's live observations (its overview counts them; the viewer lists
+-- them) and its latest summary, without scanning either table.
+CREATE INDEX observations_session_live ON observations (session_id, created_at) WHERE deleted_at IS NULL;
+CREATE INDEX summaries_session ON summaries (session_id, created_at);

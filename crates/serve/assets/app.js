@@ -18,6 +18,7 @@ const TYPES = [
 const TYPE = Object.fromEntries(TYPES.map(([id, symbol, label]) => [id, { symbol, label }]));
 const CONCEPTS = ["how-it-works", "why-it-exists", "what-changed", "problem-solution", "gotcha", "pattern", "trade-off"];
 const PAGE = 50;
+const DETAILS_KEPT = 200; // opened observations kept in memory
 
 const state = {
   view: "timeline",        // timeline | sessions
@@ -227,6 +228,7 @@ function matchesFilters(e) {
 
 async function reload() {
   const generation = ++state.generation;
+  state.cards.clear(); // built again on demand; open ones reopen from `details`
   state.entries = [];
   state.next = null;
   state.loading = false;
@@ -530,6 +532,7 @@ async function fillDetails(el, id) {
     try {
       detail = await api(`/api/observations/${id}`);
       state.details.set(id, detail);
+      if (state.details.size > DETAILS_KEPT) state.details.delete(state.details.keys().next().value);
     } catch (err) {
       clear(box).append(h("p", { class: "error" }, err instanceof LockedError ? "Locked." : err.message));
       return;
@@ -857,10 +860,11 @@ function entryFromDetail(d) {
   };
 }
 
-// Stats and the context preview follow changes, at most once a second.
+// Stats, projects and the context preview follow changes, at most about
+// once a second.
 function soon() {
   clearTimeout(statsTimer);
-  statsTimer = setTimeout(refreshStats, 800);
+  statsTimer = setTimeout(() => { refreshStats(); loadProjects().catch(fail); }, 800);
   if (!$("context-panel").hidden) {
     clearTimeout(contextTimer);
     contextTimer = setTimeout(refreshContext, 800);

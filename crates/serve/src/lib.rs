@@ -5,20 +5,20 @@
 //!   (an `flock` the kernel drops when the process dies) says whether one
 //!   runs, `serve.json` (pid, port) where; a second start reports the first
 //!   ([`Started::AlreadyRunning`]).
-//! - Every API call is authenticated and checked ([`auth`]'s module docs:
+//! - Every API call is authenticated and checked (`auth.rs`'s module docs:
 //!   token, session cookie, Host, Origin, CSP); bodies are capped at
 //!   [`MAX_BODY_BYTES`].
 //! - The viewer is plain HTML, CSS and JavaScript compiled into the binary:
 //!   no build step, nothing loaded from the network, every piece of data
 //!   rendered as text (`textContent`), never as HTML.
-//! - The live stream ([`live`]) notices commits by other processes (hooks)
-//!   within [`live::POLL`] by watching SQLite's `data_version`.
+//! - The live stream (`live.rs`) notices commits by other processes (hooks)
+//!   within 50 ms by watching SQLite's `data_version`.
 //! - [`Server::run`] returns on SIGINT, SIGTERM or SIGHUP after a graceful
 //!   shutdown (live streams end, requests in flight finish, at most
 //!   [`SHUTDOWN_GRACE`]); the server starts no processes of its own.
 //!
 //! Handlers run their queries on tokio's blocking pool with pooled store
-//! connections ([`db`]); the queries themselves are `mnemo_retrieve`'s
+//! connections (`db.rs`); the queries themselves are `mnemo_retrieve`'s
 //! (reads) and `mnemo_store`'s (forget, restore, remember).
 
 #![warn(missing_docs)]
@@ -240,7 +240,7 @@ impl Server {
     }
 }
 
-/// Every route: the API (authenticated, see [`auth`]) and the viewer's files.
+/// Every route: the API (authenticated, see `auth.rs`) and the viewer's files.
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/session", post(api::session))

@@ -230,6 +230,8 @@ pub struct Changes {
     pub prompts: Vec<PromptItem>,
     pub observations: Vec<Entry>,
     pub episodes: Vec<EpisodeUpdate>,
+    /// A limit was reached: ask again from the returned watermark.
+    pub more: bool,
 }
 
 const ENTRY_COLUMNS: &str = "o.id, o.type, o.title, o.subtitle, p.root, o.session_id, o.prompt_id,
@@ -720,7 +722,9 @@ pub fn changes_since(
     ))?;
     let mut observations = Vec::new();
     let mut rows = stmt.query(params![since.observation_id, MAX_CHANGES as i64])?;
+    let mut read = 0;
     while let Some(row) = rows.next()? {
+        read += 1;
         let e = entry(row)?;
         next.observation_id = e.id;
         if !row.get::<_, bool>(13)? {
@@ -757,11 +761,13 @@ pub fn changes_since(
             summary,
         });
     }
+    let more = prompts.len() == MAX_CHANGES || read == MAX_CHANGES;
     Ok((
         Changes {
             prompts,
             observations,
             episodes,
+            more,
         },
         next,
     ))
@@ -998,6 +1004,26 @@ mod tests {
         assert_eq!(changes.observations[0].id, id);
         assert_eq!(next.observation_id, id);
         assert_eq!(processing(&store).unwrap(), Processing::default());
+    }
+
+    #[test]
+    fn changes_come_in_bounded_batches() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mark = watermark(&store).unwrap();
+        for i in 0..=MAX_CHANGES {
+            let note = NewObservation {
+                kind: "discovery".into(),
+                title: format!("note {i}"),
+                content_hash: format!("n{i}"),
+                generated_by: "user".into(),
+                ..NewObservation::default()
+            };
+            store.remember(None, &note, i as i64).unwrap();
+        }
+        let (first, next) = changes_since(&store, mark, 0).unwrap();
+        assert_eq!((first.observations.len(), first.more), (MAX_CHANGES, true));
+        let (rest, _) = changes_since(&store, next, 0).unwrap();
+        assert_eq!((rest.observations.len(), rest.more), (1, false));
     }
 
     #[test]

@@ -1108,6 +1108,9 @@ async function start() {
   renderSkeleton();
   try {
     await login();
+    // Listen first: whatever is written after this is either in the first
+    // page or arrives on the stream.
+    connect();
     const firstPage = reload();
     const sidebar = Promise.all([loadProjects(), refreshStats()]);
     await firstPage;
@@ -1116,7 +1119,6 @@ async function start() {
   } catch (err) {
     return fail(err);
   }
-  connect();
   document.documentElement.dataset.ready = "true";
 }
 

@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -42,6 +42,8 @@ use crate::api::{ApiError, AppState};
 pub const POLL: Duration = Duration::from_millis(50);
 /// Writers stamp episode times before they commit: look back this far.
 const EPISODE_SLACK_MS: i64 = 5_000;
+/// How long the watcher waits after a failed read.
+const RETRY: Duration = Duration::from_secs(1);
 /// Events a slow client may fall behind before it is told to resync.
 const BACKLOG: usize = 512;
 
@@ -76,7 +78,8 @@ impl Live {
     }
 
     /// Start the thread that watches the database at `db`; it stops when
-    /// `stop` is set.
+    /// `stop` is set. A failing read (a locked or vanished file) is logged
+    /// and retried after [`RETRY`], from where the watcher was.
     pub fn watch_database(
         &self,
         db: PathBuf,
@@ -84,57 +87,26 @@ impl Live {
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
         let live = self.clone();
+        // Read the starting point now, before any client can connect, so a
+        // client never misses what is written right after it connects.
+        let mut watcher = Watcher::open(&db, &options)
+            .inspect_err(|e| tracing::warn!("live stream: {e}; retrying"))
+            .ok();
         std::thread::Builder::new()
             .name("mnemo-live".into())
             .spawn(move || {
-                if let Err(e) = live.watch(&db, &options, &stop) {
-                    tracing::error!("live stream stopped: {e}");
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(POLL);
+                    let step = match watcher.as_mut() {
+                        Some(w) => w.step(&live),
+                        None => Watcher::open(&db, &options).map(|w| watcher = Some(w)),
+                    };
+                    if let Err(e) = step {
+                        tracing::warn!("live stream: {e}; retrying");
+                        std::thread::sleep(RETRY);
+                    }
                 }
             })
-    }
-
-    fn watch(
-        &self,
-        db: &std::path::Path,
-        options: &StoreOptions,
-        stop: &AtomicBool,
-    ) -> mnemo_store::Result<()> {
-        let store = Store::open(db, options)?;
-        let mut version = data_version(&store)?;
-        let (mut mark, mut sent_episodes) = start_from_now(&store)?;
-        let mut status = browse::processing(&store)?;
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(POLL);
-            let now = data_version(&store)?;
-            if now == version {
-                continue;
-            }
-            version = now;
-            if self.sender.receiver_count() == 0 {
-                (mark, sent_episodes) = start_from_now(&store)?;
-                continue;
-            }
-            let (changes, next) = browse::changes_since(&store, mark, EPISODE_SLACK_MS)?;
-            for prompt in &changes.prompts {
-                self.announce("prompt", prompt);
-            }
-            for observation in &changes.observations {
-                self.announce("observation", observation);
-            }
-            for episode in &changes.episodes {
-                if sent_episodes.insert(episode.prompt_id, episode.at) != Some(episode.at) {
-                    self.announce("episode", episode);
-                }
-            }
-            sent_episodes.retain(|_, at| *at >= next.episode_at - EPISODE_SLACK_MS);
-            mark = next;
-            let processing = browse::processing(&store)?;
-            if processing != status {
-                status = processing;
-                self.announce("status", status);
-            }
-        }
-        Ok(())
     }
 
     /// The stream for one client: `hello` with the current processing
@@ -166,6 +138,71 @@ impl Live {
             },
         );
         stream::once(async move { Ok(first) }).chain(events)
+    }
+}
+
+/// The database side of the stream: its own connection and how far it has
+/// read.
+struct Watcher {
+    store: Store,
+    /// `PRAGMA data_version` when last read.
+    version: i64,
+    mark: Watermark,
+    /// Episodes announced recently, and the time they were announced for.
+    sent_episodes: HashMap<i64, i64>,
+    status: Processing,
+}
+
+impl Watcher {
+    fn open(db: &Path, options: &StoreOptions) -> mnemo_store::Result<Watcher> {
+        let store = Store::open(db, options)?;
+        let version = data_version(&store)?;
+        let (mark, sent_episodes) = start_from_now(&store)?;
+        let status = browse::processing(&store)?;
+        Ok(Watcher {
+            store,
+            version,
+            mark,
+            sent_episodes,
+            status,
+        })
+    }
+
+    /// Announce what was committed since the last step, if anything was.
+    fn step(&mut self, live: &Live) -> mnemo_store::Result<()> {
+        let version = data_version(&self.store)?;
+        if version == self.version {
+            return Ok(());
+        }
+        if live.sender.receiver_count() == 0 {
+            (self.mark, self.sent_episodes) = start_from_now(&self.store)?;
+            self.version = version;
+            return Ok(());
+        }
+        let (changes, next) = browse::changes_since(&self.store, self.mark, EPISODE_SLACK_MS)?;
+        let processing = browse::processing(&self.store)?;
+        for prompt in &changes.prompts {
+            live.announce("prompt", prompt);
+        }
+        for observation in &changes.observations {
+            live.announce("observation", observation);
+        }
+        for episode in &changes.episodes {
+            if self.sent_episodes.insert(episode.prompt_id, episode.at) != Some(episode.at) {
+                live.announce("episode", episode);
+            }
+        }
+        self.sent_episodes
+            .retain(|_, at| *at >= next.episode_at - EPISODE_SLACK_MS);
+        self.mark = next;
+        if !changes.more {
+            self.version = version;
+        }
+        if processing != self.status {
+            self.status = processing;
+            live.announce("status", processing);
+        }
+        Ok(())
     }
 }
 

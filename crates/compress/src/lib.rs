@@ -24,7 +24,7 @@ pub mod transcript;
 use std::path::Path;
 use std::time::Duration;
 
-use mnemo_privacy::Redactor;
+use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_store::{
     CompressedEpisode, EpisodeData, ExistingObservation, NewObservation, ObservationMerge,
     PendingEpisode, Store, StoreError,
@@ -193,6 +193,36 @@ pub fn closing_message(episode: &EpisodeData, redactor: &Redactor) -> Option<Str
 pub fn note_title(text: &str) -> String {
     let first = text.split(['.', '\n']).next().unwrap_or(text).trim();
     first.chars().take(100).collect()
+}
+
+/// A note a person (or the agent) asks to remember, ready to store: the text
+/// and title cleaned by `redactor` (secrets redacted, private spans dropped;
+/// `report` counts what was removed), the title defaulting to
+/// [`note_title`] of the text, hashed like any observation and marked as
+/// written by the user. One recipe for the CLI, MCP and the viewer.
+pub fn note(
+    redactor: &Redactor,
+    kind: &str,
+    text: &str,
+    title: Option<&str>,
+    report: &mut CleanReport,
+) -> NewObservation {
+    let narrative = redactor
+        .clean_text_with_report(text.trim(), report)
+        .into_owned();
+    let title = match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(title) => title.to_string(),
+        None => note_title(&narrative),
+    };
+    let title = redactor.clean_text_with_report(&title, report).into_owned();
+    NewObservation {
+        content_hash: content_hash(kind, &title, &narrative),
+        kind: kind.to_string(),
+        title,
+        narrative,
+        generated_by: "user".into(),
+        ..NewObservation::default()
+    }
 }
 
 /// Hash of what makes an observation the same memory.

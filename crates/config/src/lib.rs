@@ -21,8 +21,8 @@
 //! key gets its variable without further code.
 //!
 //! An invalid value is an error naming the variable, and so is a
-//! `MNEMO_<SECTION>_...` variable (for one of the sections `CAPTURE`,
-//! `PRIVACY`, `STORE`, `LOG`) that matches no key; other `MNEMO_*` variables,
+//! `MNEMO_<SECTION>_...` variable (for one of the config's sections, e.g.
+//! `CAPTURE` or `SERVE`) that matches no key; other `MNEMO_*` variables,
 //! such as [`ENV_HOME`] and [`ENV_DISABLE_HOOKS`], are not overrides and are
 //! ignored here.
 //!
@@ -98,6 +98,8 @@ pub struct Config {
     pub embed: EmbedConfig,
     /// `[context]`: what new sessions are told at start.
     pub context: ContextConfig,
+    /// `[serve]`: the local web viewer and HTTP API.
+    pub serve: ServeConfig,
     /// `[log]`: mnemo's own log files.
     pub log: LogConfig,
 }
@@ -211,6 +213,21 @@ impl Default for ContextConfig {
             file_notes: true,
             file_note_max_tokens: 300,
         }
+    }
+}
+
+/// `[serve]`: the local web viewer and HTTP API (`mnemo serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The port on 127.0.0.1 (the only address it listens on); 0 picks a
+    /// free one. Default 37373.
+    pub port: u16,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig { port: 37373 }
     }
 }
 

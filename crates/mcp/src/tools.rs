@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_retrieve::time::{iso, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
-use mnemo_store::{NewObservation, ProjectRef, Store, StoreOptions};
+use mnemo_store::{ProjectRef, Store, StoreOptions};
 use serde_json::{Value, json};
 
 use crate::args::{self, GetArgs, Order, RememberArgs, SearchArgs, Target, TimelineArgs};
@@ -351,18 +351,13 @@ impl Memory {
             return Err("text is empty: give what to remember".into());
         }
         let mut report = CleanReport::default();
-        let narrative = self
-            .redactor
-            .clean_text_with_report(a.text.trim(), &mut report)
-            .into_owned();
-        let title = match a.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(title) => title.to_string(),
-            None => mnemo_compress::note_title(&narrative),
-        };
-        let title = self
-            .redactor
-            .clean_text_with_report(&title, &mut report)
-            .into_owned();
+        let observation = mnemo_compress::note(
+            &self.redactor,
+            &kind,
+            &a.text,
+            a.title.as_deref(),
+            &mut report,
+        );
         if matches!(a.project.as_deref().map(str::trim), Some("*" | "all")) {
             return Err("remember needs one project, not all of them".into());
         }
@@ -377,14 +372,6 @@ impl Memory {
                     .to_string(),
                 root,
             });
-        let observation = NewObservation {
-            content_hash: mnemo_compress::content_hash(&kind, &title, &narrative),
-            kind,
-            title,
-            narrative,
-            generated_by: "user".into(),
-            ..NewObservation::default()
-        };
         let id = store
             .remember(project.as_ref(), &observation, now_ms())
             .map_err(|e| e.to_string())?;

@@ -13,87 +13,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use mnemo_embed::StaticEmbedder;
-use mnemo_retrieve::vectors::embed_pending;
 use mnemo_retrieve::{Fusion, SearchQuery, Searcher, search, search_with};
-use mnemo_store::{NewObservation, OBSERVATION_TYPES, ProjectRef, Store, StoreOptions};
+use mnemo_store::{Store, StoreOptions};
 use serde_json::json;
+use support::corpus::{self, ERRORS, MODULES, QUERIES};
 use support::{percentile, report, spawn_once};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
-
-const MODULES: &[&str] = &[
-    "cart", "checkout", "auth", "tokens", "billing", "invoice", "tax", "search", "index", "parser",
-    "lexer", "config", "cache", "queue", "worker", "poller", "upload", "export", "report",
-    "router",
-];
-const VERBS: &[&str] = &[
-    "raises",
-    "rejects",
-    "retries",
-    "caches",
-    "validates",
-    "logs",
-    "streams",
-    "rounds",
-];
-const ERRORS: &[&str] = &[
-    "ValueError",
-    "KeyError",
-    "TimeoutError",
-    "RecursionError",
-    "E0382",
-    "TS2322",
-    "NullPointerException",
-    "AssertionError",
-];
-const WHEN: &[&str] = &[
-    "for negative n",
-    "on empty input",
-    "when the token expired",
-    "after a retry",
-    "with two coupons",
-    "on a cold cache",
-    "for unicode names",
-    "under load",
-];
-
-/// A deterministic observation number `i`.
-fn observation(i: usize) -> NewObservation {
-    let pick = |list: &[&'static str], k: usize| list[(i.wrapping_mul(k) + i / 7) % list.len()];
-    let module = pick(MODULES, 7);
-    let function = format!("{}_{}", pick(VERBS, 3), pick(MODULES, 11));
-    let error = pick(ERRORS, 5);
-    let kind = OBSERVATION_TYPES[i % 6];
-    let title = format!(
-        "{function}() in {module}.py {} {error} {}",
-        pick(VERBS, 13),
-        pick(WHEN, 17)
-    );
-    NewObservation {
-        kind: kind.into(),
-        subtitle: format!(
-            "`pytest tests/test_{module}.py` failed with {error}; fixed in {module}.py."
-        ),
-        narrative: format!(
-            "Running the {module} tests failed with {error} {}. The cause was {function}() not handling it; \
-             it now {} and the tests pass (case {i}).",
-            pick(WHEN, 19),
-            pick(VERBS, 23)
-        ),
-        facts: vec![
-            format!("`pytest tests/test_{module}.py` failed: {error}"),
-            format!("{function}() in {module}.py: checks the input and raises {error}"),
-            format!("`pytest` then passed ({} passed)", 10 + i % 40),
-        ],
-        concepts: vec!["problem-solution".into(), "what-changed".into()],
-        files_modified: vec![format!("src/{module}.py")],
-        content_hash: format!("bench-{i}"),
-        generated_by: "rules".into(),
-        created_at: Some(1_700_000_000_000 + i as i64 * 60_000),
-        title,
-        ..NewObservation::default()
-    }
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -106,57 +32,12 @@ fn main() {
     };
     let tmp = tempfile::tempdir().expect("tempdir");
     let home = tmp.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
     let db = home.join("mnemo.db");
-    let projects: Vec<ProjectRef> = (0..20)
-        .map(|p| ProjectRef {
-            root: format!("/bench/project-{p}"),
-            name: format!("project-{p}"),
-        })
-        .collect();
-    let started = Instant::now();
-    {
-        let mut store = Store::open(&db, &StoreOptions::default()).expect("store");
-        // Building the fixture only: no fsyncs.
-        store
-            .conn()
-            .execute_batch("PRAGMA synchronous = OFF")
-            .unwrap();
-        for i in 0..count {
-            store
-                .remember(Some(&projects[i % 20]), &observation(i), 0)
-                .expect("insert");
-        }
-    }
-    let built = started.elapsed();
-    let embedding = Instant::now();
-    {
-        let mut store = Store::open(&db, &StoreOptions::default()).expect("store");
-        embed_pending(&mut store, StaticEmbedder::builtin(), usize::MAX).expect("embed");
-    }
-    println!(
-        "store: {count} observations in 20 projects, built in {:.1} s, embedded in {:.1} s ({:.0}/s), {:.0} MiB",
-        built.as_secs_f64(),
-        embedding.elapsed().as_secs_f64(),
-        count as f64 / embedding.elapsed().as_secs_f64(),
-        std::fs::metadata(&db).map_or(0.0, |m| m.len() as f64 / 1048576.0)
-    );
+    let projects = corpus::seed(&home, count);
 
     // In-process hybrid search (full text + built-in vectors, fused), as the
     // MCP server and the viewer run it.
     let store = Store::open(&db, &StoreOptions::default()).expect("store");
-    let queries = [
-        "fibonacci bug we fixed",
-        "ValueError in cart",
-        "token expired retries",
-        "why does checkout round",
-        "E0382 parser",
-        "coupon total",
-        "upload poller queue",
-        "cache cold start",
-        "unicode names export",
-        "TimeoutError worker under load",
-    ];
     let searcher = Searcher::new(Some(Box::new(StaticEmbedder::builtin())));
     let loading = Instant::now();
     let warm = SearchQuery {
@@ -176,7 +57,7 @@ fn main() {
     ] {
         let mut times = Vec::new();
         for round in 0..30 {
-            for (q, text) in queries.iter().enumerate() {
+            for (q, text) in QUERIES.iter().enumerate() {
                 let query = SearchQuery {
                     text: text.to_string(),
                     project: (round % 2 == 0).then(|| projects[q].root.clone()),

@@ -128,6 +128,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the web viewer and the HTTP API on 127.0.0.1 (prints the URL
+    /// with its access token; one server per data directory). Also runs LLM
+    /// enrichment when [llm] is configured. Stop with Ctrl-C.
+    Serve {
+        /// Port to listen on (default: [serve] port, 37373); 0 picks a free one.
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -205,6 +213,7 @@ fn main() -> ExitCode {
         }
         Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
         Command::Reindex { json } => commands::report(commands::vectors::reindex(json)),
+        Command::Serve { port } => commands::report(commands::serve::run(port)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

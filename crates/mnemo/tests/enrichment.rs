@@ -90,17 +90,6 @@ fn llm_env(env: Env, mock: &MockLlm) -> Env {
         .env("MNEMO_LLM_MAX_RETRIES", "0")
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Whether any process still has `home`'s worker lock.
 fn worker_running(env: &Env) -> bool {
     let lock = env.home.join("worker.lock");
@@ -241,4 +230,46 @@ fn the_claude_cli_backend_runs_with_hooks_disabled() {
     assert!(
         env.count("SELECT count(*) FROM llm_calls WHERE backend = 'claude-cli' AND ok = 1") == 2
     );
+}
+
+#[test]
+fn the_server_hosts_the_worker_as_a_thread_and_leaves_nothing_behind() {
+    let mock = MockLlm::start(good_answer());
+    let env = llm_env(Env::new(), &mock).env("MNEMO_COMPRESS_STOP_WAIT_MS", "0");
+    let mut server = env.serve();
+    wait_until("the server to take the worker lock", || {
+        worker_running(&env)
+    });
+    // Hooks compress, see the lock held and start no worker of their own.
+    env.replay_session();
+    wait_until("enrichment by the server", || {
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'") == 2
+    });
+    let processes = env.processes();
+    assert_eq!(processes.len(), 1, "only the server runs: {processes:?}");
+    assert!(processes[0].contains("serve"), "{processes:?}");
+    let stats = server.get("/api/stats");
+    assert_eq!(stats["llm_calls_total"], 2);
+    assert_eq!(stats["llm_tokens_today"], 2800);
+    let asked = Instant::now();
+    assert!(server.stop_with(libc::SIGTERM).success());
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    assert!(!worker_running(&env), "the lock went with the server");
+    assert!(env.processes().is_empty());
+}
+
+#[test]
+fn the_server_compresses_when_hooks_do_not() {
+    let env = Env::new().env("MNEMO_COMPRESS_IN_HOOKS", "false");
+    let server = env.serve();
+    env.replay_session();
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes"),
+        0,
+        "hooks only capture"
+    );
+    wait_until("compression by the server", || {
+        env.count("SELECT count(*) FROM episodes") == 2
+    });
+    assert_eq!(server.get("/api/stats")["observations"], 3);
 }

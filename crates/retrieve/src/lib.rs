@@ -7,6 +7,7 @@
 //! newest first. Vector similarity, fusion and recency/type priors are to
 //! come behind the same API.
 
+pub mod browse;
 pub mod context;
 mod filter;
 mod lexical;

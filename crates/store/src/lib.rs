@@ -8,6 +8,7 @@
 
 mod enrichment;
 mod episodes;
+mod forget;
 mod migrate;
 mod record;
 mod stats;

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0006_search_scope.sql"),
     ),
     (7, "vectors", include_str!("migrations/0007_vectors.sql")),
+    (8, "browse", include_str!("migrations/0008_browse.sql")),
 ];
 
 /// The schema version this build writes.

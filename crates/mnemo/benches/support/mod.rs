@@ -1,5 +1,9 @@
 //! Timing whole processes for the benchmarks: wall time from spawn to exit
-//! and the child's own peak RSS (from `wait4`).
+//! and the child's own peak RSS (from `wait4`); and a synthetic store
+//! ([`corpus`]).
+#![allow(dead_code)] // each benchmark uses a different subset
+
+pub mod corpus;
 
 use std::io::Write;
 use std::path::Path;

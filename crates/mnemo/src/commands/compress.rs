@@ -1,5 +1,8 @@
 //! `mnemo compress`, and compression as episodes end inside async hooks.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -9,6 +12,8 @@ use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
 use mnemo_store::{HookRecord, Store};
 
+use super::worker::{Until, sleep_unless};
+
 /// Hooks that end an episode (or a session) and then compress what is
 /// closed: the current episode, ones closed earlier by a following prompt,
 /// late arrivals, and stale ones. All run `async` or at the end of a session,
@@ -17,6 +22,8 @@ const COMPRESSING_HOOKS: &[&str] = &["Stop", "StopFailure", "PreCompact", "Sessi
 
 /// Episodes one hook run compresses at most; a backlog is left to later runs.
 const HOOK_BUDGET: usize = 20;
+/// How often `mnemo serve` compresses when hooks do not.
+const HOST_POLL: Duration = Duration::from_secs(2);
 
 fn options(config: &Config, max_episodes: usize) -> Options {
     Options {
@@ -110,6 +117,40 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
         Ok(_) => {}
         Err(e) => tracing::warn!("compression after {} failed: {e:#}", record.hook),
     }
+}
+
+/// Compression inside `mnemo serve` when hooks do not compress
+/// (`compress.in_hooks = false`): closed episodes every few seconds, until
+/// `stop`.
+pub fn host(
+    paths: Paths,
+    config: Config,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("mnemo-compress".into())
+        .spawn(move || {
+            let until = Until::Stopped(&stop);
+            let work = || -> anyhow::Result<Report> {
+                let redactor = Redactor::new(&privacy_options(&config))?;
+                let mut store = Store::open(&paths.db, &store_options(&config))?;
+                let options = options(&config, HOOK_BUDGET);
+                Ok(compress_pending(
+                    &mut store,
+                    &redactor,
+                    &options,
+                    mnemo_capture::now_ms(),
+                )?)
+            };
+            while !until.stopped() {
+                match work() {
+                    Ok(report) if report.episodes > 0 => tracing::info!(?report, "compressed"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("compression failed: {e:#}"),
+                }
+                sleep_unless(&until, HOST_POLL);
+            }
+        })
 }
 
 fn wait_for_tool_events(store: &Store, prompt_id: i64, limit: Duration) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ pub mod hook;
 pub mod ingest;
 pub mod mcp;
 pub mod search;
+pub mod serve;
 pub mod stats;
 pub mod transfer;
 pub mod vectors;

@@ -208,9 +208,6 @@ pub fn remember(
     }
     let (paths, config) = super::load()?;
     let redactor = mnemo_privacy::Redactor::new(&mnemo_capture::privacy_options(&config))?;
-    let narrative = redactor.clean_text(text.trim());
-    let title =
-        redactor.clean_text(&title.unwrap_or_else(|| mnemo_compress::note_title(&narrative)));
     let dir = match project_dir {
         Some(d) => d.to_path_buf(),
         None => std::env::current_dir()?,
@@ -218,14 +215,13 @@ pub fn remember(
     let project = project::resolve(&dir);
     let mut store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let observation = mnemo_store::NewObservation {
-        content_hash: mnemo_compress::content_hash(kind, &title, &narrative),
-        kind: kind.to_string(),
-        title,
-        narrative,
-        generated_by: "user".into(),
-        ..mnemo_store::NewObservation::default()
-    };
+    let observation = mnemo_compress::note(
+        &redactor,
+        kind,
+        text,
+        title.as_deref(),
+        &mut Default::default(),
+    );
     let id = store.remember(
         Some(&project.to_ref()),
         &observation,

@@ -1,9 +1,13 @@
 //! `mnemo worker`: the LLM enrichment worker. At most one per data dir (a
 //! lock file), started on demand by the hooks (or run by hand), and gone
-//! once the queue has been empty for `llm.idle_exit_secs`.
+//! once the queue has been empty for `llm.idle_exit_secs`; or hosted by
+//! `mnemo serve` as a thread ([`host`]) for as long as the server runs.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -18,6 +22,8 @@ use mnemo_store::Store;
 const LOCK_FILE: &str = "worker.lock";
 /// How often an idle worker looks for new work.
 const POLL: Duration = Duration::from_secs(2);
+/// How long a hosted worker waits after a spent budget or a failing backend.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 pub fn run(once: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
@@ -33,28 +39,66 @@ pub fn run(once: bool) -> anyhow::Result<()> {
         println!("a worker is already running for {}", paths.home.display());
         return Ok(());
     };
-    let client = client(&config, &paths)?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
+    let idle_exit = Duration::from_secs(config.llm.idle_exit_secs);
+    let until = if once {
+        Until::QueueEmpty
+    } else {
+        Until::IdleFor(idle_exit)
+    };
+    let (done, failed) = enrich(&paths, &config, until)?;
+    if once {
+        println!("{done} episodes enriched, {failed} failed");
+    }
+    Ok(())
+}
+
+/// When [`enrich`] returns (besides a stopped backend or a spent budget).
+pub enum Until<'a> {
+    /// As soon as nothing is pending.
+    QueueEmpty,
+    /// After nothing was pending for this long.
+    IdleFor(Duration),
+    /// When the flag is set (checked between episodes and while idle).
+    Stopped(&'a AtomicBool),
+}
+
+impl Until<'_> {
+    /// Whether a [`Until::Stopped`] flag is set.
+    pub fn stopped(&self) -> bool {
+        matches!(self, Until::Stopped(flag) if flag.load(Ordering::Relaxed))
+    }
+}
+
+/// Enrich pending episodes, one LLM call each, until `until` (or the
+/// backend fails, or the daily budget is spent). The caller holds the
+/// worker lock. Returns (enriched, failed).
+pub fn enrich(paths: &Paths, config: &Config, until: Until) -> anyhow::Result<(usize, usize)> {
+    let client = client(config, paths)?;
+    let redactor = Redactor::new(&privacy_options(config))?;
     let enricher = Enricher {
         client: &client,
         redactor: &redactor,
         daily_budget: config.llm.daily_token_budget,
     };
-    let mut store = Store::open(&paths.db, &store_options(&config))
+    let mut store = Store::open(&paths.db, &store_options(config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let idle_limit = Duration::from_secs(config.llm.idle_exit_secs);
     let mut idle_since = Instant::now();
     let (mut done, mut failed) = (0, 0);
-    'work: loop {
+    'work: while !until.stopped() {
         let pending = store.pending_enrichment(20)?;
         if pending.is_empty() {
-            if once || idle_since.elapsed() >= idle_limit {
-                break;
+            match until {
+                Until::QueueEmpty => break,
+                Until::IdleFor(limit) if idle_since.elapsed() >= limit => break,
+                _ => {}
             }
-            std::thread::sleep(POLL);
+            sleep_unless(&until, POLL);
             continue;
         }
         for prompt_id in pending {
+            if until.stopped() {
+                break 'work;
+            }
             match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
                 Enriched::Done => done += 1,
                 Enriched::Failed(why) => {
@@ -79,10 +123,46 @@ pub fn run(once: bool) -> anyhow::Result<()> {
         idle_since = Instant::now();
     }
     tracing::info!(done, failed, "enrichment worker exiting");
-    if once {
-        println!("{done} episodes enriched, {failed} failed");
+    Ok((done, failed))
+}
+
+/// Sleep for `duration`, waking early if `until` says stop.
+pub fn sleep_unless(until: &Until, duration: Duration) {
+    let step = Duration::from_millis(100);
+    let started = Instant::now();
+    while started.elapsed() < duration && !until.stopped() {
+        std::thread::sleep(step.min(duration - started.elapsed()));
     }
-    Ok(())
+}
+
+/// The enrichment worker inside `mnemo serve`: a thread that takes the
+/// worker lock (a worker a hook started may hold it until it goes idle),
+/// then enriches as episodes are compressed, until `stop`. After a spent
+/// budget or an unavailable backend it tries again every
+/// [`RETRY_AFTER`]. No process is started: an LLM call's `claude` child
+/// dies with this thread (`PR_SET_PDEATHSIG`).
+pub fn host(
+    paths: Paths,
+    config: Config,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("mnemo-enrich".into())
+        .spawn(move || {
+            let until = Until::Stopped(&stop);
+            let lock = paths.home.join(LOCK_FILE);
+            while !until.stopped() {
+                match FileLock::try_acquire(&lock) {
+                    Some(_held) => {
+                        if let Err(e) = enrich(&paths, &config, Until::Stopped(&stop)) {
+                            tracing::warn!("enrichment stopped: {e:#}");
+                        }
+                        sleep_unless(&until, RETRY_AFTER);
+                    }
+                    None => sleep_unless(&until, POLL),
+                }
+            }
+        })
 }
 
 /// The LLM client described by `[llm]`.

@@ -3,9 +3,12 @@
 //! Code spawns hooks (JSON on stdin, no TTY).
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::io::Write;
+pub mod http;
+
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -113,6 +116,64 @@ impl Env {
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
 
+    /// Start `mnemo serve --port 0` (a free port) and wait for its URL.
+    pub fn serve(&self) -> Served {
+        let mut child = self
+            .command(&["serve", "--port", "0"])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn mnemo serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("mnemo serve printed no URL: {:?}", child.try_wait()));
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {first:?}"))
+            .to_string();
+        let rest = url
+            .strip_prefix("http://127.0.0.1:")
+            .expect("127.0.0.1 URL");
+        let (port, fragment) = rest.split_once("/#token=").expect("token in the fragment");
+        Served {
+            child,
+            port: port.parse().unwrap(),
+            token: fragment.to_string(),
+            url,
+        }
+    }
+
+    /// Command lines of the live processes working on this env's data
+    /// directory (their environment names it as MNEMO_HOME).
+    pub fn processes(&self) -> Vec<String> {
+        let marker = format!("MNEMO_HOME={}", self.home.display());
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let Ok(environ) = std::fs::read(dir.join("environ")) else {
+                continue;
+            };
+            let ours = environ.split(|&b| b == 0).any(|v| v == marker.as_bytes());
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z'));
+            if ours && !zombie {
+                let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+                found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        found
+    }
+
     pub fn spool_files(&self) -> usize {
         std::fs::read_dir(self.home.join("spool"))
             .map(|d| {
@@ -191,4 +252,86 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
+}
+
+/// Wait (up to 20 s) until `done`; panics naming `what` on timeout.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running `mnemo serve`, stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Served {
+    pub child: Child,
+    pub port: u16,
+    pub token: String,
+    /// The printed viewer URL, with the token.
+    pub url: String,
+}
+
+impl Served {
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// An authenticated request.
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> http::Response {
+        let bearer = self.bearer();
+        http::request(self.port, method, path, &[("Authorization", &bearer)], body)
+    }
+
+    /// An authenticated GET that must succeed; its JSON.
+    pub fn get(&self, path: &str) -> Value {
+        let response = self.call("GET", path, None);
+        assert_eq!(response.status, 200, "GET {path}: {}", response.body);
+        response.json()
+    }
+
+    /// The live stream, authenticated.
+    pub fn events(&self) -> http::EventStream {
+        http::EventStream::open(
+            self.port,
+            "/api/stream",
+            &[("Authorization", &self.bearer())],
+        )
+    }
+
+    /// Send `signal` and wait (up to 10 s) for the exit.
+    pub fn stop_with(&mut self, signal: i32) -> ExitStatus {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait mnemo serve") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "mnemo serve did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

@@ -1,0 +1,91 @@
+//! `mnemo serve`: the web viewer and HTTP API, plus the background work a
+//! long-lived process can take on: LLM enrichment when `[llm]` is
+//! configured, compression when hooks do not do it (`compress.in_hooks =
+//! false`). Both are threads of this process, stopped with it; nothing is
+//! left running after it exits.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mnemo_config::LlmBackend;
+use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
+
+/// How long the exit waits for background work to finish its step (an LLM
+/// call in flight is cut off after this; its child dies with the process).
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
+pub fn run(port: Option<u16>) -> anyhow::Result<()> {
+    let (paths, config) = super::load()?;
+    let options = Options {
+        port: port.unwrap_or(config.serve.port),
+        paths: paths.clone(),
+        config: config.clone(),
+        format_time: mnemo_retrieve::time::day_and_minute,
+        embedder: super::vectors::configured(&config)?,
+    };
+    let server = match Server::start(options)? {
+        Started::Serving(server) => server,
+        Started::AlreadyRunning(running) => {
+            let pid = running
+                .pid
+                .map_or_else(String::new, |p| format!(" (pid {p})"));
+            match running.url {
+                Some(url) => println!(
+                    "mnemo serve is already running for {}{pid}: {url}",
+                    paths.home.display()
+                ),
+                None => println!(
+                    "mnemo serve is already starting for {}{pid}",
+                    paths.home.display()
+                ),
+            }
+            return Ok(());
+        }
+    };
+    // A closed stdout (`mnemo serve | head -1`, a detached launcher) must
+    // not stop the server: these lines are best effort.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "mnemo viewer: {}", server.url());
+    let _ = writeln!(
+        out,
+        "API on 127.0.0.1:{} (bearer token in {}; see docs/API.md). Stop with Ctrl-C.",
+        server.port(),
+        paths.home.join(TOKEN_FILE).display()
+    );
+    let _ = out.flush();
+    tracing::info!(port = server.port(), "serving");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut background: Vec<JoinHandle<()>> = Vec::new();
+    if config.llm.backend != LlmBackend::Off {
+        background.push(super::worker::host(
+            paths.clone(),
+            config.clone(),
+            Arc::clone(&stop),
+        )?);
+    }
+    if !config.compress.in_hooks {
+        background.push(super::compress::host(
+            paths.clone(),
+            config.clone(),
+            Arc::clone(&stop),
+        )?);
+    }
+    let served = server.run();
+    stop.store(true, Ordering::Relaxed);
+    let deadline = Instant::now() + STOP_GRACE;
+    while background.iter().any(|t| !t.is_finished()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for thread in background {
+        if thread.is_finished() {
+            let _ = thread.join();
+        } else {
+            tracing::warn!("background work still busy at exit; abandoned (it is retried later)");
+        }
+    }
+    tracing::info!("stopped");
+    served
+}

@@ -1,0 +1,580 @@
+//! The JSON API under `/api` (reference: `docs/API.md`). Each handler reads
+//! its parameters, runs one blocking unit of work on a store connection
+//! ([`Db::run`]) and answers JSON; errors are `{"error": "…"}` with a
+//! fitting status.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mnemo_config::Config;
+use mnemo_privacy::{CleanReport, Redactor};
+use mnemo_retrieve::browse::{self, ListQuery, Position};
+use mnemo_retrieve::context::{ContextOptions, estimate_tokens, session_context};
+use mnemo_retrieve::{SearchQuery, Searcher, query};
+use mnemo_store::{OBSERVATION_TYPES, ProjectRef, utc_day_start};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Guard;
+use crate::db::Db;
+use crate::live::Live;
+
+/// Default and largest page size.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 200;
+/// Largest timeline depth on each side.
+const MAX_DEPTH: usize = 50;
+
+/// An error answer: a status and one line saying why.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with `status`.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// 400: the request is wrong.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 404: nothing there.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// 500: our fault.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(status = self.status.as_u16(), "{}", self.message);
+        }
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::new(rejection.status(), rejection.body_text())
+    }
+}
+
+/// A JSON answer or an error.
+type Reply = Result<Response, ApiError>;
+
+fn ok(value: impl serde::Serialize) -> Reply {
+    Ok(Json(value).into_response())
+}
+
+/// `value` as JSON, or 404 saying what is `missing`.
+fn found(value: Option<impl serde::Serialize>, missing: impl FnOnce() -> String) -> Reply {
+    match value {
+        Some(value) => ok(value),
+        None => Err(ApiError::not_found(missing())),
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<Db>,
+    pub live: Live,
+    pub guard: Guard,
+    pub redactor: Arc<Redactor>,
+    pub config: Arc<Config>,
+    /// `$MNEMO_HOME/spool`, for the backlog count in stats.
+    pub spool_dir: Arc<std::path::Path>,
+    /// Renders Unix ms as (day, minute), as SessionStart does.
+    pub format_time: fn(i64) -> (String, String),
+    /// Hybrid search with the vectors kept in memory.
+    pub searcher: Arc<Searcher>,
+}
+
+/// Filters shared by the list and search: `project`, `type` and `concept`
+/// (comma-separated, any of), `file`, `since` and `until` (Unix ms,
+/// inclusive).
+#[derive(Debug, Default, Deserialize)]
+pub struct FilterParams {
+    project: Option<String>,
+    #[serde(rename = "type")]
+    types: Option<String>,
+    concept: Option<String>,
+    file: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+/// Checked filters.
+struct Filters {
+    project: Option<String>,
+    types: Vec<String>,
+    concepts: Vec<String>,
+    file: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl FilterParams {
+    fn check(self) -> Result<Filters, ApiError> {
+        let types = csv(self.types.as_deref());
+        if let Some(bad) = types
+            .iter()
+            .find(|t| !OBSERVATION_TYPES.contains(&t.as_str()))
+        {
+            return Err(ApiError::bad_request(format!(
+                "unknown type {bad:?} (types: {})",
+                OBSERVATION_TYPES.join(", ")
+            )));
+        }
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since > until
+        {
+            return Err(ApiError::bad_request("since is after until"));
+        }
+        Ok(Filters {
+            project: non_empty(self.project),
+            types,
+            concepts: csv(self.concept.as_deref()),
+            file: non_empty(self.file),
+            since: self.since,
+            until: self.until,
+        })
+    }
+}
+
+fn csv(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A page cursor (`before`), if one was given.
+fn cursor(before: Option<&str>) -> Result<Option<Position>, ApiError> {
+    match before.filter(|b| !b.is_empty()) {
+        Some(cursor) => Position::from_cursor(cursor)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("bad cursor {cursor:?}"))),
+        None => Ok(None),
+    }
+}
+
+fn page_size(limit: Option<usize>) -> usize {
+    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+/// `POST /api/session`: the bearer token becomes a session cookie.
+pub async fn session(State(state): State<AppState>) -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, state.guard.session_cookie())],
+    )
+        .into_response()
+}
+
+/// `GET /api/observations` parameters besides the filters: `session`,
+/// `before` (a cursor from `next`) and `limit`. (Each parameter struct reads
+/// the whole query string; serde's `flatten` would lose number types.)
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    session: Option<i64>,
+    before: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/observations`: newest first, one page, with the overviews of
+/// the sessions the page touches (for grouping).
+pub async fn list(
+    State(state): State<AppState>,
+    filters: Result<Query<FilterParams>, QueryRejection>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Reply {
+    let (Query(filters), Query(params)) = (filters?, params?);
+    let before = cursor(params.before.as_deref())?;
+    let f = filters.check()?;
+    let query = ListQuery {
+        project: f.project,
+        types: f.types,
+        concepts: f.concepts,
+        file: f.file,
+        session: params.session,
+        since: f.since,
+        until: f.until,
+        before,
+        limit: page_size(params.limit),
+    };
+    state
+        .db
+        .run(move |store| {
+            let page = browse::list(store, &query)?;
+            let mut session_ids: Vec<i64> =
+                page.items.iter().filter_map(|e| e.session_id).collect();
+            session_ids.sort_unstable();
+            session_ids.dedup();
+            let sessions: BTreeMap<String, _> = browse::session_overviews(store, &session_ids)?
+                .into_iter()
+                .map(|s| (s.id.to_string(), s))
+                .collect();
+            ok(json!({
+                "items": page.items,
+                "next": page.next.map(Position::to_cursor),
+                "sessions": sessions,
+            }))
+        })
+        .await
+}
+
+/// `GET /api/observations/{id}`: one observation in full, with its prompt,
+/// session and source tool calls (and their diffs).
+pub async fn observation(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Reply {
+    let Path(id) = id?;
+    state
+        .db
+        .run(move |store| {
+            found(browse::observation_detail(store, id)?, || {
+                format!("no observation #{id}")
+            })
+        })
+        .await
+}
+
+/// `DELETE /api/observations/{id}`: forget (a soft delete; undo with restore).
+pub async fn forget(State(state): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Reply {
+    let Path(id) = id?;
+    let changed = state
+        .db
+        .run(move |store| Ok(store.forget(&[id], mnemo_capture::now_ms())?))
+        .await?;
+    if changed.is_empty() {
+        return Err(ApiError::not_found(format!("no live observation #{id}")));
+    }
+    state.live.announce("forgotten", json!({ "ids": changed }));
+    ok(json!({ "forgotten": changed }))
+}
+
+/// `POST /api/observations/{id}/restore`: undo a forget.
+pub async fn restore(State(state): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Reply {
+    let Path(id) = id?;
+    let changed = state.db.run(move |store| Ok(store.restore(&[id])?)).await?;
+    if changed.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no forgotten observation #{id}"
+        )));
+    }
+    state.live.announce("restored", json!({ "ids": changed }));
+    ok(json!({ "restored": changed }))
+}
+
+/// `GET /api/search` parameters besides the filters: `q`, `limit`, `offset`.
+#[derive(Debug, Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /api/search`: the CLI's search, best first, and the words it
+/// looked for (to highlight).
+pub async fn search(
+    State(state): State<AppState>,
+    filters: Result<Query<FilterParams>, QueryRejection>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Reply {
+    let (Query(filters), Query(params)) = (filters?, params?);
+    let f = filters.check()?;
+    let terms = query::terms(&params.q);
+    let search = SearchQuery {
+        text: params.q,
+        project: f.project,
+        types: f.types,
+        concepts: f.concepts,
+        file: f.file,
+        since: f.since,
+        until: f.until,
+        limit: page_size(params.limit),
+        offset: params.offset.unwrap_or(0),
+    };
+    let searcher = Arc::clone(&state.searcher);
+    state
+        .db
+        .run(move |store| {
+            let hits = searcher.search(store, &search, mnemo_capture::now_ms())?;
+            ok(json!({ "items": hits, "terms": terms }))
+        })
+        .await
+}
+
+/// `GET /api/timeline` parameters.
+#[derive(Debug, Deserialize)]
+pub struct TimelineParams {
+    around: Option<i64>,
+    project: Option<String>,
+    before: Option<usize>,
+    after: Option<usize>,
+}
+
+/// `GET /api/timeline`: observations of one project in time order around
+/// one (`around`), or the newest.
+pub async fn timeline(
+    State(state): State<AppState>,
+    params: Result<Query<TimelineParams>, QueryRejection>,
+) -> Reply {
+    let Query(p) = params?;
+    let before = p.before.unwrap_or(5).min(MAX_DEPTH);
+    let after = p.after.unwrap_or(5).min(MAX_DEPTH);
+    let project = non_empty(p.project);
+    state
+        .db
+        .run(move |store| {
+            let hits =
+                mnemo_retrieve::timeline(store, p.around, project.as_deref(), before, after)?;
+            if let Some(id) = p.around
+                && !hits.iter().any(|h| h.id == id)
+            {
+                return Err(ApiError::not_found(format!("no observation #{id}")));
+            }
+            ok(json!({ "items": hits, "around": p.around }))
+        })
+        .await
+}
+
+/// `GET /api/sessions` parameters.
+#[derive(Debug, Deserialize)]
+pub struct SessionsParams {
+    project: Option<String>,
+    before: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/sessions`: sessions newest first, with their first prompt
+/// and latest summary.
+pub async fn sessions(
+    State(state): State<AppState>,
+    params: Result<Query<SessionsParams>, QueryRejection>,
+) -> Reply {
+    let Query(p) = params?;
+    let before = cursor(p.before.as_deref())?;
+    let project = non_empty(p.project);
+    let limit = page_size(p.limit);
+    state
+        .db
+        .run(move |store| {
+            let page = browse::sessions(store, project.as_deref(), before, limit)?;
+            ok(json!({ "items": page.items, "next": page.next.map(Position::to_cursor) }))
+        })
+        .await
+}
+
+/// `GET /api/sessions/{id}`: a session with every prompt and its summary.
+pub async fn session_detail(
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Reply {
+    let Path(id) = id?;
+    state
+        .db
+        .run(move |store| {
+            found(browse::session_detail(store, id)?, || {
+                format!("no session {id}")
+            })
+        })
+        .await
+}
+
+/// `GET /api/projects`: every project, the most recently active first.
+pub async fn projects(State(state): State<AppState>) -> Reply {
+    state
+        .db
+        .run(|store| ok(json!({ "items": browse::projects(store)? })))
+        .await
+}
+
+/// `GET /api/stats`: counts, storage size, LLM spend and queue depth.
+pub async fn stats(State(state): State<AppState>) -> Reply {
+    let spool_dir = Arc::clone(&state.spool_dir);
+    let config = Arc::clone(&state.config);
+    state
+        .db
+        .run(move |store| {
+            let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
+            let mut value = serde_json::to_value(stats)
+                .map_err(|e| ApiError::internal(format!("cannot render stats: {e}")))?;
+            value["spooled"] = mnemo_capture::spool::pending(&spool_dir).into();
+            value["llm_backend"] = serde_json::to_value(config.llm.backend).unwrap_or(Value::Null);
+            value["llm_daily_token_budget"] = config.llm.daily_token_budget.into();
+            ok(value)
+        })
+        .await
+}
+
+/// `GET /api/context` parameters.
+#[derive(Debug, Deserialize)]
+pub struct ContextParams {
+    project: Option<String>,
+}
+
+/// `GET /api/context`: exactly what the next SessionStart in `project`
+/// (default: the most recently active one) would inject, and its tokens.
+pub async fn context(
+    State(state): State<AppState>,
+    params: Result<Query<ContextParams>, QueryRejection>,
+) -> Reply {
+    let Query(p) = params?;
+    let config = Arc::clone(&state.config);
+    let format_time = state.format_time;
+    state
+        .db
+        .run(move |store| {
+            let (root, name) = match non_empty(p.project) {
+                Some(root) => match browse::project_name(store, &root)? {
+                    Some(name) => (root, name),
+                    None => return Err(ApiError::not_found(format!("no project {root}"))),
+                },
+                None => match browse::projects(store)?.into_iter().next() {
+                    Some(project) => (project.root, project.name),
+                    None => return Err(ApiError::not_found("no project has memories yet")),
+                },
+            };
+            let options = ContextOptions {
+                max_tokens: config.context.max_tokens,
+                max_observations: config.context.max_observations,
+            };
+            let text = session_context(store, &root, &name, options, format_time)?;
+            ok(json!({
+                "project": root,
+                "name": name,
+                "enabled": config.context.enabled,
+                "max_tokens": config.context.max_tokens,
+                "tokens": estimate_tokens(&text),
+                "text": text,
+            }))
+        })
+        .await
+}
+
+/// `POST /api/remember` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RememberBody {
+    text: String,
+    title: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// A project root.
+    project: Option<String>,
+}
+
+/// `POST /api/remember`: keep a note (redacted like everything else).
+pub async fn remember(
+    State(state): State<AppState>,
+    body: Result<Json<RememberBody>, JsonRejection>,
+) -> Reply {
+    let Json(body) = body?;
+    let kind = body.kind.unwrap_or_else(|| "discovery".into());
+    if !OBSERVATION_TYPES.contains(&kind.as_str()) {
+        return Err(ApiError::bad_request(format!(
+            "unknown type {kind:?} (types: {})",
+            OBSERVATION_TYPES.join(", ")
+        )));
+    }
+    if body.text.trim().is_empty() {
+        return Err(ApiError::bad_request("text is empty"));
+    }
+    let mut report = CleanReport::default();
+    let note = mnemo_compress::note(
+        &state.redactor,
+        &kind,
+        &body.text,
+        body.title.as_deref(),
+        &mut report,
+    );
+    let root = non_empty(body.project);
+    let searcher = Arc::clone(&state.searcher);
+    let (id, stored_in) = state
+        .db
+        .run(move |store| {
+            let project = match root {
+                Some(root) => {
+                    let name = browse::project_name(store, &root)?.unwrap_or_else(|| {
+                        root.rsplit('/')
+                            .find(|part| !part.is_empty())
+                            .unwrap_or(&root)
+                            .to_string()
+                    });
+                    Some(ProjectRef { root, name })
+                }
+                None => None,
+            };
+            let id = store.remember(project.as_ref(), &note, mnemo_capture::now_ms())?;
+            if let Some(embedder) = searcher.embedder() {
+                // Best effort: without a vector the note is still found by
+                // full text, and the next writer embeds it.
+                let _ = mnemo_retrieve::vectors::embed_pending(store, embedder, 10);
+            }
+            Ok((id, project.map(|p| p.root)))
+        })
+        .await?;
+    let status = if id.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({
+            "id": id,
+            "stored": id.is_some(),
+            "project": stored_in,
+            "removed": report.total_redactions() + report.private_spans,
+        })),
+    )
+        .into_response())
+}
+
+/// Anything else under `/api`.
+pub async fn no_such_route() -> ApiError {
+    ApiError::not_found("no such API route (see docs/API.md)")
+}

@@ -1,0 +1,79 @@
+//! Store connections for request handlers: a few kept open and reused (their
+//! prepared statements with them), each used on tokio's blocking pool so a
+//! slow or locked database never stalls the async workers.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::StatusCode;
+use mnemo_store::{Store, StoreError, StoreOptions};
+
+use crate::api::ApiError;
+
+/// Connections kept open between requests; more are opened under load and
+/// closed after.
+const KEEP_IDLE: usize = 4;
+
+/// The database the handlers use.
+pub struct Db {
+    path: PathBuf,
+    options: StoreOptions,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Db {
+    /// Handlers' access to the database at `path`; opens nothing yet.
+    pub fn new(path: PathBuf, options: StoreOptions) -> Arc<Db> {
+        Arc::new(Db {
+            path,
+            options,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Run `work` with a connection on the blocking pool.
+    pub async fn run<T, F>(self: &Arc<Self>, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut store = db.take()?;
+            let result = work(&mut store);
+            db.give_back(store);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
+    }
+
+    fn take(&self) -> Result<Store, ApiError> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(store) => Ok(store),
+            None => Ok(Store::open(&self.path, &self.options)?),
+        }
+    }
+
+    fn give_back(&self, store: Store) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < KEEP_IDLE {
+            idle.push(store);
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        let status = match err {
+            StoreError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, err.to_string())
+    }
+}

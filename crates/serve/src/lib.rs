@@ -1,0 +1,300 @@
+//! `mnemo serve`: a local HTTP API over the memory database and a live web
+//! viewer, in one process, locked down.
+//!
+//! - Binds `127.0.0.1` only. One server per data directory: `serve.lock`
+//!   (an `flock` the kernel drops when the process dies) says whether one
+//!   runs, `serve.json` (pid, port) where; a second start reports the first
+//!   ([`Started::AlreadyRunning`]).
+//! - Every API call is authenticated and checked (`auth.rs`'s module docs:
+//!   token, session cookie, Host, Origin, CSP); bodies are capped at
+//!   [`MAX_BODY_BYTES`].
+//! - The viewer is plain HTML, CSS and JavaScript compiled into the binary:
+//!   no build step, nothing loaded from the network, every piece of data
+//!   rendered as text (`textContent`), never as HTML.
+//! - The live stream (`live.rs`) notices commits by other processes (hooks)
+//!   within 50 ms by watching SQLite's `data_version`.
+//! - [`Server::run`] returns on SIGINT, SIGTERM or SIGHUP after a graceful
+//!   shutdown (live streams end, requests in flight finish, at most
+//!   [`SHUTDOWN_GRACE`]); the server starts no processes of its own.
+//!
+//! Handlers run their queries on tokio's blocking pool with pooled store
+//! connections (`db.rs`); the queries themselves are `mnemo_retrieve`'s
+//! (reads) and `mnemo_store`'s (forget, restore, remember).
+
+#![warn(missing_docs)]
+
+mod api;
+mod assets;
+mod auth;
+mod db;
+mod live;
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use mnemo_capture::lock::FileLock;
+use mnemo_capture::{privacy_options, store_options};
+use mnemo_config::{Config, Paths};
+use mnemo_privacy::Redactor;
+use mnemo_store::Store;
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::api::AppState;
+use crate::auth::Guard;
+use crate::db::Db;
+use crate::live::Live;
+
+pub use auth::TOKEN_FILE;
+
+/// Held while a server runs, in `$MNEMO_HOME`.
+pub const LOCK_FILE: &str = "serve.lock";
+/// Where the running server is (pid, port), in `$MNEMO_HOME`.
+pub const INSTANCE_FILE: &str = "serve.json";
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Longest a shutdown waits for open connections.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What a server needs.
+pub struct Options {
+    /// The data directory.
+    pub paths: Paths,
+    /// The effective configuration.
+    pub config: Config,
+    /// The port to listen on (127.0.0.1); 0 picks a free one.
+    pub port: u16,
+    /// Renders Unix ms as (day, minute) for the context preview, exactly as
+    /// the SessionStart hook does.
+    pub format_time: fn(i64) -> (String, String),
+    /// The configured embedder, for hybrid search (`None`: full text only).
+    pub embedder: Option<Box<dyn mnemo_embed::Embedder>>,
+}
+
+/// The outcome of [`Server::start`].
+pub enum Started {
+    /// This process serves the data directory now.
+    Serving(Box<Server>),
+    /// Another process already does.
+    AlreadyRunning(Running),
+}
+
+/// A server already running for the data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+    /// Its process id, once it has written it.
+    pub pid: Option<u32>,
+    /// Its URL with the access token, once it has written its port.
+    pub url: Option<String>,
+}
+
+/// `serve.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Instance {
+    pid: u32,
+    port: u16,
+}
+
+/// A bound server, ready to [`run`](Server::run).
+pub struct Server {
+    listener: TcpListener,
+    port: u16,
+    url: String,
+    state: AppState,
+    db: PathBuf,
+    store_options: mnemo_store::StoreOptions,
+    instance_file: PathBuf,
+    stop_streams: watch::Sender<bool>,
+    _lock: FileLock,
+}
+
+/// The viewer's URL, carrying the token in the fragment (which browsers
+/// never send to the server).
+fn viewer_url(port: u16, token: &str) -> String {
+    format!("http://127.0.0.1:{port}/#token={token}")
+}
+
+impl Server {
+    /// Take the data directory's server lock, bind the port and open the
+    /// database; or report the server that already holds the lock.
+    pub fn start(options: Options) -> anyhow::Result<Started> {
+        let Options {
+            paths,
+            config,
+            port,
+            format_time,
+            embedder,
+        } = options;
+        paths.ensure_dirs()?;
+        let token_file = paths.home.join(TOKEN_FILE);
+        let instance_file = paths.home.join(INSTANCE_FILE);
+        let Some(lock) = FileLock::try_acquire(&paths.home.join(LOCK_FILE)) else {
+            let instance: Option<Instance> = fs::read(&instance_file)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            let token = fs::read_to_string(&token_file).ok();
+            return Ok(Started::AlreadyRunning(Running {
+                pid: instance.as_ref().map(|i| i.pid),
+                url: instance
+                    .zip(token)
+                    .map(|(i, token)| viewer_url(i.port, token.trim())),
+            }));
+        };
+        let token = auth::load_or_create_token(&token_file)
+            .with_context(|| format!("cannot read or create {}", token_file.display()))?;
+        let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| {
+            format!("cannot listen on 127.0.0.1:{port} (in use? choose another with --port or [serve] port)")
+        })?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let store_options = store_options(&config);
+        // Open (and migrate) now, so a bad database fails the start, not the first request.
+        Store::open(&paths.db, &store_options)
+            .with_context(|| format!("cannot open {}", paths.db.display()))?;
+        let redactor = Redactor::new(&privacy_options(&config))?;
+        let (stop_streams, streams_stopped) = watch::channel(false);
+        let state = AppState {
+            db: Db::new(paths.db.clone(), store_options.clone()),
+            live: Live::new(streams_stopped),
+            guard: Guard::new(port, token.clone()),
+            redactor: Arc::new(redactor),
+            config: Arc::new(config),
+            spool_dir: Arc::from(paths.spool_dir.as_path()),
+            format_time,
+            searcher: Arc::new(mnemo_retrieve::Searcher::new(embedder)),
+        };
+        write_instance(
+            &instance_file,
+            &Instance {
+                pid: std::process::id(),
+                port,
+            },
+        )?;
+        Ok(Started::Serving(Box::new(Server {
+            listener,
+            port,
+            url: viewer_url(port, &token),
+            state,
+            db: paths.db,
+            store_options,
+            instance_file,
+            stop_streams,
+            _lock: lock,
+        })))
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The viewer's URL, with the access token.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Serve until SIGINT, SIGTERM or SIGHUP, then shut down gracefully.
+    pub fn run(self) -> anyhow::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(8)
+            .thread_name("mnemo-serve")
+            .enable_all()
+            .build()?;
+        let stop_watcher = Arc::new(AtomicBool::new(false));
+        let watcher = self.state.live.watch_database(
+            self.db.clone(),
+            self.store_options.clone(),
+            Arc::clone(&stop_watcher),
+        )?;
+        let app = router(self.state.clone());
+        let stop_streams = self.stop_streams.clone();
+        let served = runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(self.listener)?;
+            let mut stopped = stop_streams.subscribe();
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            });
+            tokio::select! {
+                served = server => served,
+                () = async {
+                    let signal = shutdown_signal().await;
+                    tracing::info!("{signal}: shutting down");
+                    let _ = stop_streams.send(true);
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } => {
+                    tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                    Ok(())
+                }
+            }
+        });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+        stop_watcher.store(true, Ordering::Relaxed);
+        let _ = watcher.join();
+        let _ = fs::remove_file(&self.instance_file);
+        served.context("serving")
+    }
+}
+
+/// Every route: the API (authenticated, see `auth.rs`) and the viewer's files.
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/session", post(api::session))
+        .route("/api/observations", get(api::list))
+        .route(
+            "/api/observations/{id}",
+            get(api::observation).delete(api::forget),
+        )
+        .route("/api/observations/{id}/restore", post(api::restore))
+        .route("/api/search", get(api::search))
+        .route("/api/timeline", get(api::timeline))
+        .route("/api/sessions", get(api::sessions))
+        .route("/api/sessions/{id}", get(api::session_detail))
+        .route("/api/projects", get(api::projects))
+        .route("/api/stats", get(api::stats))
+        .route("/api/context", get(api::context))
+        .route("/api/remember", post(api::remember))
+        .route("/api/stream", get(live::stream))
+        .route("/api/{*rest}", any(api::no_such_route))
+        .fallback(assets::file)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.guard.clone(),
+            auth::guard,
+        ))
+        .with_state(state)
+}
+
+/// Wait for SIGINT, SIGTERM or SIGHUP; its name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+    }
+}
+
+/// Write `serve.json` atomically (readers never see half a file).
+fn write_instance(path: &Path, instance: &Instance) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, serde_json::to_vec(instance)?)
+        .and_then(|()| fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}

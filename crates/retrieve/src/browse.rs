@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Observation;
+use crate::filter::Filter;
 
 /// Longest diff shown for one tool call, in lines.
 const MAX_DIFF_LINES: usize = 400;
@@ -264,46 +265,34 @@ fn strings(json: String) -> Vec<String> {
 pub fn list(store: &Store, q: &ListQuery) -> Result<Page<Entry>> {
     let mut sql = format!(
         "SELECT {ENTRY_COLUMNS} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
-         WHERE o.deleted_at IS NULL"
+         WHERE 1"
     );
-    let mut args: Vec<SqlValue> = Vec::new();
-    if let Some(project) = &q.project {
+    let project = match &q.project {
         // Through the project id, so the (project_id, created_at) index serves the order.
-        sql.push_str(" AND o.project_id = (SELECT id FROM projects WHERE root = ?)");
-        args.push(SqlValue::Text(project.clone()));
-    }
-    if !q.types.is_empty() {
-        sql.push_str(&format!(" AND o.type IN ({})", placeholders(q.types.len())));
-        args.extend(q.types.iter().cloned().map(SqlValue::Text));
-    }
-    if !q.concepts.is_empty() {
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM json_each(o.concepts) c WHERE c.value IN ({}))",
-            placeholders(q.concepts.len())
-        ));
-        args.extend(q.concepts.iter().cloned().map(SqlValue::Text));
-    }
-    if let Some(file) = &q.file {
-        // The exact path, or any path ending in `/<file>`.
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM (SELECT value FROM json_each(o.files_read)
-                                         UNION ALL SELECT value FROM json_each(o.files_modified)) f
-                          WHERE f.value = ? OR f.value LIKE ? ESCAPE '\\')",
-        );
-        args.push(SqlValue::Text(file.clone()));
-        args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
-    }
+        Some(root) => match crate::project_id(store.conn(), root)? {
+            Some(id) => Some(id),
+            None => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        },
+        None => None,
+    };
+    let filter = Filter {
+        project_id: project,
+        types: q.types.clone(),
+        concepts: q.concepts.clone(),
+        file: q.file.clone(),
+        since: q.since,
+        until: q.until,
+    };
+    let mut args: Vec<SqlValue> = Vec::new();
+    filter.push_sql(&mut sql, &mut args);
     if let Some(session) = q.session {
         sql.push_str(" AND o.session_id = ?");
         args.push(SqlValue::Integer(session));
-    }
-    if let Some(since) = q.since {
-        sql.push_str(" AND o.created_at >= ?");
-        args.push(SqlValue::Integer(since));
-    }
-    if let Some(until) = q.until {
-        sql.push_str(" AND o.created_at <= ?");
-        args.push(SqlValue::Integer(until));
     }
     if let Some(before) = q.before {
         sql.push_str(" AND (o.created_at, o.id) < (?, ?)");
@@ -328,16 +317,6 @@ pub fn list(store: &Store, q: &ListQuery) -> Result<Page<Entry>> {
         None
     };
     Ok(Page { items, next })
-}
-
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// One observation with its prompt, session and source tool calls; `None`

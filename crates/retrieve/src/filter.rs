@@ -8,12 +8,12 @@ use crate::SearchQuery;
 /// The filters of a [`SearchQuery`], with the project resolved to its id.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    project_id: Option<i64>,
-    types: Vec<String>,
-    concepts: Vec<String>,
-    file: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
+    pub(crate) project_id: Option<i64>,
+    pub(crate) types: Vec<String>,
+    pub(crate) concepts: Vec<String>,
+    pub(crate) file: Option<String>,
+    pub(crate) since: Option<i64>,
+    pub(crate) until: Option<i64>,
 }
 
 impl Filter {
@@ -26,11 +26,6 @@ impl Filter {
             since: q.since,
             until: q.until,
         }
-    }
-
-    /// The project's id, when the search is about one project.
-    pub(crate) fn project_id(&self) -> Option<i64> {
-        self.project_id
     }
 
     /// Whether a vector candidate (already of the right project) must be

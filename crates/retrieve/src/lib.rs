@@ -284,8 +284,8 @@ fn similar(
     // Project is part of the scan; other filters are checked per candidate,
     // over more candidates than needed so that some survive.
     let candidates = match index {
-        Some(index) => index.nearest(filter.project_id(), &query, depth * 2),
-        None => vectors::nearest(conn, model, filter.project_id(), &query, depth * 2)?,
+        Some(index) => index.nearest(filter.project_id, &query, depth * 2),
+        None => vectors::nearest(conn, model, filter.project_id, &query, depth * 2)?,
     };
     if !filter.needs_row_check() {
         // Live-ness is checked when hits are read.

@@ -121,6 +121,12 @@ fn hooks_start_a_worker_that_enriches_records_spend_and_exits() {
     assert!(
         env.count("SELECT count(*) FROM observations WHERE generated_by = 'llm:test-model'") >= 1
     );
+    // The enriched observations have vectors, and only they.
+    assert_eq!(env.count("SELECT count(*) FROM vector_queue"), 0);
+    assert_eq!(
+        env.count("SELECT count(*) FROM observation_vectors"),
+        env.count("SELECT count(*) FROM observations")
+    );
     assert_eq!(
         env.count("SELECT count(*) FROM summaries WHERE generated_by = 'llm:test-model'"),
         2

@@ -135,12 +135,10 @@ pub fn host(
                 let redactor = Redactor::new(&privacy_options(&config))?;
                 let mut store = Store::open(&paths.db, &store_options(&config))?;
                 let options = options(&config, HOOK_BUDGET);
-                Ok(compress_pending(
-                    &mut store,
-                    &redactor,
-                    &options,
-                    mnemo_capture::now_ms(),
-                )?)
+                let report =
+                    compress_pending(&mut store, &redactor, &options, mnemo_capture::now_ms())?;
+                super::vectors::embed_queued(&mut store, &config, super::vectors::HOOK_BUDGET);
+                Ok(report)
             };
             while !until.stopped() {
                 match work() {

@@ -100,7 +100,11 @@ pub fn enrich(paths: &Paths, config: &Config, until: Until) -> anyhow::Result<(u
                 break 'work;
             }
             match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
-                Enriched::Done => done += 1,
+                Enriched::Done => {
+                    done += 1;
+                    // The enriched observations replace the rules' ones.
+                    super::vectors::embed_queued(&mut store, config, super::vectors::HOOK_BUDGET);
+                }
                 Enriched::Failed(why) => {
                     failed += 1;
                     tracing::warn!(

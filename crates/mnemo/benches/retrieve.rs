@@ -102,7 +102,7 @@ fn main() {
         "top-10 agreement of the in-memory first pass with the exact scan: {:.1}%",
         100.0 * agree.0 as f64 / agree.1.max(1) as f64
     );
-    drop(store);
+    drop((store, searcher));
 
     // The hooks that read memories, spawned as Claude Code spawns them.
     println!(

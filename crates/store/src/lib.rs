@@ -17,7 +17,6 @@ mod vectors;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, ffi};
 
 pub use enrichment::{EpisodeObservation, LlmCall};
@@ -157,11 +156,6 @@ impl Store {
              PRAGMA foreign_keys = ON;
              PRAGMA journal_size_limit = 8388608;"
         ))?;
-        // Most connections live for one hook. If closing the last one
-        // checkpointed the WAL, every hook would pay two or three fsyncs of
-        // the database file; instead the WAL stays and is checkpointed as it
-        // grows (every 1000 pages, by whichever commit crosses the mark).
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         let mut store = Store { conn };
         migrate::migrate(&mut store.conn)?;
         Ok(store)

@@ -73,6 +73,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Forget observations: they leave search, context and recall at once
+    /// (kept in the file until then, so `--undo` brings them back).
+    Forget {
+        /// Observation ids (as printed by search, with or without `#`).
+        ids: Vec<String>,
+        /// Bring forgotten observations back instead.
+        #[arg(long)]
+        undo: bool,
+    },
     /// Show observations in full.
     Show {
         /// Observation ids (as printed by search, with or without `#`).
@@ -212,6 +221,7 @@ fn main() -> ExitCode {
             commands::report(commands::transfer::import(&file, &format))
         }
         Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
+        Command::Forget { ids, undo } => commands::report(commands::search::forget(&ids, undo)),
         Command::Reindex { json } => commands::report(commands::vectors::reindex(json)),
         Command::Serve { port } => commands::report(commands::serve::run(port)),
         Command::Stats { json } => commands::report(commands::stats::run(json)),

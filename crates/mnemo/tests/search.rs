@@ -439,3 +439,39 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn forget_and_undo_from_the_command_line() {
+    let env = Env::new();
+    remember_notes(&env);
+    let hits = json(&env, &["search", "asyncpg", "--json"]);
+    let id = hits[0]["id"].as_i64().unwrap().to_string();
+    let out = env
+        .command(&["forget", &format!("#{id}")])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with(&format!(
+            "Forgot #{id}. Undo with: mnemo forget --undo {id}"
+        )),
+        "{said}"
+    );
+    assert_eq!(json(&env, &["search", "asyncpg", "--json"]), json!([]));
+    assert!(
+        json(&env, &["show", &id, "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let again = env.command(&["forget", &id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("Nothing changed"));
+    let out = env.command(&["forget", "--undo", &id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("Restored #{id}")));
+    assert_eq!(
+        titles(&json(&env, &["search", "asyncpg", "--json"])),
+        [NOTES[0]]
+    );
+    let bad = env.command(&["forget", "nope"]).output().unwrap();
+    assert!(!bad.status.success());
+}

@@ -243,6 +243,45 @@ fn parse_id(id: &str) -> anyhow::Result<i64> {
         .map_err(|_| anyhow::anyhow!("{id:?} is not an observation id"))
 }
 
+pub fn forget(ids: &[String], undo: bool) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        bail!("give the ids to forget (as printed by search)");
+    }
+    let parsed = ids
+        .iter()
+        .map(|id| parse_id(id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (mut store, _) = open()?;
+    let changed = if undo {
+        store.restore(&parsed)?
+    } else {
+        store.forget(&parsed, mnemo_capture::now_ms())?
+    };
+    let list = |ids: &[i64]| {
+        ids.iter()
+            .map(|id| format!("#{id}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (changed.is_empty(), undo) {
+        (true, _) => println!(
+            "Nothing changed (unknown ids, or already {}).",
+            if undo { "live" } else { "forgotten" }
+        ),
+        (false, false) => println!(
+            "Forgot {}. Undo with: mnemo forget --undo {}",
+            list(&changed),
+            changed
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        (false, true) => println!("Restored {}.", list(&changed)),
+    }
+    Ok(())
+}
+
 pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
     let parsed = ids
         .iter()

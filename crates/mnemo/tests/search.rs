@@ -426,6 +426,11 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
     remember_notes(&down);
     assert_eq!(down.count("SELECT count(*) FROM observations"), 4);
     assert_eq!(down.count("SELECT count(*) FROM vector_queue"), 4);
+    let stats = json(&down, &["stats", "--json"]);
+    assert_eq!(
+        (stats["vectors"].as_i64(), stats["vectors_pending"].as_i64()),
+        (Some(0), Some(4))
+    );
     assert_eq!(
         titles(&json(&down, &["search", "asyncpg", "--json"])),
         [NOTES[0]]

@@ -32,6 +32,9 @@ pub struct Stats {
     pub llm_tokens_total: i64,
     /// Size of the main database file (pages × page size), excluding the WAL.
     pub db_bytes: i64,
+    /// Stored vectors (all embedding models) and observations waiting for one.
+    pub vectors: i64,
+    pub vectors_pending: i64,
 }
 
 impl Store {
@@ -54,7 +57,9 @@ impl Store {
                 (SELECT count(*) FROM llm_calls WHERE at >= ?1),
                 (SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM llm_calls WHERE at >= ?1),
                 (SELECT count(*) FROM llm_calls),
-                (SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM llm_calls)",
+                (SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM llm_calls),
+                (SELECT count(*) FROM observation_vectors),
+                (SELECT count(*) FROM vector_queue)",
             [day_start],
             |r| {
                 Ok(Stats {
@@ -73,6 +78,8 @@ impl Store {
                     llm_tokens_today: r.get(12)?,
                     llm_calls_total: r.get(13)?,
                     llm_tokens_total: r.get(14)?,
+                    vectors: r.get(15)?,
+                    vectors_pending: r.get(16)?,
                 })
             },
         )?)

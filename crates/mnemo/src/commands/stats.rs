@@ -31,6 +31,14 @@ pub fn run(json: bool) -> anyhow::Result<()> {
         "observations  {} from {} episodes; {} summaries",
         stats.observations, stats.episodes, stats.summaries
     );
+    println!(
+        "vectors       {} ({} memories waiting; embedder {})",
+        stats.vectors,
+        stats.vectors_pending,
+        serde_json::to_value(config.embed.backend)?
+            .as_str()
+            .unwrap_or("builtin")
+    );
     println!("rejected      {}", stats.rejected_inputs);
     println!("spooled       {spooled}");
     println!("size          {:.1} MiB", stats.db_bytes as f64 / 1048576.0);

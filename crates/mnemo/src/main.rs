@@ -20,6 +20,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// See mnemo work, start to finish, in a throwaway data directory: a
+    /// recorded Claude Code session goes through the real hooks, then a new
+    /// session asks about it. No Claude Code or network needed.
+    Demo {
+        /// Keep the demo's data directory (printed at the end).
+        #[arg(long)]
+        keep: bool,
+    },
     /// Handle one Claude Code hook event (JSON on stdin). Always exits 0.
     Hook {
         /// The event, e.g. post-tool-use or PostToolUse; defaults to the
@@ -172,6 +180,7 @@ fn main() -> ExitCode {
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     }
     match cli.command {
+        Command::Demo { keep } => commands::report(commands::demo::run(keep)),
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
         Command::Search(request) => commands::report(commands::search::search(request)),

@@ -3,6 +3,7 @@
 pub mod compress;
 pub mod config;
 pub mod context;
+pub mod demo;
 pub mod hook;
 pub mod ingest;
 pub mod mcp;

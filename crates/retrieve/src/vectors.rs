@@ -158,7 +158,9 @@ pub struct VectorIndex {
     ids: Vec<i64>,
     projects: Vec<i64>,
     signs: Vec<u64>,
-    vectors: Vec<Vec<u8>>,
+    /// The 8-bit vectors back to back, `stride` bytes each.
+    vectors: Vec<u8>,
+    stride: usize,
     position: std::collections::HashMap<i64, usize>,
 }
 
@@ -172,6 +174,7 @@ impl VectorIndex {
             *self = VectorIndex {
                 model: Some(model),
                 words: embedder.dims().div_ceil(64),
+                stride: quant::quantized_len(embedder.dims()),
                 ..VectorIndex::default()
             };
         }
@@ -182,23 +185,26 @@ impl VectorIndex {
         let mut rows = stmt.query(rusqlite::params![model, self.seq])?;
         while let Some(row) = rows.next()? {
             let (id, project, seq): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(3)?);
-            let vector: Vec<u8> = row.get(2)?;
-            let signs = sign_bits(&quant::dequantize(&vector).unwrap_or_default(), self.words);
+            let vector = row.get_ref(2)?.as_blob()?;
+            self.seq = seq;
+            if vector.len() != self.stride {
+                continue; // not this model's shape: never compared
+            }
+            let signs = sign_bits(&quant::dequantize(vector).unwrap_or_default(), self.words);
             match self.position.get(&id) {
                 Some(&at) => {
                     self.projects[at] = project;
                     self.signs[at * self.words..(at + 1) * self.words].copy_from_slice(&signs);
-                    self.vectors[at] = vector;
+                    self.vectors[at * self.stride..(at + 1) * self.stride].copy_from_slice(vector);
                 }
                 None => {
                     self.position.insert(id, self.ids.len());
                     self.ids.push(id);
                     self.projects.push(project);
                     self.signs.extend_from_slice(&signs);
-                    self.vectors.push(vector);
+                    self.vectors.extend_from_slice(vector);
                 }
             }
-            self.seq = seq;
         }
         Ok(())
     }
@@ -233,7 +239,15 @@ impl VectorIndex {
         }
         let mut found: Vec<(i64, f32)> = by_bits
             .into_iter()
-            .map(|(_, i)| (self.ids[i], quant::dot_quantized(query, &self.vectors[i])))
+            .map(|(_, i)| {
+                (
+                    self.ids[i],
+                    quant::dot_quantized(
+                        query,
+                        &self.vectors[i * self.stride..(i + 1) * self.stride],
+                    ),
+                )
+            })
             .collect();
         found.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
         found.truncate(k);
@@ -250,4 +264,63 @@ fn sign_bits(v: &[f32], words: usize) -> Vec<u64> {
         }
     }
     bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mnemo_embed::StaticEmbedder;
+    use mnemo_store::{NewObservation, ProjectRef};
+
+    #[test]
+    fn the_in_memory_index_agrees_with_the_table_and_catches_up() {
+        let mut store = Store::open_in_memory().unwrap();
+        let project = ProjectRef {
+            root: "/src/app".into(),
+            name: "app".into(),
+        };
+        let notes = [
+            "Switched the database driver to asyncpg",
+            "The login page rejects expired passwords",
+            "Uploads of empty images no longer crash",
+        ];
+        for (i, title) in notes.iter().enumerate() {
+            let note = NewObservation {
+                kind: "decision".into(),
+                title: title.to_string(),
+                content_hash: format!("h{i}"),
+                generated_by: "user".into(),
+                ..NewObservation::default()
+            };
+            store.remember(Some(&project), &note, 1).unwrap();
+        }
+        let embedder = StaticEmbedder::builtin();
+        assert_eq!(embed_pending(&mut store, embedder, usize::MAX).unwrap(), 3);
+        let mut index = VectorIndex::default();
+        index.refresh(store.conn(), embedder).unwrap();
+        assert_eq!(index.len(), 3);
+        let model = model_row(store.conn(), embedder).unwrap().unwrap();
+        let query = embedder.embed("old credentials").unwrap();
+        let from_table = nearest(store.conn(), model, None, &query, 3).unwrap();
+        let from_memory = index.nearest(None, &query, 3);
+        assert_eq!(from_memory.len(), 3);
+        for ((a, x), (b, y)) in from_table.iter().zip(&from_memory) {
+            assert_eq!(a, b);
+            assert!((x - y).abs() < 1e-6);
+        }
+        // An edit is re-embedded; a refresh replaces the vector in place.
+        store
+            .conn()
+            .execute(
+                "UPDATE observations SET title = 'Uploads of huge videos time out' WHERE id = 3",
+                [],
+            )
+            .unwrap();
+        embed_pending(&mut store, embedder, usize::MAX).unwrap();
+        index.refresh(store.conn(), embedder).unwrap();
+        assert_eq!(index.len(), 3);
+        let video = embedder.embed("video upload timeout").unwrap();
+        assert_eq!(index.nearest(None, &video, 1)[0].0, 3);
+        assert!(index.nearest(Some(999), &video, 1).is_empty());
+    }
 }

@@ -389,6 +389,7 @@ pub fn store_options(config: &Config) -> StoreOptions {
             mnemo_config::Synchronous::Normal => Durability::Normal,
             mnemo_config::Synchronous::Full => Durability::Full,
         },
+        keep_wal_on_close: false,
     }
 }
 

@@ -7,9 +7,10 @@
 //! - each word's document frequency is counted up to [`RARE_DF`] (cheap:
 //!   counting walks a posting list without scoring);
 //! - when every word is rare, all matches are ranked (exact BM25);
-//! - otherwise the [`RANK_WINDOW`] most recent matches are ranked with all
-//!   words, and every match of the rare words is ranked on those words, so an
-//!   old memory that shares a distinctive word with the query is never lost.
+//! - otherwise the matches among the [`RANK_WINDOW`] most recent memories
+//!   (in scope) are ranked with all words, and every match of the rare words
+//!   is ranked on those words, so an old memory that shares a distinctive
+//!   word with the query is never lost.
 //!
 //! Project and type filters are tokens of the indexed `scope` column, so they
 //! narrow the posting lists inside FTS5 instead of filtering after ranking.
@@ -26,7 +27,7 @@ const WEIGHTS: &str = "10.0, 4.0, 1.0, 2.0, 1.0, 3.0, 0.0";
 /// A word matching more memories than this is "common".
 pub(crate) const RARE_DF: usize = 500;
 
-/// How many of the most recent matches are ranked when a query has common words.
+/// How many of the most recent memories are ranked when a query has common words.
 pub(crate) const RANK_WINDOW: usize = 2000;
 
 /// `(observation id, BM25 score)`, best first, at most `want`.
@@ -60,13 +61,23 @@ pub(crate) fn rank_with(
         return ranked(conn, &all, None, filter, want);
     }
     let window = window.max(want);
-    // The rowid of the window's oldest match; none when all matches fit in it.
-    let oldest_ranked: Option<i64> = match conn.query_row(
-        "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
-         ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
-        rusqlite::params![all, (window - 1) as i64],
-        |r| r.get(0),
-    ) {
+    // The oldest of the `window` most recent memories in scope; none when
+    // the scope holds fewer. Found on the scope's own posting list (or the
+    // table's key), never by walking the common words' long lists.
+    let oldest = match scope.as_deref() {
+        Some(scope) => conn.query_row(
+            "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
+             ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+            rusqlite::params![scope, (window - 1) as i64],
+            |r| r.get(0),
+        ),
+        None => conn.query_row(
+            "SELECT id FROM observations ORDER BY id DESC LIMIT 1 OFFSET ?1",
+            [(window - 1) as i64],
+            |r| r.get(0),
+        ),
+    };
+    let oldest_ranked: Option<i64> = match oldest {
         Ok(rowid) => Some(rowid),
         Err(rusqlite::Error::QueryReturnedNoRows) => None,
         Err(e) => return Err(e),
@@ -79,8 +90,8 @@ pub(crate) fn rank_with(
         let distinctive = expression(rare.into_iter(), scope.as_deref());
         merge(&mut found, ranked(conn, &distinctive, None, filter, want)?);
     }
-    if found.len() < want && filter.has_post_conditions() {
-        // The window held too few rows that pass the other filters.
+    if found.len() < want {
+        // The recent memories held too few matches (that pass the filters).
         found = ranked(conn, &all, None, filter, want)?;
     }
     found.truncate(want);

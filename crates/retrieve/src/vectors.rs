@@ -94,11 +94,21 @@ pub(crate) fn nearest(
     query: &[f32],
     k: usize,
 ) -> rusqlite::Result<Vec<(i64, f32)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT observation_id, vector FROM observation_vectors
-         WHERE model_id = ?1 AND (?2 IS NULL OR project_id = ?2)",
-    )?;
-    let mut rows = stmt.query(rusqlite::params![model, project])?;
+    // Two statements, not `?2 IS NULL OR project_id = ?2`: that form would
+    // scan every project's vectors instead of seeking to one project's range.
+    let mut stmt = match project {
+        Some(_) => conn.prepare_cached(
+            "SELECT observation_id, vector FROM observation_vectors
+             WHERE model_id = ?1 AND project_id = ?2",
+        )?,
+        None => conn.prepare_cached(
+            "SELECT observation_id, vector FROM observation_vectors WHERE model_id = ?1",
+        )?,
+    };
+    let mut rows = match project {
+        Some(project) => stmt.query(rusqlite::params![model, project])?,
+        None => stmt.query([model])?,
+    };
     // A min-heap of the best k so far: the root is the one to beat.
     let mut best: BinaryHeap<Reverse<(Similarity, i64)>> = BinaryHeap::with_capacity(k + 1);
     while let Some(row) = rows.next()? {

@@ -17,6 +17,7 @@ mod vectors;
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, ffi};
 
 pub use enrichment::{EpisodeObservation, LlmCall};
@@ -67,6 +68,12 @@ pub struct StoreOptions {
     /// How long a writer waits for another writer before giving up.
     pub busy_timeout: Duration,
     pub durability: Durability,
+    /// Leave the WAL as it is when this connection closes, even if it is
+    /// the last one. For a hook's second, read-mostly connection: the first
+    /// one already checkpointed, and doing it again would cost fsyncs for a
+    /// few pages. Never for a writer of many pages: the next process would
+    /// have to read the whole WAL back.
+    pub keep_wal_on_close: bool,
 }
 
 impl Default for StoreOptions {
@@ -74,6 +81,7 @@ impl Default for StoreOptions {
         StoreOptions {
             busy_timeout: Duration::from_millis(2000),
             durability: Durability::Normal,
+            keep_wal_on_close: false,
         }
     }
 }
@@ -156,6 +164,9 @@ impl Store {
              PRAGMA foreign_keys = ON;
              PRAGMA journal_size_limit = 8388608;"
         ))?;
+        if options.keep_wal_on_close {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        }
         let mut store = Store { conn };
         migrate::migrate(&mut store.conn)?;
         Ok(store)

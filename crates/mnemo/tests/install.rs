@@ -382,3 +382,67 @@ fn project_scope_writes_the_repository_files() {
     assert!(!settings.exists());
     assert!(!h.env.project.join(".mcp.json").exists());
 }
+
+#[test]
+fn duplicates_and_shared_groups_are_sorted_out() {
+    let h = Home::new();
+    let e = exe();
+    let mine = |arg: &str| json!({"type": "command", "command": e, "args": ["hook", arg]});
+    let other = json!({"type": "command", "command": "audit-log"});
+    let before = json!({"hooks": {
+        // mnemo's Read hook shares a catch-all group with someone else's.
+        "PreToolUse": [{"matcher": "*", "hooks": [other, mine("pre-tool-use")]}],
+        // Registered twice.
+        "Stop": [{"hooks": [mine("stop")]}, {"hooks": [mine("stop")]}],
+        // Alone in a group with the wrong matcher: the matcher is fixed.
+        "SessionStart": [{"matcher": "startup", "hooks": [mine("session-start")]}],
+        // An event mnemo no longer uses.
+        "Notification": [{"hooks": [mine("notification")]}],
+    }});
+    h.write(
+        &h.settings(),
+        &serde_json::to_string_pretty(&before).unwrap(),
+    );
+    let out = h.ok(&["install"]);
+    assert!(out.contains("removed duplicate hook Stop"), "{out}");
+    assert!(out.contains("removed hook Notification"), "{out}");
+    let v: Value = serde_json::from_str(&read(&h.settings())).unwrap();
+    let expected = mnemo_hooks();
+    assert_eq!(
+        v["hooks"]["PreToolUse"],
+        json!([{"matcher": "*", "hooks": [other]}, expected["PreToolUse"][0]])
+    );
+    assert_eq!(v["hooks"]["Stop"], expected["Stop"]);
+    assert_eq!(v["hooks"]["SessionStart"], expected["SessionStart"]);
+    assert!(v["hooks"].get("Notification").is_none());
+    assert!(h.ok(&["install"]).contains("nothing to change"));
+}
+
+#[test]
+fn hooks_that_are_not_an_object_are_refused() {
+    let h = Home::new();
+    h.write(&h.settings(), "{\"hooks\": []}\n");
+    let out = h.run(&["install"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"hooks\" in ") && err.contains("settings.json"),
+        "{err}"
+    );
+    assert_eq!(read(&h.settings()), "{\"hooks\": []}\n");
+    assert!(!h.claude_json().exists());
+}
+
+#[test]
+fn file_mode_is_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    h.write(&h.claude_json(), OTHER_SERVERS);
+    std::fs::set_permissions(h.claude_json(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    h.ok(&["install"]);
+    let mode = std::fs::metadata(h.claude_json())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644);
+}

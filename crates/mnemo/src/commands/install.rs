@@ -161,7 +161,10 @@ struct Edit {
 
 /// Read `path` (missing or blank is an empty object), apply `edit`, and
 /// render the result.
-fn plan(path: &Path, edit: impl FnOnce(&mut Object, &mut Vec<String>)) -> anyhow::Result<Edit> {
+fn plan(
+    path: &Path,
+    edit: impl FnOnce(&mut Object, &mut Vec<String>) -> Result<(), &'static str>,
+) -> anyhow::Result<Edit> {
     let before = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
@@ -184,7 +187,12 @@ fn plan(path: &Path, edit: impl FnOnce(&mut Object, &mut Vec<String>)) -> anyhow
         }
     };
     let mut changes = Vec::new();
-    edit(&mut doc, &mut changes);
+    if let Err(key) = edit(&mut doc, &mut changes) {
+        bail!(
+            "{key} in {} is not a JSON object; nothing was changed",
+            path.display()
+        );
+    }
     let after = if changes.is_empty() {
         before.clone()
     } else if doc.is_empty() {
@@ -331,15 +339,19 @@ fn same_matcher(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// Add, update or remove mnemo's handlers in a settings document's `hooks`.
-fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<String>) {
+fn edit_hooks(
+    doc: &mut Object,
+    exe: &str,
+    install: bool,
+    changes: &mut Vec<String>,
+) -> Result<(), &'static str> {
     if !install && !doc.iter().any(|(k, _)| k == "hooks") {
-        return;
+        return Ok(());
     }
     let created = !doc.iter().any(|(k, _)| k == "hooks");
     let hooks = match entry_mut(doc, "hooks") {
         Json::Obj(hooks) => hooks,
-        // Not an object: not ours to repair.
-        _ => return,
+        _ => return Err("\"hooks\""),
     };
     let mut emptied = Vec::new();
     for (event, groups) in hooks.iter_mut() {
@@ -358,6 +370,7 @@ fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Stri
                 continue;
             };
             let alone = list.len() == 1;
+            let mut fix_matcher = None;
             let mut j = 0;
             while j < list.len() {
                 if !runs_mnemo(&list[j], "hook") {
@@ -373,9 +386,7 @@ fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Stri
                             let mut changed = list[j] != new;
                             list[j] = new;
                             if !fits {
-                                if let Json::Obj(group) = &mut groups[i] {
-                                    set_matcher(group, spec.matcher);
-                                }
+                                fix_matcher = Some(spec.matcher);
                                 changed = true;
                             }
                             if changed {
@@ -384,7 +395,8 @@ fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Stri
                                     spec.arg
                                 ));
                             }
-                            break;
+                            j += 1;
+                            continue;
                         }
                         // Shares a group whose matcher is wrong: move it out.
                         placed = false;
@@ -394,9 +406,13 @@ fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Stri
                     _ => {
                         list.remove(j);
                         touched = true;
-                        changes.push(format!("removed hook {event}"));
+                        let what = if wanted.is_some() { "duplicate " } else { "" };
+                        changes.push(format!("removed {what}hook {event}"));
                     }
                 }
+            }
+            if let (Some(matcher), Json::Obj(group)) = (fix_matcher, &mut groups[i]) {
+                set_matcher(group, matcher);
             }
             if list_is_empty(&groups[i]) && touched {
                 groups.remove(i);
@@ -427,6 +443,7 @@ fn edit_hooks(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Stri
     if hooks.is_empty() && (!emptied.is_empty() || created) {
         doc.retain(|(k, _)| k != "hooks");
     }
+    Ok(())
 }
 
 fn list_is_empty(group: &Json) -> bool {
@@ -453,7 +470,12 @@ fn group(exe: &str, spec: &HookSpec) -> Json {
 }
 
 /// Add, update or remove the `mnemo` MCP server in `mcpServers`.
-fn edit_server(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<String>) {
+fn edit_server(
+    doc: &mut Object,
+    exe: &str,
+    install: bool,
+    changes: &mut Vec<String>,
+) -> Result<(), &'static str> {
     let wanted = Json::Obj(vec![
         ("type".to_owned(), Json::Str("stdio".into())),
         ("command".to_owned(), Json::Str(exe.into())),
@@ -465,7 +487,7 @@ fn edit_server(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Str
             .find(|(k, _)| k == "mcpServers")
             .map(|(_, v)| v)
         else {
-            return;
+            return Ok(());
         };
         let before = servers.len();
         servers.retain(|(name, server)| {
@@ -478,10 +500,10 @@ fn edit_server(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Str
         if servers.is_empty() && before > 0 {
             doc.retain(|(k, _)| k != "mcpServers");
         }
-        return;
+        return Ok(());
     }
     let Json::Obj(servers) = entry_mut(doc, "mcpServers") else {
-        return;
+        return Err("\"mcpServers\"");
     };
     // Ours under its own name, else ours under another name the user chose.
     let at = servers
@@ -499,6 +521,7 @@ fn edit_server(doc: &mut Object, exe: &str, install: bool, changes: &mut Vec<Str
             changes.push(format!("added MCP server {SERVER} → {exe} mcp"));
         }
     }
+    Ok(())
 }
 
 /// The value under `key`, appended as an empty object if absent.

@@ -446,10 +446,12 @@ fn edit_hooks(
     Ok(())
 }
 
+/// Whether a matcher group has no handlers left.
 fn list_is_empty(group: &Json) -> bool {
     matches!(group.get("hooks"), Some(Json::Arr(l)) if l.is_empty())
 }
 
+/// Set a group's matcher (first, as Claude Code writes it), or drop it.
 fn set_matcher(group: &mut Object, matcher: Option<&str>) {
     match matcher {
         Some(m) => match group.iter_mut().find(|(k, _)| k == "matcher") {
@@ -460,6 +462,7 @@ fn set_matcher(group: &mut Object, matcher: Option<&str>) {
     }
 }
 
+/// A new matcher group holding mnemo's handler for one event.
 fn group(exe: &str, spec: &HookSpec) -> Json {
     let mut g = Vec::new();
     if let Some(m) = spec.matcher {
@@ -536,6 +539,7 @@ fn entry_mut<'a>(obj: &'a mut Object, key: &str) -> &'a mut Json {
     &mut obj[i].1
 }
 
+/// A JSON array of strings.
 fn strings(items: &[&str]) -> Json {
     Json::Arr(items.iter().map(|s| Json::Str((*s).into())).collect())
 }

@@ -446,3 +446,21 @@ fn file_mode_is_kept() {
         .mode();
     assert_eq!(mode & 0o777, 0o644);
 }
+
+#[test]
+fn claude_json_as_claude_code_writes_it_round_trips() {
+    // JSON.stringify(value, null, 2): no trailing newline, non-ASCII kept,
+    // control characters as lowercase \u escapes, empty containers inline.
+    let original = "{\n  \"numStartups\": 3,\n  \"tipsHistory\": {},\n  \"note\": \"café — naïve \\u001b \\\"q\\\" \\\\ /\",\n  \"ratio\": 0.25,\n  \"projects\": {\n    \"/home/u/app\": {\n      \"allowedTools\": [],\n      \"mcpServers\": {}\n    }\n  }\n}";
+    let h = Home::new();
+    h.write(&h.claude_json(), original);
+    h.ok(&["install"]);
+    let installed = read(&h.claude_json());
+    assert!(
+        installed.starts_with(&original[..original.len() - 2]),
+        "{installed}"
+    );
+    assert!(!installed.ends_with('\n'));
+    h.ok(&["uninstall"]);
+    assert_eq!(read(&h.claude_json()), original);
+}

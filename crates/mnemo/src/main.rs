@@ -153,6 +153,27 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// Register mnemo's hooks and MCP server with Claude Code (merged into
+    /// your settings; a backup is written first; running it again changes
+    /// nothing).
+    Install {
+        /// This repository's .claude/settings.json and .mcp.json instead of
+        /// ~/.claude/settings.json and ~/.claude.json.
+        #[arg(long)]
+        project: bool,
+        /// Show the change as a diff and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove exactly what `mnemo install` added.
+    Uninstall {
+        /// This repository's files instead of the user's.
+        #[arg(long)]
+        project: bool,
+        /// Show the change as a diff and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show what the store holds.
     Stats {
         /// Print JSON instead of text.
@@ -233,6 +254,12 @@ fn main() -> ExitCode {
         Command::Forget { ids, undo } => commands::report(commands::search::forget(&ids, undo)),
         Command::Reindex { json } => commands::report(commands::vectors::reindex(json)),
         Command::Serve { port } => commands::report(commands::serve::run(port)),
+        Command::Install { project, dry_run } => {
+            commands::report(commands::install::run(true, project, dry_run))
+        }
+        Command::Uninstall { project, dry_run } => {
+            commands::report(commands::install::run(false, project, dry_run))
+        }
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }

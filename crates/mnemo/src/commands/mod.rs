@@ -6,6 +6,7 @@ pub mod context;
 pub mod demo;
 pub mod hook;
 pub mod ingest;
+pub mod install;
 pub mod mcp;
 pub mod search;
 pub mod serve;

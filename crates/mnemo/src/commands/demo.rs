@@ -164,11 +164,11 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
     }
 
     heading(style, "Use it for real", "");
+    println!("  1. Put `mnemo` on your PATH, then wire it into Claude Code: mnemo install");
     println!(
-        "  1. Put `mnemo` on your PATH and add its hooks to ~/.claude/settings.json (see the README)."
+        "     (hooks and the MCP server; --dry-run shows the change first, mnemo uninstall undoes it)"
     );
-    println!("  2. Register the memory tools: claude mcp add mnemo -- mnemo mcp");
-    println!("  3. Browse what it remembers, live: mnemo serve");
+    println!("  2. Browse what it remembers, live: mnemo serve");
     Ok(())
 }
 

@@ -310,3 +310,66 @@ fn json_shape() {
     // A missing data dir is reported, not created.
     assert!(!env.home.exists());
 }
+
+#[test]
+fn llm_reachability_and_budget() {
+    let env = Env::new();
+    with_db(&env);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = |port: u16, budget: u64| {
+        std::fs::write(
+            env.home.join("config.toml"),
+            format!("[llm]\nbackend = \"openai\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nmodel = \"qwen\"\ndaily_token_budget = {budget}\n"),
+        )
+        .unwrap();
+    };
+    config(open, 1000);
+    let (code, report) = doctor_json(&env);
+    assert_eq!(code, Some(0), "{report}");
+    let llm = check(&report, "llm");
+    assert_eq!(llm["status"], "ok", "{llm}");
+    assert!(
+        llm["finding"].as_str().unwrap().contains("reachable"),
+        "{llm}"
+    );
+    let budget = check(&report, "llm budget");
+    assert_eq!(
+        budget["finding"],
+        "1000 of 1000 tokens left today (0 used in 0 calls)"
+    );
+
+    config(closed, 0);
+    let (code, report) = doctor_json(&env);
+    assert_eq!(code, Some(1), "{report}");
+    let llm = check(&report, "llm");
+    assert_eq!(llm["status"], "fail", "{llm}");
+    assert!(
+        llm["finding"].as_str().unwrap().contains("unreachable"),
+        "{llm}"
+    );
+    assert!(llm["fix"].as_str().unwrap().contains("base_url"), "{llm}");
+    assert_eq!(check(&report, "llm budget")["status"], "warn");
+    drop(listener);
+}
+
+#[test]
+fn running_server_is_reported() {
+    let env = Env::new();
+    with_db(&env);
+    let served = env.serve();
+    let (code, report) = doctor_json(&env);
+    assert_eq!(code, Some(0), "{report}");
+    let server = check(&report, "server");
+    assert_eq!(server["status"], "ok");
+    let finding = server["finding"].as_str().unwrap();
+    assert!(finding.starts_with("running (pid "), "{finding}");
+    assert!(
+        finding.contains(&format!("127.0.0.1:{}", served.port)),
+        "{finding}"
+    );
+}

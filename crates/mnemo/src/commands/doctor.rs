@@ -243,6 +243,30 @@ fn read_json(path: &Path) -> Result<Option<Value>, String> {
     }
 }
 
+/// The files of `files` that exist, parsed; or the failed check `name`
+/// for the first that cannot be read.
+fn read_all<'a>(
+    name: &'static str,
+    files: &'a [PathBuf],
+    why_fix: &str,
+) -> Result<Vec<(&'a PathBuf, Value)>, Check> {
+    let mut parsed = Vec::new();
+    for file in files {
+        match read_json(file) {
+            Ok(Some(value)) => parsed.push((file, value)),
+            Ok(None) => {}
+            Err(why) => {
+                return Err(Check::fail(
+                    name,
+                    why,
+                    format!("correct the JSON in {}{why_fix}", file.display()),
+                ));
+            }
+        }
+    }
+    Ok(parsed)
+}
+
 /// The program a hook command runs, when it is `mnemo hook …`.
 fn mnemo_hook_program(hook: &Value) -> Option<String> {
     let command = hook.get("command")?.as_str()?.trim();
@@ -285,23 +309,15 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     }
     // Per event, the programs that run `mnemo hook`.
     let mut found: Vec<(&str, Vec<String>)> = EVENTS.iter().map(|e| (*e, Vec::new())).collect();
-    let mut read = Vec::new();
-    for file in &files {
-        let settings = match read_json(file) {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
-            Err(why) => {
-                return Check::fail(
-                    "hooks",
-                    why,
-                    format!(
-                        "correct the JSON in {} (Claude Code cannot read it either)",
-                        file.display()
-                    ),
-                );
-            }
-        };
-        read.push(file.display().to_string());
+    let settings = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
+        Ok(settings) => settings,
+        Err(check) => return check,
+    };
+    let read: Vec<String> = settings
+        .iter()
+        .map(|(f, _)| f.display().to_string())
+        .collect();
+    for (_, settings) in &settings {
         for (event, programs) in found.iter_mut() {
             let groups = settings
                 .pointer(&format!("/hooks/{event}"))
@@ -379,18 +395,11 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     if let Some(repo) = repo {
         files.push(repo.join(".mcp.json"));
     }
-    for file in &files {
-        let value = match read_json(file) {
-            Ok(Some(v)) => v,
-            Ok(None) => continue,
-            Err(why) => {
-                return Check::fail(
-                    "mcp",
-                    why,
-                    format!("correct the JSON in {}", file.display()),
-                );
-            }
-        };
+    let settings = match read_all("mcp", &files, "") {
+        Ok(settings) => settings,
+        Err(check) => return check,
+    };
+    for (file, value) in &settings {
         // User scope, then local (per-project) scope in ~/.claude.json.
         let mut tables: Vec<&Value> = value.get("mcpServers").into_iter().collect();
         let local = repo.and_then(|repo| {

@@ -373,3 +373,84 @@ fn running_server_is_reported() {
         "{finding}"
     );
 }
+
+#[test]
+fn project_scope_settings_count() {
+    let env = Env::new();
+    with_db(&env);
+    let mut hooks = serde_json::Map::new();
+    for (event, arg) in EVENTS {
+        let group = json!({ "matcher": "*", "hooks": [{ "type": "command", "command": "mnemo", "args": ["hook", arg] }] });
+        hooks.insert(event.to_string(), json!([group]));
+    }
+    write(
+        &env.project.join(".claude/settings.json"),
+        &json!({ "hooks": hooks }),
+    );
+    write(
+        &env.project.join(".mcp.json"),
+        &json!({ "mcpServers": { "memory": { "command": "mnemo", "args": ["mcp", "--project", "."] } } }),
+    );
+    let (_, report) = doctor_json(&env);
+    let hooks = check(&report, "hooks");
+    assert_eq!(
+        hooks["status"], "ok",
+        "bare `mnemo` on PATH is this binary: {hooks}"
+    );
+    let mcp = check(&report, "mcp");
+    assert_eq!(mcp["status"], "ok", "{mcp}");
+    assert!(
+        mcp["finding"].as_str().unwrap().contains(".mcp.json"),
+        "{mcp}"
+    );
+}
+
+#[test]
+fn claude_cli_backend_is_checked_without_a_call() {
+    let env = Env::new();
+    with_db(&env);
+    let fake = env.tmp.path().join("fake-claude");
+    let log = env.tmp.path().join("claude-args");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\necho '2.0.0 (Claude Code)'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        format!(
+            "[llm]\nbackend = \"claude-cli\"\nclaude_program = \"{}\"\n",
+            fake.display()
+        ),
+    )
+    .unwrap();
+    let (_, report) = doctor_json(&env);
+    let llm = check(&report, "llm");
+    assert_eq!(llm["status"], "ok", "{llm}");
+    assert!(
+        llm["finding"]
+            .as_str()
+            .unwrap()
+            .contains("2.0.0 (Claude Code)"),
+        "{llm}"
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "--version\n");
+
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[llm]\nbackend = \"claude-cli\"\nclaude_program = \"/nonexistent/claude\"\n",
+    )
+    .unwrap();
+    let (code, report) = doctor_json(&env);
+    assert_eq!(code, Some(1));
+    let llm = check(&report, "llm");
+    assert_eq!(llm["status"], "fail", "{llm}");
+    assert!(
+        llm["fix"].as_str().unwrap().contains("claude_program"),
+        "{llm}"
+    );
+}

@@ -454,3 +454,28 @@ fn claude_cli_backend_is_checked_without_a_call() {
         "{llm}"
     );
 }
+
+#[test]
+fn bad_config_and_disabled_capture_are_reported() {
+    let env = Env::new().env("MNEMO_DISABLE_HOOKS", "1");
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::set_permissions(&env.home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(env.home.join("config.toml"), "[llm\nbackend = ").unwrap();
+    let (code, report) = doctor_json(&env);
+    assert_eq!(code, Some(1), "{report}");
+    let config = check(&report, "config");
+    assert_eq!(config["status"], "fail", "{config}");
+    assert!(
+        config["fix"].as_str().unwrap().contains("config.toml"),
+        "{config}"
+    );
+    let capture = check(&report, "capture");
+    assert_eq!(capture["status"], "warn", "{capture}");
+    assert!(
+        capture["fix"]
+            .as_str()
+            .unwrap()
+            .contains("unset MNEMO_DISABLE_HOOKS"),
+        "{capture}"
+    );
+}

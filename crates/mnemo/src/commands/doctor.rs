@@ -112,6 +112,19 @@ pub fn run(json: bool) -> anyhow::Result<bool> {
             ),
         ));
     }
+    if mnemo_config::hooks_disabled() {
+        checks.push(Check::warn(
+            "capture",
+            format!(
+                "{} is set here: hooks started with it record nothing",
+                mnemo_config::ENV_DISABLE_HOOKS
+            ),
+            format!(
+                "unset {} (unless you turned capture off on purpose)",
+                mnemo_config::ENV_DISABLE_HOOKS
+            ),
+        ));
+    }
     checks.push(data_dir(&paths));
     let (db_check, stats) = database(&paths);
     let db_usable = db_check.status != Status::Fail;

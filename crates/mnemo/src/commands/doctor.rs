@@ -786,7 +786,15 @@ fn connects(url: &str) -> Result<(), String> {
     } else {
         format!("{authority}:{default_port}")
     };
-    let addrs = target.to_socket_addrs().map_err(|e| e.to_string())?;
+    // Name lookup has no timeout of its own: give it the same budget.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(target.to_socket_addrs().map(Vec::from_iter));
+    });
+    let addrs = match rx.recv_timeout(REACH_TIMEOUT) {
+        Ok(found) => found.map_err(|e| e.to_string())?,
+        Err(_) => return Err("name lookup timed out".into()),
+    };
     let mut last = "no address".to_string();
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, REACH_TIMEOUT) {

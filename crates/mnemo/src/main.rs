@@ -28,6 +28,14 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Check the installation and the data (hooks, MCP, permissions,
+    /// database, spool, server, LLM) and say how to fix what is wrong.
+    /// Exits 1 when something is broken.
+    Doctor {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Handle one Claude Code hook event (JSON on stdin). Always exits 0.
     Hook {
         /// The event, e.g. post-tool-use or PostToolUse; defaults to the
@@ -202,6 +210,11 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Demo { keep } => commands::report(commands::demo::run(keep)),
+        Command::Doctor { json } => match commands::doctor::run(json) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => commands::report(Err(e)),
+        },
         Command::Hook { event } => commands::hook::run(event.as_deref()),
         Command::Ingest { file } => commands::report(commands::ingest::run(file.as_deref())),
         Command::Search(request) => commands::report(commands::search::search(request)),

@@ -34,6 +34,21 @@ impl Style {
         self.paint("1", text)
     }
 
+    /// A check that passed.
+    pub fn green(self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    /// A warning.
+    pub fn yellow(self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    /// A failure.
+    pub fn red(self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
     /// Times, token counts, hints.
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)

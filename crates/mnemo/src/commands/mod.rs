@@ -4,6 +4,7 @@ pub mod compress;
 pub mod config;
 pub mod context;
 pub mod demo;
+pub mod doctor;
 pub mod hook;
 pub mod ingest;
 pub mod install;

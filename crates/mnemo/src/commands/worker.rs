@@ -170,7 +170,7 @@ pub fn host(
 }
 
 /// The LLM client described by `[llm]`.
-fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
+pub(crate) fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
     let llm = &config.llm;
     let model = |default: &str| {
         if llm.model.is_empty() {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use mnemo_privacy::{CleanReport, Redactor};
-use mnemo_retrieve::time::{iso, utc_minute};
+use mnemo_retrieve::time::{iso, now_ms, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
 use mnemo_store::{ProjectRef, Store, StoreOptions};
 use serde_json::{Value, json};
@@ -494,10 +494,4 @@ fn clip(s: &str, max: usize) -> String {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_string(),
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -141,7 +141,7 @@ pub fn search(store: &Store, q: &SearchQuery) -> Result<Vec<Hit>> {
         q,
         Some(StaticEmbedder::builtin()),
         &Fusion::DEFAULT,
-        now_ms(),
+        time::now_ms(),
     )
 }
 
@@ -330,12 +330,6 @@ fn normalised<S: Copy + Into<f64>>(ranked: &[(i64, S)]) -> impl Iterator<Item = 
             },
         )
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The id of the project whose root is `root`.

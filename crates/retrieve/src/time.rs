@@ -18,6 +18,13 @@ pub fn day_and_minute(ms: i64) -> (String, String) {
     (format_ms(ms, "%Y-%m-%d"), format_ms(ms, "%H:%M"))
 }
 
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn format_ms(ms: i64, format: &str) -> String {
     DateTime::from_timestamp_millis(ms)
         .map_or_else(|| ms.to_string(), |t| t.format(format).to_string())

@@ -9,6 +9,8 @@
 
 use mnemo_store::{Result, Store};
 
+use crate::time::day_and_minute;
+
 /// Tokens are estimated as characters / 4, rounded up.
 pub fn estimate_tokens(text: &str) -> usize {
     text.chars().count().div_ceil(4)
@@ -53,13 +55,11 @@ fn importance(kind: &str) -> u8 {
 }
 
 /// The SessionStart context for the project at `root` (named `name`).
-/// `format_time` renders Unix ms as the caller likes (day, minute).
 pub fn session_context(
     store: &Store,
     root: &str,
     name: &str,
     options: ContextOptions,
-    format_time: impl Fn(i64) -> (String, String),
 ) -> Result<String> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.created_at,
@@ -97,7 +97,7 @@ pub fn session_context(
     let footer = format!(
         "Full records: `mnemo show <id>` or the mnemo MCP tool get_observations; more: `mnemo search <words>`.\n{close}"
     );
-    let summary = last_summary(store, root, &format_time)?;
+    let summary = last_summary(store, root)?;
     let budget = options.max_tokens;
     let fixed = estimate_tokens(&header) + estimate_tokens(&footer);
     let summary_cost = summary.as_deref().map_or(0, estimate_tokens);
@@ -105,7 +105,7 @@ pub fn session_context(
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by_key(|&i| (std::cmp::Reverse(importance(&candidates[i].kind)), i));
     let render = |l: &Line| {
-        let (_, minute) = format_time(l.created_at);
+        let (_, minute) = day_and_minute(l.created_at);
         format!(
             "#{} {} {} {} (~{}t)\n",
             l.id,
@@ -138,7 +138,7 @@ pub fn session_context(
     let mut text = header;
     let mut day = String::new();
     for i in chosen {
-        let (d, _) = format_time(candidates[i].created_at);
+        let (d, _) = day_and_minute(candidates[i].created_at);
         if d != day {
             text.push_str(&format!("### {d}\n"));
             day = d;
@@ -166,11 +166,7 @@ pub fn session_context(
     Ok(text)
 }
 
-fn last_summary(
-    store: &Store,
-    root: &str,
-    format_time: &impl Fn(i64) -> (String, String),
-) -> Result<Option<String>> {
+fn last_summary(store: &Store, root: &str) -> Result<Option<String>> {
     let row = store.conn().query_row(
         "SELECT s.request, s.completed, s.learned, s.next_steps, s.created_at
          FROM summaries s JOIN projects p ON p.id = s.project_id
@@ -200,7 +196,7 @@ fn last_summary(
             format!("{}…", s.chars().take(n - 1).collect::<String>())
         }
     };
-    let (day, minute) = format_time(at);
+    let (day, minute) = day_and_minute(at);
     let mut out = format!(
         "Latest episode ({day} {minute}): asked \"{}\"",
         clip(&request, 160)
@@ -278,13 +274,6 @@ mod tests {
         store
     }
 
-    fn time(ms: i64) -> (String, String) {
-        (
-            format!("day{}", ms / 86_400_000),
-            format!("h{}", ms % 86_400_000 / 3_600_000),
-        )
-    }
-
     #[test]
     fn budget_is_never_exceeded_and_important_memories_come_first() {
         let s = store(200);
@@ -297,7 +286,6 @@ mod tests {
                     max_tokens: budget,
                     max_observations: 50,
                 },
-                time,
             )
             .unwrap();
             assert!(
@@ -314,7 +302,6 @@ mod tests {
                 max_tokens: 400,
                 max_observations: 50,
             },
-            time,
         )
         .unwrap();
         let shown = text
@@ -334,7 +321,6 @@ mod tests {
                 max_tokens: 100_000,
                 max_observations: 50,
             },
-            time,
         )
         .unwrap();
         let entries = all
@@ -360,7 +346,6 @@ mod tests {
                 max_tokens: 1000,
                 max_observations: 50,
             },
-            time,
         )
         .unwrap();
         assert_eq!(text.lines().count(), 3);

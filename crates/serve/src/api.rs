@@ -114,8 +114,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// `$MNEMO_HOME/spool`, for the backlog count in stats.
     pub spool_dir: Arc<std::path::Path>,
-    /// Renders Unix ms as (day, minute), as SessionStart does.
-    pub format_time: fn(i64) -> (String, String),
     /// Hybrid search with the vectors kept in memory.
     pub searcher: Arc<Searcher>,
 }
@@ -464,7 +462,6 @@ pub async fn context(
 ) -> Reply {
     let Query(p) = params?;
     let config = Arc::clone(&state.config);
-    let format_time = state.format_time;
     state
         .db
         .run(move |store| {
@@ -482,7 +479,7 @@ pub async fn context(
                 max_tokens: config.context.max_tokens,
                 max_observations: config.context.max_observations,
             };
-            let text = session_context(store, &root, &name, options, format_time)?;
+            let text = session_context(store, &root, &name, options)?;
             ok(json!({
                 "project": root,
                 "name": name,

@@ -72,9 +72,6 @@ pub struct Options {
     pub config: Config,
     /// The port to listen on (127.0.0.1); 0 picks a free one.
     pub port: u16,
-    /// Renders Unix ms as (day, minute) for the context preview, exactly as
-    /// the SessionStart hook does.
-    pub format_time: fn(i64) -> (String, String),
     /// The configured embedder, for hybrid search (`None`: full text only).
     pub embedder: Option<Box<dyn mnemo_embed::Embedder>>,
 }
@@ -130,7 +127,6 @@ impl Server {
             paths,
             config,
             port,
-            format_time,
             embedder,
         } = options;
         paths.ensure_dirs()?;
@@ -168,7 +164,6 @@ impl Server {
             redactor: Arc::new(redactor),
             config: Arc::new(config),
             spool_dir: Arc::from(paths.spool_dir.as_path()),
-            format_time,
             searcher: Arc::new(mnemo_retrieve::Searcher::new(embedder)),
         };
         write_instance(

@@ -10,8 +10,6 @@ use mnemo_retrieve::context::{ContextOptions, session_context};
 use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
 
-use mnemo_retrieve::time::day_and_minute;
-
 fn options(config: &Config) -> ContextOptions {
     ContextOptions {
         max_tokens: config.context.max_tokens,
@@ -23,13 +21,7 @@ fn options(config: &Config) -> ContextOptions {
 fn context_for(paths: &Paths, config: &Config, root: &str, name: &str) -> anyhow::Result<String> {
     let store = Store::open(&paths.db, &after_capture(config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    Ok(session_context(
-        &store,
-        root,
-        name,
-        options(config),
-        day_and_minute,
-    )?)
+    Ok(session_context(&store, root, name, options(config))?)
 }
 
 pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {

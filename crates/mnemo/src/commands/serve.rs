@@ -23,7 +23,6 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
         port: port.unwrap_or(config.serve.port),
         paths: paths.clone(),
         config: config.clone(),
-        format_time: mnemo_retrieve::time::day_and_minute,
         embedder: super::vectors::configured(&config)?,
     };
     let server = match Server::start(options)? {

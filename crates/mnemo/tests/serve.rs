@@ -704,6 +704,12 @@ fn one_server_per_data_directory_and_a_clean_exit() {
         env.processes()
     );
 
+    // A signal sent the moment the URL appears stops it gracefully too (the
+    // handlers are installed before the URL is printed).
+    let mut quick = env.serve();
+    assert!(quick.stop_with(libc::SIGTERM).success());
+    assert!(!env.home.join("serve.json").exists());
+
     // The lock went with it: a new server starts, and SIGINT stops it too.
     let mut again = env.serve();
     assert_eq!(again.get("/api/stats")["observations"], 0);

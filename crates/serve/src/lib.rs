@@ -110,7 +110,39 @@ pub struct Server {
     store_options: mnemo_store::StoreOptions,
     instance_file: PathBuf,
     stop_streams: watch::Sender<bool>,
+    runtime: tokio::runtime::Runtime,
+    signals: ShutdownSignals,
     _lock: FileLock,
+}
+
+/// SIGINT, SIGTERM and SIGHUP, caught from [`Server::start`] on: the URL is
+/// printed before [`Server::run`], and a signal sent as soon as it appears
+/// must stop the server gracefully, not kill it with the default action.
+struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Install the handlers (needs the runtime's context).
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Wait for one; its name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.hangup.recv() => "SIGHUP",
+        }
+    }
 }
 
 /// The viewer's URL, carrying the token in the fragment (which browsers
@@ -156,6 +188,16 @@ impl Server {
         Store::open(&paths.db, &store_options)
             .with_context(|| format!("cannot open {}", paths.db.display()))?;
         let redactor = Redactor::new(&privacy_options(&config))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(8)
+            .thread_name("mnemo-serve")
+            .enable_all()
+            .build()?;
+        let signals = {
+            let _context = runtime.enter();
+            ShutdownSignals::install().context("cannot install signal handlers")?
+        };
         let (stop_streams, streams_stopped) = watch::channel(false);
         let state = AppState {
             db: Db::new(paths.db.clone(), store_options.clone()),
@@ -182,6 +224,8 @@ impl Server {
             store_options,
             instance_file,
             stop_streams,
+            runtime,
+            signals,
             _lock: lock,
         })))
     }
@@ -198,12 +242,11 @@ impl Server {
 
     /// Serve until SIGINT, SIGTERM or SIGHUP, then shut down gracefully.
     pub fn run(self) -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .max_blocking_threads(8)
-            .thread_name("mnemo-serve")
-            .enable_all()
-            .build()?;
+        let Self {
+            runtime,
+            mut signals,
+            ..
+        } = self;
         let stop_watcher = Arc::new(AtomicBool::new(false));
         let watcher = self.state.live.watch_database(
             self.db.clone(),
@@ -221,7 +264,7 @@ impl Server {
             tokio::select! {
                 served = server => served,
                 () = async {
-                    let signal = shutdown_signal().await;
+                    let signal = signals.recv().await;
                     tracing::info!("{signal}: shutting down");
                     let _ = stop_streams.send(true);
                     tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -266,24 +309,6 @@ fn router(state: AppState) -> Router {
             auth::guard,
         ))
         .with_state(state)
-}
-
-/// Wait for SIGINT, SIGTERM or SIGHUP; its name.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-        _ = hangup.recv() => "SIGHUP",
-    }
 }
 
 /// Write `serve.json` atomically (readers never see half a file).

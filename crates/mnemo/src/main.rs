@@ -132,13 +132,9 @@ enum Command {
         #[arg(long, default_value = "jsonl")]
         format: String,
     },
-    /// Read observations from JSON lines (fields: project, type, title, subtitle,
-    /// narrative, facts, concepts, files_read, files_modified, created_at, ref).
-    Import {
-        file: std::path::PathBuf,
-        #[arg(long, default_value = "jsonl")]
-        format: String,
-    },
+    /// Bring memories in: a file written by `mnemo export`, Claude Code's
+    /// own session transcripts, or a claude-mem database.
+    Import(commands::import::Args),
     /// Serve mnemo's memory tools over MCP (stdio), for Claude Code.
     Mcp {
         /// The project that calls naming none are about (a directory inside
@@ -260,9 +256,7 @@ fn main() -> ExitCode {
                 "unknown export format {format:?} (supported: jsonl)"
             ))
         }),
-        Command::Import { file, format } => {
-            commands::report(commands::transfer::import(&file, &format))
-        }
+        Command::Import(args) => commands::report(commands::import::run(args)),
         Command::Mcp { project } => commands::report(commands::mcp::run(project.as_deref())),
         Command::Forget { ids, undo } => commands::report(commands::search::forget(&ids, undo)),
         Command::Reindex { json } => commands::report(commands::vectors::reindex(json)),

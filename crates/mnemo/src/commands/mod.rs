@@ -6,6 +6,7 @@ pub mod context;
 pub mod demo;
 pub mod doctor;
 pub mod hook;
+pub mod import;
 pub mod ingest;
 pub mod install;
 pub mod mcp;

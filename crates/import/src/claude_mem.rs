@@ -1,0 +1,1 @@
+//! claude-mem databases (`~/.claude-mem/claude-mem.db`).

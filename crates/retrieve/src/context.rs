@@ -9,6 +9,7 @@
 
 use mnemo_store::{Result, Store};
 
+use crate::quote::inline;
 use crate::time::day_and_minute;
 
 /// Tokens are estimated as characters / 4, rounded up.
@@ -61,6 +62,8 @@ pub fn session_context(
     name: &str,
     options: ContextOptions,
 ) -> Result<String> {
+    // Directory names are text from the disk like any other.
+    let name = inline(name);
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.created_at,
                 length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
@@ -90,9 +93,10 @@ pub fn session_context(
         ));
     }
     let header = format!(
-        "{open}# Memories of project {name} ({root}), from earlier sessions\n\
+        "{open}# Memories of project {name} ({}), from earlier sessions\n\
          Legend: ● bugfix ◆ feature ↻ refactor ✓ change ○ discovery ⚖ decision ⚠ security alert ⚷ security note. \
-         Each line: #id time type title (~tokens to read in full).\n"
+         Each line: #id time type title (~tokens to read in full).\n",
+        inline(root)
     );
     let footer = format!(
         "Full records: `mnemo show <id>` or the mnemo MCP tool get_observations; more: `mnemo search <words>`.\n{close}"
@@ -111,7 +115,7 @@ pub fn session_context(
             l.id,
             minute,
             symbol(&l.kind),
-            l.title,
+            inline(&l.title),
             l.tokens
         )
     };
@@ -189,7 +193,7 @@ fn last_summary(store: &Store, root: &str) -> Result<Option<String>> {
         Err(e) => return Err(e.into()),
     };
     let clip = |s: &str, n: usize| -> String {
-        let s = s.trim();
+        let s = inline(s.trim());
         if s.chars().count() <= n {
             s.to_string()
         } else {

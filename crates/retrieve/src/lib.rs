@@ -12,6 +12,7 @@ pub mod context;
 mod filter;
 mod lexical;
 pub mod query;
+pub mod quote;
 pub mod recall;
 mod records;
 pub mod time;

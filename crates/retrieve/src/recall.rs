@@ -12,6 +12,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
 use crate::query::terms;
+use crate::quote::inline;
 use mnemo_embed::{Embedder, StaticEmbedder};
 
 use crate::{Fusion, Observation, SearchQuery, get_observations, search, search_with};
@@ -94,13 +95,13 @@ fn hand_over(
     };
     let mut given = Vec::new();
     for o in picked {
-        let mut entry = format!("#{} {} {}", o.id, symbol(&o.kind), o.title);
+        let mut entry = format!("#{} {} {}", o.id, symbol(&o.kind), inline(&o.title));
         if !o.subtitle.is_empty() {
-            entry.push_str(&format!(" — {}", o.subtitle));
+            entry.push_str(&format!(" — {}", inline(&o.subtitle)));
         }
         entry.push('\n');
         for fact in o.facts.iter().take(4) {
-            let candidate = format!("{entry}  - {fact}\n");
+            let candidate = format!("{entry}  - {}\n", inline(fact));
             if !fits(&text, &candidate) {
                 break;
             }
@@ -219,7 +220,7 @@ pub fn file_note(
     hand_over(
         store,
         session,
-        &format!("mnemo's memories of {file} (newest first):"),
+        &format!("mnemo's memories of {} (newest first):", inline(file)),
         &picked,
         options.max_tokens,
         now,

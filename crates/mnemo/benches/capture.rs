@@ -13,7 +13,7 @@ use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
-use support::{Sample, report, spawn_once};
+use support::{Sample, report, results, spawn_once};
 
 use serde_json::{Value, json};
 
@@ -101,6 +101,11 @@ fn main() {
         jsonl_bytes as f64 / 1048576.0,
         seed_events as f64 / secs
     );
+    results::value(
+        "ingest replay (mnemo ingest)",
+        "events/s",
+        seed_events as f64 / secs,
+    );
 
     // 2. Hook latency, one process at a time as Claude Code spawns them.
     println!("(peak RSS of a child includes this process's own RSS until exec: see the floor row)");
@@ -180,4 +185,5 @@ fn main() {
         })
         .collect();
     report("hook notification (ignored)", &ignored);
+    results::save("capture", &format!("{seed_events} events in the store"));
 }

@@ -9,9 +9,13 @@
 //! observations and summaries. Throughput replays every fixture many times
 //! under fresh session ids and times one `mnemo compress` over all of them.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+use support::results;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -106,6 +110,11 @@ fn main() {
         input_total as f64 / stored_total as f64,
         payload_total as f64 / stored_total as f64
     );
+    results::value(
+        "compression ratio, transcript text ÷ stored",
+        "×",
+        input_total as f64 / stored_total as f64,
+    );
 
     // Throughput: every fixture `copies` times, each copy its own sessions.
     let home = tmp.path().join("throughput");
@@ -136,4 +145,6 @@ fn main() {
         report["observations"],
         episodes / secs
     );
+    results::value("compression throughput", "episodes/s", episodes / secs);
+    results::save("compress", "scenario fixtures");
 }

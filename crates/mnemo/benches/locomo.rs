@@ -9,6 +9,8 @@
 //! `-- --grid` to also print a grid of fusion settings (how the default was
 //! chosen).
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ use mnemo_retrieve::vectors::embed_pending;
 use mnemo_retrieve::{Fusion, SearchQuery, search_with};
 use mnemo_store::{NewObservation, ProjectRef, Store};
 use serde_json::Value;
+use support::results;
 
 /// One conversation's store, and its questions with their evidence turns.
 struct Conversation {
@@ -158,7 +161,10 @@ fn main() {
             "{name:<30} {questions} questions  R@5 {r5:.3}  R@10 {r10:.3}  search median {:.2} ms",
             median.as_secs_f64() * 1000.0
         );
+        results::value(format!("LoCoMo dev R@5, {name}"), "recall", r5);
+        results::value(format!("LoCoMo dev R@10, {name}"), "recall", r10);
     }
+    results::save("locomo", &format!("{} conversations", conversations.len()));
     if std::env::args().any(|a| a == "--grid") {
         println!("\n{:>6} {:>6} {:>7} {:>7}", "depth", "w_vec", "R@5", "R@10");
         for depth in [20, 50, 100] {

@@ -17,7 +17,7 @@ use mnemo_retrieve::{Fusion, SearchQuery, Searcher, search, search_with};
 use mnemo_store::{Store, StoreOptions};
 use serde_json::json;
 use support::corpus::{self, ERRORS, MODULES, QUERIES};
-use support::{percentile, report, spawn_once};
+use support::{percentile, report, results, spawn_once};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -90,6 +90,13 @@ fn main() {
             }
         }
         times.sort();
+        results::add(results::Row {
+            name: name.to_string(),
+            unit: "ms",
+            value: ms(percentile(&times, 0.5)),
+            p95: Some(ms(percentile(&times, 0.95))),
+            peak_rss_mib: None,
+        });
         println!(
             "{name}, {} queries, half project-filtered: median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
             times.len(),
@@ -101,6 +108,11 @@ fn main() {
     println!(
         "top-10 agreement of the in-memory first pass with the exact scan: {:.1}%",
         100.0 * agree.0 as f64 / agree.1.max(1) as f64
+    );
+    results::value(
+        "top-10 agreement, in-memory first pass vs exact",
+        "%",
+        100.0 * agree.0 as f64 / agree.1.max(1) as f64,
     );
     drop((store, searcher));
 
@@ -133,5 +145,15 @@ fn main() {
         })
         .collect();
     report("hook user-prompt-submit (+ recall)", &prompts);
+    let size = match count {
+        10_000 => "10k".to_string(),
+        100_000 => "100k".to_string(),
+        1_000_000 => "1m".to_string(),
+        n => n.to_string(),
+    };
+    results::save(
+        &format!("retrieve-{size}"),
+        &format!("{count} observations"),
+    );
     let _ = Path::new(BIN);
 }

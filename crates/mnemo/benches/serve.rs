@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::corpus::{self, QUERIES};
-use support::percentile;
+use support::{percentile, results};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -77,6 +77,13 @@ fn ms(d: Duration) -> f64 {
 
 fn row(label: &str, mut times: Vec<Duration>) {
     times.sort();
+    results::add(results::Row {
+        name: label.to_string(),
+        unit: "ms",
+        value: ms(percentile(&times, 0.5)),
+        p95: Some(ms(percentile(&times, 0.95))),
+        peak_rss_mib: None,
+    });
     println!(
         "{label:<40} {:>8.2} {:>8.2} {:>8.2}",
         ms(percentile(&times, 0.5)),
@@ -100,7 +107,9 @@ fn main() {
     let mut server = start(&home);
     let pid = server.child.id();
     std::thread::sleep(Duration::from_secs(2));
-    println!("\nidle RSS after start: {:.1} MiB", rss_mib(pid));
+    let idle = rss_mib(pid);
+    println!("\nidle RSS after start: {idle:.1} MiB");
+    results::value("server RSS, idle after start", "MiB", idle);
 
     let bearer = format!("Bearer {}", server.token);
     let get = |path: &str| {
@@ -176,7 +185,9 @@ fn main() {
         "context preview",
         timed(&|i| format!("/api/context?project=/bench/project-{}", i % 20)),
     );
-    println!("\nRSS after these requests: {:.1} MiB", rss_mib(pid));
+    let busy = rss_mib(pid);
+    println!("\nRSS after these requests: {busy:.1} MiB");
+    results::value("server RSS, after the requests above", "MiB", busy);
 
     // Live stream: Stop hook exits → `observation` event read by a client.
     let mut events =
@@ -244,6 +255,7 @@ fn main() {
         "\nshutdown on SIGTERM (one live-stream client connected): {:.0} ms, {status}",
         ms(asked.elapsed())
     );
+    results::save("serve", &format!("{count} observations"));
 }
 
 /// Load the viewer in headless Chromium a few times; median first
@@ -268,7 +280,25 @@ fn first_paint(url: &str) {
         .output();
     match out {
         Ok(out) if out.status.success() => {
-            print!("\n{}", String::from_utf8_lossy(&out.stdout));
+            let said = String::from_utf8_lossy(&out.stdout);
+            print!("\n{said}");
+            // "later visits (median of N): first paint X ms, memories shown Y ms"
+            let figure = |label: &str| -> Option<f64> {
+                let line = said.lines().find(|l| l.starts_with("later visits"))?;
+                let after = &line[line.find(label)? + label.len()..];
+                after.split_whitespace().next()?.parse().ok()
+            };
+            for (label, name) in [
+                ("first paint ", "viewer first paint (Chromium, median)"),
+                (
+                    "memories shown ",
+                    "viewer memories shown (Chromium, median)",
+                ),
+            ] {
+                if let Some(v) = figure(label) {
+                    results::value(name, "ms", v);
+                }
+            }
         }
         Ok(out) => println!(
             "\nfirst paint failed: {}",

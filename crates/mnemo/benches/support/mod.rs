@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each benchmark uses a different subset
 
 pub mod corpus;
+pub mod results;
 
 use std::io::Write;
 use std::path::Path;
@@ -56,6 +57,13 @@ pub fn report(label: &str, samples: &[Sample]) {
     let mut rss: Vec<i64> = samples.iter().map(|s| s.max_rss_kib).collect();
     rss.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    results::add(results::Row {
+        name: label.to_string(),
+        unit: "ms",
+        value: ms(percentile(&walls, 0.5)),
+        p95: Some(ms(percentile(&walls, 0.95))),
+        peak_rss_mib: Some(rss[rss.len() - 1] as f64 / 1024.0),
+    });
     println!(
         "{label:<34} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>10.1} {:>10.1}",
         ms(percentile(&walls, 0.5)),

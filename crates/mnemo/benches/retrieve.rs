@@ -90,13 +90,7 @@ fn main() {
             }
         }
         times.sort();
-        results::add(results::Row {
-            name: name.to_string(),
-            unit: "ms",
-            value: ms(percentile(&times, 0.5)),
-            p95: Some(ms(percentile(&times, 0.95))),
-            peak_rss_mib: None,
-        });
+        results::timings(name, &times);
         println!(
             "{name}, {} queries, half project-filtered: median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
             times.len(),

@@ -77,13 +77,7 @@ fn ms(d: Duration) -> f64 {
 
 fn row(label: &str, mut times: Vec<Duration>) {
     times.sort();
-    results::add(results::Row {
-        name: label.to_string(),
-        unit: "ms",
-        value: ms(percentile(&times, 0.5)),
-        p95: Some(ms(percentile(&times, 0.95))),
-        peak_rss_mib: None,
-    });
+    results::timings(label, &times);
     println!(
         "{label:<40} {:>8.2} {:>8.2} {:>8.2}",
         ms(percentile(&times, 0.5)),

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -34,6 +35,18 @@ pub fn dir() -> PathBuf {
 /// Record a figure.
 pub fn add(row: Row) {
     ROWS.lock().expect("results").push(row);
+}
+
+/// Record the median and p95 of `sorted` timings, in ms.
+pub fn timings(name: &str, sorted: &[Duration]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    add(Row {
+        name: name.to_string(),
+        unit: "ms",
+        value: ms(super::percentile(sorted, 0.5)),
+        p95: Some(ms(super::percentile(sorted, 0.95))),
+        peak_rss_mib: None,
+    });
 }
 
 /// Record a plain value (a throughput, a ratio, a recall).

@@ -102,6 +102,20 @@ fn llm_env(env: Env, mock: &MockLlm) -> Env {
         .env("MNEMO_LLM_MAX_RETRIES", "0")
 }
 
+/// Run `mnemo worker --once`; both episodes of the session are enriched.
+fn work_once_and_see_both_enriched(env: &Env) {
+    let out = env.command(&["worker", "--once"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
+        2
+    );
+}
+
 /// Whether any process still has `home`'s worker lock.
 fn worker_running(env: &Env) -> bool {
     let lock = env.home.join("worker.lock");
@@ -231,16 +245,7 @@ fn the_claude_cli_backend_runs_with_hooks_disabled() {
         .env("MNEMO_COMPRESS_IN_HOOKS", "false");
     env.replay_session();
     env.command(&["compress"]).output().unwrap();
-    let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
-        2
-    );
+    work_once_and_see_both_enriched(&env);
     assert_eq!(
         std::fs::read_to_string(&seen).unwrap().trim(),
         "MNEMO_DISABLE_HOOKS=1"
@@ -315,16 +320,7 @@ fn a_worker_killed_mid_call_leaves_the_rules_and_the_next_one_finishes() {
         0
     );
 
-    let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
-        2
-    );
+    work_once_and_see_both_enriched(&env);
     assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 1"), 2);
     assert_eq!(
         env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'"),

@@ -299,16 +299,22 @@ fn agent_of(platform: Option<&str>) -> String {
 }
 
 impl Run<'_> {
-    /// Redact `text`, counting what was removed.
-    fn clean(&mut self, text: Option<&str>) -> String {
+    /// Redact `text`, counting what was removed. Also says whether
+    /// `<private>` spans were dropped.
+    fn redact(&mut self, text: &str) -> (String, bool) {
         let mut report = CleanReport::default();
         let cleaned = self
             .redactor
-            .clean_text_with_report(text.unwrap_or("").trim(), &mut report)
+            .clean_text_with_report(text.trim(), &mut report)
             .trim()
             .to_string();
         self.report.redactions += report.total_redactions() + report.private_spans;
-        cleaned
+        (cleaned, report.private_spans > 0)
+    }
+
+    /// [`Run::redact`] for an optional field.
+    fn clean(&mut self, text: Option<&str>) -> String {
+        self.redact(text.unwrap_or("")).0
     }
 
     fn clean_list(&mut self, items: Vec<String>) -> Vec<String> {
@@ -421,6 +427,7 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Prompt `n` of a session, redacted; returns whether it was new.
     fn add_prompt(
         &mut self,
         b: &ExternalBatch,
@@ -429,16 +436,10 @@ impl Run<'_> {
         text: &str,
         created_at: i64,
     ) -> Result<bool, ImportError> {
-        let mut report = CleanReport::default();
-        let cleaned = self
-            .redactor
-            .clean_text_with_report(text, &mut report)
-            .trim()
-            .to_string();
-        self.report.redactions += report.total_redactions() + report.private_spans;
+        let (cleaned, had_private) = self.redact(text);
         let prompt = ExternalPrompt {
             n,
-            private: report.private_spans > 0 && cleaned.is_empty(),
+            private: had_private && cleaned.is_empty(),
             text: cleaned,
             created_at,
         };

@@ -465,6 +465,14 @@ fn current_fixture() -> Fixture {
         &format!("deploy with token {SECRET} please"),
         T0 + 3 * MINUTE,
     );
+    prompt(
+        &conn,
+        1,
+        SHOP_SESSION,
+        3,
+        "<private>my salary is 93512</private>",
+        T0 + 3 * MINUTE,
+    );
     let secret = observation(
         &conn,
         (
@@ -538,14 +546,15 @@ fn the_current_schema_imports_everything_once() {
     assert!(out.contains("schema version 49"), "{out}");
 
     // Counts: 5 sessions (one captured by hooks already); 10 prompts, the
-    // secret one and 4 placeholders (api kept its prompt 3); 11
+    // secret one, a private one and 3 placeholders (api and shop kept their
+    // prompt 3); 11
     // observations (one empty skipped); 15 summaries (5 drafts skipped).
     assert!(
         out.contains("sessions     4 imported, 1 already present"),
         "{out}"
     );
     assert!(
-        out.contains("prompts      15 imported, 0 already present; 4 made for summaries"),
+        out.contains("prompts      15 imported, 0 already present; 3 made for summaries"),
         "{out}"
     );
     assert!(
@@ -664,6 +673,15 @@ fn the_current_schema_imports_everything_once() {
         .unwrap();
     assert_eq!(placeholder, "request 3 in web");
     assert!(learned.contains("Notes: kept short"), "{learned}");
+    let private: (String, bool) = db
+        .query_row(
+            "SELECT p.text, p.private FROM prompts p JOIN sessions s ON s.id = p.session_id
+             WHERE s.agent_session_id = ?1 AND p.n = 3",
+            [SHOP_SESSION],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(private, (String::new(), true));
     // Imported prompts are not queued for compression.
     assert_eq!(
         env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NULL"),
@@ -703,6 +721,7 @@ fn the_current_schema_imports_everything_once() {
     drop(db);
     let bytes = all_bytes(&env.home);
     assert!(!contains(&bytes, SECRET), "the planted secret was stored");
+    assert!(!contains(&bytes, "93512"), "a <private> span was stored");
     assert!(contains(&bytes, "[REDACTED:"), "the secret left a marker");
     assert_eq!(
         std::fs::read(&f.db).unwrap(),
@@ -771,6 +790,7 @@ fn a_version_6_database_imports_with_its_old_names() {
     let env = Env::new();
     let db = env.tmp.path().join("old.db");
     let conn = claude_mem_db(&db, V6_SCHEMA, 4..=6);
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0").unwrap();
     conn.execute(
         "INSERT INTO sdk_sessions (claude_session_id, sdk_session_id, project, user_prompt,
              started_at, started_at_epoch, status)
@@ -804,11 +824,14 @@ fn a_version_6_database_imports_with_its_old_names() {
         params![iso(T0), T0 + 10 * MINUTE],
     )
     .unwrap();
-    drop(conn);
+    // claude-mem's worker still has the file open: its rows are in the WAL.
+    let wal = std::fs::metadata(db.with_extension("db-wal")).unwrap();
+    assert!(wal.len() > 0);
     let out = env
         .command(&["import", "claude-mem", db.to_str().unwrap()])
         .output()
         .unwrap();
+    drop(conn);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

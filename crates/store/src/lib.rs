@@ -8,6 +8,7 @@
 
 mod enrichment;
 mod episodes;
+mod external;
 mod forget;
 mod migrate;
 mod record;
@@ -25,6 +26,7 @@ pub use episodes::{
     CompressedEpisode, EpisodeData, EpisodeEvent, ExistingObservation, NewObservation, NewSummary,
     ObservationMerge, PendingEpisode, SavedEpisode,
 };
+pub use external::{ExternalBatch, ExternalPrompt, ExternalSession};
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};

@@ -150,7 +150,7 @@ impl Store {
     }
 }
 
-fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> {
+pub(crate) fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> {
     let session_id = upsert_session(tx, r)?;
     match r.hook.as_str() {
         "SessionStart" => {

@@ -433,3 +433,384 @@ fn a_second_import_adds_nothing_and_a_grown_transcript_adds_only_its_new_turn() 
     let third = import_json(&env, &dir);
     assert_eq!(third["transcripts_unchanged"], 4, "{third}");
 }
+
+/// Write `sessions` transcripts of `turns` turns each (12 lines a turn),
+/// spread over ten projects, aged as finished. Returns the number of lines.
+fn generate(dir: &Path, sessions: usize, turns: usize) -> usize {
+    let start = ms("2025-01-06T08:00:00Z");
+    let mut lines = 0;
+    for s in 0..sessions {
+        let project = format!("/home/dev/gen/service-{}", s % 10);
+        let slug = project.replace('/', "-");
+        let session = format!("00000000-0000-4000-8000-{s:012}");
+        let mut at = start + s as i64 * 3_600_000;
+        let mut text = String::new();
+        let mut line = |kind: &str, at: i64, body: Value| {
+            let mut v = json!({"type": kind, "sessionId": session, "cwd": project, "gitBranch": "main",
+                "version": "2.0.14", "userType": "external", "isSidechain": false,
+                "uuid": format!("{s}-{at}-{kind}"), "timestamp": iso(at)});
+            v.as_object_mut()
+                .unwrap()
+                .extend(body.as_object().unwrap().clone());
+            text.push_str(&v.to_string());
+            text.push('\n');
+            lines += 1;
+        };
+        for t in 0..turns {
+            let file = format!("{project}/src/module_{t}.rs");
+            let id = |n: usize| format!("toolu_{s}_{t}_{n}");
+            let msg = |n: usize| json!({"id": format!("msg_{s}_{t}_{n}"), "role": "assistant", "model": "claude-sonnet-4-5", "content": []});
+            let assistant = |n: usize, block: Value| {
+                let mut m = msg(n);
+                m["content"] = json!([block]);
+                json!({"message": m, "requestId": format!("req_{s}_{t}_{n}")})
+            };
+            line(
+                "user",
+                at,
+                json!({"message": {"role": "user", "content": format!("Fix the timeout handling in module {t} of service {}", s % 10)}}),
+            );
+            line(
+                "assistant",
+                at + 1000,
+                assistant(
+                    1,
+                    json!({"type": "thinking", "thinking": "Look at the module first."}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 2000,
+                assistant(
+                    1,
+                    json!({"type": "text", "text": format!("Reading module {t}.")}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 2500,
+                assistant(
+                    1,
+                    json!({"type": "tool_use", "id": id(1), "name": "Read", "input": {"file_path": file}}),
+                ),
+            );
+            line(
+                "user",
+                at + 3000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(1), "content": "fn call() {}"}]},
+                "toolUseResult": {"type": "text", "file": {"filePath": file, "content": format!("fn call_{t}() {{ retry(3) }}\n"), "numLines": 1, "startLine": 1, "totalLines": 1}}}),
+            );
+            line(
+                "assistant",
+                at + 4000,
+                assistant(
+                    2,
+                    json!({"type": "tool_use", "id": id(2), "name": "Edit", "input": {"file_path": file, "old_string": "retry(3)", "new_string": format!("retry_with_timeout(3, {t}00)")}}),
+                ),
+            );
+            line(
+                "user",
+                at + 5000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(2), "content": "updated"}]},
+                "toolUseResult": {"filePath": file, "oldString": "retry(3)", "newString": format!("retry_with_timeout(3, {t}00)"), "structuredPatch": [], "userModified": false, "replaceAll": false}}),
+            );
+            line(
+                "assistant",
+                at + 6000,
+                assistant(
+                    3,
+                    json!({"type": "tool_use", "id": id(3), "name": "Bash", "input": {"command": format!("cargo test module_{t}"), "description": "Run tests"}}),
+                ),
+            );
+            let out = format!(
+                "running 4 tests\ntest result: ok. 4 passed; 0 failed; finished module_{t}"
+            );
+            line(
+                "user",
+                at + 9000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(3), "content": out}]},
+                "toolUseResult": {"stdout": out, "stderr": "", "interrupted": false, "isImage": false}}),
+            );
+            line(
+                "assistant",
+                at + 10_000,
+                assistant(
+                    4,
+                    json!({"type": "text", "text": format!("Module {t} now retries with a {t}00 ms timeout.")}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 10_100,
+                assistant(4, json!({"type": "text", "text": "The tests pass."})),
+            );
+            line(
+                "file-history-snapshot",
+                at + 10_200,
+                json!({"messageId": "x", "snapshot": {}, "isSnapshotUpdate": false}),
+            );
+            at += 60_000;
+        }
+        let path = dir.join(slug).join(format!("{session}.jsonl"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+    }
+    age(dir);
+    lines
+}
+
+#[test]
+fn a_killed_import_rerun_gives_the_same_database_as_an_uninterrupted_one() {
+    let transcripts = tempfile::tempdir().unwrap();
+    generate(transcripts.path(), 120, 10);
+    let dir = transcripts.path().to_str().unwrap();
+
+    let whole = Env::new();
+    import(&whole, &[dir]);
+
+    let interrupted = Env::new();
+    let mut child = interrupted
+        .command(&["import", "claude-code", dir])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marks = |env: &Env| {
+        rusqlite::Connection::open(env.db_path())
+            .and_then(|db| {
+                db.query_row("SELECT count(*) FROM transcript_imports", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0)
+    };
+    common::wait_until("the import to start writing", || marks(&interrupted) >= 5);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = marks(&interrupted);
+    assert!(
+        done < 120,
+        "the kill came too late to interrupt anything ({done} files done)"
+    );
+    assert_eq!(
+        interrupted.count("SELECT count(*) FROM observations"),
+        0,
+        "killed before compressing"
+    );
+
+    let rerun: Value =
+        serde_json::from_slice(&import(&interrupted, &[dir, "--json"]).stdout).unwrap();
+    assert!(
+        rerun["transcripts_unchanged"].as_i64().unwrap() >= done - 1,
+        "{rerun}"
+    );
+    assert_eq!(dump(&interrupted), dump(&whole));
+}
+
+#[test]
+fn a_session_captured_by_hooks_only_gets_what_they_missed() {
+    let env = Env::new();
+    let session = "5a1c7e22-9b0d-4c3f-8e6a-7d2b1f0c9e33";
+    let cwd = env.project.to_str().unwrap().to_string();
+    let hook = |event: &str, extra: Value| {
+        let mut v = json!({"session_id": session, "cwd": cwd, "hook_event_name": event,
+            "transcript_path": "/home/dev/.claude/projects/x.jsonl"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        env.hook(None, &v);
+    };
+    let t0 = chrono::Utc::now().timestamp_millis();
+    hook("SessionStart", json!({"source": "startup"}));
+    hook(
+        "UserPromptSubmit",
+        json!({"prompt": "Add a retry to the payment client"}),
+    );
+    hook(
+        "PostToolUse",
+        json!({"tool_name": "Bash", "tool_use_id": "toolu_L1",
+        "tool_input": {"command": "cargo test payment"}, "tool_response": {"stdout": "test result: ok. 2 passed", "stderr": ""}}),
+    );
+    hook(
+        "Stop",
+        json!({"stop_hook_active": false, "last_assistant_message": "Added the retry."}),
+    );
+    hook("SessionEnd", json!({"reason": "prompt_input_exit"}));
+    let events_before = env.count("SELECT count(*) FROM events");
+
+    // Its transcript also has a Read the hooks never saw.
+    let dir = env.tmp.path().join("claude/projects");
+    let path = dir.join("-x").join(format!("{session}.jsonl"));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let line = |kind: &str, dt: i64, body: Value| {
+        let mut v =
+            json!({"type": kind, "sessionId": session, "cwd": cwd, "timestamp": iso(t0 + dt)});
+        v.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        v.to_string() + "\n"
+    };
+    let text = [
+        line("user", 100, json!({"message": {"role": "user", "content": "Add a retry to the payment client"}})),
+        line("assistant", 200, json!({"message": {"id": "m1", "content": [{"type": "tool_use", "id": "toolu_L0", "name": "Read", "input": {"file_path": format!("{cwd}/payment.rs")}}]}})),
+        line("user", 300, json!({"message": {"content": [{"type": "tool_result", "tool_use_id": "toolu_L0", "content": "fn pay() {}"}]}})),
+        line("assistant", 400, json!({"message": {"id": "m2", "content": [{"type": "tool_use", "id": "toolu_L1", "name": "Bash", "input": {"command": "cargo test payment"}}]}})),
+        line("user", 500, json!({"message": {"content": [{"type": "tool_result", "tool_use_id": "toolu_L1", "content": "test result: ok. 2 passed"}]},
+            "toolUseResult": {"stdout": "test result: ok. 2 passed", "stderr": ""}})),
+        line("assistant", 600, json!({"message": {"id": "m3", "content": [{"type": "text", "text": "Added the retry."}]}})),
+    ]
+    .concat();
+    fs::write(&path, text).unwrap();
+    age(&path);
+    let counts = import_json(&env, &dir);
+    assert_eq!(counts["tool_events"], 1, "{counts}");
+    assert_eq!(counts["prompts"], 0, "{counts}");
+    assert_eq!(env.count("SELECT count(*) FROM sessions"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM events"), events_before + 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE tool_use_id = 'toolu_L0'"),
+        1
+    );
+    for hook in ["SessionStart", "Stop", "SessionEnd"] {
+        assert_eq!(
+            env.count(&format!(
+                "SELECT count(*) FROM events WHERE hook = '{hook}'"
+            )),
+            1,
+            "{hook} doubled"
+        );
+    }
+}
+
+#[test]
+fn a_transcript_still_being_written_keeps_its_open_turn_for_later() {
+    let env = Env::new();
+    let dir = env.tmp.path().join("claude/projects");
+    let session = "3e9f0a55-1c2d-4b6e-8f7a-0a1b2c3d4e5f";
+    let path = dir
+        .join("-home-dev-src-notes")
+        .join(format!("{session}.jsonl"));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let line = |kind: &str, at: &str, content: Value| {
+        json!({"type": kind, "sessionId": session, "cwd": "/home/dev/src/notes", "timestamp": at,
+            "message": {"id": format!("m-{at}"), "role": kind, "content": content}})
+        .to_string()
+            + "\n"
+    };
+    let text = [
+        line(
+            "user",
+            "2025-05-01T10:00:00Z",
+            json!("Summarise the meeting notes"),
+        ),
+        line(
+            "assistant",
+            "2025-05-01T10:00:05Z",
+            json!([{"type": "text", "text": "Three decisions were taken."}]),
+        ),
+        line(
+            "user",
+            "2025-05-01T10:01:00Z",
+            json!("Which one is the riskiest?"),
+        ),
+        line(
+            "assistant",
+            "2025-05-01T10:01:04Z",
+            json!([{"type": "text", "text": "The database move."}]),
+        ),
+    ]
+    .concat();
+    fs::write(&path, text).unwrap(); // written just now: a live session
+    let live = import_json(&env, &dir);
+    assert_eq!(live["prompts"], 1, "{live}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionEnd'"),
+        0
+    );
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "active");
+
+    age(&path); // the session is over
+    let finished = import_json(&env, &dir);
+    assert_eq!(finished["prompts"], 1, "{finished}");
+    assert_eq!(finished["duplicates"], 0, "{finished}");
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'Stop'"),
+        2
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionStart'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionEnd'"),
+        1
+    );
+}
+
+#[test]
+fn default_dir_project_filter_dry_run_and_errors() {
+    let env = Env::new();
+    let dir = fixture_dir(&env);
+    let claude_dir = dir.parent().unwrap().to_str().unwrap().to_string();
+    let env = env.env("CLAUDE_CONFIG_DIR", &claude_dir);
+
+    let dry: Value =
+        serde_json::from_slice(&import(&env, &["--dry-run", "--json"]).stdout).unwrap();
+    assert_eq!(
+        dry["transcripts"], 4,
+        "CLAUDE_CONFIG_DIR/projects is the default: {dry}"
+    );
+    assert_eq!(dry["prompts"], 4, "{dry}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts"),
+        0,
+        "a dry run writes nothing"
+    );
+    assert_eq!(env.count("SELECT count(*) FROM transcript_imports"), 0);
+
+    let only: Value = serde_json::from_slice(
+        &import(&env, &["--project", "/home/dev/src/ledger", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(only["transcripts"], 2, "{only}");
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1);
+
+    let text = String::from_utf8(import(&env, &[]).stdout).unwrap();
+    assert!(
+        text.contains("4 transcripts: 2 read, 2 unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("3 prompts"), "{text}");
+
+    let missing = env
+        .command(&["import", "claude-code", "/nonexistent/claude/projects"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no Claude Code transcripts at /nonexistent/claude/projects"),
+        "{stderr}"
+    );
+}
+
+/// Throughput on a generated directory (200 transcripts, 48,000 lines):
+/// `cargo test --release -p mnemo --test import_claude_code -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let transcripts = tempfile::tempdir().unwrap();
+    let lines = generate(transcripts.path(), 200, 20);
+    let env = Env::new();
+    let out = import(&env, &[transcripts.path().to_str().unwrap()]);
+    println!(
+        "{lines} generated lines\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

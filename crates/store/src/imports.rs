@@ -177,33 +177,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ProjectRef, PromptText};
+    use crate::record::tests::{prompt, rec, tool};
 
-    fn rec(hook: &str, at: i64) -> HookRecord {
-        HookRecord {
-            project: Some(ProjectRef {
-                root: "/src/api".into(),
-                name: "api".into(),
-            }),
-            ..HookRecord::new(hook, "claude-code", "s1", at)
-        }
-    }
-
-    fn turn(at: i64, tool: &str) -> ImportedTurn {
+    fn turn(at: i64, tool_use_id: &str) -> ImportedTurn {
         ImportedTurn {
             records: vec![
-                HookRecord {
-                    prompt: Some(PromptText {
-                        text: "fix the bug".into(),
-                        private: false,
-                    }),
-                    ..rec("UserPromptSubmit", at)
-                },
-                HookRecord {
-                    tool_name: Some("Bash".into()),
-                    tool_use_id: Some(tool.into()),
-                    ..rec("PostToolUse", at + 1)
-                },
+                prompt("fix the bug", at),
+                tool(tool_use_id, at + 1),
                 rec("Stop", at + 2),
             ],
         }
@@ -225,30 +205,15 @@ mod tests {
     #[test]
     fn a_known_prompt_only_adds_missing_tool_events() {
         let mut s = Store::open_in_memory().unwrap();
-        assert_eq!(
-            s.session_origin("claude-code", "s1").unwrap(),
-            SessionOrigin::Unknown
-        );
-        let first = s
-            .record_imported(&[turn(100, "t1")], 10_000, &mark(10))
-            .unwrap();
-        assert_eq!(
-            (first.prompts, first.tool_events, first.other_events),
-            (1, 1, 1)
-        );
+        let origin = |s: &Store| s.session_origin("claude-code", "s1").unwrap();
+        assert_eq!(origin(&s), SessionOrigin::Unknown);
+        let tally = |t: ImportTally| (t.prompts, t.tool_events, t.other_events, t.duplicates);
+        let first = s.record_imported(&[turn(100, "t1")], 10_000, &mark(10));
+        assert_eq!(tally(first.unwrap()), (1, 1, 1, 0));
         assert_eq!(s.transcript_mark("/t/s1.jsonl").unwrap(), Some(mark(10)));
-        assert_eq!(
-            s.session_origin("claude-code", "s1").unwrap(),
-            SessionOrigin::Imported
-        );
-        let again = s
-            .record_imported(&[turn(100, "t2")], 10_000, &mark(20))
-            .unwrap();
-        assert_eq!(
-            (again.prompts, again.tool_events, again.other_events),
-            (0, 1, 0)
-        );
-        assert_eq!(again.duplicates, 2);
+        assert_eq!(origin(&s), SessionOrigin::Imported);
+        let again = s.record_imported(&[turn(100, "t2")], 10_000, &mark(20));
+        assert_eq!(tally(again.unwrap()), (0, 1, 0, 2));
         assert_eq!(s.transcript_mark("/t/s1.jsonl").unwrap(), Some(mark(20)));
         assert_eq!(s.episode_last_activity(1).unwrap(), Some(102));
     }

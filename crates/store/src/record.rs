@@ -371,10 +371,10 @@ fn owning_prompt(tx: &Transaction, session_id: i64, r: &HookRecord) -> Result<Op
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn rec(hook: &str, at: i64) -> HookRecord {
+    pub(crate) fn rec(hook: &str, at: i64) -> HookRecord {
         HookRecord {
             project: Some(ProjectRef {
                 root: "/src/api".into(),
@@ -385,7 +385,7 @@ mod tests {
         }
     }
 
-    fn prompt(text: &str, at: i64) -> HookRecord {
+    pub(crate) fn prompt(text: &str, at: i64) -> HookRecord {
         HookRecord {
             prompt: Some(PromptText {
                 text: text.into(),
@@ -395,7 +395,7 @@ mod tests {
         }
     }
 
-    fn tool(id: &str, at: i64) -> HookRecord {
+    pub(crate) fn tool(id: &str, at: i64) -> HookRecord {
         HookRecord {
             tool_name: Some("Bash".into()),
             tool_use_id: Some(id.into()),

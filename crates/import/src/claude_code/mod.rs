@@ -115,7 +115,8 @@ pub enum ImportError {
 /// Every transcript under `dir` (a `projects` directory: one folder per
 /// project slug), main transcripts first, then subagent ones, each group in
 /// path order. With `project`, only folders whose sessions ran in that
-/// project (or a subdirectory or worktree of it).
+/// project: in it, a worktree of it, or (for a directory that is gone) a
+/// subdirectory of the path given.
 pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile>, ImportError> {
     let dir_error = |path: &Path| {
         let path = path.to_path_buf();
@@ -133,10 +134,7 @@ pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile
     for slug in slugs {
         let files = jsonl_files(&slug);
         if let Some(wanted) = &wanted
-            && first_cwd(&files)
-                .map(|cwd| project::resolve(&cwd).root)
-                .as_ref()
-                != Some(wanted)
+            && !first_cwd(&files).is_some_and(|cwd| project::resolve(&cwd).root.starts_with(wanted))
         {
             continue;
         }

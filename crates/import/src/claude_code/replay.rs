@@ -135,8 +135,7 @@ impl Replay {
                 message_id,
                 blocks,
             } => {
-                self.see(&context);
-                self.touch(&context);
+                self.enter(&context);
                 self.assistant(message_id, &blocks);
                 None
             }
@@ -145,8 +144,7 @@ impl Replay {
                 results,
                 tool_use_result,
             } => {
-                self.see(&context);
-                self.touch(&context);
+                self.enter(&context);
                 // The structured result belongs to the line's only result.
                 let structured = (results.len() == 1).then_some(tool_use_result).flatten();
                 for result in results {
@@ -214,6 +212,12 @@ impl Replay {
         if let Some(source) = self.pending_start.take() {
             self.push("SessionStart", json!({ "source": source }));
         }
+    }
+
+    /// A line of the open turn: its context, and its time.
+    fn enter(&mut self, context: &Context) {
+        self.see(context);
+        self.touch(context);
     }
 
     /// The open turn was active at this line's time (its Stop comes then).

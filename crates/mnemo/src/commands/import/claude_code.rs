@@ -31,11 +31,6 @@ pub fn run(
             dir.display()
         );
     }
-    if let Some(project) = &project
-        && !project.is_dir()
-    {
-        bail!("--project {}: not a directory", project.display());
-    }
     let (paths, config) = super::super::load()?;
     let files = claude_code::discover(&dir, project.as_deref())?;
     let capturer = Capturer::new(&config)?;

@@ -562,7 +562,7 @@ fn generate(dir: &Path, sessions: usize, turns: usize) -> usize {
 #[test]
 fn a_killed_import_rerun_gives_the_same_database_as_an_uninterrupted_one() {
     let transcripts = tempfile::tempdir().unwrap();
-    generate(transcripts.path(), 120, 10);
+    generate(transcripts.path(), 60, 8);
     let dir = transcripts.path().to_str().unwrap();
 
     let whole = Env::new();

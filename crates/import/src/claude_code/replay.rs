@@ -293,7 +293,8 @@ impl Replay {
     /// the next one starts at `offset`.
     fn close(&mut self, offset: u64) -> Option<Turn> {
         if self.turn_answered && self.kind == Kind::Main {
-            let last = self.last_message.as_ref().map(|(_, text)| text.clone());
+            // This turn's text only: a turn that ended in a tool call has none.
+            let last = self.last_message.take().map(|(_, text)| text);
             self.push(
                 "Stop",
                 json!({ "stop_hook_active": false, "last_assistant_message": last }),
@@ -371,5 +372,91 @@ fn content_text(content: &Value) -> String {
             .join("\n"),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claude_code::transcript::parse;
+
+    /// Replay `lines` (one JSON text each) from offset 0 to a finished end.
+    fn replay(kind: Kind, lines: &[&str]) -> Vec<Turn> {
+        let mut replay = Replay::new(kind, Some("s".into()), Some("/t/s.jsonl".into()), None, 5);
+        replay.start("startup");
+        let mut turns = Vec::new();
+        let mut offset = 0;
+        for line in lines {
+            turns.extend(replay.line(parse(line.as_bytes()), offset));
+            offset += line.len() as u64 + 1;
+        }
+        turns.extend(replay.finish(offset, true));
+        turns
+    }
+
+    fn hooks(turn: &Turn) -> Vec<String> {
+        let name = |e: &HookEvent| {
+            let hook = e.input["hook_event_name"].as_str().unwrap_or_default();
+            match e.input["tool_name"].as_str() {
+                Some(tool) => format!("{hook}:{tool}@{}", e.at),
+                None => format!("{hook}@{}", e.at),
+            }
+        };
+        turn.events.iter().map(name).collect()
+    }
+
+    const PROMPT_1: &str = r#"{"type":"user","timestamp":"1970-01-01T00:00:01Z","cwd":"/p","message":{"content":"one"}}"#;
+    const TOOL_USE: &str = r#"{"type":"assistant","timestamp":"1970-01-01T00:00:02Z","message":{"id":"m1","content":[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"ls"}}]}}"#;
+    const RESULT: &str = r#"{"type":"user","timestamp":"1970-01-01T00:00:03Z","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":"a b"}]},"toolUseResult":{"stdout":"a b","stderr":""}}"#;
+    const PROMPT_2: &str =
+        r#"{"type":"user","timestamp":"1970-01-01T00:00:09Z","message":{"content":"two"}}"#;
+
+    #[test]
+    fn turns_end_where_the_next_prompt_starts() {
+        let turns = replay(Kind::Main, &[PROMPT_1, TOOL_USE, RESULT, PROMPT_2]);
+        let offsets: Vec<u64> = turns.iter().map(|t| t.end_offset).collect();
+        let second_prompt_at = (PROMPT_1.len() + TOOL_USE.len() + RESULT.len() + 3) as u64;
+        assert_eq!(
+            offsets,
+            [
+                0,
+                second_prompt_at,
+                second_prompt_at + PROMPT_2.len() as u64 + 1
+            ]
+        );
+        assert_eq!(hooks(&turns[0]), ["SessionStart@1000"]);
+        assert_eq!(
+            hooks(&turns[1]),
+            [
+                "UserPromptSubmit@1000",
+                "PostToolUse:Bash@3000",
+                "Stop@3000"
+            ]
+        );
+        let stop = &turns[1].events[2].input;
+        assert_eq!(
+            stop["last_assistant_message"],
+            Value::Null,
+            "the turn ended in a tool call"
+        );
+        assert_eq!(turns[1].events[1].input["tool_response"]["stdout"], "a b");
+        assert_eq!(
+            hooks(&turns[2]),
+            ["UserPromptSubmit@9000", "SessionEnd@9000"]
+        );
+    }
+
+    #[test]
+    fn a_subagent_replays_its_tools_and_its_stop_but_no_prompt() {
+        let agent = Kind::Subagent {
+            agent_id: "a1".into(),
+        };
+        let turns = replay(agent, &[PROMPT_1, TOOL_USE, RESULT]);
+        assert_eq!(turns.len(), 1);
+        assert_eq!(
+            hooks(&turns[0]),
+            ["PostToolUse:Bash@3000", "SubagentStop@3000"]
+        );
+        assert!(turns[0].events.iter().all(|e| e.input["agent_id"] == "a1"));
     }
 }

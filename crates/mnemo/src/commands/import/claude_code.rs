@@ -47,8 +47,13 @@ pub fn run(
     };
     let bar = progress_bar(files.iter().map(|f| f.size).sum());
     let mut importer = Importer::new(&mut store, &capturer, options);
-    for file in &files {
-        bar.set_message(short_name(&dir, &file.path));
+    for (n, file) in files.iter().enumerate() {
+        bar.set_message(format!(
+            "{}/{} {}",
+            n + 1,
+            files.len(),
+            short_name(&dir, &file.path)
+        ));
         importer.import(file, &mut |bytes| bar.inc(bytes))?;
     }
     bar.set_message("compressing");
@@ -85,7 +90,7 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
     if let Ok(style) =
-        ProgressStyle::with_template("{wide_bar} {bytes}/{total_bytes} {eta} {msg:.dim}")
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}")
     {
         bar.set_style(style);
     }

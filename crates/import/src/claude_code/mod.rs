@@ -43,11 +43,13 @@ const HASHED_BYTES: u64 = 4096;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptFile {
     pub path: PathBuf,
+    /// A session's own transcript or a subagent's.
     pub kind: Kind,
     /// The session, when the file's place names it.
     pub session_id: Option<String>,
     /// The session's main transcript (what hooks call `transcript_path`).
     pub session_transcript: Option<PathBuf>,
+    /// Bytes, when found (for the progress bar).
     pub size: u64,
 }
 
@@ -67,7 +69,8 @@ pub struct Options {
     pub now: i64,
 }
 
-/// What an import found and did.
+/// What an import found and did: transcripts, then what was stored (new
+/// rows only), then the lines read, then what compression made of it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counts {
     pub transcripts: usize,
@@ -249,6 +252,7 @@ struct Resume {
 }
 
 impl<'a> Importer<'a> {
+    /// An importer writing to `store`, every input normalized by `capturer`.
     pub fn new(store: &'a mut Store, capturer: &'a Capturer, options: Options) -> Importer<'a> {
         Importer {
             store,

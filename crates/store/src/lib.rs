@@ -10,6 +10,7 @@ mod enrichment;
 mod episodes;
 mod external;
 mod forget;
+mod imports;
 mod migrate;
 mod record;
 mod stats;
@@ -27,6 +28,7 @@ pub use episodes::{
     ObservationMerge, PendingEpisode, SavedEpisode,
 };
 pub use external::{ExternalBatch, ExternalPrompt, ExternalSession};
+pub use imports::{ImportTally, ImportedTurn, SessionOrigin, TranscriptMark};
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};

@@ -2,6 +2,8 @@
 //! Claude Code's transcripts (`mnemo import claude-code [DIR]`) or a
 //! claude-mem database (`mnemo import claude-mem [DB]`).
 
+mod claude_code;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,8 +31,18 @@ pub struct Args {
 enum Source {
     /// Backfill from Claude Code's session transcripts.
     ClaudeCode {
-        /// Where the transcripts are (default: ~/.claude/projects).
+        /// Where the transcripts are (default: $CLAUDE_CONFIG_DIR/projects,
+        /// else ~/.claude/projects).
         dir: Option<PathBuf>,
+        /// Only the sessions of this project (a directory inside it).
+        #[arg(long)]
+        project: Option<PathBuf>,
+        /// Count what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Migrate a claude-mem database: sessions, prompts, observations and
     /// summaries. Safe to run again: what is already here is not added twice.
@@ -51,9 +63,15 @@ enum Source {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match (args.source, args.file) {
-        (Some(Source::ClaudeCode { .. }), _) => {
-            bail!("importing Claude Code transcripts is not built yet")
-        }
+        (
+            Some(Source::ClaudeCode {
+                dir,
+                project,
+                dry_run,
+                json,
+            }),
+            _,
+        ) => claude_code::run(dir, project, dry_run, json),
         (Some(Source::ClaudeMem { db, maps, dry_run }), _) => claude_mem(db, maps, dry_run),
         (None, Some(file)) => super::transfer::import(&file, &args.format),
         (None, None) => {

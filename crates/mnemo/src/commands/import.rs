@@ -3,16 +3,13 @@
 //! claude-mem database (`mnemo import claude-mem [DB]`).
 
 mod claude_code;
+mod claude_mem;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use mnemo_capture::{privacy_options, store_options};
-use mnemo_import::claude_mem::{self, Phase, Report, Tally, projects::MappedBy};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -72,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }),
             _,
         ) => claude_code::run(dir, project, dry_run, json),
-        (Some(Source::ClaudeMem { db, maps, dry_run }), _) => claude_mem(db, maps, dry_run),
+        (Some(Source::ClaudeMem { db, maps, dry_run }), _) => claude_mem::run(db, maps, dry_run),
         (None, Some(file)) => super::transfer::import(&file, &args.format),
         (None, None) => {
             bail!("name a file written by `mnemo export`, or claude-code, or claude-mem")
@@ -95,141 +92,16 @@ fn parse_map(arg: &str) -> Result<(String, PathBuf), String> {
     Ok((name.trim().to_string(), dir))
 }
 
-fn claude_mem(
-    db: Option<PathBuf>,
-    maps: Vec<(String, PathBuf)>,
-    dry_run: bool,
-) -> anyhow::Result<()> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let data_dir = std::env::var_os("CLAUDE_MEM_DATA_DIR").map(PathBuf::from);
-    let db = db.unwrap_or_else(|| claude_mem::default_db(data_dir.as_deref(), &home));
-    let claude_dir =
-        std::env::var_os("CLAUDE_CONFIG_DIR").map_or_else(|| home.join(".claude"), PathBuf::from);
-    let (paths, config) = super::load()?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
-    let mut store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let options = claude_mem::Options {
-        db,
-        maps,
-        transcripts: Some(claude_dir.join("projects")),
-        dry_run,
-        now: mnemo_capture::now_ms(),
-    };
-    let started = Instant::now();
-    let mut progress = Progress::new();
-    let report = claude_mem::import(
-        &mut store,
-        &redactor,
-        &options,
-        &mut |phase, done, total| progress.show(phase, done, total),
-    );
-    progress.clear();
-    let report = report?;
-    if !dry_run {
-        super::vectors::embed_queued(&mut store, &config, usize::MAX);
+/// A progress bar on stderr when it is a terminal, drawn with `template`
+/// (indicatif's syntax); hidden otherwise, where only the final report is
+/// printed.
+fn progress_bar(total: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
     }
-    print_report(&options, &report, started.elapsed(), dry_run);
-    Ok(())
-}
-
-/// A one-line progress display on stderr, for a terminal only and only
-/// once the import has run for a moment.
-struct Progress {
-    enabled: bool,
-    started: Instant,
-    shown: bool,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            enabled: std::io::stderr().is_terminal(),
-            started: Instant::now(),
-            shown: false,
-        }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
     }
-
-    fn show(&mut self, phase: Phase, done: u64, total: u64) {
-        if !self.enabled || self.started.elapsed() < Duration::from_secs(1) {
-            return;
-        }
-        let percent = (done * 100).checked_div(total).unwrap_or(100);
-        eprint!(
-            "\r\x1b[2Kimporting {}: {done}/{total} ({percent}%)",
-            phase.name()
-        );
-        let _ = std::io::stderr().flush();
-        self.shown = true;
-    }
-
-    fn clear(&self) {
-        if self.shown {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-fn print_report(options: &claude_mem::Options, report: &Report, took: Duration, dry_run: bool) {
-    let version = report
-        .schema_version
-        .map_or_else(|| "unknown".to_string(), |v| v.to_string());
-    println!(
-        "{} {} (claude-mem schema version {version})",
-        if dry_run { "Would import" } else { "Imported" },
-        options.db.display()
-    );
-    if !report.projects.is_empty() {
-        println!("projects:");
-    }
-    for p in &report.projects {
-        let merged = if p.merged_placeholder {
-            ", placeholder merged in"
-        } else {
-            ""
-        };
-        let root = if p.by == MappedBy::Placeholder {
-            format!(
-                "{} ({})",
-                p.project.root,
-                p.by.describe().replace("NAME", &p.name)
-            )
-        } else {
-            format!("{} ({}{merged})", p.project.root, p.by.describe())
-        };
-        println!("  {} -> {root}", p.name);
-    }
-    let line = |what: &str, t: &Tally, extra: String| {
-        let mut parts = vec![
-            format!(
-                "{} {}",
-                t.imported,
-                if dry_run { "new" } else { "imported" }
-            ),
-            format!("{} already present", t.present),
-        ];
-        parts.extend(
-            t.skipped
-                .iter()
-                .map(|(why, n)| format!("{n} skipped ({why})")),
-        );
-        println!("{what:<13}{}{extra}", parts.join(", "));
-    };
-    line("sessions", &report.sessions, String::new());
-    let placeholders = match report.placeholder_prompts {
-        0 => String::new(),
-        n => format!("; {n} made for summaries claude-mem kept without their prompt"),
-    };
-    line("prompts", &report.prompts, placeholders);
-    line("observations", &report.observations, String::new());
-    line("summaries", &report.summaries, String::new());
-    if report.redactions > 0 {
-        println!(
-            "{} secrets or private spans removed on the way in",
-            report.redactions
-        );
-    }
-    println!("took {:.1}s", took.as_secs_f64());
+    bar
 }

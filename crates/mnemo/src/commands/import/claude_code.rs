@@ -1,12 +1,10 @@
 //! `mnemo import claude-code [DIR]`: backfill memory from Claude Code's own
 //! session transcripts (see `mnemo_import::claude_code` and docs/IMPORT.md).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mnemo_capture::{Capturer, dedupe_window_ms, privacy_options, store_options};
 use mnemo_import::claude_code::{self, Counts, Importer, Options};
 use mnemo_privacy::Redactor;
@@ -45,7 +43,10 @@ pub fn run(
         max_input_bytes: config.capture.max_stdin_bytes,
         now: mnemo_capture::now_ms(),
     };
-    let bar = progress_bar(files.iter().map(|f| f.size).sum());
+    let bar = super::progress_bar(
+        files.iter().map(|f| f.size).sum(),
+        "{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}",
+    );
     let mut importer = Importer::new(&mut store, &capturer, options);
     for (n, file) in files.iter().enumerate() {
         bar.set_message(format!(
@@ -80,21 +81,6 @@ fn default_dir() -> anyhow::Result<PathBuf> {
         .filter(|h| !h.is_empty())
         .context("HOME is not set: name the transcripts directory")?;
     Ok(PathBuf::from(home).join(".claude").join("projects"))
-}
-
-/// A bar over the bytes to read, on stderr when it is a terminal; hidden
-/// otherwise (only the final counts are printed).
-fn progress_bar(total_bytes: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// `slug/session.jsonl`: the path under the transcripts directory.

@@ -270,7 +270,7 @@ struct Setup {
     claude_mem: ClaudeMem,
     /// A `git init`'d project directory: the `cwd` of every hook payload.
     project: PathBuf,
-    /// mnemo's data directory for the hooks and the 10k searches.
+    /// mnemo's data directory for the hooks and the first searches.
     mnemo_home: PathBuf,
     work: PathBuf,
 }
@@ -318,7 +318,7 @@ fn main() {
             port: free_port(),
         },
         project,
-        mnemo_home: work.join("mnemo-10k"),
+        mnemo_home: work.join(format!("mnemo-{}", size_label(plan.sizes[0]))),
         work,
     };
     let rows = run(&setup);
@@ -359,21 +359,23 @@ fn run(setup: &Setup) -> Vec<Row> {
         rss_mib(worker),
     ));
 
+    // The largest store is the one both systems hold at the end, so the
+    // burst goes to it on both sides.
+    let mut home = setup.mnemo_home.clone();
     for &size in &plan.sizes[1..] {
         cm.stop();
         serve.kill();
         seed("--seed-claude-mem", &cm.db(), first, size);
-        let home = setup.work.join(format!("mnemo-{}", size_label(size)));
+        home = setup.work.join(format!("mnemo-{}", size_label(size)));
         seed("--seed-mnemo", &home, 0, size);
         worker = cm.start();
         serve = MnemoServe::start(&home);
         rows.push(idle_rss(size, worker, serve.pid()));
         rows.extend(search(setup, size, &serve, &home));
-        serve.kill();
-        serve = MnemoServe::start(&setup.mnemo_home);
     }
 
-    rows.extend(burst(setup, serve));
+    let largest = plan.sizes[plan.sizes.len() - 1];
+    rows.extend(burst(setup, serve, &home, largest));
     rows
 }
 
@@ -582,7 +584,7 @@ fn hook_payload(event: &str, cwd: &str, session: &str, n: usize) -> Value {
 /// A burst of PostToolUse hooks through each system with its background
 /// process SIGKILLed halfway (and, for mnemo, every 10th hook process killed
 /// as soon as it has its input), then a restart; counts what is on disk.
-fn burst(setup: &Setup, serve: MnemoServe) -> Vec<Row> {
+fn burst(setup: &Setup, serve: MnemoServe, home: &Path, size: usize) -> Vec<Row> {
     let plan = setup.plan;
     let cm = &setup.claude_mem;
     let cwd = setup.project.to_str().expect("a UTF-8 temp path");
@@ -658,7 +660,7 @@ fn burst(setup: &Setup, serve: MnemoServe) -> Vec<Row> {
             let mut command = Command::new(BIN);
             command
                 .args(["hook", "post-tool-use"])
-                .env("MNEMO_HOME", &setup.mnemo_home)
+                .env("MNEMO_HOME", home)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             (command, hook_payload("PostToolUse", cwd, "burst-mnemo", n))
@@ -677,8 +679,8 @@ fn burst(setup: &Setup, serve: MnemoServe) -> Vec<Row> {
         },
     );
     let mnemo_wall = started.elapsed();
-    let restarted = MnemoServe::start(&setup.mnemo_home);
-    let db = Connection::open(setup.mnemo_home.join("mnemo.db")).expect("open the mnemo db");
+    let restarted = MnemoServe::start(home);
+    let db = Connection::open(home.join("mnemo.db")).expect("open the mnemo db");
     let (stored, distinct): (i64, i64) = db
         .query_row(
             "SELECT count(*), count(DISTINCT e.tool_use_id) FROM events e \
@@ -701,7 +703,7 @@ fn burst(setup: &Setup, serve: MnemoServe) -> Vec<Row> {
     }
     restarted.kill();
 
-    let n = plan.burst;
+    let n = format!("{} PostToolUse ({} stores)", plan.burst, size_label(size));
     vec![
         Row::new(
             format!(
@@ -729,7 +731,7 @@ fn burst(setup: &Setup, serve: MnemoServe) -> Vec<Row> {
             cm_wall.as_secs_f64(),
         ),
         Row::new(
-            "background RSS mid-burst, just before the SIGKILL",
+            format!("background RSS mid-burst of {n}, just before the SIGKILL"),
             "MiB",
             mnemo_rss_mid,
             cm_rss_mid,

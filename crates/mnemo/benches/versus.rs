@@ -707,23 +707,21 @@ fn burst(setup: &Setup, serve: MnemoServe, home: &Path, size: usize) -> Vec<Row>
     vec![
         Row::new(
             format!(
-                "burst of {n} PostToolUse, background process SIGKILLed halfway: events on disk after restart"
+                "burst of {n}, background process SIGKILLed halfway: events on disk after restart"
             ),
             "events",
             stored as f64,
             (observations + pending) as f64,
         ),
         Row::new(
-            format!(
-                "burst of {n} PostToolUse: hooks that exited 0 (mnemo: 1 in 10 SIGKILLed on purpose)"
-            ),
+            format!("burst of {n}: hooks that exited 0 (mnemo: 1 in 10 SIGKILLed on purpose)"),
             "hooks",
             mnemo_completed as f64,
             cm_completed as f64,
         ),
         Row::new(
             format!(
-                "burst of {n} PostToolUse, {} hooks in flight: wall time",
+                "burst of {n}, {} hooks in flight: wall time",
                 plan.in_flight
             ),
             "s",

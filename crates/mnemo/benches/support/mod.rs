@@ -6,7 +6,7 @@
 pub mod corpus;
 pub mod results;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,18 +19,37 @@ pub struct Sample {
 /// Spawn `program args` with `input` on stdin; wall time from spawn to exit,
 /// and the child's own peak RSS (from wait4).
 pub fn spawn_once(program: &str, args: &[&str], envs: &[(&str, &Path)], input: &[u8]) -> Sample {
-    let start = Instant::now();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .envs(envs.iter().map(|(k, v)| (*k, *v)))
+        .stdout(Stdio::null());
+    timed(&mut command, input).0
+}
+
+/// Run `command` as Claude Code runs a hook: `input` on stdin, stdout
+/// captured, stderr dropped. Returns the wall time from spawn to exit with
+/// the peak RSS of the child and of the descendants it waited for (wait4),
+/// and what it printed.
+pub fn spawn_hook(command: &mut Command, input: &[u8]) -> (Sample, Vec<u8>) {
+    timed(command.stdout(Stdio::piped()), input)
+}
+
+/// Spawn, feed stdin, read stdout if it is a pipe, reap with wait4.
+fn timed(command: &mut Command, input: &[u8]) -> (Sample, Vec<u8>) {
+    let start = Instant::now();
+    let mut child = command
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     {
         let mut stdin = child.stdin.take().expect("stdin");
         let _ = stdin.write_all(input);
+    }
+    let mut stdout = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_end(&mut stdout);
     }
     let pid = child.id() as libc::pid_t;
     let mut status = 0;
@@ -40,10 +59,11 @@ pub fn spawn_once(program: &str, args: &[&str], envs: &[(&str, &Path)], input: &
     assert_eq!(rc, pid, "wait4");
     let wall = start.elapsed();
     std::mem::forget(child); // already reaped
-    Sample {
+    let sample = Sample {
         wall,
         max_rss_kib: usage.ru_maxrss,
-    }
+    };
+    (sample, stdout)
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

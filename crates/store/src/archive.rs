@@ -357,7 +357,7 @@ const TABLES: &[Table] = &[
 ];
 
 /// Every record kind of this format version, in file order.
-pub fn kinds() -> impl Iterator<Item = &'static str> {
+fn kinds() -> impl Iterator<Item = &'static str> {
     TABLES.iter().map(|t| t.kind)
 }
 

@@ -914,3 +914,56 @@ fn is_bad_data(err: &rusqlite::Error) -> bool {
             if matches!(e.code, ffi::ErrorCode::ConstraintViolation | ffi::ErrorCode::TypeMismatch)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_told_from_plain_lines_and_newer_formats_refused() {
+        let header = Header::parse(
+            r#"{"mnemo_export":1,"schema":8,"exported_at":5,"mnemo_version":"0.1.0"}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (header.format, header.schema, header.exported_at),
+            (1, 8, 5)
+        );
+        let mut written = Vec::new();
+        header.write(&mut written).unwrap();
+        assert_eq!(
+            Header::parse(std::str::from_utf8(&written).unwrap()).unwrap(),
+            Some(header)
+        );
+        assert!(
+            Header::parse(r#"{"title":"a plain observation"}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert!(Header::parse("not json").unwrap().is_none());
+        assert!(matches!(
+            Header::parse(r#"{"mnemo_export":2}"#),
+            Err(HeaderError::Newer { found: 2 })
+        ));
+        assert!(Header::parse(r#"{"mnemo_export":"one"}"#).is_err());
+    }
+
+    #[test]
+    fn every_reference_points_to_an_earlier_kind() {
+        for (i, table) in TABLES.iter().enumerate() {
+            for f in table.fields {
+                if let Type::Ref(kind) | Type::RefList(kind) = f.kind {
+                    let target = TABLES.iter().position(|t| t.kind == kind).unwrap();
+                    assert!(target < i, "{}.{} refers forward", table.kind, f.name);
+                    assert!(TABLES[target].has_id);
+                }
+            }
+            for identity in table.identity {
+                for name in identity.fields {
+                    assert!(table.fields.iter().any(|f| f.name == *name));
+                }
+            }
+        }
+    }
+}

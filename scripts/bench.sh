@@ -39,6 +39,7 @@ fi
 
 bench capture -- "${quick[@]}"
 bench compress -- "${quick[@]}"
+bench transfer -- "${quick[@]}"
 bench retrieve -- --quick
 if [[ ${#quick[@]} -eq 0 ]]; then
     bench retrieve

@@ -13,13 +13,13 @@ use support::results;
 const ORDER: [&str; 9] = [
     "capture",
     "compress",
+    "transfer",
     "retrieve-10k",
     "retrieve-100k",
     "retrieve-1m",
     "serve",
     "locomo",
     "versus",
-    "embed",
 ];
 
 fn main() {

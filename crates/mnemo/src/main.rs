@@ -120,12 +120,14 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Write observations as JSON lines (see `mnemo import`).
+    /// Write everything mnemo stores — or one project's records — as a
+    /// versioned JSON-lines archive for backups and moving machines
+    /// (docs/EXPORT.md); `mnemo import FILE` reads it back.
     Export {
-        /// Only this project (a directory inside it).
+        /// Only this project (a directory inside it) and what its records refer to.
         #[arg(long)]
         project: Option<std::path::PathBuf>,
-        /// The file to write; stdout by default.
+        /// The file to write (atomically, owner-only); stdout by default or with `-`.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
         /// The only format for now.

@@ -5,102 +5,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::llm::*;
 use common::*;
 use serde_json::{Value, json};
-
-/// A chat-completions server on loopback answering every request with
-/// `content` (and recording the request bodies).
-struct MockLlm {
-    url: String,
-    requests: Arc<Mutex<Vec<Value>>>,
-}
-
-impl MockLlm {
-    fn start(content: String) -> MockLlm {
-        Self::start_holding_first(content, Duration::ZERO)
-    }
-
-    /// Like [`start`](Self::start), but the first request gets its answer
-    /// only after `hold` (a call still in flight when its caller dies).
-    fn start_holding_first(content: String, hold: Duration) -> MockLlm {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
-        std::thread::spawn(move || {
-            for (n, stream) in listener.incoming().enumerate() {
-                let Ok(mut stream) = stream else { break };
-                let (seen, content) = (seen.clone(), content.clone());
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut length = 0;
-                    let mut line = String::new();
-                    loop {
-                        line.clear();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                            break;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    let _ = reader.read_exact(&mut body);
-                    seen.lock()
-                        .unwrap()
-                        .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                    let answer = json!({
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": 1200, "completion_tokens": 200, "total_tokens": 1400}
-                })
-                .to_string();
-                    if n == 0 {
-                        std::thread::sleep(hold);
-                    }
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                        answer.len()
-                    );
-                });
-            }
-        });
-        MockLlm { url, requests }
-    }
-}
-
-fn good_answer() -> String {
-    json!({
-        "observations": [{
-            "type": "bugfix",
-            "title": "fib() raises ValueError for negative n instead of recursing forever",
-            "subtitle": "Negative input used to hit RecursionError.",
-            "facts": ["fib(-1) raised RecursionError before the fix", "fib() now raises ValueError for n < 0"],
-            "narrative": "The recurrence only walks down, so negative n never reached a base case.",
-            "concepts": ["problem-solution", "gotcha"],
-            "files_modified": ["shop/fibonacci.py"]
-        }],
-        "summary": {"request": "Fix fib for negative n", "investigated": "shop/fibonacci.py",
-                    "learned": "Negative n never reaches a base case", "completed": "fib() rejects negative n",
-                    "next_steps": ""}
-    })
-    .to_string()
-}
-
-fn llm_env(env: Env, mock: &MockLlm) -> Env {
-    env.env("MNEMO_LLM_BACKEND", "openai")
-        .env("MNEMO_LLM_BASE_URL", &mock.url)
-        .env("MNEMO_LLM_MODEL", "test-model")
-        .env("MNEMO_LLM_IDLE_EXIT_SECS", "1")
-        .env("MNEMO_LLM_MAX_RETRIES", "0")
-}
 
 /// Run `mnemo worker --once`; both episodes of the session are enriched.
 fn work_once_and_see_both_enriched(env: &Env) {
@@ -114,18 +23,6 @@ fn work_once_and_see_both_enriched(env: &Env) {
         env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
         2
     );
-}
-
-/// Whether any process still has `home`'s worker lock.
-fn worker_running(env: &Env) -> bool {
-    let lock = env.home.join("worker.lock");
-    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&lock) else {
-        return false;
-    };
-    use std::os::fd::AsRawFd;
-    // SAFETY: probing a lock on our own descriptor.
-    let free = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
-    !free
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
 //! deadlock and a killed process leaves either the whole record or nothing.
 
+pub mod archive;
 mod enrichment;
 mod episodes;
 mod external;

@@ -1,11 +1,14 @@
-//! `mnemo export` and `mnemo import`: observations as JSON lines.
+//! `mnemo export` and `mnemo import FILE`: files, the command line and the
+//! report around `mnemo_store::archive` (the format is `docs/EXPORT.md`).
 //!
-//! One object per line, fields: `project` (root path), `type`, `title`,
-//! `subtitle`, `narrative`, `facts`, `concepts`, `files_read`,
-//! `files_modified` (lists of strings), `created_at` (ISO-8601 UTC, or Unix
-//! milliseconds on import) and `ref` (any string of the caller's, returned by
-//! `search --json` and `show --json`). On import only `title` is required;
-//! `type` defaults to `discovery`, `project` to the current directory's.
+//! `mnemo import` also reads plain observation lines (no header), a simple
+//! form for writing memories by hand: one object per line with `project`
+//! (root path), `type`, `title`, `subtitle`, `narrative`, `facts`,
+//! `concepts`, `files_read`, `files_modified` (lists of strings),
+//! `created_at` (ISO-8601 UTC or Unix milliseconds) and `ref` (any string
+//! of the caller's, returned by `search --json` and `show --json`). Only
+//! `title` is required; `type` defaults to `discovery`, `project` to the
+//! current directory's.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -14,58 +17,192 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_capture::{privacy_options, project, store_options};
 use mnemo_privacy::Redactor;
-use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
-use serde_json::{Value, json};
-
 use mnemo_retrieve::time::{iso, parse_time};
+use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
+use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
+use serde_json::Value;
 
+/// Rejected lines explained one by one on stderr; the rest are counted.
+const REJECTIONS_SHOWN: usize = 20;
+
+/// `mnemo export [--project DIR] [--output FILE]`.
 pub fn export(project_dir: Option<&Path>, output: Option<&Path>) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
     let store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let project = project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned());
-    let mut out: Box<dyn Write> = match output {
-        Some(p) if p != Path::new("-") => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        _ => Box::new(BufWriter::new(io::stdout().lock())),
+    let root = project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned());
+    let header = Header {
+        format: FORMAT_VERSION,
+        schema: store.schema_version()?,
+        exported_at: mnemo_capture::now_ms(),
+        mnemo_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let ids = mnemo_retrieve::all_ids(&store, project.as_deref())?;
-    for chunk in ids.chunks(500) {
-        for o in mnemo_retrieve::get_observations(&store, chunk)? {
-            let line = json!({
-                "project": o.project, "type": o.kind, "title": o.title, "subtitle": o.subtitle,
-                "narrative": o.narrative, "facts": o.facts, "concepts": o.concepts,
-                "files_read": o.files_read, "files_modified": o.files_modified,
-                "created_at": iso(o.created_at), "ref": o.reference,
-            });
-            writeln!(out, "{line}")?;
+    let write = |out: &mut dyn Write| archive::export(&store, root.as_deref(), &header, out);
+    match output.filter(|p| *p != Path::new("-")) {
+        Some(path) => {
+            // Written beside the target and renamed over it: a reader never
+            // sees half a backup. The temporary file is created 0600, as the
+            // export holds the user's prompts.
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".mnemo-export-")
+                .tempfile_in(dir)
+                .with_context(|| format!("cannot write in {}", dir.display()))?;
+            let counts = {
+                let mut out = BufWriter::new(tmp.as_file_mut());
+                let counts = write(&mut out)?;
+                out.flush()?;
+                counts
+            };
+            tmp.as_file().sync_all()?;
+            tmp.persist(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("exported {} to {}", summary(&counts), path.display());
+        }
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            let counts = write(&mut out)?;
+            out.flush()?;
+            eprintln!("mnemo: exported {}", summary(&counts));
         }
     }
-    out.flush()?;
     Ok(())
 }
 
+/// "3 projects, 1 session, …", skipping kinds with none.
+fn summary(counts: &[(&str, u64)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{n} {kind}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if parts.is_empty() {
+        "nothing".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `mnemo import FILE`: an archive (it starts with a header line) or plain
+/// observation lines.
 pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
     if format != "jsonl" {
         bail!("unknown import format {format:?} (supported: jsonl)");
     }
     let (paths, config) = super::load()?;
     let redactor = Redactor::new(&privacy_options(&config))?;
+    let mut lines = Lines::open(file)?;
     let mut store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let reader = BufReader::new(
-        File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
-    );
-    let here = project::resolve(&std::env::current_dir()?).to_ref();
-    let (mut stored, mut duplicates, mut bad) = (0, 0, 0);
-    let now = mnemo_capture::now_ms();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
+    let first = lines.next_nonempty()?;
+    let header = match &first {
+        Some((_, Ok(line))) => Header::parse(line)?,
+        _ => None,
+    };
+    match header {
+        Some(header) => import_archive(&mut store, &redactor, &header, lines)?,
+        None => import_observations(&mut store, &redactor, first, lines)?,
+    }
+    super::vectors::embed_queued(&mut store, &config, usize::MAX);
+    Ok(())
+}
+
+/// The redactor as the archive's sanitizer.
+struct Redacting<'a>(&'a Redactor);
+
+impl Sanitizer for Redacting<'_> {
+    fn text(&self, text: &str) -> String {
+        self.0.clean_text(text)
+    }
+
+    fn event(&self, payload: &mut Value) {
+        self.0.clean_event(payload);
+    }
+}
+
+fn import_archive(
+    store: &mut Store,
+    redactor: &Redactor,
+    header: &Header,
+    mut lines: Lines,
+) -> anyhow::Result<()> {
+    let sanitizer = Redacting(redactor);
+    let mut importer = Importer::new(store, &sanitizer)?;
+    let mut rejections = Rejections::default();
+    while let Some((n, line)) = lines.next_nonempty()? {
+        let outcome = match line {
+            Ok(line) => importer.line(&line)?,
+            Err(why) => LineOutcome::Rejected(why),
+        };
+        if let LineOutcome::Rejected(why) = outcome {
+            rejections.report(n, &why);
         }
-        match observation(&line, &redactor, now) {
+    }
+    let report = importer.finish()?;
+    let total = |count: fn(&archive::KindCounts) -> u64| -> u64 {
+        report.kinds.iter().map(|(_, c)| count(c)).sum()
+    };
+    let unreadable = rejections.count - total(|c| c.rejected);
+    println!(
+        "{} imported, {} already present, {} rejected (mnemo export format {}, schema {}, written {} by mnemo {})",
+        total(|c| c.imported),
+        total(|c| c.present),
+        rejections.count,
+        header.format,
+        header.schema,
+        iso(header.exported_at),
+        header.mnemo_version,
+    );
+    for (kind, c) in report
+        .kinds
+        .iter()
+        .filter(|(_, c)| *c != Default::default())
+    {
+        println!(
+            "  {kind:<15} {:>8} imported {:>8} already present {:>6} rejected",
+            c.imported, c.present, c.rejected
+        );
+    }
+    if unreadable > 0 {
+        println!("  {unreadable} unreadable lines");
+    }
+    if !report.unknown.is_empty() {
+        let kinds: Vec<String> = report
+            .unknown
+            .iter()
+            .map(|(kind, n)| format!("{kind} ({n})"))
+            .collect();
+        println!(
+            "  skipped records of kinds this mnemo does not know (written by a newer one): {}",
+            kinds.join(", ")
+        );
+    }
+    if report.unresolved_links > 0 {
+        println!(
+            "  {} superseded_by links point at observations not in the file",
+            report.unresolved_links
+        );
+    }
+    rejections.finish();
+    Ok(())
+}
+
+fn import_observations(
+    store: &mut Store,
+    redactor: &Redactor,
+    first: Option<(usize, Result<String, String>)>,
+    mut lines: Lines,
+) -> anyhow::Result<()> {
+    let here = project::resolve(&std::env::current_dir()?).to_ref();
+    let (mut stored, mut duplicates) = (0, 0);
+    let mut rejections = Rejections::default();
+    let now = mnemo_capture::now_ms();
+    let mut next = first;
+    while let Some((n, line)) = next {
+        match line.and_then(|line| observation(&line, redactor, now)) {
             Ok((project, o)) => {
                 let project = project.map_or_else(
                     || here.clone(),
@@ -81,18 +218,81 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
                     None => duplicates += 1,
                 }
             }
-            Err(why) => {
-                bad += 1;
-                eprintln!("mnemo: line {}: {why}", n + 1);
-            }
+            Err(why) => rejections.report(n, &why),
         }
+        next = lines.next_nonempty()?;
     }
-    super::vectors::embed_queued(&mut store, &config, usize::MAX);
-    println!("{stored} imported, {duplicates} already present, {bad} rejected");
+    println!(
+        "{stored} imported, {duplicates} already present, {} rejected",
+        rejections.count
+    );
+    rejections.finish();
     Ok(())
 }
 
-/// One import line as an observation, redacted.
+/// Rejected lines: the first few explained on stderr, all counted.
+#[derive(Default)]
+struct Rejections {
+    count: u64,
+}
+
+impl Rejections {
+    fn report(&mut self, line: usize, why: &str) {
+        self.count += 1;
+        if self.count <= REJECTIONS_SHOWN as u64 {
+            eprintln!("mnemo: line {line}: {why}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.count > REJECTIONS_SHOWN as u64 {
+            eprintln!(
+                "mnemo: {} more lines rejected",
+                self.count - REJECTIONS_SHOWN as u64
+            );
+        }
+    }
+}
+
+/// A file's lines, numbered from 1. A line that is not UTF-8 is an `Err`
+/// with the reason, so it can be reported and skipped like any bad line.
+struct Lines {
+    reader: BufReader<File>,
+    n: usize,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn open(file: &Path) -> anyhow::Result<Lines> {
+        Ok(Lines {
+            reader: BufReader::new(
+                File::open(file).with_context(|| format!("cannot open {}", file.display()))?,
+            ),
+            n: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next line with anything but whitespace on it.
+    fn next_nonempty(&mut self) -> io::Result<Option<(usize, Result<String, String>)>> {
+        loop {
+            self.buf.clear();
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.n += 1;
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let line = String::from_utf8(std::mem::take(&mut self.buf))
+                .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+                .map_err(|_| "not UTF-8".to_string());
+            return Ok(Some((self.n, line)));
+        }
+    }
+}
+
+/// One plain observation line, redacted.
 fn observation(
     line: &str,
     redactor: &Redactor,

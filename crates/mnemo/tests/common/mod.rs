@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod http;
+pub mod llm;
 pub mod mcp_client;
 
 use std::io::{BufRead, BufReader, Write};

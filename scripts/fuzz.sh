@@ -2,8 +2,9 @@
 # Run every cargo-fuzz (libFuzzer) target of fuzz/ for SECONDS each
 # (default 30), starting from its committed seed corpus.
 #
-#   scripts/fuzz.sh          # 30 s per target (CI runs 20)
-#   scripts/fuzz.sh 600      # a longer local session
+#   scripts/fuzz.sh               # 30 s per target
+#   scripts/fuzz.sh 600           # a longer local session
+#   scripts/fuzz.sh --dev 20      # unoptimized build: builds fast, runs slower (CI)
 #   FUZZ_TARGETS="redaction" scripts/fuzz.sh 120   # some targets only
 #
 # Works on the stable toolchain: cargo-fuzz needs nightly-only compiler flags
@@ -19,9 +20,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build=()
+if [ "${1:-}" = "--dev" ]; then
+    build=(--dev)
+    shift
+fi
 seconds="${1:-30}"
 case "$seconds" in
-    '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+    '' | *[!0-9]*) echo "usage: $0 [--dev] [SECONDS]" >&2; exit 2 ;;
 esac
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -31,7 +37,7 @@ fi
 
 export RUSTC_BOOTSTRAP=1
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
-flags=(-s none --target-dir "$target_dir")
+flags=(-s none "${build[@]}" --target-dir "$target_dir")
 targets="${FUZZ_TARGETS:-$(cd fuzz && cargo fuzz list)}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -301,3 +301,117 @@ fn a_read_only_data_dir_fails_open_with_one_line() {
         "earlier event intact"
     );
 }
+
+/// A database cut short (a copy interrupted, a disk fault): hooks spool and
+/// exit 0, `mnemo doctor` names the problem, and nothing rewrites the file.
+#[test]
+fn a_truncated_database_spools_and_doctor_explains() {
+    let env = Env::new();
+    for i in 0..60 {
+        env.hook(None, &tool_event(&env, SESSION, &format!("toolu_fill_{i}")));
+    }
+    // Fold the WAL in, then cut the file in half.
+    env.db()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let full = std::fs::metadata(env.db_path()).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.db_path())
+        .unwrap()
+        .set_len(full / 2)
+        .unwrap();
+    let cut = std::fs::read(env.db_path()).unwrap();
+
+    let out = env.hook(None, &tool_event(&env, SESSION, "toolu_after_cut"));
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        env.spool_files(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doctor = env.command(&["doctor"]).output().unwrap();
+    assert!(
+        !doctor.status.success(),
+        "doctor fails on a broken database"
+    );
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        said.contains("corrupt") || said.contains("malformed") || said.contains("integrity"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(env.db_path()).unwrap(), cut, "left alone");
+}
+
+/// A database written by an older mnemo (schema v1: capture only) is
+/// migrated in place by the first hook that opens it, keeping every row,
+/// and what it held is then compressed and searchable.
+#[test]
+fn an_older_schema_is_migrated_in_place_keeping_everything() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.home).unwrap();
+    {
+        let mut conn = env.db();
+        mnemo_store::migrate_to(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO projects (id, root, name, created_at)
+                 VALUES (1, '/home/dev/legacy', 'legacy', 1700000000000);
+             INSERT INTO sessions (id, agent, agent_session_id, project_id, cwd, started_at)
+                 VALUES (1, 'claude-code', 'old-session', 1, '/home/dev/legacy', 1700000000000);
+             INSERT INTO prompts (id, session_id, n, text, created_at)
+                 VALUES (1, 1, 1, 'fix the flaky websocket reconnect test', 1700000001000);
+             INSERT INTO events (session_id, prompt_id, hook, tool_name, tool_use_id, payload, created_at)
+                 VALUES (1, 1, 'PostToolUse', 'Edit', 'toolu_legacy_edit',
+                   '{\"tool_input\":{\"file_path\":\"/home/dev/legacy/ws.py\",\"old_string\":\"sleep(1)\",\"new_string\":\"await reconnected.wait()\"},\"tool_response\":{\"filePath\":\"/home/dev/legacy/ws.py\"}}',
+                   1700000002000);",
+        )
+        .unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+    }
+    // The session's Stop arrives from the new binary.
+    let mut stop = env.fixture("stop__basic");
+    stop["session_id"] = json!("old-session");
+    stop["cwd"] = json!("/home/dev/legacy");
+    let out = env.hook(None, &stop);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(env.spool_files(), 0, "stored, not spooled");
+    let version: i64 = env
+        .db()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, mnemo_store::SCHEMA_VERSION);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events"),
+        2,
+        "old row kept, Stop added"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL"),
+        1,
+        "the old episode is compressed"
+    );
+    let found = env
+        .command(&["search", "websocket reconnect", "--json"])
+        .output()
+        .unwrap();
+    let hits: Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert!(
+        !hits.as_array().unwrap().is_empty(),
+        "{}",
+        String::from_utf8_lossy(&found.stdout)
+    );
+    let ok: String = env
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}

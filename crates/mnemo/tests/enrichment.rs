@@ -22,42 +22,54 @@ struct MockLlm {
 
 impl MockLlm {
     fn start(content: String) -> MockLlm {
+        Self::start_holding_first(content, Duration::ZERO)
+    }
+
+    /// Like [`start`](Self::start), but the first request gets its answer
+    /// only after `hold` (a call still in flight when its caller dies).
+    fn start_holding_first(content: String, hold: Duration) -> MockLlm {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/v1", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
+            for (n, stream) in listener.incoming().enumerate() {
                 let Ok(mut stream) = stream else { break };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0;
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
+                let (seen, content) = (seen.clone(), content.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
                     }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                seen.lock()
-                    .unwrap()
-                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-                let answer = json!({
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    seen.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                    let answer = json!({
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 1200, "completion_tokens": 200, "total_tokens": 1400}
                 })
                 .to_string();
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
+                    if n == 0 {
+                        std::thread::sleep(hold);
+                    }
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                });
             }
         });
         MockLlm { url, requests }
@@ -88,6 +100,20 @@ fn llm_env(env: Env, mock: &MockLlm) -> Env {
         .env("MNEMO_LLM_MODEL", "test-model")
         .env("MNEMO_LLM_IDLE_EXIT_SECS", "1")
         .env("MNEMO_LLM_MAX_RETRIES", "0")
+}
+
+/// Run `mnemo worker --once`; both episodes of the session are enriched.
+fn work_once_and_see_both_enriched(env: &Env) {
+    let out = env.command(&["worker", "--once"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
+        2
+    );
 }
 
 /// Whether any process still has `home`'s worker lock.
@@ -219,16 +245,7 @@ fn the_claude_cli_backend_runs_with_hooks_disabled() {
         .env("MNEMO_COMPRESS_IN_HOOKS", "false");
     env.replay_session();
     env.command(&["compress"]).output().unwrap();
-    let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
-        2
-    );
+    work_once_and_see_both_enriched(&env);
     assert_eq!(
         std::fs::read_to_string(&seen).unwrap().trim(),
         "MNEMO_DISABLE_HOOKS=1"
@@ -278,4 +295,49 @@ fn the_server_compresses_when_hooks_do_not() {
         env.count("SELECT count(*) FROM episodes") == 2
     });
     assert_eq!(server.get("/api/stats")["observations"], 3);
+}
+
+/// Chaos: the worker is SIGKILLed while its LLM call is in flight. Nothing
+/// is lost (the rule-based memories stand meanwhile) and the next worker
+/// enriches every episode exactly once.
+#[test]
+fn a_worker_killed_mid_call_leaves_the_rules_and_the_next_one_finishes() {
+    let mock = MockLlm::start_holding_first(good_answer(), Duration::from_secs(60));
+    let env = llm_env(Env::new(), &mock);
+    env.replay_session();
+    wait_until("the first call to be in flight", || {
+        !mock.requests.lock().unwrap().is_empty()
+    });
+    let workers = env.pids("worker");
+    assert_eq!(workers.len(), 1, "{:?}", env.processes());
+    // SAFETY: killing a process this test started (through the hooks).
+    unsafe { libc::kill(workers[0], libc::SIGKILL) };
+    wait_until("the worker to be gone", || !worker_running(&env));
+    let rules = env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'");
+    assert!(rules >= 1, "the rule-based memories stand");
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
+        0
+    );
+
+    work_once_and_see_both_enriched(&env);
+    assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 1"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'"),
+        0,
+        "replaced, not doubled"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM summaries"),
+        2,
+        "one summary per episode"
+    );
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM (SELECT 1 FROM observations
+             GROUP BY coalesce(project_id, 0), content_hash HAVING count(*) > 1)"
+        ),
+        0
+    );
+    assert!(env.processes().is_empty(), "{:?}", env.processes());
 }

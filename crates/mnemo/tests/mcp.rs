@@ -5,14 +5,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::mcp_client::{Client, call, connect, text};
 use common::*;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 
 /// The project root of the fib scenario.
@@ -32,42 +29,6 @@ fn fib_memories() -> Env {
         );
     }
     env
-}
-
-type Client = RunningService<RoleClient, ()>;
-
-/// Start `mnemo mcp <args>` in the env's project directory and initialize.
-async fn connect(env: &Env, args: &[&str]) -> (Client, u32) {
-    let mut argv = vec!["mcp"];
-    argv.extend(args);
-    let mut cmd = env.command(&argv);
-    cmd.current_dir(&env.project);
-    let (transport, _stderr) = TokioChildProcess::builder(tokio::process::Command::from(cmd))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mnemo mcp");
-    let pid = transport.id().expect("pid");
-    let client = ().serve(transport).await.expect("initialize");
-    (client, pid)
-}
-
-async fn call(client: &Client, tool: &'static str, args: Value) -> CallToolResult {
-    let Value::Object(arguments) = args else {
-        panic!("arguments must be an object")
-    };
-    client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: {e}"))
-}
-
-fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// A successful call's text.

@@ -727,3 +727,55 @@ fn one_server_per_data_directory_and_a_clean_exit() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--port"));
 }
+
+/// Chaos: the server is SIGKILLed while a client holds the live stream and
+/// sessions go on. The client sees the stream end, hooks never notice (the
+/// database is the only channel), the stale `serve.json` does not stop a new
+/// server, and the new one serves everything, the downtime's work included.
+#[test]
+fn a_server_killed_mid_stream_loses_nothing_and_restarts() {
+    let env = Env::new().env("MNEMO_COMPRESS_STOP_WAIT_MS", "0");
+    let mut server = env.serve();
+    let mut events = server.events();
+    events.next(Duration::from_secs(5)).expect("hello");
+    run_episode(&env, "before-kill", "json");
+    events
+        .next_named("observation", Duration::from_secs(10))
+        .expect("live before the kill");
+
+    // SAFETY: killing our own child.
+    unsafe { libc::kill(server.child.id() as libc::pid_t, libc::SIGKILL) };
+    let status = server.child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL)
+    );
+    // What was already sent may still be read; then the stream ends.
+    let mut buffered = 0;
+    while events.next(Duration::from_secs(5)).is_some() {
+        buffered += 1;
+        assert!(buffered < 100, "the stream did not end");
+    }
+    assert!(
+        env.home.join("serve.json").exists(),
+        "left stale by SIGKILL"
+    );
+
+    run_episode(&env, "while-down", "yaml");
+
+    let mut again = env.serve();
+    let stats = again.get("/api/stats");
+    assert_eq!(stats["prompts"], 2, "{stats}");
+    let found = again.get("/api/search?q=yaml%20parser");
+    assert!(
+        titles(&found["items"]).iter().any(|t| t.contains("yaml")),
+        "{found}"
+    );
+    let mut live = again.events();
+    live.next(Duration::from_secs(5)).expect("hello");
+    run_episode(&env, "after-restart", "toml");
+    live.next_named("observation", Duration::from_secs(10))
+        .expect("live again");
+    assert!(again.stop_with(libc::SIGTERM).success());
+    assert!(env.processes().is_empty(), "{:?}", env.processes());
+}

@@ -173,6 +173,50 @@ pub(crate) fn insert_observation(
     )?)
 }
 
+/// Write the summary of a prompt. A prompt's existing summary is replaced
+/// when `replace`, else kept. Returns 1 when a row was written, else 0.
+pub(crate) fn write_summary(
+    tx: &rusqlite::Transaction,
+    project_id: Option<i64>,
+    session_id: i64,
+    prompt_id: i64,
+    s: &NewSummary,
+    created_at: i64,
+    replace: bool,
+) -> Result<usize> {
+    let on_conflict = if replace {
+        "DO UPDATE SET
+             request = excluded.request, investigated = excluded.investigated,
+             learned = excluded.learned, completed = excluded.completed,
+             next_steps = excluded.next_steps, files_read = excluded.files_read,
+             files_modified = excluded.files_modified, generated_by = excluded.generated_by"
+    } else {
+        "DO NOTHING"
+    };
+    Ok(tx.execute(
+        &format!(
+            "INSERT INTO summaries (project_id, session_id, prompt_id, request, investigated,
+                 learned, completed, next_steps, files_read, files_modified, generated_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (prompt_id) {on_conflict}"
+        ),
+        params![
+            project_id,
+            session_id,
+            prompt_id,
+            s.request,
+            s.investigated,
+            s.learned,
+            s.completed,
+            s.next_steps,
+            json(&s.files_read),
+            json(&s.files_modified),
+            s.generated_by,
+            created_at
+        ],
+    )?)
+}
+
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
@@ -319,7 +363,9 @@ impl Store {
         }
         if ep.replace {
             tx.execute(
-                "DELETE FROM observations WHERE prompt_id = ?1 AND generated_by NOT IN ('user')",
+                // Only what compression wrote: notes and imported memories stay.
+                "DELETE FROM observations WHERE prompt_id = ?1
+                   AND (generated_by = 'rules' OR generated_by LIKE 'llm:%')",
                 [ep.prompt_id],
             )?;
             tx.execute("DELETE FROM summaries WHERE prompt_id = ?1", [ep.prompt_id])?;
@@ -355,30 +401,7 @@ impl Store {
             )?;
         }
         if let Some(s) = &ep.summary {
-            tx.execute(
-                "INSERT INTO summaries (project_id, session_id, prompt_id, request, investigated,
-                     learned, completed, next_steps, files_read, files_modified, generated_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-                 ON CONFLICT (prompt_id) DO UPDATE SET
-                     request = excluded.request, investigated = excluded.investigated,
-                     learned = excluded.learned, completed = excluded.completed,
-                     next_steps = excluded.next_steps, files_read = excluded.files_read,
-                     files_modified = excluded.files_modified, generated_by = excluded.generated_by",
-                params![
-                    project_id,
-                    session_id,
-                    ep.prompt_id,
-                    s.request,
-                    s.investigated,
-                    s.learned,
-                    s.completed,
-                    s.next_steps,
-                    json(&s.files_read),
-                    json(&s.files_modified),
-                    s.generated_by,
-                    now
-                ],
-            )?;
+            write_summary(&tx, project_id, session_id, ep.prompt_id, s, now, true)?;
         }
         let mut mark = tx.prepare_cached("UPDATE events SET processed_at = ?2 WHERE id = ?1")?;
         for id in &ep.event_ids {

@@ -8,7 +8,9 @@
 
 mod enrichment;
 mod episodes;
+mod external;
 mod forget;
+mod imports;
 mod migrate;
 mod record;
 mod stats;
@@ -25,6 +27,8 @@ pub use episodes::{
     CompressedEpisode, EpisodeData, EpisodeEvent, ExistingObservation, NewObservation, NewSummary,
     ObservationMerge, PendingEpisode, SavedEpisode,
 };
+pub use external::{ExternalBatch, ExternalPrompt, ExternalSession};
+pub use imports::{ImportTally, ImportedTurn, SessionOrigin, TranscriptMark};
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};

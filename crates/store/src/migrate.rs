@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (7, "vectors", include_str!("migrations/0007_vectors.sql")),
     (8, "browse", include_str!("migrations/0008_browse.sql")),
+    (9, "imports", include_str!("migrations/0009_imports.sql")),
 ];
 
 /// The schema version this build writes.

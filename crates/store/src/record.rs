@@ -150,7 +150,7 @@ impl Store {
     }
 }
 
-fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> {
+pub(crate) fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> {
     let session_id = upsert_session(tx, r)?;
     match r.hook.as_str() {
         "SessionStart" => {
@@ -371,10 +371,10 @@ fn owning_prompt(tx: &Transaction, session_id: i64, r: &HookRecord) -> Result<Op
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn rec(hook: &str, at: i64) -> HookRecord {
+    pub(crate) fn rec(hook: &str, at: i64) -> HookRecord {
         HookRecord {
             project: Some(ProjectRef {
                 root: "/src/api".into(),
@@ -385,7 +385,7 @@ mod tests {
         }
     }
 
-    fn prompt(text: &str, at: i64) -> HookRecord {
+    pub(crate) fn prompt(text: &str, at: i64) -> HookRecord {
         HookRecord {
             prompt: Some(PromptText {
                 text: text.into(),
@@ -395,7 +395,7 @@ mod tests {
         }
     }
 
-    fn tool(id: &str, at: i64) -> HookRecord {
+    pub(crate) fn tool(id: &str, at: i64) -> HookRecord {
         HookRecord {
             tool_name: Some("Bash".into()),
             tool_use_id: Some(id.into()),

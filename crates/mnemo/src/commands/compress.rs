@@ -25,7 +25,8 @@ const HOOK_BUDGET: usize = 20;
 /// How often `mnemo serve` compresses when hooks do not.
 const HOST_POLL: Duration = Duration::from_secs(2);
 
-fn options(config: &Config, max_episodes: usize) -> Options {
+/// Compression options of `config`, at most `max_episodes` per call.
+pub(super) fn options(config: &Config, max_episodes: usize) -> Options {
     Options {
         stale_after: Duration::from_secs(config.compress.stale_after_secs),
         enrich: config.llm.backend != LlmBackend::Off,

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod http;
+pub mod mcp_client;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -153,9 +154,28 @@ impl Env {
     /// Command lines of the live processes working on this env's data
     /// directory (their environment names it as MNEMO_HOME).
     pub fn processes(&self) -> Vec<String> {
+        self.live()
+            .into_iter()
+            .map(|(_, cmdline)| cmdline)
+            .collect()
+    }
+
+    /// Process ids of this env's live processes whose command line contains `word`.
+    pub fn pids(&self, word: &str) -> Vec<i32> {
+        self.live()
+            .into_iter()
+            .filter(|(_, cmdline)| cmdline.split(' ').any(|w| w == word))
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    fn live(&self) -> Vec<(i32, String)> {
         let marker = format!("MNEMO_HOME={}", self.home.display());
         let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
             let dir = entry.path();
             let Ok(environ) = std::fs::read(dir.join("environ")) else {
                 continue;
@@ -168,7 +188,7 @@ impl Env {
                 .is_some_and(|s| s.trim_start().starts_with('Z'));
             if ours && !zombie {
                 let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
-                found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+                found.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
             }
         }
         found

@@ -1,1 +1,0 @@
-//! Claude Code session transcripts (`~/.claude/projects/<slug>/<session>.jsonl`).

@@ -1,0 +1,141 @@
+//! `mnemo import claude-code [DIR]`: backfill memory from Claude Code's own
+//! session transcripts (see `mnemo_import::claude_code` and docs/IMPORT.md).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use mnemo_capture::{Capturer, dedupe_window_ms, privacy_options, store_options};
+use mnemo_import::claude_code::{self, Counts, Importer, Options};
+use mnemo_privacy::Redactor;
+use mnemo_store::Store;
+
+/// A transcript written to this recently may belong to a running session.
+const LIVE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+pub fn run(
+    dir: Option<PathBuf>,
+    project: Option<PathBuf>,
+    dry_run: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => default_dir()?,
+    };
+    if !dir.is_dir() {
+        bail!(
+            "no Claude Code transcripts at {}: not a directory (name one: mnemo import claude-code DIR)",
+            dir.display()
+        );
+    }
+    let (paths, config) = super::super::load()?;
+    let files = claude_code::discover(&dir, project.as_deref())?;
+    let capturer = Capturer::new(&config)?;
+    let redactor = Redactor::new(&privacy_options(&config))?;
+    let mut store = Store::open(&paths.db, &store_options(&config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let started = Instant::now();
+    let options = Options {
+        dry_run,
+        live_window: LIVE_WINDOW,
+        dedupe_window_ms: dedupe_window_ms(&config),
+        max_input_bytes: config.capture.max_stdin_bytes,
+        now: mnemo_capture::now_ms(),
+    };
+    let bar = super::progress_bar(
+        files.iter().map(|f| f.size).sum(),
+        "{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}",
+    );
+    let mut importer = Importer::new(&mut store, &capturer, options);
+    for (n, file) in files.iter().enumerate() {
+        bar.set_message(format!(
+            "{}/{} {}",
+            n + 1,
+            files.len(),
+            short_name(&dir, &file.path)
+        ));
+        importer.import(file, &mut |bytes| bar.inc(bytes))?;
+    }
+    bar.set_message("compressing");
+    importer.compress(&redactor, &super::super::compress::options(&config, 500))?;
+    let counts = importer.counts;
+    if !dry_run {
+        bar.set_message("embedding");
+        super::super::vectors::embed_queued(&mut store, &config, usize::MAX);
+    }
+    bar.finish_and_clear();
+    for problem in &counts.problems {
+        eprintln!("mnemo: skipped {problem}");
+    }
+    print_counts(&counts, started.elapsed().as_secs_f64(), dry_run, json);
+    Ok(())
+}
+
+/// `$CLAUDE_CONFIG_DIR/projects`, else `~/.claude/projects`.
+fn default_dir() -> anyhow::Result<PathBuf> {
+    if let Some(config_dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(config_dir).join("projects"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("HOME is not set: name the transcripts directory")?;
+    Ok(PathBuf::from(home).join(".claude").join("projects"))
+}
+
+/// `slug/session.jsonl`: the path under the transcripts directory.
+fn short_name(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn print_counts(counts: &Counts, secs: f64, dry_run: bool, json: bool) {
+    let events = counts.prompts + counts.tool_events + counts.other_events;
+    let rate = |n: f64| n / secs.max(1e-9);
+    if json {
+        let mut value = serde_json::to_value(counts).unwrap_or_default();
+        value["dry_run"] = dry_run.into();
+        value["seconds"] = secs.into();
+        println!("{value}");
+        return;
+    }
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!(
+        "{} transcripts: {} read, {} unchanged{}",
+        counts.transcripts,
+        counts.transcripts_read,
+        counts.transcripts_unchanged,
+        match counts.transcripts_failed {
+            0 => String::new(),
+            n => format!(", {n} unreadable"),
+        }
+    );
+    println!(
+        "{verb} {} sessions: {} prompts, {} tool events, {} other events ({} already stored, {} ignored, {} rejected)",
+        counts.sessions,
+        counts.prompts,
+        counts.tool_events,
+        counts.other_events,
+        counts.duplicates,
+        counts.ignored,
+        counts.rejected,
+    );
+    if !dry_run {
+        println!(
+            "compressed {} episodes: {} observations, {} summaries",
+            counts.episodes, counts.observations, counts.summaries
+        );
+    }
+    println!(
+        "{} lines ({:.1} MiB) in {secs:.2} s ({:.0} lines/s, {:.0} events/s); skipped {} housekeeping, {} unknown, {} broken",
+        counts.lines,
+        counts.bytes_read as f64 / (1024.0 * 1024.0),
+        rate(counts.lines as f64),
+        rate(events as f64),
+        counts.lines_housekeeping,
+        counts.lines_unknown,
+        counts.lines_broken,
+    );
+}

@@ -1,0 +1,816 @@
+//! `mnemo import claude-code`: Claude Code transcripts (fixtures written in
+//! the real format, see fixtures/claude-code/README.md, and generated ones)
+//! replayed into the real database by the real binary.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use common::{Env, all_bytes, contains};
+use serde_json::{Value, json};
+
+/// hook, tool, subagent, time, prompt text.
+type EventRow = (String, Option<String>, Option<String>, i64, String);
+
+const SHOP_SESSION: &str = "7d3e2a10-5b4c-4f1e-9a2d-0c8b6e4f1a21";
+const LEDGER_SESSION: &str = "0b6f9c44-2e71-4d8a-b3c5-91e7d2a4f608";
+
+/// Built here so no key-shaped string sits in the repository.
+fn aws_key() -> String {
+    format!("AKIA{}", "Q7ZK3M2P9XW4T6RB")
+}
+
+/// Unix ms of an ISO time.
+fn ms(iso: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(iso)
+        .unwrap()
+        .timestamp_millis()
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Mark `path` (every file under it) as last written an hour ago: finished sessions.
+fn age(path: &Path) {
+    if path.is_dir() {
+        for entry in fs::read_dir(path).unwrap().flatten() {
+            age(&entry.path());
+        }
+        return;
+    }
+    let then = SystemTime::now() - Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+}
+
+/// The fixture transcripts copied under the env's temp dir (with a secret
+/// planted in a Bash output), aged so they read as finished.
+fn fixture_dir(env: &Env) -> PathBuf {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code/projects");
+    let to = env.tmp.path().join("claude/projects");
+    copy_dir(&from, &to);
+    age(&to);
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            let text = fs::read_to_string(entry.path()).unwrap();
+            fs::write(&target, text.replace("__AWS_KEY__", &aws_key())).unwrap();
+        }
+    }
+}
+
+fn import(env: &Env, args: &[&str]) -> Output {
+    let mut all = vec!["import", "claude-code"];
+    all.extend(args);
+    let out = env.command(&all).stdin(Stdio::null()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "import failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn import_json(env: &Env, dir: &Path) -> Value {
+    let out = import(env, &[dir.to_str().unwrap(), "--json"]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every row of the tables an import writes, as text, for comparing databases.
+fn dump(env: &Env) -> String {
+    let db = env.db();
+    let mut out = String::new();
+    for (table, order) in [
+        ("projects", "id"),
+        ("sessions", "id"),
+        ("prompts", "id"),
+        ("events", "id"),
+        ("episodes", "prompt_id"),
+        ("observations", "id"),
+        ("summaries", "id"),
+        ("transcript_imports", "path"),
+    ] {
+        let mut stmt = db
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut row = Vec::new();
+                for i in 0..columns {
+                    row.push(format!("{:?}", r.get_ref(i)?));
+                }
+                Ok(row.join("|"))
+            })
+            .unwrap();
+        for row in rows {
+            writeln!(out, "{table}: {}", row.unwrap()).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn a_transcript_dir_becomes_sessions_prompts_events_and_memories_at_their_times() {
+    let env = Env::new();
+    let dir = fixture_dir(&env);
+    let counts = import_json(&env, &dir);
+    assert_eq!(counts["transcripts"], 4, "{counts}");
+    assert_eq!(counts["sessions"], 2, "{counts}");
+    assert_eq!(counts["prompts"], 4, "{counts}");
+    assert_eq!(
+        counts["lines_broken"], 2,
+        "a broken line and a cut-off last line: {counts}"
+    );
+    assert_eq!(counts["lines_unknown"], 1, "{counts}");
+
+    let db = env.db();
+    let session = |id: &str| -> (String, Option<String>, i64, Option<i64>, String) {
+        db.query_row(
+            "SELECT pr.root, s.branch, s.started_at, s.ended_at, s.status
+             FROM sessions s JOIN projects pr ON pr.id = s.project_id WHERE s.agent_session_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap()
+    };
+    // The projects' directories do not exist here: they still resolve.
+    assert_eq!(
+        session(SHOP_SESSION),
+        (
+            "/home/dev/src/shop".into(),
+            Some("fix/cart-limit".into()),
+            ms("2025-03-04T09:00:00Z"),
+            Some(ms("2025-03-04T09:25:15Z")),
+            "ended".into()
+        )
+    );
+    assert_eq!(session(LEDGER_SESSION).2, ms("2024-11-20T14:00:00Z"));
+
+    let prompts: Vec<(String, i64)> = db
+        .prepare("SELECT text, created_at FROM prompts ORDER BY created_at")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        prompts,
+        vec![
+            (
+                "Totals are off by a cent; check the rounding in ledger.py".to_string(),
+                ms("2024-11-20T14:00:00Z")
+            ),
+            (
+                "Why does checkout reject carts with exactly 100 items?".into(),
+                ms("2025-03-04T09:00:00Z")
+            ),
+            (
+                "Now ask a helper to find every other place that uses MAX_ITEMS".into(),
+                ms("2025-03-04T09:10:00Z")
+            ),
+            (
+                "Write the changelog entry for the cart limit fix".into(),
+                ms("2025-03-04T09:25:00Z")
+            ),
+        ],
+        "block prompts count; compact summaries and a cut-off line do not"
+    );
+
+    let events: Vec<EventRow> = db
+        .prepare(
+            "SELECT e.hook, e.tool_name, e.agent_id, e.created_at, p.text
+             FROM events e JOIN prompts p ON p.id = e.prompt_id
+             JOIN sessions s ON s.id = e.session_id
+             WHERE s.agent_session_id = ?1 ORDER BY e.created_at, e.id",
+        )
+        .unwrap()
+        .query_map([SHOP_SESSION], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let hooks: Vec<String> = events
+        .iter()
+        .map(|(hook, tool, agent, _, _)| {
+            format!(
+                "{hook}{}{}",
+                tool.as_ref().map(|t| format!(":{t}")).unwrap_or_default(),
+                agent.as_ref().map(|a| format!("@{a}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            "UserPromptSubmit",
+            "PostToolUse:Read",
+            "PostToolUseFailure:Bash",
+            "PostToolUse:Edit",
+            "PostToolUse:Bash",
+            "Stop",
+            "UserPromptSubmit",
+            "PostToolUse:Grep@a4f2c91",
+            "SubagentStop@a4f2c91",
+            "PostToolUse:Task",
+            "Stop",
+            "PreCompact",
+            "SessionStart",
+            "UserPromptSubmit",
+            "PostToolUse:Edit",
+            "Stop",
+            "SessionEnd",
+        ]
+    );
+    let stop_at = events.iter().find(|e| e.0 == "Stop").unwrap().3;
+    assert_eq!(
+        stop_at,
+        ms("2025-03-04T09:00:45.200Z"),
+        "a Stop is the turn's last line"
+    );
+    let subagent = events.iter().find(|e| e.2.is_some()).unwrap();
+    assert_eq!(
+        subagent.4,
+        "Now ask a helper to find every other place that uses MAX_ITEMS"
+    );
+
+    // The hook payloads: toolUseResult is the tool_response; errors carry the error text.
+    let payload = |tool_use_id: &str| -> Value {
+        let text: String = db
+            .query_row(
+                "SELECT payload FROM events WHERE tool_use_id = ?1",
+                [tool_use_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let read = payload("toolu_01Read");
+    assert_eq!(
+        read["tool_input"]["file_path"],
+        "/home/dev/src/shop/src/cart.rs"
+    );
+    assert_eq!(read["tool_response"]["file"]["numLines"], 8);
+    let failed = payload("toolu_02Bash");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("Exit code 101"),
+        "{failed}"
+    );
+    let edit = payload("toolu_03Edit");
+    assert_eq!(
+        edit["tool_response"]["newString"],
+        "    if items > MAX_ITEMS {"
+    );
+    let old_sidechain = payload("toolu_os1Bash");
+    assert_eq!(old_sidechain["agent_id"], "5e8d1f3b", "{old_sidechain}");
+    let ledger_transcript: String = db
+        .query_row(
+            "SELECT transcript_path FROM sessions WHERE agent_session_id = ?1",
+            [LEDGER_SESSION],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        Path::new(&ledger_transcript),
+        dir.join(format!("-home-dev-src-ledger/{LEDGER_SESSION}.jsonl"))
+    );
+
+    // Compressed into memories in the sessions' projects, at their own times.
+    let observations: Vec<(String, i64)> = db
+        .prepare(
+            "SELECT pr.root, o.created_at FROM observations o JOIN projects pr ON pr.id = o.project_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!observations.is_empty());
+    for (root, at) in &observations {
+        let (from, to) = if root == "/home/dev/src/shop" {
+            ("2025-03-04T09:00:00Z", "2025-03-04T09:30:00Z")
+        } else {
+            assert_eq!(root, "/home/dev/src/ledger");
+            ("2024-11-20T14:00:00Z", "2024-11-20T14:05:00Z")
+        };
+        assert!((ms(from)..=ms(to)).contains(at), "{root} at {}", iso(*at));
+    }
+    assert_eq!(counts["observations"], observations.len() as i64);
+    let summaries = env.count("SELECT count(*) FROM summaries");
+    assert_eq!(summaries, 4);
+    assert_eq!(counts["summaries"], summaries);
+    let summary_at: i64 = db
+        .query_row(
+            "SELECT s.created_at FROM summaries s JOIN prompts p ON p.id = s.prompt_id WHERE p.n = 1
+               AND p.text LIKE 'Why does checkout%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(summary_at, ms("2025-03-04T09:00:45.200Z"));
+
+    let out = env
+        .command(&["search", "cart limit off-by-one", "--json"])
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        found.contains("cart"),
+        "search finds the imported work: {found}"
+    );
+
+    drop(db);
+    let written = all_bytes(&env.home);
+    assert!(
+        !contains(&written, &aws_key()),
+        "the planted key reached the data dir"
+    );
+}
+
+#[test]
+fn a_second_import_adds_nothing_and_a_grown_transcript_adds_only_its_new_turn() {
+    let env = Env::new();
+    let dir = fixture_dir(&env);
+    import_json(&env, &dir);
+    let before = dump(&env);
+    let again = import_json(&env, &dir);
+    assert_eq!(again["transcripts_unchanged"], 4, "{again}");
+    assert_eq!(again["prompts"], 0);
+    assert_eq!(dump(&env), before, "a second import changed the database");
+
+    // The ledger session is resumed and gets one more turn.
+    let ledger = dir.join(format!("-home-dev-src-ledger/{LEDGER_SESSION}.jsonl"));
+    let line = |kind: &str, at: &str, message: Value, extra: Value| {
+        let mut v = json!({"type": kind, "sessionId": LEDGER_SESSION, "cwd": "/home/dev/src/ledger",
+            "gitBranch": "main", "timestamp": at, "uuid": format!("new-{at}"), "message": message});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v.to_string() + "\n"
+    };
+    let mut text = fs::read_to_string(&ledger).unwrap();
+    text += &line(
+        "user",
+        "2024-11-21T08:00:00.000Z",
+        json!({"role": "user", "content": "Switch the totals to Decimal"}),
+        json!({}),
+    );
+    text += &line(
+        "assistant",
+        "2024-11-21T08:00:05.000Z",
+        json!({"id": "msg_n1", "role": "assistant",
+        "content": [{"type": "tool_use", "id": "toolu_n1", "name": "Edit", "input": {"file_path": "/home/dev/src/ledger/ledger.py", "old_string": "round(total, 2)", "new_string": "total.quantize(CENT, ROUND_HALF_UP)"}}]}),
+        json!({}),
+    );
+    text += &line(
+        "user",
+        "2024-11-21T08:00:06.000Z",
+        json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_n1", "content": "updated"}]}),
+        json!({"toolUseResult": {"filePath": "/home/dev/src/ledger/ledger.py", "oldString": "round(total, 2)", "newString": "total.quantize(CENT, ROUND_HALF_UP)", "structuredPatch": []}}),
+    );
+    text += &line(
+        "assistant",
+        "2024-11-21T08:00:09.000Z",
+        json!({"id": "msg_n2", "role": "assistant",
+        "content": [{"type": "text", "text": "Totals now use Decimal quantize with ROUND_HALF_UP."}]}),
+        json!({}),
+    );
+    fs::write(&ledger, text).unwrap();
+    age(&ledger);
+    let grown = import_json(&env, &dir);
+    assert_eq!(grown["transcripts_read"], 1, "{grown}");
+    assert_eq!(grown["prompts"], 1);
+    assert_eq!(grown["tool_events"], 1);
+    assert_eq!(grown["duplicates"], 0);
+    let new_hooks: Vec<String> = env
+        .db()
+        .prepare(
+            "SELECT e.hook || coalesce(':' || json_extract(e.payload, '$.source'), '')
+             FROM events e JOIN sessions s ON s.id = e.session_id
+             WHERE s.agent_session_id = ?1 AND e.created_at >= ?2 ORDER BY e.id",
+        )
+        .unwrap()
+        .query_map(
+            rusqlite::params![LEDGER_SESSION, ms("2024-11-21T00:00:00Z")],
+            |r| r.get(0),
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        new_hooks,
+        [
+            "SessionStart:resume",
+            "UserPromptSubmit",
+            "PostToolUse",
+            "Stop",
+            "SessionEnd"
+        ]
+    );
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 5);
+    let third = import_json(&env, &dir);
+    assert_eq!(third["transcripts_unchanged"], 4, "{third}");
+}
+
+/// Write `sessions` transcripts of `turns` turns each (12 lines a turn),
+/// spread over ten projects, aged as finished. Returns the number of lines.
+fn generate(dir: &Path, sessions: usize, turns: usize) -> usize {
+    let start = ms("2025-01-06T08:00:00Z");
+    let mut lines = 0;
+    for s in 0..sessions {
+        let project = format!("/home/dev/gen/service-{}", s % 10);
+        let slug = project.replace('/', "-");
+        let session = format!("00000000-0000-4000-8000-{s:012}");
+        let mut at = start + s as i64 * 3_600_000;
+        let mut text = String::new();
+        let mut line = |kind: &str, at: i64, body: Value| {
+            let mut v = json!({"type": kind, "sessionId": session, "cwd": project, "gitBranch": "main",
+                "version": "2.0.14", "userType": "external", "isSidechain": false,
+                "uuid": format!("{s}-{at}-{kind}"), "timestamp": iso(at)});
+            v.as_object_mut()
+                .unwrap()
+                .extend(body.as_object().unwrap().clone());
+            text.push_str(&v.to_string());
+            text.push('\n');
+            lines += 1;
+        };
+        for t in 0..turns {
+            let file = format!("{project}/src/module_{t}.rs");
+            let id = |n: usize| format!("toolu_{s}_{t}_{n}");
+            let msg = |n: usize| json!({"id": format!("msg_{s}_{t}_{n}"), "role": "assistant", "model": "claude-sonnet-4-5", "content": []});
+            let assistant = |n: usize, block: Value| {
+                let mut m = msg(n);
+                m["content"] = json!([block]);
+                json!({"message": m, "requestId": format!("req_{s}_{t}_{n}")})
+            };
+            line(
+                "user",
+                at,
+                json!({"message": {"role": "user", "content": format!("Fix the timeout handling in module {t} of service {}", s % 10)}}),
+            );
+            line(
+                "assistant",
+                at + 1000,
+                assistant(
+                    1,
+                    json!({"type": "thinking", "thinking": "Look at the module first."}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 2000,
+                assistant(
+                    1,
+                    json!({"type": "text", "text": format!("Reading module {t}.")}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 2500,
+                assistant(
+                    1,
+                    json!({"type": "tool_use", "id": id(1), "name": "Read", "input": {"file_path": file}}),
+                ),
+            );
+            line(
+                "user",
+                at + 3000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(1), "content": "fn call() {}"}]},
+                "toolUseResult": {"type": "text", "file": {"filePath": file, "content": format!("fn call_{t}() {{ retry(3) }}\n"), "numLines": 1, "startLine": 1, "totalLines": 1}}}),
+            );
+            line(
+                "assistant",
+                at + 4000,
+                assistant(
+                    2,
+                    json!({"type": "tool_use", "id": id(2), "name": "Edit", "input": {"file_path": file, "old_string": "retry(3)", "new_string": format!("retry_with_timeout(3, {t}00)")}}),
+                ),
+            );
+            line(
+                "user",
+                at + 5000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(2), "content": "updated"}]},
+                "toolUseResult": {"filePath": file, "oldString": "retry(3)", "newString": format!("retry_with_timeout(3, {t}00)"), "structuredPatch": [], "userModified": false, "replaceAll": false}}),
+            );
+            line(
+                "assistant",
+                at + 6000,
+                assistant(
+                    3,
+                    json!({"type": "tool_use", "id": id(3), "name": "Bash", "input": {"command": format!("cargo test module_{t}"), "description": "Run tests"}}),
+                ),
+            );
+            let out = format!(
+                "running 4 tests\ntest result: ok. 4 passed; 0 failed; finished module_{t}"
+            );
+            line(
+                "user",
+                at + 9000,
+                json!({"message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id(3), "content": out}]},
+                "toolUseResult": {"stdout": out, "stderr": "", "interrupted": false, "isImage": false}}),
+            );
+            line(
+                "assistant",
+                at + 10_000,
+                assistant(
+                    4,
+                    json!({"type": "text", "text": format!("Module {t} now retries with a {t}00 ms timeout.")}),
+                ),
+            );
+            line(
+                "assistant",
+                at + 10_100,
+                assistant(4, json!({"type": "text", "text": "The tests pass."})),
+            );
+            line(
+                "file-history-snapshot",
+                at + 10_200,
+                json!({"messageId": "x", "snapshot": {}, "isSnapshotUpdate": false}),
+            );
+            at += 60_000;
+        }
+        let path = dir.join(slug).join(format!("{session}.jsonl"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+    }
+    age(dir);
+    lines
+}
+
+#[test]
+fn a_killed_import_rerun_gives_the_same_database_as_an_uninterrupted_one() {
+    let transcripts = tempfile::tempdir().unwrap();
+    generate(transcripts.path(), 60, 8);
+    let dir = transcripts.path().to_str().unwrap();
+
+    let whole = Env::new();
+    import(&whole, &[dir]);
+
+    let interrupted = Env::new();
+    let mut child = interrupted
+        .command(&["import", "claude-code", dir])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let marks = |env: &Env| {
+        rusqlite::Connection::open(env.db_path())
+            .and_then(|db| {
+                db.query_row("SELECT count(*) FROM transcript_imports", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0)
+    };
+    common::wait_until("the import to start writing", || marks(&interrupted) >= 5);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = marks(&interrupted);
+    assert!(
+        done < 60,
+        "the kill came too late to interrupt anything ({done} files done)"
+    );
+    assert_eq!(
+        interrupted.count("SELECT count(*) FROM observations"),
+        0,
+        "killed before compressing"
+    );
+
+    let rerun: Value =
+        serde_json::from_slice(&import(&interrupted, &[dir, "--json"]).stdout).unwrap();
+    assert!(
+        rerun["transcripts_unchanged"].as_i64().unwrap() >= done - 1,
+        "{rerun}"
+    );
+    assert_eq!(dump(&interrupted), dump(&whole));
+}
+
+#[test]
+fn a_session_captured_by_hooks_only_gets_what_they_missed() {
+    let env = Env::new();
+    let session = "5a1c7e22-9b0d-4c3f-8e6a-7d2b1f0c9e33";
+    let cwd = env.project.to_str().unwrap().to_string();
+    let hook = |event: &str, extra: Value| {
+        let mut v = json!({"session_id": session, "cwd": cwd, "hook_event_name": event,
+            "transcript_path": "/home/dev/.claude/projects/x.jsonl"});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        env.hook(None, &v);
+    };
+    let t0 = chrono::Utc::now().timestamp_millis();
+    hook("SessionStart", json!({"source": "startup"}));
+    hook(
+        "UserPromptSubmit",
+        json!({"prompt": "Add a retry to the payment client"}),
+    );
+    hook(
+        "PostToolUse",
+        json!({"tool_name": "Bash", "tool_use_id": "toolu_L1",
+        "tool_input": {"command": "cargo test payment"}, "tool_response": {"stdout": "test result: ok. 2 passed", "stderr": ""}}),
+    );
+    hook(
+        "Stop",
+        json!({"stop_hook_active": false, "last_assistant_message": "Added the retry."}),
+    );
+    hook("SessionEnd", json!({"reason": "prompt_input_exit"}));
+    let events_before = env.count("SELECT count(*) FROM events");
+
+    // Its transcript also has a Read the hooks never saw.
+    let dir = env.tmp.path().join("claude/projects");
+    let path = dir.join("-x").join(format!("{session}.jsonl"));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let line = |kind: &str, dt: i64, body: Value| {
+        let mut v =
+            json!({"type": kind, "sessionId": session, "cwd": cwd, "timestamp": iso(t0 + dt)});
+        v.as_object_mut()
+            .unwrap()
+            .extend(body.as_object().unwrap().clone());
+        v.to_string() + "\n"
+    };
+    let text = [
+        line("user", 100, json!({"message": {"role": "user", "content": "Add a retry to the payment client"}})),
+        line("assistant", 200, json!({"message": {"id": "m1", "content": [{"type": "tool_use", "id": "toolu_L0", "name": "Read", "input": {"file_path": format!("{cwd}/payment.rs")}}]}})),
+        line("user", 300, json!({"message": {"content": [{"type": "tool_result", "tool_use_id": "toolu_L0", "content": "fn pay() {}"}]}})),
+        line("assistant", 400, json!({"message": {"id": "m2", "content": [{"type": "tool_use", "id": "toolu_L1", "name": "Bash", "input": {"command": "cargo test payment"}}]}})),
+        line("user", 500, json!({"message": {"content": [{"type": "tool_result", "tool_use_id": "toolu_L1", "content": "test result: ok. 2 passed"}]},
+            "toolUseResult": {"stdout": "test result: ok. 2 passed", "stderr": ""}})),
+        line("assistant", 600, json!({"message": {"id": "m3", "content": [{"type": "text", "text": "Added the retry."}]}})),
+    ]
+    .concat();
+    fs::write(&path, text).unwrap();
+    age(&path);
+    let counts = import_json(&env, &dir);
+    assert_eq!(counts["tool_events"], 1, "{counts}");
+    assert_eq!(counts["prompts"], 0, "{counts}");
+    assert_eq!(env.count("SELECT count(*) FROM sessions"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM events"), events_before + 1);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE tool_use_id = 'toolu_L0'"),
+        1
+    );
+    for hook in ["SessionStart", "Stop", "SessionEnd"] {
+        assert_eq!(
+            env.count(&format!(
+                "SELECT count(*) FROM events WHERE hook = '{hook}'"
+            )),
+            1,
+            "{hook} doubled"
+        );
+    }
+}
+
+#[test]
+fn a_transcript_still_being_written_keeps_its_open_turn_for_later() {
+    let env = Env::new();
+    let dir = env.tmp.path().join("claude/projects");
+    let session = "3e9f0a55-1c2d-4b6e-8f7a-0a1b2c3d4e5f";
+    let path = dir
+        .join("-home-dev-src-notes")
+        .join(format!("{session}.jsonl"));
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let line = |kind: &str, at: &str, content: Value| {
+        json!({"type": kind, "sessionId": session, "cwd": "/home/dev/src/notes", "timestamp": at,
+            "message": {"id": format!("m-{at}"), "role": kind, "content": content}})
+        .to_string()
+            + "\n"
+    };
+    let text = [
+        line(
+            "user",
+            "2025-05-01T10:00:00Z",
+            json!("Summarise the meeting notes"),
+        ),
+        line(
+            "assistant",
+            "2025-05-01T10:00:05Z",
+            json!([{"type": "text", "text": "Three decisions were taken."}]),
+        ),
+        line(
+            "user",
+            "2025-05-01T10:01:00Z",
+            json!("Which one is the riskiest?"),
+        ),
+        line(
+            "assistant",
+            "2025-05-01T10:01:04Z",
+            json!([{"type": "text", "text": "The database move."}]),
+        ),
+    ]
+    .concat();
+    fs::write(&path, text).unwrap(); // written just now: a live session
+    let live = import_json(&env, &dir);
+    assert_eq!(live["prompts"], 1, "{live}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionEnd'"),
+        0
+    );
+    let status: String = env
+        .db()
+        .query_row("SELECT status FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "active");
+
+    age(&path); // the session is over
+    let finished = import_json(&env, &dir);
+    assert_eq!(finished["prompts"], 1, "{finished}");
+    assert_eq!(finished["duplicates"], 0, "{finished}");
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 2);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'Stop'"),
+        2
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionStart'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE hook = 'SessionEnd'"),
+        1
+    );
+}
+
+#[test]
+fn default_dir_project_filter_dry_run_and_errors() {
+    let env = Env::new();
+    let dir = fixture_dir(&env);
+    let claude_dir = dir.parent().unwrap().to_str().unwrap().to_string();
+    let env = env.env("CLAUDE_CONFIG_DIR", &claude_dir);
+
+    let dry: Value =
+        serde_json::from_slice(&import(&env, &["--dry-run", "--json"]).stdout).unwrap();
+    assert_eq!(
+        dry["transcripts"], 4,
+        "CLAUDE_CONFIG_DIR/projects is the default: {dry}"
+    );
+    assert_eq!(dry["prompts"], 4, "{dry}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts"),
+        0,
+        "a dry run writes nothing"
+    );
+    assert_eq!(env.count("SELECT count(*) FROM transcript_imports"), 0);
+
+    let only: Value = serde_json::from_slice(
+        &import(&env, &["--project", "/home/dev/src/ledger", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(only["transcripts"], 2, "{only}");
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1);
+
+    let text = String::from_utf8(import(&env, &[]).stdout).unwrap();
+    assert!(
+        text.contains("4 transcripts: 2 read, 2 unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("3 prompts"), "{text}");
+
+    let missing = env
+        .command(&["import", "claude-code", "/nonexistent/claude/projects"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no Claude Code transcripts at /nonexistent/claude/projects"),
+        "{stderr}"
+    );
+}
+
+/// Throughput on a generated directory (200 transcripts, 48,000 lines):
+/// `cargo test --release -p mnemo --test import_claude_code -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a check"]
+fn throughput() {
+    let transcripts = tempfile::tempdir().unwrap();
+    let lines = generate(transcripts.path(), 200, 20);
+    let env = Env::new();
+    let out = import(&env, &[transcripts.path().to_str().unwrap()]);
+    println!(
+        "{lines} generated lines\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

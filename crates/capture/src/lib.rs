@@ -25,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_config::{Config, Paths};
 use mnemo_privacy::{PrivacyOptions, Redactor};
-use mnemo_store::{Durability, HookRecord, PromptText, Recorded, Store, StoreOptions};
+use mnemo_store::{Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreOptions};
 use serde_json::{Map, Value};
 
 /// The agent name recorded on sessions captured from Claude Code hooks.
@@ -233,18 +233,21 @@ impl Capturer {
         if !event::is_recorded(&hook) {
             return Normalized::Ignored(format!("{hook} events are not recorded"));
         }
-        let session = match obj.get("session_id").and_then(Value::as_str) {
-            Some(s) if !s.trim().is_empty() => s.to_string(),
-            _ => return reject(Some(&hook), "hook input has no session_id".into()),
-        };
-        let tool_name = str_field(obj, "tool_name");
-        if let (Some(tool), Some(skip)) = (&tool_name, &self.skip_tools)
-            && skip.is_match(tool)
+        if obj
+            .get("session_id")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return reject(Some(&hook), "hook input has no session_id".into());
+        }
+        // Skip and exclude rules, and the project's identity, go by the raw
+        // values; what is stored of them is cleaned with the rest below.
+        if let (Some(tool), Some(skip)) = (str_field(obj, "tool_name"), &self.skip_tools)
+            && skip.is_match(&tool)
         {
             return Normalized::Ignored(format!("tool {tool} is in capture.skip_tools"));
         }
-        let cwd = str_field(obj, "cwd");
-        let project = cwd.as_deref().map(|c| project::resolve(Path::new(c)));
+        let project = str_field(obj, "cwd").map(|c| project::resolve(Path::new(&c)));
         if let (Some(p), Some(exclude)) = (&project, &self.exclude_projects)
             && exclude.is_match(&p.root)
         {
@@ -270,18 +273,25 @@ impl Capturer {
             }
         });
         let transcript_path = take_str(obj, "transcript_path");
-        obj.remove("session_id");
+        let Some(session) = take_str(obj, "session_id").filter(|s| !s.trim().is_empty()) else {
+            return reject(
+                Some(&hook),
+                "session_id is empty once private blocks are dropped".into(),
+            );
+        };
         obj.remove("hook_event_name");
-        obj.remove("tool_name");
+        let tool_name = take_str(obj, "tool_name");
         let tool_use_id = take_str(obj, "tool_use_id");
+        let cwd = str_field(obj, "cwd");
+        let (project, branch) = self.clean_project(project);
         Normalized::Record {
             warning: None,
             record: Box::new(HookRecord {
                 agent: AGENT.into(),
                 agent_session_id: session,
                 at,
-                project: project.as_ref().map(project::ProjectInfo::to_ref),
-                branch: project.and_then(|p| p.branch),
+                project,
+                branch,
                 transcript_path,
                 tool_name,
                 tool_use_id,
@@ -328,7 +338,9 @@ impl Capturer {
             return Normalized::Ignored(format!("{hook} events are not recorded"));
         }
         let cwd = scan("cwd");
-        let project = cwd.as_deref().map(|c| project::resolve(Path::new(c)));
+        let (project, branch) =
+            self.clean_project(cwd.as_deref().map(|c| project::resolve(Path::new(c))));
+        let clean = |s: Option<String>| s.map(|s| self.redactor().clean_text(&s));
         let payload = serde_json::json!({
             "mnemo_input_too_large": { "bytes": input.total_bytes, "limit": input.bytes.len() }
         });
@@ -337,12 +349,12 @@ impl Capturer {
                 agent: AGENT.into(),
                 agent_session_id: self.redactor().clean_text(&session),
                 at,
-                project: project.as_ref().map(project::ProjectInfo::to_ref),
-                branch: project.and_then(|p| p.branch),
-                cwd,
+                project,
+                branch,
+                cwd: clean(cwd),
                 transcript_path: None,
-                tool_name: scan("tool_name"),
-                tool_use_id: scan("tool_use_id"),
+                tool_name: clean(scan("tool_name")),
+                tool_use_id: clean(scan("tool_use_id")),
                 agent_id: None,
                 agent_prompt_id: None,
                 prompt: (hook == "UserPromptSubmit").then(|| PromptText {
@@ -356,6 +368,22 @@ impl Capturer {
             }),
             warning: Some(format!("{reason}; stored a stub event without its content")),
         }
+    }
+
+    /// The store's view of `project`, and its branch, cleaned like every
+    /// other stored string (a directory may be named like a token).
+    fn clean_project(
+        &self,
+        project: Option<project::ProjectInfo>,
+    ) -> (Option<ProjectRef>, Option<String>) {
+        let Some(project) = project else {
+            return (None, None);
+        };
+        let r = self.redactor();
+        let mut reference = project.to_ref();
+        reference.root = r.clean_text(&reference.root);
+        reference.name = r.clean_text(&reference.name);
+        (Some(reference), project.branch.map(|b| r.clean_text(&b)))
     }
 
     fn redacted_head(&self, bytes: &[u8]) -> String {
@@ -562,5 +590,46 @@ mod tests {
         assert_eq!(input.tail.len(), 10_000 - 4096);
         assert_eq!(input.total_bytes, 10_000);
         assert!(input.truncated());
+    }
+
+    /// Found by the capture property: the session id, tool name, cwd and
+    /// project were stored as sent, before redaction, on both the parsed
+    /// and the oversized path.
+    #[test]
+    fn identifiers_and_paths_are_cleaned_too() {
+        // Built at run time so that no literal token sits in the source.
+        let token = format!("{}{}", "ghp_", "Q7kx".repeat(9));
+        let hook = serde_json::json!({
+            "session_id": format!("s-{token}"),
+            "hook_event_name": "PostToolUse",
+            "tool_name": token,
+            "tool_use_id": format!("t {token}"),
+            "cwd": format!("/nonexistent/{token}/app"),
+            "tool_input": {},
+        })
+        .to_string();
+        let capturer = Capturer::new(&Config::default()).unwrap();
+        for max in [usize::MAX, hook.len() - 10] {
+            let input = read_input(hook.as_bytes(), max).unwrap();
+            let Normalized::Record { record, .. } = capturer.normalize(None, &input, 1) else {
+                panic!("not recorded (max {max})");
+            };
+            let project = record.project.as_ref().unwrap();
+            for field in [
+                Some(&record.agent_session_id),
+                record.tool_name.as_ref(),
+                record.tool_use_id.as_ref(),
+                record.cwd.as_ref(),
+                Some(&project.root),
+                Some(&record.payload),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                assert!(!field.contains(&token), "{field} (max {max})");
+            }
+            assert!(record.agent_session_id.contains("[REDACTED:github-token]"));
+            assert!(record.cwd.is_some() && record.tool_name.is_some());
+        }
     }
 }

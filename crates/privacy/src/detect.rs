@@ -629,7 +629,9 @@ fn basic_auth(b: &[u8], i: usize) -> Option<Span> {
         j += 1;
     }
     let u = run(b, j, |c| !(c.is_ascii_whitespace() || b":'\"".contains(&c)));
-    if u == 0 || b.get(j + u) != Some(&b':') {
+    // The colon of an earlier pass's `[REDACTED:<kind>]` is not the one of
+    // `user:password` (`-u secret=[REDACTED:…]` must stay as it is).
+    if u == 0 || b.get(j + u) != Some(&b':') || b[j..j + u].ends_with(b"[REDACTED") {
         return None;
     }
     let start = j + u + 1;

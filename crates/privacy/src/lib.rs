@@ -67,6 +67,11 @@
 //! `name: Capitalised` YAML value (read as a type annotation), and a
 //! secret written to a secret file by a shell command (`echo x > .env`
 //! keeps its command).
+//!
+//! Cleaning is idempotent on text it did not cut. Next to a cut, a second
+//! pass may redact a little more: a value judged harmless by what followed
+//! it (`Authorization: eyJx"…` in code) can look like a secret once what
+//! followed was cut away. It never restores anything.
 
 #![warn(missing_docs)]
 

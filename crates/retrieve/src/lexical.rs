@@ -68,12 +68,12 @@ pub(crate) fn rank_with(
         Some(scope) => conn.query_row(
             "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
              ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
-            rusqlite::params![scope, (window - 1) as i64],
+            rusqlite::params![scope, crate::sql_count(window - 1)],
             |r| r.get(0),
         ),
         None => conn.query_row(
             "SELECT id FROM observations ORDER BY id DESC LIMIT 1 OFFSET ?1",
-            [(window - 1) as i64],
+            [crate::sql_count(window - 1)],
             |r| r.get(0),
         ),
     };
@@ -157,7 +157,7 @@ fn ranked(
         filter.push_sql(&mut sql, &mut args);
     }
     sql.push_str(" ORDER BY score DESC, f.rowid DESC LIMIT ?");
-    args.push(SqlValue::Integer(want as i64));
+    args.push(SqlValue::Integer(crate::sql_count(want)));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
         Ok((r.get(0)?, r.get(1)?))

@@ -223,7 +223,8 @@ fn hybrid(
     if terms.is_empty() {
         return most_recent(conn, &filter, limit, q.offset);
     }
-    let want = q.offset + limit;
+    // Both come from the user: `--offset` near `usize::MAX` must not overflow.
+    let want = q.offset.saturating_add(limit);
     let depth = fusion.depth.max(want);
     let lexical = lexical::rank(conn, &terms, &filter, depth)?;
     let semantic = match vectors {
@@ -285,8 +286,14 @@ fn similar(
     // Project is part of the scan; other filters are checked per candidate,
     // over more candidates than needed so that some survive.
     let candidates = match index {
-        Some(index) => index.nearest(filter.project_id, &query, depth * 2),
-        None => vectors::nearest(conn, model, filter.project_id, &query, depth * 2)?,
+        Some(index) => index.nearest(filter.project_id, &query, depth.saturating_mul(2)),
+        None => vectors::nearest(
+            conn,
+            model,
+            filter.project_id,
+            &query,
+            depth.saturating_mul(2),
+        )?,
     };
     if !filter.needs_row_check() {
         // Live-ness is checked when hits are read.
@@ -333,6 +340,12 @@ fn normalised<S: Copy + Into<f64>>(ranked: &[(i64, S)]) -> impl Iterator<Item = 
     })
 }
 
+/// A count for `LIMIT`/`OFFSET`: a `usize` past `i64::MAX` would wrap to a
+/// negative number, which SQLite reads as "no limit" or "no offset".
+pub(crate) fn sql_count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The id of the project whose root is `root`.
 fn project_id(conn: &rusqlite::Connection, root: &str) -> Result<Option<i64>> {
     match conn.query_row("SELECT id FROM projects WHERE root = ?1", [root], |r| {
@@ -358,8 +371,8 @@ fn most_recent(
     let mut args = Vec::new();
     filter.push_sql(&mut sql, &mut args);
     sql.push_str(" ORDER BY o.created_at DESC, o.id DESC LIMIT ? OFFSET ?");
-    args.push(SqlValue::Integer(limit as i64));
-    args.push(SqlValue::Integer(offset as i64));
+    args.push(SqlValue::Integer(sql_count(limit)));
+    args.push(SqlValue::Integer(sql_count(offset)));
     let mut stmt = conn.prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(args), hit)?
@@ -657,5 +670,34 @@ mod tests {
             ..q("")
         };
         assert!(search(&store, &like).unwrap().is_empty());
+    }
+
+    /// Found by the search property: `offset + limit` overflowed, and a
+    /// huge limit sized a heap allocation.
+    #[test]
+    fn huge_limit_and_offset_are_answered() {
+        let store = store_with(&[("bugfix", "cache fix", "y", &[]), ("change", "z", "y", &[])]);
+        for text in ["cache", ""] {
+            let all = SearchQuery {
+                limit: usize::MAX,
+                ..q(text)
+            };
+            assert!(!search(&store, &all).unwrap().is_empty(), "{text:?}");
+            let past_the_end = SearchQuery {
+                offset: usize::MAX,
+                ..all.clone()
+            };
+            assert!(
+                search(&store, &past_the_end).unwrap().is_empty(),
+                "{text:?}"
+            );
+            for kind in [RecordKind::Session, RecordKind::Prompt] {
+                assert!(
+                    search_records(&store, kind, &past_the_end)
+                        .unwrap()
+                        .is_empty()
+                );
+            }
+        }
     }
 }

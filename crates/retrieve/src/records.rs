@@ -89,8 +89,8 @@ pub fn search_records(store: &Store, kind: RecordKind, q: &SearchQuery) -> Resul
     }
     push_time_range(&mut sql, &mut args, "r.created_at", q.since, q.until);
     sql.push_str(" ORDER BY score DESC, r.created_at DESC, r.id DESC LIMIT ? OFFSET ?");
-    args.push(SqlValue::Integer(q.limit.max(1) as i64));
-    args.push(SqlValue::Integer(q.offset as i64));
+    args.push(SqlValue::Integer(crate::sql_count(q.limit.max(1))));
+    args.push(SqlValue::Integer(crate::sql_count(q.offset)));
     let mut stmt = store.conn().prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {

@@ -85,6 +85,10 @@ pub(crate) fn model_row(
         .optional()
 }
 
+/// Room reserved up front for [`nearest`]'s heap; it grows past this when
+/// a caller asks for more.
+const INITIAL_HEAP: usize = 1024;
+
 /// The `k` observations of `model` (in `project`, when given) whose vectors
 /// are most similar to `query`, best first, with their cosine similarity.
 pub(crate) fn nearest(
@@ -109,8 +113,10 @@ pub(crate) fn nearest(
         Some(project) => stmt.query(rusqlite::params![model, project])?,
         None => stmt.query([model])?,
     };
-    // A min-heap of the best k so far: the root is the one to beat.
-    let mut best: BinaryHeap<Reverse<(Similarity, i64)>> = BinaryHeap::with_capacity(k + 1);
+    // A min-heap of the best k so far: the root is the one to beat. `k`
+    // comes from the caller's limit, so it does not size the allocation.
+    let mut best: BinaryHeap<Reverse<(Similarity, i64)>> =
+        BinaryHeap::with_capacity(k.min(INITIAL_HEAP) + 1);
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
         let bytes = row.get_ref(1)?.as_blob()?;
@@ -232,7 +238,8 @@ impl VectorIndex {
     /// Like [`nearest`], from memory.
     pub(crate) fn nearest(&self, project: Option<i64>, query: &[f32], k: usize) -> Vec<(i64, f32)> {
         let q = sign_bits(query, self.words);
-        let keep = k * PREFILTER_PER_RESULT;
+        // Never more than there are vectors: `k` comes from the caller's limit.
+        let keep = k.saturating_mul(PREFILTER_PER_RESULT).min(self.ids.len());
         // The `keep` smallest Hamming distances so far, in a max-heap.
         let mut by_bits: BinaryHeap<(u32, usize)> = BinaryHeap::with_capacity(keep + 1);
         for (i, bits) in self.signs.chunks_exact(self.words.max(1)).enumerate() {

@@ -283,6 +283,16 @@ fn basic_auth_flags() {
     assert_eq!(r.clean_text(s), s);
 }
 
+/// Found by the idempotence property: a second pass read the colon of
+/// `[REDACTED:secret-assignment]` as `user:password` after `-u`.
+#[test]
+fn basic_auth_leaves_markers_alone() {
+    let r = redactor();
+    let once = r.clean_text("-u secret=sk-tokentoken");
+    assert_eq!(once, "-u secret=[REDACTED:secret-assignment]");
+    assert_eq!(r.clean_text(&once), once);
+}
+
 #[test]
 fn secret_assignments() {
     let r = redactor();

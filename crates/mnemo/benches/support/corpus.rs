@@ -97,17 +97,53 @@ pub const QUERIES: &[&str] = &[
     "TimeoutError worker under load",
 ];
 
+/// The 20 projects the corpus spreads over.
+pub fn projects() -> Vec<ProjectRef> {
+    (0..20)
+        .map(|p| ProjectRef {
+            root: format!("/bench/project-{p}"),
+            name: format!("project-{p}"),
+        })
+        .collect()
+}
+
+/// The flag that makes a benchmark binary only seed (see [`seed_in_child`]).
+const SEED_FLAG: &str = "--seed-corpus";
+
+/// [`seed`] in a child process (this benchmark binary run again with
+/// [`SEED_FLAG`]), so that this process stays small: a spawned hook's peak
+/// RSS, as `wait4` reports it, includes the spawning process's memory until
+/// the exec. A benchmark that uses this calls [`seed_if_asked`] first.
+pub fn seed_in_child(home: &Path, count: usize) -> Vec<ProjectRef> {
+    let status = std::process::Command::new(std::env::current_exe().expect("current exe"))
+        .arg(SEED_FLAG)
+        .arg(home)
+        .arg(count.to_string())
+        .status()
+        .expect("seed in a child process");
+    assert!(status.success(), "seeding failed: {status}");
+    projects()
+}
+
+/// When this process was started by [`seed_in_child`], seed and return true
+/// (the caller then exits).
+pub fn seed_if_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    match args.as_slice() {
+        [_, flag, home, count] if flag == SEED_FLAG => {
+            seed(Path::new(home), count.parse().expect("count"));
+            true
+        }
+        _ => false,
+    }
+}
+
 /// `$home/mnemo.db` with `count` observations in 20 projects, a minute
 /// apart; prints how long it took. Returns the projects.
 pub fn seed(home: &Path, count: usize) -> Vec<ProjectRef> {
     std::fs::create_dir_all(home).unwrap();
     let db = home.join("mnemo.db");
-    let projects: Vec<ProjectRef> = (0..20)
-        .map(|p| ProjectRef {
-            root: format!("/bench/project-{p}"),
-            name: format!("project-{p}"),
-        })
-        .collect();
+    let projects = projects();
     let started = Instant::now();
     {
         let mut store = Store::open(&db, &StoreOptions::default()).expect("store");

@@ -168,7 +168,10 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
     println!(
         "     (hooks and the MCP server; --dry-run shows the change first, mnemo uninstall undoes it)"
     );
-    println!("  2. Browse what it remembers, live: mnemo serve");
+    println!(
+        "  2. Start with the memory of your past sessions: mnemo import claude-code (or claude-mem)"
+    );
+    println!("  3. Browse what it remembers, live: mnemo serve");
     Ok(())
 }
 

@@ -205,10 +205,13 @@ fn a_worker_killed_mid_call_leaves_the_rules_and_the_next_one_finishes() {
     wait_until("the first call to be in flight", || {
         !mock.requests.lock().unwrap().is_empty()
     });
+    // The lock holder, and any later starter still on its way out.
     let workers = env.pids("worker");
-    assert_eq!(workers.len(), 1, "{:?}", env.processes());
-    // SAFETY: killing a process this test started (through the hooks).
-    unsafe { libc::kill(workers[0], libc::SIGKILL) };
+    assert!(!workers.is_empty(), "{:?}", env.processes());
+    for pid in workers {
+        // SAFETY: killing processes this test started (through the hooks).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
     wait_until("the worker to be gone", || !worker_running(&env));
     let rules = env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'");
     assert!(rules >= 1, "the rule-based memories stand");

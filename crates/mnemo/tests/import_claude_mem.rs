@@ -10,7 +10,7 @@ use std::process::Output;
 
 use common::*;
 use rusqlite::{Connection, params};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A GitHub token planted in a prompt, an observation and a summary.
 const SECRET: &str = "ghp_Zq8Lm2Nx4Vb6Cd1Ef3Gh5Jk7Mn9Pq0Rs2Tu4";
@@ -514,16 +514,6 @@ fn project_of(env: &Env, agent_session_id: &str) -> String {
         .unwrap()
 }
 
-fn json_out(env: &Env, args: &[&str]) -> Value {
-    let out = env.command(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn counts(env: &Env) -> [i64; 5] {
     [
         env.count("SELECT count(*) FROM projects"),
@@ -689,29 +679,26 @@ fn the_current_schema_imports_everything_once() {
     );
 
     // Through the CLI: search and show.
-    let hits = json_out(env, &["search", "sensitive note", "--json"]);
+    let hits = env.ok_json(&["search", "sensitive note", "--json"]);
     let hit = hits
         .as_array()
         .unwrap()
         .iter()
         .find(|h| h["title"] == "sensitive note for web")
         .unwrap_or_else(|| panic!("{hits}"));
-    let shown = json_out(env, &["show", &hit["id"].to_string(), "--json"]);
+    let shown = env.ok_json(&["show", &hit["id"].to_string(), "--json"]);
     assert_eq!(shown[0]["type"], "security_note", "{shown}");
     assert_eq!(
         shown[0]["ref"],
         format!("claude-mem:{}", f.id("sensitive note for web"))
     );
-    let in_api = json_out(
-        env,
-        &[
-            "search",
-            "deploy",
-            "--project",
-            f.api.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let in_api = env.ok_json(&[
+        "search",
+        "deploy",
+        "--project",
+        f.api.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(
         in_api.to_string().contains("Token found in deploy script"),
         "{in_api}"

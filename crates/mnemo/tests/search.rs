@@ -23,41 +23,25 @@ fn fib_memories() -> Env {
     env
 }
 
-fn json(env: &Env, args: &[&str]) -> Value {
-    let out = env.command(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn the_fibonacci_bug_is_found_and_shown() {
     let env = fib_memories();
-    let hits = json(
-        &env,
-        &[
-            "search",
-            "Tell me about the fibonacci bug we fixed last time",
-            "--json",
-        ],
-    );
+    let hits = env.ok_json(&[
+        "search",
+        "Tell me about the fibonacci bug we fixed last time",
+        "--json",
+    ]);
     let first = &hits[0];
     assert_eq!(first["type"], "bugfix", "{hits}");
     let id = first["id"].as_i64().unwrap().to_string();
-    let full = json(&env, &["show", &format!("#{id}"), "--json"]);
+    let full = env.ok_json(&["show", &format!("#{id}"), "--json"]);
     let text = full[0].to_string();
     assert!(
         text.contains("RecursionError") && text.contains("ValueError"),
         "{text}"
     );
     // Filters.
-    let features = json(
-        &env,
-        &["search", "fibonacci", "--type", "feature", "--json"],
-    );
+    let features = env.ok_json(&["search", "fibonacci", "--type", "feature", "--json"]);
     assert!(
         features
             .as_array()
@@ -65,7 +49,7 @@ fn the_fibonacci_bug_is_found_and_shown() {
             .iter()
             .all(|h| h["type"] == "feature")
     );
-    let by_file = json(&env, &["search", "--file", "test_fibonacci.py", "--json"]);
+    let by_file = env.ok_json(&["search", "--file", "test_fibonacci.py", "--json"]);
     assert_eq!(by_file.as_array().unwrap().len(), 1);
     // Human output points at `show`, in plain text when not on a terminal.
     let out = env.command(&["search", "recursion"]).output().unwrap();
@@ -85,14 +69,14 @@ fn the_fibonacci_bug_is_found_and_shown() {
 #[test]
 fn a_short_query_naming_a_kind_prefers_that_kind() {
     let env = fib_memories();
-    let hits = json(&env, &["search", "fibonacci bug", "--json"]);
+    let hits = env.ok_json(&["search", "fibonacci bug", "--json"]);
     assert_eq!(hits[0]["type"], "bugfix", "{hits}");
 }
 
 #[test]
 fn prompts_sessions_and_dates() {
     let env = fib_memories();
-    let prompts = json(&env, &["search", "--in", "prompts", "traceback", "--json"]);
+    let prompts = env.ok_json(&["search", "--in", "prompts", "traceback", "--json"]);
     assert_eq!(prompts.as_array().unwrap().len(), 1, "{prompts}");
     assert!(
         prompts[0]["title"]
@@ -100,22 +84,13 @@ fn prompts_sessions_and_dates() {
             .unwrap()
             .contains("crashes with a giant traceback")
     );
-    let sessions = json(&env, &["search", "--in", "sessions", "--json"]);
+    let sessions = env.ok_json(&["search", "--in", "sessions", "--json"]);
     assert_eq!(sessions.as_array().unwrap().len(), 3, "{sessions}");
-    let future = json(
-        &env,
-        &["search", "fibonacci", "--since", "2999-01-01", "--json"],
-    );
+    let future = env.ok_json(&["search", "fibonacci", "--since", "2999-01-01", "--json"]);
     assert_eq!(future, json!([]));
-    let past = json(
-        &env,
-        &["search", "fibonacci", "--until", "2000-01-01", "--json"],
-    );
+    let past = env.ok_json(&["search", "fibonacci", "--until", "2000-01-01", "--json"]);
     assert_eq!(past, json!([]));
-    let all = json(
-        &env,
-        &["search", "fibonacci", "--since", "2000-01-01", "--json"],
-    );
+    let all = env.ok_json(&["search", "fibonacci", "--since", "2000-01-01", "--json"]);
     assert!(!all.as_array().unwrap().is_empty());
     let out = env
         .command(&["search", "x", "--since", "last week"])
@@ -163,62 +138,46 @@ fn any_query_text_is_safe() {
 fn remember_and_timeline() {
     let env = fib_memories();
     let token = format!("ghp_{}", "Q1w2E3r4T5".repeat(4));
-    let out = json(
-        &env,
-        &[
-            "remember",
-            &format!(
-                "Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"
-            ),
-            "--type",
-            "decision",
-            "--project",
-            "/home/dev/fib-cli",
-            "--json",
-        ],
-    );
+    let out = env.ok_json(&[
+        "remember",
+        &format!("Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"),
+        "--type",
+        "decision",
+        "--project",
+        "/home/dev/fib-cli",
+        "--json",
+    ]);
     let id = out["id"].as_i64().expect("stored");
-    let again = json(
-        &env,
-        &[
-            "remember",
-            &format!(
-                "Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"
-            ),
-            "--type",
-            "decision",
-            "--project",
-            "/home/dev/fib-cli",
-            "--json",
-        ],
-    );
+    let again = env.ok_json(&[
+        "remember",
+        &format!("Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"),
+        "--type",
+        "decision",
+        "--project",
+        "/home/dev/fib-cli",
+        "--json",
+    ]);
     assert_eq!(again["stored"], false, "identical memory stored once");
-    let full = json(&env, &["show", &id.to_string(), "--json"]);
+    let full = env.ok_json(&["show", &id.to_string(), "--json"]);
     assert_eq!(full[0]["type"], "decision");
     assert_eq!(full[0]["generated_by"], "user");
     assert!(!full[0].to_string().contains(&token), "redacted");
-    let hits = json(&env, &["search", "target-cpu native", "--json"]);
+    let hits = env.ok_json(&["search", "target-cpu native", "--json"]);
     assert_eq!(hits[0]["id"].as_i64(), Some(id));
     // The timeline around the bugfix shows its neighbours in order.
-    let bug = json(
-        &env,
-        &["search", "fibonacci bug", "--type", "bugfix", "--json"],
-    )[0]["id"]
+    let bug = env.ok_json(&["search", "fibonacci bug", "--type", "bugfix", "--json"])[0]["id"]
         .as_i64()
         .unwrap();
-    let around = json(
-        &env,
-        &[
-            "timeline",
-            "--around",
-            &bug.to_string(),
-            "--before",
-            "1",
-            "--after",
-            "1",
-            "--json",
-        ],
-    );
+    let around = env.ok_json(&[
+        "timeline",
+        "--around",
+        &bug.to_string(),
+        "--before",
+        "1",
+        "--after",
+        "1",
+        "--json",
+    ]);
     let ids: Vec<i64> = around
         .as_array()
         .unwrap()
@@ -271,7 +230,7 @@ fn vectors_find_memories_that_share_no_word_with_the_query() {
         ("authentication credentials too old", NOTES[1]),
         ("postgres library", NOTES[0]),
     ] {
-        let hits = json(&env, &["search", query, "--json"]);
+        let hits = env.ok_json(&["search", query, "--json"]);
         assert_eq!(
             titles(&hits).first().map(String::as_str),
             Some(expected),
@@ -284,10 +243,7 @@ fn vectors_find_memories_that_share_no_word_with_the_query() {
         String::from_utf8_lossy(&out.stdout)
             .starts_with("4 memories embedded with minilm-l6-static")
     );
-    let hits = json(
-        &env,
-        &["search", "authentication credentials too old", "--json"],
-    );
+    let hits = env.ok_json(&["search", "authentication credentials too old", "--json"]);
     assert_eq!(titles(&hits)[0], NOTES[1]);
 }
 
@@ -297,14 +253,11 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
     remember_notes(&off);
     assert_eq!(off.count("SELECT count(*) FROM observation_vectors"), 0);
     assert_eq!(
-        json(
-            &off,
-            &["search", "authentication credentials too old", "--json"]
-        ),
+        off.ok_json(&["search", "authentication credentials too old", "--json"]),
         json!([])
     );
     assert_eq!(
-        titles(&json(&off, &["search", "expired", "--json"])),
+        titles(&off.ok_json(&["search", "expired", "--json"])),
         [NOTES[1]]
     );
     let out = off.command(&["reindex"]).output().unwrap();
@@ -321,13 +274,13 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
     remember_notes(&down);
     assert_eq!(down.count("SELECT count(*) FROM observations"), 4);
     assert_eq!(down.count("SELECT count(*) FROM vector_queue"), 4);
-    let stats = json(&down, &["stats", "--json"]);
+    let stats = down.ok_json(&["stats", "--json"]);
     assert_eq!(
         (stats["vectors"].as_i64(), stats["vectors_pending"].as_i64()),
         (Some(0), Some(4))
     );
     assert_eq!(
-        titles(&json(&down, &["search", "asyncpg", "--json"])),
+        titles(&down.ok_json(&["search", "asyncpg", "--json"])),
         [NOTES[0]]
     );
     let out = down.command(&["reindex"]).output().unwrap();
@@ -344,7 +297,7 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
 fn forget_and_undo_from_the_command_line() {
     let env = Env::new();
     remember_notes(&env);
-    let hits = json(&env, &["search", "asyncpg", "--json"]);
+    let hits = env.ok_json(&["search", "asyncpg", "--json"]);
     let id = hits[0]["id"].as_i64().unwrap().to_string();
     let out = env
         .command(&["forget", &format!("#{id}")])
@@ -357,9 +310,9 @@ fn forget_and_undo_from_the_command_line() {
         )),
         "{said}"
     );
-    assert_eq!(json(&env, &["search", "asyncpg", "--json"]), json!([]));
+    assert_eq!(env.ok_json(&["search", "asyncpg", "--json"]), json!([]));
     assert!(
-        json(&env, &["show", &id, "--json"])
+        env.ok_json(&["show", &id, "--json"])
             .as_array()
             .unwrap()
             .is_empty()
@@ -369,7 +322,7 @@ fn forget_and_undo_from_the_command_line() {
     let out = env.command(&["forget", "--undo", &id]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("Restored #{id}")));
     assert_eq!(
-        titles(&json(&env, &["search", "asyncpg", "--json"])),
+        titles(&env.ok_json(&["search", "asyncpg", "--json"])),
         [NOTES[0]]
     );
     let bad = env.command(&["forget", "nope"]).output().unwrap();

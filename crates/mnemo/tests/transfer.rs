@@ -20,30 +20,16 @@ const BILLING: &str = r#"{"project": "/src/billing", "type": "decision", "title"
 /// A memory the user asked to keep.
 const NOTE: &str = "Viewer pages are keyed on (created_at, id), never offsets";
 
-fn run(env: &Env, args: &[&str]) -> String {
-    let out = env.command(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn json_of(env: &Env, args: &[&str]) -> Value {
-    serde_json::from_str(&run(env, args)).unwrap()
-}
-
 /// A store filled the way a user fills one: a captured session compressed
 /// and enriched by the worker (spend rows), a note, plain
 /// lines of another project, and one forgotten memory.
 fn lived_in(mock: &MockLlm) -> Env {
     let env = llm_env(Env::new(), mock).env("MNEMO_COMPRESS_IN_HOOKS", "false");
     env.replay_session();
-    run(&env, &["compress"]);
+    env.ok(&["compress"]);
     // Enriching the first episode replaces its rule-based observations
     // below the second episode's: ids with a gap, as real stores have.
-    run(&env, &["worker", "--once"]);
+    env.ok(&["worker", "--once"]);
     assert_eq!(
         env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"),
         0
@@ -55,21 +41,18 @@ fn lived_in(mock: &MockLlm) -> Env {
     );
     let file = env.tmp.path().join("billing.jsonl");
     std::fs::write(&file, BILLING).unwrap();
-    run(&env, &["import", file.to_str().unwrap()]);
+    env.ok(&["import", file.to_str().unwrap()]);
     let project = env.project.to_str().unwrap().to_string();
-    run(
-        &env,
-        &[
-            "remember",
-            "--type",
-            "decision",
-            "--project",
-            &project,
-            NOTE,
-        ],
-    );
+    env.ok(&[
+        "remember",
+        "--type",
+        "decision",
+        "--project",
+        &project,
+        NOTE,
+    ]);
     let forgotten = env.count("SELECT id FROM observations WHERE title LIKE 'Tax rounding%'");
-    run(&env, &["forget", &forgotten.to_string()]);
+    env.ok(&["forget", &forgotten.to_string()]);
     for table in ["llm_calls", "summaries", "episodes", "events", "prompts"] {
         assert!(
             env.count(&format!("SELECT count(*) FROM {table}")) > 0,
@@ -86,13 +69,13 @@ fn export(env: &Env, extra: &[&str]) -> (PathBuf, String) {
         .join(format!("export-{}.jsonl", std::process::id()));
     let mut args = vec!["export", "--output", file.to_str().unwrap()];
     args.extend(extra);
-    run(env, &args);
+    env.ok(&args);
     let text = std::fs::read_to_string(&file).unwrap();
     (file, text)
 }
 
 fn import(env: &Env, file: &Path) -> String {
-    run(env, &["import", file.to_str().unwrap()])
+    env.ok(&["import", file.to_str().unwrap()])
 }
 
 /// The records of an export: everything after the header line.
@@ -194,48 +177,39 @@ fn imported_memories_are_searchable_shown_embedded_and_forgotten_ones_stay_forgo
         restored.count("SELECT count(*) FROM observations"),
         "every imported memory is embedded"
     );
-    let hits = json_of(
-        &restored,
-        &[
-            "search",
-            "invoice numbering",
-            "--project",
-            "/src/billing",
-            "--json",
-        ],
-    );
+    let hits = restored.ok_json(&[
+        "search",
+        "invoice numbering",
+        "--project",
+        "/src/billing",
+        "--json",
+    ]);
     assert_eq!(hits[0]["ref"], "adr-7", "{hits}");
-    let shown = json_of(&restored, &["show", &hits[0]["id"].to_string(), "--json"]);
+    let shown = restored.ok_json(&["show", &hits[0]["id"].to_string(), "--json"]);
     assert_eq!(
         shown[0]["title"],
         "Invoices are numbered per year, not globally"
     );
     let project = origin.project.to_str().unwrap().to_string();
-    let notes = json_of(
-        &restored,
-        &[
-            "search",
-            "viewer pages keyed",
-            "--project",
-            &project,
-            "--json",
-        ],
-    );
+    let notes = restored.ok_json(&[
+        "search",
+        "viewer pages keyed",
+        "--project",
+        &project,
+        "--json",
+    ]);
     assert!(notes.to_string().contains("never offsets"), "{notes}");
 
     let forgotten = "SELECT deleted_at FROM observations WHERE title LIKE 'Tax rounding%'";
     assert!(origin.count(forgotten) > 0);
     assert_eq!(restored.count(forgotten), origin.count(forgotten));
-    let hits = json_of(
-        &restored,
-        &[
-            "search",
-            "tax rounding float",
-            "--project",
-            "/src/billing",
-            "--json",
-        ],
-    );
+    let hits = restored.ok_json(&[
+        "search",
+        "tax rounding float",
+        "--project",
+        "/src/billing",
+        "--json",
+    ]);
     assert!(!hits.to_string().contains("Tax rounding"), "{hits}");
 }
 
@@ -247,8 +221,8 @@ fn two_machines_merge_and_a_project_exports_alone() {
     let desktop = Env::new();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../compress/tests/fixtures/scenarios/fib_cli.jsonl");
-    run(&desktop, &["ingest", fixture.to_str().unwrap()]);
-    run(&desktop, &["compress"]);
+    desktop.ok(&["ingest", fixture.to_str().unwrap()]);
+    desktop.ok(&["compress"]);
     let (laptop_file, _) = export(&laptop, &[]);
     let (desktop_file, _) = export(&desktop, &[]);
 
@@ -277,7 +251,7 @@ fn two_machines_merge_and_a_project_exports_alone() {
     let (_, b) = export(&merged, &[]);
     assert_same_records(&a, &b);
     // Both histories are searchable.
-    let hits = json_of(&merged, &["search", "fibonacci", "--json"]);
+    let hits = merged.ok_json(&["search", "fibonacci", "--json"]);
     assert!(!hits.as_array().unwrap().is_empty());
 
     // One project: its records and nothing of the others.
@@ -442,20 +416,17 @@ fn plain_observation_lines_still_import_with_their_refs() {
     assert!(stderr.contains("line 3: not JSON"), "{stderr}");
     assert!(stderr.contains("line 4: unknown type"), "{stderr}");
     let support_group = |env: &Env| {
-        json_of(
-            env,
-            &[
-                "search",
-                "support group",
-                "--project",
-                "/eval/conv-1",
-                "--json",
-            ],
-        )
+        env.ok_json(&[
+            "search",
+            "support group",
+            "--project",
+            "/eval/conv-1",
+            "--json",
+        ])
     };
     let hits = support_group(&env);
     assert_eq!(hits[0]["ref"], "D1:3");
-    let shown = json_of(&env, &["show", &hits[0]["id"].to_string(), "--json"]);
+    let shown = env.ok_json(&["show", &hits[0]["id"].to_string(), "--json"]);
     assert_eq!(shown[0]["ref"], "D1:3");
     assert!(!contains(&all_bytes(&env.home), &secret));
     // Plain lines travel in an archive like any memory.

@@ -62,23 +62,14 @@ fn noon_days_ago(days: i64) -> i64 {
     now - now.rem_euclid(86_400_000) - days * 86_400_000 + 12 * 3_600_000
 }
 
-fn run(env: &Env, args: &[&str]) {
-    let out = env.command(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "mnemo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn seed(env: &Env) {
     let scenarios =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../compress/tests/fixtures/scenarios");
     for name in SCENARIOS {
         let file = scenarios.join(format!("{name}.jsonl"));
-        run(env, &["ingest", file.to_str().unwrap()]);
+        env.ok(&["ingest", file.to_str().unwrap()]);
     }
-    run(env, &["compress"]);
+    env.ok(&["compress"]);
     env.replay_session();
     let imported = [
         json!({"project": "/src/billing", "type": "decision", "title": "Invoices are numbered per year, not globally",
@@ -104,21 +95,18 @@ fn seed(env: &Env) {
     let lines: Vec<String> = imported.iter().map(|v| v.to_string()).collect();
     let file = env.tmp.path().join("imported.jsonl");
     std::fs::write(&file, lines.join("\n")).unwrap();
-    run(env, &["import", file.to_str().unwrap()]);
+    env.ok(&["import", file.to_str().unwrap()]);
     let project = env.project.to_str().unwrap();
-    run(
-        env,
-        &[
-            "remember",
-            "--project",
-            project,
-            "--type",
-            "decision",
-            "--title",
-            "<img src=x onerror=\"window.__xss='title'\">",
-            "<script>window.__xss='narrative'</script> payload in the narrative",
-        ],
-    );
+    env.ok(&[
+        "remember",
+        "--project",
+        project,
+        "--type",
+        "decision",
+        "--title",
+        "<img src=x onerror=\"window.__xss='title'\">",
+        "<script>window.__xss='narrative'</script> payload in the narrative",
+    ]);
 }
 
 #[test]

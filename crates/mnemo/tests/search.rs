@@ -138,25 +138,20 @@ fn any_query_text_is_safe() {
 fn remember_and_timeline() {
     let env = fib_memories();
     let token = format!("ghp_{}", "Q1w2E3r4T5".repeat(4));
-    let out = env.ok_json(&[
+    let text =
+        format!("Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}");
+    let remember = [
         "remember",
-        &format!("Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"),
+        &text,
         "--type",
         "decision",
         "--project",
         "/home/dev/fib-cli",
         "--json",
-    ]);
+    ];
+    let out = env.ok_json(&remember);
     let id = out["id"].as_i64().expect("stored");
-    let again = env.ok_json(&[
-        "remember",
-        &format!("Release builds need RUSTFLAGS=-Ctarget-cpu=native on the CI box. Token {token}"),
-        "--type",
-        "decision",
-        "--project",
-        "/home/dev/fib-cli",
-        "--json",
-    ]);
+    let again = env.ok_json(&remember);
     assert_eq!(again["stored"], false, "identical memory stored once");
     let full = env.ok_json(&["show", &id.to_string(), "--json"]);
     assert_eq!(full[0]["type"], "decision");

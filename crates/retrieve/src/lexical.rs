@@ -1,22 +1,33 @@
-//! Full-text candidates: FTS5 BM25 with bounded ranking work.
+//! Full-text candidates: BM25 over FTS5 with bounded work.
 //!
-//! FTS5 computes BM25 for every row that matches a query before it can sort,
-//! about a microsecond each. A word that is in a fifth of 100,000 memories
-//! would make every search cost 20 ms. So ranking work is bounded:
+//! Two costs grow with the store, and both are bounded here:
 //!
-//! - each word's document frequency is counted up to [`RARE_DF`] (cheap:
-//!   counting walks a posting list without scoring);
-//! - when every word is rare, all matches are ranked (exact BM25);
-//! - otherwise the matches among the [`RANK_WINDOW`] most recent memories
-//!   (in scope) are ranked with all words, and every match of the rare words
-//!   is ranked on those words, so an old memory that shares a distinctive
-//!   word with the query is never lost.
+//! - **Ranking.** FTS5 scores every row that matches before it can sort, about
+//!   a microsecond each; a word in a fifth of 100,000 memories would make
+//!   every search cost 20 ms. So each word's document frequency is counted up
+//!   to [`RARE_DF`] (cheap: counting walks a posting list without scoring).
+//!   When every word is rare, all matches are ranked. Otherwise the matches
+//!   among the [`RANK_WINDOW`] most recent memories in scope are ranked with
+//!   all words, and every match of the rare words on those words, so an old
+//!   memory that shares a distinctive word with the query is never lost.
+//! - **Weighing.** FTS5's `bm25()` counts each phrase's matches in the whole
+//!   table on every query (a million entries for "fix" in a million
+//!   memories), so scores come from `mnemo_bm25` (see `mnemo_store::rank`),
+//!   which takes the inverse document frequencies from here: exact for rare
+//!   words and whenever the scope is smaller than the window; for a common
+//!   word in a large scope, estimated from its share of the window.
 //!
-//! Project and type filters are tokens of the indexed `scope` column, so they
-//! narrow the posting lists inside FTS5 instead of filtering after ranking.
+//! Statistics are the scope's (the project's memories), not the whole
+//! table's: a word common in one project is not distinctive there because
+//! other projects lack it. Project and type filters are tokens of the indexed
+//! `scope` column, so they narrow the posting lists inside FTS5 instead of
+//! filtering after ranking; as phrases they come last in the expression and
+//! weigh nothing.
 
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
+
+use mnemo_store::rank::idf;
 
 use crate::filter::Filter;
 
@@ -40,6 +51,13 @@ pub(crate) fn rank(
     rank_with(conn, terms, filter, want, RARE_DF, RANK_WINDOW)
 }
 
+/// The most recent memories in scope: those from rowid `oldest` on.
+struct Window {
+    oldest: i64,
+    newest: i64,
+    size: usize,
+}
+
 /// [`rank`] with explicit bounds (tests and the evaluation use small ones).
 pub(crate) fn rank_with(
     conn: &Connection,
@@ -50,52 +68,86 @@ pub(crate) fn rank_with(
     window: usize,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
     let scope = filter.fts_scope();
-    let all = expression(terms.iter(), scope.as_deref());
+    let scope = scope.as_deref();
+    // Words with no match in scope are left out: they cannot rank anything,
+    // and FTS5 would walk their posting lists again to find that out.
+    let Some(window) = recent_window(conn, scope, window.max(want))? else {
+        // The scope holds fewer memories than the window: every count is
+        // small, so the statistics are exact and every match is ranked.
+        let rows = count(conn, scope, None, usize::MAX)? as f64;
+        let mut weighed = Vec::with_capacity(terms.len());
+        for term in terms {
+            let matching = count(conn, scope, Some(term), usize::MAX)?;
+            if matching > 0 {
+                weighed.push((term, idf(rows, matching as f64)));
+            }
+        }
+        return ranked(conn, &weighed, scope, None, filter, want);
+    };
+    // Rowids are assigned in order, so the window's density of rowids
+    // estimates how many memories the scope holds.
+    let rows = window.size as f64 * window.newest as f64
+        / (window.newest - window.oldest + 1).max(1) as f64;
+    let mut all = Vec::with_capacity(terms.len());
     let mut rare = Vec::new();
     for term in terms {
-        if document_frequency(conn, term, scope.as_deref(), rare_df)? <= rare_df {
-            rare.push(term);
+        match count(conn, scope, Some(term), rare_df)? {
+            0 => {}
+            matching if matching <= rare_df => {
+                let weight = idf(rows, matching as f64);
+                rare.push((term, weight));
+                all.push((term, weight));
+            }
+            _ => {
+                let recent = count_from(conn, scope, term, window.oldest)?;
+                all.push((term, idf(rows, recent as f64 * rows / window.size as f64)));
+            }
         }
     }
-    if rare.len() == terms.len() {
-        return ranked(conn, &all, None, filter, want);
+    if rare.len() == all.len() {
+        return ranked(conn, &all, scope, None, filter, want);
     }
-    let window = window.max(want);
-    // The oldest of the `window` most recent memories in scope; none when
-    // the scope holds fewer. Found on the scope's own posting list (or the
-    // table's key), never by walking the common words' long lists.
-    let oldest = match scope.as_deref() {
-        Some(scope) => conn.query_row(
-            "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
-             ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
-            rusqlite::params![scope, crate::sql_count(window - 1)],
-            |r| r.get(0),
-        ),
-        None => conn.query_row(
-            "SELECT id FROM observations ORDER BY id DESC LIMIT 1 OFFSET ?1",
-            [crate::sql_count(window - 1)],
-            |r| r.get(0),
-        ),
-    };
-    let oldest_ranked: Option<i64> = match oldest {
-        Ok(rowid) => Some(rowid),
-        Err(rusqlite::Error::QueryReturnedNoRows) => None,
-        Err(e) => return Err(e),
-    };
-    let mut found = ranked(conn, &all, oldest_ranked, filter, want)?;
-    if oldest_ranked.is_none() {
-        return Ok(found);
-    }
+    let mut found = ranked(conn, &all, scope, Some(window.oldest), filter, want)?;
     if !rare.is_empty() {
-        let distinctive = expression(rare.into_iter(), scope.as_deref());
-        merge(&mut found, ranked(conn, &distinctive, None, filter, want)?);
+        merge(&mut found, ranked(conn, &rare, scope, None, filter, want)?);
     }
     if found.len() < want {
         // The recent memories held too few matches (that pass the filters).
-        found = ranked(conn, &all, None, filter, want)?;
+        found = ranked(conn, &all, scope, None, filter, want)?;
     }
     found.truncate(want);
     Ok(found)
+}
+
+/// The `size` most recent memories in scope, or `None` when the scope holds
+/// fewer. Found on the scope's own posting list (or the table's key), never
+/// by walking the query words' long lists.
+fn recent_window(
+    conn: &Connection,
+    scope: Option<&str>,
+    size: usize,
+) -> rusqlite::Result<Option<Window>> {
+    let nth_newest = |n: usize| match scope {
+        Some(scope) => conn
+            .prepare_cached(
+                "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
+                 ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
+            )?
+            .query_row(rusqlite::params![scope, crate::sql_count(n)], |r| r.get(0)),
+        None => conn
+            .prepare_cached("SELECT id FROM observations ORDER BY id DESC LIMIT 1 OFFSET ?1")?
+            .query_row([crate::sql_count(n)], |r| r.get(0)),
+    };
+    let oldest = match nth_newest(size - 1) {
+        Ok(rowid) => rowid,
+        Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(Window {
+        oldest,
+        newest: nth_newest(0)?,
+        size,
+    }))
 }
 
 /// The FTS5 expression OR-ing `terms` (each quoted, so no operator of the
@@ -105,50 +157,86 @@ fn expression<'a>(terms: impl Iterator<Item = &'a String>, scope: Option<&str>) 
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" OR ");
-    match scope {
-        Some(scope) => format!("({words}) AND {scope}"),
-        None => words,
+    match (scope, words.is_empty()) {
+        (Some(scope), false) => format!("({words}) AND {scope}"),
+        (Some(scope), true) => scope.to_string(),
+        (None, _) => words,
     }
 }
 
-/// Matches of `term` (within `scope`), counted up to `cap + 1`.
-fn document_frequency(
+/// Memories in `scope` (containing `term`, if given), counted up to `cap + 1`;
+/// the whole table's rows when there is neither.
+fn count(
     conn: &Connection,
-    term: &String,
     scope: Option<&str>,
+    term: Option<&String>,
     cap: usize,
 ) -> rusqlite::Result<usize> {
+    if scope.is_none() && term.is_none() {
+        let rows: i64 = conn.query_row("SELECT count(*) FROM observations", [], |r| r.get(0))?;
+        return Ok(rows as usize);
+    }
     let count: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM (SELECT 1 FROM observations_fts
                                   WHERE observations_fts MATCH ?1 LIMIT ?2)",
         )?
         .query_row(
-            rusqlite::params![expression(std::iter::once(term), scope), cap as i64 + 1],
+            rusqlite::params![
+                expression(term.into_iter(), scope),
+                crate::sql_count(cap.saturating_add(1))
+            ],
             |r| r.get(0),
         )?;
     Ok(count as usize)
 }
 
-/// Rank the matches of `expression` (from rowid `from` on). Project and
-/// type are in the expression; other conditions of `filter` need the
-/// observation row, so only then is it joined. Live-ness (`deleted_at`) is
-/// left to the caller, which reads the few rows it returns anyway.
+/// Memories in `scope` containing `term` from rowid `from` on.
+fn count_from(
+    conn: &Connection,
+    scope: Option<&str>,
+    term: &String,
+    from: i64,
+) -> rusqlite::Result<usize> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM observations_fts
+             WHERE observations_fts MATCH ?1 AND rowid >= ?2",
+        )?
+        .query_row(
+            rusqlite::params![expression(std::iter::once(term), scope), from],
+            |r| r.get(0),
+        )?;
+    Ok(count as usize)
+}
+
+/// Rank the memories in `scope` matching any of `words` (from rowid `from`
+/// on), each word weighed by its IDF. Project and type are in the FTS5
+/// expression; other conditions of `filter` need the observation row, so
+/// only then is it joined. Live-ness (`deleted_at`) is left to the caller,
+/// which reads the few rows it returns anyway.
 fn ranked(
     conn: &Connection,
-    expression: &str,
+    words: &[(&String, f64)],
+    scope: Option<&str>,
     from: Option<i64>,
     filter: &Filter,
     want: usize,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let expression = expression(words.iter().map(|(word, _)| *word), scope);
     let mut sql = format!(
-        "SELECT f.rowid, -bm25(observations_fts, {WEIGHTS}) AS score FROM observations_fts f"
+        "SELECT f.rowid, mnemo_bm25(observations_fts, {WEIGHTS}{}) AS score FROM observations_fts f",
+        ", ?".repeat(words.len())
     );
+    let mut args: Vec<SqlValue> = words.iter().map(|(_, idf)| SqlValue::Real(*idf)).collect();
     if filter.has_post_conditions() {
         sql.push_str(" JOIN observations o ON o.id = f.rowid");
     }
     sql.push_str(" WHERE observations_fts MATCH ?");
-    let mut args = vec![SqlValue::Text(expression.to_string())];
+    args.push(SqlValue::Text(expression));
     if let Some(from) = from {
         sql.push_str(" AND f.rowid >= ?");
         args.push(SqlValue::Integer(from));
@@ -223,6 +311,12 @@ mod tests {
         assert_eq!(exact[0].0, 4);
         assert_eq!(bounded[0].0, 4);
         assert_eq!(bounded.len(), 5);
+        // A word no memory has changes nothing.
+        let absent = words("fibonacci zebra cache retries");
+        assert_eq!(
+            rank_with(store.conn(), &absent, &filter, 5, 10, 10).unwrap(),
+            bounded
+        );
         // Without a distinctive word, the newest matches are ranked.
         let common = rank_with(store.conn(), &words("cache retries"), &filter, 5, 10, 10).unwrap();
         assert!(common.iter().all(|(id, _)| *id > 50), "{common:?}");

@@ -13,6 +13,7 @@ mod external;
 mod forget;
 mod imports;
 mod migrate;
+pub mod rank;
 mod record;
 mod stats;
 mod vectors;
@@ -172,6 +173,7 @@ impl Store {
         if options.keep_wal_on_close {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         }
+        rank::register(&conn)?;
         let mut store = Store { conn };
         migrate::migrate(&mut store.conn)?;
         Ok(store)

@@ -83,7 +83,7 @@ impl MemoryServer {
                 options,
                 redactor: Redactor::new(privacy)?,
                 default_project,
-                searcher: Searcher::new(embedder),
+                searcher: Arc::new(Searcher::new(embedder)),
             }),
             router: Self::tool_router(),
         })

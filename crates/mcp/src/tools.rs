@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_retrieve::time::{iso, now_ms, utc_minute};
@@ -35,7 +36,7 @@ pub(crate) struct Memory {
     pub redactor: Redactor,
     pub default_project: Option<String>,
     /// Search with the configured embedder and its vectors in memory.
-    pub searcher: Searcher,
+    pub searcher: Arc<Searcher>,
 }
 
 impl Memory {
@@ -48,8 +49,9 @@ impl Memory {
 
     /// Hybrid search with the configured embedder.
     fn find(&self, store: &Store, query: &SearchQuery) -> Result<Vec<Hit>, String> {
+        let (db, options) = (self.db.clone(), self.options.clone());
         self.searcher
-            .search(store, query, now_ms())
+            .search_shared(store, query, now_ms(), move || Store::open(&db, &options))
             .map_err(|e| e.to_string())
     }
 

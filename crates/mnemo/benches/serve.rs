@@ -13,63 +13,16 @@ mod support;
 #[path = "../tests/common/http.rs"]
 mod http;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::corpus::{self, QUERIES};
-use support::{percentile, results};
+use support::{percentile, results, rss_mib, start_server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
-
-/// A started server: process, port, token, printed URL.
-struct Server {
-    child: Child,
-    port: u16,
-    token: String,
-    url: String,
-}
-
-fn start(home: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0"])
-        .env("MNEMO_HOME", home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn mnemo serve");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next().expect("a first line").unwrap();
-    // Keep reading, so the server's stdout stays open.
-    std::thread::spawn(move || lines.for_each(drop));
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("a URL")
-        .to_string();
-    let (port, token) = url
-        .trim_start_matches("http://127.0.0.1:")
-        .split_once("/#token=")
-        .unwrap();
-    Server {
-        port: port.parse().unwrap(),
-        token: token.to_string(),
-        url: url.clone(),
-        child,
-    }
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -98,7 +51,7 @@ fn main() {
     let project = tmp.path().join("live-project");
     std::fs::create_dir_all(&project).unwrap();
 
-    let mut server = start(&home);
+    let mut server = start_server(BIN, &home);
     let pid = server.child.id();
     std::thread::sleep(Duration::from_secs(2));
     let idle = rss_mib(pid);

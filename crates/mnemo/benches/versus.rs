@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use support::corpus::{self, observation};
-use support::{Sample, percentile, spawn_hook, spawn_once};
+use support::{Sample, percentile, rss_mib, spawn_hook, spawn_once};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -897,16 +897,6 @@ fn is_zombie(pid: u32) -> bool {
             .next()
             .is_some_and(|s| s.trim_start().starts_with('Z'))
     })
-}
-
-/// `VmRSS` of a process, in MiB (0 when it is gone).
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 /// A loopback port nothing listens on right now.

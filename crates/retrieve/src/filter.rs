@@ -88,12 +88,14 @@ impl Filter {
             args.extend(self.concepts.iter().map(|v| SqlValue::Text(v.clone())));
         }
         if let Some(file) = &self.file {
-            // The exact path, or any path ending in `/<file>`.
+            // The exact path, or any path ending in `/<file>`, looked up by
+            // the file's name (migration 10).
+            let name = file.rsplit('/').next().unwrap_or(file);
             sql.push_str(
-                " AND EXISTS (SELECT 1 FROM (SELECT value FROM json_each(o.files_read)
-                                             UNION ALL SELECT value FROM json_each(o.files_modified)) f
-                              WHERE f.value = ? OR f.value LIKE ? ESCAPE '\\')",
+                " AND o.id IN (SELECT observation_id FROM observation_files
+                               WHERE name = ? AND (path = ? OR path LIKE ? ESCAPE '\\'))",
             );
+            args.push(SqlValue::Text(name.to_string()));
             args.push(SqlValue::Text(file.clone()));
             args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
         }

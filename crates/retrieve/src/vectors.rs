@@ -284,14 +284,14 @@ fn sign_bits(v: &[f32], words: usize) -> Vec<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use mnemo_embed::StaticEmbedder;
     use mnemo_store::{NewObservation, ProjectRef};
 
-    #[test]
-    fn the_in_memory_index_agrees_with_the_table_and_catches_up() {
-        let mut store = Store::open_in_memory().unwrap();
+    /// Three notes in one project (ids 1–3; #2 is about expired
+    /// passwords), embedded with the built-in embedder.
+    pub(crate) fn three_embedded_notes(store: &mut Store) {
         let project = ProjectRef {
             root: "/src/app".into(),
             name: "app".into(),
@@ -311,8 +311,15 @@ mod tests {
             };
             store.remember(Some(&project), &note, 1).unwrap();
         }
+        let embedded = embed_pending(store, StaticEmbedder::builtin(), usize::MAX).unwrap();
+        assert_eq!(embedded, 3);
+    }
+
+    #[test]
+    fn the_in_memory_index_agrees_with_the_table_and_catches_up() {
+        let mut store = Store::open_in_memory().unwrap();
+        three_embedded_notes(&mut store);
         let embedder = StaticEmbedder::builtin();
-        assert_eq!(embed_pending(&mut store, embedder, usize::MAX).unwrap(), 3);
         let mut index = VectorIndex::default();
         index.refresh(store.conn(), embedder).unwrap();
         assert_eq!(index.len(), 3);

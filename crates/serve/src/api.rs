@@ -336,10 +336,11 @@ pub async fn search(
         offset: params.offset.unwrap_or(0),
     };
     let searcher = Arc::clone(&state.searcher);
+    let open = state.db.opener();
     state
         .db
         .run(move |store| {
-            let hits = searcher.search(store, &search, mnemo_capture::now_ms())?;
+            let hits = searcher.search_shared(store, &search, mnemo_capture::now_ms(), open)?;
             ok(json!({ "items": hits, "terms": terms }))
         })
         .await

@@ -48,6 +48,12 @@ impl Db {
         .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
     }
 
+    /// A way to open one more connection later, on another thread.
+    pub fn opener(&self) -> impl FnOnce() -> mnemo_store::Result<Store> + Send + 'static {
+        let (path, options) = (self.path.clone(), self.options.clone());
+        move || Store::open(&path, &options)
+    }
+
     fn take(&self) -> Result<Store, ApiError> {
         let idle = self
             .idle

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "vectors", include_str!("migrations/0007_vectors.sql")),
     (8, "browse", include_str!("migrations/0008_browse.sql")),
     (9, "imports", include_str!("migrations/0009_imports.sql")),
+    (
+        10,
+        "observation files",
+        include_str!("migrations/0010_observation_files.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -164,5 +169,51 @@ mod tests {
             migrate(&mut conn),
             Err(StoreError::NewerSchema { .. })
         ));
+    }
+
+    /// Migration 10's triggers keep `observation_files` equal to the
+    /// observations' file lists through inserts, edits and deletes, and a
+    /// malformed list never fails a write.
+    #[test]
+    fn the_file_index_follows_the_observations() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let insert = |id: i64, read: &str, modified: &str| {
+            conn.execute(
+                "INSERT INTO observations (id, type, title, content_hash, generated_by,
+                                           created_at, files_read, files_modified)
+                 VALUES (?1, 'change', 't', ?1, 'user', 0, ?2, ?3)",
+                rusqlite::params![id, read, modified],
+            )
+            .unwrap();
+        };
+        insert(1, r#"["/repo/src/cart.py","README"]"#, r#"["src/cart.py"]"#);
+        insert(2, "not json", r#"{"a": "lib/x.rs"}"#);
+        let rows = |conn: &Connection| -> Vec<(String, String, i64)> {
+            conn.prepare("SELECT name, path, observation_id FROM observation_files ORDER BY 3, 2")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let row = |name: &str, path: &str, id| (name.to_string(), path.to_string(), id);
+        assert_eq!(
+            rows(&conn),
+            [
+                row("cart.py", "/repo/src/cart.py", 1),
+                row("README", "README", 1),
+                row("cart.py", "src/cart.py", 1),
+                row("x.rs", "lib/x.rs", 2),
+            ]
+        );
+        conn.execute(
+            r#"UPDATE observations SET files_modified = '["a/b/a/b"]' WHERE id = 2"#,
+            [],
+        )
+        .unwrap();
+        conn.execute("DELETE FROM observations WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(rows(&conn), [row("b", "a/b/a/b", 2)]);
     }
 }

@@ -6,9 +6,9 @@
 pub mod corpus;
 pub mod results;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct Sample {
@@ -93,4 +93,54 @@ pub fn report(label: &str, samples: &[Sample]) {
         rss[rss.len() / 2] as f64 / 1024.0,
         rss[rss.len() - 1] as f64 / 1024.0,
     );
+}
+
+/// A started `mnemo serve --port 0`: process, port, token, printed URL.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub token: String,
+    pub url: String,
+}
+
+/// Start `bin serve --port 0` on the data directory `home`; returns once it
+/// has printed its URL.
+pub fn start_server(bin: &str, home: &Path) -> Server {
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0"])
+        .env("MNEMO_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn mnemo serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = lines.next().expect("a first line").expect("utf-8");
+    // Keep reading, so the server's stdout stays open.
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("a URL")
+        .to_string();
+    let (port, token) = url
+        .trim_start_matches("http://127.0.0.1:")
+        .split_once("/#token=")
+        .expect("port and token");
+    Server {
+        port: port.parse().expect("port"),
+        token: token.to_string(),
+        url: url.clone(),
+        child,
+    }
+}
+
+/// `VmRSS` of a process, in MiB (0 when it is gone).
+pub fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use support::results;
 
 /// Sections in the order a reader wants them; anything else saved follows.
-const ORDER: [&str; 9] = [
+const ORDER: [&str; 11] = [
     "capture",
     "compress",
     "transfer",
@@ -18,6 +18,8 @@ const ORDER: [&str; 9] = [
     "retrieve-100k",
     "retrieve-1m",
     "serve",
+    "scale-100k",
+    "scale-1m",
     "locomo",
     "versus",
 ];

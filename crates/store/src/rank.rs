@@ -273,19 +273,18 @@ mod tests {
 
     #[test]
     fn too_few_arguments_is_an_error_not_a_crash() {
-        let store = Store::open_in_memory().unwrap();
-        let err = store
-            .conn()
-            .query_row(
+        let mut store = Store::open_in_memory().unwrap();
+        let score = |store: &Store| {
+            store.conn().query_row(
                 "SELECT mnemo_bm25(observations_fts, 1.0) FROM observations_fts
                  WHERE observations_fts MATCH 'x'",
                 [],
                 |r| r.get::<_, f64>(0),
             )
-            .unwrap_err();
+        };
         // No rows match, so no error either: the function runs per row.
+        let err = score(&store).unwrap_err();
         assert!(matches!(err, rusqlite::Error::QueryReturnedNoRows), "{err}");
-        let mut store = store;
         store
             .remember(
                 None,
@@ -299,15 +298,7 @@ mod tests {
                 0,
             )
             .unwrap();
-        let err = store
-            .conn()
-            .query_row(
-                "SELECT mnemo_bm25(observations_fts, 1.0) FROM observations_fts
-                 WHERE observations_fts MATCH 'x'",
-                [],
-                |r| r.get::<_, f64>(0),
-            )
-            .unwrap_err();
+        let err = score(&store).unwrap_err();
         assert!(err.to_string().contains("one weight per column"), "{err}");
     }
 }

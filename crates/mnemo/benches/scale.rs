@@ -26,7 +26,7 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 use support::corpus::{self, ERRORS, MODULES, QUERIES};
-use support::{Sample, percentile, results, rss_mib, spawn_once, start_server};
+use support::{Sample, hook_input, percentile, results, rss_mib, spawn_once, start_server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -220,21 +220,6 @@ fn main() {
     }
 }
 
-/// A hook payload as Claude Code sends it.
-fn payload(event: &str, session: &str, cwd: &str, fields: Value) -> Vec<u8> {
-    let mut payload = json!({
-        "session_id": session,
-        "transcript_path": format!("/tmp/scale/{session}.jsonl"),
-        "cwd": cwd,
-        "permission_mode": "default",
-        "hook_event_name": event,
-    });
-    for (key, value) in fields.as_object().expect("an object") {
-        payload[key] = value.clone();
-    }
-    payload.to_string().into_bytes()
-}
-
 /// Every hook a session fires, 30 sessions, each in one of the 20 projects.
 fn hooks(home: &Path, report: &mut Report) {
     let envs = [("MNEMO_HOME", home)];
@@ -244,7 +229,9 @@ fn hooks(home: &Path, report: &mut Report) {
             BIN,
             &["hook", name],
             &envs,
-            &payload(event, session, cwd, fields),
+            hook_input(event, session, cwd, fields)
+                .to_string()
+                .as_bytes(),
         )
     };
     let (mut starts, mut prompts, mut notes, mut tools, mut stops) =

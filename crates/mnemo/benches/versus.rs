@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use support::corpus::{self, observation};
-use support::{Sample, percentile, rss_mib, spawn_hook, spawn_once};
+use support::{Sample, hook_input, percentile, rss_mib, spawn_hook, spawn_once};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnemo");
 
@@ -546,13 +546,6 @@ fn hooks(setup: &Setup) -> Vec<Row> {
 /// 60-line source file, with a new `tool_use_id` per `n`.
 fn hook_payload(event: &str, cwd: &str, session: &str, n: usize) -> Value {
     let session_id = format!("versus-{session}");
-    let mut payload = json!({
-        "session_id": session_id,
-        "transcript_path": format!("/home/dev/.claude/projects/-benchproj/{session_id}.jsonl"),
-        "cwd": cwd,
-        "permission_mode": "default",
-        "hook_event_name": event,
-    });
     let fields = match event {
         "PostToolUse" => {
             let file = format!("{cwd}/src/cart.ts");
@@ -576,10 +569,7 @@ fn hook_payload(event: &str, cwd: &str, session: &str, n: usize) -> Value {
         }),
         _ => json!({"source": "startup", "session_id": format!("{session_id}-{n}")}),
     };
-    for (key, value) in fields.as_object().expect("an object") {
-        payload[key] = value.clone();
-    }
-    payload
+    hook_input(event, &session_id, cwd, fields)
 }
 
 /// A burst of PostToolUse hooks through each system with its background

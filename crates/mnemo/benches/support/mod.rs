@@ -144,3 +144,24 @@ pub fn rss_mib(pid: u32) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kib| kib / 1024.0)
 }
+
+/// A hook's stdin as Claude Code writes it: the common fields of `event` in
+/// session `session_id`, then `fields` (an object) on top.
+pub fn hook_input(
+    event: &str,
+    session_id: &str,
+    cwd: &str,
+    fields: serde_json::Value,
+) -> serde_json::Value {
+    let mut input = serde_json::json!({
+        "session_id": session_id,
+        "transcript_path": format!("/home/dev/.claude/projects/-benchproj/{session_id}.jsonl"),
+        "cwd": cwd,
+        "permission_mode": "default",
+        "hook_event_name": event,
+    });
+    for (key, value) in fields.as_object().expect("an object") {
+        input[key] = value.clone();
+    }
+    input
+}

@@ -6,9 +6,27 @@
 //! repository are one project; a submodule is its own project; a directory
 //! outside git is a project of its own. The identity is the full path, never
 //! the basename: two repositories both called `api` stay two projects.
+//!
+//! The git files read here (`.git` as a file, `commondir`, `HEAD`) are read
+//! only when they are regular files, at most [`GIT_FILE_MAX_BYTES`] each,
+//! within [`GIT_FILE_TIMEOUT`]: a FIFO or `/dev/zero` planted there must not
+//! hang or flood a hook. An unreadable file counts as absent.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mnemo_config::bounded;
+
+/// Git writes these files as one short line; anything longer is not git's.
+const GIT_FILE_MAX_BYTES: usize = 4096;
+/// How long reading one git file may take.
+const GIT_FILE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The text of a small git metadata file, if it is a readable regular file.
+fn read_git_file(path: &Path) -> Option<String> {
+    bounded::read_regular_string(path, GIT_FILE_MAX_BYTES, GIT_FILE_TIMEOUT).ok()
+}
 
 /// Where a working directory belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +87,10 @@ fn info(root: PathBuf, git_dir: Option<&Path>) -> ProjectInfo {
 /// For a `.git` file (`gitdir: …`): the linked git dir, and for a worktree the
 /// root of the repository it belongs to.
 fn linked_git_dir(dir: &Path, dot_git: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
-    let text = fs::read_to_string(dot_git).ok()?;
+    let text = read_git_file(dot_git)?;
     let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
     let git_dir = fs::canonicalize(dir.join(target)).ok()?;
-    let main_root = fs::read_to_string(git_dir.join("commondir"))
-        .ok()
+    let main_root = read_git_file(&git_dir.join("commondir"))
         .and_then(|common| fs::canonicalize(git_dir.join(common.trim())).ok())
         .map(|common| {
             // A non-bare repository keeps its common dir at <root>/.git.
@@ -87,7 +104,7 @@ fn linked_git_dir(dir: &Path, dot_git: &Path) -> Option<(PathBuf, Option<PathBuf
 }
 
 fn branch(git_dir: &Path) -> Option<String> {
-    let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = read_git_file(&git_dir.join("HEAD"))?;
     head.trim()
         .strip_prefix("ref: refs/heads/")
         .map(str::to_string)

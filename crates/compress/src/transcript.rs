@@ -7,23 +7,46 @@
 //! do not parse. The episode's turn starts at the user line whose text is
 //! the prompt; its closing message is the last assistant text before the
 //! next real user prompt (tool results do not count as prompts).
+//!
+//! The path comes from the hook input, so it may name anything: only a
+//! regular file is read, and only its last [`TAIL_BYTES`] (the turn being
+//! closed is at the end), within [`READ_TIMEOUT`].
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::time::Duration;
 
+use mnemo_config::bounded;
 use serde_json::Value;
 
+/// How much of the end of a transcript is read: a turn's lines are far
+/// smaller, and a multi-GiB transcript must not be loaded whole.
+const TAIL_BYTES: usize = 4 * 1024 * 1024;
+/// How long reading the transcript may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The last assistant text of the turn that began with `prompt`, if the
-/// transcript has it.
+/// end of the transcript has it.
 pub fn closing_message(path: &Path, prompt: &str) -> Option<String> {
-    let file = File::open(path).ok()?;
+    closing_message_within(path, prompt, TAIL_BYTES)
+}
+
+fn closing_message_within(path: &Path, prompt: &str, tail_bytes: usize) -> Option<String> {
+    let tail = match bounded::read_tail(path, tail_bytes, READ_TIMEOUT) {
+        Ok(tail) => tail,
+        Err(e) => {
+            tracing::debug!(path = %path.display(), "transcript not read: {e}");
+            return None;
+        }
+    };
+    let mut lines = tail.bytes.split(|&b| b == b'\n');
+    if tail.cut {
+        lines.next(); // starts mid-line
+    }
     let wanted = normalize(prompt);
     let mut in_turn = false;
     let mut last: Option<(String, String)> = None; // (message id, text)
-    for line in BufReader::new(file).lines() {
-        let Ok(line) = line else { break };
-        let Ok(v) = serde_json::from_str::<Value>(&line) else {
+    for line in lines {
+        let Ok(v) = serde_json::from_slice::<Value>(line) else {
             continue;
         };
         match v.get("type").and_then(Value::as_str) {
@@ -128,5 +151,16 @@ mod tests {
         );
         assert_eq!(closing_message(&path, "unknown"), None);
         assert_eq!(closing_message(&dir.path().join("missing"), "x"), None);
+        // Read from the end: the partial first line is skipped, the turn found.
+        let turn_and_after = lines[3..].join("\n").len();
+        assert_eq!(
+            closing_message_within(&path, "fix the bug", turn_and_after + 5).as_deref(),
+            Some("Fixed it.\nTests pass.")
+        );
+        assert_eq!(
+            closing_message_within(&path, "first prompt", turn_and_after + 5),
+            None,
+            "out of the tail read"
+        );
     }
 }

@@ -41,6 +41,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub mod bounded;
 mod error;
 mod overrides;
 mod paths;
@@ -562,9 +563,16 @@ impl Config {
     }
 }
 
-/// The config file's text, `None` if it does not exist.
+/// The largest config file read; a real one is a few KiB.
+const MAX_CONFIG_BYTES: usize = 1024 * 1024;
+/// How long reading the config file may take.
+const CONFIG_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The config file's text, `None` if it does not exist. Anything but a
+/// regular file of at most [`MAX_CONFIG_BYTES`] is an error (a FIFO or a
+/// device there must not hang or flood a hook).
 fn read_file(file: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read_to_string(file) {
+    match bounded::read_regular_string(file, MAX_CONFIG_BYTES, CONFIG_READ_TIMEOUT) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(ConfigError::io(file, e)),

@@ -182,3 +182,205 @@ fn environment_overrides_apply() {
         .unwrap();
     assert!(payload.len() < 8 * 1024, "{} bytes", payload.len());
 }
+
+// ---- Hostile files and senders: every case returns in bounded time and
+// memory, exits 0, and leaves the project's later episodes working.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+/// Generous bound on one hook run: far above normal, far below "forever".
+const HANG_BOUND: Duration = Duration::from_secs(15);
+/// Address-space limit for hooks fed inputs that once grew without bound.
+const MEMORY_LIMIT: libc::rlim_t = 512 * 1024 * 1024;
+
+/// Run `mnemo hook` under [`MEMORY_LIMIT`], feeding `input` from a thread
+/// with `feed` (so a slow sender can be simulated); panics if it runs past
+/// [`HANG_BOUND`] (after killing it). Returns the output and the time taken.
+fn hook_bounded(
+    env: &Env,
+    feed: impl FnOnce(&mut std::process::ChildStdin) + Send + 'static,
+) -> (Output, Duration) {
+    let mut cmd = env.command(&["hook"]);
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn mnemo");
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || feed(&mut stdin));
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > HANG_BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("hook still running after {HANG_BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    (out, elapsed)
+}
+
+/// [`hook_bounded`] with `payload` written at once, checking the hook contract.
+fn hook_json_bounded(env: &Env, payload: &serde_json::Value) -> Output {
+    let bytes = payload.to_string().into_bytes();
+    let (out, _) = hook_bounded(env, move |stdin| {
+        let _ = stdin.write_all(&bytes);
+    });
+    assert_contract(&out);
+    out
+}
+
+fn mkfifo(path: &Path) {
+    let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(
+        unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) },
+        0,
+        "mkfifo {path:?}"
+    );
+}
+
+/// A prompt, then a Stop that carries no closing message, so compression
+/// reads `transcript_path`.
+fn prompt_then_stop(env: &Env, prompt: &str, transcript: &Path) {
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["prompt"] = json!(prompt);
+    hook_json_bounded(env, &p);
+    let mut stop = env.fixture("stop__no_message");
+    stop["transcript_path"] = json!(transcript.to_str().unwrap());
+    hook_json_bounded(env, &stop);
+}
+
+fn compressed_episodes(env: &Env) -> i64 {
+    env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL")
+}
+
+#[test]
+fn hostile_transcripts_neither_hang_nor_exhaust_memory() {
+    let env = Env::new();
+    let fifo = env.tmp.path().join("transcript-fifo.jsonl");
+    mkfifo(&fifo);
+    let sparse = env.tmp.path().join("sparse.jsonl");
+    std::fs::File::create(&sparse)
+        .unwrap()
+        .set_len(1536 * 1024 * 1024)
+        .unwrap();
+    let hostile = [fifo.as_path(), Path::new("/dev/zero"), sparse.as_path()];
+    for (i, transcript) in hostile.iter().enumerate() {
+        prompt_then_stop(&env, &format!("hostile transcript {i}"), transcript);
+        assert_eq!(
+            compressed_episodes(&env),
+            i as i64 + 1,
+            "episode with transcript {transcript:?} compressed"
+        );
+    }
+    // A later, ordinary turn of the same project reads its real transcript.
+    let real = env.tmp.path().join("real.jsonl");
+    std::fs::write(
+        &real,
+        [
+            r#"{"type":"user","message":{"role":"user","content":"explain the cache"}}"#,
+            r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":"The cache is keyed by visit number because points depend on it."}]}}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    prompt_then_stop(&env, "explain the cache", &real);
+    assert_eq!(compressed_episodes(&env), 4);
+}
+
+#[test]
+fn hostile_git_metadata_neither_hangs_nor_floods() {
+    let env = Env::new();
+    let repo = |name: &str| {
+        let dir = env.tmp.path().join(name);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        dir
+    };
+    // .git/HEAD is a FIFO.
+    let fifo_head = repo("fifo-head");
+    std::fs::create_dir(fifo_head.join(".git")).unwrap();
+    mkfifo(&fifo_head.join(".git/HEAD"));
+    // .git/HEAD is a symlink to an endless device.
+    let zero_head = repo("zero-head");
+    std::fs::create_dir(zero_head.join(".git")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", zero_head.join(".git/HEAD")).unwrap();
+    // .git itself is a FIFO (where a gitdir file would be).
+    let fifo_dot_git = repo("fifo-dot-git");
+    mkfifo(&fifo_dot_git.join(".git"));
+    // A worktree whose gitdir's commondir and HEAD are FIFOs.
+    let worktree = repo("worktree");
+    let gitdir = env.tmp.path().join("worktree-gitdir");
+    std::fs::create_dir(&gitdir).unwrap();
+    mkfifo(&gitdir.join("commondir"));
+    mkfifo(&gitdir.join("HEAD"));
+    std::fs::write(
+        worktree.join(".git"),
+        format!("gitdir: {}\n", gitdir.display()),
+    )
+    .unwrap();
+    // A gitdir file that is an endless device.
+    let zero_dot_git = repo("zero-dot-git");
+    std::os::unix::fs::symlink("/dev/zero", zero_dot_git.join(".git")).unwrap();
+
+    let cases = [
+        &fifo_head,
+        &zero_head,
+        &fifo_dot_git,
+        &worktree,
+        &zero_dot_git,
+    ];
+    for (i, dir) in cases.iter().enumerate() {
+        let mut p = env.fixture("session_start__startup");
+        p["cwd"] = json!(dir.join("src").to_str().unwrap());
+        hook_json_bounded(&env, &p);
+        let mut p = env.fixture("user_prompt_submit__basic");
+        p["cwd"] = json!(dir.join("src").to_str().unwrap());
+        p["prompt"] = json!(format!("prompt {i}"));
+        hook_json_bounded(&env, &p);
+        assert_eq!(
+            env.count("SELECT count(*) FROM prompts"),
+            i as i64 + 1,
+            "{dir:?}"
+        );
+    }
+}
+
+#[test]
+fn a_config_file_that_is_a_fifo_or_a_device_gives_one_line_and_defaults() {
+    let env = Env::new();
+    std::fs::create_dir_all(&env.home).unwrap();
+    let config = env.home.join("config.toml");
+    mkfifo(&config);
+    let out = hook_json_bounded(&env, &env.fixture("user_prompt_submit__basic"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["prompt"] = json!("a second prompt");
+    let out = hook_json_bounded(&env, &p);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a regular file"), "{err}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts"),
+        2,
+        "both recorded"
+    );
+}

@@ -20,7 +20,7 @@ pub mod spool;
 use std::cell::OnceCell;
 use std::io::{self, Read};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_config::{Config, Paths};
@@ -61,6 +61,9 @@ pub struct HookInput {
     /// When truncated: the last bytes of the input (up to 64 KiB), where
     /// fields after a huge one (e.g. `tool_use_id`) can still be found.
     pub tail: Vec<u8>,
+    /// Why reading stopped before the sender closed stdin (it stalled or
+    /// ran past the total deadline); `bytes` is what had arrived.
+    pub stalled: Option<String>,
 }
 
 impl HookInput {
@@ -71,64 +74,89 @@ impl HookInput {
 }
 
 /// Read all of `reader`, keeping at most `max` bytes and discarding the rest
-/// (so the sender never blocks on a full pipe).
-pub fn read_input(mut reader: impl Read, max: usize) -> io::Result<HookInput> {
-    let mut bytes = Vec::with_capacity(64 * 1024);
-    (&mut reader).take(max as u64).read_to_end(&mut bytes)?;
-    let mut total = bytes.len();
-    let mut tail = Vec::new();
-    let mut chunk = [0u8; TAIL_BYTES];
+/// (so the sender never blocks on a full pipe). A read that times out ends
+/// the input: what arrived is returned, marked `stalled`.
+pub fn read_input(reader: impl Read, max: usize) -> io::Result<HookInput> {
+    let mut input = HookInput {
+        bytes: Vec::with_capacity(64 * 1024),
+        total_bytes: 0,
+        tail: Vec::new(),
+        stalled: None,
+    };
+    let mut chunk = vec![0u8; TAIL_BYTES];
+    let mut reader = reader;
     loop {
-        match reader.read(&mut chunk) {
+        let n = match reader.read(&mut chunk) {
             Ok(0) => break,
-            Ok(n) => {
-                total += n;
-                tail.extend_from_slice(&chunk[..n]);
-                if tail.len() > 2 * TAIL_BYTES {
-                    tail.drain(..tail.len() - TAIL_BYTES);
-                }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                input.stalled = Some(e.to_string());
+                break;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
+        };
+        input.total_bytes += n;
+        let room = max.saturating_sub(input.bytes.len()).min(n);
+        input.bytes.extend_from_slice(&chunk[..room]);
+        input.tail.extend_from_slice(&chunk[room..n]);
+        if input.tail.len() > 2 * TAIL_BYTES {
+            input.tail.drain(..input.tail.len() - TAIL_BYTES);
         }
     }
-    if tail.len() > TAIL_BYTES {
-        tail.drain(..tail.len() - TAIL_BYTES);
+    if input.tail.len() > TAIL_BYTES {
+        input.tail.drain(..input.tail.len() - TAIL_BYTES);
     }
-    Ok(HookInput {
-        bytes,
-        total_bytes: total,
-        tail,
-    })
+    Ok(input)
 }
 
 /// Reads a file descriptor, giving up with `TimedOut` when no byte arrives
-/// for `idle`: a hook must never hang on a sender that forgot to close stdin.
+/// for `idle`, or when the whole read takes longer than the total deadline
+/// (a sender trickling a byte now and then must not keep a hook alive):
+/// a hook must never hang on a sender that forgot to close stdin.
 pub struct IdleTimeoutReader<R> {
     inner: R,
-    idle: std::time::Duration,
+    idle: Duration,
+    total: Duration,
+    deadline: Option<Instant>,
 }
 
 impl<R: Read + std::os::fd::AsRawFd> IdleTimeoutReader<R> {
-    pub fn new(inner: R, idle: std::time::Duration) -> Self {
-        IdleTimeoutReader { inner, idle }
+    /// At most `idle` between bytes, and `total` for the whole input,
+    /// counted from the first read.
+    pub fn new(inner: R, idle: Duration, total: Duration) -> Self {
+        IdleTimeoutReader {
+            inner,
+            idle,
+            total,
+            deadline: None,
+        }
     }
 }
 
 impl<R: Read + std::os::fd::AsRawFd> Read for IdleTimeoutReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| Instant::now() + self.total);
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (wait, timeout) = if left < self.idle {
+            (
+                left,
+                format!("input not complete after {} s", self.total.as_secs()),
+            )
+        } else {
+            (self.idle, format!("no input for {} s", self.idle.as_secs()))
+        };
         let mut fds = libc::pollfd {
             fd: self.inner.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        let millis = i32::try_from(self.idle.as_millis()).unwrap_or(i32::MAX);
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: one valid pollfd for the duration of the call.
         match unsafe { libc::poll(&mut fds, 1, millis) } {
-            0 => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no input for {} s", self.idle.as_secs()),
-            )),
+            0 => Err(io::Error::new(io::ErrorKind::TimedOut, timeout)),
             n if n < 0 => Err(io::Error::last_os_error()),
             _ => self.inner.read(buf),
         }
@@ -209,7 +237,13 @@ impl Capturer {
         };
         let mut value: Value = match serde_json::from_slice(&input.bytes) {
             Ok(v) => v,
-            Err(e) => return reject(arg_event, format!("hook input is not valid JSON ({e})")),
+            Err(e) => {
+                let reason = match &input.stalled {
+                    Some(why) => format!("hook input incomplete ({why})"),
+                    None => format!("hook input is not valid JSON ({e})"),
+                };
+                return reject(arg_event, reason);
+            }
         };
         let Some(obj) = value.as_object() else {
             return reject(arg_event, "hook input is not a JSON object".into());
@@ -571,15 +605,38 @@ mod tests {
     fn a_sender_that_never_closes_times_out() {
         let (reader, mut writer) = std::io::pipe().unwrap();
         std::io::Write::write_all(&mut writer, b"{\"partial\":").unwrap();
-        let started = std::time::Instant::now();
-        let err = read_input(
-            IdleTimeoutReader::new(reader, std::time::Duration::from_millis(200)),
-            1 << 20,
-        )
-        .unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let started = Instant::now();
+        let reader =
+            IdleTimeoutReader::new(reader, Duration::from_millis(200), Duration::from_secs(60));
+        let input = read_input(reader, 1 << 20).unwrap();
+        assert_eq!(input.bytes, b"{\"partial\":");
+        assert!(input.stalled.unwrap().contains("no input"));
+        assert!(started.elapsed() < Duration::from_secs(5));
         drop(writer);
+    }
+
+    #[test]
+    fn a_trickling_sender_meets_the_total_deadline() {
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let trickle = std::thread::spawn(move || {
+            for _ in 0..40 {
+                if std::io::Write::write_all(&mut writer, b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let started = Instant::now();
+        let reader = IdleTimeoutReader::new(
+            reader,
+            Duration::from_millis(500),
+            Duration::from_millis(300),
+        );
+        let input = read_input(reader, 1 << 20).unwrap();
+        let elapsed = started.elapsed();
+        assert!(input.stalled.unwrap().contains("not complete"));
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        trickle.join().unwrap();
     }
 
     #[test]

@@ -384,3 +384,26 @@ fn a_config_file_that_is_a_fifo_or_a_device_gives_one_line_and_defaults() {
         "both recorded"
     );
 }
+
+#[test]
+fn a_trickling_sender_cannot_keep_a_hook_alive() {
+    let env = Env::new();
+    // Never idle for long, never complete: one byte every 2 s.
+    let (out, elapsed) = hook_bounded(&env, |stdin| {
+        let _ = stdin.write_all(br#"{"session_id": "#);
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_secs(2));
+            if stdin.write_all(b" ").is_err() {
+                return; // the hook gave up and closed its end
+            }
+        }
+    });
+    let err = one_stderr_line(&out);
+    assert!(err.contains("not complete after 10 s"), "{err}");
+    assert!(elapsed < Duration::from_secs(13), "{elapsed:?}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM rejected_inputs"),
+        1,
+        "kept for diagnosis"
+    );
+}

@@ -31,6 +31,8 @@ fn one_line(text: &str) -> String {
 /// Claude Code writes the whole input at once and closes stdin; a sender that
 /// stalls this long is not going to finish.
 const STDIN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Nor may a sender trickling bytes keep a hook alive longer than this.
+const STDIN_TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Run the hook; never fails.
 pub fn run(event: Option<&str>) -> ExitCode {
@@ -73,7 +75,7 @@ fn handle(event: Option<&str>) {
     if stdin.is_terminal() {
         return say!("`mnemo hook` reads a Claude Code hook event as JSON on stdin");
     }
-    let reader = IdleTimeoutReader::new(stdin.lock(), STDIN_IDLE_TIMEOUT);
+    let reader = IdleTimeoutReader::new(stdin.lock(), STDIN_IDLE_TIMEOUT, STDIN_TOTAL_TIMEOUT);
     let input = match mnemo_capture::read_input(reader, config.capture.max_stdin_bytes) {
         Ok(input) => input,
         Err(e) => return say!("could not read hook input: {e}"),

@@ -47,6 +47,7 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
             total_bytes: line.len(),
             bytes: line,
             tail: Vec::new(),
+            stalled: None,
         };
         match capturer.normalize(None, &input, mnemo_capture::now_ms()) {
             Normalized::Record { record, warning } => {

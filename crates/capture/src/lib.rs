@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_config::{Config, Paths};
-use mnemo_privacy::{PrivacyOptions, Redactor};
+use mnemo_privacy::{MAX_PAYLOAD_VALUES, PrivacyOptions, Redactor};
 use mnemo_store::{Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreOptions};
 use serde_json::{Map, Value};
 
@@ -235,8 +235,15 @@ impl Capturer {
             input_bytes: input.total_bytes,
             head: self.redacted_head(&input.bytes),
         };
-        let mut value: Value = match serde_json::from_slice(&input.bytes) {
-            Ok(v) => v,
+        // Bounded whatever the shape: a million tiny items would otherwise
+        // cost a gigabyte as `Value`s before the event cap could cut them.
+        let mut value = match mnemo_privacy::parse_bounded(&input.bytes, MAX_PAYLOAD_VALUES) {
+            Ok(parsed) => {
+                if parsed.values_cut > 0 {
+                    tracing::warn!(cut = parsed.values_cut, "hook input has too many values");
+                }
+                parsed.value
+            }
             Err(e) => {
                 let reason = match &input.stalled {
                     Some(why) => format!("hook input incomplete ({why})"),

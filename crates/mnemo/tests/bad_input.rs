@@ -407,3 +407,58 @@ fn a_trickling_sender_cannot_keep_a_hook_alive() {
         "kept for diagnosis"
     );
 }
+
+/// The stored payload of the event of `tool_use_id`.
+fn payload_of(env: &Env, tool_use_id: &str) -> String {
+    env.db()
+        .query_row(
+            "SELECT payload FROM events WHERE tool_use_id = ?1",
+            [tool_use_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn an_object_of_600k_keys_is_stored_within_the_event_cap() {
+    let env = Env::new();
+    let mut p = env.fixture("post_tool_use__bash");
+    let wide: serde_json::Map<String, serde_json::Value> = (0..600_000)
+        .map(|i| (format!("k{i:06}"), json!("v")))
+        .collect();
+    p["tool_input"] = serde_json::Value::Object(wide.clone());
+    hook_json_bounded(&env, &p);
+    let payload = payload_of(&env, p["tool_use_id"].as_str().unwrap());
+    assert!(payload.len() <= 256 * 1024, "{} bytes", payload.len());
+    assert!(payload.contains("keys cut"), "the cut is recorded");
+    let stored: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(stored["tool_input"]["k000000"], "v", "the head is kept");
+
+    // The same keys at the top level, the envelope sent after them.
+    let env = Env::new();
+    let keys: Vec<String> = (0..600_000).map(|i| format!(r#""k{i:06}":"v""#)).collect();
+    let text = format!(
+        r#"{{{},"hook_event_name":"PostToolUse","session_id":"{SESSION}","cwd":{},"tool_name":"Bash","tool_use_id":"toolu_wide"}}"#,
+        keys.join(","),
+        json!(env.project.to_str().unwrap()),
+    );
+    let (out, _) = hook_bounded(&env, move |stdin| {
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    assert_contract(&out);
+    assert!(payload_of(&env, "toolu_wide").len() <= 256 * 1024);
+}
+
+#[test]
+fn an_array_of_a_million_items_is_parsed_in_bounded_memory() {
+    let env = Env::new();
+    for (i, item) in [json!(0), json!({}), json!([])].into_iter().enumerate() {
+        let mut p = env.fixture("post_tool_use__bash");
+        p["tool_use_id"] = json!(format!("toolu_many_{i}"));
+        p["tool_response"]["items"] = json!(vec![item; 1_000_000]);
+        hook_json_bounded(&env, &p);
+        let payload = payload_of(&env, &format!("toolu_many_{i}"));
+        assert!(payload.len() <= 256 * 1024, "{} bytes", payload.len());
+        assert!(payload.contains("items cut"), "the cut is recorded");
+    }
+}

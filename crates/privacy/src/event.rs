@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::cap::cap_plain;
 use crate::detect::{K_ASSIGN, K_SECRET_FILE, KINDS, is_secret_key, plain_value_ok};
+use crate::shape::{
+    ENVELOPE_KEYS, ITEMS_CUT_PREFIX, ITEMS_CUT_SUFFIX, KEYS_CUT_KEY, items_cut_marker,
+};
 use crate::{CleanReport, Redactor};
 
 /// Keys under `tool_input` kept when the tool touched a secret file: paths
@@ -196,11 +199,72 @@ fn fit_event(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
     }
     // Still too big with every string at the floor: many strings. Shorten
     // long arrays (file lists, patch lines), halving their length.
-    let mut limit = longest_array(payload) / 2;
+    let mut limit = widest(payload, true) / 2;
     while size > max && limit >= 1 {
         shorten_arrays(payload, limit, &mut report.bytes_cut);
         size = json_size(payload);
         limit /= 2;
+    }
+    // Many keys: drop object entries the same way (the envelope stays).
+    let mut limit = widest(payload, false) / 2;
+    while size > max && limit >= 1 {
+        shorten_objects(payload, limit, true, &mut report.bytes_cut);
+        size = json_size(payload);
+        limit /= 2;
+    }
+    // Whatever shape is left (deep nesting): keep only the envelope.
+    if size > max
+        && let Some(map) = payload.as_object_mut()
+    {
+        let before = size;
+        let mut cut = take_keys_cut(map);
+        map.retain(|k, _| {
+            let keep = ENVELOPE_KEYS.contains(&k.as_str());
+            cut += usize::from(!keep);
+            keep
+        });
+        map.insert(KEYS_CUT_KEY.into(), Value::from(cut));
+        report.bytes_cut += before.saturating_sub(json_size(payload));
+    }
+}
+
+/// The count an earlier pass recorded under [`KEYS_CUT_KEY`], removed.
+fn take_keys_cut(map: &mut serde_json::Map<String, Value>) -> usize {
+    map.remove(KEYS_CUT_KEY)
+        .and_then(|n| n.as_u64())
+        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Keep the first `limit` entries of every object (plus, at the top level,
+/// the envelope), recording the count cut under [`KEYS_CUT_KEY`].
+fn shorten_objects(v: &mut Value, limit: usize, top_level: bool, bytes_cut: &mut usize) {
+    match v {
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|x| shorten_objects(x, limit, false, bytes_cut)),
+        Value::Object(map) => {
+            let mut already = take_keys_cut(map);
+            let mut kept = 0;
+            map.retain(|k, x| {
+                if top_level && ENVELOPE_KEYS.contains(&k.as_str()) {
+                    return true;
+                }
+                kept += 1;
+                if kept <= limit {
+                    return true;
+                }
+                *bytes_cut += k.len() + json_size(x);
+                already += 1;
+                false
+            });
+            for x in map.values_mut() {
+                shorten_objects(x, limit, false, bytes_cut);
+            }
+            if already > 0 {
+                map.insert(KEYS_CUT_KEY.into(), Value::from(already));
+            }
+        }
+        _ => {}
     }
 }
 
@@ -218,21 +282,21 @@ fn recap(v: &mut Value, cap: usize, bytes_cut: &mut usize) {
     }
 }
 
-fn longest_array(v: &Value) -> usize {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(longest_array)
-            .max()
-            .unwrap_or(0)
-            .max(items.len()),
-        Value::Object(map) => map.values().map(longest_array).max().unwrap_or(0),
-        _ => 0,
-    }
+/// The most items of any array (`arrays`) or entries of any object in `v`.
+fn widest(v: &Value, arrays: bool) -> usize {
+    let (own, children) = match v {
+        Value::Array(items) => (
+            if arrays { items.len() } else { 0 },
+            items.iter().map(|x| widest(x, arrays)).max(),
+        ),
+        Value::Object(map) => (
+            if arrays { 0 } else { map.len() },
+            map.values().map(|x| widest(x, arrays)).max(),
+        ),
+        _ => (0, None),
+    };
+    own.max(children.unwrap_or(0))
 }
-
-const ITEMS_CUT_PREFIX: &str = "…[mnemo: ";
-const ITEMS_CUT_SUFFIX: &str = " items cut]…";
 
 /// The count in an earlier `…[mnemo: N items cut]…` element.
 fn items_cut(v: &Value) -> Option<usize> {
@@ -261,9 +325,7 @@ fn shorten_arrays(v: &mut Value, limit: usize, bytes_cut: &mut usize) {
                 shorten_arrays(x, limit, bytes_cut);
             }
             if already > 0 {
-                items.push(Value::String(format!(
-                    "{ITEMS_CUT_PREFIX}{already}{ITEMS_CUT_SUFFIX}"
-                )));
+                items.push(items_cut_marker(already));
             }
         }
         Value::Object(map) => map

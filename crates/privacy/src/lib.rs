@@ -80,6 +80,7 @@ mod cap;
 mod detect;
 mod event;
 mod files;
+mod shape;
 #[cfg(test)]
 mod tests;
 
@@ -93,6 +94,7 @@ use crate::detect::{KINDS, P_USER, Span};
 use crate::files::SecretFiles;
 
 pub use crate::files::BUILTIN_SECRET_FILES;
+pub use crate::shape::{ENVELOPE_KEYS, MAX_PAYLOAD_VALUES, Parsed, parse_bounded};
 
 /// Default for [`PrivacyOptions::max_field_bytes`]: 16 KiB.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 16 * 1024;

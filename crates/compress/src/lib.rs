@@ -21,6 +21,7 @@ pub mod prose;
 pub mod rules;
 pub mod transcript;
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Duration;
 
@@ -67,6 +68,8 @@ pub struct Report {
     pub raw_bytes: usize,
     /// Bytes of text stored in observations and summaries.
     pub stored_bytes: usize,
+    /// Episodes set aside because compressing them failed.
+    pub skipped: usize,
 }
 
 impl Report {
@@ -78,6 +81,7 @@ impl Report {
         self.merged += other.merged;
         self.raw_bytes += other.raw_bytes;
         self.stored_bytes += other.stored_bytes;
+        self.skipped += other.skipped;
     }
 }
 
@@ -91,9 +95,33 @@ pub fn compress_pending(
     let stale_before = now - options.stale_after.as_millis() as i64;
     let mut report = Report::default();
     for pending in store.pending_episodes(stale_before, options.max_episodes)? {
-        report.add(compress_one(store, redactor, &pending, options, now)?);
+        let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
+            compress_one(store, redactor, &pending, options, now)
+        }));
+        let reason = match attempt {
+            Ok(Ok(one)) => {
+                report.add(one);
+                continue;
+            }
+            // Locked, full, read-only: the next run retries.
+            Ok(Err(e)) if e.is_store_wide() => return Err(e),
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => format!("compression panicked: {}", panic_message(&*panic)),
+        };
+        // One bad episode must not block the ones after it.
+        tracing::warn!(prompt = pending.prompt_id, "episode skipped: {reason}");
+        store.skip_episode(pending.prompt_id, &reason)?;
+        report.skipped += 1;
     }
     Ok(report)
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown cause")
 }
 
 /// Compress one episode and store the result.
@@ -142,6 +170,7 @@ pub fn compress_one(
         merged: saved.merged,
         raw_bytes,
         stored_bytes,
+        skipped: 0,
     })
 }
 

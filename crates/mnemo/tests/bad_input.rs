@@ -462,3 +462,49 @@ fn an_array_of_a_million_items_is_parsed_in_bounded_memory() {
         assert!(payload.contains("items cut"), "the cut is recorded");
     }
 }
+
+#[test]
+fn an_episode_that_cannot_be_compressed_is_set_aside_and_the_next_ones_compress() {
+    let env = Env::new();
+    let mut p = env.fixture("user_prompt_submit__basic");
+    p["prompt"] = json!("the poisoned turn");
+    env.hook(None, &p);
+    env.hook(None, &env.fixture("post_tool_use__bash"));
+    // Damage the episode's stored event so that loading it fails.
+    env.db()
+        .execute(
+            "UPDATE events SET payload = X'00FF' WHERE hook = 'PostToolUse'",
+            [],
+        )
+        .unwrap();
+    // The next turns close it (by their prompt) and compress.
+    for turn in ["a healthy turn", "another healthy turn"] {
+        let mut p = env.fixture("user_prompt_submit__basic");
+        p["prompt"] = json!(turn);
+        env.hook(None, &p);
+        env.hook(None, &env.fixture("stop__basic"));
+    }
+    let reason: Option<String> = env
+        .db()
+        .query_row(
+            "SELECT compress_skipped FROM prompts WHERE text = 'the poisoned turn'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        reason.is_some_and(|r| r.contains("payload")),
+        "marked with the reason"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL"),
+        2,
+        "both healthy turns compressed"
+    );
+    let stats = env.ok_json(&["stats", "--json"]);
+    assert_eq!(stats["episodes_skipped"], 1, "{stats}");
+    assert!(
+        env.ok(&["stats"])
+            .contains("1 episodes could not be compressed")
+    );
+}

@@ -246,7 +246,7 @@ impl Store {
                          AND coalesce((SELECT max(e.created_at) FROM events e WHERE e.prompt_id = p.id),
                                       p.created_at) < ?1 THEN 'stale'
                   END AS reason
-                FROM prompts p WHERE p.compressed_at IS NULL
+                FROM prompts p WHERE p.compressed_at IS NULL AND p.compress_skipped IS NULL
              ) WHERE reason IS NOT NULL ORDER BY created_at, id LIMIT ?2",
         )?;
         let pending = stmt
@@ -259,6 +259,16 @@ impl Store {
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(pending)
+    }
+
+    /// Set aside an episode whose compression fails on its own content,
+    /// with the reason: later runs skip it (see `stats().episodes_skipped`).
+    pub fn skip_episode(&self, prompt_id: i64, reason: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE prompts SET compress_skipped = ?2 WHERE id = ?1",
+            params![prompt_id, reason],
+        )?;
+        Ok(())
     }
 
     /// Load one episode with its events in order.

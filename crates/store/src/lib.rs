@@ -134,6 +134,25 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the error is about the database as a whole (locked, full,
+    /// read-only, corrupt, failing I/O) rather than the data at hand: work
+    /// that hit it should be retried later, not set aside.
+    pub fn is_store_wide(&self) -> bool {
+        match self {
+            StoreError::Other(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                ffi::ErrorCode::SystemIoFailure
+                    | ffi::ErrorCode::OutOfMemory
+                    | ffi::ErrorCode::PermissionDenied
+                    | ffi::ErrorCode::OperationInterrupted
+            ),
+            StoreError::Other(_) => false,
+            _ => true,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open mnemo database.

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "observation files",
         include_str!("migrations/0010_observation_files.sql"),
     ),
+    (
+        11,
+        "compress skipped",
+        include_str!("migrations/0011_compress_skipped.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -22,6 +22,8 @@ pub struct Stats {
     pub summaries: i64,
     /// Episodes compressed.
     pub episodes: i64,
+    /// Episodes set aside because compressing them failed.
+    pub episodes_skipped: i64,
     /// Episodes waiting for LLM enrichment.
     pub enrich_pending: i64,
     /// LLM calls and tokens (input + output) since 00:00 UTC today.
@@ -59,7 +61,8 @@ impl Store {
                 (SELECT count(*) FROM llm_calls),
                 (SELECT coalesce(sum(input_tokens + output_tokens), 0) FROM llm_calls),
                 (SELECT count(*) FROM observation_vectors),
-                (SELECT count(*) FROM vector_queue)",
+                (SELECT count(*) FROM vector_queue),
+                (SELECT count(*) FROM prompts WHERE compress_skipped IS NOT NULL)",
             [day_start],
             |r| {
                 Ok(Stats {
@@ -80,6 +83,7 @@ impl Store {
                     llm_tokens_total: r.get(14)?,
                     vectors: r.get(15)?,
                     vectors_pending: r.get(16)?,
+                    episodes_skipped: r.get(17)?,
                 })
             },
         )?)

@@ -31,6 +31,12 @@ pub fn run(json: bool) -> anyhow::Result<()> {
         "observations  {} from {} episodes; {} summaries",
         stats.observations, stats.episodes, stats.summaries
     );
+    if stats.episodes_skipped > 0 {
+        println!(
+            "skipped       {} episodes could not be compressed (reason in prompts.compress_skipped)",
+            stats.episodes_skipped
+        );
+    }
     println!(
         "vectors       {} ({} memories waiting; embedder {})",
         stats.vectors,

@@ -443,7 +443,15 @@ pub enum Persisted {
     Queued,
     /// The database could not take it; it waits in the spool.
     Spooled(mnemo_store::StoreError),
-    /// Neither the database nor the spool could take it.
+    /// Neither the database nor the data directory's spool could take it
+    /// (its filesystem is full or read-only); it waits in the fallback spool
+    /// `dir` and is stored by the next hook that can write the database.
+    SpooledElsewhere {
+        store: Option<mnemo_store::StoreError>,
+        spool: io::Error,
+        dir: std::path::PathBuf,
+    },
+    /// Neither the database nor either spool could take it.
     Lost {
         store: Option<mnemo_store::StoreError>,
         spool: io::Error,
@@ -473,8 +481,15 @@ pub fn persist(paths: &Paths, config: &Config, record: &HookRecord) -> Persisted
     let window = dedupe_window_ms(config);
     let attempt = (|| {
         let mut store = Store::open(&paths.db, &store_options(config))?;
-        if spool::pending(&paths.spool_dir) > 0 {
-            let drained = spool::drain(&paths.spool_dir, &mut store, DRAIN_BUDGET, window)?;
+        let fallback = &paths.fallback_spool_dir;
+        if spool::pending(&paths.spool_dir) + spool::pending(fallback) > 0 {
+            let drained = spool::drain(
+                &paths.spool_dir,
+                Some(fallback),
+                &mut store,
+                DRAIN_BUDGET,
+                window,
+            )?;
             tracing::info!(?drained, "replayed spooled events");
             if drained.remaining > 0 {
                 return Ok(None); // join the queue rather than jump it
@@ -487,10 +502,21 @@ pub fn persist(paths: &Paths, config: &Config, record: &HookRecord) -> Persisted
         Ok(None) => None,
         Err(e) => Some(e),
     };
-    match (spool::write(&paths.spool_dir, record), store_error) {
-        (Ok(_), None) => Persisted::Queued,
-        (Ok(_), Some(e)) => Persisted::Spooled(e),
-        (Err(spool), store) => Persisted::Lost { store, spool },
+    match (spool::write(&paths.spool_dir, record).err(), store_error) {
+        (None, None) => Persisted::Queued,
+        (None, Some(e)) => Persisted::Spooled(e),
+        // The data directory's filesystem is full or read-only: elsewhere.
+        (Some(spool), store) => match spool::write_fallback(&paths.fallback_spool_dir, record) {
+            Ok(_) => Persisted::SpooledElsewhere {
+                store,
+                spool,
+                dir: paths.fallback_spool_dir.clone(),
+            },
+            Err(fallback) => {
+                tracing::warn!("fallback spool: {fallback}");
+                Persisted::Lost { store, spool }
+            }
+        },
     }
 }
 

@@ -6,10 +6,17 @@
 //! File names sort chronologically, so draining replays events in the order
 //! they were received. Draining twice is harmless: the store deduplicates
 //! redeliveries, so a crash between commit and delete loses and doubles nothing.
+//!
+//! When the data directory's spool cannot be written (its filesystem is full
+//! or read-only), events go to a fallback directory elsewhere
+//! ([`mnemo_config::Paths::fallback_spool_dir`], in the runtime or temp dir).
+//! Such a place may be shared, so the directory is created 0700 and used only
+//! while it is a real directory owned by this user and closed to others.
+//! Draining reads both directories as one queue, in file-name order.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -75,43 +82,82 @@ pub struct Drained {
     pub remaining: usize,
 }
 
-/// Replay up to `budget` spooled events into `store`, oldest first, deleting
+/// Append `record` to the fallback spool `dir`, creating it private (0700)
+/// or refusing it when it is not this user's private directory.
+pub fn write_fallback(dir: &Path, record: &HookRecord) -> io::Result<PathBuf> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    if !is_private_dir(dir) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "refusing {}: not a private directory of this user",
+                dir.display()
+            ),
+        ));
+    }
+    write(dir, record)
+}
+
+/// Whether `dir` is a directory (not a symlink) owned by this user, with no
+/// permissions for group or others.
+pub fn is_private_dir(dir: &Path) -> bool {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    fs::symlink_metadata(dir)
+        .is_ok_and(|md| md.is_dir() && md.uid() == uid && md.mode() & 0o077 == 0)
+}
+
+/// Replay up to `budget` spooled events of `dir` and of `fallback` (when it
+/// is a private directory) into `store`, oldest first across both, deleting
 /// each file only after its transaction committed. Only one process drains
-/// at a time; others return at once with everything still `remaining`.
+/// at a time (the lock is in `dir`); others return at once with everything
+/// still `remaining`.
 pub fn drain(
     dir: &Path,
+    fallback: Option<&Path>,
     store: &mut Store,
     budget: usize,
     dedupe_window_ms: i64,
 ) -> Result<Drained, mnemo_store::StoreError> {
-    let mut names: Vec<String> = match fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| is_spool_file(n))
-            .collect(),
-        Err(_) => return Ok(Drained::default()),
-    };
-    if names.is_empty() {
+    let fallback = fallback.filter(|f| is_private_dir(f));
+    // (file name, its directory): names sort in arrival order across both.
+    let mut queue: Vec<(String, &Path)> = [Some(dir), fallback]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| {
+            fs::read_dir(d)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| is_spool_file(n))
+                .map(move |n| (n, d))
+        })
+        .collect();
+    if queue.is_empty() {
         return Ok(Drained::default());
     }
     let Some(_lock) = FileLock::try_acquire(&dir.join(LOCK_FILE)) else {
         return Ok(Drained {
-            remaining: names.len(),
+            remaining: queue.len(),
             ..Drained::default()
         });
     };
-    names.sort();
+    queue.sort();
     let mut done = Drained {
-        remaining: names.len().saturating_sub(budget),
+        remaining: queue.len().saturating_sub(budget),
         ..Drained::default()
     };
-    names.truncate(budget);
-    for chunk in names.chunks(256) {
+    queue.truncate(budget);
+    for chunk in queue.chunks(256) {
         let mut records = Vec::with_capacity(chunk.len());
         let mut files = Vec::with_capacity(chunk.len());
-        for name in chunk {
-            let path = dir.join(name);
+        for (name, from) in chunk {
+            let path = from.join(name);
             match fs::read(&path)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<HookRecord>(&b).ok())
@@ -122,8 +168,8 @@ pub fn drain(
                 }
                 None => {
                     if fs::metadata(&path).is_ok() {
-                        tracing::warn!(file = %path.display(), "unreadable spool file moved to spool/bad");
-                        let bad = dir.join(BAD_DIR);
+                        tracing::warn!(file = %path.display(), "unreadable spool file moved to bad/");
+                        let bad = from.join(BAD_DIR);
                         let _ = fs::create_dir_all(&bad);
                         let _ = fs::rename(&path, bad.join(name));
                         done.bad += 1;
@@ -152,6 +198,17 @@ mod tests {
         }
     }
 
+    fn tool_use_ids(store: &Store) -> Vec<String> {
+        store
+            .conn()
+            .prepare("SELECT tool_use_id FROM events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
     #[test]
     fn spooled_events_drain_in_order_and_once() {
         let tmp = tempfile::tempdir().unwrap();
@@ -162,22 +219,15 @@ mod tests {
         fs::write(dir.join("999-garbage.json"), b"{not json").unwrap();
         assert_eq!(pending(&dir), 6);
         let mut store = Store::open_in_memory().unwrap();
-        let d = drain(&dir, &mut store, 3, 10_000).unwrap();
+        let d = drain(&dir, None, &mut store, 3, 10_000).unwrap();
         assert_eq!(d.ingested + d.bad, 3);
         assert_eq!(d.remaining, 3);
-        let d2 = drain(&dir, &mut store, 100, 10_000).unwrap();
+        let d2 = drain(&dir, None, &mut store, 100, 10_000).unwrap();
         assert_eq!(d.ingested + d2.ingested, 5);
         assert_eq!(d.bad + d2.bad, 1);
         assert_eq!(pending(&dir), 0);
         assert!(dir.join("bad/999-garbage.json").exists());
-        let ids: Vec<String> = store
-            .conn()
-            .prepare("SELECT tool_use_id FROM events ORDER BY id")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let ids = tool_use_ids(&store);
         assert_eq!(ids, ["t4", "t3", "t2", "t1", "t0"], "oldest first");
     }
 
@@ -188,9 +238,40 @@ mod tests {
         let path = write(&dir, &record(5, "t")).unwrap();
         let copy = fs::read(&path).unwrap();
         let mut store = Store::open_in_memory().unwrap();
-        drain(&dir, &mut store, 10, 10_000).unwrap();
+        drain(&dir, None, &mut store, 10, 10_000).unwrap();
         fs::write(&path, copy).unwrap(); // as if the delete had not happened
-        drain(&dir, &mut store, 10, 10_000).unwrap();
+        drain(&dir, None, &mut store, 10, 10_000).unwrap();
         assert_eq!(store.stats(0).unwrap().events, 1);
+    }
+
+    #[test]
+    fn the_fallback_spool_is_private_and_drains_in_order_with_the_main_one() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (main, fallback) = (tmp.path().join("spool"), tmp.path().join("fallback"));
+        write(&main, &record(1, "t1")).unwrap();
+        write_fallback(&fallback, &record(2, "t2")).unwrap();
+        write(&main, &record(3, "t3")).unwrap();
+        let mode = fs::metadata(&fallback).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let mut store = Store::open_in_memory().unwrap();
+        let d = drain(&main, Some(&fallback), &mut store, 100, 10_000).unwrap();
+        assert_eq!(d.ingested, 3);
+        assert_eq!(pending(&main) + pending(&fallback), 0);
+        let ids = tool_use_ids(&store);
+        assert_eq!(ids, ["t1", "t2", "t3"], "arrival order across both");
+
+        // A directory others can enter, or a symlink, is refused.
+        fs::set_permissions(&fallback, fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(write_fallback(&fallback, &record(4, "t4")).is_err());
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&main, &link).unwrap();
+        assert!(write_fallback(&link, &record(5, "t5")).is_err());
+        write(&main, &record(6, "t6")).unwrap();
+        fs::set_permissions(&fallback, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(fallback.join("000000000000007-1-0.json"), b"{}").unwrap();
+        fs::set_permissions(&fallback, fs::Permissions::from_mode(0o755)).unwrap();
+        let d = drain(&main, Some(&fallback), &mut store, 100, 10_000).unwrap();
+        assert_eq!((d.ingested, d.bad), (1, 0), "an open fallback is not read");
     }
 }

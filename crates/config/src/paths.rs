@@ -26,6 +26,36 @@ pub struct Paths {
     pub spool_dir: PathBuf,
     /// Log files: `home/logs`.
     pub log_dir: PathBuf,
+    /// Where events go when `spool_dir` cannot be written either (the data
+    /// directory's filesystem is full or read-only): a directory of this
+    /// user's elsewhere, named after `home` so each data directory drains
+    /// only its own events. `$XDG_RUNTIME_DIR/mnemo-spool-<hash>` when that
+    /// variable names an absolute path, else `<temp dir>/mnemo-<uid>-spool-<hash>`.
+    pub fallback_spool_dir: PathBuf,
+}
+
+/// See [`Paths::fallback_spool_dir`].
+fn fallback_spool_dir(home: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    // FNV-1a: stable across builds, so a newer mnemo finds an older one's events.
+    let hash = home
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    match std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+    {
+        Some(runtime) => runtime.join(format!("mnemo-spool-{hash:016x}")),
+        None => {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            let uid = unsafe { libc::getuid() };
+            std::env::temp_dir().join(format!("mnemo-{uid}-spool-{hash:016x}"))
+        }
+    }
 }
 
 impl Paths {
@@ -81,6 +111,7 @@ impl Paths {
             config_file: home.join("config.toml"),
             spool_dir: home.join("spool"),
             log_dir: home.join("logs"),
+            fallback_spool_dir: fallback_spool_dir(&home),
             home,
         }
     }

@@ -27,6 +27,17 @@ fn prompt_event(env: &Env, session: &str, text: &str) -> Value {
     p
 }
 
+/// Tool-use ids of the stored events, in the order they were stored.
+fn tool_use_ids_in_order(env: &Env) -> Vec<String> {
+    env.db()
+        .prepare("SELECT tool_use_id FROM events WHERE tool_use_id IS NOT NULL ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[test]
 fn sixteen_concurrent_hooks_for_four_sessions_store_every_event_once() {
     let env = Env::new();
@@ -138,14 +149,7 @@ fn a_locked_database_spools_and_the_next_hook_drains() {
     drop(locker);
     env.hook(None, &tool_event(&env, SESSION, "toolu_after"));
     assert_eq!(env.spool_files(), 0);
-    let order: Vec<String> = env
-        .db()
-        .prepare("SELECT tool_use_id FROM events WHERE tool_use_id IS NOT NULL ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let order = tool_use_ids_in_order(&env);
     assert_eq!(order, ["toolu_locked_1", "toolu_locked_2", "toolu_after"]);
 }
 
@@ -211,6 +215,17 @@ impl Mount {
     }
 }
 
+/// Fill the volume with one file, returned so it can be removed.
+fn fill(mount: &Mount) -> std::path::PathBuf {
+    let filler = mount.0.join("filler");
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4096"])
+        .arg(format!("of={}", filler.display()))
+        .stderr(Stdio::null())
+        .status();
+    filler
+}
+
 impl Drop for Mount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
@@ -235,12 +250,7 @@ fn a_full_disk_spools_and_recovers() {
         return;
     };
     // Fill the volume.
-    let filler = mount.0.join("filler");
-    let _ = Command::new("dd")
-        .args(["if=/dev/zero", "bs=4096"])
-        .arg(format!("of={}", filler.display()))
-        .stderr(Stdio::null())
-        .status();
+    let filler = fill(&mount);
     let mut payload = tool_event(&env, SESSION, "toolu_full");
     payload["tool_response"]["stdout"] = json!("output line\n".repeat(1000));
     let out = env.hook(None, &payload);
@@ -283,9 +293,75 @@ fn a_read_only_database_spools_and_recovers() {
     );
 }
 
-#[test]
-fn a_read_only_data_dir_fails_open_with_one_line() {
+/// An env whose temp dir (where the fallback spool goes) is its own, off
+/// the data directory's filesystem.
+fn env_with_own_tmpdir() -> (Env, std::path::PathBuf) {
     let env = Env::new();
+    let tmpdir = env.tmp.path().join("tmpdir");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let env = env.env("TMPDIR", tmpdir.to_str().unwrap());
+    (env, tmpdir)
+}
+
+/// Events waiting in fallback spools under `tmpdir`.
+fn fallback_spool_files(tmpdir: &std::path::Path) -> usize {
+    std::fs::read_dir(tmpdir)
+        .unwrap()
+        .flatten()
+        .filter(|d| d.file_name().to_string_lossy().starts_with("mnemo-"))
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .filter(|f| f.file_name().to_string_lossy().ends_with(".json"))
+        .count()
+}
+
+/// The whole data directory on a volume that fills up or turns read-only:
+/// its spool cannot take the event either, so it goes to the fallback spool
+/// in the temp dir, and the first hook that can write the database again
+/// stores it, in arrival order.
+#[test]
+fn a_full_or_read_only_data_dir_spools_elsewhere_and_recovers() {
+    let (env, tmpdir) = env_with_own_tmpdir();
+    let Some(mount) = Mount::tmpfs(&env.home, "1m") else {
+        return;
+    };
+    env.hook(None, &env.fixture("session_start__startup"));
+
+    // Full.
+    let filler = fill(&mount);
+    // Bigger than what the failed database write frees (its shared-memory
+    // file), so the spool in the data directory cannot take it either.
+    let mut big = tool_event(&env, SESSION, "toolu_while_full");
+    for i in 0..10 {
+        big["tool_response"][format!("part{i}")] = json!(format!("{i} output\n").repeat(2000));
+    }
+    let out = env.hook(None, &big);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("will be stored by the next hook"), "{err}");
+    assert!(err.contains(tmpdir.to_str().unwrap()), "names where: {err}");
+    assert_eq!(fallback_spool_files(&tmpdir), 1);
+    assert_eq!(env.spool_files(), 0);
+    std::fs::remove_file(&filler).unwrap();
+
+    // Read-only.
+    mount.remount("ro");
+    env.hook(None, &tool_event(&env, SESSION, "toolu_while_ro"));
+    assert_eq!(fallback_spool_files(&tmpdir), 2);
+    mount.remount("rw");
+
+    env.hook(None, &tool_event(&env, SESSION, "toolu_after"));
+    assert_eq!(fallback_spool_files(&tmpdir), 0, "drained");
+    let order = tool_use_ids_in_order(&env);
+    assert_eq!(order, ["toolu_while_full", "toolu_while_ro", "toolu_after"]);
+}
+
+/// Nowhere to write at all (the temp dir is unusable too): one line saying
+/// the event is lost, exit 0, and nothing stored earlier is harmed.
+#[test]
+fn a_read_only_data_dir_without_a_fallback_fails_open_with_one_line() {
+    let env = Env::new();
+    let not_a_dir = env.tmp.path().join("not-a-dir");
+    std::fs::write(&not_a_dir, b"").unwrap();
+    let env = env.env("TMPDIR", not_a_dir.to_str().unwrap());
     let Some(mount) = Mount::tmpfs(&env.home, "1m") else {
         return;
     };
@@ -293,7 +369,7 @@ fn a_read_only_data_dir_fails_open_with_one_line() {
     mount.remount("ro");
     let out = env.hook(None, &tool_event(&env, SESSION, "toolu_nowhere"));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("lost") || err.contains("spool"), "{err}");
+    assert!(err.contains("lost"), "{err}");
     mount.remount("rw");
     assert_eq!(
         env.count("SELECT count(*) FROM events"),

@@ -126,6 +126,15 @@ fn handle(event: Option<&str>) {
                     paths.spool_dir.display()
                 );
             }
+            Persisted::SpooledElsewhere { store, spool, dir } => {
+                let why = store.map_or_else(String::new, |e| format!("{e}; "));
+                tracing::warn!(hook = %record.hook, "{why}spool: {spool}; event spooled to {}", dir.display());
+                say!(
+                    "{why}cannot write {} ({spool}); event saved to {} and will be stored by the next hook",
+                    paths.spool_dir.display(),
+                    dir.display()
+                );
+            }
             Persisted::Lost { store, spool } => {
                 let why = store.map_or_else(String::new, |e| format!("{e}; "));
                 tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");

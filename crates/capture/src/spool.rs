@@ -19,6 +19,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use mnemo_config::bounded;
 
 use mnemo_store::{HookRecord, Store};
 
@@ -28,6 +31,11 @@ const SUFFIX: &str = ".json";
 const LOCK_FILE: &str = ".drain.lock";
 /// Unreadable spool files are moved here rather than deleted.
 const BAD_DIR: &str = "bad";
+
+/// A spool file holds one capped event; anything this large, or not a
+/// regular file (a FIFO would block the reader), is not one of ours.
+const MAX_FILE_BYTES: usize = 128 * 1024 * 1024;
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
@@ -158,7 +166,7 @@ pub fn drain(
         let mut files = Vec::with_capacity(chunk.len());
         for (name, from) in chunk {
             let path = from.join(name);
-            match fs::read(&path)
+            match bounded::read_regular(&path, MAX_FILE_BYTES, READ_TIMEOUT)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<HookRecord>(&b).ok())
             {
@@ -167,7 +175,7 @@ pub fn drain(
                     files.push(path);
                 }
                 None => {
-                    if fs::metadata(&path).is_ok() {
+                    if fs::symlink_metadata(&path).is_ok() {
                         tracing::warn!(file = %path.display(), "unreadable spool file moved to bad/");
                         let bad = from.join(BAD_DIR);
                         let _ = fs::create_dir_all(&bad);
@@ -217,14 +225,17 @@ mod tests {
             write(&dir, &record(1_000 - i, &format!("t{i}"))).unwrap();
         }
         fs::write(dir.join("999-garbage.json"), b"{not json").unwrap();
-        assert_eq!(pending(&dir), 6);
+        let fifo = std::ffi::CString::new(dir.join("998-fifo.json").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert_eq!(pending(&dir), 7);
         let mut store = Store::open_in_memory().unwrap();
         let d = drain(&dir, None, &mut store, 3, 10_000).unwrap();
         assert_eq!(d.ingested + d.bad, 3);
-        assert_eq!(d.remaining, 3);
+        assert_eq!(d.remaining, 4);
         let d2 = drain(&dir, None, &mut store, 100, 10_000).unwrap();
         assert_eq!(d.ingested + d2.ingested, 5);
-        assert_eq!(d.bad + d2.bad, 1);
+        assert_eq!(d.bad + d2.bad, 2, "the garbage and the FIFO set aside");
         assert_eq!(pending(&dir), 0);
         assert!(dir.join("bad/999-garbage.json").exists());
         let ids = tool_use_ids(&store);

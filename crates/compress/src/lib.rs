@@ -95,25 +95,35 @@ pub fn compress_pending(
     let stale_before = now - options.stale_after.as_millis() as i64;
     let mut report = Report::default();
     for pending in store.pending_episodes(stale_before, options.max_episodes)? {
-        let attempt = panic::catch_unwind(AssertUnwindSafe(|| {
-            compress_one(store, redactor, &pending, options, now)
-        }));
-        let reason = match attempt {
-            Ok(Ok(one)) => {
-                report.add(one);
-                continue;
+        match contain(|| compress_one(store, redactor, &pending, options, now))? {
+            Ok(one) => report.add(one),
+            Err(reason) => {
+                // One bad episode must not block the ones after it.
+                tracing::warn!(prompt = pending.prompt_id, "episode skipped: {reason}");
+                store.skip_episode(pending.prompt_id, &reason)?;
+                report.skipped += 1;
             }
-            // Locked, full, read-only: the next run retries.
-            Ok(Err(e)) if e.is_store_wide() => return Err(e),
-            Ok(Err(e)) => e.to_string(),
-            Err(panic) => format!("compression panicked: {}", panic_message(&*panic)),
-        };
-        // One bad episode must not block the ones after it.
-        tracing::warn!(prompt = pending.prompt_id, "episode skipped: {reason}");
-        store.skip_episode(pending.prompt_id, &reason)?;
-        report.skipped += 1;
+        }
     }
     Ok(report)
+}
+
+/// Run one episode's compression. A panic, or an error about this episode's
+/// data, becomes the reason to set it aside (`Ok(Err(reason))`); an error
+/// about the whole store (locked, full, read-only) is returned as is, for a
+/// later run to retry.
+fn contain(
+    compress: impl FnOnce() -> Result<Report, StoreError>,
+) -> Result<Result<Report, String>, StoreError> {
+    match panic::catch_unwind(AssertUnwindSafe(compress)) {
+        Ok(Ok(report)) => Ok(Ok(report)),
+        Ok(Err(e)) if e.is_store_wide() => Err(e),
+        Ok(Err(e)) => Ok(Err(e.to_string())),
+        Err(panic) => Ok(Err(format!(
+            "compression panicked: {}",
+            panic_message(&*panic)
+        ))),
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
@@ -379,6 +389,24 @@ fn summary_bytes(s: &mnemo_store::NewSummary) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_sets_the_episode_aside_and_a_store_wide_error_stops_the_run() {
+        let reason = contain(|| panic!("rule bug")).unwrap().unwrap_err();
+        assert_eq!(reason, "compression panicked: rule bug");
+        let newer = || {
+            Err(StoreError::NewerSchema {
+                found: 99,
+                known: 1,
+            })
+        };
+        assert!(matches!(
+            contain(newer),
+            Err(StoreError::NewerSchema { .. })
+        ));
+        let fine = contain(|| Ok(Report::default())).unwrap();
+        assert_eq!(fine, Ok(Report::default()));
+    }
 
     #[test]
     fn hash_ignores_case_and_spacing() {

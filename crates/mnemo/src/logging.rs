@@ -51,13 +51,23 @@ impl RotatingFile {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir)?;
         }
+        // O_NONBLOCK: a FIFO planted at the log's path must not block the
+        // open (it fails without a reader); anything but a regular file is
+        // refused, so a hook never writes into a pipe or a device.
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
+            .custom_flags(libc::O_NONBLOCK)
             .open(&self.path)?;
-        let len = file.metadata()?.len();
-        Ok((file, len))
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", self.path.display()),
+            ));
+        }
+        Ok((file, meta.len()))
     }
 
     /// mnemo.log → mnemo.log.1 → … → mnemo.log.<keep>; the oldest is dropped.

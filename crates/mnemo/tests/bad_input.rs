@@ -386,6 +386,15 @@ fn a_config_file_that_is_a_fifo_or_a_device_gives_one_line_and_defaults() {
 }
 
 #[test]
+fn a_log_file_that_is_a_fifo_does_not_block_the_hook() {
+    let env = Env::new().env("MNEMO_LOG_LEVEL", "debug");
+    std::fs::create_dir_all(env.home.join("logs")).unwrap();
+    mkfifo(&env.home.join("logs/mnemo.log"));
+    hook_json_bounded(&env, &env.fixture("user_prompt_submit__basic"));
+    assert_eq!(env.count("SELECT count(*) FROM prompts"), 1);
+}
+
+#[test]
 fn a_trickling_sender_cannot_keep_a_hook_alive() {
     let env = Env::new();
     // Never idle for long, never complete: one byte every 2 s.

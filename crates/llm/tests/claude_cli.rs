@@ -43,6 +43,9 @@ impl Fake {
              printf '%s' \"${{CLAUDECODE-unset}}\" > '{log}/claudecode_env'\n\
              printf '%s' \"${{CLAUDE_CODE_MAX_OUTPUT_TOKENS-unset}}\" > '{log}/max_output_env'\n\
              printf '%s' \"${{MAX_THINKING_TOKENS-unset}}\" > '{log}/thinking_env'\n\
+             printf '%s' \"${{CLAUDE_CODE_DISABLE_THINKING-unset}}\" > '{log}/disable_thinking_env'\n\
+             printf '%s' \"${{ENABLE_TOOL_SEARCH-unset}}\" > '{log}/tool_search_env'\n\
+             printf '%s' \"${{CLAUDE_CODE_DISABLE_CLAUDE_MDS-unset}}\" > '{log}/claude_mds_env'\n\
              pwd > '{log}/cwd'\n\
              {body}\n"
         );
@@ -157,10 +160,12 @@ fn success_passes_the_flags_env_and_stdin_and_reads_structured_output() {
         "--tools",
         "",
         "--strict-mcp-config",
+        "--disable-slash-commands",
         "--no-session-persistence",
         "--json-schema",
         schema_json.as_str(),
-        "--append-system-prompt",
+        // mnemo's own system prompt replaces Claude Code's agent prompt.
+        "--system-prompt",
     ];
     // The empty `--tools` value is an argument of its own.
     let raw = fake.read("argv");
@@ -188,6 +193,13 @@ fn success_passes_the_flags_env_and_stdin_and_reads_structured_output() {
     );
     assert_eq!(fake.read("max_output_env"), "1500");
     assert_eq!(fake.read("thinking_env"), "0");
+    assert_eq!(
+        fake.read("disable_thinking_env"),
+        "1",
+        "current CLIs turn thinking off only with CLAUDE_CODE_DISABLE_THINKING"
+    );
+    assert_eq!(fake.read("tool_search_env"), "false");
+    assert_eq!(fake.read("claude_mds_env"), "1");
     let cwd = fake.read("cwd");
     assert_eq!(Path::new(cwd.trim()), fake.work_dir.canonicalize().unwrap());
     let mode = fs::metadata(&fake.work_dir).unwrap().permissions().mode() & 0o777;

@@ -185,21 +185,20 @@ fn success_passes_the_flags_env_and_stdin_and_reads_structured_output() {
         request().user,
         "the prompt goes on stdin"
     );
-    assert_eq!(fake.read("hooks_env"), "1", "MNEMO_DISABLE_HOOKS=1");
-    assert_eq!(
-        fake.read("claudecode_env"),
-        "unset",
-        "CLAUDECODE is not inherited"
-    );
-    assert_eq!(fake.read("max_output_env"), "1500");
-    assert_eq!(fake.read("thinking_env"), "0");
-    assert_eq!(
-        fake.read("disable_thinking_env"),
-        "1",
-        "current CLIs turn thinking off only with CLAUDE_CODE_DISABLE_THINKING"
-    );
-    assert_eq!(fake.read("tool_search_env"), "false");
-    assert_eq!(fake.read("claude_mds_env"), "1");
+    // The child's environment: mnemo's hooks off, not "inside" the calling
+    // session, the output limit, thinking off (current CLIs read only
+    // CLAUDE_CODE_DISABLE_THINKING), no deferred-tool placeholder, no CLAUDE.md.
+    for (variable, expected) in [
+        ("hooks_env", "1"),
+        ("claudecode_env", "unset"),
+        ("max_output_env", "1500"),
+        ("thinking_env", "0"),
+        ("disable_thinking_env", "1"),
+        ("tool_search_env", "false"),
+        ("claude_mds_env", "1"),
+    ] {
+        assert_eq!(fake.read(variable), expected, "{variable}");
+    }
     let cwd = fake.read("cwd");
     assert_eq!(Path::new(cwd.trim()), fake.work_dir.canonicalize().unwrap());
     let mode = fs::metadata(&fake.work_dir).unwrap().permissions().mode() & 0o777;

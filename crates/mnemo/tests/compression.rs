@@ -128,3 +128,26 @@ fn stats_show_memories_and_llm_spend() {
     assert_eq!(v["llm_tokens_today"], 0);
     assert_eq!(v["events_pending"], 0);
 }
+
+/// A turn that ends on an API error sends StopFailure instead of Stop: the
+/// episode is closed and compressed by that hook, once.
+#[test]
+fn a_stop_failure_ends_the_episode() {
+    let env = Env::new();
+    env.hook(None, &env.fixture("session_start__startup"));
+    env.hook(None, &env.fixture("user_prompt_submit__basic"));
+    env.hook(None, &env.fixture("post_tool_use__edit"));
+    env.hook(
+        Some("stop-failure"),
+        &env.fixture("stop_failure__api_error"),
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE close_reason = 'stop'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NULL"),
+        0
+    );
+    assert!(env.count("SELECT count(*) FROM observations") >= 1);
+}

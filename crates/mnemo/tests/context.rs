@@ -338,3 +338,46 @@ fn a_turn_that_only_recalls_memory_leaves_no_memory() {
         "{before:?} → {after:?}"
     );
 }
+
+/// Claude Code echoes injected context back in two forms (seen in 2.1.328
+/// transcripts): rendered as a system reminder ("SessionStart hook additional
+/// context: <mnemo-context>…") and as the hook's raw stdout, JSON-escaped
+/// inside a transcript line. Either one reaching a hook (a prompt quoting it,
+/// a tool reading a transcript) loses the memory text before it is stored.
+#[test]
+fn echoes_of_injected_context_are_not_stored() {
+    let env = Env::new();
+    fib_memories(&env);
+    let context = start(&env, "/home/dev/fib-cli", "echo").expect("context injected");
+    let memory = "fibonacci() raises ValueError for negative n";
+    assert!(context.contains(memory));
+    let rendered = format!(
+        "<system-reminder>\nSessionStart hook additional context: {context}\n</system-reminder>"
+    );
+    let stdout = json!({"hookSpecificOutput": {"additionalContext": context, "hookEventName": "SessionStart"}});
+    let transcript_line = json!({"type": "attachment", "attachment": {"type": "hook_success", "stdout": stdout.to_string()}});
+    prompt(&env, "echo", &format!("{rendered}\nwhy is this here?"));
+    tool_call(
+        &env,
+        "echo",
+        "Read",
+        json!({"file_path": "/home/dev/.claude/projects/-home-dev-fib-cli/echo.jsonl"}),
+        json!({"type": "text", "file": {"filePath": "/home/dev/.claude/projects/-home-dev-fib-cli/echo.jsonl", "content": transcript_line.to_string()}}),
+    );
+    let echoed = env.count(
+        "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id
+         WHERE s.agent_session_id = 'echo' AND e.hook IN ('UserPromptSubmit', 'PostToolUse')",
+    );
+    assert_eq!(echoed, 2, "both events are stored");
+    let stored: String = env
+        .db()
+        .query_row(
+            "SELECT group_concat(e.payload, ' ') || (SELECT group_concat(text, ' ') FROM prompts)
+             FROM events e JOIN sessions s ON s.id = e.session_id WHERE s.agent_session_id = 'echo'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored.contains("why is this here?"), "{stored}");
+    assert!(!stored.contains("ValueError for negative n"), "{stored}");
+}

@@ -11,10 +11,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use mnemo_capture::event::{self, Registration};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-
-use mnemo_capture::event::{self, Registration};
 
 /// One hook mnemo registers: the event, the `mnemo hook` argument and how
 /// Claude Code runs it (from `mnemo_capture::event::EVENTS`, the list the

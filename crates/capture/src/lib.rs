@@ -322,6 +322,12 @@ impl Capturer {
         };
         obj.remove("hook_event_name");
         let tool_name = take_str(obj, "tool_name");
+        if tool_name.as_deref().is_some_and(mnemo_privacy::is_own_tool) {
+            // mnemo's own recall: what it returned is memory already kept.
+            // Only the call (which query, which ids) stays, as a sign the
+            // turn recalled memory.
+            obj.remove("tool_response");
+        }
         let tool_use_id = take_str(obj, "tool_use_id");
         let cwd = str_field(obj, "cwd");
         let (project, branch) = self.clean_project(project);

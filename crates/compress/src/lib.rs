@@ -146,8 +146,12 @@ pub fn compress_one(
         return Ok(Report::default());
     };
     let raw_bytes: usize = episode.events.iter().map(|e| e.payload.len()).sum();
-    let compression = if episode.private {
-        Compression::default() // the user asked for nothing of it to be kept
+    // Nothing is kept of a private episode (the user asked so) nor of one
+    // that only recalled memory (it would be a memory of memories).
+    let keep_nothing =
+        episode.private || rules::recalled_only(&episode, recall_injected(store, &episode)?);
+    let compression = if keep_nothing {
+        Compression::default()
     } else {
         let closing = closing_message(&episode, redactor);
         rules::compress(&episode, closing.as_deref())
@@ -160,7 +164,7 @@ pub fn compress_one(
     let result = CompressedEpisode {
         prompt_id: episode.prompt_id,
         close_reason: pending.close_reason.clone(),
-        summary: (!episode.private).then_some(compression.summary),
+        summary: (!keep_nothing).then_some(compression.summary),
         observations,
         merges,
         event_ids: episode.events.iter().map(|e| e.id).collect(),
@@ -182,6 +186,18 @@ pub fn compress_one(
         stored_bytes,
         skipped: 0,
     })
+}
+
+/// Whether prompt recall injected memories with the episode's prompt: a
+/// recall recorded after the prompt and before the session's next one.
+fn recall_injected(store: &Store, episode: &EpisodeData) -> Result<bool, StoreError> {
+    Ok(store.conn().query_row(
+        "SELECT EXISTS (SELECT 1 FROM recalls r WHERE r.session_id = ?1 AND r.at >= ?2
+             AND NOT EXISTS (SELECT 1 FROM prompts p WHERE p.session_id = ?1
+                             AND p.created_at > ?2 AND p.created_at <= r.at))",
+        [episode.session_id, episode.prompt_at],
+        |row| row.get(0),
+    )?)
 }
 
 /// Tool calls of the episode that started (PreToolUse) but have not

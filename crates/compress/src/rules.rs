@@ -56,10 +56,38 @@ static FEATURE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+/// Claude Code's own tools that only find other tools: calling one does no
+/// work of its own.
+const TOOL_PLUMBING: &[&str] = &["ToolSearch"];
+
+/// Whether an episode did nothing but recall memory: it changed, ran and
+/// read nothing (every tool it called was mnemo's own or Claude Code's tool
+/// plumbing), and memory reached it, through mnemo's tools or injected with
+/// its prompt (`recall_injected`). Its answer can only restate memories, and
+/// kept as a new memory it would outrank the original it came from.
+pub fn recalled_only(ep: &EpisodeData, recall_injected: bool) -> bool {
+    let mut used_own_tools = false;
+    for tool in ep.events.iter().filter_map(|e| e.tool_name.as_deref()) {
+        if mnemo_privacy::is_own_tool(tool) {
+            used_own_tools = true;
+        } else if !TOOL_PLUMBING.contains(&tool) {
+            return false;
+        }
+    }
+    used_own_tools || recall_injected
+}
+
 /// Compress one episode. `closing` is Claude's closing message, already redacted.
 pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
     let root = ep.project_root.as_deref().or(ep.cwd.as_deref());
-    let steps = steps(&ep.events, root);
+    let mut steps = steps(&ep.events, root);
+    // Recalling memory or finding a tool is not part of the work to remember.
+    steps.retain(|step| match &step.action {
+        Action::Other { tool } => {
+            !mnemo_privacy::is_own_tool(tool) && !TOOL_PLUMBING.contains(&tool.as_str())
+        }
+        _ => true,
+    });
     let reading = closing.map(prose::read).unwrap_or_default();
     let files_read = unique(steps.iter().filter_map(|s| match &s.action {
         Action::Read { path } => Some(path.clone()),

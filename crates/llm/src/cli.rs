@@ -5,26 +5,34 @@
 //!
 //! ```text
 //! <program> -p --output-format json --model <model> --max-turns 2 --tools ""
-//!     --strict-mcp-config --no-session-persistence
-//!     --json-schema <schema JSON> --append-system-prompt <system + schema instructions>
+//!     --strict-mcp-config --disable-slash-commands --no-session-persistence
+//!     --json-schema <schema JSON> --system-prompt <system + schema instructions>
 //! ```
 //!
-//! `--tools ""` leaves the model no tool to act with, `--strict-mcp-config`
-//! (with no `--mcp-config`) starts no MCP server, `--no-session-persistence`
-//! keeps the call out of the user's session list. `--max-turns 2`, not 1:
-//! the CLI implements `--json-schema` with a synthetic `StructuredOutput`
-//! tool call, and the turn that closes it must not be cut off; with no tools
-//! there is nothing else a second turn could do.
+//! The request should carry mnemo's prompt and little else. `--system-prompt`
+//! replaces Claude Code's own agent prompt (about 12 KB; appending to it
+//! tripled the size of every call), `--tools ""` leaves the model no tool to
+//! act with, `--strict-mcp-config` (with no `--mcp-config`) starts no MCP
+//! server, `--disable-slash-commands` lists no skills,
+//! `--no-session-persistence` keeps the call out of the user's session list.
+//! `--max-turns 2`, not 1: the CLI implements `--json-schema` with a
+//! synthetic `StructuredOutput` tool call, and the turn that closes it must
+//! not be cut off; with no tools there is nothing else a second turn could do.
 //!
 //! Environment: `MNEMO_DISABLE_HOOKS=1` (mnemo's hooks exit at once, so the
 //! call is never recorded as a session of its own), `CLAUDECODE` and
 //! `CLAUDE_CODE_ENTRYPOINT` removed (the CLI refuses to start "inside another
 //! Claude Code session" when they are inherited from a hook),
-//! `CLAUDE_CODE_MAX_OUTPUT_TOKENS=<max_output_tokens>` and
-//! `MAX_THINKING_TOKENS=0` (no extended thinking: cheaper, and no thinking
-//! budget above the output limit, whatever the user's settings say). The working directory
-//! is a private directory (created 0700), so no project's `CLAUDE.md` or
-//! settings are read.
+//! `CLAUDE_CODE_MAX_OUTPUT_TOKENS=<max_output_tokens>`,
+//! `CLAUDE_CODE_DISABLE_THINKING=1` (no extended thinking: cheaper, and no
+//! thinking budget above the output limit, whatever the user's settings say;
+//! current CLIs ignore the older `MAX_THINKING_TOKENS=0`, still set for the
+//! CLIs that read it), `ENABLE_TOOL_SEARCH=false` (no placeholder tool for
+//! deferred tools) and `CLAUDE_CODE_DISABLE_CLAUDE_MDS=1` (the user's own
+//! `~/.claude/CLAUDE.md` would otherwise ride along in every call). The
+//! working directory is a private directory (created 0700), so no project's
+//! `CLAUDE.md` or settings are read. `--bare` would trim Claude Code's
+//! environment block too, but it ignores the user's login (API keys only).
 //!
 //! The child runs in its own process group. When it exits, or when the
 //! timeout passes, the whole group is sent SIGKILL (the exited leader is
@@ -85,10 +93,11 @@ pub(crate) fn args(model: &str, prompt: &Prompt<'_>) -> Vec<OsString> {
         "--tools",
         "",
         "--strict-mcp-config",
+        "--disable-slash-commands",
         "--no-session-persistence",
         "--json-schema",
         &prompt.schema_json,
-        "--append-system-prompt",
+        "--system-prompt",
         &prompt.system,
     ]
     .iter()
@@ -120,7 +129,10 @@ pub(crate) fn attempt(
             "CLAUDE_CODE_MAX_OUTPUT_TOKENS",
             max_output_tokens.to_string(),
         )
+        .env("CLAUDE_CODE_DISABLE_THINKING", "1")
         .env("MAX_THINKING_TOKENS", "0")
+        .env("ENABLE_TOOL_SEARCH", "false")
+        .env("CLAUDE_CODE_DISABLE_CLAUDE_MDS", "1")
         .env_remove("CLAUDECODE")
         .env_remove("CLAUDE_CODE_ENTRYPOINT")
         .stdin(Stdio::piped())

@@ -43,6 +43,9 @@ impl Fake {
              printf '%s' \"${{CLAUDECODE-unset}}\" > '{log}/claudecode_env'\n\
              printf '%s' \"${{CLAUDE_CODE_MAX_OUTPUT_TOKENS-unset}}\" > '{log}/max_output_env'\n\
              printf '%s' \"${{MAX_THINKING_TOKENS-unset}}\" > '{log}/thinking_env'\n\
+             printf '%s' \"${{CLAUDE_CODE_DISABLE_THINKING-unset}}\" > '{log}/disable_thinking_env'\n\
+             printf '%s' \"${{ENABLE_TOOL_SEARCH-unset}}\" > '{log}/tool_search_env'\n\
+             printf '%s' \"${{CLAUDE_CODE_DISABLE_CLAUDE_MDS-unset}}\" > '{log}/claude_mds_env'\n\
              pwd > '{log}/cwd'\n\
              {body}\n"
         );
@@ -157,10 +160,12 @@ fn success_passes_the_flags_env_and_stdin_and_reads_structured_output() {
         "--tools",
         "",
         "--strict-mcp-config",
+        "--disable-slash-commands",
         "--no-session-persistence",
         "--json-schema",
         schema_json.as_str(),
-        "--append-system-prompt",
+        // mnemo's own system prompt replaces Claude Code's agent prompt.
+        "--system-prompt",
     ];
     // The empty `--tools` value is an argument of its own.
     let raw = fake.read("argv");
@@ -180,14 +185,20 @@ fn success_passes_the_flags_env_and_stdin_and_reads_structured_output() {
         request().user,
         "the prompt goes on stdin"
     );
-    assert_eq!(fake.read("hooks_env"), "1", "MNEMO_DISABLE_HOOKS=1");
-    assert_eq!(
-        fake.read("claudecode_env"),
-        "unset",
-        "CLAUDECODE is not inherited"
-    );
-    assert_eq!(fake.read("max_output_env"), "1500");
-    assert_eq!(fake.read("thinking_env"), "0");
+    // The child's environment: mnemo's hooks off, not "inside" the calling
+    // session, the output limit, thinking off (current CLIs read only
+    // CLAUDE_CODE_DISABLE_THINKING), no deferred-tool placeholder, no CLAUDE.md.
+    for (variable, expected) in [
+        ("hooks_env", "1"),
+        ("claudecode_env", "unset"),
+        ("max_output_env", "1500"),
+        ("thinking_env", "0"),
+        ("disable_thinking_env", "1"),
+        ("tool_search_env", "false"),
+        ("claude_mds_env", "1"),
+    ] {
+        assert_eq!(fake.read(variable), expected, "{variable}");
+    }
     let cwd = fake.read("cwd");
     assert_eq!(Path::new(cwd.trim()), fake.work_dir.canonicalize().unwrap());
     let mode = fs::metadata(&fake.work_dir).unwrap().permissions().mode() & 0o777;

@@ -128,3 +128,76 @@ fn stats_show_memories_and_llm_spend() {
     assert_eq!(v["llm_tokens_today"], 0);
     assert_eq!(v["events_pending"], 0);
 }
+
+/// A turn that ends on an API error sends StopFailure instead of Stop: the
+/// episode is closed and compressed by that hook, once.
+#[test]
+fn a_stop_failure_ends_the_episode() {
+    let env = Env::new();
+    env.hook(None, &env.fixture("session_start__startup"));
+    env.hook(None, &env.fixture("user_prompt_submit__basic"));
+    env.hook(None, &env.fixture("post_tool_use__edit"));
+    env.hook(
+        Some("stop-failure"),
+        &env.fixture("stop_failure__api_error"),
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE close_reason = 'stop'"),
+        1
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NULL"),
+        0
+    );
+    assert!(env.count("SELECT count(*) FROM observations") >= 1);
+}
+
+/// Every event the event table says closes an episode does close it (the
+/// store's own test of what closed an episode agrees with the table), and its
+/// hook compresses the episode at once.
+#[test]
+fn every_event_that_closes_an_episode_closes_and_compresses_it() {
+    let env = Env::new();
+    let fixtures: Vec<Value> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|entry| {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            Some(env.fixture(name.strip_suffix(".json")?))
+        })
+        .collect();
+    let closing = mnemo_capture::event::EVENTS
+        .iter()
+        .filter(|event| event.closes_episode);
+    for event in closing {
+        let session = format!("closed-by-{}", event.name);
+        let mut payload = fixtures
+            .iter()
+            .find(|f| f["hook_event_name"] == event.name)
+            .unwrap_or_else(|| panic!("a fixture of {}", event.name))
+            .clone();
+        for name in [
+            "session_start__startup",
+            "user_prompt_submit__basic",
+            "post_tool_use__edit",
+        ] {
+            let mut before = env.fixture(name);
+            before["session_id"] = json!(session);
+            env.hook(None, &before);
+        }
+        payload["session_id"] = json!(session);
+        env.hook(None, &payload);
+        let (reason, compressed): (String, bool) = env
+            .db()
+            .query_row(
+                "SELECT e.close_reason, p.compressed_at IS NOT NULL
+                 FROM prompts p JOIN sessions s ON s.id = p.session_id
+                 JOIN episodes e ON e.prompt_id = p.id
+                 WHERE s.agent_session_id = ?1",
+                [&session],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or_else(|e| panic!("{}: no episode ({e})", event.name));
+        assert!(compressed, "{}", event.name);
+        assert_ne!(reason, "stale", "{}", event.name);
+    }
+}

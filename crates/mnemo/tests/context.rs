@@ -229,3 +229,155 @@ fn a_hostile_memory_stays_inside_its_line_and_the_fence() {
         );
     }
 }
+
+/// A tool call of the fib-cli session `session`, as Claude Code sends it.
+fn tool_call(env: &Env, session: &str, tool: &str, input: Value, response: Value) {
+    let mut p = env.fixture("post_tool_use__mcp");
+    p["cwd"] = json!("/home/dev/fib-cli");
+    p["session_id"] = json!(session);
+    p["tool_name"] = json!(tool);
+    p["tool_input"] = input;
+    p["tool_response"] = response;
+    p["tool_use_id"] = json!(format!("toolu_{session}_{}", tool.len() * 7 + 3));
+    env.hook(None, &p);
+}
+
+fn stop(env: &Env, session: &str, answer: &str) {
+    let mut p = env.fixture("stop__basic");
+    p["cwd"] = json!("/home/dev/fib-cli");
+    p["session_id"] = json!(session);
+    p["last_assistant_message"] = json!(answer);
+    env.hook(None, &p);
+}
+
+/// Asking about past work recalls memories; the answer restates them. Kept,
+/// it would become a memory of a memory that outranks the original, so a turn
+/// that only recalled (injected with its prompt, or through mnemo's own MCP
+/// tools however the plugin names them) leaves no observation and no summary,
+/// and what mnemo's tools returned is not stored. A turn that also works is
+/// compressed as before.
+#[test]
+fn a_turn_that_only_recalls_memory_leaves_no_memory() {
+    let env = Env::new();
+    fib_memories(&env);
+    let kept = |env: &Env| {
+        (
+            env.count("SELECT count(*) FROM observations"),
+            env.count("SELECT count(*) FROM summaries"),
+        )
+    };
+    let before = kept(&env);
+    let answer = "From memory: fibonacci() recursed forever on negative n until Python hit \
+                  RecursionError. It now raises ValueError for negative n, and a test covers it.";
+
+    // Recall injected with the prompt; no tool called.
+    start(&env, "/home/dev/fib-cli", "asker");
+    prompt(
+        &env,
+        "asker",
+        "Tell me about the fibonacci bug we fixed last time",
+    )
+    .expect("recall injected");
+    stop(&env, "asker", answer);
+
+    // Nothing injected; the model finds mnemo's tools and asks them.
+    assert_eq!(
+        prompt(&env, "asker", "what happened with negative input?"),
+        None
+    );
+    tool_call(
+        &env,
+        "asker",
+        "ToolSearch",
+        json!({"query": "select:mcp__plugin_mnemo_mnemo__search"}),
+        json!({"matches": ["mcp__plugin_mnemo_mnemo__search"]}),
+    );
+    let memory_text = "fibonacci() raises ValueError for negative n (recalled through MCP)";
+    tool_call(
+        &env,
+        "asker",
+        "mcp__plugin_mnemo_mnemo__search",
+        json!({"query": "negative input"}),
+        json!([{"type": "text", "text": memory_text}]),
+    );
+    tool_call(
+        &env,
+        "asker",
+        "mcp__mnemo__get_observations",
+        json!({"ids": [1]}),
+        json!([{"type": "text", "text": memory_text}]),
+    );
+    stop(&env, "asker", answer);
+
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NULL"),
+        0,
+        "both turns were compressed"
+    );
+    assert_eq!(kept(&env), before, "no memory of recall");
+    assert_eq!(
+        env.count("SELECT count(*) FROM events WHERE tool_name LIKE 'mcp__%mnemo__%'"),
+        2,
+        "the recall calls are kept as calls"
+    );
+    assert!(!contains(&all_bytes(&env.home), "recalled through MCP"));
+
+    // The same answer after real work is remembered.
+    prompt(&env, "asker", "check the memoized version of fibonacci");
+    tool_call(
+        &env,
+        "asker",
+        "Read",
+        json!({"file_path": "/home/dev/fib-cli/fibonacci.py"}),
+        json!({"type": "text", "file": {"filePath": "/home/dev/fib-cli/fibonacci.py", "content": "def fibonacci(n):\n    ...\n"}}),
+    );
+    stop(&env, "asker", answer);
+    let after = kept(&env);
+    assert!(
+        after.0 > before.0 && after.1 > before.1,
+        "{before:?} → {after:?}"
+    );
+}
+
+/// Claude Code echoes injected context back in two forms (seen in 2.1.328
+/// transcripts): rendered as a system reminder ("SessionStart hook additional
+/// context: <mnemo-context>…") and as the hook's raw stdout, JSON-escaped
+/// inside a transcript line. Either one reaching a hook (a prompt quoting it,
+/// a tool reading a transcript) loses the memory text before it is stored.
+#[test]
+fn echoes_of_injected_context_are_not_stored() {
+    let env = Env::new();
+    fib_memories(&env);
+    let context = start(&env, "/home/dev/fib-cli", "echo").expect("context injected");
+    let memory = "fibonacci() raises ValueError for negative n";
+    assert!(context.contains(memory));
+    let rendered = format!(
+        "<system-reminder>\nSessionStart hook additional context: {context}\n</system-reminder>"
+    );
+    let stdout = json!({"hookSpecificOutput": {"additionalContext": context, "hookEventName": "SessionStart"}});
+    let transcript_line = json!({"type": "attachment", "attachment": {"type": "hook_success", "stdout": stdout.to_string()}});
+    prompt(&env, "echo", &format!("{rendered}\nwhy is this here?"));
+    tool_call(
+        &env,
+        "echo",
+        "Read",
+        json!({"file_path": "/home/dev/.claude/projects/-home-dev-fib-cli/echo.jsonl"}),
+        json!({"type": "text", "file": {"filePath": "/home/dev/.claude/projects/-home-dev-fib-cli/echo.jsonl", "content": transcript_line.to_string()}}),
+    );
+    let echoed = env.count(
+        "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id
+         WHERE s.agent_session_id = 'echo' AND e.hook IN ('UserPromptSubmit', 'PostToolUse')",
+    );
+    assert_eq!(echoed, 2, "both events are stored");
+    let stored: String = env
+        .db()
+        .query_row(
+            "SELECT group_concat(e.payload, ' ') || (SELECT group_concat(text, ' ') FROM prompts)
+             FROM events e JOIN sessions s ON s.id = e.session_id WHERE s.agent_session_id = 'echo'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(stored.contains("why is this here?"), "{stored}");
+    assert!(!stored.contains("ValueError for negative n"), "{stored}");
+}

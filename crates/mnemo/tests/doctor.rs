@@ -16,6 +16,7 @@ const EVENTS: &[(&str, &str)] = &[
     ("PostToolUse", "post-tool-use"),
     ("PostToolUseFailure", "post-tool-use-failure"),
     ("Stop", "stop"),
+    ("StopFailure", "stop-failure"),
     ("SubagentStop", "subagent-stop"),
     ("PreCompact", "pre-compact"),
     ("SessionEnd", "session-end"),
@@ -110,7 +111,7 @@ fn healthy_setup_is_all_ok() {
         check(&report, "hooks")["finding"]
             .as_str()
             .unwrap()
-            .contains("all 9 events")
+            .contains("all 10 events")
     );
     let db = check(&report, "database")["finding"]
         .as_str()

@@ -30,6 +30,7 @@ fn every_fixture_is_accepted_and_recorded_events_are_stored() {
         "PostToolUse",
         "PostToolUseFailure",
         "Stop",
+        "StopFailure",
         "SubagentStop",
         "PreCompact",
         "SessionEnd",
@@ -39,6 +40,12 @@ fn every_fixture_is_accepted_and_recorded_events_are_stored() {
         let session = format!("fixture-session-{i}");
         payload["session_id"] = json!(session);
         let event = payload["hook_event_name"].as_str().unwrap().to_string();
+        if event != "SessionStart" {
+            // Each event arrives in a session that has begun, as in Claude Code.
+            let mut start = env.fixture("session_start__startup");
+            start["session_id"] = json!(session);
+            env.hook(None, &start);
+        }
         env.hook(None, &payload);
         let rows = env.count(&format!(
             "SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id
@@ -51,8 +58,8 @@ fn every_fixture_is_accepted_and_recorded_events_are_stored() {
                 .db()
                 .query_row(
                     "SELECT tool_name, tool_use_id, payload FROM events e JOIN sessions s ON s.id = e.session_id
-                     WHERE s.agent_session_id = ?1",
-                    [&session],
+                     WHERE s.agent_session_id = ?1 AND e.hook = ?2",
+                    [&session, &event],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .unwrap();
@@ -286,4 +293,48 @@ fn two_repositories_with_the_same_name_are_two_projects() {
         env.count("SELECT count(*) FROM projects WHERE name = 'api'"),
         2
     );
+}
+
+/// `claude mcp list` and other commands that are not sessions fire a lone
+/// SessionEnd: it leaves no session behind. A session whose SessionStart was
+/// missed is still kept from its first prompt on.
+#[test]
+fn a_lone_session_end_is_no_session() {
+    let env = Env::new();
+    env.hook(None, &env.fixture("session_start__startup")); // creates the database
+    let before = env.count("SELECT count(*) FROM sessions");
+    for name in ["session_end__exit", "stop__basic", "pre_compact__auto"] {
+        let mut lone = env.fixture(name);
+        lone["session_id"] = json!(format!("not-a-session-{name}"));
+        let out = env.hook(None, &lone);
+        assert!(out.status.success());
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(env.count("SELECT count(*) FROM sessions"), before);
+    assert_eq!(
+        env.count("SELECT count(*) FROM events e JOIN sessions s ON s.id = e.session_id WHERE s.agent_session_id LIKE 'not-a-session-%'"),
+        0
+    );
+    let stats = env.ok_json(&["stats", "--json"]);
+    assert_eq!(stats["sessions"], json!(before), "{stats}");
+
+    let mut prompt = env.fixture("user_prompt_submit__basic");
+    prompt["session_id"] = json!("started-unseen");
+    env.hook(None, &prompt);
+    let mut end = env.fixture("session_end__exit");
+    end["session_id"] = json!("started-unseen");
+    env.hook(None, &end);
+    let status: String = env
+        .db()
+        .query_row(
+            "SELECT status FROM sessions WHERE agent_session_id = 'started-unseen'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "ended");
 }

@@ -104,6 +104,7 @@ fn mnemo_hooks() -> Value {
         "PostToolUse": h("post-tool-use", Some("*"), true, 30),
         "PostToolUseFailure": h("post-tool-use-failure", Some("*"), true, 30),
         "Stop": h("stop", None, true, 60),
+        "StopFailure": h("stop-failure", None, true, 60),
         "SubagentStop": h("subagent-stop", None, true, 60),
         "PreCompact": h("pre-compact", None, true, 60),
         "SessionEnd": h("session-end", None, false, 10),
@@ -287,7 +288,7 @@ fn old_entries_are_updated_in_place_not_duplicated() {
     let expected = mnemo_hooks();
     assert_eq!(v["hooks"]["Stop"], expected["Stop"]);
     assert_eq!(v["hooks"]["PostToolUse"], expected["PostToolUse"]);
-    assert_eq!(v["hooks"].as_object().unwrap().len(), 9);
+    assert_eq!(v["hooks"].as_object().unwrap().len(), 10);
     // The file had no trailing newline; it still has none.
     assert!(!read(&h.settings()).ends_with('\n'));
 }

@@ -83,6 +83,21 @@ fn plugin_hooks_are_the_installed_hooks() {
         }
     }
     assert_eq!(plugin["hooks"], expected);
+    // Byte for byte too, so the events are in install's order: the plugin
+    // file is install's settings file with a description line and `mnemo`
+    // from PATH.
+    let plugin_text = std::fs::read_to_string(dir.join("hooks/hooks.json")).unwrap();
+    let without_description: String = plugin_text
+        .lines()
+        .filter(|line| !line.starts_with("  \"description\": "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let exe = std::fs::canonicalize(common::BIN).unwrap();
+    let exe = exe.to_str().unwrap();
+    let installed_text = std::fs::read_to_string(env.tmp.path().join(".claude/settings.json"))
+        .unwrap()
+        .replace(&format!("\"{exe}\""), "\"mnemo\"");
+    assert_eq!(without_description, installed_text);
 
     let mcp = load(&dir.join(".mcp.json"));
     let installed = load(&env.tmp.path().join(".claude.json"));

@@ -96,6 +96,21 @@ use crate::files::SecretFiles;
 pub use crate::files::BUILTIN_SECRET_FILES;
 pub use crate::shape::{ENVELOPE_KEYS, MAX_PAYLOAD_VALUES, Parsed, parse_bounded};
 
+/// Whether `tool_name` is one of mnemo's own MCP tools, as Claude Code names
+/// them: `mcp__<server>__<tool>` for a server named `mnemo`, however a plugin
+/// prefixes it (`mcp__plugin_mnemo_mnemo__search`). What they return is
+/// memory already kept, so it must never become memory again.
+pub fn is_own_tool(tool_name: &str) -> bool {
+    let Some((server, tool)) = tool_name
+        .strip_prefix("mcp__")
+        .and_then(|rest| rest.split_once("__"))
+    else {
+        return false;
+    };
+    !tool.is_empty()
+        && (server == "mnemo" || (server.starts_with("plugin_") && server.ends_with("_mnemo")))
+}
+
 /// Default for [`PrivacyOptions::max_field_bytes`]: 16 KiB.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 16 * 1024;
 /// Default for [`PrivacyOptions::max_event_bytes`]: 256 KiB.

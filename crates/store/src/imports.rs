@@ -126,6 +126,8 @@ impl Store {
                         prompt_seen |= record.prompt.is_some();
                         tally.duplicates += 1;
                     }
+                    // An end with nothing before it: no session, nothing stored.
+                    Recorded::NoSession => {}
                     Recorded::Stored { .. } if record.prompt.is_some() => tally.prompts += 1,
                     Recorded::Stored { .. } if record.tool_use_id.is_some() => {
                         tally.tool_events += 1

@@ -99,6 +99,11 @@ pub enum Recorded {
     },
     /// The same event was already stored (a redelivery).
     Duplicate,
+    /// Not stored: an event that only follows session activity (its end,
+    /// a stop, a compaction) for a session never seen. Commands that are
+    /// not sessions (`claude mcp list`) send a lone SessionEnd; storing it
+    /// would make a phantom session.
+    NoSession,
 }
 
 impl Store {
@@ -151,6 +156,9 @@ impl Store {
 }
 
 pub(crate) fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result<Recorded> {
+    if !begins_session(r) && !session_exists(tx, r)? {
+        return Ok(Recorded::NoSession);
+    }
     let session_id = upsert_session(tx, r)?;
     match r.hook.as_str() {
         "SessionStart" => {
@@ -260,6 +268,24 @@ pub(crate) fn upsert_project(tx: &Transaction, p: &ProjectRef, at: i64) -> Resul
         params![p.root, p.name, at],
         |row| row.get(0),
     )?)
+}
+
+/// Whether an event shows a session is really under way, so it may be the
+/// first mnemo hears of it: its start, a prompt or a tool call. A session
+/// whose SessionStart was lost is still kept by its first prompt or tool.
+fn begins_session(r: &HookRecord) -> bool {
+    r.hook == "SessionStart" || r.prompt.is_some() || r.tool_use_id.is_some()
+}
+
+fn session_exists(tx: &Transaction, r: &HookRecord) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
+            params![r.agent, r.agent_session_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 fn upsert_session(tx: &Transaction, r: &HookRecord) -> Result<i64> {
@@ -532,6 +558,33 @@ pub(crate) mod tests {
         assert!(processed);
         s.record(&tool("late", 40), 10_000).unwrap();
         assert!(!compressed(&s), "a late tool result reopens the episode");
+    }
+
+    #[test]
+    fn events_that_only_follow_a_session_never_create_one() {
+        let mut s = Store::open_in_memory().unwrap();
+        for hook in [
+            "SessionEnd",
+            "Stop",
+            "StopFailure",
+            "PreCompact",
+            "SubagentStop",
+        ] {
+            assert_eq!(s.record(&rec(hook, 1), 0).unwrap(), Recorded::NoSession);
+        }
+        assert_eq!(count(&s, "sessions"), 0);
+        assert_eq!(count(&s, "events"), 0);
+        // A session whose SessionStart was missed begins with its first
+        // prompt or tool call, and its end is then stored.
+        s.record(&tool("t1", 2), 0).unwrap();
+        assert!(matches!(
+            s.record(&rec("SessionEnd", 3), 0).unwrap(),
+            Recorded::Stored { .. }
+        ));
+        let mut other = prompt("hello", 4);
+        other.agent_session_id = "s2".into();
+        s.record(&other, 0).unwrap();
+        assert_eq!(count(&s, "sessions"), 2);
     }
 
     #[test]

@@ -14,12 +14,6 @@ use mnemo_store::{HookRecord, Store};
 
 use super::worker::{Until, sleep_unless};
 
-/// Hooks that end an episode (or a session) and then compress what is
-/// closed: the current episode, ones closed earlier by a following prompt,
-/// late arrivals, and stale ones. All run `async` or at the end of a session,
-/// off the agent's critical path; PostToolUse stays a pure capture.
-const COMPRESSING_HOOKS: &[&str] = &["Stop", "StopFailure", "PreCompact", "SessionEnd"];
-
 /// Episodes one hook run compresses at most; a backlog is left to later runs.
 const HOOK_BUDGET: usize = 20;
 /// How often `mnemo serve` compresses when hooks do not.
@@ -84,7 +78,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
 /// For a Stop, first wait (briefly) for tool events still in flight, so the
 /// episode is compressed whole. Problems are logged, never shown to the agent.
 pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id: Option<i64>) {
-    if !config.compress.in_hooks || !COMPRESSING_HOOKS.contains(&record.hook.as_str()) {
+    if !config.compress.in_hooks || !mnemo_capture::event::closes_episode(&record.hook) {
         return;
     }
     let result = (|| -> anyhow::Result<Report> {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mnemo_capture::event::{self, HookEvent};
 use mnemo_capture::lock::FileLock;
 use mnemo_capture::spool;
 use mnemo_config::{Config, LlmBackend, Paths};
@@ -16,7 +17,6 @@ use mnemo_store::{SCHEMA_VERSION, Stats, Store, utc_day_start};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
 
-use super::install::HOOKS;
 use crate::style::Style;
 
 /// How long a reachability check may take.
@@ -292,11 +292,26 @@ fn is_mnemo(program: &str) -> bool {
     Path::new(program).file_name().is_some_and(|n| n == "mnemo")
 }
 
-/// Whether a PreToolUse matcher covers the Read tool.
-fn matches_read(matcher: Option<&str>) -> bool {
-    match matcher.map(str::trim) {
-        None | Some("") | Some("*") => true,
-        Some(m) => m.split('|').any(|part| part.trim() == "Read"),
+/// Whether a registered matcher covers the tool mnemo's own matcher names
+/// (any matcher will do when mnemo's takes every tool).
+fn covers(matcher: Option<&str>, wanted: Option<&str>) -> bool {
+    let (Some(wanted), Some(matcher)) = (wanted.filter(|w| *w != "*"), matcher.map(str::trim))
+    else {
+        return true;
+    };
+    matcher.is_empty() || matcher == "*" || matcher.split('|').any(|part| part.trim() == wanted)
+}
+
+/// An event as doctor names it: `PreToolUse(Read)` when mnemo's hook is for
+/// one tool.
+fn shown(event: &HookEvent) -> String {
+    match event
+        .registration
+        .and_then(|r| r.matcher)
+        .filter(|m| *m != "*")
+    {
+        Some(tool) => format!("{}({tool})", event.name),
+        None => event.name.to_owned(),
     }
 }
 
@@ -310,7 +325,8 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
         files.push(repo.join(".claude/settings.local.json"));
     }
     // Per event, the programs that run `mnemo hook`.
-    let mut found: Vec<(&str, Vec<String>)> = HOOKS.iter().map(|h| (h.event, Vec::new())).collect();
+    let mut found: Vec<(&HookEvent, Vec<String>)> =
+        event::registered().map(|(e, _)| (e, Vec::new())).collect();
     let settings = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
         Ok(settings) => settings,
         Err(check) => return check,
@@ -322,11 +338,12 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     for (_, settings) in &settings {
         for (event, programs) in found.iter_mut() {
             let groups = settings
-                .pointer(&format!("/hooks/{event}"))
+                .pointer(&format!("/hooks/{}", event.name))
                 .and_then(Value::as_array);
+            let wanted = event.registration.and_then(|r| r.matcher);
             for group in groups.into_iter().flatten() {
                 let matcher = group.get("matcher").and_then(Value::as_str);
-                if *event == "PreToolUse" && !matches_read(matcher) {
+                if !covers(matcher, wanted) {
                     continue;
                 }
                 let entries = group.get("hooks").and_then(Value::as_array);
@@ -335,18 +352,12 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
         }
     }
     let fix = "run `mnemo install` (or `mnemo install --project` for this repository)";
-    let missing: Vec<&str> = found
+    let missing: Vec<String> = found
         .iter()
         .filter(|(_, p)| p.is_empty())
-        .map(|(e, _)| {
-            if *e == "PreToolUse" {
-                "PreToolUse(Read)"
-            } else {
-                *e
-            }
-        })
+        .map(|(e, _)| shown(e))
         .collect();
-    if missing.len() == HOOKS.len() {
+    if missing.len() == found.len() {
         let place = if read.is_empty() {
             files
                 .first()
@@ -383,7 +394,7 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
         "hooks",
         format!(
             "all {} events run this binary ({})",
-            HOOKS.len(),
+            found.len(),
             read.join(", ")
         ),
     )

@@ -96,7 +96,7 @@ fn handle(event: Option<&str>) {
                 }
                 let prompt_id = match outcome {
                     Recorded::Stored { prompt_id, .. } => prompt_id,
-                    Recorded::Duplicate => None,
+                    Recorded::Duplicate | Recorded::NoSession => None,
                 };
                 super::compress::after_hook(&paths, &config, &record, prompt_id);
                 let output = match (record.hook.as_str(), outcome) {

@@ -26,12 +26,15 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
     let window = dedupe_window_ms(&config);
     let started = Instant::now();
     let (mut lines, mut stored, mut duplicates, mut ignored, mut rejected) = (0, 0, 0, 0, 0);
+    // Ends of sessions never seen, ignored by the store.
+    let mut without_session = 0;
     let mut batch = Vec::with_capacity(BATCH);
     let mut flush = |batch: &mut Vec<_>, store: &mut Store| -> anyhow::Result<()> {
         for outcome in store.record_batch(batch, window)? {
             match outcome {
                 Recorded::Stored { .. } => stored += 1,
                 Recorded::Duplicate => duplicates += 1,
+                Recorded::NoSession => without_session += 1,
             }
         }
         batch.clear();
@@ -68,6 +71,7 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
     }
     flush(&mut batch, &mut store)?;
     let secs = started.elapsed().as_secs_f64();
+    let ignored = ignored + without_session;
     println!(
         "{lines} inputs: {stored} stored, {duplicates} duplicates, {ignored} ignored, {rejected} rejected in {secs:.2} s ({:.0} events/s)",
         lines as f64 / secs.max(1e-9)

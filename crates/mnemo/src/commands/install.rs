@@ -11,60 +11,28 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use mnemo_capture::event::{self, Registration};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// One hook registration: the event, the `mnemo hook` argument, the matcher,
-/// whether Claude Code may run it in the background, and its timeout (s).
-pub struct HookSpec {
-    /// Claude Code's event name.
-    pub event: &'static str,
-    /// The argument to `mnemo hook`.
-    pub arg: &'static str,
-    /// The tool matcher, for tool events.
-    pub matcher: Option<&'static str>,
-    /// SessionStart, UserPromptSubmit and PreToolUse print context that
-    /// Claude Code injects, so they must run in the foreground; SessionEnd
-    /// stays in the foreground so it finishes before Claude Code exits.
-    pub background: bool,
-    /// Seconds before Claude Code gives up on the hook.
-    pub timeout: u64,
+/// One hook mnemo registers: the event, the `mnemo hook` argument and how
+/// Claude Code runs it (from `mnemo_capture::event::EVENTS`, the list the
+/// plugin's `hooks/hooks.json` repeats).
+struct HookSpec {
+    event: &'static str,
+    arg: String,
+    registration: Registration,
 }
 
-/// Every hook mnemo registers (the plugin's `hooks/hooks.json` lists the same).
-pub const HOOKS: &[HookSpec] = &[
-    spec("SessionStart", "session-start", None, false, 30),
-    spec("UserPromptSubmit", "user-prompt-submit", None, false, 15),
-    spec("PreToolUse", "pre-tool-use", Some("Read"), false, 10),
-    spec("PostToolUse", "post-tool-use", Some("*"), true, 30),
-    spec(
-        "PostToolUseFailure",
-        "post-tool-use-failure",
-        Some("*"),
-        true,
-        30,
-    ),
-    spec("Stop", "stop", None, true, 60),
-    spec("SubagentStop", "subagent-stop", None, true, 60),
-    spec("PreCompact", "pre-compact", None, true, 60),
-    // SessionEnd has a 1.5 s budget unless a hook raises it.
-    spec("SessionEnd", "session-end", None, false, 10),
-];
-
-const fn spec(
-    event: &'static str,
-    arg: &'static str,
-    matcher: Option<&'static str>,
-    background: bool,
-    timeout: u64,
-) -> HookSpec {
-    HookSpec {
-        event,
-        arg,
-        matcher,
-        background,
-        timeout,
-    }
+/// Every hook mnemo registers, in the order they are written.
+fn hook_specs() -> Vec<HookSpec> {
+    event::registered()
+        .map(|(event, registration)| HookSpec {
+            event: event.name,
+            arg: event.hook_arg(),
+            registration,
+        })
+        .collect()
 }
 
 /// The MCP server's name in Claude Code's configuration.
@@ -298,12 +266,15 @@ fn handler(exe: &str, spec: &HookSpec) -> Json {
     let mut h = vec![
         ("type".to_owned(), Json::Str("command".into())),
         ("command".to_owned(), Json::Str(exe.into())),
-        ("args".to_owned(), strings(&["hook", spec.arg])),
+        ("args".to_owned(), strings(&["hook", &spec.arg])),
     ];
-    if spec.background {
+    if spec.registration.background {
         h.push(("async".to_owned(), Json::Bool(true)));
     }
-    h.push(("timeout".to_owned(), Json::Num(spec.timeout.into())));
+    h.push((
+        "timeout".to_owned(),
+        Json::Num(spec.registration.timeout_secs.into()),
+    ));
     Json::Obj(h)
 }
 
@@ -353,10 +324,11 @@ fn edit_hooks(
         Json::Obj(hooks) => hooks,
         _ => return Err("\"hooks\""),
     };
+    let specs = hook_specs();
     let mut emptied = Vec::new();
     for (event, groups) in hooks.iter_mut() {
         let Json::Arr(groups) = groups else { continue };
-        let wanted = HOOKS.iter().find(|s| install && s.event == event.as_str());
+        let wanted = specs.iter().find(|s| install && s.event == event.as_str());
         let mut placed = false;
         let mut touched = false;
         let mut i = 0;
@@ -380,13 +352,14 @@ fn edit_hooks(
                 match wanted {
                     Some(spec) if !placed => {
                         placed = true;
-                        let fits = same_matcher(group_matcher.as_deref(), spec.matcher);
+                        let fits =
+                            same_matcher(group_matcher.as_deref(), spec.registration.matcher);
                         if fits || alone {
                             let new = handler(exe, spec);
                             let mut changed = list[j] != new;
                             list[j] = new;
                             if !fits {
-                                fix_matcher = Some(spec.matcher);
+                                fix_matcher = Some(spec.registration.matcher);
                                 changed = true;
                             }
                             if changed {
@@ -428,7 +401,7 @@ fn edit_hooks(
         }
     }
     if install {
-        for spec in HOOKS {
+        for spec in &specs {
             if !hooks.iter().any(|(k, _)| k == spec.event) {
                 hooks.push((spec.event.to_owned(), Json::Arr(vec![group(exe, spec)])));
                 changes.push(format!(
@@ -465,7 +438,7 @@ fn set_matcher(group: &mut Object, matcher: Option<&str>) {
 /// A new matcher group holding mnemo's handler for one event.
 fn group(exe: &str, spec: &HookSpec) -> Json {
     let mut g = Vec::new();
-    if let Some(m) = spec.matcher {
+    if let Some(m) = spec.registration.matcher {
         g.push(("matcher".to_owned(), Json::Str(m.into())));
     }
     g.push(("hooks".to_owned(), Json::Arr(vec![handler(exe, spec)])));

@@ -32,6 +32,9 @@ const RECALL_PROMPT: &str = "Tell me about the fibonacci bug we fixed";
 const READ_PROMPT: &str = "Read fibonacci.py and tell me what it does";
 const HELLO_PROMPT: &str = "Say hello; this session does no work";
 
+/// The opening of Claude Code's own agent system prompt.
+const CLAUDE_CODE_AGENT_PROMPT: &str = "You are an agent working with the user";
+
 /// How long enrichment and the processes of a session may take to finish
 /// after the last session ended.
 const SETTLE: Duration = Duration::from_secs(60);
@@ -354,9 +357,10 @@ fn observations_of(cc: &ClaudeCode, session: &str) -> i64 {
         .unwrap()
 }
 
-/// Every closed episode was enriched through the real CLI, and each
-/// session that did work has an LLM-written observation. Waits for the
-/// workers to finish.
+/// Every closed episode was enriched through the real CLI, each session
+/// that did work has an LLM-written observation, and the enrichment
+/// requests carry no thinking and no agent prompt. Waits for the workers to
+/// finish.
 fn check_enriched(cc: &ClaudeCode, working_sessions: &[String], problems: &mut Problems) {
     let started = std::time::Instant::now();
     let unfinished = || -> i64 {
@@ -408,12 +412,40 @@ fn check_enriched(cc: &ClaudeCode, working_sessions: &[String], problems: &mut P
             "no LLM-written observation for session {session}"
         );
     }
-    let calls = cc
+    // The backend's true cost: thinking off, and mnemo's own system prompt
+    // instead of Claude Code's agent prompt.
+    let enrichments: Vec<Recorded> = cc
         .api
         .requests()
+        .into_iter()
+        .filter(Recorded::is_structured)
+        .collect();
+    let thinking = enrichments
         .iter()
-        .filter(|r| r.is_structured())
+        .filter(|r| !(r.body["thinking"].is_null() || r.body["thinking"]["type"] == "disabled"))
         .count();
+    check!(
+        problems,
+        thinking == 0,
+        "{thinking} of {} enrichment requests ask for thinking",
+        enrichments.len()
+    );
+    let agent_prompt = enrichments
+        .iter()
+        .filter(|r| {
+            r.body["system"]
+                .to_string()
+                .contains(CLAUDE_CODE_AGENT_PROMPT)
+        })
+        .count();
+    check!(
+        problems,
+        agent_prompt == 0,
+        "{agent_prompt} of {} enrichment requests carry Claude Code's agent prompt (the first is {} bytes)",
+        enrichments.len(),
+        enrichments.first().map_or(0, |r| r.bytes)
+    );
+    let calls = enrichments.len();
     check!(
         problems,
         calls >= working_sessions.len(),

@@ -363,15 +363,17 @@ fn observations_of(cc: &ClaudeCode, session: &str) -> i64 {
 /// finish.
 fn check_enriched(cc: &ClaudeCode, working_sessions: &[String], problems: &mut Problems) {
     let started = std::time::Instant::now();
+    // Episodes still to compress or enrich (a failed read counts as work
+    // left: the workers may hold the database).
     let unfinished = || -> i64 {
         cc.db()
             .query_row(
                 "SELECT (SELECT count(*) FROM prompts WHERE compressed_at IS NULL)
-                      + (SELECT count(*) FROM episodes WHERE enrich_state IS NULL OR enrich_state NOT IN ('done', 'skipped'))",
+                      + (SELECT count(*) FROM episodes WHERE enrich_state = 'pending')",
                 [],
                 |r| r.get(0),
             )
-            .unwrap()
+            .unwrap_or(1)
     };
     while unfinished() > 0 && started.elapsed() < SETTLE {
         std::thread::sleep(Duration::from_millis(250));

@@ -37,7 +37,14 @@ if [[ -x /usr/bin/chromium && ! -d crates/mnemo/tests/browser/node_modules/playw
     (cd crates/mnemo/tests/browser && npm ci --no-audit --no-fund --silent) || true
 fi
 
+# Hook cost inside the real Claude Code needs its npm package (no account:
+# the model is a mock on loopback).
+if command -v npm >/dev/null 2>&1 && [[ ! -d crates/mnemo/tests/claude-code/node_modules/@anthropic-ai ]]; then
+    (cd crates/mnemo/tests/claude-code && npm ci --no-audit --no-fund --silent) || true
+fi
+
 bench capture -- "${quick[@]}"
+bench hook_cost -- "${quick[@]}"
 bench compress -- "${quick[@]}"
 bench transfer -- "${quick[@]}"
 bench retrieve -- --quick

@@ -10,8 +10,9 @@ use serde_json::Value;
 use support::results;
 
 /// Sections in the order a reader wants them; anything else saved follows.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 12] = [
     "capture",
+    "hook-cost",
     "compress",
     "transfer",
     "retrieve-10k",

@@ -3,9 +3,11 @@
 //! Code spawns hooks (JSON on stdin, no TTY).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod claude_code;
 pub mod http;
 pub mod llm;
 pub mod mcp_client;
+pub mod messages_api;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -26,19 +28,34 @@ pub struct Env {
     pub envs: Vec<(String, String)>,
 }
 
+/// Report a test that cannot run: a panic when `require_env` is `1`,
+/// otherwise one line on the real stderr.
+pub fn skip_or_fail(test: &str, why: &str, require_env: &str) {
+    if std::env::var(require_env).as_deref() == Ok("1") {
+        panic!("{test}: required ({require_env}=1) but {why}");
+    }
+    let line = format!("SKIPPED {test}: {why} (set {require_env}=1 to fail instead)\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// Make `dir` (which exists) a git repository on branch `main`.
+pub fn git_init(dir: &Path) {
+    let ok = Command::new("git")
+        .args(["init", "-q", "-b", "main"])
+        .current_dir(dir)
+        .status()
+        .expect("git")
+        .success();
+    assert!(ok, "git init {}", dir.display());
+}
+
 impl Env {
     pub fn new() -> Env {
         let tmp = tempfile::tempdir().expect("tempdir");
         let home = tmp.path().join("mnemo-home");
         let project = tmp.path().join("shop");
         std::fs::create_dir_all(project.join("shop")).unwrap();
-        let ok = Command::new("git")
-            .args(["init", "-q", "-b", "main"])
-            .current_dir(&project)
-            .status()
-            .expect("git")
-            .success();
-        assert!(ok);
+        git_init(&project);
         Env {
             tmp,
             home,

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mnemo_capture::{foreground_store_options, privacy_options, store_options};
+use mnemo_capture::{foreground_store_options, privacy_options, spool, store_options};
 use mnemo_compress::{Options, Report, compress_pending, unfinished_tool_calls};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
@@ -86,13 +86,18 @@ fn compress_all(store: &mut Store, redactor: &Redactor, config: &Config) -> anyh
 }
 
 /// Finish what hooks leave undone when they are killed or told to stop:
-/// compress every closed episode (when hooks are the ones that compress)
-/// and embed queued vectors. Idempotent, so any process may run it at any
-/// time; the background worker does before it enriches, `mnemo serve` as
-/// it starts. Problems are logged.
+/// store spooled events, compress every closed episode (when hooks are the
+/// ones that compress) and embed queued vectors. Idempotent, so any process
+/// may run it at any time; the background worker does before it enriches,
+/// `mnemo serve` as it starts. Problems are logged.
 pub fn catch_up(paths: &Paths, config: &Config) {
     let result = (|| -> anyhow::Result<Report> {
         let mut store = Store::open(&paths.db, &store_options(config))?;
+        if spool::pending(&paths.spool_dir) > 0 {
+            let window = mnemo_capture::dedupe_window_ms(config);
+            let drained = spool::drain(&paths.spool_dir, &mut store, usize::MAX, window)?;
+            tracing::info!(?drained, "replayed spooled events");
+        }
         let report = if config.compress.in_hooks {
             let redactor = Redactor::new(&privacy_options(config))?;
             compress_all(&mut store, &redactor, config)?

@@ -130,13 +130,37 @@ fn session_end(env: &Env, session: &str) -> Value {
 #[derive(Default, Debug)]
 struct Tally {
     acknowledged: usize,
-    acknowledged_after_sigterm: usize,
+    /// SIGTERM reached it after it began holding the signal back: it must
+    /// store its event and exit 0.
+    terminated_while_holding: usize,
     killed: usize,
 }
 
+/// `pid` and every process below it, found through /proc.
+fn tree(pid: i32) -> Vec<i32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok())
+            && let Some((parent, _, _)) = lineage(child)
+        {
+            parents.push((child, parent));
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let current = found[i];
+        found.extend(parents.iter().filter(|p| p.1 == current).map(|p| p.0));
+        i += 1;
+    }
+    found
+}
+
 /// Run one hook and, most of the time, signal it 0–25 ms after it started
-/// (SIGTERM mostly, SIGKILL sometimes). Returns whether it acknowledged
-/// the event (exit 0).
+/// the way Claude Code ends a session: SIGTERM (sometimes SIGKILL) to the
+/// hook and every process it started. A hook that SIGTERM reaches once it
+/// holds the signal back must acknowledge. Returns whether the hook
+/// acknowledged the event (exit 0).
 fn run_signalled(env: &Env, payload: &Value, rng: &mut Rng, tally: &mut Tally) -> bool {
     let child = start_hook(env, payload);
     let pid = child.id() as i32;
@@ -146,15 +170,20 @@ fn run_signalled(env: &Env, payload: &Value, rng: &mut Rng, tally: &mut Tally) -
         _ => Some(libc::SIGTERM),
     };
     thread::sleep(Duration::from_micros(rng.below(25_000)));
+    let mut while_holding = false;
     if let Some(sig) = which {
-        signal(pid, sig);
+        while_holding = sig == libc::SIGTERM && holds(pid as u32, libc::SIGTERM);
+        for process in tree(pid) {
+            signal(process, sig);
+        }
     }
     let status = finish(child);
+    if while_holding {
+        tally.terminated_while_holding += 1;
+        assert_eq!(status.code(), Some(0), "SIGTERM once held: {status:?}");
+    }
     if status.code() == Some(0) {
         tally.acknowledged += 1;
-        if which == Some(libc::SIGTERM) {
-            tally.acknowledged_after_sigterm += 1;
-        }
         true
     } else {
         assert!(
@@ -167,7 +196,7 @@ fn run_signalled(env: &Env, payload: &Value, rng: &mut Rng, tally: &mut Tally) -
 }
 
 /// Stop, SessionEnd and PostToolUse hooks signalled at random moments,
-/// hundreds of times (`MNEMO_LIFECYCLE_ROUNDS` prompts; 60 by default):
+/// hundreds of times (`MNEMO_LIFECYCLE_ROUNDS` prompts; 120 by default):
 /// every acknowledged event is stored once; after a later session starts,
 /// every closed episode is compressed and enriched, each exactly once.
 #[test]
@@ -175,7 +204,7 @@ fn signalled_hooks_lose_nothing_acknowledged_and_catch_up_finishes_every_episode
     let rounds: u64 = std::env::var("MNEMO_LIFECYCLE_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+        .unwrap_or(120);
     let mock = MockLlm::start(good_answer());
     let env = llm_env(Env::new(), &mock);
     let mut rng = Rng::from_env();
@@ -196,10 +225,15 @@ fn signalled_hooks_lose_nothing_acknowledged_and_catch_up_finishes_every_episode
         }
     }
     eprintln!("{tally:?}");
-    assert!(tally.killed > 0 && tally.acknowledged_after_sigterm > 0);
+    assert!(tally.killed > 0 && tally.terminated_while_holding > 0);
 
-    // A new session starts: its first hook sees what was left and starts
-    // the background worker for it.
+    // A crash takes any worker still running with it; then a new session
+    // starts: its first hook sees what was left and starts the background
+    // worker for it.
+    let crashed = env.pids("worker");
+    for &pid in &crashed {
+        signal(pid, libc::SIGKILL);
+    }
     let mut start = env.fixture("session_start__startup");
     start["session_id"] = json!("session-next");
     env.hook(None, &start);
@@ -243,9 +277,13 @@ fn signalled_hooks_lose_nothing_acknowledged_and_catch_up_finishes_every_episode
         0,
         "an episode enriched twice"
     );
-    assert_eq!(
-        mock.requests.lock().unwrap().len() as i64,
-        env.count("SELECT count(*) FROM llm_calls")
+    // Every request is a recorded call, but for one in flight in each
+    // crashed worker.
+    let requests = mock.requests.lock().unwrap().len() as i64;
+    let calls = env.count("SELECT count(*) FROM llm_calls");
+    assert!(
+        (calls..=calls + crashed.len() as i64).contains(&requests),
+        "{requests} requests, {calls} calls"
     );
     let integrity: String = env
         .db()
@@ -284,6 +322,37 @@ fn a_stop_signalled_before_its_input_arrives_is_stored_and_compressed() {
         env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL") == 1
     });
     wait_until("the background worker to exit", || {
+        env.processes().is_empty()
+    });
+}
+
+/// A worker that dies mid-call leaves its episode pending; the next
+/// session's first hook sees it and starts a worker that enriches it.
+#[test]
+fn the_next_session_resumes_enrichment_a_dead_worker_left() {
+    let mock = MockLlm::start_holding_first(good_answer(), Duration::from_secs(60));
+    let env = llm_env(Env::new(), &mock);
+    env.hook(None, &prompt(&env, SESSION, 1));
+    env.hook(None, &tool(&env, SESSION, "toolu_dead_worker"));
+    env.hook(None, &stop(&env, SESSION, 1));
+    wait_until("the first call in flight", || {
+        !mock.requests.lock().unwrap().is_empty()
+    });
+    for pid in env.pids("worker") {
+        signal(pid, libc::SIGKILL);
+    }
+    wait_until("the worker to be gone", || !worker_running(&env));
+    assert_eq!(
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"),
+        1
+    );
+    let mut start = env.fixture("session_start__startup");
+    start["session_id"] = json!("session-next");
+    env.hook(None, &start);
+    wait_until("the episode enriched", || {
+        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'") == 1
+    });
+    wait_until("the worker to exit when idle", || {
         env.processes().is_empty()
     });
 }

@@ -326,14 +326,22 @@ fn a_stop_signalled_before_its_input_arrives_is_stored_and_compressed() {
     });
 }
 
+/// An LLM that holds its first answer for `hold`, and a data directory
+/// pointed at it holding one prompt and its tool call (the Stop is the
+/// test's).
+fn episode_with_llm(hold: Duration) -> (MockLlm, Env) {
+    let mock = MockLlm::start_holding_first(good_answer(), hold);
+    let env = llm_env(Env::new(), &mock);
+    env.hook(None, &prompt(&env, SESSION, 1));
+    env.hook(None, &tool(&env, SESSION, "toolu_1"));
+    (mock, env)
+}
+
 /// A worker that dies mid-call leaves its episode pending; the next
 /// session's first hook sees it and starts a worker that enriches it.
 #[test]
 fn the_next_session_resumes_enrichment_a_dead_worker_left() {
-    let mock = MockLlm::start_holding_first(good_answer(), Duration::from_secs(60));
-    let env = llm_env(Env::new(), &mock);
-    env.hook(None, &prompt(&env, SESSION, 1));
-    env.hook(None, &tool(&env, SESSION, "toolu_dead_worker"));
+    let (mock, env) = episode_with_llm(Duration::from_secs(60));
     env.hook(None, &stop(&env, SESSION, 1));
     wait_until("the first call in flight", || {
         !mock.requests.lock().unwrap().is_empty()
@@ -371,10 +379,7 @@ fn lineage(pid: i32) -> Option<(i32, i32, i32)> {
 /// and to the worker itself do not stop its enrichment.
 #[test]
 fn the_worker_survives_the_signals_sent_to_the_hook_and_its_children() {
-    let mock = MockLlm::start_holding_first(good_answer(), Duration::from_millis(1500));
-    let env = llm_env(Env::new(), &mock);
-    env.hook(None, &prompt(&env, SESSION, 1));
-    env.hook(None, &tool(&env, SESSION, "toolu_worker"));
+    let (mock, env) = episode_with_llm(Duration::from_millis(1500));
     let mut command = env.command(&["hook"]);
     command.process_group(0);
     let mut hook = command.spawn().unwrap();

@@ -6,11 +6,12 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mnemo_capture::{foreground_store_options, privacy_options, spool, store_options};
+use mnemo_capture::{privacy_options, spool, store_options};
 use mnemo_compress::{Options, Report, compress_pending, unfinished_tool_calls};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
 use mnemo_store::{HookRecord, Store};
+use rusqlite::{Connection, OpenFlags};
 
 use super::worker::{Until, sleep_unless};
 
@@ -138,7 +139,10 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
     }
     let result = (|| -> anyhow::Result<bool> {
         if !compresses {
-            let store = Store::open(&paths.db, &foreground_store_options(config))?;
+            // Two reads: a plain read-only connection skips the set-up a
+            // writer needs, which matters on this foreground path.
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let store = Store::from_connection(Connection::open_with_flags(&paths.db, flags)?);
             return work_left(&store, paths, config);
         }
         let mut store = Store::open(&paths.db, &store_options(config))?;

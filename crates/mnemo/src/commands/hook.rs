@@ -25,7 +25,7 @@ use mnemo_capture::{
     store_options,
 };
 use mnemo_config::{Config, Paths, hooks_disabled};
-use mnemo_store::{HookRecord, Recorded, Store};
+use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
 /// One line on stderr, `mnemo: ` first, with line breaks in the message
 /// folded (Claude Code shows hook stderr line by line).
@@ -150,44 +150,23 @@ fn handle(event: Option<&str>) {
             // The event is durable (or lost, said below); a signal that
             // arrived meanwhile ends the hook now.
             let stop = told_to_stop();
-            match persisted {
+            let spooled = match persisted {
                 Persisted::Stored(outcome) => {
                     tracing::debug!(hook = %record.hook, ?outcome, "recorded");
                     if let Some(warning) = warning {
                         tracing::warn!("{warning}");
                         say!("{warning}");
                     }
-                    if stop {
-                        tracing::info!(hook = %record.hook, "asked to stop after storing");
-                        return super::compress::leave_to_catch_up(&paths, &config, &record);
-                    }
-                    let prompt_id = match outcome {
-                        Recorded::Stored { prompt_id, .. } => prompt_id,
-                        Recorded::Duplicate => None,
-                    };
-                    super::compress::after_hook(&paths, &config, &record, prompt_id);
-                    let output = match (record.hook.as_str(), outcome) {
-                        ("SessionStart", _) => {
-                            super::context::session_start_output(&paths, &config, &record)
-                        }
-                        // A redelivered prompt already got its recall.
-                        ("UserPromptSubmit", Recorded::Stored { .. }) => {
-                            super::context::prompt_recall_output(&paths, &config, &record)
-                        }
-                        ("PreToolUse", Recorded::Stored { .. }) => {
-                            super::context::file_note_output(&paths, &config, &record)
-                        }
-                        _ => None,
-                    };
-                    if let Some(output) = output {
-                        println!("{output}");
-                    }
+                    return after_storing(&paths, &config, &record, outcome, stop);
                 }
                 Persisted::Queued => {
                     tracing::info!(hook = %record.hook, "queued behind the spool backlog");
-                    if !stop {
-                        answer_from_snapshot(&paths, &config, &record);
-                    }
+                    true
+                }
+                // The fast way out for a hook the agent waits for, not a problem.
+                Persisted::Spooled(e @ StoreError::Busy(_)) if foreground => {
+                    tracing::info!(hook = %record.hook, "{e}; event spooled, not waited for");
+                    true
                 }
                 Persisted::Spooled(e) => {
                     tracing::warn!(hook = %record.hook, "{e}; event spooled");
@@ -195,15 +174,17 @@ fn handle(event: Option<&str>) {
                         "{e}; event saved to {} and will be stored by the next hook",
                         paths.spool_dir.display()
                     );
-                    if !stop {
-                        answer_from_snapshot(&paths, &config, &record);
-                    }
+                    true
                 }
                 Persisted::Lost { store, spool } => {
                     let why = store.map_or_else(String::new, |e| format!("{e}; "));
                     tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
                     say!("{why}could not spool the event either ({spool}); event lost");
+                    false
                 }
+            };
+            if spooled && !stop {
+                answer_from_snapshot(&paths, &config, &record);
             }
         }
         Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
@@ -222,6 +203,41 @@ fn handle(event: Option<&str>) {
                 tracing::error!("could not keep rejected input: {e}");
             }
         }
+    }
+}
+
+/// What follows a stored event: nothing more if the hook was told to stop
+/// (a detached worker takes over), else compression or catch-up, then the
+/// hook's answer.
+fn after_storing(
+    paths: &Paths,
+    config: &Config,
+    record: &HookRecord,
+    outcome: Recorded,
+    stop: bool,
+) {
+    if stop {
+        tracing::info!(hook = %record.hook, "asked to stop after storing");
+        return super::compress::leave_to_catch_up(paths, config, record);
+    }
+    let prompt_id = match outcome {
+        Recorded::Stored { prompt_id, .. } => prompt_id,
+        Recorded::Duplicate => None,
+    };
+    super::compress::after_hook(paths, config, record, prompt_id);
+    let output = match (record.hook.as_str(), outcome) {
+        ("SessionStart", _) => super::context::session_start_output(paths, config, record),
+        // A redelivered prompt already got its recall.
+        ("UserPromptSubmit", Recorded::Stored { .. }) => {
+            super::context::prompt_recall_output(paths, config, record)
+        }
+        ("PreToolUse", Recorded::Stored { .. }) => {
+            super::context::file_note_output(paths, config, record)
+        }
+        _ => None,
+    };
+    if let Some(output) = output {
+        println!("{output}");
     }
 }
 

@@ -471,3 +471,55 @@ fn foreground_hooks_answer_quickly_while_the_store_is_write_locked() {
         3
     );
 }
+
+/// A Stop whose episode still has a tool call in flight waits (up to
+/// `compress.stop_wait_ms`, 30 s here) before compressing: send it
+/// `signal_to_send` in that wait, once its event is stored. Returns the
+/// env, how long the hook took to go after the signal, and how it ended.
+fn stop_interrupted_while_waiting(signal_to_send: i32) -> (Env, Duration, ExitStatus) {
+    let env = Env::new().env("MNEMO_COMPRESS_STOP_WAIT_MS", "30000");
+    env.hook(None, &prompt(&env, SESSION, 1));
+    env.hook(None, &env.fixture("pre_tool_use__bash"));
+    let child = start_hook(&env, &stop(&env, SESSION, 1));
+    let pid = child.id() as i32;
+    wait_until("the Stop stored", || {
+        env.count("SELECT count(*) FROM events WHERE hook = 'Stop'") == 1
+    });
+    let signalled = Instant::now();
+    signal(pid, signal_to_send);
+    let status = finish(child);
+    (env, signalled.elapsed(), status)
+}
+
+/// SIGTERM while a Stop waits for a tool result: the hook exits 0 at once
+/// instead of finishing its wait, and the worker it leaves compresses the
+/// episode.
+#[test]
+fn a_stop_told_to_stop_mid_wait_exits_and_the_worker_compresses() {
+    let (env, took, status) = stop_interrupted_while_waiting(libc::SIGTERM);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "exited {took:?} after SIGTERM"
+    );
+    wait_until("the episode compressed by the worker", || {
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL") == 1
+    });
+    wait_until("the worker to exit", || env.processes().is_empty());
+}
+
+/// A Stop SIGKILLed after storing its event leaves its episode closed but
+/// uncompressed; `mnemo serve` compresses it as it starts.
+#[test]
+fn mnemo_serve_catches_up_on_what_a_killed_hook_left() {
+    let (env, _, status) = stop_interrupted_while_waiting(libc::SIGKILL);
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    assert_eq!(
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL"),
+        0
+    );
+    let _server = env.serve();
+    wait_until("the episode compressed by the server", || {
+        env.count("SELECT count(*) FROM prompts WHERE compressed_at IS NOT NULL") == 1
+    });
+}

@@ -206,7 +206,8 @@ fn signalled_hooks_lose_nothing_acknowledged_and_catch_up_finishes_every_episode
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
     let mock = MockLlm::start(good_answer());
-    let env = llm_env(Env::new(), &mock);
+    // Each call costs 1,400 tokens: a long run would spend the default budget.
+    let env = llm_env(Env::new(), &mock).env("MNEMO_LLM_DAILY_TOKEN_BUDGET", "1000000000");
     let mut rng = Rng::from_env();
     let mut tally = Tally::default();
     let (mut tools, mut stops, mut ends) = (Vec::new(), Vec::new(), Vec::new());
@@ -237,9 +238,20 @@ fn signalled_hooks_lose_nothing_acknowledged_and_catch_up_finishes_every_episode
     let mut start = env.fixture("session_start__startup");
     start["session_id"] = json!("session-next");
     env.hook(None, &start);
-    wait_until("every closed episode compressed and enriched", || {
-        env.spool_files() == 0 && env.count(WORK_LEFT) == 0
-    });
+    // Enrichment takes a while for a long run: allow time per round.
+    let deadline =
+        Instant::now() + Duration::from_secs(20) + Duration::from_millis(250) * rounds as u32;
+    while env.spool_files() > 0 || env.count(WORK_LEFT) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "work left: {} (spool {}, worker running {}, done {})",
+            env.count(WORK_LEFT),
+            env.spool_files(),
+            worker_running(&env),
+            env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'done'"),
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
     wait_until("the worker to exit when idle", || !worker_running(&env));
     assert_eq!(env.count(WORK_LEFT), 0);
 

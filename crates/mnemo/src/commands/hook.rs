@@ -9,7 +9,7 @@
 //!
 //! Signals: Claude Code sends SIGTERM to async hooks still running when a
 //! session ends, often within milliseconds of starting them. The hook holds
-//! SIGTERM, SIGHUP and SIGINT back from its first instruction, so a signal
+//! SIGTERM, SIGHUP and SIGINT back from the moment it starts, so a signal
 //! can only arrive as "pending": the event is committed (or spooled) first,
 //! then the hook checks and, if told to stop, leaves everything derived
 //! (compression, vectors, enrichment) to a detached catch-up worker and

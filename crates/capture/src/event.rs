@@ -187,6 +187,12 @@ pub fn closes_episode(canonical: &str) -> bool {
     lookup(canonical).is_some_and(|e| e.closes_episode)
 }
 
+/// Whether the agent waits for this (canonical) event's answer: it injects
+/// context, so it must stay fast even when the store is busy.
+pub fn injects_context(canonical: &str) -> bool {
+    lookup(canonical).is_some_and(|e| e.injects_context)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -476,6 +476,21 @@ pub fn store_options(config: &Config) -> StoreOptions {
     }
 }
 
+/// How long a foreground hook (one the agent waits for) lets another writer
+/// hold the database before it spools its event instead: far below the
+/// agent's patience, far above a normal commit.
+pub const FOREGROUND_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Store options for a hook the agent waits for: like [`store_options`],
+/// but giving up on a held write lock after [`FOREGROUND_BUSY_TIMEOUT`].
+pub fn foreground_store_options(config: &Config) -> StoreOptions {
+    let configured = store_options(config);
+    StoreOptions {
+        busy_timeout: configured.busy_timeout.min(FOREGROUND_BUSY_TIMEOUT),
+        ..configured
+    }
+}
+
 /// The redelivery window of `config`, in milliseconds.
 pub fn dedupe_window_ms(config: &Config) -> i64 {
     i64::try_from(config.capture.dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
@@ -483,10 +498,17 @@ pub fn dedupe_window_ms(config: &Config) -> i64 {
 
 /// Write `record` to the database, first replaying any spooled backlog so
 /// events land in the order they were received; fall back to the spool.
-pub fn persist(paths: &Paths, config: &Config, record: &HookRecord) -> Persisted {
+/// `options` sets how long to wait for another writer (see
+/// [`foreground_store_options`]).
+pub fn persist(
+    paths: &Paths,
+    config: &Config,
+    options: &StoreOptions,
+    record: &HookRecord,
+) -> Persisted {
     let window = dedupe_window_ms(config);
     let attempt = (|| {
-        let mut store = Store::open(&paths.db, &store_options(config))?;
+        let mut store = Store::open(&paths.db, options)?;
         let fallback = &paths.fallback_spool_dir;
         if spool::pending(&paths.spool_dir) + spool::pending(fallback) > 0 {
             let drained = spool::drain(

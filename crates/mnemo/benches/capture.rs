@@ -5,7 +5,9 @@
 //! run). It seeds a database with 100,000 events through `mnemo ingest`
 //! (printing events/s), then spawns `mnemo hook <event>` with realistic
 //! payloads on stdin, one process at a time, and prints median, p95 and
-//! peak RSS per event kind, next to the cost of spawning `/bin/true`.
+//! peak RSS per event kind, next to the cost of spawning `/bin/true`; last,
+//! the foreground hooks again while another connection holds the write
+//! lock (they spool and answer instead of waiting out the busy timeout).
 
 mod support;
 
@@ -185,5 +187,30 @@ fn main() {
         })
         .collect();
     report("hook notification (ignored)", &ignored);
+
+    // 3. Foreground hooks while another process holds the write lock (an
+    // open `BEGIN IMMEDIATE`): their events go to the spool, which is left
+    // for whatever runs next.
+    let locker = rusqlite::Connection::open(home.join("mnemo.db")).expect("open the store");
+    locker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let locked_starts: Vec<Sample> = (0..runs)
+        .map(|i| {
+            let p = json!({"session_id": format!("bench-locked-{i}"), "cwd": cwd,
+                "hook_event_name": "SessionStart", "source": "startup"});
+            spawn_once(BIN, &["hook"], &envs, p.to_string().as_bytes())
+        })
+        .collect();
+    report("hook session-start (write-locked)", &locked_starts);
+    let locked_prompts: Vec<Sample> = (0..runs)
+        .map(|i| {
+            let p = json!({"session_id": "bench-locked", "cwd": cwd, "hook_event_name": "UserPromptSubmit",
+                "prompt": format!("prompt {i}: the fibonacci function recurses forever on negative n, fix it")});
+            spawn_once(BIN, &["hook"], &envs, p.to_string().as_bytes())
+        })
+        .collect();
+    report("hook user-prompt-submit (locked)", &locked_prompts);
+    locker.execute_batch("ROLLBACK").expect("release the lock");
     results::save("capture", &format!("{seed_events} events in the store"));
 }

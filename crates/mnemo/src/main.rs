@@ -119,6 +119,9 @@ enum Command {
         /// Process the queue once and exit instead of waiting for more.
         #[arg(long)]
         once: bool,
+        /// Started by a hook: print nothing.
+        #[arg(long, hide = true)]
+        background: bool,
     },
     /// Write everything mnemo stores — or one project's records — as a
     /// versioned JSON-lines archive for backups and moving machines
@@ -246,7 +249,9 @@ fn main() -> ExitCode {
         )),
         Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
-        Command::Worker { once } => commands::report(commands::worker::run(once)),
+        Command::Worker { once, background } => {
+            commands::report(commands::worker::run(once, background))
+        }
         Command::Export {
             project,
             output,

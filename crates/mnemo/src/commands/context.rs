@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use mnemo_capture::{project, store_options};
+use mnemo_capture::{foreground_store_options, project};
 use mnemo_config::{Config, EmbedBackend, Paths};
 use mnemo_embed::{Embedder, StaticEmbedder};
 use mnemo_retrieve::context::{ContextOptions, session_context};
@@ -147,10 +147,12 @@ pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> 
 }
 
 /// Options for the connection a hook opens after its event was stored: the
-/// capture connection already checkpointed the WAL when it closed.
+/// capture connection already checkpointed the WAL when it closed, and the
+/// agent is waiting, so a write lock held elsewhere is waited for only
+/// briefly (reads are never blocked by it; recording a recall is).
 fn after_capture(config: &Config) -> mnemo_store::StoreOptions {
     mnemo_store::StoreOptions {
         keep_wal_on_close: true,
-        ..store_options(config)
+        ..foreground_store_options(config)
     }
 }

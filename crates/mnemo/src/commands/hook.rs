@@ -6,15 +6,26 @@
 //! `additionalContext`). Problems are one line
 //! on stderr (Claude Code sends that to its debug log) and a fuller line in
 //! mnemo's log file.
+//!
+//! Signals: Claude Code sends SIGTERM to async hooks still running when a
+//! session ends, often within milliseconds of starting them. The hook holds
+//! SIGTERM, SIGHUP and SIGINT back from the moment it starts, so a signal
+//! can only arrive as "pending": the event is committed (or spooled) first,
+//! then the hook checks and, if told to stop, leaves everything derived
+//! (compression, vectors, enrichment) to a detached catch-up worker and
+//! exits 0. Reading stdin stays bounded by its own timeout meanwhile.
 
 use std::io::{self, IsTerminal};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mnemo_capture::{Capturer, IdleTimeoutReader, Normalized, Persisted, persist};
+use mnemo_capture::{
+    Capturer, IdleTimeoutReader, Normalized, Persisted, foreground_store_options, persist,
+    store_options,
+};
 use mnemo_config::{Config, Paths, hooks_disabled};
-use mnemo_store::{Recorded, Store};
+use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
 /// One line on stderr, `mnemo: ` first, with line breaks in the message
 /// folded (Claude Code shows hook stderr line by line).
@@ -34,8 +45,47 @@ const STDIN_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Nor may a sender trickling bytes keep a hook alive longer than this.
 const STDIN_TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The signals that would otherwise end a hook half-way: Claude Code's
+/// SIGTERM at the end of a session, SIGHUP from a closing terminal, SIGINT.
+const ENDING_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT];
+
+fn ending_signals() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before sigaddset reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in ENDING_SIGNALS {
+            libc::sigaddset(&mut set, signal);
+        }
+        set
+    }
+}
+
+/// Hold the ending signals back for this thread and every thread it starts:
+/// they stay pending instead of killing the process. Children started with
+/// `std::process::Command` get a clean mask.
+fn hold_ending_signals() {
+    let set = ending_signals();
+    // SAFETY: a valid set; the old mask is not wanted.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// Whether an ending signal arrived while held back: the hook has been
+/// asked to stop and should leave derived work to catch-up.
+pub(super) fn told_to_stop() -> bool {
+    // SAFETY: sigpending fills a set we own; sigismember only reads it.
+    unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending) == 0
+            && ENDING_SIGNALS
+                .iter()
+                .any(|&s| libc::sigismember(&pending, s) == 1)
+    }
+}
+
 /// Run the hook; never fails.
 pub fn run(event: Option<&str>) -> ExitCode {
+    hold_ending_signals();
     if hooks_disabled() {
         return ExitCode::SUCCESS;
     }
@@ -87,60 +137,66 @@ fn handle(event: Option<&str>) {
         Capturer::new(&Config::default()).expect("default settings are valid")
     });
     match capturer.normalize(event, &input, at) {
-        Normalized::Record { record, warning } => match persist(&paths, &config, &record) {
-            Persisted::Stored(outcome) => {
-                tracing::debug!(hook = %record.hook, ?outcome, "recorded");
-                if let Some(warning) = warning {
-                    tracing::warn!("{warning}");
-                    say!("{warning}");
+        Normalized::Record { record, warning } => {
+            // Hooks the agent waits for answer quickly even when another process
+            // holds the database's write lock.
+            let foreground = mnemo_capture::event::injects_context(&record.hook);
+            let options = if foreground {
+                foreground_store_options(&config)
+            } else {
+                store_options(&config)
+            };
+            let persisted = persist(&paths, &config, &options, &record);
+            // The event is durable (or lost, said below); a signal that
+            // arrived meanwhile ends the hook now.
+            let stop = told_to_stop();
+            let spooled = match persisted {
+                Persisted::Stored(outcome) => {
+                    tracing::debug!(hook = %record.hook, ?outcome, "recorded");
+                    if let Some(warning) = warning {
+                        tracing::warn!("{warning}");
+                        say!("{warning}");
+                    }
+                    return after_storing(&paths, &config, &record, outcome, stop);
                 }
-                let prompt_id = match outcome {
-                    Recorded::Stored { prompt_id, .. } => prompt_id,
-                    Recorded::Duplicate | Recorded::NoSession => None,
-                };
-                super::compress::after_hook(&paths, &config, &record, prompt_id);
-                let output = match (record.hook.as_str(), outcome) {
-                    ("SessionStart", _) => {
-                        super::context::session_start_output(&paths, &config, &record)
-                    }
-                    // A redelivered prompt already got its recall.
-                    ("UserPromptSubmit", Recorded::Stored { .. }) => {
-                        super::context::prompt_recall_output(&paths, &config, &record)
-                    }
-                    ("PreToolUse", Recorded::Stored { .. }) => {
-                        super::context::file_note_output(&paths, &config, &record)
-                    }
-                    _ => None,
-                };
-                if let Some(output) = output {
-                    println!("{output}");
+                Persisted::Queued => {
+                    tracing::info!(hook = %record.hook, "queued behind the spool backlog");
+                    true
                 }
+                // The fast way out for a hook the agent waits for, not a problem.
+                Persisted::Spooled(e @ StoreError::Busy(_)) if foreground => {
+                    tracing::info!(hook = %record.hook, "{e}; event spooled, not waited for");
+                    true
+                }
+                Persisted::Spooled(e) => {
+                    tracing::warn!(hook = %record.hook, "{e}; event spooled");
+                    say!(
+                        "{e}; event saved to {} and will be stored by the next hook",
+                        paths.spool_dir.display()
+                    );
+                    true
+                }
+                Persisted::SpooledElsewhere { store, spool, dir } => {
+                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
+                    tracing::warn!(hook = %record.hook, "{why}spool: {spool}; event spooled to {}", dir.display());
+                    say!(
+                        "{why}cannot write {} ({spool}); event saved to {} and will be stored by the next hook",
+                        paths.spool_dir.display(),
+                        dir.display()
+                    );
+                    true
+                }
+                Persisted::Lost { store, spool } => {
+                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
+                    tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
+                    say!("{why}could not spool the event either ({spool}); event lost");
+                    false
+                }
+            };
+            if spooled && !stop {
+                answer_from_snapshot(&paths, &config, &record);
             }
-            Persisted::Queued => {
-                tracing::info!(hook = %record.hook, "queued behind the spool backlog");
-            }
-            Persisted::Spooled(e) => {
-                tracing::warn!(hook = %record.hook, "{e}; event spooled");
-                say!(
-                    "{e}; event saved to {} and will be stored by the next hook",
-                    paths.spool_dir.display()
-                );
-            }
-            Persisted::SpooledElsewhere { store, spool, dir } => {
-                let why = store.map_or_else(String::new, |e| format!("{e}; "));
-                tracing::warn!(hook = %record.hook, "{why}spool: {spool}; event spooled to {}", dir.display());
-                say!(
-                    "{why}cannot write {} ({spool}); event saved to {} and will be stored by the next hook",
-                    paths.spool_dir.display(),
-                    dir.display()
-                );
-            }
-            Persisted::Lost { store, spool } => {
-                let why = store.map_or_else(String::new, |e| format!("{e}; "));
-                tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
-                say!("{why}could not spool the event either ({spool}); event lost");
-            }
-        },
+        }
         Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
         Normalized::Rejected {
             hook,
@@ -150,13 +206,60 @@ fn handle(event: Option<&str>) {
         } => {
             say!("{reason}; input kept in rejected_inputs");
             tracing::warn!(?hook, input_bytes, "{reason}");
-            let kept =
-                Store::open(&paths.db, &mnemo_capture::store_options(&config)).and_then(|mut s| {
-                    s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at)
-                });
+            let kept = Store::open(&paths.db, &store_options(&config)).and_then(|mut s| {
+                s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at)
+            });
             if let Err(e) = kept {
                 tracing::error!("could not keep rejected input: {e}");
             }
         }
+    }
+}
+
+/// What follows a stored event: nothing more if the hook was told to stop
+/// (a detached worker takes over), else compression or catch-up, then the
+/// hook's answer.
+fn after_storing(
+    paths: &Paths,
+    config: &Config,
+    record: &HookRecord,
+    outcome: Recorded,
+    stop: bool,
+) {
+    if stop {
+        tracing::info!(hook = %record.hook, "asked to stop after storing");
+        return super::compress::leave_to_catch_up(paths, config, record);
+    }
+    let prompt_id = match outcome {
+        Recorded::Stored { prompt_id, .. } => prompt_id,
+        Recorded::Duplicate | Recorded::NoSession => None,
+    };
+    super::compress::after_hook(paths, config, record, prompt_id);
+    let output = match (record.hook.as_str(), outcome) {
+        ("SessionStart", _) => super::context::session_start_output(paths, config, record),
+        // A redelivered prompt already got its recall.
+        ("UserPromptSubmit", Recorded::Stored { .. }) => {
+            super::context::prompt_recall_output(paths, config, record)
+        }
+        ("PreToolUse", Recorded::Stored { .. }) => {
+            super::context::file_note_output(paths, config, record)
+        }
+        _ => None,
+    };
+    if let Some(output) = output {
+        println!("{output}");
+    }
+}
+
+/// The answer of a hook whose event went to the spool (the store is locked
+/// or behind a backlog): SessionStart's index still comes from a read of
+/// the database, which a writer does not block in WAL mode; prompt recall
+/// and file notes record what they hand over, so they wait for next time.
+fn answer_from_snapshot(paths: &Paths, config: &Config, record: &HookRecord) {
+    if record.hook != "SessionStart" {
+        return;
+    }
+    if let Some(output) = super::context::session_start_output(paths, config, record) {
+        println!("{output}");
     }
 }

@@ -1,7 +1,7 @@
 //! `mnemo serve`: the web viewer and HTTP API, plus the background work a
 //! long-lived process can take on: LLM enrichment when `[llm]` is
-//! configured, compression when hooks do not do it (`compress.in_hooks =
-//! false`). Both are threads of this process, stopped with it; nothing is
+//! configured, compression (what killed hooks left, at start; all of it
+//! when hooks do not compress, `compress.in_hooks = false`). Both are threads of this process, stopped with it; nothing is
 //! left running after it exits.
 
 use std::io::Write;
@@ -65,13 +65,11 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
             Arc::clone(&stop),
         )?);
     }
-    if !config.compress.in_hooks {
-        background.push(super::compress::host(
-            paths.clone(),
-            config.clone(),
-            Arc::clone(&stop),
-        )?);
-    }
+    background.push(super::compress::host(
+        paths.clone(),
+        config.clone(),
+        Arc::clone(&stop),
+    )?);
     let served = server.run();
     stop.store(true, Ordering::Relaxed);
     let deadline = Instant::now() + STOP_GRACE;

@@ -1,8 +1,18 @@
-//! `mnemo worker`: the LLM enrichment worker. At most one per data dir (a
-//! lock file), started on demand by the hooks (or run by hand), and gone
-//! once the queue has been empty for `llm.idle_exit_secs`; or hosted by
-//! `mnemo serve` as a thread ([`host`]) for as long as the server runs.
+//! `mnemo worker`: catch-up and LLM enrichment. It first finishes what
+//! killed hooks left (compression, vectors; see
+//! [`super::compress::catch_up`]), then enriches: at most one enricher per
+//! data dir (a lock file), started on demand by the hooks (or run by hand),
+//! and gone once the queue has been empty for `llm.idle_exit_secs`; or
+//! hosted by `mnemo serve` as a thread ([`host`]) for as long as the server
+//! runs.
+//!
+//! Hooks start it detached ([`start_background`]): in a session of its own,
+//! not a descendant of the hook, with SIGTERM and SIGHUP held back for its
+//! whole life, because Claude Code signals hooks and the processes they
+//! started when a session ends. It stops by itself when idle; SIGINT or
+//! SIGKILL stop it sooner.
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,18 +35,24 @@ const POLL: Duration = Duration::from_secs(2);
 /// How long a hosted worker waits after a spent budget or a failing backend.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
 
-pub fn run(once: bool) -> anyhow::Result<()> {
+/// `mnemo worker [--once]`; `background` when a hook started it (it then
+/// prints nothing).
+pub fn run(once: bool, background: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
+    super::compress::catch_up(&paths, &config);
     if config.llm.backend == LlmBackend::Off {
-        println!(
-            "LLM enrichment is off (set [llm] backend in {})",
-            paths.config_file.display()
-        );
+        if !background {
+            println!(
+                "LLM enrichment is off (set [llm] backend in {})",
+                paths.config_file.display()
+            );
+        }
         return Ok(());
     }
-    paths.ensure_dirs()?;
     let Some(_lock) = FileLock::try_acquire(&paths.home.join(LOCK_FILE)) else {
-        println!("a worker is already running for {}", paths.home.display());
+        if !background {
+            println!("a worker is already running for {}", paths.home.display());
+        }
         return Ok(());
     };
     let idle_exit = Duration::from_secs(config.llm.idle_exit_secs);
@@ -236,27 +252,58 @@ pub(crate) fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
     ))
 }
 
-/// Start a worker in the background unless one is running. The child is in
-/// its own process group (so it outlives the hook that started it, and
-/// Claude Code's cleanup of hook processes does not cut a call short) and
-/// exits by itself when idle.
-pub fn spawn_if_needed(home: &Path) {
-    if FileLock::is_held(&home.join(LOCK_FILE)) {
-        return;
-    }
+/// Whether a worker (a process, or `mnemo serve`'s thread) holds the lock.
+pub fn running(home: &Path) -> bool {
+    FileLock::is_held(&home.join(LOCK_FILE))
+}
+
+/// Start `mnemo worker --background`, detached (see the module comment),
+/// and return once it is on its own: the hook reaps the short-lived
+/// intermediate process, so nothing of the worker stays in its tree.
+pub fn start_background(home: &Path) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
-    use std::os::unix::process::CommandExt;
-    let spawned = Command::new(exe)
-        .arg("worker")
+    let mut command = Command::new(exe);
+    command
+        .args(["worker", "--background"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn();
-    match spawned {
-        Ok(child) => tracing::info!(pid = child.id(), "started the enrichment worker"),
-        Err(e) => tracing::warn!("could not start the enrichment worker: {e}"),
+        .stderr(Stdio::null());
+    // SAFETY: `detach` makes only async-signal-safe calls (setsid,
+    // sigprocmask, fork, _exit), as required between fork and exec.
+    unsafe { command.pre_exec(detach) };
+    match command
+        .spawn()
+        .and_then(|mut intermediate| intermediate.wait())
+    {
+        Ok(_) => tracing::info!(home = %home.display(), "started the background worker"),
+        Err(e) => tracing::warn!("could not start the background worker: {e}"),
+    }
+}
+
+/// Runs in the forked child before exec: a new session (no controlling
+/// terminal, its own process group), SIGTERM and SIGHUP held back (a held
+/// signal survives exec; the worker's own children get a clean mask), and
+/// a second fork whose parent exits at once, so the worker that execs is
+/// re-parented away from the hook.
+fn detach() -> std::io::Result<()> {
+    // SAFETY: plain system calls on this process; see `start_background`.
+    unsafe {
+        if libc::setsid() < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut held: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut held);
+        libc::sigaddset(&mut held, libc::SIGTERM);
+        libc::sigaddset(&mut held, libc::SIGHUP);
+        if libc::sigprocmask(libc::SIG_BLOCK, &held, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        match libc::fork() {
+            -1 => Err(std::io::Error::last_os_error()),
+            0 => Ok(()),
+            _ => libc::_exit(0),
+        }
     }
 }

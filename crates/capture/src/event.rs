@@ -107,14 +107,20 @@ pub const EVENTS: &[HookEvent] = &[
     },
     stored("PostToolUse", background(Some("*"), 30)),
     stored("PostToolUseFailure", background(Some("*"), 30)),
+    // Foreground: Claude Code cancels (SIGTERM) background hooks still
+    // running when a session ends, and one cancelled before its first
+    // instruction cannot defer the signal; a foreground hook is waited for.
+    // It commits, compresses by rules in milliseconds and leaves the rest to
+    // the detached worker, so the turn's end is barely delayed; its wait for
+    // tool results still in flight also lets their background hooks land.
     HookEvent {
         closes_episode: true,
-        ..stored("Stop", background(None, 60))
+        ..stored("Stop", foreground(None, 60))
     },
     // A turn that ended on an API error: the episode still ends.
     HookEvent {
         closes_episode: true,
-        ..stored("StopFailure", background(None, 60))
+        ..stored("StopFailure", foreground(None, 60))
     },
     stored("SubagentStop", background(None, 60)),
     HookEvent {

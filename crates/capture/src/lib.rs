@@ -25,7 +25,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_config::{Config, Paths};
 use mnemo_privacy::{MAX_PAYLOAD_VALUES, PrivacyOptions, Redactor};
-use mnemo_store::{Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreOptions};
+use mnemo_store::{
+    Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreError, StoreOptions,
+};
 use serde_json::{Map, Value};
 
 /// The agent name recorded on sessions captured from Claude Code hooks.
@@ -476,6 +478,10 @@ pub fn store_options(config: &Config) -> StoreOptions {
     }
 }
 
+/// How long one attempt to store an event waits for another writer before
+/// [`persist`] checks whether it should give up.
+const BUSY_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How long a foreground hook (one the agent waits for) lets another writer
 /// hold the database before it spools its event instead: far below the
 /// agent's patience, far above a normal commit.
@@ -498,17 +504,25 @@ pub fn dedupe_window_ms(config: &Config) -> i64 {
 
 /// Write `record` to the database, first replaying any spooled backlog so
 /// events land in the order they were received; fall back to the spool.
-/// `options` sets how long to wait for another writer (see
-/// [`foreground_store_options`]).
+/// `options` sets how long to wait in all for another writer (see
+/// [`foreground_store_options`]); the wait is taken in slices, and
+/// `give_up` is asked between them: a hook told to stop spools its event at
+/// once rather than be killed while it waits.
 pub fn persist(
     paths: &Paths,
     config: &Config,
     options: &StoreOptions,
     record: &HookRecord,
+    give_up: &dyn Fn() -> bool,
 ) -> Persisted {
     let window = dedupe_window_ms(config);
-    let attempt = (|| {
-        let mut store = Store::open(&paths.db, options)?;
+    let started = std::time::Instant::now();
+    let slice = StoreOptions {
+        busy_timeout: options.busy_timeout.min(BUSY_SLICE),
+        ..options.clone()
+    };
+    let try_once = || {
+        let mut store = Store::open(&paths.db, &slice)?;
         let fallback = &paths.fallback_spool_dir;
         if spool::pending(&paths.spool_dir) + spool::pending(fallback) > 0 {
             let drained = spool::drain(
@@ -524,7 +538,15 @@ pub fn persist(
             }
         }
         store.record(record, window).map(Some)
-    })();
+    };
+    // Every attempt is idempotent (replay and record dedupe), so a busy
+    // one is simply made again.
+    let attempt = loop {
+        match try_once() {
+            Err(StoreError::Busy(_)) if started.elapsed() < options.busy_timeout && !give_up() => {}
+            other => break other,
+        }
+    };
     let store_error = match attempt {
         Ok(Some(recorded)) => return Persisted::Stored(recorded),
         Ok(None) => None,

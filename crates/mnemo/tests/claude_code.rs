@@ -262,17 +262,20 @@ fn check_every_event_stored(cc: &ClaudeCode, sessions: &[String], problems: &mut
             "no PostToolUse stored for {name} {id}"
         );
     }
-    let own: i64 = db
+    // mnemo's own MCP calls are kept as a record of what was recalled, never
+    // with what they returned: recall must not become memory.
+    let own_with_answers: i64 = db
         .query_row(
-            "SELECT count(*) FROM events WHERE tool_name LIKE 'mcp\\_\\_%mnemo%' ESCAPE '\\'",
+            "SELECT count(*) FROM events WHERE tool_name LIKE 'mcp\\_\\_%mnemo%' ESCAPE '\\'
+             AND json_extract(payload, '$.tool_response') IS NOT NULL",
             [],
             |r| r.get(0),
         )
         .unwrap();
     check!(
         problems,
-        own == 0,
-        "{own} of mnemo's own MCP calls were captured"
+        own_with_answers == 0,
+        "{own_with_answers} of mnemo's own MCP calls were stored with what they returned"
     );
     let phantom: i64 = db
         .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
@@ -533,6 +536,19 @@ fn keep_evidence(cc: &ClaudeCode, test: &str) -> String {
         serde_json::to_vec_pretty(&requests).unwrap(),
     )
     .unwrap();
+    // mnemo's log and Claude Code's debug logs (which say when a hook was
+    // started, finished or cancelled).
+    for (from, to) in [
+        (cc.mnemo_home.join("logs"), dir.join("mnemo-logs")),
+        (cc.debug_dir(), dir.join("claude-debug")),
+    ] {
+        if let Ok(entries) = std::fs::read_dir(&from) {
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in entries.flatten() {
+                let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
+            }
+        }
+    }
     dir.display().to_string()
 }
 

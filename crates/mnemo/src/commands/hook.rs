@@ -146,7 +146,7 @@ fn handle(event: Option<&str>) {
             } else {
                 store_options(&config)
             };
-            let persisted = persist(&paths, &config, &options, &record);
+            let persisted = persist(&paths, &config, &options, &record, &told_to_stop);
             // The event is durable (or lost, said below); a signal that
             // arrived meanwhile ends the hook now.
             let stop = told_to_stop();

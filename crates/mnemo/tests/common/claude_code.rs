@@ -129,6 +129,8 @@ impl ClaudeCode {
                 ("MNEMO_LLM_BACKEND".into(), "claude-cli".into()),
                 ("MNEMO_LLM_CLAUDE_PROGRAM".into(), claude_path),
                 ("MNEMO_LLM_IDLE_EXIT_SECS".into(), "1".into()),
+                // Evidence for a failure: every hook's log lines.
+                ("MNEMO_LOG_LEVEL".into(), "debug".into()),
             ],
             tmp,
         }
@@ -196,7 +198,16 @@ impl ClaudeCode {
     /// bypass-permission mode, plus `extra` arguments. Fails the test if it
     /// hangs.
     pub fn session(&self, prompt: &str, extra: &[&str]) -> SessionRun {
+        // Claude Code's own log of each session, kept with a failure's evidence.
+        let debug_dir = self.debug_dir();
+        std::fs::create_dir_all(&debug_dir).unwrap();
+        let n = std::fs::read_dir(&debug_dir).unwrap().count();
+        let debug_file = debug_dir.join(format!("session-{n:02}.log"));
+        let debug_file = debug_file.to_str().unwrap();
         let mut args = vec!["-p", prompt, "--permission-mode", "bypassPermissions"];
+        if !extra.contains(&"--debug-file") {
+            args.extend(["--debug-file", debug_file]);
+        }
         args.extend_from_slice(extra);
         self.run(&self.claude.clone(), &args)
     }
@@ -233,6 +244,11 @@ impl ClaudeCode {
             stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
             elapsed: started.elapsed(),
         }
+    }
+
+    /// Where each session's `--debug-file` goes.
+    pub fn debug_dir(&self) -> PathBuf {
+        self.tmp.path().join("claude-debug")
     }
 
     /// The store.

@@ -488,11 +488,16 @@ const BUSY_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
 pub const FOREGROUND_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Store options for a hook the agent waits for: like [`store_options`],
-/// but giving up on a held write lock after [`FOREGROUND_BUSY_TIMEOUT`].
+/// but giving up on a held write lock after [`FOREGROUND_BUSY_TIMEOUT`] and
+/// leaving the WAL's checkpoint to a later writer.
 pub fn foreground_store_options(config: &Config) -> StoreOptions {
     let configured = store_options(config);
     StoreOptions {
         busy_timeout: configured.busy_timeout.min(FOREGROUND_BUSY_TIMEOUT),
+        // The checkpoint SQLite runs when the last connection closes costs
+        // fsyncs the agent would wait for; the next background hook (a tool
+        // result, a Stop) checkpoints the few pages this one added.
+        keep_wal_on_close: true,
         ..configured
     }
 }

@@ -19,7 +19,7 @@ fn options(config: &Config) -> ContextOptions {
 
 /// The context text for the project containing `dir`.
 fn context_for(paths: &Paths, config: &Config, root: &str, name: &str) -> anyhow::Result<String> {
-    let store = Store::open(&paths.db, &after_capture(config))
+    let store = Store::open(&paths.db, &foreground_store_options(config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
     Ok(session_context(&store, root, name, options(config))?)
 }
@@ -84,7 +84,7 @@ pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord)
         embedder,
         ..RecallOptions::default()
     };
-    let result = Store::open(&paths.db, &after_capture(config)).and_then(|mut store| {
+    let result = Store::open(&paths.db, &foreground_store_options(config)).and_then(|mut store| {
         let (agent, session) = (&record.agent, &record.agent_session_id);
         recall(
             &mut store,
@@ -125,7 +125,7 @@ pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> 
         max_tokens: config.context.file_note_max_tokens,
         ..RecallOptions::default()
     };
-    let result = Store::open(&paths.db, &after_capture(config)).and_then(|mut store| {
+    let result = Store::open(&paths.db, &foreground_store_options(config)).and_then(|mut store| {
         let (agent, session) = (&record.agent, &record.agent_session_id);
         file_note(
             &mut store,
@@ -143,16 +143,5 @@ pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> 
             tracing::warn!("no note for {file}: {e}");
             None
         }
-    }
-}
-
-/// Options for the connection a hook opens after its event was stored: the
-/// capture connection already checkpointed the WAL when it closed, and the
-/// agent is waiting, so a write lock held elsewhere is waited for only
-/// briefly (reads are never blocked by it; recording a recall is).
-fn after_capture(config: &Config) -> mnemo_store::StoreOptions {
-    mnemo_store::StoreOptions {
-        keep_wal_on_close: true,
-        ..foreground_store_options(config)
     }
 }

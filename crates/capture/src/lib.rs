@@ -528,11 +528,10 @@ pub fn persist(
     };
     let try_once = || {
         let mut store = Store::open(&paths.db, &slice)?;
-        let fallback = &paths.fallback_spool_dir;
-        if spool::pending(&paths.spool_dir) + spool::pending(fallback) > 0 {
+        if spool::pending_all(paths) > 0 {
             let drained = spool::drain(
                 &paths.spool_dir,
-                Some(fallback),
+                Some(&paths.fallback_spool_dir),
                 &mut store,
                 DRAIN_BUDGET,
                 window,

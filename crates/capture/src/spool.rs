@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use mnemo_config::bounded;
+use mnemo_config::{Paths, bounded};
 
 use mnemo_store::{HookRecord, Store};
 
@@ -73,6 +73,18 @@ pub fn pending(dir: &Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// Events waiting in the spool of `paths` and in its fallback spool (when
+/// that is this user's private directory).
+pub fn pending_all(paths: &Paths) -> usize {
+    let fallback = &paths.fallback_spool_dir;
+    pending(&paths.spool_dir)
+        + if is_private_dir(fallback) {
+            pending(fallback)
+        } else {
+            0
+        }
 }
 
 fn is_spool_file(name: &str) -> bool {

@@ -347,6 +347,8 @@ fn a_full_or_read_only_data_dir_spools_elsewhere_and_recovers() {
     env.hook(None, &tool_event(&env, SESSION, "toolu_while_ro"));
     assert_eq!(fallback_spool_files(&tmpdir), 2);
     mount.remount("rw");
+    let stats = env.ok_json(&["stats", "--json"]);
+    assert_eq!(stats["spooled"], 2, "the fallback spool counts: {stats}");
 
     env.hook(None, &tool_event(&env, SESSION, "toolu_after"));
     assert_eq!(fallback_spool_files(&tmpdir), 0, "drained");

@@ -112,8 +112,8 @@ pub struct AppState {
     pub guard: Guard,
     pub redactor: Arc<Redactor>,
     pub config: Arc<Config>,
-    /// `$MNEMO_HOME/spool`, for the backlog count in stats.
-    pub spool_dir: Arc<std::path::Path>,
+    /// The data directory's layout, for the spool backlog in stats.
+    pub paths: Arc<mnemo_config::Paths>,
     /// Hybrid search with the vectors kept in memory.
     pub searcher: Arc<Searcher>,
 }
@@ -433,7 +433,7 @@ pub async fn projects(State(state): State<AppState>) -> Reply {
 
 /// `GET /api/stats`: counts, storage size, LLM spend and queue depth.
 pub async fn stats(State(state): State<AppState>) -> Reply {
-    let spool_dir = Arc::clone(&state.spool_dir);
+    let paths = Arc::clone(&state.paths);
     let config = Arc::clone(&state.config);
     state
         .db
@@ -441,7 +441,7 @@ pub async fn stats(State(state): State<AppState>) -> Reply {
             let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
             let mut value = serde_json::to_value(stats)
                 .map_err(|e| ApiError::internal(format!("cannot render stats: {e}")))?;
-            value["spooled"] = mnemo_capture::spool::pending(&spool_dir).into();
+            value["spooled"] = mnemo_capture::spool::pending_all(&paths).into();
             value["llm_backend"] = serde_json::to_value(config.llm.backend).unwrap_or(Value::Null);
             value["llm_daily_token_budget"] = config.llm.daily_token_budget.into();
             ok(value)

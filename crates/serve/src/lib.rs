@@ -205,7 +205,7 @@ impl Server {
             guard: Guard::new(port, token.clone()),
             redactor: Arc::new(redactor),
             config: Arc::new(config),
-            spool_dir: Arc::from(paths.spool_dir.as_path()),
+            paths: Arc::new(paths.clone()),
             searcher: Arc::new(mnemo_retrieve::Searcher::new(embedder)),
         };
         write_instance(

@@ -89,12 +89,11 @@ fn compress_all(store: &mut Store, redactor: &Redactor, config: &Config) -> anyh
 pub fn catch_up(paths: &Paths, config: &Config) {
     let result = (|| -> anyhow::Result<Report> {
         let mut store = Store::open(&paths.db, &store_options(config))?;
-        let fallback = &paths.fallback_spool_dir;
-        if spool::pending(&paths.spool_dir) + spool::pending(fallback) > 0 {
+        if spool::pending_all(paths) > 0 {
             let window = mnemo_capture::dedupe_window_ms(config);
             let drained = spool::drain(
                 &paths.spool_dir,
-                Some(fallback),
+                Some(&paths.fallback_spool_dir),
                 &mut store,
                 usize::MAX,
                 window,

@@ -613,14 +613,23 @@ fn database(paths: &Paths) -> (Check, Option<Stats>) {
 }
 
 fn spooled(paths: &Paths, db_usable: bool) -> Check {
-    let pending = spool::pending(&paths.spool_dir);
+    let pending = spool::pending_all(paths);
     if pending == 0 {
         return Check::ok("spool", "empty");
     }
+    let elsewhere = pending.saturating_sub(spool::pending(&paths.spool_dir));
+    let where_ = if elsewhere == 0 {
+        paths.spool_dir.display().to_string()
+    } else {
+        format!(
+            "{} and {} (the data directory could not be written)",
+            paths.spool_dir.display(),
+            paths.fallback_spool_dir.display()
+        )
+    };
     let finding = format!(
-        "{pending} event{} waiting in {}: the database was locked or unavailable when they arrived",
+        "{pending} event{} waiting in {where_}: the database was locked or unavailable when they arrived",
         if pending == 1 { "" } else { "s" },
-        paths.spool_dir.display()
     );
     let fix = if db_usable {
         "nothing to do: the next hook replays them into the database"

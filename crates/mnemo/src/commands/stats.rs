@@ -9,7 +9,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     let store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
     let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
-    let spooled = spool::pending(&paths.spool_dir);
+    let spooled = spool::pending_all(&paths);
     let budget = config.llm.daily_token_budget;
     if json {
         let mut value = serde_json::to_value(&stats)?;

@@ -9,12 +9,20 @@
 /// At most this many words are searched (a 10 KB paste is not 2,000 terms).
 const MAX_TERMS: usize = 32;
 
+/// Function words, and the filler of questions about past work ("what made
+/// it", "how did we get", "tell me"): they say nothing about which memory is
+/// meant.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in",
-    "into", "is", "it", "its", "last", "me", "my", "of", "on", "or", "our", "so", "that", "the",
-    "their", "them", "then", "there", "these", "they", "this", "time", "to", "us", "was", "we",
-    "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+    "a", "about", "after", "again", "all", "already", "also", "an", "and", "any", "are", "as",
+    "at", "be", "been", "before", "being", "but", "by", "came", "can", "could", "couldn", "did",
+    "didn", "do", "does", "doesn", "done", "down", "each", "even", "ever", "every", "exactly",
+    "for", "from", "get", "got", "had", "has", "have", "how", "i", "if", "in", "into", "is", "isn",
+    "it", "its", "just", "last", "made", "make", "many", "me", "much", "my", "now", "of", "on",
+    "once", "or", "our", "over", "remind", "right", "s", "same", "see", "should", "so", "some",
+    "still", "t", "take", "tell", "than", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "those", "though", "time", "to", "up", "us", "very", "was", "wasn", "way",
+    "we", "well", "went", "were", "what", "when", "where", "which", "while", "who", "why", "will",
+    "with", "would", "you", "your",
 ];
 
 /// The words of `text` worth searching for, lower-cased, in order, unique.

@@ -147,10 +147,17 @@ fn main() {
         lexical_weight: 0.0,
         vector_weight: 1.0,
         min_similarity: -1.0,
+        passage_weight: 0.0,
+        best_passage_weight: 0.0,
+        ..Fusion::DEFAULT
+    };
+    let full_text = Fusion {
+        passage_weight: 0.0,
+        best_passage_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [
-        ("full text (FTS5 BM25)", None, Fusion::DEFAULT),
+        ("full text (FTS5 BM25)", None, full_text),
         ("vectors (built-in embedder)", Some(embedder), vectors_only),
         ("hybrid (default fusion)", Some(embedder), Fusion::DEFAULT),
     ];
@@ -165,6 +172,23 @@ fn main() {
         results::value(format!("LoCoMo dev R@10, {name}"), "recall", r10);
     }
     results::save("locomo", &format!("{} conversations", conversations.len()));
+    if std::env::args().any(|a| a == "--passages") {
+        println!(
+            "\n{:>6} {:>6} {:>7} {:>7}",
+            "w_all", "w_best", "R@5", "R@10"
+        );
+        for (passage_weight, best_passage_weight) in
+            [(0.0, 0.0), (0.5, 0.25), (1.0, 0.5), (2.0, 1.0)]
+        {
+            let fusion = Fusion {
+                passage_weight,
+                best_passage_weight,
+                ..Fusion::DEFAULT
+            };
+            let (r5, r10, _, _) = evaluate(&conversations, Some(embedder), &fusion);
+            println!("{passage_weight:>6} {best_passage_weight:>6} {r5:>7.3} {r10:>7.3}");
+        }
+    }
     if std::env::args().any(|a| a == "--grid") {
         println!("\n{:>6} {:>6} {:>7} {:>7}", "depth", "w_vec", "R@5", "R@10");
         for depth in [20, 50, 100] {

@@ -308,7 +308,7 @@ fn hybrid(
         *fused.entry(id).or_default() += fusion.vector_weight * score;
     }
     if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
-        weigh_passages(store, &terms, &filter, &mut fused, depth, fusion)?;
+        weigh_passages(store, &q.text, &filter, &mut fused, depth, fusion)?;
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
@@ -353,15 +353,16 @@ pub(crate) fn term_weights(store: &Store, root: &str, terms: &[String]) -> Resul
 /// sentence or fact holding the question's words is the likeliest answer).
 fn weigh_passages(
     store: &Store,
-    terms: &[String],
+    text: &str,
     filter: &Filter,
     fused: &mut HashMap<i64, f64>,
     depth: usize,
     fusion: &Fusion,
 ) -> Result<()> {
-    let weights = lexical::term_weights(store.conn(), terms, filter)?;
+    let terms = query::content_terms(text);
+    let weights = lexical::term_weights(store.conn(), &terms, filter)?;
     let query = passage::WeightedQuery {
-        terms,
+        terms: &terms,
         weights: &weights,
     };
     let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();

@@ -9,20 +9,24 @@
 /// At most this many words are searched (a 10 KB paste is not 2,000 terms).
 const MAX_TERMS: usize = 32;
 
-/// Function words, and the filler of questions about past work ("what made
-/// it", "how did we get", "tell me"): they say nothing about which memory is
-/// meant.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "already", "also", "an", "and", "any", "are", "as",
-    "at", "be", "been", "before", "being", "but", "by", "came", "can", "could", "couldn", "did",
-    "didn", "do", "does", "doesn", "done", "down", "each", "even", "ever", "every", "exactly",
-    "for", "from", "get", "got", "had", "has", "have", "how", "i", "if", "in", "into", "is", "isn",
-    "it", "its", "just", "last", "made", "make", "many", "me", "much", "my", "now", "of", "on",
-    "once", "or", "our", "over", "remind", "right", "s", "same", "see", "should", "so", "some",
-    "still", "t", "take", "tell", "than", "that", "the", "their", "them", "then", "there", "these",
-    "they", "this", "those", "though", "time", "to", "up", "us", "very", "was", "wasn", "way",
-    "we", "well", "went", "were", "what", "when", "where", "which", "while", "who", "why", "will",
-    "with", "would", "you", "your",
+    "a", "about", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "last", "me", "my", "of", "on", "or", "our", "so", "that", "the",
+    "their", "them", "then", "there", "these", "they", "this", "time", "to", "us", "was", "we",
+    "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+];
+
+/// The filler of questions about past work ("what made it", "how did we
+/// get", "tell me", "right after"): such words rank fine as full text, but
+/// say nothing about which memory answers, so they carry no weight as
+/// evidence ([`content_terms`]).
+const FILLER_WORDS: &[&str] = &[
+    "after", "again", "already", "also", "before", "being", "came", "couldn", "didn", "doesn",
+    "done", "down", "each", "even", "ever", "every", "exactly", "get", "got", "isn", "just",
+    "made", "make", "many", "much", "now", "once", "over", "remind", "right", "s", "same", "see",
+    "should", "some", "still", "t", "take", "tell", "than", "those", "though", "up", "very",
+    "wasn", "way", "well", "went", "while",
 ];
 
 /// The words of `text` worth searching for, lower-cased, in order, unique.
@@ -39,6 +43,14 @@ pub fn terms(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// [`terms`] without the filler of questions: the words that can be
+/// evidence of what a memory is about.
+pub fn content_terms(text: &str) -> Vec<String> {
+    let mut words = terms(text);
+    words.retain(|w| !FILLER_WORDS.contains(&w.as_str()));
+    words
 }
 
 /// An FTS5 MATCH expression for `text`, or `None` when nothing searchable is left.

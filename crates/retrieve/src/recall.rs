@@ -19,7 +19,7 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
 use crate::passage::{WeightedQuery, evidence};
-use crate::query::terms;
+use crate::query::content_terms;
 use crate::quote::inline;
 use mnemo_embed::{Embedder, StaticEmbedder};
 
@@ -174,7 +174,7 @@ pub fn recall(
     options: RecallOptions,
     now: i64,
 ) -> Result<Option<String>> {
-    let wanted = terms(prompt);
+    let wanted = content_terms(prompt);
     if wanted.is_empty() {
         return Ok(None);
     }

@@ -293,7 +293,7 @@ fn many_memories(env: &Env, project: &str, count: usize) {
         "facts": ["jobs/export.py: rewrote 9 line(s)"],
         "files_modified": ["jobs/export.py"],
     }));
-    import(&env, &lines);
+    import(env, &lines);
 }
 
 /// `mnemo import` of plain observation lines.

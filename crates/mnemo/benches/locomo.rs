@@ -5,9 +5,9 @@
 //! search. Skips cleanly when the file is absent.
 //!
 //! Prints full text alone, vectors alone (the built-in embedder) and the
-//! default fusion. Run: `cargo bench -p mnemo --bench locomo`; add
-//! `-- --grid` to also print a grid of fusion settings (how the default was
-//! chosen).
+//! default fusion (with the passage weighing). Run: `cargo bench -p mnemo
+//! --bench locomo`; add `-- --grid` to also print a grid of fusion settings
+//! (how the default was chosen), `-- --passages` the passage weights.
 
 mod support;
 
@@ -147,10 +147,17 @@ fn main() {
         lexical_weight: 0.0,
         vector_weight: 1.0,
         min_similarity: -1.0,
+        passage_weight: 0.0,
+        best_passage_weight: 0.0,
+        ..Fusion::DEFAULT
+    };
+    let full_text = Fusion {
+        passage_weight: 0.0,
+        best_passage_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [
-        ("full text (FTS5 BM25)", None, Fusion::DEFAULT),
+        ("full text (FTS5 BM25)", None, full_text),
         ("vectors (built-in embedder)", Some(embedder), vectors_only),
         ("hybrid (default fusion)", Some(embedder), Fusion::DEFAULT),
     ];
@@ -165,8 +172,31 @@ fn main() {
         results::value(format!("LoCoMo dev R@10, {name}"), "recall", r10);
     }
     results::save("locomo", &format!("{} conversations", conversations.len()));
+    let grid = |names: [&str; 2], settings: Vec<(f64, f64, Fusion)>| {
+        println!(
+            "\n{:>6} {:>6} {:>7} {:>7}",
+            names[0], names[1], "R@5", "R@10"
+        );
+        for (a, b, fusion) in settings {
+            let (r5, r10, _, _) = evaluate(&conversations, Some(embedder), &fusion);
+            println!("{a:>6} {b:>6} {r5:>7.3} {r10:>7.3}");
+        }
+    };
+    if std::env::args().any(|a| a == "--passages") {
+        let settings = [(0.0, 0.0), (0.5, 0.25), (1.0, 0.5), (2.0, 1.0)]
+            .into_iter()
+            .map(|(passage_weight, best_passage_weight)| {
+                let fusion = Fusion {
+                    passage_weight,
+                    best_passage_weight,
+                    ..Fusion::DEFAULT
+                };
+                (passage_weight, best_passage_weight, fusion)
+            });
+        grid(["w_all", "w_best"], settings.collect());
+    }
     if std::env::args().any(|a| a == "--grid") {
-        println!("\n{:>6} {:>6} {:>7} {:>7}", "depth", "w_vec", "R@5", "R@10");
+        let mut settings = Vec::new();
         for depth in [20, 50, 100] {
             for vector_weight in [0.5, 0.6, 0.7, 0.8, 0.9, 1.0] {
                 let fusion = Fusion {
@@ -174,9 +204,9 @@ fn main() {
                     vector_weight,
                     ..Fusion::DEFAULT
                 };
-                let (r5, r10, _, _) = evaluate(&conversations, Some(embedder), &fusion);
-                println!("{depth:>6} {vector_weight:>6} {r5:>7.3} {r10:>7.3}");
+                settings.push((depth as f64, vector_weight, fusion));
             }
         }
+        grid(["depth", "w_vec"], settings);
     }
 }

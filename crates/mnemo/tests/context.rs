@@ -205,13 +205,7 @@ fn a_hostile_memory_stays_inside_its_line_and_the_fence() {
         "facts": [hostile],
         "files_read": ["fibonacci.py"],
     });
-    let file = env.tmp.path().join("hostile.jsonl");
-    std::fs::write(&file, format!("{line}\n")).unwrap();
-    let imported = env
-        .command(&["import", file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(imported.status.success(), "{imported:?}");
+    import(&env, &[line]);
     let injections = [
         start(&env, "/home/dev/fib-cli", "h1").expect("index"),
         prompt(&env, "h1", "what was the fibonacci overflow bug?").expect("recall"),
@@ -380,4 +374,116 @@ fn echoes_of_injected_context_are_not_stored() {
         .unwrap();
     assert!(stored.contains("why is this here?"), "{stored}");
     assert!(!stored.contains("ValueError for negative n"), "{stored}");
+}
+
+/// `count` everyday memories of a web service (varied titles and narratives
+/// sharing common words such as export, queue, request and worker), plus one
+/// whose answer to "why did the nightly export stall" sits in the middle of
+/// its narrative, imported into the project at `project`.
+fn many_memories(env: &Env, project: &str, count: usize) {
+    let verbs = [
+        "Fixed",
+        "Added",
+        "Refactored",
+        "Changed",
+        "Removed",
+        "Documented",
+    ];
+    let things = [
+        "retry backoff",
+        "export queue",
+        "request logging",
+        "worker metrics",
+        "cache warmup",
+        "login form",
+        "invoice numbering",
+        "CSV export",
+        "search endpoint",
+        "rate of requests",
+        "email templates",
+        "health check",
+        "feature flags",
+        "audit trail",
+        "upload limits",
+    ];
+    let places = [
+        "api/handlers.go",
+        "jobs/export.py",
+        "web/app.ts",
+        "core/queue.rs",
+        "docs/ops.md",
+    ];
+    let kinds = ["bugfix", "feature", "refactor", "change"];
+    let mut lines = Vec::new();
+    for i in 0..count {
+        let (verb, thing, place) = (
+            verbs[i % verbs.len()],
+            things[(i / verbs.len()) % things.len()],
+            places[i % places.len()],
+        );
+        lines.push(json!({
+            "project": project,
+            "type": kinds[i % kinds.len()],
+            "title": format!("{verb} {thing} in {place} ({i})"),
+            "narrative": format!(
+                "The {thing} needed work after request {i}. The worker now reads its settings \
+                 at startup. Tests cover the {thing} path."
+            ),
+            "facts": [format!("{place}: rewrote {} line(s)", i % 17 + 1)],
+            "files_modified": [place],
+        }));
+    }
+    lines.push(json!({
+        "project": project,
+        "type": "bugfix",
+        "title": "Fixed stalled nightly export",
+        "narrative": "The nightly export stalled for hours on Tuesday. Requests piled up behind \
+                      the report worker. Root cause: each export borrowed a database connection \
+                      and never returned it to the pool when the client hung up. Handlers now \
+                      release the connection in a deferred close. The pool size is logged at \
+                      startup.",
+        "facts": ["jobs/export.py: rewrote 9 line(s)"],
+        "files_modified": ["jobs/export.py"],
+    }));
+    import(env, &lines);
+}
+
+/// `mnemo import` of plain observation lines.
+fn import(env: &Env, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let file = env.tmp.path().join("memories.jsonl");
+    std::fs::write(&file, text).unwrap();
+    env.ok(&["import", file.to_str().unwrap()]);
+}
+
+#[test]
+fn the_answering_passage_is_injected_and_unrelated_prompts_get_nothing() {
+    let env = Env::new();
+    many_memories(&env, "/home/dev/fib-cli", 600);
+    let recalled = prompt(
+        &env,
+        "q1",
+        "Why did the nightly export stall, and what was the root cause?",
+    )
+    .expect("the export memory is recalled");
+    // The answer is the narrative's third sentence, not its headline.
+    assert!(
+        recalled.contains("never returned it to the pool"),
+        "{recalled}"
+    );
+    assert!(
+        recalled.contains("Fixed stalled nightly export"),
+        "{recalled}"
+    );
+    assert!(tokens(&recalled) <= 500, "{recalled}");
+    // Sentences that do not bear on the question stay out.
+    assert!(!recalled.contains("The pool size is logged"), "{recalled}");
+    // Common words of the store ("export", "queue", "worker") are not
+    // evidence: work never done injects nothing.
+    for never in [
+        "Which message broker did we pick for the export queue, and how many partitions?",
+        "How did we shard the worker fleet across regions with consistent hashing?",
+    ] {
+        assert_eq!(prompt(&env, "q2", never), None, "{never}");
+    }
 }

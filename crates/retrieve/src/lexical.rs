@@ -58,6 +58,83 @@ struct Window {
     size: usize,
 }
 
+/// How distinctive each query word is in a scope.
+struct Weighing {
+    /// Memories in scope (estimated from the window when it is large).
+    rows: f64,
+    /// Per query word: its IDF and whether it is rare, or `None` when no
+    /// memory in scope has it.
+    words: Vec<Option<(f64, bool)>>,
+    /// The recent window, when the scope holds more memories than it.
+    window: Option<Window>,
+}
+
+/// Count each word's matches in `scope`: exactly when the scope is smaller
+/// than the window or the word is rare, else estimated from the window.
+fn weigh(
+    conn: &Connection,
+    terms: &[String],
+    scope: Option<&str>,
+    rare_df: usize,
+    window: usize,
+) -> rusqlite::Result<Weighing> {
+    let Some(window) = recent_window(conn, scope, window)? else {
+        // The scope holds fewer memories than the window: every count is
+        // small, so the statistics are exact.
+        let rows = count(conn, scope, None, usize::MAX)? as f64;
+        let mut words = Vec::with_capacity(terms.len());
+        for term in terms {
+            let matching = count(conn, scope, Some(term), usize::MAX)?;
+            words.push((matching > 0).then(|| (idf(rows, matching as f64), true)));
+        }
+        return Ok(Weighing {
+            rows,
+            words,
+            window: None,
+        });
+    };
+    // Rowids are assigned in order, so the window's density of rowids
+    // estimates how many memories the scope holds.
+    let rows = window.size as f64 * window.newest as f64
+        / (window.newest - window.oldest + 1).max(1) as f64;
+    let mut words = Vec::with_capacity(terms.len());
+    for term in terms {
+        words.push(match count(conn, scope, Some(term), rare_df)? {
+            0 => None,
+            matching if matching <= rare_df => Some((idf(rows, matching as f64), true)),
+            _ => {
+                let recent = count_from(conn, scope, term, window.oldest)?;
+                let estimate = recent as f64 * rows / window.size as f64;
+                Some((idf(rows, estimate), false))
+            }
+        });
+    }
+    Ok(Weighing {
+        rows,
+        words,
+        window: Some(window),
+    })
+}
+
+/// The IDF of each of `terms` among the memories passing `filter`'s project
+/// and types; a word no memory has weighs as much as one that a single
+/// memory has (so that how much an absent word counts does not depend on
+/// the size of the store).
+pub(crate) fn term_weights(
+    conn: &Connection,
+    terms: &[String],
+    filter: &Filter,
+) -> rusqlite::Result<Vec<f64>> {
+    let scope = filter.fts_scope();
+    let weighing = weigh(conn, terms, scope.as_deref(), RARE_DF, RANK_WINDOW)?;
+    let unseen = idf(weighing.rows, 1.0);
+    Ok(weighing
+        .words
+        .iter()
+        .map(|word| word.map_or(unseen, |(weight, _)| weight))
+        .collect())
+}
+
 /// [`rank`] with explicit bounds (tests and the evaluation use small ones).
 pub(crate) fn rank_with(
     conn: &Connection,
@@ -69,41 +146,23 @@ pub(crate) fn rank_with(
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
     let scope = filter.fts_scope();
     let scope = scope.as_deref();
+    let weighing = weigh(conn, terms, scope, rare_df, window.max(want))?;
     // Words with no match in scope are left out: they cannot rank anything,
     // and FTS5 would walk their posting lists again to find that out.
-    let Some(window) = recent_window(conn, scope, window.max(want))? else {
-        // The scope holds fewer memories than the window: every count is
-        // small, so the statistics are exact and every match is ranked.
-        let rows = count(conn, scope, None, usize::MAX)? as f64;
-        let mut weighed = Vec::with_capacity(terms.len());
-        for term in terms {
-            let matching = count(conn, scope, Some(term), usize::MAX)?;
-            if matching > 0 {
-                weighed.push((term, idf(rows, matching as f64)));
-            }
-        }
-        return ranked(conn, &weighed, scope, None, filter, want);
-    };
-    // Rowids are assigned in order, so the window's density of rowids
-    // estimates how many memories the scope holds.
-    let rows = window.size as f64 * window.newest as f64
-        / (window.newest - window.oldest + 1).max(1) as f64;
     let mut all = Vec::with_capacity(terms.len());
     let mut rare = Vec::new();
-    for term in terms {
-        match count(conn, scope, Some(term), rare_df)? {
-            0 => {}
-            matching if matching <= rare_df => {
-                let weight = idf(rows, matching as f64);
+    for (term, word) in terms.iter().zip(&weighing.words) {
+        if let Some((weight, is_rare)) = *word {
+            all.push((term, weight));
+            if is_rare {
                 rare.push((term, weight));
-                all.push((term, weight));
-            }
-            _ => {
-                let recent = count_from(conn, scope, term, window.oldest)?;
-                all.push((term, idf(rows, recent as f64 * rows / window.size as f64)));
             }
         }
     }
+    let Some(window) = weighing.window else {
+        // Every match is ranked.
+        return ranked(conn, &all, scope, None, filter, want);
+    };
     if rare.len() == all.len() {
         return ranked(conn, &all, scope, None, filter, want);
     }

@@ -11,6 +11,7 @@ pub mod browse;
 pub mod context;
 mod filter;
 mod lexical;
+mod passage;
 pub mod query;
 pub mod quote;
 pub mod recall;
@@ -115,6 +116,11 @@ pub struct Fusion {
     /// `recency_half_life_days`.
     pub recency_weight: f64,
     pub recency_half_life_days: f64,
+    /// Weight of the share of the query's distinctive words a memory holds
+    /// (0 leaves passages out of ranking).
+    pub passage_weight: f64,
+    /// Weight of the share its best passage holds.
+    pub best_passage_weight: f64,
 }
 
 impl Fusion {
@@ -126,6 +132,8 @@ impl Fusion {
         min_similarity: 0.3,
         recency_weight: 0.1,
         recency_half_life_days: 30.0,
+        passage_weight: 2.0,
+        best_passage_weight: 1.0,
     };
 }
 
@@ -299,6 +307,9 @@ fn hybrid(
     for (id, score) in normalised(&semantic) {
         *fused.entry(id).or_default() += fusion.vector_weight * score;
     }
+    if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
+        weigh_passages(store, &q.text, &filter, &mut fused, depth, fusion)?;
+    }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
          WHERE o.id = ?1 AND o.deleted_at IS NULL",
@@ -319,6 +330,53 @@ fn hybrid(
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
     Ok(hits.into_iter().skip(q.offset).take(limit).collect())
+}
+
+/// How distinctive each of `terms` is among the memories of the project at
+/// `root` (see [`lexical::term_weights`]).
+pub(crate) fn term_weights(store: &Store, root: &str, terms: &[String]) -> Result<Vec<f64>> {
+    let conn = store.conn();
+    let project_id = project_id(conn, root)?;
+    let query = SearchQuery {
+        project: Some(root.to_string()),
+        ..SearchQuery::default()
+    };
+    Ok(lexical::term_weights(
+        conn,
+        terms,
+        &Filter::new(&query, project_id),
+    )?)
+}
+
+/// Add to the `depth` best of `fused` how well each memory covers the
+/// query's distinctive words: anywhere in it, and in its best passage (one
+/// sentence or fact holding the question's words is the likeliest answer).
+fn weigh_passages(
+    store: &Store,
+    text: &str,
+    filter: &Filter,
+    fused: &mut HashMap<i64, f64>,
+    depth: usize,
+    fusion: &Fusion,
+) -> Result<()> {
+    let terms = query::content_terms(text);
+    let weights = lexical::term_weights(store.conn(), &terms, filter)?;
+    let query = passage::WeightedQuery {
+        terms: &terms,
+        weights: &weights,
+    };
+    let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    best.truncate(depth);
+    let ids: Vec<i64> = best.iter().map(|&(id, _)| id).collect();
+    for memory in get_observations(store, &ids)? {
+        let found = passage::evidence(&memory, &query);
+        if let Some(score) = fused.get_mut(&memory.id) {
+            *score +=
+                fusion.passage_weight * found.coverage + fusion.best_passage_weight * found.best();
+        }
+    }
+    Ok(())
 }
 
 /// Observations passing `filter` whose vectors are nearest to `text`, best

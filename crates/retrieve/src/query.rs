@@ -17,6 +17,18 @@ const STOP_WORDS: &[&str] = &[
     "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
 ];
 
+/// The filler of questions about past work ("what made it", "how did we
+/// get", "tell me", "right after"): such words rank fine as full text, but
+/// say nothing about which memory answers, so they carry no weight as
+/// evidence ([`content_terms`]).
+const FILLER_WORDS: &[&str] = &[
+    "after", "again", "already", "also", "before", "being", "came", "couldn", "didn", "doesn",
+    "done", "down", "each", "even", "ever", "every", "exactly", "get", "got", "isn", "just",
+    "made", "make", "many", "much", "now", "once", "over", "remind", "right", "s", "same", "see",
+    "should", "some", "still", "t", "take", "tell", "than", "those", "though", "up", "very",
+    "wasn", "way", "well", "went", "while",
+];
+
 /// The words of `text` worth searching for, lower-cased, in order, unique.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -31,6 +43,14 @@ pub fn terms(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// [`terms`] without the filler of questions: the words that can be
+/// evidence of what a memory is about.
+pub fn content_terms(text: &str) -> Vec<String> {
+    let mut words = terms(text);
+    words.retain(|w| !FILLER_WORDS.contains(&w.as_str()));
+    words
 }
 
 /// An FTS5 MATCH expression for `text`, or `None` when nothing searchable is left.

@@ -1,21 +1,39 @@
 //! Prompt-time recall: when a prompt is about something the project's
-//! memories know, hand the best few to the session — once each.
+//! memories know, hand the passages that answer it to the session — once
+//! per memory.
 //!
-//! Relevance is deliberately strict, so that unrelated prompts get nothing:
-//! a memory qualifies when it contains at least two of the prompt's
-//! searchable words (or the only one, for one-word prompts), counting a
-//! word as present when the memory has a form of it (same first three to
-//! five letters: "fixed" ~ "fix", "bug" ~ "bugfix", "recursion" ~ "recursive").
+//! Relevance is deliberately strict, so that unrelated prompts get nothing
+//! even among thousands of memories. Each query word is weighed by how
+//! distinctive it is in the project (its IDF there; a word no memory has
+//! weighs the most), and a memory qualifies only when it holds, in some
+//! form, a large enough share of that weight ([`MIN_COVERAGE`]) and at least
+//! two of the words (the only one, for one-word prompts). A prompt about
+//! something that never happened names things no memory has, so its
+//! heaviest words are missing everywhere. What is handed over is the
+//! memory's title and its best-matching passages (sentences of the
+//! narrative, facts, the files changed), within the token budget, with the
+//! id to fetch the rest.
 
 use mnemo_store::{Result, Store};
 use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
-use crate::query::terms;
+use crate::passage::{WeightedQuery, evidence};
+use crate::query::content_terms;
 use crate::quote::inline;
 use mnemo_embed::{Embedder, StaticEmbedder};
 
 use crate::{Fusion, Observation, SearchQuery, get_observations, search, search_with};
+
+/// How many of the best search results are weighed for a prompt.
+const CANDIDATES: usize = 10;
+
+/// The share of a prompt's weight a memory must cover to be recalled, and
+/// the share its best passage must cover on its own; measured on the
+/// coding-session development set (BENCHMARKS.md): lower lets prompts about
+/// work never done recall unrelated memories, higher drops answers.
+const MIN_COVERAGE: f64 = 0.45;
+const MIN_BEST_PASSAGE: f64 = 0.35;
 
 /// How much to recall, and with which embedder.
 #[derive(Clone, Copy)]
@@ -36,24 +54,24 @@ impl Default for RecallOptions<'_> {
     }
 }
 
-/// Whether two words are forms of one another: they share their first
-/// letters, at least three and up to five.
-fn same_word(a: &str, b: &str) -> bool {
-    let k = a.chars().count().min(b.chars().count()).min(5);
-    k >= 3 && a.chars().take(k).eq(b.chars().take(k))
+/// One memory to hand over: its header line and the lines that may follow
+/// it, each with a priority (higher is shown first when the budget is short).
+struct Entry {
+    id: i64,
+    header: String,
+    lines: Vec<(f64, String)>,
 }
 
-/// How many of `terms` appear in `text`, in some form.
-fn matched(terms: &[String], text: &str) -> usize {
-    let words: Vec<String> = text
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    terms
-        .iter()
-        .filter(|t| words.iter().any(|w| same_word(t, w)))
-        .count()
+impl Entry {
+    /// `#id symbol title`, and the subtitle when `with_subtitle`.
+    fn header(o: &Observation, with_subtitle: bool) -> String {
+        let mut header = format!("#{} {} {}", o.id, symbol(&o.kind), inline(&o.title));
+        if with_subtitle && !o.subtitle.is_empty() {
+            header.push_str(&format!(" — {}", inline(&o.subtitle)));
+        }
+        header.push('\n');
+        header
+    }
 }
 
 fn session_id(store: &Store, agent: &str, agent_session_id: &str) -> Result<Option<i64>> {
@@ -77,51 +95,67 @@ fn already_given(store: &Store, session: Option<i64>, observation: i64) -> Resul
         .exists(params![session, observation])?)
 }
 
-/// Render `picked` between `intro` and the fetch hint within `max_tokens`,
-/// record what was given to the session, and return the text.
+/// Render `entries` between `intro` and the fetch hint within `max_tokens`:
+/// every header that fits, in order, then their lines by priority. Record
+/// what was given to the session, and return the text.
 fn hand_over(
     store: &mut Store,
     session: Option<i64>,
     intro: &str,
-    picked: &[Observation],
+    entries: &[Entry],
     max_tokens: usize,
     now: i64,
 ) -> Result<Option<String>> {
     let close =
         "Full records: `mnemo show <id>` or the mnemo MCP tool get_observations.\n</mnemo-context>";
-    let mut text = format!("<mnemo-context>\n{intro}\n");
-    let fits = |text: &str, more: &str| {
-        estimate_tokens(text) + estimate_tokens(more) + estimate_tokens(close) <= max_tokens
-    };
-    let mut given = Vec::new();
-    for o in picked {
-        let mut entry = format!("#{} {} {}", o.id, symbol(&o.kind), inline(&o.title));
-        if !o.subtitle.is_empty() {
-            entry.push_str(&format!(" — {}", inline(&o.subtitle)));
-        }
-        entry.push('\n');
-        for fact in o.facts.iter().take(4) {
-            let candidate = format!("{entry}  - {}\n", inline(fact));
-            if !fits(&text, &candidate) {
-                break;
-            }
-            entry = candidate;
-        }
-        if !fits(&text, &entry) {
+    let head = format!("<mnemo-context>\n{intro}\n");
+    let mut used = estimate_tokens(&head) + estimate_tokens(close);
+    let mut shown = Vec::new();
+    for entry in entries {
+        let cost = estimate_tokens(&entry.header);
+        if used + cost > max_tokens {
             break;
         }
-        text.push_str(&entry);
-        given.push(o.id);
+        used += cost;
+        shown.push(entry);
     }
-    if given.is_empty() {
+    if shown.is_empty() {
         return Ok(None);
+    }
+    let mut lines: Vec<(f64, usize, usize)> = shown
+        .iter()
+        .enumerate()
+        .flat_map(|(e, entry)| {
+            entry
+                .lines
+                .iter()
+                .enumerate()
+                .map(move |(l, (priority, _))| (*priority, e, l))
+        })
+        .collect();
+    lines.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut chosen: Vec<Vec<usize>> = vec![Vec::new(); shown.len()];
+    for (_, e, l) in lines {
+        let cost = estimate_tokens(&format!("  - {}\n", shown[e].lines[l].1));
+        if used + cost <= max_tokens {
+            used += cost;
+            chosen[e].push(l);
+        }
+    }
+    let mut text = head;
+    for (entry, mut picked) in shown.iter().zip(chosen) {
+        text.push_str(&entry.header);
+        picked.sort_unstable();
+        for l in picked {
+            text.push_str(&format!("  - {}\n", entry.lines[l].1));
+        }
     }
     text.push_str(close);
     if let Some(s) = session {
-        for id in &given {
+        for entry in &shown {
             store.conn().execute(
                 "INSERT OR IGNORE INTO recalls (session_id, observation_id, at) VALUES (?1, ?2, ?3)",
-                params![s, id, now],
+                params![s, entry.id, now],
             )?;
         }
     }
@@ -140,7 +174,7 @@ pub fn recall(
     options: RecallOptions,
     now: i64,
 ) -> Result<Option<String>> {
-    let wanted = terms(prompt);
+    let wanted = content_terms(prompt);
     if wanted.is_empty() {
         return Ok(None);
     }
@@ -151,35 +185,51 @@ pub fn recall(
         &SearchQuery {
             text: prompt.to_string(),
             project: Some(root.to_string()),
-            limit: 20,
+            limit: CANDIDATES,
             ..SearchQuery::default()
         },
         options.embedder,
         &Fusion::DEFAULT,
         now,
     )?;
+    if hits.is_empty() {
+        return Ok(None);
+    }
+    let weights = crate::term_weights(store, root, &wanted)?;
+    let query = WeightedQuery {
+        terms: &wanted,
+        weights: &weights,
+    };
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut picked = Vec::new();
+    let mut entries = Vec::new();
     for o in get_observations(store, &ids)? {
-        if picked.len() == options.max_memories {
+        if entries.len() == options.max_memories {
             break;
         }
-        let text = format!(
-            "{} {} {} {}",
-            o.kind,
-            o.title,
-            o.subtitle,
-            o.facts.join(" ")
-        );
-        if matched(&wanted, &text) >= needed && !already_given(store, session, o.id)? {
-            picked.push(o);
+        let found = evidence(&o, &query);
+        if found.matched < needed
+            || found.coverage < MIN_COVERAGE
+            || found.best() < MIN_BEST_PASSAGE
+            || already_given(store, session, o.id)?
+        {
+            continue;
         }
+        entries.push(Entry {
+            id: o.id,
+            header: Entry::header(&o, false),
+            lines: found
+                .passages
+                .into_iter()
+                .filter(|p| p.score > 0.0)
+                .map(|p| (p.score, inline(&p.text).into_owned()))
+                .collect(),
+        });
     }
     hand_over(
         store,
         session,
         "Past work in this project related to the prompt (from mnemo's memory):",
-        &picked,
+        &entries,
         options.max_tokens,
         now,
     )
@@ -208,35 +258,33 @@ pub fn file_note(
         },
     )?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut picked = Vec::new();
+    let mut entries = Vec::new();
     for o in get_observations(store, &ids)? {
-        if picked.len() == options.max_memories {
+        if entries.len() == options.max_memories {
             break;
         }
         if !already_given(store, session, o.id)? {
-            picked.push(o);
+            // Every memory's first fact before any second one, and so on.
+            let lines = o
+                .facts
+                .iter()
+                .take(4)
+                .enumerate()
+                .map(|(i, fact)| (-(i as f64), inline(fact).into_owned()))
+                .collect();
+            entries.push(Entry {
+                id: o.id,
+                header: Entry::header(&o, true),
+                lines,
+            });
         }
     }
     hand_over(
         store,
         session,
         &format!("mnemo's memories of {} (newest first):", inline(file)),
-        &picked,
+        &entries,
         options.max_tokens,
         now,
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn word_forms_match() {
-        let t = terms("the fibonacci bug we fixed");
-        let memory = "bugfix fibonacci() raises ValueError; fix in fibonacci.py";
-        assert_eq!(matched(&t, memory), 3);
-        assert_eq!(matched(&t, "Added cart discounts"), 0);
-        assert!(same_word("recursion", "recursive") && !same_word("go", "good"));
-    }
 }

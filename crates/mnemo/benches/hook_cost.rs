@@ -43,7 +43,7 @@ const EVENTS: [(&str, &str); 5] = [
     ("UserPromptSubmit", "foreground"),
     ("PreToolUse:Read", "foreground"),
     ("PostToolUse:Read", "async"),
-    ("Stop", "async"),
+    ("Stop", "foreground"),
 ];
 
 /// What is registered for mnemo's hook events.

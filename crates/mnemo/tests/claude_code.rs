@@ -29,7 +29,9 @@ use serde_json::{Value, json};
 const RECORDED_PROJECT: &str = "/home/dev/fib-cli";
 
 const RECALL_PROMPT: &str = "Tell me about the fibonacci bug we fixed";
-const READ_PROMPT: &str = "Read fibonacci.py and tell me what it does";
+/// Worded so that prompt recall stays quiet and the note before the Read is
+/// what brings the file's memories (a memory given once is not given again).
+const READ_PROMPT: &str = "Summarize the script in this folder";
 const HELLO_PROMPT: &str = "Say hello; this session does no work";
 
 /// The opening of Claude Code's own agent system prompt.
@@ -118,6 +120,10 @@ fn enrichment(n: usize) -> Value {
     let mut answer: Value = serde_json::from_str(&good_answer()).unwrap();
     answer["observations"][0]["title"] =
         json!(format!("fib() rejects negative n (enrichment {n})"));
+    // The files of this project, so that what enrichment writes still
+    // answers the note before a Read of them.
+    answer["observations"][0]["files_modified"] = json!(["fibonacci.py"]);
+    answer["summary"]["investigated"] = json!("fibonacci.py");
     answer
 }
 

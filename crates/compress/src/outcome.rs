@@ -34,6 +34,9 @@ pub struct Outcome {
     pub tests: Option<TestCounts>,
     /// First meaningful output line, for commands that just print something.
     pub first_line: Option<String>,
+    /// The first two meaningful output lines: what an investigating command
+    /// showed (a profile's total and its top entry, a status and its detail).
+    pub head: Option<String>,
 }
 
 static PY_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -67,6 +70,11 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
     let error_line = error_line(&lines);
     let failed_tests = tests.is_some_and(|t| t.failed > 0);
     let exit_ok = exit_code.is_none_or(|c| c == 0);
+    let meaningful: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("Exit code"))
+        .collect();
     Outcome {
         ok: exit_ok && !failed_tests,
         exit_code,
@@ -76,11 +84,11 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
             error_line
         },
         tests,
-        first_line: lines
-            .iter()
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !l.starts_with("Exit code"))
-            .map(|l| clip(l, 160)),
+        first_line: meaningful.first().map(|l| clip(l, 160)),
+        head: (!meaningful.is_empty()).then(|| {
+            let shown: Vec<String> = meaningful.iter().take(2).map(|l| clip(l, 120)).collect();
+            shown.join(" / ")
+        }),
     }
 }
 

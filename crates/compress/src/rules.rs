@@ -103,6 +103,7 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
     // a later question about it will look.
     if let Some(main) = observations.first_mut() {
         attach_account(main, &reading);
+        main.facts.extend(evidence(&steps));
     }
     if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
         observations.push(decision);
@@ -244,6 +245,38 @@ fn attach_account(draft: &mut Draft, reading: &Reading) {
     for s in &reading.ruled_out {
         draft.facts.push(format!("Ruled out: {s}"));
     }
+}
+
+/// What the commands run before any change showed: the measurements that
+/// found the problem (a profile, a status, a count). Listing and reading
+/// commands are left out; Claude's account says what they meant.
+fn evidence(steps: &[Step]) -> Vec<String> {
+    const MAX_EVIDENCE: usize = 3;
+    const BROWSING: &[&str] = &[
+        "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
+        "tree", "sed", "awk", "git", "cd",
+    ];
+    let first_change = steps
+        .iter()
+        .position(|s| matches!(s.action, Action::Edit { .. } | Action::Write { .. }))
+        .unwrap_or(steps.len());
+    steps[..first_change]
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Command {
+                command, outcome, ..
+            } if outcome.ok => {
+                let program = program(command);
+                let browsing = program
+                    .first()
+                    .is_none_or(|p| BROWSING.contains(&p.as_str()));
+                let head = outcome.head.as_ref()?;
+                (!browsing).then(|| format!("`{}` showed: {head}", clip(command, 80)))
+            }
+            _ => None,
+        })
+        .take(MAX_EVIDENCE)
+        .collect()
 }
 
 /// How much of Claude's account an observation keeps.
@@ -1028,6 +1061,39 @@ mod tests {
         assert_eq!(
             draft.facts,
             ["Ruled out: The pool size was not the cause: raising it made no difference."]
+        );
+    }
+
+    #[test]
+    fn evidence_is_what_investigating_commands_showed() {
+        let command = |cmd: &str, output: &str| Step {
+            event_id: 1,
+            action: Action::Command {
+                command: cmd.into(),
+                outcome: crate::outcome::interpret(output, None),
+                commit: None,
+            },
+        };
+        let steps = vec![
+            command("ls internal", "api\nstore"),
+            command(
+                "curl -s localhost:9090/metrics | grep queue_depth",
+                "queue_depth{q=\"emails\"} 48211\nqueue_depth{q=\"sms\"} 3",
+            ),
+            Step {
+                event_id: 2,
+                action: Action::Edit {
+                    path: "worker.py".into(),
+                    change: Change::default(),
+                },
+            },
+            command("curl -s localhost:9090/metrics", "queue_depth 0"),
+        ];
+        assert_eq!(
+            evidence(&steps),
+            [
+                "`curl -s localhost:9090/metrics | grep queue_depth` showed: queue_depth{q=\"emails\"} 48211 / queue_depth{q=\"sms\"} 3"
+            ]
         );
     }
 

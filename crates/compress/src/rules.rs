@@ -385,6 +385,15 @@ fn describe_change(path: &str, c: &Change) -> Option<String> {
             .collect();
         parts.push(format!("added {}", lines.join(", ")));
     }
+    if parts.is_empty() && !c.assignments.is_empty() {
+        let shown: Vec<String> = c
+            .assignments
+            .iter()
+            .take(2)
+            .map(|l| format!("`{}`", clip(l, 90)))
+            .collect();
+        parts.push(format!("sets {}", shown.join(", ")));
+    }
     if parts.is_empty() {
         return None;
     }
@@ -1094,6 +1103,27 @@ mod tests {
             [
                 "`curl -s localhost:9090/metrics | grep queue_depth` showed: queue_depth{q=\"emails\"} 48211 / queue_depth{q=\"sms\"} 3"
             ]
+        );
+    }
+
+    #[test]
+    fn changes_are_told_by_their_code_or_not_at_all() {
+        let counted_only = Change {
+            lines_added: 2,
+            lines_removed: 2,
+            ..Change::default()
+        };
+        assert_eq!(describe_change("src/main.rs", &counted_only), None);
+        let value = Change {
+            enclosing: Some("daily_summary()".into()),
+            assignments: vec!["rides = pl.len().cast(pl.UInt32),".into()],
+            lines_added: 3,
+            lines_removed: 3,
+            ..Change::default()
+        };
+        assert_eq!(
+            describe_change("src/daily.py", &value).as_deref(),
+            Some("daily_summary() in src/daily.py: sets `rides = pl.len().cast(pl.UInt32),`")
         );
     }
 

@@ -101,8 +101,8 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
     }
     // Claude's whole account goes with the episode's main observation, where
     // a later question about it will look.
-    if let Some(main) = observations.first_mut() {
-        attach_account(main, &reading);
+    if let Some((main, others)) = observations.split_first_mut() {
+        attach_account(main, others, &reading);
         main.facts.extend(evidence(&steps));
     }
     if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
@@ -221,21 +221,23 @@ fn reports_problem(prompt: &str) -> bool {
     PROBLEM_WORDS.is_match(&prompt.to_lowercase())
 }
 
-/// The closing message's sentences, in order, that the observation does not
-/// already hold: the answer to a later question is usually among them.
-/// Ruled-out hypotheses are kept, marked as such.
-fn attach_account(draft: &mut Draft, reading: &Reading) {
+/// The closing message's sentences, in order, that no observation of the
+/// episode already holds: the answer to a later question is usually among
+/// them. Ruled-out hypotheses are kept, marked as such.
+fn attach_account(draft: &mut Draft, others: &[Draft], reading: &Reading) {
     let mut narrative = draft.narrative.clone();
+    let told = |s: &str, d: &Draft| d.narrative.contains(s) || d.facts.iter().any(|f| f == s);
     for s in &reading.sentences {
         if narrative.len() >= ACCOUNT_CHARS {
             break;
         }
         // Open items belong to the summary's next steps, not to what happened.
         let open_item = reading.next_steps.contains(s);
-        if open_item || reading.ruled_out.contains(s) || narrative.contains(s.as_str()) {
+        let already_told = narrative.contains(s.as_str()) || draft.subtitle.contains(s.as_str());
+        if open_item || reading.ruled_out.contains(s) || already_told {
             continue;
         }
-        if draft.facts.contains(s) {
+        if draft.facts.contains(s) || others.iter().any(|o| told(s, o)) {
             continue;
         }
         narrative.push(' ');
@@ -280,7 +282,7 @@ fn evidence(steps: &[Step]) -> Vec<String> {
 }
 
 /// How much of Claude's account an observation keeps.
-const ACCOUNT_CHARS: usize = 1600;
+const ACCOUNT_CHARS: usize = 1000;
 
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
@@ -510,7 +512,7 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             &format!(
                 "{} failed with {}; fixed in {}.",
                 clip(failed_cmd, 60),
-                clip(&error, 100),
+                name.unwrap_or_else(|| clip(&error, 80)),
                 files_of(&edits)
             ),
             200,
@@ -706,7 +708,13 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     facts.extend(failures.iter().cloned());
     facts.extend(commits.iter().map(|c| format!("Committed {c}")));
     facts.dedup();
+    let subtitle = clip(&first_sentence_or(reading, &ep.prompt), 200);
     let narrative = narrative_from(reading, &ep.prompt, &facts);
+    // The subtitle is the account's first sentence: the narrative goes on from there.
+    let narrative = match narrative.strip_prefix(subtitle.as_str()) {
+        Some(rest) if !rest.trim().is_empty() => rest.trim_start().to_string(),
+        _ => narrative,
+    };
     let mut concepts = vec!["what-changed"];
     if kind == "bugfix" {
         concepts.insert(0, "problem-solution");
@@ -723,7 +731,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     Some(Draft {
         kind,
         title: clip(&title, 100),
-        subtitle: clip(&first_sentence_or(reading, &ep.prompt), 200),
+        subtitle,
         narrative,
         facts,
         concepts,
@@ -892,7 +900,7 @@ fn discovery(
     Some(Draft {
         kind: "discovery",
         title: clip(title.trim_end_matches('.'), 100),
-        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 200),
+        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
             narrative_from(reading, &ep.prompt, &facts)
         } else {
@@ -939,20 +947,23 @@ fn summary(
             _ => None,
         })
         .collect();
-    investigated.extend(commands.into_iter().take(3));
+    // The observations carry every check; the summary names the first two.
+    investigated.extend(commands.into_iter().take(2));
 
     let completed: Vec<String> = observations
         .iter()
         .filter(|o| o.kind != "discovery" && o.kind != "decision")
         .map(|o| o.title.clone())
         .collect();
+    // The observations hold Claude's whole account; the summary keeps the
+    // headline of what was learned.
     let mut learned: Vec<String> = reading
         .learned
         .iter()
-        .take(2)
+        .take(1)
         .map(|s| clip(s, 240))
         .collect();
-    learned.extend(reading.gotchas.iter().take(1).map(|s| clip(s, 240)));
+    learned.extend(reading.gotchas.iter().take(1).map(|s| clip(s, 200)));
     if learned.is_empty()
         && let Some(d) = observations.iter().find(|o| o.kind == "discovery")
     {
@@ -1063,7 +1074,7 @@ mod tests {
             narrative: "Added an index.".into(),
             ..Draft::default()
         };
-        attach_account(&mut draft, &reading);
+        attach_account(&mut draft, &[], &reading);
         assert!(draft.narrative.contains("missing index on clicks.link_id"));
         assert!(!draft.narrative.contains("pool size"));
         assert!(!draft.narrative.contains("Next step"));

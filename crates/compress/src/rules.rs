@@ -217,8 +217,14 @@ static PROBLEM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(bugs?|broken|breaks?|crash[0-9A-Za-z_]*|fail[0-9A-Za-z_]*|throws|wrong|lost|los(?:es|ing)|leak[0-9A-Za-z_]*|regress[0-9A-Za-z_]*|hangs?|hanging|stuck|panic[0-9A-Za-z_]*|traceback|flaky|killed|oom|times? out|timeouts?|doesn't work|don't match|not working|incorrect|red|fix)(?-u:\b)|(?-u:\b)(?:4[0-9]{2}|5[0-9]{2})(?-u:\b)").expect("static regex")
 });
 
+/// A failure asked for ("CI should fail if …", "make it error out"), not met.
+static WANTED_FAILURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:should|must|will|would|shall|can|to|it|then) (?:not )?(?:fail|error|throw|break|crash)[0-9A-Za-z_]*(?-u:\b)").expect("static regex")
+});
+
 fn reports_problem(prompt: &str) -> bool {
-    PROBLEM_WORDS.is_match(&prompt.to_lowercase())
+    let lowered = prompt.to_lowercase();
+    PROBLEM_WORDS.is_match(&WANTED_FAILURE.replace_all(&lowered, " "))
 }
 
 /// The closing message's sentences, in order, that no observation of the
@@ -1062,6 +1068,9 @@ mod tests {
         ));
         assert!(!reports_problem(
             "write a small CLI that prints the nth prime"
+        ));
+        assert!(!reports_problem(
+            "generate the queries; CI should fail if someone forgets to regenerate"
         ));
     }
 

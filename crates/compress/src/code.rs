@@ -20,9 +20,10 @@ pub struct Change {
     pub conditions: Vec<String>,
     /// Errors raised in added lines: (type, message) e.g. ("ValueError", "n must be non-negative").
     pub raises: Vec<(String, String)>,
-    /// Names assigned or declared in added lines (`upload_queue_url`), for
-    /// changes that define nothing new (configuration, fields).
-    pub assigned: Vec<String>,
+    /// Assignments and declarations in added lines, whole
+    /// (`rides = pl.len().cast(pl.UInt32)`), for changes that define nothing
+    /// new (configuration, fields, values): the value is what a reader needs.
+    pub assignments: Vec<String>,
     /// For a one-line change: the line before and after.
     pub replaced: Option<(String, String)>,
     /// For a small addition: the added lines.
@@ -123,7 +124,7 @@ pub fn describe(old: &str, new: &str, original: Option<&str>) -> Change {
             && !NOT_NAMES.contains(&&c[1])
             && c[1].len() > 1
         {
-            push_unique(&mut change.assigned, c[1].to_string());
+            push_unique(&mut change.assignments, line.trim().to_string());
         }
     }
     let meaningful = |l: &&&str| !l.trim().is_empty();

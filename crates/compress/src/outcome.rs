@@ -34,6 +34,9 @@ pub struct Outcome {
     pub tests: Option<TestCounts>,
     /// First meaningful output line, for commands that just print something.
     pub first_line: Option<String>,
+    /// The first two meaningful output lines: what an investigating command
+    /// showed (a profile's total and its top entry, a status and its detail).
+    pub head: Option<String>,
 }
 
 static PY_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
@@ -58,9 +61,6 @@ static JEST_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^Tests:[\t\n\x0B\x0C\r ]+(?:([0-9]+) failed, )?(?:[0-9]+ skipped, )?(?:([0-9]+) passed, )?[0-9]+ total")
         .expect("static regex")
 });
-static GO_FAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(--- FAIL: \S+|FAIL[\t\n\x0B\x0C\r ]+\S+|panic: .+)").expect("static regex")
-});
 
 /// Interpret a command's combined output. `exit_code` is known for failures
 /// (PostToolUseFailure says `Exit code N`); a PostToolUse means exit 0.
@@ -70,6 +70,11 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
     let error_line = error_line(&lines);
     let failed_tests = tests.is_some_and(|t| t.failed > 0);
     let exit_ok = exit_code.is_none_or(|c| c == 0);
+    let meaningful: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("Exit code"))
+        .collect();
     Outcome {
         ok: exit_ok && !failed_tests,
         exit_code,
@@ -79,11 +84,11 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
             error_line
         },
         tests,
-        first_line: lines
-            .iter()
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !l.starts_with("Exit code"))
-            .map(|l| clip(l, 160)),
+        first_line: meaningful.first().map(|l| clip(l, 160)),
+        head: (!meaningful.is_empty()).then(|| {
+            let shown: Vec<String> = meaningful.iter().take(2).map(|l| clip(l, 120)).collect();
+            shown.join(" / ")
+        }),
     }
 }
 
@@ -126,60 +131,200 @@ fn num(m: Option<regex::Match>) -> u32 {
     m.and_then(|m| m.as_str().parse().ok()).unwrap_or(0)
 }
 
+static RUST_PANIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^thread '[^']*' panicked at (?:'(.+)', \S+|\S+:[0-9]+:[0-9]+:?)$")
+        .expect("static regex")
+});
+/// `Os { code: 98, kind: AddrInUse, message: "Address already in use" }`.
+static DEBUG_MESSAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"message: "([^"]+)""#).expect("static regex"));
+/// `internal/store/store.go:34:94: cannot use x ...`: Go, sqlc, eslint-style
+/// diagnostics that name a place and then the problem.
+static LOCATED_DIAGNOSTIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[0-9A-Za-z_./-]+\.[0-9A-Za-z]+:[0-9]+(?::[0-9]+)?: (.+)$").expect("static regex")
+});
+/// Node's `Error [ERR_REQUIRE_ESM]: require() of ES Module ...`.
+static NODE_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Z][A-Za-z]*)?Error \[[A-Z_]+\]: .+$").expect("static regex")
+});
+static HTTP_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:HTTP(?:/[0-9.]+)?[ :]+[45][0-9]{2}(?-u:\b).*|[45][0-9]{2} (?:Bad Request|Unauthorized|Forbidden|Not Found|Conflict|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable).*)$").expect("static regex")
+});
+/// Jest and vitest name the failing test on a `●` or `FAIL file > test` line.
+static JS_FAILING_TEST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:● (.+›.+)|FAIL[\t ]+\S+ > (.+))$").expect("static regex"));
+
+/// The most telling line of a failed command's output, by ecosystem: the
+/// message rather than the marker that announces it.
 fn error_line(lines: &[&str]) -> Option<String> {
-    // A Python traceback ends with the exception: take the last one.
-    if lines
+    let trimmed: Vec<&str> = lines.iter().map(|l| l.trim()).collect();
+    let found = python_exception(&trimmed)
+        .or_else(|| rust_panic(&trimmed))
+        .or_else(|| compiler_error(&trimmed))
+        .or_else(|| pytest_failure(lines))
+        .or_else(|| js_test_failure(&trimmed))
+        .or_else(|| go_failure(&trimmed))
+        .or_else(|| {
+            trimmed
+                .iter()
+                .find(|l| NODE_ERROR.is_match(l) || LOCATED_DIAGNOSTIC.is_match(l))
+                .map(|l| l.to_string())
+        })
+        .or_else(|| {
+            let last = trimmed.iter().rev().find(|l| PY_EXCEPTION.is_match(l));
+            last.map(|l| l.to_string())
+        })
+        .or_else(|| npm_error(&trimmed))
+        .or_else(|| {
+            let status = trimmed.iter().find_map(|l| HTTP_STATUS.find(l));
+            status.map(|m| m.as_str().to_string())
+        })
+        .or_else(|| generic_error(&trimmed))?;
+    Some(clip(&found, 200))
+}
+
+/// A traceback ends with the exception: the last one wins.
+fn python_exception(lines: &[&str]) -> Option<String> {
+    if !lines
         .iter()
         .any(|l| l.starts_with("Traceback (most recent call last)"))
-        && let Some(l) = lines.iter().rev().find(|l| PY_EXCEPTION.is_match(l.trim()))
     {
-        return Some(clip(l.trim(), 200));
+        return None;
     }
-    for l in lines {
-        let t = l.trim();
-        if RUST_ERROR.is_match(t)
+    let last = lines.iter().rev().find(|l| PY_EXCEPTION.is_match(l))?;
+    Some(last.to_string())
+}
+
+/// A panic's own message: on the marker line (old format) or the line after
+/// it, with a debug-printed error reduced to its `message`.
+fn rust_panic(lines: &[&str]) -> Option<String> {
+    let at = lines.iter().position(|l| RUST_PANIC.is_match(l))?;
+    let inline = RUST_PANIC
+        .captures(lines[at])
+        .and_then(|c| c.get(1).map(|m| m.as_str().to_string()));
+    let message = inline.or_else(|| {
+        let next = lines
+            .get(at + 1)
+            .filter(|l| !l.is_empty() && !l.starts_with("note:"))?;
+        Some(next.to_string())
+    })?;
+    Some(match DEBUG_MESSAGE.captures(&message) {
+        Some(c) => format!("panic: {} ({})", &c[1], clip(&message, 80)),
+        None => format!("panic: {message}"),
+    })
+}
+
+fn compiler_error(lines: &[&str]) -> Option<String> {
+    let rust = lines.iter().find(|t| {
+        RUST_ERROR.is_match(t)
             && !t.starts_with("error: could not compile")
             && !t.starts_with("error: aborting")
-        {
-            return Some(clip(t, 200));
-        }
+    });
+    if let Some(t) = rust {
+        return Some(t.to_string());
     }
-    for l in lines {
-        if let Some(c) = TS_ERROR.captures(l) {
-            return Some(clip(&format!("{}: {}", &c[1], &c[2]), 200));
-        }
-    }
-    // pytest: "E       assert 90.0 == 81.0" and "FAILED tests/x.py::test_y - AssertionError"
+    let ts = lines.iter().find_map(|l| TS_ERROR.captures(l))?;
+    Some(format!("{}: {}", &ts[1], &ts[2]))
+}
+
+/// pytest: the summary's `FAILED tests/x.py::test_y - AssertionError: ...`,
+/// else the first `E   ` line of the report.
+fn pytest_failure(lines: &[&str]) -> Option<String> {
     if let Some(l) = lines.iter().find(|l| l.starts_with("FAILED ")) {
-        return Some(clip(l.trim_start_matches("FAILED ").trim(), 200));
+        return Some(l.trim_start_matches("FAILED ").trim().to_string());
     }
-    if let Some(l) = lines.iter().find(|l| l.starts_with("E   ")) {
-        return Some(clip(l[1..].trim(), 200));
+    let e = lines
+        .iter()
+        .find(|l| l.starts_with("E   ") && l.len() > 4 && !l[1..].trim().is_empty())?;
+    Some(e[1..].trim().to_string())
+}
+
+/// Jest/vitest: the failing test's name, with the assertion's
+/// Expected/Received values or the error that follows it.
+fn js_test_failure(lines: &[&str]) -> Option<String> {
+    let at = lines.iter().position(|l| JS_FAILING_TEST.is_match(l))?;
+    let c = JS_FAILING_TEST.captures(lines[at])?;
+    let name = c.get(1).or(c.get(2))?.as_str().trim();
+    let rest = &lines[at + 1..];
+    let value = |prefix: &str| {
+        rest.iter()
+            .find_map(|l| l.strip_prefix(prefix).map(|v| v.trim().to_string()))
+    };
+    let detail = match (value("Expected:"), value("Received:")) {
+        (Some(expected), Some(received)) => {
+            Some(format!("expected {expected}, received {received}"))
+        }
+        _ => rest
+            .iter()
+            .find(|l| l.starts_with("Error:") || l.starts_with("AssertionError"))
+            .map(|l| l.to_string()),
+    };
+    Some(match detail {
+        Some(d) => format!("{name}: {d}"),
+        None => name.to_string(),
+    })
+}
+
+/// Go: a panic, a data race, a goroutine leak, or the failing test.
+fn go_failure(lines: &[&str]) -> Option<String> {
+    if let Some(l) = lines.iter().find(|l| l.starts_with("panic: ")) {
+        return Some(l.to_string());
     }
-    if let Some(l) = lines.iter().find(|l| GO_FAIL.is_match(l)) {
-        return Some(clip(l.trim(), 200));
+    if lines.contains(&"WARNING: DATA RACE") {
+        let test = lines.iter().find(|l| l.starts_with("--- FAIL: "));
+        return Some(match test {
+            Some(t) => format!("data race ({})", t.trim_start_matches("--- ")),
+            None => "WARNING: DATA RACE".into(),
+        });
     }
-    if let Some(l) = lines.iter().rev().find(|l| PY_EXCEPTION.is_match(l.trim())) {
-        return Some(clip(l.trim(), 200));
+    if let Some(l) = lines
+        .iter()
+        .find(|l| l.contains("found unexpected goroutines"))
+    {
+        return Some(l.to_string());
     }
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("--- FAIL: ") || l.starts_with("FAIL\t"))?;
+    let fail = lines[at];
+    // The assertion a test printed sits just below its FAIL line.
+    let detail = lines.get(at + 1).filter(|l| LOCATED_DIAGNOSTIC.is_match(l));
+    Some(match detail {
+        Some(d) => format!("{fail}: {d}"),
+        None => fail.to_string(),
+    })
+}
+
+/// npm: the first `npm error`/`npm ERR!` line that is not the error code or the log pointer.
+fn npm_error(lines: &[&str]) -> Option<String> {
+    lines.iter().find_map(|l| {
+        let rest = l
+            .strip_prefix("npm error ")
+            .or_else(|| l.strip_prefix("npm ERR! "))?;
+        (!rest.starts_with("code ") && !rest.starts_with("A complete log"))
+            .then(|| format!("npm error: {rest}"))
+    })
+}
+
+fn generic_error(lines: &[&str]) -> Option<String> {
     let generic = [
         "error:",
         "Error:",
         "ERROR",
         "fatal:",
-        "npm ERR!",
         "FAIL",
         "panicked at",
+        "✖",
+        "✗",
     ];
     lines
         .iter()
-        .map(|l| l.trim())
         .find(|l| {
             generic
                 .iter()
                 .any(|g| l.starts_with(g) || l.contains(&format!(" {g}")))
         })
-        .map(|l| clip(l, 200))
+        .map(|l| l.to_string())
 }
 
 /// Shorten to at most `max` characters, on a character boundary.
@@ -266,5 +411,82 @@ mod tests {
         assert!(o.ok);
         assert_eq!(o.error_line, None);
         assert_eq!(o.first_line.as_deref(), Some("55"));
+    }
+    fn error_of(output: &str) -> String {
+        interpret(output, Some(1)).error_line.unwrap_or_default()
+    }
+
+    #[test]
+    fn rust_panic_keeps_the_message_not_the_marker() {
+        let out = "   Running `target/debug/kvd --listen 127.0.0.1:7000`\nthread 'main' panicked at src/main.rs:41:10:\ncalled `Result::unwrap()` on an `Err` value: Os { code: 98, kind: AddrInUse, message: \"Address already in use\" }\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace";
+        let line = error_of(out);
+        assert!(line.starts_with("panic: Address already in use"), "{line}");
+        let old = "thread 'worker' panicked at 'index out of bounds: the len is 3 but the index is 7', src/ring.rs:88:9";
+        assert_eq!(
+            error_of(old),
+            "panic: index out of bounds: the len is 3 but the index is 7"
+        );
+    }
+
+    #[test]
+    fn jest_and_vitest_name_the_test_and_the_values() {
+        let jest = "FAIL src/invoice.test.ts\n  ● invoice › applies the discount before tax\n\n    expect(received).toBe(expected) // Object.is equality\n\n    Expected: 64.17\n    Received: 64.16\n\n      12 |   expect(total(lines)).toBe(64.17);\nTests:       1 failed, 9 passed, 10 total";
+        assert_eq!(
+            error_of(jest),
+            "invoice › applies the discount before tax: expected 64.17, received 64.16"
+        );
+        let vitest = " ❯ test/parse.test.ts  (4 tests | 1 failed) 12ms\n FAIL  test/parse.test.ts > parseDate > keeps the offset\nError: Snapshot `parseDate > keeps the offset 1` mismatched\n\n- Expected\n+ Received";
+        assert_eq!(
+            error_of(vitest),
+            "parseDate > keeps the offset: Error: Snapshot `parseDate > keeps the offset 1` mismatched"
+        );
+    }
+
+    #[test]
+    fn traceback_last_line_wins_over_earlier_markers() {
+        let out = "ERROR: loading config\nTraceback (most recent call last):\n  File \"/srv/app/load.py\", line 30, in <module>\n    main()\n  File \"/srv/app/load.py\", line 22, in main\n    rows = fetch(url)\nrequests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://storage.example.com/b/x";
+        assert_eq!(
+            error_of(out),
+            "requests.exceptions.HTTPError: 403 Client Error: Forbidden for url: https://storage.example.com/b/x"
+        );
+    }
+
+    #[test]
+    fn go_compiler_race_and_test_failures() {
+        let build = "# example.com/shop/cart\ncart/cart.go:27:14: undefined: decimal.Round\ncart/cart.go:31:2: declared and not used: total";
+        assert_eq!(
+            error_of(build),
+            "cart/cart.go:27:14: undefined: decimal.Round"
+        );
+        let race = "==================\nWARNING: DATA RACE\nWrite at 0x00c000124018 by goroutine 8:\n  example.com/shop/cache.(*LRU).Put()\n==================\n--- FAIL: TestParallelPut (0.01s)\n    testing.go:1398: race detected during execution of test\nFAIL\nFAIL\texample.com/shop/cache\t0.031s";
+        assert_eq!(error_of(race), "data race (FAIL: TestParallelPut (0.01s))");
+        let test = "--- FAIL: TestTotal (0.00s)\n    cart_test.go:19: Total() = 41.99, want 42.00\nFAIL\nexit status 1";
+        assert_eq!(
+            error_of(test),
+            "--- FAIL: TestTotal (0.00s): cart_test.go:19: Total() = 41.99, want 42.00"
+        );
+    }
+
+    #[test]
+    fn node_npm_and_http_errors() {
+        let node = "node:internal/modules/cjs/loader:1297\n      throw new ERR_REQUIRE_ESM(filename, true);\n      ^\n\nError [ERR_REQUIRE_ESM]: require() of ES Module /w/node_modules/kit/dist/index.js not supported.\n    at [eval]:1:28";
+        assert_eq!(
+            error_of(node),
+            "Error [ERR_REQUIRE_ESM]: require() of ES Module /w/node_modules/kit/dist/index.js not supported."
+        );
+        let npm = "npm notice 📦  kit@3.1.0\nnpm error code E403\nnpm error 403 Forbidden - PUT https://registry.npmjs.org/kit - You cannot publish over the previously published versions: 3.1.0.\nnpm error A complete log of this run can be found in: /home/u/.npm/_logs/x.log";
+        assert!(
+            error_of(npm).starts_with("npm error: 403 Forbidden - PUT"),
+            "{}",
+            error_of(npm)
+        );
+        let gh = "HTTP 401: Bad credentials (https://api.github.com/graphql)\nTry authenticating with:  gh auth login";
+        assert_eq!(
+            error_of(gh),
+            "HTTP 401: Bad credentials (https://api.github.com/graphql)"
+        );
+        let curl =
+            "curl: (22) The requested URL returned error: 503\n< HTTP/1.1 503 Service Unavailable";
+        assert!(error_of(curl).contains("503"));
     }
 }

@@ -20,6 +20,9 @@ pub struct Reading {
     pub next_steps: Vec<String>,
     /// "Gotcha"-style warnings.
     pub gotchas: Vec<String>,
+    /// Hypotheses that were tested and did not hold ("ruled out", "was not
+    /// the cause"): kept apart so they are never stored as causes.
+    pub ruled_out: Vec<String>,
 }
 
 /// Words that state a choice on their own.
@@ -45,6 +48,10 @@ static GOTCHA: LazyLock<Regex> = LazyLock::new(|| {
         r"(?-u:\b)(gotcha|careful|beware|watch out|note that|caveat|surprising|pitfall|edge case)(?-u:\b)",
     )
     .expect("static regex")
+});
+
+static RULED_OUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(ruled (?:it |this |that )?out|rules out|red herring|not the (?:cause|culprit|problem|issue|bottleneck)|(?:was|is)n't (?:the (?:cause|culprit|problem|issue|bottleneck)|it)|(?:was|is) not (?:the (?:cause|culprit|problem|issue|bottleneck)|it)|turned out not|not caused by|did(?: not|n't) (?:help|fix|change anything)|made no difference|no effect)(?-u:\b)").expect("static regex")
 });
 
 /// What a section heading ("**Gotchas**", "## Next steps", "Cause:") says
@@ -110,9 +117,15 @@ pub fn read(text: &str) -> Reading {
         }
         out
     };
+    let ruled_out = pick(&RULED_OUT);
+    let learned = merge(cause_section, pick(&LEARNED))
+        .into_iter()
+        .filter(|s| !ruled_out.contains(s))
+        .collect();
     Reading {
         decisions,
-        learned: merge(cause_section, pick(&LEARNED)),
+        learned,
+        ruled_out,
         next_steps: merge(next_section, pick(&NEXT)),
         gotchas: merge(gotcha_section, pick(&GOTCHA)),
         sentences,
@@ -246,6 +259,20 @@ mod tests {
         assert_eq!(r.gotchas, ["Tokens stay valid for 30 s after expiry."]);
         assert_eq!(r.next_steps, ["Provision the queue in staging."]);
         assert_eq!(r.learned, ["Cause: the loop restarted from the subtotal."]);
+    }
+
+    #[test]
+    fn ruled_out_hypotheses_are_not_causes() {
+        let r = read(
+            "I first suspected the connection pool, but raising MaxConns made no difference. DNS was not the cause either: lookups took 2 ms. The root cause was a missing index on clicks.link_id, so every stats query scanned the table.",
+        );
+        assert_eq!(r.ruled_out.len(), 2, "{:?}", r.ruled_out);
+        assert_eq!(
+            r.learned,
+            [
+                "The root cause was a missing index on clicks.link_id, so every stats query scanned the table."
+            ]
+        );
     }
 
     #[test]

@@ -100,8 +100,14 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
 
     let mut consumed = vec![false; steps.len()];
     let mut observations = Vec::new();
-    for fix in find_fixes(&steps) {
-        observations.push(bugfix(&steps, &fix, &reading, &files_read));
+    // A failure that was there before this episode changed anything is a bug
+    // that persisted; one that this episode's own edits introduced and then
+    // fixed is part of that work, told among its facts.
+    let (persisted, in_loop): (Vec<Fix>, Vec<Fix>) = find_fixes(&steps)
+        .into_iter()
+        .partition(|fix| !edited_before(&steps, fix.failure));
+    for fix in &persisted {
+        observations.push(bugfix(&steps, fix, &reading, &files_read));
         for i in fix.failure..=fix.success {
             if matches!(
                 steps[i].action,
@@ -111,8 +117,21 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
             }
         }
     }
-    if let Some(work) = work(ep, &steps, &consumed, &reading, &files_read) {
+    let reported_problem = persisted.is_empty() && reports_problem(&ep.prompt);
+    let context = WorkContext {
+        reading: &reading,
+        files_read: &files_read,
+        in_loop: &in_loop,
+        reported_problem,
+    };
+    if let Some(work) = work(ep, &steps, &consumed, &context) {
         observations.push(work);
+    }
+    // Claude's whole account goes with the episode's main observation, where
+    // a later question about it will look.
+    if let Some((main, others)) = observations.split_first_mut() {
+        attach_account(main, others, &reading);
+        main.facts.extend(evidence(&steps));
     }
     if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
         observations.push(decision);
@@ -203,6 +222,102 @@ fn looks_like_a_real_failure(o: &Outcome) -> bool {
         || o.exit_code.is_some_and(|c| c > 1)
 }
 
+/// Whether code was changed before step `at`. Tests do not count: writing a
+/// test that reproduces a bug does not introduce the failure it shows.
+fn edited_before(steps: &[Step], at: usize) -> bool {
+    steps[..at].iter().any(|s| match &s.action {
+        Action::Edit { path, .. } | Action::Write { path, .. } => !is_test_file(path),
+        _ => false,
+    })
+}
+
+static TEST_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|/)(?:tests?|__tests__|spec)/|(?:^|/)test_[^/]*$|[_.](?:test|spec)s?\.[0-9A-Za-z]+$|Tests?\.[0-9A-Za-z]+$").expect("static regex")
+});
+
+/// `tests/x.py`, `test_x.py`, `x_test.go`, `x.test.ts`, `FooTest.java`.
+fn is_test_file(path: &str) -> bool {
+    TEST_FILE.is_match(path)
+}
+
+/// A prompt that reports something wrong rather than asking for something new.
+static PROBLEM_WORDS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(bugs?|broken|breaks?|crash[0-9A-Za-z_]*|fail[0-9A-Za-z_]*|throws|wrong|lost|los(?:es|ing)|leak[0-9A-Za-z_]*|regress[0-9A-Za-z_]*|hangs?|hanging|stuck|panic[0-9A-Za-z_]*|traceback|flaky|killed|oom|times? out|timeouts?|doesn't work|don't match|not working|incorrect|red|fix)(?-u:\b)|(?-u:\b)(?:4[0-9]{2}|5[0-9]{2})(?-u:\b)").expect("static regex")
+});
+
+/// A failure asked for ("CI should fail if …", "make it error out"), not met.
+static WANTED_FAILURE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(?:should|must|will|would|shall|can|to|it|then) (?:not )?(?:fail|error|throw|break|crash)[0-9A-Za-z_]*(?-u:\b)").expect("static regex")
+});
+
+fn reports_problem(prompt: &str) -> bool {
+    let lowered = prompt.to_lowercase();
+    PROBLEM_WORDS.is_match(&WANTED_FAILURE.replace_all(&lowered, " "))
+}
+
+/// The closing message's sentences, in order, that no observation of the
+/// episode already holds: the answer to a later question is usually among
+/// them. Ruled-out hypotheses are kept, marked as such.
+fn attach_account(draft: &mut Draft, others: &[Draft], reading: &Reading) {
+    let mut narrative = draft.narrative.clone();
+    let told = |s: &str, d: &Draft| d.narrative.contains(s) || d.facts.iter().any(|f| f == s);
+    for s in &reading.sentences {
+        if narrative.len() >= ACCOUNT_CHARS {
+            break;
+        }
+        // Open items belong to the summary's next steps, not to what happened.
+        let open_item = reading.next_steps.contains(s);
+        let already_told = narrative.contains(s.as_str()) || draft.subtitle.contains(s.as_str());
+        if open_item || reading.ruled_out.contains(s) || already_told {
+            continue;
+        }
+        if draft.facts.contains(s) || others.iter().any(|o| told(s, o)) {
+            continue;
+        }
+        narrative.push(' ');
+        narrative.push_str(s);
+    }
+    draft.narrative = clip(narrative.trim(), ACCOUNT_CHARS);
+    for s in &reading.ruled_out {
+        draft.facts.push(format!("Ruled out: {s}"));
+    }
+}
+
+/// What the commands run before any change showed: the measurements that
+/// found the problem (a profile, a status, a count). Listing and reading
+/// commands are left out; Claude's account says what they meant.
+fn evidence(steps: &[Step]) -> Vec<String> {
+    const MAX_EVIDENCE: usize = 3;
+    const BROWSING: &[&str] = &[
+        "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
+        "tree", "sed", "awk", "git", "cd",
+    ];
+    let first_change = steps
+        .iter()
+        .position(|s| matches!(s.action, Action::Edit { .. } | Action::Write { .. }))
+        .unwrap_or(steps.len());
+    steps[..first_change]
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Command {
+                command, outcome, ..
+            } if outcome.ok => {
+                let program = program(command);
+                let browsing = program
+                    .first()
+                    .is_none_or(|p| BROWSING.contains(&p.as_str()));
+                let head = outcome.head.as_ref()?;
+                (!browsing).then(|| format!("`{}` showed: {head}", clip(command, 80)))
+            }
+            _ => None,
+        })
+        .take(MAX_EVIDENCE)
+        .collect()
+}
+
+/// How much of Claude's account an observation keeps.
+const ACCOUNT_CHARS: usize = 1000;
+
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
     let last = command.rsplit("&&").next().unwrap_or(command);
@@ -269,7 +384,9 @@ fn error_name(o: &Outcome) -> Option<String> {
         .map(|c| c[1].to_string())
 }
 
-fn describe_change(path: &str, c: &Change) -> String {
+/// What an edit did, in the words of the code it added; `None` when the diff
+/// says nothing a reader could use (a line count is not worth storing).
+fn describe_change(path: &str, c: &Change) -> Option<String> {
     let mut parts = Vec::new();
     let target = c
         .enclosing
@@ -304,17 +421,19 @@ fn describe_change(path: &str, c: &Change) -> String {
             .collect();
         parts.push(format!("added {}", lines.join(", ")));
     }
-    if parts.is_empty() && !c.assigned.is_empty() {
-        parts.push(format!("sets {}", list(&c.assigned, 5)));
+    if parts.is_empty() && !c.assignments.is_empty() {
+        let shown: Vec<String> = c
+            .assignments
+            .iter()
+            .take(2)
+            .map(|l| format!("`{}`", clip(l, 90)))
+            .collect();
+        parts.push(format!("sets {}", shown.join(", ")));
     }
     if parts.is_empty() {
-        parts.push(match (c.lines_added, c.lines_removed) {
-            (0, r) => format!("removed {r} line(s)"),
-            (a, 0) => format!("added {a} line(s)"),
-            (a, r) => format!("rewrote {} line(s)", a.max(r)),
-        });
+        return None;
     }
-    format!("{target}: {}", parts.join("; "))
+    Some(format!("{target}: {}", parts.join("; ")))
 }
 
 fn names(defs: &[String]) -> String {
@@ -371,24 +490,26 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
                 humanize_condition(&c.conditions[0])
             )
         }
-        Some((path, c)) => format!(
-            "Fixed {} in {}",
-            name.clone().unwrap_or_else(|| clip(&error, 60)),
-            c.enclosing
-                .as_ref()
-                .map_or_else(|| path.clone(), Clone::clone)
-        ),
+        Some((path, c)) => {
+            // "Fixed KvError in KvError" says nothing: name the file instead.
+            let place = c
+                .enclosing
+                .clone()
+                .filter(|f| name.as_deref().is_none_or(|n| !f.contains(n)))
+                .unwrap_or_else(|| path.clone());
+            format!("Fixed {} in {place}", clip(&error, 60))
+        }
         None => format!(
             "Fixed {} in {}",
-            name.clone().unwrap_or_else(|| clip(&error, 60)),
+            clip(&error, 60),
             edits.first().map_or("the code", |(p, _)| p.as_str())
         ),
     };
     let fix_text: Vec<String> = edits
         .iter()
-        .map(|(p, c)| match c {
+        .filter_map(|(p, c)| match c {
             Some(c) => describe_change(p, c),
-            None => format!("{p}: rewritten"),
+            None => Some(format!("{p}: rewritten")),
         })
         .collect();
     let after = match (&ok.tests, &ok.first_line) {
@@ -425,7 +546,7 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             &format!(
                 "{} failed with {}; fixed in {}.",
                 clip(failed_cmd, 60),
-                name.unwrap_or(error),
+                name.unwrap_or_else(|| clip(&error, 80)),
                 files_of(&edits)
             ),
             200,
@@ -446,14 +567,55 @@ fn files_of(edits: &[(&String, Option<&Change>)]) -> String {
     unique(edits.iter().map(|(p, _)| (*p).clone())).join(", ")
 }
 
-/// Everything done that is not part of a fix: one feature/refactor/change.
-fn work(
-    ep: &EpisodeData,
-    steps: &[Step],
-    consumed: &[bool],
-    reading: &Reading,
-    files_read: &[String],
-) -> Option<Draft> {
+/// What the work observation is read against.
+struct WorkContext<'a> {
+    reading: &'a Reading,
+    files_read: &'a [String],
+    /// Failures the work itself introduced and then fixed.
+    in_loop: &'a [Fix],
+    /// The prompt reported a problem and no persisting failure stands for it:
+    /// the work is its fix.
+    reported_problem: bool,
+}
+
+/// How a failing command at step `i` ended: fixed inside the work loop, passed
+/// on a later run, or still failing.
+fn failure_fact(steps: &[Step], i: usize, in_loop: &[Fix]) -> Option<String> {
+    let Action::Command {
+        command, outcome, ..
+    } = &steps[i].action
+    else {
+        return None;
+    };
+    let failed = format!("`{}` failed: {}", clip(command, 80), short_error(outcome));
+    if let Some(fix) = in_loop.iter().find(|f| f.failure == i) {
+        let files = unique(fix.edits.iter().filter_map(|&e| match &steps[e].action {
+            Action::Edit { path, .. } | Action::Write { path, .. } => Some(path.clone()),
+            _ => None,
+        }));
+        return Some(format!(
+            "{failed}; fixed along the way in {}",
+            list(&files, 3)
+        ));
+    }
+    if in_loop.iter().any(|f| f.failure < i && i < f.success) {
+        return None; // a retry inside a loop already told
+    }
+    let passed_later = steps[i + 1..].iter().any(|s| {
+        matches!(&s.action, Action::Command { command: again, outcome: later, .. }
+            if later.ok && similar(command, again))
+    });
+    Some(if passed_later {
+        format!("{failed} (passed on a later run)")
+    } else {
+        format!("{failed} (not resolved in this episode)")
+    })
+}
+
+/// Everything done that is not part of a persisting fix: one
+/// feature/refactor/change, or the bugfix the prompt asked for.
+fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -> Option<Draft> {
+    let (reading, files_read) = (cx.reading, cx.files_read);
     let mut created: Vec<(String, Vec<String>)> = Vec::new();
     let mut edited: Vec<(String, Change)> = Vec::new();
     let mut checks: Vec<String> = Vec::new();
@@ -511,12 +673,8 @@ fn work(
                         })
                         .unwrap_or_else(|| "succeeded".into());
                     checks.push(format!("`{}` {result}", clip(command, 80)));
-                } else {
-                    failures.push(format!(
-                        "`{}` failed: {}",
-                        clip(command, 80),
-                        short_error(outcome)
-                    ));
+                } else if let Some(fact) = failure_fact(steps, i, cx.in_loop) {
+                    failures.push(fact);
                 }
             }
             _ => {}
@@ -537,7 +695,9 @@ fn work(
             .flat_map(|(_, d)| d.clone())
             .chain(edited.iter().flat_map(|(_, c)| c.added_defs.clone())),
     );
-    let kind = if REFACTOR_WORDS.is_match(&context) {
+    let kind = if cx.reported_problem && !(edited.is_empty() && created.is_empty()) {
+        "bugfix"
+    } else if REFACTOR_WORDS.is_match(&context) {
         "refactor"
     } else if !created.is_empty() || (!added_defs.is_empty() && FEATURE_WORDS.is_match(&context)) {
         "feature"
@@ -546,6 +706,8 @@ fn work(
     };
     let edited_files = unique(edited.iter().map(|(p, _)| p.clone()));
     let title = match kind {
+        "bugfix" => problem_and_fix(reading)
+            .unwrap_or_else(|| format!("Fixed: {}", clip(ep.prompt.trim(), 90))),
         "refactor" => match created.iter().find(|(_, d)| !d.is_empty()) {
             Some((path, defs)) => format!("Extracted {} into {path}", names(defs)),
             None => format!("Refactored {}", subject(&edited, &edited_files)),
@@ -575,17 +737,22 @@ fn work(
             }
         })
         .collect();
-    facts.extend(edited.iter().map(|(p, c)| describe_change(p, c)));
+    facts.extend(edited.iter().filter_map(|(p, c)| describe_change(p, c)));
     facts.extend(checks.iter().cloned());
-    facts.extend(
-        failures
-            .iter()
-            .map(|f| format!("{f} (not resolved in this episode)")),
-    );
+    facts.extend(failures.iter().cloned());
     facts.extend(commits.iter().map(|c| format!("Committed {c}")));
     facts.dedup();
+    let subtitle = clip(&first_sentence_or(reading, &ep.prompt), 200);
     let narrative = narrative_from(reading, &ep.prompt, &facts);
+    // The subtitle is the account's first sentence: the narrative goes on from there.
+    let narrative = match narrative.strip_prefix(subtitle.as_str()) {
+        Some(rest) if !rest.trim().is_empty() => rest.trim_start().to_string(),
+        _ => narrative,
+    };
     let mut concepts = vec!["what-changed"];
+    if kind == "bugfix" {
+        concepts.insert(0, "problem-solution");
+    }
     if kind == "refactor" {
         concepts.push("pattern");
     }
@@ -598,7 +765,7 @@ fn work(
     Some(Draft {
         kind,
         title: clip(&title, 100),
-        subtitle: clip(&first_sentence_or(reading, &ep.prompt), 200),
+        subtitle,
         narrative,
         facts,
         concepts,
@@ -606,6 +773,20 @@ fn work(
         files_modified: unique(created.iter().map(|(p, _)| p.clone()).chain(edited_files)),
         source_event_ids: ids,
     })
+}
+
+/// A bugfix title in words, from Claude's account: the stated cause, else
+/// its first statement ("Fixed: the yearly job now fits in 421 MB").
+fn problem_and_fix(reading: &Reading) -> Option<String> {
+    let statement = |s: &&String| !s.trim_end().ends_with(':') && s.split_whitespace().count() > 3;
+    let fixed = |s: &&String| s.starts_with("Fixed") || s.starts_with("Fix:");
+    let line = reading
+        .sentences
+        .iter()
+        .find(|s| statement(s) && fixed(s))
+        .or_else(|| reading.learned.iter().find(statement))
+        .or_else(|| reading.sentences.iter().find(statement))?;
+    Some(clip(line.trim_end_matches('.'), 100))
 }
 
 /// "fibonacci() in fibonacci.py" or "a.py, b.py".
@@ -753,7 +934,7 @@ fn discovery(
     Some(Draft {
         kind: "discovery",
         title: clip(title.trim_end_matches('.'), 100),
-        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 200),
+        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
             narrative_from(reading, &ep.prompt, &facts)
         } else {
@@ -800,20 +981,23 @@ fn summary(
             _ => None,
         })
         .collect();
-    investigated.extend(commands.into_iter().take(3));
+    // The observations carry every check; the summary names the first two.
+    investigated.extend(commands.into_iter().take(2));
 
     let completed: Vec<String> = observations
         .iter()
         .filter(|o| o.kind != "discovery" && o.kind != "decision")
         .map(|o| o.title.clone())
         .collect();
+    // The observations hold Claude's whole account; the summary keeps the
+    // headline of what was learned.
     let mut learned: Vec<String> = reading
         .learned
         .iter()
-        .take(2)
+        .take(1)
         .map(|s| clip(s, 240))
         .collect();
-    learned.extend(reading.gotchas.iter().take(1).map(|s| clip(s, 240)));
+    learned.extend(reading.gotchas.iter().take(1).map(|s| clip(s, 200)));
     if learned.is_empty()
         && let Some(d) = observations.iter().find(|o| o.kind == "discovery")
     {
@@ -899,6 +1083,114 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompts_that_report_a_problem() {
+        assert!(reports_problem(
+            "the nightly import gets killed with exit 137 on the batch box"
+        ));
+        assert!(reports_problem("uploads fail with a 403 since Monday"));
+        assert!(reports_problem("CI is flaky on the release branch"));
+        assert!(!reports_problem(
+            "add a `sell` method; return an error for unknown skus"
+        ));
+        assert!(!reports_problem(
+            "write a small CLI that prints the nth prime"
+        ));
+        assert!(!reports_problem(
+            "generate the queries; CI should fail if someone forgets to regenerate"
+        ));
+    }
+
+    #[test]
+    fn the_account_keeps_ruled_out_guesses_apart_and_skips_open_items() {
+        let reading = prose::read(
+            "The pool size was not the cause: raising it made no difference. The root cause was a missing index on clicks.link_id. Next step: add the index to the staging migration.",
+        );
+        let mut draft = Draft {
+            narrative: "Added an index.".into(),
+            ..Draft::default()
+        };
+        attach_account(&mut draft, &[], &reading);
+        assert!(draft.narrative.contains("missing index on clicks.link_id"));
+        assert!(!draft.narrative.contains("pool size"));
+        assert!(!draft.narrative.contains("Next step"));
+        assert_eq!(
+            draft.facts,
+            ["Ruled out: The pool size was not the cause: raising it made no difference."]
+        );
+    }
+
+    #[test]
+    fn evidence_is_what_investigating_commands_showed() {
+        let command = |cmd: &str, output: &str| Step {
+            event_id: 1,
+            action: Action::Command {
+                command: cmd.into(),
+                outcome: crate::outcome::interpret(output, None),
+                commit: None,
+            },
+        };
+        let steps = vec![
+            command("ls internal", "api\nstore"),
+            command(
+                "curl -s localhost:9090/metrics | grep queue_depth",
+                "queue_depth{q=\"emails\"} 48211\nqueue_depth{q=\"sms\"} 3",
+            ),
+            Step {
+                event_id: 2,
+                action: Action::Edit {
+                    path: "worker.py".into(),
+                    change: Change::default(),
+                },
+            },
+            command("curl -s localhost:9090/metrics", "queue_depth 0"),
+        ];
+        assert_eq!(
+            evidence(&steps),
+            [
+                "`curl -s localhost:9090/metrics | grep queue_depth` showed: queue_depth{q=\"emails\"} 48211 / queue_depth{q=\"sms\"} 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_are_told_by_their_code_or_not_at_all() {
+        let counted_only = Change {
+            lines_added: 2,
+            lines_removed: 2,
+            ..Change::default()
+        };
+        assert_eq!(describe_change("src/main.rs", &counted_only), None);
+        let value = Change {
+            enclosing: Some("daily_summary()".into()),
+            assignments: vec!["rides = pl.len().cast(pl.UInt32),".into()],
+            lines_added: 3,
+            lines_removed: 3,
+            ..Change::default()
+        };
+        assert_eq!(
+            describe_change("src/daily.py", &value).as_deref(),
+            Some("daily_summary() in src/daily.py: sets `rides = pl.len().cast(pl.UInt32),`")
+        );
+    }
+
+    #[test]
+    fn test_files_by_convention() {
+        for path in [
+            "tests/test_cart.py",
+            "test_fibonacci.py",
+            "internal/ratelimit/limiter_test.go",
+            "test/html.test.ts",
+            "src/__tests__/parse.ts",
+            "src/test/java/com/acme/CartTest.java",
+        ] {
+            assert!(is_test_file(path), "{path}");
+        }
+        for path in ["src/lib.rs", "shop/cart.py", "src/contest.ts", "latest.go"] {
+            assert!(!is_test_file(path), "{path}");
+        }
+    }
 
     #[test]
     fn similar_commands() {

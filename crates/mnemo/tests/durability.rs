@@ -199,7 +199,11 @@ impl Mount {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+            common::skip_or_fail(
+                &format!("durability (a tmpfs at {})", dir.display()),
+                "cannot mount a tmpfs here (needs root)",
+                "MNEMO_REQUIRE_MOUNTS",
+            );
         }
         ok.then(|| Mount(dir.to_path_buf()))
     }

@@ -25,10 +25,12 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// The IDF FTS5 gives a phrase found in `matching` of `rows` documents: never
-/// below a small positive floor, so a word in most documents still counts a little.
+/// below a small positive floor, so a word in most documents still counts a
+/// little. More matches than rows (an empty scope, an estimate over the
+/// count) would take the logarithm of a negative number: the floor too.
 pub fn idf(rows: f64, matching: f64) -> f64 {
     let idf = ((rows - matching + 0.5) / (matching + 0.5)).ln();
-    if idf <= 0.0 { 1e-6 } else { idf }
+    if idf > 0.0 { idf } else { 1e-6 }
 }
 
 /// Register `mnemo_bm25` on `conn`.
@@ -209,6 +211,18 @@ unsafe fn score(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn idf_is_positive_and_finite_even_for_an_empty_scope() {
+        for (rows, matching) in [(0.0, 1.0), (3.0, 7.5), (100.0, 100.0), (100.0, 1.0)] {
+            let weight = idf(rows, matching);
+            assert!(
+                weight.is_finite() && weight > 0.0,
+                "idf({rows}, {matching}) = {weight}"
+            );
+        }
+    }
+
     use crate::{NewObservation, ProjectRef, Store};
 
     /// With FTS5's own IDFs, `mnemo_bm25` gives `bm25()`'s scores, negated.

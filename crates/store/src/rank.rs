@@ -211,6 +211,8 @@ unsafe fn score(
 
 #[cfg(test)]
 mod tests {
+    use super::idf;
+    use crate::{NewObservation, ProjectRef, Store};
 
     #[test]
     fn idf_is_positive_and_finite_even_for_an_empty_scope() {
@@ -222,8 +224,6 @@ mod tests {
             );
         }
     }
-
-    use crate::{NewObservation, ProjectRef, Store};
 
     /// With FTS5's own IDFs, `mnemo_bm25` gives `bm25()`'s scores, negated.
     #[test]

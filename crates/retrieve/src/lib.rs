@@ -167,7 +167,7 @@ pub fn search_with(
     now: i64,
 ) -> Result<Vec<Hit>> {
     let vectors = embedder.map(|e| (e, None));
-    hybrid(store, q, vectors, fusion, now)
+    hybrid(store, q, vectors, fusion, now, None)
 }
 
 /// Search for long-lived processes (the MCP server, the viewer): the
@@ -203,10 +203,17 @@ impl Searcher {
     /// yet, and brought up to date).
     pub fn search(&self, store: &Store, q: &SearchQuery, now: i64) -> Result<Vec<Hit>> {
         let Some(embedder) = self.embedder.as_deref() else {
-            return hybrid(store, q, None, &Fusion::DEFAULT, now);
+            return hybrid(store, q, None, &Fusion::DEFAULT, now, None);
         };
         if self.loading.load(Ordering::Acquire) {
-            return hybrid(store, q, Some((embedder, None)), &Fusion::DEFAULT, now);
+            return hybrid(
+                store,
+                q,
+                Some((embedder, None)),
+                &Fusion::DEFAULT,
+                now,
+                None,
+            );
         }
         self.started.store(true, Ordering::Release);
         // A panic elsewhere while holding the lock leaves a usable index.
@@ -218,6 +225,7 @@ impl Searcher {
             Some((embedder, Some(&index))),
             &Fusion::DEFAULT,
             now,
+            None,
         )
     }
 
@@ -270,6 +278,7 @@ fn hybrid(
     vectors: Option<(&dyn Embedder, Option<&VectorIndex>)>,
     fusion: &Fusion,
     now: i64,
+    weights: Option<&[f64]>,
 ) -> Result<Vec<Hit>> {
     let conn = store.conn();
     let project_id = match &q.project {
@@ -308,7 +317,7 @@ fn hybrid(
         *fused.entry(id).or_default() += fusion.vector_weight * score;
     }
     if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
-        weigh_passages(store, &q.text, &filter, &mut fused, depth, fusion)?;
+        weigh_passages(store, &q.text, weights, &filter, &mut fused, depth, fusion)?;
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
@@ -333,37 +342,68 @@ fn hybrid(
 }
 
 /// How distinctive each of `terms` is among the memories of the project at
-/// `root` (see [`lexical::term_weights`]).
-pub(crate) fn term_weights(store: &Store, root: &str, terms: &[String]) -> Result<Vec<f64>> {
+/// `root` (see [`lexical::term_weights`]); `None` when no memory of that
+/// project exists.
+pub(crate) fn term_weights(
+    store: &Store,
+    root: &str,
+    terms: &[String],
+) -> Result<Option<Vec<f64>>> {
     let conn = store.conn();
-    let project_id = project_id(conn, root)?;
+    let Some(project_id) = project_id(conn, root)? else {
+        return Ok(None);
+    };
     let query = SearchQuery {
         project: Some(root.to_string()),
         ..SearchQuery::default()
     };
-    Ok(lexical::term_weights(
+    Ok(Some(lexical::term_weights(
         conn,
         terms,
-        &Filter::new(&query, project_id),
-    )?)
+        &Filter::new(&query, Some(project_id)),
+    )?))
+}
+
+/// [`search_with`] for a query whose [`query::content_terms`] were already
+/// weighed in the project's scope ([`term_weights`]), so passage ranking
+/// does not weigh them again.
+pub(crate) fn search_weighed(
+    store: &Store,
+    q: &SearchQuery,
+    embedder: Option<&dyn Embedder>,
+    now: i64,
+    weights: &[f64],
+) -> Result<Vec<Hit>> {
+    let vectors = embedder.map(|e| (e, None));
+    hybrid(store, q, vectors, &Fusion::DEFAULT, now, Some(weights))
 }
 
 /// Add to the `depth` best of `fused` how well each memory covers the
 /// query's distinctive words: anywhere in it, and in its best passage (one
 /// sentence or fact holding the question's words is the likeliest answer).
+/// `weights`: those of `text`'s content terms in `filter`'s scope, when the
+/// caller has them already.
 fn weigh_passages(
     store: &Store,
     text: &str,
+    weights: Option<&[f64]>,
     filter: &Filter,
     fused: &mut HashMap<i64, f64>,
     depth: usize,
     fusion: &Fusion,
 ) -> Result<()> {
     let terms = query::content_terms(text);
-    let weights = lexical::term_weights(store.conn(), &terms, filter)?;
+    let weighed;
+    let weights = match weights {
+        Some(known) => known,
+        None => {
+            weighed = lexical::term_weights(store.conn(), &terms, filter)?;
+            &weighed
+        }
+    };
     let query = passage::WeightedQuery {
         terms: &terms,
-        weights: &weights,
+        weights,
     };
     let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
     best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));

@@ -23,7 +23,7 @@ use crate::query::content_terms;
 use crate::quote::inline;
 use mnemo_embed::{Embedder, StaticEmbedder};
 
-use crate::{Fusion, Observation, SearchQuery, get_observations, search, search_with};
+use crate::{Observation, SearchQuery, get_observations, search, search_weighed};
 
 /// How many of the best search results are weighed for a prompt.
 const CANDIDATES: usize = 10;
@@ -179,8 +179,12 @@ pub fn recall(
         return Ok(None);
     }
     let needed = wanted.len().min(2);
+    // Weighed once, for the search's passage ranking and for the gate.
+    let Some(weights) = crate::term_weights(store, root, &wanted)? else {
+        return Ok(None); // no memory of this project yet
+    };
     let session = session_id(store, agent, agent_session_id)?;
-    let hits = search_with(
+    let hits = search_weighed(
         store,
         &SearchQuery {
             text: prompt.to_string(),
@@ -189,13 +193,12 @@ pub fn recall(
             ..SearchQuery::default()
         },
         options.embedder,
-        &Fusion::DEFAULT,
         now,
+        &weights,
     )?;
     if hits.is_empty() {
         return Ok(None);
     }
-    let weights = crate::term_weights(store, root, &wanted)?;
     let query = WeightedQuery {
         terms: &wanted,
         weights: &weights,

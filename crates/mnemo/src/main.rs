@@ -5,6 +5,7 @@
 
 mod commands;
 mod logging;
+mod signals;
 mod style;
 
 use std::process::ExitCode;

@@ -49,38 +49,19 @@ const STDIN_TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// SIGTERM at the end of a session, SIGHUP from a closing terminal, SIGINT.
 const ENDING_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT];
 
-fn ending_signals() -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set before sigaddset reads it.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for signal in ENDING_SIGNALS {
-            libc::sigaddset(&mut set, signal);
-        }
-        set
-    }
-}
-
 /// Hold the ending signals back for this thread and every thread it starts:
 /// they stay pending instead of killing the process. Children started with
 /// `std::process::Command` get a clean mask.
 fn hold_ending_signals() {
-    let set = ending_signals();
-    // SAFETY: a valid set; the old mask is not wanted.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if let Err(e) = crate::signals::hold(&ENDING_SIGNALS) {
+        tracing::warn!("cannot hold back ending signals: {e}");
+    }
 }
 
 /// Whether an ending signal arrived while held back: the hook has been
 /// asked to stop and should leave derived work to catch-up.
 pub(super) fn told_to_stop() -> bool {
-    // SAFETY: sigpending fills a set we own; sigismember only reads it.
-    unsafe {
-        let mut pending: libc::sigset_t = std::mem::zeroed();
-        libc::sigpending(&mut pending) == 0
-            && ENDING_SIGNALS
-                .iter()
-                .any(|&s| libc::sigismember(&pending, s) == 1)
-    }
+    crate::signals::pending(&ENDING_SIGNALS)
 }
 
 /// Run the hook; never fails.

@@ -271,7 +271,7 @@ pub fn start_background(home: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: `detach` makes only async-signal-safe calls (setsid,
-    // sigprocmask, fork, _exit), as required between fork and exec.
+    // pthread_sigmask, fork, _exit), as required between fork and exec.
     unsafe { command.pre_exec(detach) };
     match command
         .spawn()
@@ -293,13 +293,7 @@ fn detach() -> std::io::Result<()> {
         if libc::setsid() < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        let mut held: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut held);
-        libc::sigaddset(&mut held, libc::SIGTERM);
-        libc::sigaddset(&mut held, libc::SIGHUP);
-        if libc::sigprocmask(libc::SIG_BLOCK, &held, std::ptr::null_mut()) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        crate::signals::hold(&[libc::SIGTERM, libc::SIGHUP])?;
         match libc::fork() {
             -1 => Err(std::io::Error::last_os_error()),
             0 => Ok(()),

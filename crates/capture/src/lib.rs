@@ -507,6 +507,18 @@ pub fn dedupe_window_ms(config: &Config) -> i64 {
     i64::try_from(config.capture.dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }
 
+/// One try of [`persist`] at the database.
+enum Attempt {
+    Stored(Recorded),
+    /// The spool holds more than one replay takes: the event goes behind it.
+    Queue,
+    /// Another hook is replaying the spool right now.
+    WaitForDrainer,
+}
+
+/// How often a hook waiting for another's spool replay looks again.
+const DRAINER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Write `record` to the database, first replaying any spooled backlog so
 /// events land in the order they were received; fall back to the spool.
 /// `options` sets how long to wait in all for another writer (see
@@ -526,7 +538,7 @@ pub fn persist(
         busy_timeout: options.busy_timeout.min(BUSY_SLICE),
         ..options.clone()
     };
-    let try_once = || {
+    let try_once = || -> Result<Attempt, StoreError> {
         let mut store = Store::open(&paths.db, &slice)?;
         if spool::pending_all(paths) > 0 {
             let drained = spool::drain(
@@ -537,23 +549,30 @@ pub fn persist(
                 window,
             )?;
             tracing::info!(?drained, "replayed spooled events");
+            if drained.drained_elsewhere {
+                return Ok(Attempt::WaitForDrainer);
+            }
             if drained.remaining > 0 {
-                return Ok(None); // join the queue rather than jump it
+                return Ok(Attempt::Queue); // join the queue rather than jump it
             }
         }
-        store.record(record, window).map(Some)
+        store.record(record, window).map(Attempt::Stored)
     };
     // Every attempt is idempotent (replay and record dedupe), so a busy
-    // one is simply made again.
+    // one is simply made again. Another hook replaying the spool is waited
+    // for like a held write lock: an event queued behind a replay that has
+    // already listed the spool would wait there for the next hook.
     let attempt = loop {
+        let waiting = started.elapsed() < options.busy_timeout && !give_up();
         match try_once() {
-            Err(StoreError::Busy(_)) if started.elapsed() < options.busy_timeout && !give_up() => {}
+            Err(StoreError::Busy(_)) if waiting => {}
+            Ok(Attempt::WaitForDrainer) if waiting => std::thread::sleep(DRAINER_POLL),
             other => break other,
         }
     };
     let store_error = match attempt {
-        Ok(Some(recorded)) => return Persisted::Stored(recorded),
-        Ok(None) => None,
+        Ok(Attempt::Stored(recorded)) => return Persisted::Stored(recorded),
+        Ok(Attempt::Queue | Attempt::WaitForDrainer) => None,
         Err(e) => Some(e),
     };
     match (spool::write(&paths.spool_dir, record).err(), store_error) {

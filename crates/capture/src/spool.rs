@@ -100,6 +100,8 @@ pub struct Drained {
     pub bad: usize,
     /// Files still waiting (over the budget, or another process is draining).
     pub remaining: usize,
+    /// Another process held the drain lock, so nothing was replayed.
+    pub drained_elsewhere: bool,
 }
 
 /// Append `record` to the fallback spool `dir`, creating it private (0700)
@@ -164,6 +166,7 @@ pub fn drain(
     let Some(_lock) = FileLock::try_acquire(&dir.join(LOCK_FILE)) else {
         return Ok(Drained {
             remaining: queue.len(),
+            drained_elsewhere: true,
             ..Drained::default()
         });
     };

@@ -59,9 +59,14 @@ fn sixteen_concurrent_hooks_for_four_sessions_store_every_event_once() {
             });
         }
     });
+    // A hook the agent waits for spools its event rather than wait long for
+    // the write lock; the next hook stores it, as the end of a turn would.
+    let mut stop = env.fixture("stop__basic");
+    stop["session_id"] = json!("session-0");
+    env.hook(None, &stop);
     let total = (WORKERS * PER_WORKER) as i64;
     let prompts = (WORKERS * PER_WORKER.div_ceil(4)) as i64;
-    assert_eq!(env.count("SELECT count(*) FROM events"), total);
+    assert_eq!(env.count("SELECT count(*) FROM events"), total + 1);
     assert_eq!(
         env.count("SELECT count(DISTINCT tool_use_id) FROM events"),
         total - prompts

@@ -18,7 +18,7 @@ use mnemo_store::{Result, Store};
 use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
-use crate::passage::{WeightedQuery, evidence};
+use crate::passage::{Passage, WeightedQuery, evidence};
 use crate::query::content_terms;
 use crate::quote::inline;
 use mnemo_embed::{Embedder, StaticEmbedder};
@@ -174,6 +174,35 @@ fn hand_over(
     Ok(Some(text))
 }
 
+/// How much a passage's meaning (its embedding's cosine with the prompt's,
+/// above [`MEANING_FLOOR`]) adds to the share of the prompt's words it holds,
+/// and how much of a sentence's share goes to the one after it (the cause is
+/// often told in the sentence after the one that names the symptom).
+const MEANING_WEIGHT: f64 = 0.5;
+const MEANING_FLOOR: f64 = 0.4;
+const NEXT_SENTENCE_SHARE: f64 = 0.5;
+
+/// The lines of a memory to hand over, each with its priority: the words
+/// of the prompt it holds, its closeness in meaning, and its neighbour's
+/// words. Lines with none of these are left out.
+fn prioritised(passages: Vec<Passage>, prompt: &[f32]) -> Vec<(f64, String)> {
+    let embedder = StaticEmbedder::builtin();
+    let mut previous = 0.0;
+    passages
+        .into_iter()
+        .filter_map(|p| {
+            let meaning = embedder
+                .embed(&p.text)
+                .map_or(0.0, |v| f64::from(mnemo_embed::dot(prompt, &v)));
+            let priority = p.score
+                + NEXT_SENTENCE_SHARE * previous
+                + MEANING_WEIGHT * (meaning - MEANING_FLOOR).max(0.0);
+            previous = p.score;
+            (priority > 0.0).then(|| (priority, inline(&p.text).into_owned()))
+        })
+        .collect()
+}
+
 /// The recall text for `prompt` in the session (`agent`, `agent_session_id`)
 /// of the project at `root`, recording what was handed over; `None` when
 /// nothing relevant and new exists.
@@ -215,6 +244,7 @@ pub fn recall(
         terms: &wanted,
         weights: &weights,
     };
+    let prompt_vector = StaticEmbedder::builtin().embed(prompt).unwrap_or_default();
     let scores: std::collections::HashMap<i64, f64> =
         hits.iter().map(|h| (h.id, h.score)).collect();
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
@@ -233,12 +263,7 @@ pub fn recall(
         entries.push(Entry {
             id: o.id,
             header: Entry::header(&o, false),
-            lines: found
-                .passages
-                .into_iter()
-                .filter(|p| p.score > 0.0)
-                .map(|p| (p.score, inline(&p.text).into_owned()))
-                .collect(),
+            lines: prioritised(found.passages, &prompt_vector),
         });
     }
     hand_over(

@@ -157,7 +157,13 @@ pub fn compress_one(
         rules::compress(&episode, closing.as_deref())
     };
     let existing = store.session_observations(episode.session_id, episode.prompt_id)?;
-    let (observations, merges) = fold_duplicates(compression.observations, existing);
+    let (mut observations, merges) = fold_duplicates(compression.observations, existing);
+    // A memory is dated by what it remembers: the episode's last event, not
+    // the moment it was compressed (a later catch-up, an import, a replay).
+    let happened = episode.events.iter().map(|e| e.created_at).max();
+    for o in &mut observations {
+        o.created_at = o.created_at.or(happened);
+    }
     let stored_bytes =
         observations.iter().map(text_bytes).sum::<usize>() + summary_bytes(&compression.summary);
     let has_content = !observations.is_empty() || !merges.is_empty();

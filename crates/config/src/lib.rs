@@ -23,7 +23,7 @@
 //! An invalid value is an error naming the variable, and so is a
 //! `MNEMO_<SECTION>_...` variable (for one of the config's sections, e.g.
 //! `CAPTURE` or `SERVE`) that matches no key; other `MNEMO_*` variables,
-//! such as [`ENV_HOME`] and [`ENV_DISABLE_HOOKS`], are not overrides and are
+//! such as [`ENV_HOME`], [`ENV_DISABLE_HOOKS`] and [`ENV_EVENT_TIME`], are not overrides and are
 //! ignored here.
 //!
 //! Everything here runs in every hook process, so it is kept cheap: loading a
@@ -61,6 +61,12 @@ pub const ENV_HOME: &str = "MNEMO_HOME";
 /// no-op (used by mnemo's own LLM subprocesses so they never record
 /// themselves). See [`hooks_disabled`].
 pub const ENV_DISABLE_HOOKS: &str = "MNEMO_DISABLE_HOOKS";
+
+/// When set, `mnemo hook` dates its event at this time (RFC 3339 or Unix
+/// milliseconds) instead of the clock's: for replaying recorded hook input,
+/// so memories carry the time their events happened. Claude Code leaves it
+/// unset, and then the event happened now.
+pub const ENV_EVENT_TIME: &str = "MNEMO_EVENT_TIME";
 
 /// The documented default config file: every key with its default value and a
 /// one-line explanation, plus a header on file location, environment

@@ -338,3 +338,42 @@ fn a_lone_session_end_is_no_session() {
         .unwrap();
     assert_eq!(status, "ended");
 }
+
+/// Replayed hook input dated with `MNEMO_EVENT_TIME` keeps its own times:
+/// the events, and the memories compressed from them.
+#[test]
+fn replayed_events_and_their_memories_carry_the_time_they_happened() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
+    let start = 1_775_548_127_000_i64; // 2026-04-07T07:48:47Z
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let mut payload: Value = serde_json::from_str(line).unwrap();
+        payload["cwd"] = json!(env.project.to_str().unwrap());
+        let at = start + i as i64 * 60_000;
+        let mut child = env
+            .command(&["hook"])
+            .env("MNEMO_EVENT_TIME", at.to_string())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(payload.to_string().as_bytes()).unwrap();
+        drop(stdin);
+        assert!(child.wait_with_output().unwrap().status.success());
+    }
+    let end = start + 60 * 60_000;
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count(*) FROM events WHERE created_at NOT BETWEEN {start} AND {end}"
+        )),
+        0
+    );
+    assert!(env.count("SELECT count(*) FROM observations") > 0);
+    assert_eq!(
+        env.count(&format!(
+            "SELECT count(*) FROM observations WHERE created_at NOT BETWEEN {start} AND {end}"
+        )),
+        0,
+        "memories are dated by their events, not by when they were compressed"
+    );
+}

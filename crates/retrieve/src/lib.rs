@@ -16,6 +16,7 @@ pub mod query;
 pub mod quote;
 pub mod recall;
 mod records;
+mod temporal;
 pub mod time;
 pub mod vectors;
 

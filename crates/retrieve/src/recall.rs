@@ -18,9 +18,10 @@ use mnemo_store::{Result, Store};
 use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
-use crate::passage::{Passage, WeightedQuery, evidence};
+use crate::passage::{Evidence, Passage, WeightedQuery, evidence};
 use crate::query::content_terms;
 use crate::quote::inline;
+use crate::temporal::{self, Direction};
 use mnemo_embed::{Embedder, StaticEmbedder};
 
 use crate::{Observation, SearchQuery, get_observations, search, search_weighed};
@@ -203,6 +204,107 @@ fn prioritised(passages: Vec<Passage>, prompt: &[f32]) -> Vec<(f64, String)> {
         .collect()
 }
 
+/// Whether a memory with `found` evidence and fused search `score` is
+/// strong enough to hand over: most of the prompt's weight in its words, or
+/// every ranker's agreement with a good share of it.
+fn relevant(found: &Evidence, score: Option<f64>, needed: usize) -> bool {
+    let worded = found.coverage >= MIN_COVERAGE && found.best() >= MIN_BEST_PASSAGE;
+    let agreed = score.is_some_and(|s| s >= AGREED_SCORE) && found.coverage >= AGREED_COVERAGE;
+    found.matched >= needed && (worded || agreed)
+}
+
+/// The search for a memory's neighbours in time: the anchor it names, found
+/// as firmly as any recalled memory, and the memories of the unit of work
+/// next to it, ranked by how much of the whole prompt they cover (nearest
+/// first among equals).
+fn recall_relative(
+    store: &mut Store,
+    session: Option<i64>,
+    root: &str,
+    prompt: &Relative<'_>,
+    options: RecallOptions,
+    now: i64,
+) -> Result<Option<String>> {
+    let anchor_terms = content_terms(&prompt.order.anchor);
+    if anchor_terms.is_empty() {
+        return Ok(None);
+    }
+    let Some(anchor_weights) = crate::term_weights(store, root, &anchor_terms)? else {
+        return Ok(None);
+    };
+    let hits = search_weighed(
+        store,
+        &SearchQuery {
+            text: prompt.order.anchor.clone(),
+            project: Some(root.to_string()),
+            limit: 3,
+            ..SearchQuery::default()
+        },
+        options.embedder,
+        now,
+        &anchor_weights,
+    )?;
+    let anchor_query = WeightedQuery {
+        terms: &anchor_terms,
+        weights: &anchor_weights,
+    };
+    let needed = anchor_terms.len().min(2);
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let Some(anchor) = get_observations(store, &ids)?
+        .into_iter()
+        .zip(&hits)
+        .find(|(o, h)| relevant(&evidence(o, &anchor_query), Some(h.score), needed))
+        .map(|(o, _)| o)
+    else {
+        return Ok(None);
+    };
+    let near = temporal::neighbours(store, anchor.id, prompt.order.direction)?;
+    let mut ranked: Vec<(f64, usize, Observation)> = get_observations(store, &near)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| (evidence(&o, &prompt.query).coverage, i, o))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut entries = Vec::new();
+    for (_, _, o) in ranked {
+        if entries.len() == options.max_memories {
+            break;
+        }
+        if already_given(store, session, o.id)? {
+            continue;
+        }
+        let found = evidence(&o, &prompt.query);
+        entries.push(Entry {
+            id: o.id,
+            header: Entry::header(&o, false),
+            lines: prioritised(found.passages, prompt.vector),
+        });
+    }
+    let side = match prompt.order.direction {
+        Direction::After => "after",
+        Direction::Before => "before",
+    };
+    hand_over(
+        store,
+        session,
+        &format!(
+            "Past work in this project {side} #{} {} (from mnemo's memory):",
+            anchor.id,
+            inline(&anchor.title)
+        ),
+        &entries,
+        options.max_tokens,
+        now,
+    )
+}
+
+/// A prompt that asks about order, with what recall knows of it.
+struct Relative<'a> {
+    order: temporal::Relative,
+    query: WeightedQuery<'a>,
+    vector: &'a [f32],
+}
+
 /// The recall text for `prompt` in the session (`agent`, `agent_session_id`)
 /// of the project at `root`, recording what was handed over; `None` when
 /// nothing relevant and new exists.
@@ -245,6 +347,19 @@ pub fn recall(
         weights: &weights,
     };
     let prompt_vector = StaticEmbedder::builtin().embed(prompt).unwrap_or_default();
+    if let Some(order) = temporal::relative(prompt) {
+        let relative = Relative {
+            order,
+            query: WeightedQuery {
+                terms: &wanted,
+                weights: &weights,
+            },
+            vector: &prompt_vector,
+        };
+        if let Some(text) = recall_relative(store, session, root, &relative, options, now)? {
+            return Ok(Some(text));
+        }
+    }
     let scores: std::collections::HashMap<i64, f64> =
         hits.iter().map(|h| (h.id, h.score)).collect();
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
@@ -254,10 +369,9 @@ pub fn recall(
             break;
         }
         let found = evidence(&o, &query);
-        let worded = found.coverage >= MIN_COVERAGE && found.best() >= MIN_BEST_PASSAGE;
-        let agreed = scores.get(&o.id).is_some_and(|&s| s >= AGREED_SCORE)
-            && found.coverage >= AGREED_COVERAGE;
-        if found.matched < needed || !(worded || agreed) || already_given(store, session, o.id)? {
+        if !relevant(&found, scores.get(&o.id).copied(), needed)
+            || already_given(store, session, o.id)?
+        {
             continue;
         }
         entries.push(Entry {

@@ -111,7 +111,7 @@ fn handle(event: Option<&str>) {
         Ok(input) => input,
         Err(e) => return say!("could not read hook input: {e}"),
     };
-    let at = mnemo_capture::now_ms();
+    let at = event_time().unwrap_or_else(mnemo_capture::now_ms);
     let capturer = Capturer::new(&config).unwrap_or_else(|e| {
         tracing::warn!("{e}; capturing with default settings");
         say!("{e}; capturing with default settings");
@@ -243,4 +243,15 @@ fn answer_from_snapshot(paths: &Paths, config: &Config, record: &HookRecord) {
     if let Some(output) = super::context::session_start_output(paths, config, record) {
         println!("{output}");
     }
+}
+
+/// The time [`mnemo_config::ENV_EVENT_TIME`] gives the event, if it is set
+/// and readable.
+fn event_time() -> Option<i64> {
+    let value = std::env::var(mnemo_config::ENV_EVENT_TIME).ok()?;
+    let at = mnemo_retrieve::time::parse_time(&value, false);
+    if at.is_none() {
+        tracing::warn!("${}: not a time: {value}", mnemo_config::ENV_EVENT_TIME);
+    }
+    at
 }

@@ -1,0 +1,229 @@
+//! Questions about order between sessions: "what did we do in the session
+//! after the Redis decision?", "which version had we bumped to right before
+//! the report came in?".
+//!
+//! Such a question names an *anchor* (the Redis decision) and asks about
+//! the work next to it in time, which shares none of the anchor's words.
+//! The anchor is found like any memory; its neighbours are read from the
+//! project's timeline, cut into units of work: one session, split where
+//! nothing happened for [`UNIT_GAP_MS`] (a session resumed the next
+//! morning is the next unit of work).
+
+use mnemo_store::{Result, Store};
+use rusqlite::params;
+
+/// Which side of the anchor the question asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    After,
+    Before,
+}
+
+/// A question about the work next to an anchor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Relative {
+    pub direction: Direction,
+    /// The words naming the anchor: what follows the cue.
+    pub anchor: String,
+}
+
+/// Phrases that ask about order between units of work; a bare "after"
+/// ("it failed after the upgrade") asks about cause, not about order.
+const CUES: &[(&str, Direction)] = &[
+    ("session after", Direction::After),
+    ("session before", Direction::Before),
+    ("day after", Direction::After),
+    ("day before", Direction::Before),
+    ("morning after", Direction::After),
+    ("right after", Direction::After),
+    ("right before", Direction::Before),
+    ("just after", Direction::After),
+    ("just before", Direction::Before),
+    ("immediately after", Direction::After),
+    ("immediately before", Direction::Before),
+    ("shortly after", Direction::After),
+    ("shortly before", Direction::Before),
+];
+
+/// Inactivity that ends a unit of work inside one session.
+const UNIT_GAP_MS: i64 = 3 * 60 * 60 * 1000;
+
+/// How many memories of the neighbouring unit are considered.
+const MAX_NEIGHBOURS: usize = 8;
+
+/// The question's cue and anchor, when `prompt` asks about order.
+pub(crate) fn relative(prompt: &str) -> Option<Relative> {
+    let lower = prompt.to_lowercase();
+    let (at, cue, direction) = CUES
+        .iter()
+        .filter_map(|&(cue, direction)| {
+            lower
+                .match_indices(cue)
+                .find(|&(i, _)| {
+                    let before = lower[..i].chars().next_back();
+                    let after = lower[i + cue.len()..].chars().next();
+                    !before.is_some_and(char::is_alphanumeric)
+                        && !after.is_some_and(char::is_alphanumeric)
+                })
+                .map(|(i, _)| (i, cue, direction))
+        })
+        .min_by_key(|&(i, _, _)| i)?;
+    let anchor = lower[at + cue.len()..]
+        .trim()
+        .trim_end_matches(['?', '.', '!'])
+        .trim();
+    (!anchor.is_empty()).then(|| Relative {
+        direction,
+        anchor: anchor.to_string(),
+    })
+}
+
+/// The memories of the unit of work next to memory `anchor` on `direction`'s
+/// side, nearest first: for `After`, the unit that follows the anchor's;
+/// for `Before`, the memories of the anchor's own unit that precede it, or
+/// the unit before when there are none.
+pub(crate) fn neighbours(store: &Store, anchor: i64, direction: Direction) -> Result<Vec<i64>> {
+    let conn = store.conn();
+    let (project, anchor_at): (Option<i64>, i64) = conn.query_row(
+        "SELECT project_id, created_at FROM observations WHERE id = ?1",
+        [anchor],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some(project) = project else {
+        return Ok(Vec::new());
+    };
+    // The project's session memories in time order, nearest the anchor first.
+    let sql = match direction {
+        Direction::After => {
+            "SELECT id, session_id, created_at FROM observations
+             WHERE project_id = ?1 AND deleted_at IS NULL AND session_id IS NOT NULL
+               AND (created_at, id) >= (?2, ?3)
+             ORDER BY created_at, id LIMIT 200"
+        }
+        Direction::Before => {
+            "SELECT id, session_id, created_at FROM observations
+             WHERE project_id = ?1 AND deleted_at IS NULL AND session_id IS NOT NULL
+               AND (created_at, id) <= (?2, ?3)
+             ORDER BY created_at DESC, id DESC LIMIT 200"
+        }
+    };
+    let mut stmt = conn.prepare_cached(sql)?;
+    let timeline: Vec<(i64, i64, i64)> = stmt
+        .query_map(params![project, anchor_at, anchor], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // Units along the timeline: 0 is the anchor's own, 1 the next one out.
+    let mut unit = 0;
+    let mut units = Vec::with_capacity(timeline.len());
+    for (i, &(_, session, at)) in timeline.iter().enumerate() {
+        if let Some(&(_, prev_session, prev_at)) = i.checked_sub(1).map(|p| &timeline[p])
+            && (session != prev_session || (at - prev_at).abs() >= UNIT_GAP_MS)
+        {
+            unit += 1;
+        }
+        units.push(unit);
+    }
+    let rest = timeline.iter().zip(&units).skip(1); // the anchor itself
+    let wanted = match direction {
+        Direction::Before if units.get(1) == Some(&0) => 0,
+        _ => 1,
+    };
+    Ok(rest
+        .filter(|&(_, &u)| u == wanted)
+        .map(|(&(id, _, _), _)| id)
+        .take(MAX_NEIGHBOURS)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mnemo_store::{CompressedEpisode, HookRecord, NewObservation, ProjectRef, PromptText};
+
+    const HOUR: i64 = 60 * 60 * 1000;
+
+    /// A store with one memory per `(session, hour)`, ids 1, 2, … in order.
+    fn timeline(memories: &[(&str, i64)]) -> Store {
+        let mut store = Store::open_in_memory().expect("store");
+        for (i, &(session, hour)) in memories.iter().enumerate() {
+            let record = HookRecord {
+                project: Some(ProjectRef {
+                    root: "/src/app".into(),
+                    name: "app".into(),
+                }),
+                prompt: Some(PromptText {
+                    text: format!("prompt {i}"),
+                    private: false,
+                }),
+                ..HookRecord::new("UserPromptSubmit", "claude-code", session, hour * HOUR)
+            };
+            store.record(&record, 0).expect("recorded");
+            let prompt_id: i64 = store
+                .conn()
+                .query_row("SELECT max(id) FROM prompts", [], |r| r.get(0))
+                .expect("a prompt");
+            let observation = NewObservation {
+                kind: "change".into(),
+                title: format!("memory {}", i + 1),
+                content_hash: format!("h{i}"),
+                generated_by: "rules".into(),
+                created_at: Some(hour * HOUR),
+                ..NewObservation::default()
+            };
+            store
+                .save_episode(
+                    &CompressedEpisode {
+                        prompt_id,
+                        close_reason: "stop".into(),
+                        observations: vec![observation],
+                        ..CompressedEpisode::default()
+                    },
+                    hour * HOUR,
+                )
+                .expect("saved");
+        }
+        store
+    }
+
+    #[test]
+    fn neighbours_are_the_next_unit_of_work_or_what_came_just_before() {
+        // Session a (hours 1, 2), session b (10, 11), b resumed the next
+        // morning (30), session c (31).
+        let store = timeline(&[
+            ("a", 1),
+            ("a", 2),
+            ("b", 10),
+            ("b", 11),
+            ("b", 30),
+            ("c", 31),
+        ]);
+        let after = |id| neighbours(&store, id, Direction::After).expect("read");
+        let before = |id| neighbours(&store, id, Direction::Before).expect("read");
+        assert_eq!(after(1), [3, 4]);
+        assert_eq!(after(2), [3, 4]);
+        assert_eq!(after(4), [5], "a resumed session after a night is new work");
+        assert_eq!(after(6), Vec::<i64>::new());
+        assert_eq!(before(2), [1], "what came just before, in the same session");
+        assert_eq!(before(3), [2, 1], "the session before, nearest first");
+    }
+
+    #[test]
+    fn order_cues_are_found_and_cause_is_not() {
+        let r = relative("What did we work on in the session after the Redis decision?");
+        assert_eq!(
+            r,
+            Some(Relative {
+                direction: Direction::After,
+                anchor: "the redis decision".into()
+            })
+        );
+        let r = relative("Which version had we just bumped to right before the report came in?")
+            .expect("a cue");
+        assert_eq!(r.direction, Direction::Before);
+        assert_eq!(r.anchor, "the report came in");
+        assert_eq!(relative("Why did the build fail after the upgrade?"), None);
+        assert_eq!(relative("what happened the day after"), None);
+        assert_eq!(relative("a birthday after party"), None);
+    }
+}

@@ -168,7 +168,7 @@ pub fn search_with(
     now: i64,
 ) -> Result<Vec<Hit>> {
     let vectors = embedder.map(|e| (e, None));
-    hybrid(store, q, vectors, fusion, now, None)
+    in_time_order(store, q, vectors, fusion, now)
 }
 
 /// Search for long-lived processes (the MCP server, the viewer): the
@@ -204,29 +204,21 @@ impl Searcher {
     /// yet, and brought up to date).
     pub fn search(&self, store: &Store, q: &SearchQuery, now: i64) -> Result<Vec<Hit>> {
         let Some(embedder) = self.embedder.as_deref() else {
-            return hybrid(store, q, None, &Fusion::DEFAULT, now, None);
+            return in_time_order(store, q, None, &Fusion::DEFAULT, now);
         };
         if self.loading.load(Ordering::Acquire) {
-            return hybrid(
-                store,
-                q,
-                Some((embedder, None)),
-                &Fusion::DEFAULT,
-                now,
-                None,
-            );
+            return in_time_order(store, q, Some((embedder, None)), &Fusion::DEFAULT, now);
         }
         self.started.store(true, Ordering::Release);
         // A panic elsewhere while holding the lock leaves a usable index.
         let mut index = self.index.lock().unwrap_or_else(|e| e.into_inner());
         index.refresh(store.conn(), embedder)?;
-        hybrid(
+        in_time_order(
             store,
             q,
             Some((embedder, Some(&index))),
             &Fusion::DEFAULT,
             now,
-            None,
         )
     }
 
@@ -269,6 +261,23 @@ impl Searcher {
         }
         self.search(store, q, now)
     }
+}
+
+/// [`hybrid`], except that a question about order ("what did we do in the
+/// session after X?") ranks the work next to X first ([`temporal`]).
+fn in_time_order(
+    store: &Store,
+    q: &SearchQuery,
+    vectors: Option<(&dyn Embedder, Option<&VectorIndex>)>,
+    fusion: &Fusion,
+    now: i64,
+) -> Result<Vec<Hit>> {
+    let order = temporal::relative(&q.text).filter(|_| temporal::plain_query(q));
+    let Some(order) = order else {
+        return hybrid(store, q, vectors, fusion, now, None);
+    };
+    let search = |q: &SearchQuery| hybrid(store, q, vectors, fusion, now, None);
+    temporal::around_anchor(store, q, &order, search)
 }
 
 /// Full text fused with vectors from `vectors` (the embedder, and the
@@ -618,6 +627,25 @@ fn hit_columns(score: &str) -> String {
         "o.id, o.type, o.title, o.subtitle, p.root, o.created_at, {score} AS score,
          length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts), o.ref"
     )
+}
+
+/// The search results of `ids`, in that order, each with `score`.
+fn hits_by_id(store: &Store, ids: &[i64], score: f64) -> Result<Vec<Hit>> {
+    let mut stmt = store.conn().prepare_cached(&format!(
+        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
+         WHERE o.id = ?1 AND o.deleted_at IS NULL",
+        hit_columns("?2")
+    ))?;
+    let mut hits = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(h) = stmt
+            .query_row(rusqlite::params![id, score], hit)
+            .optional()?
+        {
+            hits.push(h);
+        }
+    }
+    Ok(hits)
 }
 
 /// A [`Hit`] from a row selected with [`hit_columns`].

@@ -12,6 +12,8 @@
 use mnemo_store::{Result, Store};
 use rusqlite::params;
 
+use crate::{Hit, SearchQuery};
+
 /// Which side of the anchor the question asks about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Direction {
@@ -136,6 +138,60 @@ pub(crate) fn neighbours(store: &Store, anchor: i64, direction: Direction) -> Re
         .collect())
 }
 
+/// Whether `q` is words and a project only: the order of units of work is
+/// read without the other filters.
+pub(crate) fn plain_query(q: &SearchQuery) -> bool {
+    q.types.is_empty()
+        && q.concepts.is_empty()
+        && q.file.is_none()
+        && q.since.is_none()
+        && q.until.is_none()
+}
+
+/// Search results for a question about order: the anchor is the best
+/// result of `search` for the anchor's words; its neighbours come first
+/// (those the whole question also ranks in its order, then the nearest),
+/// then the question's own results. Without an anchor or neighbours, the
+/// question's own results.
+pub(crate) fn around_anchor(
+    store: &Store,
+    q: &SearchQuery,
+    order: &Relative,
+    search: impl Fn(&SearchQuery) -> Result<Vec<Hit>>,
+) -> Result<Vec<Hit>> {
+    let wanted = q.offset.saturating_add(q.limit.max(1));
+    let own = search(&SearchQuery {
+        limit: wanted,
+        offset: 0,
+        ..q.clone()
+    })?;
+    let anchor = search(&SearchQuery {
+        text: order.anchor.clone(),
+        limit: 1,
+        offset: 0,
+        ..q.clone()
+    })?;
+    let mut near = match anchor.first() {
+        Some(anchor) => neighbours(store, anchor.id, order.direction)?,
+        None => Vec::new(),
+    };
+    let rank = |id: &i64| own.iter().position(|h| h.id == *id).unwrap_or(usize::MAX);
+    near.sort_by_key(rank); // stable: the nearest first among the unranked
+    // Scored just above the question's best, so scores still sort the list.
+    let top = own.first().map_or(1.0, |h| h.score);
+    let mut hits = crate::hits_by_id(store, &near, top)?;
+    let count = hits.len();
+    for (i, h) in hits.iter_mut().enumerate() {
+        h.score = top + (count - i) as f64 * 1e-3;
+    }
+    hits.extend(own.into_iter().filter(|h| !near.contains(&h.id)));
+    Ok(hits
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit.max(1))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,10 +199,22 @@ mod tests {
 
     const HOUR: i64 = 60 * 60 * 1000;
 
-    /// A store with one memory per `(session, hour)`, ids 1, 2, … in order.
+    /// A store with one memory per `(session, hour)`, ids 1, 2, … in order,
+    /// titled "memory <id>".
     fn timeline(memories: &[(&str, i64)]) -> Store {
+        let titled: Vec<(&str, i64, String)> = memories
+            .iter()
+            .enumerate()
+            .map(|(i, &(session, hour))| (session, hour, format!("memory {}", i + 1)))
+            .collect();
+        titled_timeline(&titled)
+    }
+
+    /// A store with one memory per `(session, hour, title)`, ids 1, 2, ….
+    fn titled_timeline(memories: &[(&str, i64, String)]) -> Store {
         let mut store = Store::open_in_memory().expect("store");
-        for (i, &(session, hour)) in memories.iter().enumerate() {
+        for (i, (session, hour, title)) in memories.iter().enumerate() {
+            let (session, hour) = (*session, *hour);
             let record = HookRecord {
                 project: Some(ProjectRef {
                     root: "/src/app".into(),
@@ -165,7 +233,7 @@ mod tests {
                 .expect("a prompt");
             let observation = NewObservation {
                 kind: "change".into(),
-                title: format!("memory {}", i + 1),
+                title: title.clone(),
                 content_hash: format!("h{i}"),
                 generated_by: "rules".into(),
                 created_at: Some(hour * HOUR),
@@ -225,5 +293,32 @@ mod tests {
         assert_eq!(relative("Why did the build fail after the upgrade?"), None);
         assert_eq!(relative("what happened the day after"), None);
         assert_eq!(relative("a birthday after party"), None);
+    }
+
+    #[test]
+    fn search_ranks_the_work_after_the_anchor_first() {
+        let memory = |session, hour, title: &str| (session, hour, title.to_string());
+        let store = titled_timeline(&[
+            memory(
+                "a",
+                1,
+                "Decided to keep the rate limiter in process instead of Redis",
+            ),
+            memory("b", 10, "Stats queries now take the request context"),
+            memory("b", 11, "CI runs go vet"),
+            memory("c", 40, "Session after that: sqlc generates the store"),
+        ]);
+        let q = SearchQuery {
+            text: "what did we do in the session after the Redis decision?".into(),
+            project: Some("/src/app".into()),
+            limit: 3,
+            ..SearchQuery::default()
+        };
+        let ids: Vec<i64> = crate::search(&store, &q)
+            .expect("searched")
+            .iter()
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(ids[..2], [2, 3], "{ids:?}");
     }
 }

@@ -14,16 +14,29 @@ use crate::{closing_message, content_hash};
 
 use mnemo_store::{CONCEPTS, OBSERVATION_TYPES as TYPES};
 
-const SYSTEM: &str = "You write the long-term memory of a coding assistant. You get one \
-episode of a coding session: the user's request, what the assistant did (tools, commands and \
-their outcomes, file changes), the assistant's closing message, and a draft of memory records \
-made by rules. Return better records for a future session that knows nothing of this one.
+const SYSTEM: &str = "You write the long-term memory of a coding assistant: the notes a \
+teammate would leave for a colleague who takes over tomorrow. You get one episode of a coding \
+session: the user's request, what the assistant did (tools, commands and their outcomes, file \
+changes), the assistant's closing message, and a draft of memory records made by rules. Return \
+better records for a future session that knows nothing of this one.
 
 Rules:
-- 1 to 4 observations; fewer is better. One per distinct thing learned, built, fixed or decided.
-- Titles are short and specific (name the function, file, error): \"fibonacci() raises ValueError \
-for negative n\", never \"Edited file\".
-- Facts are self-contained statements with no pronouns, each useful alone.
+- 1 to 4 observations; fewer is better. One per distinct thing learned, built, fixed or decided: \
+the problem and its root cause, the fix, the decision and its reason, the gotcha, the command or \
+setting that matters.
+- A title names the problem and the fix (or the decision and its reason) in words: \
+\"Goroutines leaked per client key; buckets now refill lazily\", never \"Edited file\" or a \
+file list.
+- type bugfix only for a failure the user reported, or one that persisted and was then fixed; \
+errors the assistant introduced and fixed within its own edits are facts of that work, not \
+bugfixes. decision when an option was chosen over another, with the reason.
+- Facts are self-contained statements with no pronouns, each useful alone. Keep the telling \
+error line verbatim (the panic message, the assertion's expected/received values, the last line \
+of a traceback, the compiler's error code), with the command that printed it. Keep every draft \
+fact that holds an exact value, command, error or identifier unless your records state it \
+better.
+- A hypothesis that was tested and ruled out is a fact starting \"Ruled out: \", never a fact \
+of what is true.
 - The narrative says what was done, how, and why, in 2 to 5 sentences.
 - Keep exact identifiers, error names, commands and numbers from the episode. Invent nothing; \
 when the episode does not say why, do not guess.
@@ -31,6 +44,9 @@ when the episode does not say why, do not guess.
 security_note. concepts come from: how-it-works, why-it-exists, what-changed, problem-solution, \
 gotcha, pattern, trade-off.
 - The summary fields are one or two sentences each; empty when there is nothing to say.";
+
+/// Most facts one enriched observation keeps, the draft's included.
+const MAX_FACTS: usize = 12;
 
 /// JSON Schema of the answer.
 pub fn answer_schema() -> Value {
@@ -159,7 +175,13 @@ impl Enricher<'_> {
         let generated_by = format!("llm:{}", response.model);
         let event_ids: Vec<i64> = episode.events.iter().map(|e| e.id).collect();
         match parse_answer(&response.value, self.redactor, &generated_by, &event_ids) {
-            Ok((observations, summary)) => {
+            Ok((mut observations, summary)) => {
+                keep_draft_facts(&mut observations, &draft);
+                // Dated like the rules' records: by the episode's events.
+                let happened = episode.events.iter().map(|e| e.created_at).max();
+                for o in &mut observations {
+                    o.created_at = happened;
+                }
                 if store.apply_enrichment(prompt_id, &observations, &summary, now)? {
                     Ok(Enriched::Done)
                 } else {
@@ -282,6 +304,86 @@ pub fn build_request(
     }
 }
 
+/// Give the model's records the draft's facts they do not tell: a fact
+/// whose exact values (its `code` spans, numbers and identifiers) appear in
+/// none of the answer's text goes to the record sharing most of its words.
+/// The model may reword what the rules found; it may not lose it.
+fn keep_draft_facts(
+    observations: &mut [NewObservation],
+    draft: &[mnemo_store::EpisodeObservation],
+) {
+    let told = |o: &NewObservation| {
+        format!(
+            "{} {} {} {}",
+            o.title,
+            o.subtitle,
+            o.narrative,
+            o.facts.join(" ")
+        )
+        .to_lowercase()
+    };
+    for fact in draft.iter().flat_map(|d| &d.facts) {
+        let exact = exact_parts(fact);
+        if exact.is_empty() {
+            continue; // nothing a rewording could lose
+        }
+        let texts: Vec<String> = observations.iter().map(told).collect();
+        if texts
+            .iter()
+            .any(|t| exact.iter().all(|part| t.contains(part.as_str())))
+        {
+            continue;
+        }
+        let words: Vec<String> = fact
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() > 3)
+            .map(str::to_lowercase)
+            .collect();
+        let nearest = texts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, t)| {
+                (
+                    words.iter().filter(|w| t.contains(w.as_str())).count(),
+                    std::cmp::Reverse(*i),
+                )
+            })
+            .map(|(i, _)| i);
+        if let Some(o) = nearest.and_then(|i| observations.get_mut(i))
+            && o.facts.len() < MAX_FACTS
+        {
+            o.facts.push(fact.clone());
+        }
+    }
+}
+
+/// The parts of a fact a rewording must keep, lower-cased: its `code`
+/// spans, and its words holding a digit, `_`, `.` or `::` (numbers,
+/// versions, identifiers, file names).
+fn exact_parts(fact: &str) -> Vec<String> {
+    let mut parts: Vec<String> = fact
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| !span.trim().is_empty())
+        .map(|span| span.trim().to_lowercase())
+        .collect();
+    let outside: String = fact.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+    parts.extend(
+        outside
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| {
+                w.chars().any(|c| c.is_ascii_digit())
+                    || w.contains('_')
+                    || w.contains('.')
+                    || w.contains("::")
+            })
+            .map(str::to_lowercase),
+    );
+    parts
+}
+
 /// Turn a schema-valid answer into records, redacted like everything else.
 fn parse_answer(
     value: &Value,
@@ -364,5 +466,51 @@ mod tests {
         assert_eq!(summary.completed, "c");
         let empty = json!({"observations": [], "summary": good["summary"]});
         assert!(parse_answer(&empty, &redactor, "llm:m", &[]).is_err());
+    }
+
+    #[test]
+    fn draft_facts_the_answer_does_not_tell_are_kept() {
+        let answer = |title: &str, facts: &[&str]| NewObservation {
+            kind: "bugfix".into(),
+            title: title.into(),
+            facts: facts.iter().map(|f| f.to_string()).collect(),
+            ..NewObservation::default()
+        };
+        let mut observations = vec![
+            answer(
+                "The server now retries binding its port",
+                &["Retries 3 times"],
+            ),
+            answer(
+                "Token buckets refill lazily",
+                &["`Allow` adds elapsed * rate tokens"],
+            ),
+        ];
+        let draft = mnemo_store::EpisodeObservation {
+            kind: "bugfix".into(),
+            title: "t".into(),
+            subtitle: String::new(),
+            narrative: String::new(),
+            facts: vec![
+                // Told by the answer in other words: its exact part is there.
+                "Allow() now adds tokens on demand (`Allow`)".into(),
+                // Not told: kept, beside the record about the port.
+                "`cargo run` panicked: `Address already in use` on port 8080".into(),
+                // Nothing exact to lose.
+                "The change is small".into(),
+            ],
+            concepts: Vec::new(),
+            files_read: Vec::new(),
+            files_modified: Vec::new(),
+        };
+        keep_draft_facts(&mut observations, std::slice::from_ref(&draft));
+        assert_eq!(
+            observations[0].facts,
+            [
+                "Retries 3 times",
+                "`cargo run` panicked: `Address already in use` on port 8080"
+            ]
+        );
+        assert_eq!(observations[1].facts.len(), 1);
     }
 }

@@ -6,7 +6,7 @@
 //! ```text
 //! <program> -p --output-format json --model <model> --max-turns 2 --tools ""
 //!     --strict-mcp-config --disable-slash-commands --no-session-persistence
-//!     --json-schema <schema JSON> --system-prompt <system + schema instructions>
+//!     --json-schema <schema JSON> --system-prompt <system>
 //! ```
 //!
 //! The request should carry mnemo's prompt and little else. `--system-prompt`
@@ -98,7 +98,9 @@ pub(crate) fn args(model: &str, prompt: &Prompt<'_>) -> Vec<OsString> {
         "--json-schema",
         &prompt.schema_json,
         "--system-prompt",
-        &prompt.system,
+        // The schema goes once, with `--json-schema`: the CLI turns it into
+        // the StructuredOutput tool the model must call.
+        prompt.instructions,
     ]
     .iter()
     .map(OsString::from)

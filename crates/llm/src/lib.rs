@@ -280,6 +280,9 @@ impl fmt::Debug for Client {
 pub(crate) struct Prompt<'a> {
     /// The request's system text plus the schema instructions.
     pub system: String,
+    /// The request's system text alone, for a backend that is given the
+    /// schema another way (the CLI's `--json-schema`).
+    pub instructions: &'a str,
     pub user: &'a str,
     pub schema: &'a Value,
     /// The schema as compact JSON.
@@ -308,6 +311,7 @@ impl<'a> Prompt<'a> {
         ));
         Prompt {
             system,
+            instructions,
             user: &request.user,
             schema: &request.schema,
             schema_json,

@@ -41,10 +41,33 @@ pub struct ContextOptions {
 
 struct Line {
     id: i64,
+    session: Option<i64>,
     kind: String,
     title: String,
     created_at: i64,
     tokens: usize,
+}
+
+/// How many of the latest sessions lead the index.
+const LATEST_SESSIONS: usize = 3;
+
+/// Memories older than the latest sessions use at most 1/`OLDER_SHARE` of
+/// the budget (all of it when no memory comes from a session).
+const OLDER_SHARE: usize = 4;
+
+/// The sessions of the newest memories among `candidates` (newest first):
+/// the last [`LATEST_SESSIONS`] with any memory.
+fn latest_sessions(candidates: &[Line]) -> Vec<i64> {
+    let mut sessions = Vec::with_capacity(LATEST_SESSIONS);
+    for session in candidates.iter().filter_map(|l| l.session) {
+        if !sessions.contains(&session) {
+            sessions.push(session);
+            if sessions.len() == LATEST_SESSIONS {
+                break;
+            }
+        }
+    }
+    sessions
 }
 
 fn importance(kind: &str) -> u8 {
@@ -66,7 +89,8 @@ pub fn session_context(
     let name = inline(name);
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.created_at,
-                length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)
+                length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
+                o.session_id
          FROM observations o JOIN projects p ON p.id = o.project_id
          WHERE p.root = ?1 AND o.deleted_at IS NULL
          ORDER BY o.created_at DESC, o.id DESC LIMIT ?2",
@@ -81,6 +105,7 @@ pub fn session_context(
                     title: r.get(2)?,
                     created_at: r.get(3)?,
                     tokens: r.get::<_, i64>(4)?.max(0) as usize / 4 + 1,
+                    session: r.get(5)?,
                 })
             },
         )?
@@ -105,9 +130,23 @@ pub fn session_context(
     let budget = options.max_tokens;
     let fixed = estimate_tokens(&header) + estimate_tokens(&footer);
     let summary_cost = summary.as_deref().map_or(0, estimate_tokens);
-    // Choose what to show: important first, then recent; display by time.
+    // Choose what to show: the latest sessions' memories, then older ones
+    // within a share of the budget (so thousands of old or imported
+    // memories cannot crowd out the last sessions); important first, then
+    // recent, in each; display by time.
+    let recent = latest_sessions(&candidates);
+    let is_recent = |l: &Line| l.session.is_some_and(|s| recent.contains(&s));
     let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(importance(&candidates[i].kind)), i));
+    order.sort_by_key(|&i| {
+        let l = &candidates[i];
+        (!is_recent(l), std::cmp::Reverse(importance(&l.kind)), i)
+    });
+    let older_budget = if recent.is_empty() {
+        budget
+    } else {
+        budget / OLDER_SHARE
+    };
+    let mut older_used = 0;
     let render = |l: &Line| {
         let (_, minute) = day_and_minute(l.created_at);
         format!(
@@ -132,10 +171,14 @@ pub fn session_context(
         }
         // A day heading may be needed too: count it conservatively.
         let cost = estimate_tokens(&render(&candidates[i])) + 5;
-        if used + cost > budget {
+        let older = !is_recent(&candidates[i]);
+        if used + cost > budget || (older && older_used + cost > older_budget) {
             continue;
         }
         used += cost;
+        if older {
+            older_used += cost;
+        }
         chosen.push(i);
     }
     chosen.sort_by_key(|&i| (candidates[i].created_at, candidates[i].id));
@@ -226,7 +269,12 @@ mod tests {
     };
 
     fn store(n: usize) -> Store {
-        let mut store = Store::open_in_memory().unwrap();
+        store_into(Store::open_in_memory().unwrap(), n)
+    }
+
+    /// `store` with `n` memories of one session added, an hour apart, each
+    /// with its summary.
+    fn store_into(mut store: Store, n: usize) -> Store {
         for i in 0..n {
             let rec = HookRecord {
                 project: Some(ProjectRef {
@@ -354,5 +402,43 @@ mod tests {
         .unwrap();
         assert_eq!(text.lines().count(), 3);
         assert!(text.contains("no memories of project shop yet"));
+    }
+
+    #[test]
+    fn the_latest_sessions_lead_and_old_memories_cannot_crowd_them_out() {
+        // Ten recent memories of one session, after 300 older important
+        // ones that came from no session (imported).
+        let mut s = store(0);
+        let project = ProjectRef {
+            root: "/src/shop".into(),
+            name: "shop".into(),
+        };
+        for i in 0..300 {
+            let old = NewObservation {
+                kind: "bugfix".into(),
+                title: format!("imported fix number {i}"),
+                content_hash: format!("old{i}"),
+                generated_by: "user".into(),
+                ..NewObservation::default()
+            };
+            s.remember(Some(&project), &old, i - 1_000_000).unwrap();
+        }
+        let fresh = store_into(s, 10);
+        let options = ContextOptions {
+            max_tokens: 1000,
+            max_observations: 50,
+        };
+        let text = session_context(&fresh, "/src/shop", "shop", options).unwrap();
+        let recent_lines = text
+            .lines()
+            .filter(|l| l.contains("about the cart module"))
+            .count();
+        let old_tokens: usize = text
+            .lines()
+            .filter(|l| l.contains("imported fix"))
+            .map(|l| estimate_tokens(l) + 1)
+            .sum();
+        assert_eq!(recent_lines, 10, "{text}");
+        assert!(old_tokens > 0 && old_tokens <= 1000 / OLDER_SHARE, "{text}");
     }
 }

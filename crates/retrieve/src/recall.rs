@@ -71,6 +71,8 @@ impl Default for RecallOptions<'_> {
 /// it, each with a priority (higher is shown first when the budget is short).
 struct Entry {
     id: i64,
+    /// When the memory's events happened.
+    at: i64,
     header: String,
     lines: Vec<(f64, String)>,
 }
@@ -183,6 +185,10 @@ const MEANING_WEIGHT: f64 = 0.5;
 const MEANING_FLOOR: f64 = 0.4;
 const NEXT_SENTENCE_SHARE: f64 = 0.5;
 
+/// Lines per memory when a prompt asks how something changed over time
+/// (twice as many memories are handed over then).
+const HISTORY_LINES: usize = 3;
+
 /// The lines of a memory to hand over, each with its priority: the words
 /// of the prompt it holds, its closeness in meaning, and its neighbour's
 /// words. Lines with none of these are left out.
@@ -276,6 +282,7 @@ fn recall_relative(
         let found = evidence(&o, &prompt.query);
         entries.push(Entry {
             id: o.id,
+            at: o.created_at,
             header: Entry::header(&o, false),
             lines: prioritised(found.passages, prompt.vector),
         });
@@ -363,9 +370,15 @@ pub fn recall(
     let scores: std::collections::HashMap<i64, f64> =
         hits.iter().map(|h| (h.id, h.score)).collect();
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let history = temporal::asks_history(prompt);
+    let max_memories = if history {
+        options.max_memories * 2
+    } else {
+        options.max_memories
+    };
     let mut entries = Vec::new();
     for o in get_observations(store, &ids)? {
-        if entries.len() == options.max_memories {
+        if entries.len() == max_memories {
             break;
         }
         let found = evidence(&o, &query);
@@ -376,18 +389,23 @@ pub fn recall(
         }
         entries.push(Entry {
             id: o.id,
+            at: o.created_at,
             header: Entry::header(&o, false),
             lines: prioritised(found.passages, &prompt_vector),
         });
     }
-    hand_over(
-        store,
-        session,
-        "Past work in this project related to the prompt (from mnemo's memory):",
-        &entries,
-        options.max_tokens,
-        now,
-    )
+    let mut intro = "Past work in this project related to the prompt (from mnemo's memory):";
+    if history {
+        // Each memory's best lines, in the order they happened.
+        for entry in &mut entries {
+            entry.lines.sort_by(|a, b| b.0.total_cmp(&a.0));
+            entry.lines.truncate(HISTORY_LINES);
+        }
+        entries.sort_by_key(|e| (e.at, e.id));
+        intro =
+            "Past work in this project related to the prompt, oldest first (from mnemo's memory):";
+    }
+    hand_over(store, session, intro, &entries, options.max_tokens, now)
 }
 
 /// What is known about `file` (a path relative to the project root) before
@@ -429,6 +447,7 @@ pub fn file_note(
                 .collect();
             entries.push(Entry {
                 id: o.id,
+                at: o.created_at,
                 header: Entry::header(&o, true),
                 lines,
             });

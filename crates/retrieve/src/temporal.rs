@@ -53,22 +53,24 @@ const UNIT_GAP_MS: i64 = 3 * 60 * 60 * 1000;
 /// How many memories of the neighbouring unit are considered.
 const MAX_NEIGHBOURS: usize = 8;
 
+/// Where `cue` first occurs in `lower` as whole words.
+fn find_cue(lower: &str, cue: &str) -> Option<usize> {
+    lower
+        .match_indices(cue)
+        .find(|&(i, _)| {
+            let before = lower[..i].chars().next_back();
+            let after = lower[i + cue.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+        .map(|(i, _)| i)
+}
+
 /// The question's cue and anchor, when `prompt` asks about order.
 pub(crate) fn relative(prompt: &str) -> Option<Relative> {
     let lower = prompt.to_lowercase();
     let (at, cue, direction) = CUES
         .iter()
-        .filter_map(|&(cue, direction)| {
-            lower
-                .match_indices(cue)
-                .find(|&(i, _)| {
-                    let before = lower[..i].chars().next_back();
-                    let after = lower[i + cue.len()..].chars().next();
-                    !before.is_some_and(char::is_alphanumeric)
-                        && !after.is_some_and(char::is_alphanumeric)
-                })
-                .map(|(i, _)| (i, cue, direction))
-        })
+        .filter_map(|&(cue, direction)| find_cue(&lower, cue).map(|i| (i, cue, direction)))
         .min_by_key(|&(i, _, _)| i)?;
     let anchor = lower[at + cue.len()..]
         .trim()
@@ -78,6 +80,30 @@ pub(crate) fn relative(prompt: &str) -> Option<Relative> {
         direction,
         anchor: anchor.to_string(),
     })
+}
+
+/// Phrases that ask how something changed over several units of work.
+const HISTORY_CUES: &[&str] = &[
+    "over our sessions",
+    "across our sessions",
+    "over the sessions",
+    "across sessions",
+    "across the sessions",
+    "over time",
+    "evolve",
+    "evolved",
+    "evolution of",
+    "changed over",
+    "history of",
+];
+
+/// Whether `prompt` asks how something changed over time: its answer is
+/// several memories, oldest first, rather than the best one.
+pub(crate) fn asks_history(prompt: &str) -> bool {
+    let lower = prompt.to_lowercase();
+    HISTORY_CUES
+        .iter()
+        .any(|cue| find_cue(&lower, cue).is_some())
 }
 
 /// The memories of the unit of work next to memory `anchor` on `direction`'s
@@ -293,6 +319,11 @@ mod tests {
         assert_eq!(relative("Why did the build fail after the upgrade?"), None);
         assert_eq!(relative("what happened the day after"), None);
         assert_eq!(relative("a birthday after party"), None);
+        assert!(asks_history(
+            "How has the limiter changed over our sessions?"
+        ));
+        assert!(asks_history("how did the loader evolve"));
+        assert!(!asks_history("Why did the loader fail?"));
     }
 
     #[test]

@@ -25,7 +25,7 @@ Rules:
 the problem and its root cause, the fix, the decision and its reason, the gotcha, the command or \
 setting that matters.
 - A title names the problem and the fix (or the decision and its reason) in words: \
-\"Goroutines leaked per client key; buckets now refill lazily\", never \"Edited file\" or a \
+\"Login failed for emails with a plus sign; the validator now accepts it\", never \"Edited file\" or a \
 file list.
 - type bugfix only for a failure the user reported, or one that persisted and was then fixed; \
 errors the assistant introduced and fixed within its own edits are facts of that work, not \
@@ -482,8 +482,8 @@ mod tests {
                 &["Retries 3 times"],
             ),
             answer(
-                "Token buckets refill lazily",
-                &["`Allow` adds elapsed * rate tokens"],
+                "Sessions expire after a day",
+                &["`expire_at` is set on login"],
             ),
         ];
         let draft = mnemo_store::EpisodeObservation {
@@ -493,7 +493,7 @@ mod tests {
             narrative: String::new(),
             facts: vec![
                 // Told by the answer in other words: its exact part is there.
-                "Allow() now adds tokens on demand (`Allow`)".into(),
+                "login() now sets the expiry (`expire_at`)".into(),
                 // Not told: kept, beside the record about the port.
                 "`cargo run` panicked: `Address already in use` on port 8080".into(),
                 // Nothing exact to lose.

@@ -40,8 +40,8 @@ const MIN_BEST_PASSAGE: f64 = 0.35;
 /// words: its fused search score (full text, vectors and passages; at most
 /// about 4.75, recency adding up to a tenth) must reach [`AGREED_SCORE`]
 /// and it must cover [`AGREED_COVERAGE`] of the prompt's weight. Prompts
-/// that say the same thing in other words ("why did the server keep
-/// swelling") rarely share the memory's exact terms, but the embedding and
+/// that say the same thing in other words ("why did the page load get
+/// sluggish") rarely share the memory's exact terms, but the embedding and
 /// the remaining words still point at one memory; prompts about work never
 /// done spread their score over several near misses. Measured on the
 /// coding-session development set like the thresholds above.

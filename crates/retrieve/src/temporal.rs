@@ -1,8 +1,8 @@
 //! Questions about order between sessions: "what did we do in the session
-//! after the Redis decision?", "which version had we bumped to right before
-//! the report came in?".
+//! after the schema migration?", "which flag had we added right before the
+//! deploy failed?".
 //!
-//! Such a question names an *anchor* (the Redis decision) and asks about
+//! Such a question names an *anchor* (the schema migration) and asks about
 //! the work next to it in time, which shares none of the anchor's words.
 //! The anchor is found like any memory; its neighbours are read from the
 //! project's timeline, cut into units of work: one session, split where
@@ -304,24 +304,22 @@ mod tests {
 
     #[test]
     fn order_cues_are_found_and_cause_is_not() {
-        let r = relative("What did we work on in the session after the Redis decision?");
+        let r = relative("What did we work on in the session after the schema migration?");
         assert_eq!(
             r,
             Some(Relative {
                 direction: Direction::After,
-                anchor: "the redis decision".into()
+                anchor: "the schema migration".into()
             })
         );
-        let r = relative("Which version had we just bumped to right before the report came in?")
+        let r = relative("Which flag had we just added right before the deploy failed?")
             .expect("a cue");
         assert_eq!(r.direction, Direction::Before);
-        assert_eq!(r.anchor, "the report came in");
+        assert_eq!(r.anchor, "the deploy failed");
         assert_eq!(relative("Why did the build fail after the upgrade?"), None);
         assert_eq!(relative("what happened the day after"), None);
         assert_eq!(relative("a birthday after party"), None);
-        assert!(asks_history(
-            "How has the limiter changed over our sessions?"
-        ));
+        assert!(asks_history("How has the cache changed over our sessions?"));
         assert!(asks_history("how did the loader evolve"));
         assert!(!asks_history("Why did the loader fail?"));
     }
@@ -333,14 +331,14 @@ mod tests {
             memory(
                 "a",
                 1,
-                "Decided to keep the rate limiter in process instead of Redis",
+                "Decided to keep sessions in SQLite instead of a separate cache server",
             ),
             memory("b", 10, "Stats queries now take the request context"),
-            memory("b", 11, "CI runs go vet"),
-            memory("c", 40, "Session after that: sqlc generates the store"),
+            memory("b", 11, "CI runs the linter"),
+            memory("c", 40, "Session after that: the store code is generated"),
         ]);
         let q = SearchQuery {
-            text: "what did we do in the session after the Redis decision?".into(),
+            text: "what did we do in the session after the cache server decision?".into(),
             project: Some("/src/app".into()),
             limit: 3,
             ..SearchQuery::default()

@@ -57,6 +57,7 @@ bench serve -- "${quick[@]}"
 # the rest of the report still prints).
 bench scale -- "${quick[@]}" || echo "scale: an operation was over its budget (see above)"
 bench locomo
+bench locomo_cli
 
 echo
 echo "## mnemo benchmarks, $(date -u +%Y-%m-%d)"

@@ -122,6 +122,9 @@ pub struct Fusion {
     pub passage_weight: f64,
     /// Weight of the share its best passage holds.
     pub best_passage_weight: f64,
+    /// Share of a question's score passed to the memory that answers it
+    /// (see [`weigh_answers`]; 0 leaves answers out of ranking).
+    pub answer_weight: f64,
 }
 
 impl Fusion {
@@ -135,6 +138,7 @@ impl Fusion {
         recency_half_life_days: 30.0,
         passage_weight: 2.0,
         best_passage_weight: 1.0,
+        answer_weight: 0.9,
     };
 }
 
@@ -320,6 +324,17 @@ fn hybrid(
     if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
         weigh_passages(store, &q.text, weights, &filter, &mut fused, depth, fusion)?;
     }
+    if fusion.answer_weight > 0.0 {
+        let terms = query::content_terms(&q.text);
+        weigh_answers(
+            conn,
+            &filter,
+            &terms,
+            &mut fused,
+            depth,
+            fusion.answer_weight,
+        )?;
+    }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
          WHERE o.id = ?1 AND o.deleted_at IS NULL",
@@ -406,11 +421,7 @@ fn weigh_passages(
         terms: &terms,
         weights,
     };
-    let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
-    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-    best.truncate(depth);
-    let ids: Vec<i64> = best.iter().map(|&(id, _)| id).collect();
-    for memory in get_observations(store, &ids)? {
+    for memory in get_observations(store, &best_ids(fused, depth))? {
         let found = passage::evidence(&memory, &query);
         if let Some(score) = fused.get_mut(&memory.id) {
             *score +=
@@ -418,6 +429,100 @@ fn weigh_passages(
         }
     }
     Ok(())
+}
+
+/// The ids of the `depth` best of `fused`, best first.
+fn best_ids(fused: &HashMap<i64, f64>, depth: usize) -> Vec<i64> {
+    let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    best.truncate(depth);
+    best.into_iter().map(|(id, _)| id).collect()
+}
+
+/// A reply comes at most this long after the question it answers.
+const ANSWER_WITHIN_MS: i64 = 3_600_000;
+
+/// Pass `weight` times the score of each of the `depth` best of `fused`
+/// that ends by asking about the search (its last sentence is a question
+/// holding one of the search's `terms`) to the memory that comes right after
+/// it in the same project and session, within [`ANSWER_WITHIN_MS`]. A
+/// conversation kept one message per memory answers a question in the next
+/// message, which often shares none of its words ("Do you have pets?" – "We
+/// got another cat named Bailey"): the question matches the search, the
+/// answer is what it is looking for. A question about something else ("Want
+/// me to benchmark it?" after a fix) passes nothing. Scores are read before
+/// any is raised, so a chain of questions does not compound.
+fn weigh_answers(
+    conn: &rusqlite::Connection,
+    filter: &Filter,
+    terms: &[String],
+    fused: &mut HashMap<i64, f64>,
+    depth: usize,
+    weight: f64,
+) -> Result<()> {
+    let mut question = conn.prepare_cached(
+        "SELECT project_id, session_id, created_at,
+                CASE WHEN narrative <> '' THEN narrative ELSE title END
+         FROM observations WHERE id = ?1 AND deleted_at IS NULL",
+    )?;
+    let mut next = conn.prepare_cached(
+        "SELECT id FROM observations
+         WHERE project_id IS ?1 AND session_id IS ?2 AND deleted_at IS NULL
+           AND created_at BETWEEN ?3 AND ?3 + ?4 AND (created_at, id) > (?3, ?5)
+         ORDER BY created_at, id LIMIT 1",
+    )?;
+    let mut raises = Vec::new();
+    for id in best_ids(fused, depth) {
+        let Some((project, session, at, text)) = question
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        if !asks_about(&text, terms) {
+            continue;
+        }
+        let answer: Option<i64> = next
+            .query_row(
+                rusqlite::params![project, session, at, ANSWER_WITHIN_MS, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(answer) = answer else { continue };
+        if filter.admits(conn, answer)? {
+            raises.push((answer, weight * fused[&id]));
+        }
+    }
+    for (answer, raise) in raises {
+        *fused.entry(answer).or_default() += raise;
+    }
+    Ok(())
+}
+
+/// Whether `text` ends with a question (closing quotes and brackets aside)
+/// that holds one of `terms` in some form.
+fn asks_about(text: &str, terms: &[String]) -> bool {
+    let text = text
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '”' | '’'));
+    let Some(text) = text.strip_suffix('?') else {
+        return false;
+    };
+    let question = text
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(text, |end| &text[end + 1..]);
+    question
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            let word = word.to_lowercase();
+            terms.iter().any(|t| passage::same_word(t, &word))
+        })
 }
 
 /// Observations passing `filter` whose vectors are nearest to `text`, best
@@ -456,17 +561,12 @@ fn similar(
             .take(depth)
             .collect());
     }
-    let mut sql = "SELECT 1 FROM observations o WHERE o.id = ?".to_string();
-    let mut args = vec![SqlValue::Null];
-    filter.push_sql(&mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
     let mut kept = Vec::new();
     for (id, similarity) in candidates {
         if kept.len() == depth || similarity < min_similarity {
             break;
         }
-        args[0] = SqlValue::Integer(id);
-        if stmt.exists(rusqlite::params_from_iter(args.iter()))? {
+        if filter.admits(conn, id)? {
             kept.push((id, similarity));
         }
     }
@@ -730,6 +830,68 @@ mod tests {
             limit: 10,
             ..SearchQuery::default()
         }
+    }
+
+    /// Titles of the full-text search for `text` in `store`, best first.
+    fn titles(store: &Store, text: &str, fusion: &Fusion) -> Vec<String> {
+        search_with(store, &q(text), None, fusion, 0)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.title)
+            .collect()
+    }
+
+    #[test]
+    fn the_message_after_a_question_about_the_search_answers_it() {
+        let store = store_with(&[
+            (
+                "discovery",
+                "Pet shop",
+                "The pet shop by the station sells cat food.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Chat",
+                "Ana: Lovely garden! Do you keep any pets?",
+                &[],
+            ),
+            (
+                "discovery",
+                "Reply",
+                "Ben: We got another cat named Bailey.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Vet",
+                "The vet says pets need shots every year.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Offer",
+                "Fixed the pet import. Want me to benchmark it?",
+                &[],
+            ),
+            ("discovery", "Thanks", "Sounds good, go ahead.", &[]),
+        ]);
+        let without = Fusion {
+            answer_weight: 0.0,
+            ..Fusion::DEFAULT
+        };
+        let question = "Which pets do they keep?";
+        let unaided = titles(&store, question, &without);
+        assert!(!unaided.iter().take(3).any(|t| t == "Reply"), "{unaided:?}");
+        let answered = titles(&store, question, &Fusion::DEFAULT);
+        assert!(
+            answered.iter().take(3).any(|t| t == "Reply"),
+            "{answered:?}"
+        );
+        // A question about something else passes nothing to the reply.
+        assert!(
+            !titles(&store, "the pet import", &Fusion::DEFAULT).contains(&"Thanks".to_string())
+        );
     }
 
     #[test]

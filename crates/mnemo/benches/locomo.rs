@@ -5,7 +5,7 @@
 //! search. Skips cleanly when the file is absent.
 //!
 //! Prints full text alone, vectors alone (the built-in embedder) and the
-//! default fusion (with the passage and answer weighing). Run: `cargo bench -p mnemo
+//! default fusion (with the passage, answer and date weighing). Run: `cargo bench -p mnemo
 //! --bench locomo`; add `-- --grid` to also print a grid of fusion settings
 //! (how the default was chosen), `-- --passages` the passage weights.
 
@@ -127,12 +127,14 @@ fn main() {
         passage_weight: 0.0,
         best_passage_weight: 0.0,
         answer_weight: 0.0,
+        date_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let full_text = Fusion {
         passage_weight: 0.0,
         best_passage_weight: 0.0,
         answer_weight: 0.0,
+        date_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [

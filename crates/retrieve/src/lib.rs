@@ -125,6 +125,9 @@ pub struct Fusion {
     /// Share of a question's score passed to the memory that answers it
     /// (see [`weigh_answers`]; 0 leaves answers out of ranking).
     pub answer_weight: f64,
+    /// Added to memories made on the days the query names ("on 25 May,
+    /// 2022", "in August 2023") that hold one of its words.
+    pub date_weight: f64,
 }
 
 impl Fusion {
@@ -139,6 +142,7 @@ impl Fusion {
         passage_weight: 2.0,
         best_passage_weight: 1.0,
         answer_weight: 0.9,
+        date_weight: 1.0,
     };
 }
 
@@ -320,6 +324,17 @@ fn hybrid(
     }
     for (id, score) in normalised(&semantic) {
         *fused.entry(id).or_default() += fusion.vector_weight * score;
+    }
+    if let Some((from, to)) = query::named_days(&q.text).filter(|_| fusion.date_weight > 0.0) {
+        // The query's own bounds still hold.
+        let on_those_days = Filter {
+            since: Some(filter.since.map_or(from, |s| s.max(from))),
+            until: Some(filter.until.map_or(to, |u| u.min(to))),
+            ..filter.clone()
+        };
+        for (id, _) in lexical::rank(conn, &terms, &on_those_days, depth)? {
+            *fused.entry(id).or_default() += fusion.date_weight;
+        }
     }
     if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
         weigh_passages(store, &q.text, weights, &filter, &mut fused, depth, fusion)?;
@@ -891,6 +906,39 @@ mod tests {
         // A question about something else passes nothing to the reply.
         assert!(
             !titles(&store, "the pet import", &Fusion::DEFAULT).contains(&"Thanks".to_string())
+        );
+    }
+
+    #[test]
+    fn a_date_in_the_query_favours_the_memories_of_that_day() {
+        let mut store = Store::open_in_memory().unwrap();
+        let project = ProjectRef {
+            root: "/src/shop".into(),
+            name: "shop".into(),
+        };
+        let (may_25, _) = query::named_days("2022-05-25").unwrap();
+        let day = 86_400_000;
+        for (n, at) in [may_25 - 9 * day, may_25 + 3_600_000, may_25 + 9 * day]
+            .into_iter()
+            .enumerate()
+        {
+            let deploy = NewObservation {
+                kind: "change".into(),
+                title: format!("Deployed the billing service, run {n}"),
+                content_hash: format!("deploy-{n}"),
+                generated_by: "user".into(),
+                ..NewObservation::default()
+            };
+            store.remember(Some(&project), &deploy, at).unwrap();
+        }
+        let first = |text: &str| titles(&store, text, &Fusion::DEFAULT)[0].clone();
+        assert_eq!(
+            first("billing deploy"),
+            "Deployed the billing service, run 2"
+        );
+        assert_eq!(
+            first("billing deploy on 25 May, 2022"),
+            "Deployed the billing service, run 1"
         );
     }
 

@@ -57,6 +57,7 @@ bench serve -- "${quick[@]}"
 # the rest of the report still prints).
 bench scale -- "${quick[@]}" || echo "scale: an operation was over its budget (see above)"
 bench locomo
+bench locomo_cli
 bench coding_dev
 
 echo

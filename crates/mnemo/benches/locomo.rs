@@ -5,14 +5,13 @@
 //! search. Skips cleanly when the file is absent.
 //!
 //! Prints full text alone, vectors alone (the built-in embedder) and the
-//! default fusion (with the passage weighing). Run: `cargo bench -p mnemo
+//! default fusion (with the passage, answer and date weighing). Run: `cargo bench -p mnemo
 //! --bench locomo`; add `-- --grid` to also print a grid of fusion settings
 //! (how the default was chosen), `-- --passages` the passage weights.
 
 mod support;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mnemo_embed::{Embedder, StaticEmbedder};
@@ -67,26 +66,7 @@ fn load(data: &[Value]) -> Vec<Conversation> {
             n += 1;
         }
         embed_pending(&mut store, embedder, usize::MAX).expect("embed");
-        let questions = conversation["qa"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|qa| qa["category"].as_i64() != Some(5))
-            .map(|qa| {
-                let evidence: Vec<String> = qa["evidence"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect();
-                (
-                    qa["question"].as_str().unwrap_or_default().to_string(),
-                    evidence,
-                )
-            })
-            .filter(|(_, evidence)| !evidence.is_empty())
-            .collect();
+        let questions = support::locomo::questions(conversation);
         out.push(Conversation {
             store,
             root: project.root,
@@ -135,12 +115,9 @@ fn evaluate(
 }
 
 fn main() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval/locomo-dev.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipped: {} not found", path.display());
+    let Some(data) = support::locomo::conversations() else {
         return;
     };
-    let data: Vec<Value> = serde_json::from_str(&text).expect("LoCoMo JSON");
     let conversations = load(&data);
     let embedder: &dyn Embedder = StaticEmbedder::builtin();
     let vectors_only = Fusion {
@@ -149,11 +126,15 @@ fn main() {
         min_similarity: -1.0,
         passage_weight: 0.0,
         best_passage_weight: 0.0,
+        answer_weight: 0.0,
+        date_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let full_text = Fusion {
         passage_weight: 0.0,
         best_passage_weight: 0.0,
+        answer_weight: 0.0,
+        date_weight: 0.0,
         ..Fusion::DEFAULT
     };
     let runs: [(&str, Option<&dyn Embedder>, Fusion); 3] = [

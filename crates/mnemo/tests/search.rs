@@ -323,3 +323,72 @@ fn forget_and_undo_from_the_command_line() {
     let bad = env.command(&["forget", "nope"]).output().unwrap();
     assert!(!bad.status.success());
 }
+
+/// A conversation imported one message per memory, as observation lines.
+fn imported_chat(env: &Env) {
+    let day = |d: u32| format!("2023-05-{d:02}T10:00:00Z");
+    let messages = [
+        (
+            "m1",
+            8,
+            "Ana: I finally repainted the kitchen. Do you keep any pets at home?",
+        ),
+        ("m2", 8, "Ben: We got another cat named Bailey last spring."),
+        (
+            "m3",
+            8,
+            "Ana: Pets at the shelter need homes too, I keep visiting them.",
+        ),
+        (
+            "m4",
+            9,
+            "Ben: The vet said pets need their shots every year.",
+        ),
+        ("m5", 9, "Ana: My neighbour keeps pets in a tiny flat."),
+        ("m6", 20, "Ben: Went hiking by the lake with my brother."),
+        ("m7", 25, "Ben: Went hiking by the lake again, in the rain."),
+    ];
+    let lines: String = messages
+        .iter()
+        .map(|(id, d, text)| {
+            let line = json!({
+                "project": "/chat",
+                "title": text.split(". ").next().unwrap(),
+                "narrative": text,
+                "created_at": day(*d),
+                "ref": id,
+            });
+            format!("{line}\n")
+        })
+        .collect();
+    let file = env.tmp.path().join("chat.jsonl");
+    std::fs::write(&file, lines).unwrap();
+    env.ok(&["import", "--format", "jsonl", file.to_str().unwrap()]);
+}
+
+fn refs(env: &Env, query: &str) -> Vec<String> {
+    let hits = env.ok_json(&["search", "--json", "--project", "/chat", query]);
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["ref"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn in_an_imported_chat_the_reply_to_a_question_answers_it() {
+    let env = Env::new();
+    imported_chat(&env);
+    // The reply shares no word with the search; the question before it does.
+    let found = refs(&env, "Which pets does he keep at home?");
+    assert!(found.iter().take(3).any(|r| r == "m2"), "{found:?}");
+    // A date in the search favours that day's messages.
+    assert_eq!(
+        refs(&env, "Where did Ben go hiking on 25 May, 2023?")[0],
+        "m7"
+    );
+    assert_eq!(
+        refs(&env, "Where did Ben go hiking on 20 May, 2023?")[0],
+        "m6"
+    );
+}

@@ -66,6 +66,15 @@ impl Filter {
         (!parts.is_empty()).then(|| parts.join(" AND "))
     }
 
+    /// Whether the live observation `id` passes every filter.
+    pub(crate) fn admits(&self, conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<bool> {
+        let mut sql = "SELECT 1 FROM observations o WHERE o.id = ?".to_string();
+        let mut args = vec![SqlValue::Integer(id)];
+        self.push_sql(&mut sql, &mut args);
+        conn.prepare_cached(&sql)?
+            .exists(rusqlite::params_from_iter(args))
+    }
+
     /// Append ` AND …` conditions on `o` (live rows only) and their arguments.
     pub(crate) fn push_sql(&self, sql: &mut String, args: &mut Vec<SqlValue>) {
         sql.push_str(" AND o.deleted_at IS NULL");

@@ -122,6 +122,12 @@ pub struct Fusion {
     pub passage_weight: f64,
     /// Weight of the share its best passage holds.
     pub best_passage_weight: f64,
+    /// Share of a question's score passed to the memory that answers it
+    /// (see [`weigh_answers`]; 0 leaves answers out of ranking).
+    pub answer_weight: f64,
+    /// Added to memories made on the days the query names ("on 25 May,
+    /// 2022", "in August 2023") that hold one of its words.
+    pub date_weight: f64,
 }
 
 impl Fusion {
@@ -135,6 +141,8 @@ impl Fusion {
         recency_half_life_days: 30.0,
         passage_weight: 2.0,
         best_passage_weight: 1.0,
+        answer_weight: 0.9,
+        date_weight: 1.0,
     };
 }
 
@@ -326,8 +334,30 @@ fn hybrid(
     for (id, score) in normalised(&semantic) {
         *fused.entry(id).or_default() += fusion.vector_weight * score;
     }
+    if let Some((from, to)) = query::named_days(&q.text).filter(|_| fusion.date_weight > 0.0) {
+        // The query's own bounds still hold.
+        let on_those_days = Filter {
+            since: Some(filter.since.map_or(from, |s| s.max(from))),
+            until: Some(filter.until.map_or(to, |u| u.min(to))),
+            ..filter.clone()
+        };
+        for (id, _) in lexical::rank(conn, &terms, &on_those_days, depth)? {
+            *fused.entry(id).or_default() += fusion.date_weight;
+        }
+    }
     if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
         weigh_passages(store, &q.text, weights, &filter, &mut fused, depth, fusion)?;
+    }
+    if fusion.answer_weight > 0.0 {
+        let terms = query::content_terms(&q.text);
+        weigh_answers(
+            conn,
+            &filter,
+            &terms,
+            &mut fused,
+            depth,
+            fusion.answer_weight,
+        )?;
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
@@ -415,11 +445,7 @@ fn weigh_passages(
         terms: &terms,
         weights,
     };
-    let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
-    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
-    best.truncate(depth);
-    let ids: Vec<i64> = best.iter().map(|&(id, _)| id).collect();
-    for memory in get_observations(store, &ids)? {
+    for memory in get_observations(store, &best_ids(fused, depth))? {
         let found = passage::evidence(&memory, &query);
         if let Some(score) = fused.get_mut(&memory.id) {
             *score +=
@@ -427,6 +453,100 @@ fn weigh_passages(
         }
     }
     Ok(())
+}
+
+/// The ids of the `depth` best of `fused`, best first.
+fn best_ids(fused: &HashMap<i64, f64>, depth: usize) -> Vec<i64> {
+    let mut best: Vec<(i64, f64)> = fused.iter().map(|(&id, &s)| (id, s)).collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    best.truncate(depth);
+    best.into_iter().map(|(id, _)| id).collect()
+}
+
+/// A reply comes at most this long after the question it answers.
+const ANSWER_WITHIN_MS: i64 = 3_600_000;
+
+/// Pass `weight` times the score of each of the `depth` best of `fused`
+/// that ends by asking about the search (its last sentence is a question
+/// holding one of the search's `terms`) to the memory that comes right after
+/// it in the same project and session, within [`ANSWER_WITHIN_MS`]. A
+/// conversation kept one message per memory answers a question in the next
+/// message, which often shares none of its words ("Do you have pets?" – "We
+/// got another cat named Bailey"): the question matches the search, the
+/// answer is what it is looking for. A question about something else ("Want
+/// me to benchmark it?" after a fix) passes nothing. Scores are read before
+/// any is raised, so a chain of questions does not compound.
+fn weigh_answers(
+    conn: &rusqlite::Connection,
+    filter: &Filter,
+    terms: &[String],
+    fused: &mut HashMap<i64, f64>,
+    depth: usize,
+    weight: f64,
+) -> Result<()> {
+    let mut question = conn.prepare_cached(
+        "SELECT project_id, session_id, created_at,
+                CASE WHEN narrative <> '' THEN narrative ELSE title END
+         FROM observations WHERE id = ?1 AND deleted_at IS NULL",
+    )?;
+    let mut next = conn.prepare_cached(
+        "SELECT id FROM observations
+         WHERE project_id IS ?1 AND session_id IS ?2 AND deleted_at IS NULL
+           AND created_at BETWEEN ?3 AND ?3 + ?4 AND (created_at, id) > (?3, ?5)
+         ORDER BY created_at, id LIMIT 1",
+    )?;
+    let mut raises = Vec::new();
+    for id in best_ids(fused, depth) {
+        let Some((project, session, at, text)) = question
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        if !asks_about(&text, terms) {
+            continue;
+        }
+        let answer: Option<i64> = next
+            .query_row(
+                rusqlite::params![project, session, at, ANSWER_WITHIN_MS, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(answer) = answer else { continue };
+        if filter.admits(conn, answer)? {
+            raises.push((answer, weight * fused[&id]));
+        }
+    }
+    for (answer, raise) in raises {
+        *fused.entry(answer).or_default() += raise;
+    }
+    Ok(())
+}
+
+/// Whether `text` ends with a question (closing quotes and brackets aside)
+/// that holds one of `terms` in some form.
+fn asks_about(text: &str, terms: &[String]) -> bool {
+    let text = text
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ')' | '”' | '’'));
+    let Some(text) = text.strip_suffix('?') else {
+        return false;
+    };
+    let question = text
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(text, |end| &text[end + 1..]);
+    question
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|word| {
+            let word = word.to_lowercase();
+            terms.iter().any(|t| passage::same_word(t, &word))
+        })
 }
 
 /// Observations passing `filter` whose vectors are nearest to `text`, best
@@ -465,17 +585,12 @@ fn similar(
             .take(depth)
             .collect());
     }
-    let mut sql = "SELECT 1 FROM observations o WHERE o.id = ?".to_string();
-    let mut args = vec![SqlValue::Null];
-    filter.push_sql(&mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
     let mut kept = Vec::new();
     for (id, similarity) in candidates {
         if kept.len() == depth || similarity < min_similarity {
             break;
         }
-        args[0] = SqlValue::Integer(id);
-        if stmt.exists(rusqlite::params_from_iter(args.iter()))? {
+        if filter.admits(conn, id)? {
             kept.push((id, similarity));
         }
     }
@@ -758,6 +873,101 @@ mod tests {
             limit: 10,
             ..SearchQuery::default()
         }
+    }
+
+    /// Titles of the full-text search for `text` in `store`, best first.
+    fn titles(store: &Store, text: &str, fusion: &Fusion) -> Vec<String> {
+        search_with(store, &q(text), None, fusion, 0)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.title)
+            .collect()
+    }
+
+    #[test]
+    fn the_message_after_a_question_about_the_search_answers_it() {
+        let store = store_with(&[
+            (
+                "discovery",
+                "Pet shop",
+                "The pet shop by the station sells cat food.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Chat",
+                "Ana: Lovely garden! Do you keep any pets?",
+                &[],
+            ),
+            (
+                "discovery",
+                "Reply",
+                "Ben: We got another cat named Bailey.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Vet",
+                "The vet says pets need shots every year.",
+                &[],
+            ),
+            (
+                "discovery",
+                "Offer",
+                "Fixed the pet import. Want me to benchmark it?",
+                &[],
+            ),
+            ("discovery", "Thanks", "Sounds good, go ahead.", &[]),
+        ]);
+        let without = Fusion {
+            answer_weight: 0.0,
+            ..Fusion::DEFAULT
+        };
+        let question = "Which pets do they keep?";
+        let unaided = titles(&store, question, &without);
+        assert!(!unaided.iter().take(3).any(|t| t == "Reply"), "{unaided:?}");
+        let answered = titles(&store, question, &Fusion::DEFAULT);
+        assert!(
+            answered.iter().take(3).any(|t| t == "Reply"),
+            "{answered:?}"
+        );
+        // A question about something else passes nothing to the reply.
+        assert!(
+            !titles(&store, "the pet import", &Fusion::DEFAULT).contains(&"Thanks".to_string())
+        );
+    }
+
+    #[test]
+    fn a_date_in_the_query_favours_the_memories_of_that_day() {
+        let mut store = Store::open_in_memory().unwrap();
+        let project = ProjectRef {
+            root: "/src/shop".into(),
+            name: "shop".into(),
+        };
+        let (may_25, _) = query::named_days("2022-05-25").unwrap();
+        let day = 86_400_000;
+        for (n, at) in [may_25 - 9 * day, may_25 + 3_600_000, may_25 + 9 * day]
+            .into_iter()
+            .enumerate()
+        {
+            let deploy = NewObservation {
+                kind: "change".into(),
+                title: format!("Deployed the billing service, run {n}"),
+                content_hash: format!("deploy-{n}"),
+                generated_by: "user".into(),
+                ..NewObservation::default()
+            };
+            store.remember(Some(&project), &deploy, at).unwrap();
+        }
+        let first = |text: &str| titles(&store, text, &Fusion::DEFAULT)[0].clone();
+        assert_eq!(
+            first("billing deploy"),
+            "Deployed the billing service, run 2"
+        );
+        assert_eq!(
+            first("billing deploy on 25 May, 2022"),
+            "Deployed the billing service, run 1"
+        );
     }
 
     #[test]

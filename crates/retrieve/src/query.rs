@@ -53,6 +53,81 @@ pub fn content_terms(text: &str) -> Vec<String> {
     words
 }
 
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// The days a text names, as inclusive Unix milliseconds (UTC): one day for
+/// "25 May, 2022", "May 25, 2022" or "2022-05-25", a month for "August
+/// 2023". A month or day without a year names nothing: which year is meant
+/// is a guess. The first date in the text wins.
+pub fn named_days(text: &str) -> Option<(i64, i64)> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let number = |i: usize, range: std::ops::RangeInclusive<u32>| {
+        words
+            .get(i)
+            .and_then(|w| w.parse::<u32>().ok())
+            .filter(|n| range.contains(n))
+    };
+    let year = |i: usize| number(i, 1900..=2200).and_then(|y| i32::try_from(y).ok());
+    for (i, word) in words.iter().enumerate() {
+        if let Some(y) = year(i)
+            && let (Some(m), Some(d)) = (number(i + 1, 1..=12), number(i + 2, 1..=31))
+        {
+            return day_span(y, m, d); // 2022-05-25
+        }
+        let Some(month) = MONTHS.iter().position(|m| m == word) else {
+            continue;
+        };
+        let month = month as u32 + 1;
+        let before = i.checked_sub(1).and_then(|b| number(b, 1..=31));
+        match (before, number(i + 1, 1..=31), year(i + 1), year(i + 2)) {
+            (Some(d), _, Some(y), _) => return day_span(y, month, d), // 25 May, 2022
+            (_, Some(d), _, Some(y)) => return day_span(y, month, d), // May 25, 2022
+            (None, _, Some(y), _) => return month_span(y, month),     // August 2023
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The milliseconds of one day.
+fn day_span(year: i32, month: u32, day: u32) -> Option<(i64, i64)> {
+    let start = chrono::NaiveDate::from_ymd_opt(year, month, day)?;
+    let start = start
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp_millis();
+    Some((start, start + 86_400_000 - 1))
+}
+
+/// The milliseconds of one month.
+fn month_span(year: i32, month: u32) -> Option<(i64, i64)> {
+    let (first, _) = day_span(year, month, 1)?;
+    let (next_year, next_month) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    let (next, _) = day_span(next_year, next_month, 1)?;
+    Some((first, next - 1))
+}
+
 /// An FTS5 MATCH expression for `text`, or `None` when nothing searchable is left.
 pub fn fts_match(text: &str) -> Option<String> {
     let terms = terms(text);
@@ -101,5 +176,29 @@ mod tests {
             MAX_TERMS
         );
         assert_eq!(terms("über straße 東京"), ["über", "straße", "東京"]);
+    }
+
+    #[test]
+    fn dates_people_write_name_their_days() {
+        let day = |y, m, d| day_span(y, m, d).unwrap();
+        assert_eq!(
+            named_days("What did we ship on 25 May, 2022?"),
+            Some(day(2022, 5, 25))
+        );
+        assert_eq!(
+            named_days("what changed May 25, 2022"),
+            Some(day(2022, 5, 25))
+        );
+        assert_eq!(
+            named_days("the deploy of 2022-05-25"),
+            Some(day(2022, 5, 25))
+        );
+        let august = named_days("What did Tim start in August 2023?").unwrap();
+        assert_eq!(august.0, day(2023, 8, 1).0);
+        assert_eq!(august.1, day(2023, 8, 31).1);
+        assert_eq!(named_days("december 2023").unwrap().1, day(2023, 12, 31).1);
+        assert_eq!(named_days("It may fail in June"), None, "no year: no date");
+        assert_eq!(named_days("on 31 February, 2023"), None, "no such day");
+        assert_eq!(named_days("version 2023 of the API"), None);
     }
 }

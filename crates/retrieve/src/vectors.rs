@@ -33,13 +33,15 @@ pub enum VectorError {
 /// The text an observation is embedded from.
 fn embedding_text(source: &VectorSource) -> String {
     let facts: Vec<String> = serde_json::from_str(&source.facts).unwrap_or_default();
-    let mut text = format!(
-        "{}. {}. {}",
-        source.title,
-        source.subtitle,
-        facts.join(". ")
-    );
     let narrative: String = source.narrative.chars().take(NARRATIVE_CHARS).collect();
+    // A title that repeats part of the narrative (its opening, cut short)
+    // would weigh those words twice and blur the rest.
+    let title = if narrative.contains(source.title.trim_end_matches([' ', '…', '.'])) {
+        ""
+    } else {
+        source.title.as_str()
+    };
+    let mut text = format!("{}. {}. {}", title, source.subtitle, facts.join(". "));
     if !narrative.is_empty() {
         text.push_str(". ");
         text.push_str(&narrative);
@@ -288,6 +290,24 @@ pub(crate) mod tests {
     use super::*;
     use mnemo_embed::StaticEmbedder;
     use mnemo_store::{NewObservation, ProjectRef};
+
+    #[test]
+    fn a_title_cut_from_the_narrative_is_embedded_once() {
+        let source = |title: &str| VectorSource {
+            observation_id: 1,
+            project_id: 1,
+            title: title.into(),
+            subtitle: String::new(),
+            facts: "[]".into(),
+            narrative: "Ana: We got another cat. Her name is Bailey.".into(),
+        };
+        let repeated = embedding_text(&source("We got another cat."));
+        assert_eq!(repeated.matches("another cat").count(), 1, "{repeated}");
+        let cut = embedding_text(&source("We got another …"));
+        assert_eq!(cut.matches("another").count(), 1, "{cut}");
+        let own = embedding_text(&source("Pets at home"));
+        assert!(own.starts_with("Pets at home.") && own.contains("Bailey"));
+    }
 
     /// Three notes in one project (ids 1–3; #2 is about expired
     /// passwords), embedded with the built-in embedder.

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each benchmark uses a different subset
 
 pub mod corpus;
+pub mod locomo;
 pub mod results;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use support::results;
 
 /// Sections in the order a reader wants them; anything else saved follows.
-const ORDER: [&str; 13] = [
+const ORDER: [&str; 14] = [
     "capture",
     "hook-cost",
     "compress",
@@ -22,6 +22,7 @@ const ORDER: [&str; 13] = [
     "scale-100k",
     "scale-1m",
     "locomo",
+    "locomo-cli",
     "coding-dev",
     "versus",
 ];

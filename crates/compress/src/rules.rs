@@ -20,8 +20,9 @@ use std::sync::LazyLock;
 use mnemo_store::{EpisodeData, NewSummary};
 use regex::Regex;
 
-use crate::action::{Action, Step, steps};
+use crate::action::{Action, Step, relative_paths, steps};
 use crate::code::{Change, humanize_condition};
+use crate::headline::{self, TITLE_CHARS};
 use crate::outcome::{Outcome, clip};
 use crate::prose::{self, Reading};
 
@@ -107,7 +108,6 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
         .into_iter()
         .partition(|fix| !edited_before(&steps, fix.failure));
     for fix in &persisted {
-        observations.push(bugfix(&steps, fix, &reading, &files_read));
         for i in fix.failure..=fix.success {
             if matches!(
                 steps[i].action,
@@ -117,30 +117,83 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
             }
         }
     }
-    let reported_problem = persisted.is_empty() && reports_problem(&ep.prompt);
+    let commits: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Command {
+                commit: Some(c), ..
+            } => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let other_edits: Vec<&str> = steps
+        .iter()
+        .zip(&consumed)
+        .filter_map(|(s, done)| match &s.action {
+            Action::Edit { path, .. } | Action::Write { path, .. } if !done => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Tests written next to a fix reproduce the bug: they are part of it.
+    let tests_of_the_fix = !persisted.is_empty() && other_edits.iter().all(|p| is_test_file(p));
+    let more_work = !other_edits.is_empty() && !tests_of_the_fix;
+    let prompt_reports = reports_problem(&ep.prompt);
+    // A fix the prompt did not ask for, next to other work, was found along
+    // the way: the work is what the episode is about.
+    let along_the_way = more_work && !prompt_reports;
+    let problem = prompt_reports
+        .then(|| headline::problem_in_prompt(&ep.prompt))
+        .flatten();
+    let fix_context = FixContext {
+        reading: &reading,
+        files_read: &files_read,
+        problem: problem.as_deref(),
+        // With no other work, the commit is the fix's.
+        commits: if more_work { &[] } else { &commits },
+        along_the_way,
+    };
+    for fix in &persisted {
+        observations.push(bugfix(&steps, fix, &fix_context));
+    }
     let context = WorkContext {
         reading: &reading,
         files_read: &files_read,
         in_loop: &in_loop,
-        reported_problem,
+        reported_problem: persisted.is_empty() && prompt_reports,
+        fix_told: !persisted.is_empty(),
+        problem: problem.as_deref(),
+        commits_told: !persisted.is_empty() && !more_work,
     };
     if let Some(work) = work(ep, &steps, &consumed, &context) {
-        observations.push(work);
+        if tests_of_the_fix && let Some(fix) = observations.first_mut() {
+            merge_into_fix(fix, work);
+        } else if along_the_way {
+            observations.insert(0, work);
+        } else {
+            observations.push(work);
+        }
     }
+    let decision = decision(&steps, &reading, &files_read, &files_modified);
     // Claude's whole account goes with the episode's main observation, where
-    // a later question about it will look.
+    // a later question about it will look; what a decision or a fix found
+    // along the way holds is told there, not again.
     if let Some((main, others)) = observations.split_first_mut() {
-        attach_account(main, others, &reading);
+        let mut told: Vec<&Draft> = others.iter().collect();
+        told.extend(decision.as_ref());
+        attach_account(main, &told, &reading);
         main.facts.extend(evidence(&steps));
     }
-    if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
-        observations.push(decision);
-    }
+    observations.extend(decision);
     if files_modified.is_empty()
         && observations.is_empty()
         && let Some(d) = discovery(ep, &steps, &reading, &files_read)
     {
         observations.push(d);
+    }
+    if let Some(root) = root {
+        for draft in &mut observations {
+            relativize(draft, root);
+        }
     }
     let summary = summary(
         ep,
@@ -258,16 +311,20 @@ fn reports_problem(prompt: &str) -> bool {
 /// The closing message's sentences, in order, that no observation of the
 /// episode already holds: the answer to a later question is usually among
 /// them. Ruled-out hypotheses are kept, marked as such.
-fn attach_account(draft: &mut Draft, others: &[Draft], reading: &Reading) {
+fn attach_account(draft: &mut Draft, others: &[&Draft], reading: &Reading) {
     let mut narrative = draft.narrative.clone();
-    let told = |s: &str, d: &Draft| d.narrative.contains(s) || d.facts.iter().any(|f| f == s);
+    let told = |s: &str, d: &Draft| {
+        d.narrative.contains(s) || d.subtitle.contains(s) || d.facts.iter().any(|f| f == s)
+    };
     for s in &reading.sentences {
         if narrative.len() >= ACCOUNT_CHARS {
             break;
         }
         // Open items belong to the summary's next steps, not to what happened.
         let open_item = reading.next_steps.contains(s);
-        let already_told = narrative.contains(s.as_str()) || draft.subtitle.contains(s.as_str());
+        let already_told = narrative.contains(s.as_str())
+            || draft.subtitle.contains(s.as_str())
+            || draft.title.contains(headline::as_title(s).as_str());
         if open_item || reading.ruled_out.contains(s) || already_told {
             continue;
         }
@@ -305,7 +362,8 @@ fn evidence(steps: &[Step]) -> Vec<String> {
                 let program = program(command);
                 let browsing = program
                     .first()
-                    .is_none_or(|p| BROWSING.contains(&p.as_str()));
+                    .is_none_or(|p| BROWSING.contains(&p.as_str()))
+                    || installs(&program);
                 let head = outcome.head.as_ref()?;
                 (!browsing).then(|| format!("`{}` showed: {head}", clip(command, 80)))
             }
@@ -313,6 +371,41 @@ fn evidence(steps: &[Step]) -> Vec<String> {
         })
         .take(MAX_EVIDENCE)
         .collect()
+}
+
+/// A draft's text with project paths relative (see [`relative_paths`]).
+fn relativize(draft: &mut Draft, root: &str) {
+    for text in [&mut draft.title, &mut draft.subtitle, &mut draft.narrative]
+        .into_iter()
+        .chain(draft.facts.iter_mut())
+    {
+        *text = relative_paths(text, root);
+    }
+}
+
+/// `npm i x`, `pip install x`, `go get x`, `cargo add x`: what an install
+/// prints is the package manager's tally, not a finding.
+fn installs(program: &[String]) -> bool {
+    const MANAGERS: &[&str] = &[
+        "npm", "pnpm", "yarn", "bun", "pip", "pip3", "go", "cargo", "gem", "composer", "apt",
+        "apt-get", "brew",
+    ];
+    const VERBS: &[&str] = &[
+        "i",
+        "install",
+        "add",
+        "get",
+        "ci",
+        "uninstall",
+        "remove",
+        "rm",
+    ];
+    match program {
+        [manager, verb, ..] => {
+            MANAGERS.contains(&manager.as_str()) && VERBS.contains(&verb.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// How much of Claude's account an observation keeps.
@@ -446,7 +539,31 @@ fn names(defs: &[String]) -> String {
     }
 }
 
-fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -> Draft {
+/// The tests written for a fix join it: their facts and files.
+fn merge_into_fix(fix: &mut Draft, tests: Draft) {
+    for fact in tests.facts {
+        if !fix.facts.contains(&fact) {
+            fix.facts.push(fact);
+        }
+    }
+    fix.files_modified = unique(fix.files_modified.drain(..).chain(tests.files_modified));
+    fix.source_event_ids.extend(tests.source_event_ids);
+}
+
+/// What a persisting fix is read against.
+struct FixContext<'a> {
+    reading: &'a Reading,
+    files_read: &'a [String],
+    /// The problem as the prompt put it, when it reported one.
+    problem: Option<&'a str>,
+    /// Commits that record this fix (none when they belong to other work).
+    commits: &'a [String],
+    /// The fix is not what the episode was about: Claude's account belongs to
+    /// the work, except what it says under a heading about the bug.
+    along_the_way: bool,
+}
+
+fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
     let Action::Command {
         command: failed_cmd,
         outcome: failed,
@@ -472,14 +589,109 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             _ => None,
         })
         .collect();
+    let error = short_error(failed);
+    let name = error_name(failed);
+    // What Claude said about this bug: the whole account when the bug is the
+    // episode's subject, else only what it wrote under a heading about it.
+    let notes = if cx.along_the_way {
+        prose::read(&cx.reading.bug_notes.join("\n"))
+    } else {
+        cx.reading.clone()
+    };
+    let problem = cx
+        .problem
+        .map(str::to_string)
+        .or_else(|| name.clone())
+        .or_else(|| Some(headline::clipped_problem(&error)));
+    let fix_words = headline::fix_statement(&notes, cx.commits);
+    let title = match headline::problem_and_fix(problem.as_deref(), fix_words.as_deref()) {
+        Some(title) if fix_words.is_some() => title,
+        _ => mechanical_fix_title(&edits, &error, name.as_deref()),
+    };
+    let fix_text: Vec<String> = edits
+        .iter()
+        .filter_map(|(p, c)| c.and_then(|c| describe_change(p, c)))
+        .collect();
+    let after = match (&ok.tests, &ok.first_line) {
+        (Some(t), _) => format!("then passed ({})", t.describe()),
+        (None, Some(line)) => format!("then succeeded, printing \"{}\"", clip(line, 100)),
+        (None, None) => "then succeeded".into(),
+    };
+    let failure = format!("`{}` failed: {error}", clip(failed_cmd, 100));
+    // The cause, in Claude's words, heads the memory; without one the failure
+    // itself does. Either is told once: the subtitle is not repeated below.
+    let cause = notes
+        .learned
+        .iter()
+        .find(|s| {
+            let said = headline::as_title(s);
+            !notes.decisions.contains(s)
+                && !title.contains(said.as_str())
+                && fix_words.as_deref() != Some(said.as_str())
+        })
+        .cloned();
+    let mut facts = Vec::new();
+    let subtitle = match &cause {
+        Some(cause) => {
+            facts.push(failure);
+            clip(cause, 240)
+        }
+        None => clip(&failure, 240),
+    };
+    facts.extend(fix_text);
+    facts.push(format!("`{}` {after}", clip(ok_cmd, 100)));
+    facts.extend(
+        cx.commits
+            .iter()
+            .filter(|c| !title.contains(headline::commit_subject(c)))
+            .map(|c| format!("Committed {c}")),
+    );
+    // Found along the way, the bug's own notes are its narrative; otherwise
+    // the episode's account is attached to it as the main observation.
+    let narrative = if cx.along_the_way {
+        let told =
+            |s: &String| subtitle.contains(s.as_str()) || title.contains(&headline::as_title(s));
+        let rest: Vec<&str> = notes
+            .sentences
+            .iter()
+            .filter(|s| !told(s))
+            .map(String::as_str)
+            .collect();
+        clip(&rest.join(" "), ACCOUNT_CHARS)
+    } else {
+        String::new()
+    };
+    let mut concepts = vec!["problem-solution", "what-changed"];
+    if !notes.gotchas.is_empty() {
+        concepts.push("gotcha");
+    }
+    Draft {
+        kind: "bugfix",
+        subtitle,
+        title: clip(&title, TITLE_CHARS),
+        narrative,
+        facts,
+        concepts,
+        files_read: cx.files_read.to_vec(),
+        files_modified: unique(edits.iter().map(|(p, _)| (*p).clone())),
+        source_event_ids: (fix.failure..=fix.success)
+            .map(|i| steps[i].event_id)
+            .collect(),
+    }
+}
+
+/// A bugfix title from the code alone, when no words say what was fixed.
+fn mechanical_fix_title(
+    edits: &[(&String, Option<&Change>)],
+    error: &str,
+    name: Option<&str>,
+) -> String {
     // The edit that best explains the fix: one that adds a raise or a condition.
     let key = edits
         .iter()
         .filter_map(|(p, c)| c.map(|c| (*p, c)))
         .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added));
-    let error = short_error(failed);
-    let name = error_name(failed);
-    let title = match key {
+    match key {
         Some((_, c))
             if c.enclosing.is_some() && !c.raises.is_empty() && !c.conditions.is_empty() =>
         {
@@ -495,76 +707,16 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             let place = c
                 .enclosing
                 .clone()
-                .filter(|f| name.as_deref().is_none_or(|n| !f.contains(n)))
+                .filter(|f| name.is_none_or(|n| !f.contains(n)))
                 .unwrap_or_else(|| path.clone());
-            format!("Fixed {} in {place}", clip(&error, 60))
+            format!("Fixed {} in {place}", clip(name.unwrap_or(error), 60))
         }
         None => format!(
             "Fixed {} in {}",
-            clip(&error, 60),
+            clip(name.unwrap_or(error), 60),
             edits.first().map_or("the code", |(p, _)| p.as_str())
         ),
-    };
-    let fix_text: Vec<String> = edits
-        .iter()
-        .filter_map(|(p, c)| match c {
-            Some(c) => describe_change(p, c),
-            None => Some(format!("{p}: rewritten")),
-        })
-        .collect();
-    let after = match (&ok.tests, &ok.first_line) {
-        (Some(t), _) => format!("then passed ({})", t.describe()),
-        (None, Some(line)) => format!("then succeeded, printing \"{}\"", clip(line, 100)),
-        (None, None) => "then succeeded".into(),
-    };
-    let mut facts = vec![format!("`{}` failed: {error}", clip(failed_cmd, 100))];
-    facts.extend(fix_text.iter().cloned());
-    facts.push(format!("`{}` {after}", clip(ok_cmd, 100)));
-    let cause = reading.learned.first().cloned();
-    // The story in a sentence or two; the facts carry the specifics.
-    let narrative = match &cause {
-        Some(cause) => format!(
-            "{} failed with {}. {cause}",
-            clip(failed_cmd, 60),
-            name.clone().unwrap_or_else(|| clip(&error, 80))
-        ),
-        None => format!(
-            "{} failed with {}; fixed in {}, after which it {}.",
-            clip(failed_cmd, 60),
-            name.clone().unwrap_or_else(|| clip(&error, 80)),
-            files_of(&edits),
-            after.trim_start_matches("then ")
-        ),
-    };
-    let mut concepts = vec!["problem-solution", "what-changed"];
-    if !reading.gotchas.is_empty() {
-        concepts.push("gotcha");
     }
-    Draft {
-        kind: "bugfix",
-        subtitle: clip(
-            &format!(
-                "{} failed with {}; fixed in {}.",
-                clip(failed_cmd, 60),
-                name.unwrap_or_else(|| clip(&error, 80)),
-                files_of(&edits)
-            ),
-            200,
-        ),
-        title: clip(&title, 100),
-        narrative,
-        facts,
-        concepts,
-        files_read: files_read.to_vec(),
-        files_modified: unique(edits.iter().map(|(p, _)| (*p).clone())),
-        source_event_ids: (fix.failure..=fix.success)
-            .map(|i| steps[i].event_id)
-            .collect(),
-    }
-}
-
-fn files_of(edits: &[(&String, Option<&Change>)]) -> String {
-    unique(edits.iter().map(|(p, _)| (*p).clone())).join(", ")
 }
 
 /// What the work observation is read against.
@@ -576,6 +728,12 @@ struct WorkContext<'a> {
     /// The prompt reported a problem and no persisting failure stands for it:
     /// the work is its fix.
     reported_problem: bool,
+    /// A persisting fix stands for the episode's bug: the work is not one.
+    fix_told: bool,
+    /// The problem as the prompt put it.
+    problem: Option<&'a str>,
+    /// A persisting fix already tells the episode's commits.
+    commits_told: bool,
 }
 
 /// How a failing command at step `i` ended: fixed inside the work loop, passed
@@ -680,7 +838,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
             _ => {}
         }
     }
-    if created.is_empty() && edited.is_empty() && commits.is_empty() {
+    if created.is_empty() && edited.is_empty() && (commits.is_empty() || cx.commits_told) {
         return None;
     }
     let context = format!(
@@ -695,7 +853,18 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
             .flat_map(|(_, d)| d.clone())
             .chain(edited.iter().flat_map(|(_, c)| c.added_defs.clone())),
     );
-    let kind = if cx.reported_problem && !(edited.is_empty() && created.is_empty()) {
+    let changed_code = !(edited.is_empty() && created.is_empty());
+    // Claude or the commit calling the work a fix makes it one, as much as
+    // the prompt reporting a problem does.
+    let called_a_fix = reading
+        .sentences
+        .first()
+        .is_some_and(|s| s.starts_with("Fixed"))
+        || commits.iter().any(|c| {
+            let subject = headline::commit_subject(c).to_lowercase();
+            subject.starts_with("fix") || subject.contains(": fix")
+        });
+    let kind = if changed_code && (cx.reported_problem || (called_a_fix && !cx.fix_told)) {
         "bugfix"
     } else if REFACTOR_WORDS.is_match(&context) {
         "refactor"
@@ -705,9 +874,14 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         "change"
     };
     let edited_files = unique(edited.iter().map(|(p, _)| p.clone()));
-    let title = match kind {
-        "bugfix" => problem_and_fix(reading)
-            .unwrap_or_else(|| format!("Fixed: {}", clip(ep.prompt.trim(), 90))),
+    let in_words = if kind == "bugfix" {
+        let fix = headline::fix_statement(reading, &commits);
+        headline::problem_and_fix(cx.problem, fix.as_deref())
+    } else {
+        headline::work_statement(reading, &commits, &ep.prompt)
+    };
+    let title = in_words.unwrap_or_else(|| match kind {
+        "bugfix" => format!("Fixed: {}", clip(ep.prompt.trim(), 90)),
         "refactor" => match created.iter().find(|(_, d)| !d.is_empty()) {
             Some((path, defs)) => format!("Extracted {} into {path}", names(defs)),
             None => format!("Refactored {}", subject(&edited, &edited_files)),
@@ -726,7 +900,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         },
         _ if !edited.is_empty() => format!("Changed {}", subject(&edited, &edited_files)),
         _ => format!("Committed {}", commits.first().cloned().unwrap_or_default()),
-    };
+    });
     let mut facts: Vec<String> = created
         .iter()
         .map(|(p, d)| {
@@ -740,15 +914,15 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     facts.extend(edited.iter().filter_map(|(p, c)| describe_change(p, c)));
     facts.extend(checks.iter().cloned());
     facts.extend(failures.iter().cloned());
-    facts.extend(commits.iter().map(|c| format!("Committed {c}")));
+    facts.extend(
+        commits
+            .iter()
+            .filter(|c| !title.contains(headline::commit_subject(c)))
+            .map(|c| format!("Committed {c}")),
+    );
     facts.dedup();
-    let subtitle = clip(&first_sentence_or(reading, &ep.prompt), 200);
-    let narrative = narrative_from(reading, &ep.prompt, &facts);
-    // The subtitle is the account's first sentence: the narrative goes on from there.
-    let narrative = match narrative.strip_prefix(subtitle.as_str()) {
-        Some(rest) if !rest.trim().is_empty() => rest.trim_start().to_string(),
-        _ => narrative,
-    };
+    let subtitle = clip(&first_sentence_or(reading, &ep.prompt, &title), 200);
+    let narrative = narrative_from(reading, &title, &subtitle);
     let mut concepts = vec!["what-changed"];
     if kind == "bugfix" {
         concepts.insert(0, "problem-solution");
@@ -764,7 +938,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     }
     Some(Draft {
         kind,
-        title: clip(&title, 100),
+        title: clip(&title, TITLE_CHARS),
         subtitle,
         narrative,
         facts,
@@ -773,20 +947,6 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         files_modified: unique(created.iter().map(|(p, _)| p.clone()).chain(edited_files)),
         source_event_ids: ids,
     })
-}
-
-/// A bugfix title in words, from Claude's account: the stated cause, else
-/// its first statement ("Fixed: the yearly job now fits in 421 MB").
-fn problem_and_fix(reading: &Reading) -> Option<String> {
-    let statement = |s: &&String| !s.trim_end().ends_with(':') && s.split_whitespace().count() > 3;
-    let fixed = |s: &&String| s.starts_with("Fixed") || s.starts_with("Fix:");
-    let line = reading
-        .sentences
-        .iter()
-        .find(|s| statement(s) && fixed(s))
-        .or_else(|| reading.learned.iter().find(statement))
-        .or_else(|| reading.sentences.iter().find(statement))?;
-    Some(clip(line.trim_end_matches('.'), 100))
 }
 
 /// "fibonacci() in fibonacci.py" or "a.py, b.py".
@@ -799,12 +959,26 @@ fn subject(edited: &[(String, Change)], files: &[String]) -> String {
     }
 }
 
-fn first_sentence_or(reading: &Reading, prompt: &str) -> String {
-    reading
+/// The account's first statement that the title does not already say, else
+/// the request (unless the title is the request).
+fn first_sentence_or(reading: &Reading, prompt: &str, title: &str) -> String {
+    let statement = reading
         .sentences
-        .first()
-        .cloned()
-        .unwrap_or_else(|| format!("Requested: {}", clip(prompt.trim(), 180)))
+        .iter()
+        // The first decision is the title of its own observation.
+        .filter(|s| reading.decisions.first() != Some(*s))
+        .find(|s| headline::is_statement(s) && !title.contains(headline::as_title(s).as_str()));
+    match statement {
+        Some(s) => s.clone(),
+        None if reading.sentences.is_empty()
+            && prompt
+                .to_lowercase()
+                .contains(&title.trim_end_matches('…').to_lowercase()) =>
+        {
+            String::new()
+        }
+        None => format!("Requested: {}", clip(prompt.trim(), 180)),
+    }
 }
 
 static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
@@ -822,20 +996,19 @@ fn topic_sentence(sentence: &str) -> Option<String> {
     Some(first.to_uppercase().chain(chars).collect())
 }
 
-/// Claude's own account when there is one (first sentences, then decisions
-/// and causes), else a plain account built from the facts.
-fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
-    if reading.sentences.is_empty() {
-        return clip(
-            &format!(
-                "Request: {}. {}",
-                clip(prompt.trim(), 200),
-                facts.join(". ")
-            ),
-            1200,
-        );
-    }
-    let mut picked: Vec<String> = reading.sentences.iter().take(3).cloned().collect();
+/// Claude's own account (first sentences, then decisions and causes),
+/// leaving out what the title or subtitle already say; empty without one
+/// (the facts tell the work then, once).
+fn narrative_from(reading: &Reading, title: &str, subtitle: &str) -> String {
+    let told = |s: &String| {
+        subtitle.contains(s.as_str()) || title.contains(headline::as_title(s).as_str())
+    };
+    let mut picked: Vec<&String> = reading
+        .sentences
+        .iter()
+        .filter(|s| !told(s))
+        .take(3)
+        .collect();
     for s in reading
         .decisions
         .iter()
@@ -845,10 +1018,11 @@ fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
         if picked.len() >= 6 {
             break;
         }
-        if !picked.contains(s) {
-            picked.push(s.clone());
+        if !picked.contains(&s) && !told(s) {
+            picked.push(s);
         }
     }
+    let picked: Vec<&str> = picked.into_iter().map(String::as_str).collect();
     clip(&picked.join(" "), 700)
 }
 
@@ -919,13 +1093,30 @@ fn discovery(
     if !files_read.is_empty() {
         facts.push(format!("Explored {}", list(files_read, 6)));
     }
-    let statement = |s: &&String| !s.trim_end().ends_with(':');
-    let title = reading
+    let statement = |s: &&String| headline::is_statement(s);
+    let finding = reading
         .sentences
         .first()
         .and_then(|s| topic_sentence(s))
-        .or_else(|| reading.learned.iter().find(statement).cloned())
-        .or_else(|| reading.sentences.iter().find(statement).cloned())
+        .or_else(|| {
+            reading
+                .learned
+                .iter()
+                .find(statement)
+                .map(|s| headline::as_title(s))
+        })
+        .or_else(|| {
+            reading
+                .sentences
+                .iter()
+                .find(statement)
+                .map(|s| headline::as_title(s))
+        });
+    // A problem the prompt reported, and what was found about it.
+    let problem = reports_problem(&ep.prompt)
+        .then(|| headline::problem_in_prompt(&ep.prompt))
+        .flatten();
+    let title = headline::problem_and_fix(problem.as_deref(), finding.as_deref())
         .unwrap_or_else(|| format!("Explored {}", list(files_read, 3)));
     let mut concepts = vec!["how-it-works"];
     if !reading.gotchas.is_empty() {
@@ -933,10 +1124,10 @@ fn discovery(
     }
     Some(Draft {
         kind: "discovery",
-        title: clip(title.trim_end_matches('.'), 100),
+        title: clip(title.trim_end_matches('.'), TITLE_CHARS),
         subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
-            narrative_from(reading, &ep.prompt, &facts)
+            narrative_from(reading, &title, "")
         } else {
             clip(&story.join(" "), 1200)
         },

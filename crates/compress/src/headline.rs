@@ -200,7 +200,16 @@ pub fn work_statement(reading: &Reading, commits: &[String], prompt: &str) -> Op
     Some(capitalized(&clip_words(request, 100)))
 }
 
+/// `text` with a capital first letter, unless its first word is a name
+/// (`tests/test_cart.py`, `npm`-quoted code) that must keep its case.
 fn capitalized(text: &str) -> String {
+    let first_word = text.split_whitespace().next().unwrap_or_default();
+    if !first_word
+        .chars()
+        .all(|c| c.is_alphabetic() || c == '\'' || c == ',')
+    {
+        return text.to_string();
+    }
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

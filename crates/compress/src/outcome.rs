@@ -94,9 +94,10 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
 
 /// Lines a tool prints about itself rather than about the work: package
 /// managers' install tallies and funding notes, module downloads, Go
-/// packages without tests, a redacted file body.
+/// packages without tests, npm's script banner, cargo's progress, a
+/// redacted file body.
 static CHATTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(?:added|removed|changed|updated|audited|up to date)(?-u:\b).*(?-u:\b)packages?(?-u:\b)|[0-9]+ packages? (?:are|is) looking for funding|run `npm fund`|found 0 vulnerabilities|go: (?:downloading|finding|extracting) |\?[\t ]+[^ ]+[\t ]+\[no test files\]|\[REDACTED:[a-z-]+\]$)")
+    Regex::new(r"^(?:(?:added|removed|changed|updated|audited|up to date)(?-u:\b).*(?-u:\b)packages?(?-u:\b)|[0-9]+ packages? (?:are|is) looking for funding|run `npm fund`|found 0 vulnerabilities|go: (?:downloading|finding|extracting) |\?[\t ]+[^ ]+[\t ]+\[no test files\]|\[REDACTED:[a-z-]+\]$|> [^ ]+@[0-9][^ ]* [^ ]+$|(?:Compiling|Checking|Downloaded|Downloading|Updating|Locking|Blocking waiting) [^ ]+ v?[0-9])")
         .expect("static regex")
 });
 

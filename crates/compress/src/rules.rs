@@ -340,15 +340,28 @@ fn attach_account(draft: &mut Draft, others: &[&Draft], reading: &Reading) {
     }
 }
 
+/// Programs that show files and history rather than check anything.
+const BROWSING: &[&str] = &[
+    "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
+    "tree", "sed", "awk", "git", "cd",
+];
+
+/// A lone browsing command (`git status`, `ls src`): after a change it
+/// checks nothing worth remembering. Part of a pipeline or a chain, it may
+/// be the check itself (`make gen && grep -n Foo out.go`).
+fn only_browses(command: &str) -> bool {
+    let single = !command.contains(['|', ';', '&']);
+    single
+        && program(command)
+            .first()
+            .is_some_and(|p| BROWSING.contains(&p.as_str()))
+}
+
 /// What the commands run before any change showed: the measurements that
 /// found the problem (a profile, a status, a count). Listing and reading
 /// commands are left out; Claude's account says what they meant.
 fn evidence(steps: &[Step]) -> Vec<String> {
     const MAX_EVIDENCE: usize = 3;
-    const BROWSING: &[&str] = &[
-        "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
-        "tree", "sed", "awk", "git", "cd",
-    ];
     let first_change = steps
         .iter()
         .position(|s| matches!(s.action, Action::Edit { .. } | Action::Write { .. }))
@@ -409,7 +422,7 @@ fn installs(program: &[String]) -> bool {
 }
 
 /// How much of Claude's account an observation keeps.
-const ACCOUNT_CHARS: usize = 1000;
+const ACCOUNT_CHARS: usize = 2000;
 
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
@@ -819,6 +832,9 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
                 command, outcome, ..
             } if seen_edit => {
                 ids.push(s.event_id);
+                if outcome.ok && only_browses(command) {
+                    continue;
+                }
                 if outcome.ok {
                     let result = outcome
                         .tests
@@ -970,10 +986,10 @@ fn first_sentence_or(reading: &Reading, prompt: &str, title: &str) -> String {
         .find(|s| headline::is_statement(s) && !title.contains(headline::as_title(s).as_str()));
     match statement {
         Some(s) => s.clone(),
-        None if reading.sentences.is_empty()
-            && prompt
-                .to_lowercase()
-                .contains(&title.trim_end_matches('…').to_lowercase()) =>
+        None if reading.sentences.is_empty() && {
+            let request = title.trim_start_matches("Fixed: ").trim_end_matches('…');
+            prompt.to_lowercase().contains(&request.to_lowercase())
+        } =>
         {
             String::new()
         }
@@ -996,12 +1012,15 @@ fn topic_sentence(sentence: &str) -> Option<String> {
     Some(first.to_uppercase().chain(chars).collect())
 }
 
-/// Claude's own account (first sentences, then decisions and causes),
-/// leaving out what the title or subtitle already say; empty without one
-/// (the facts tell the work then, once).
+/// Claude's own account (first sentences, then causes and gotchas),
+/// leaving out what the title or subtitle already say and the decisions
+/// (their own observation tells them); empty without one (the facts tell
+/// the work then, once).
 fn narrative_from(reading: &Reading, title: &str, subtitle: &str) -> String {
     let told = |s: &String| {
-        subtitle.contains(s.as_str()) || title.contains(headline::as_title(s).as_str())
+        subtitle.contains(s.as_str())
+            || title.contains(headline::as_title(s).as_str())
+            || reading.decisions.contains(s)
     };
     let mut picked: Vec<&String> = reading
         .sentences
@@ -1009,12 +1028,7 @@ fn narrative_from(reading: &Reading, title: &str, subtitle: &str) -> String {
         .filter(|s| !told(s))
         .take(3)
         .collect();
-    for s in reading
-        .decisions
-        .iter()
-        .chain(&reading.learned)
-        .chain(&reading.gotchas)
-    {
+    for s in reading.learned.iter().chain(&reading.gotchas) {
         if picked.len() >= 6 {
             break;
         }
@@ -1089,9 +1103,6 @@ fn discovery(
         if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() {
             facts.push(s.clone());
         }
-    }
-    if !files_read.is_empty() {
-        facts.push(format!("Explored {}", list(files_read, 6)));
     }
     let statement = |s: &&String| headline::is_statement(s);
     let finding = reading

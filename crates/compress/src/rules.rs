@@ -173,10 +173,17 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
             observations.push(work);
         }
     }
-    let decision = decision(&steps, &reading, &files_read, &files_modified);
+    let decision = decision(
+        &steps,
+        &reading,
+        &observations,
+        &files_read,
+        &files_modified,
+    );
+    route_account(&mut observations, &reading, decision.as_ref());
     // Claude's whole account goes with the episode's main observation, where
-    // a later question about it will look; what a decision or a fix found
-    // along the way holds is told there, not again.
+    // a later question about it will look; what a decision or another
+    // observation of the episode holds is told there, not again.
     if let Some((main, others)) = observations.split_first_mut() {
         let mut told: Vec<&Draft> = others.iter().collect();
         told.extend(decision.as_ref());
@@ -308,13 +315,114 @@ fn reports_problem(prompt: &str) -> bool {
     PROBLEM_WORDS.is_match(&WANTED_FAILURE.replace_all(&lowered, " "))
 }
 
+/// Words too common in an account to tell which observation a sentence is about.
+const COMMON_WORDS: &[&str] = &[
+    "that", "this", "with", "from", "have", "were", "which", "when", "then", "they", "their",
+    "there", "into", "only", "also", "than", "what", "will", "would", "does", "each", "because",
+    "still", "before", "after", "now", "same", "more", "every", "been", "here", "them",
+];
+
+/// The distinctive words of `text`: four letters or more, lower case.
+fn words_of(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        let word = word.to_lowercase();
+        if word.chars().count() >= 4
+            && !COMMON_WORDS.contains(&word.as_str())
+            && !out.contains(&word)
+        {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// With several observations in an episode, each sentence of Claude's
+/// account goes to the one it is about: the one whose title, subtitle,
+/// facts and files share the most words with it that the others lack
+/// (a sentence about the bundle size goes to the size fix, not to the
+/// release next to it). What no other observation claims stays with the
+/// main one (the first), which [`attach_account`] fills afterwards.
+fn route_account(drafts: &mut [Draft], reading: &Reading, decision: Option<&Draft>) {
+    if drafts.len() < 2 {
+        return;
+    }
+    let anchors: Vec<Vec<String>> = drafts
+        .iter()
+        .map(|d| {
+            // A title's problem part is the prompt's, shared by the episode.
+            let fix_part = d.title.rsplit(" — ").next().unwrap_or_default();
+            let text = [fix_part, d.subtitle.as_str()]
+                .into_iter()
+                .chain(d.facts.iter().map(String::as_str))
+                .chain(d.files_modified.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            words_of(&text)
+        })
+        .collect();
+    let spread = |w: &String| anchors.iter().filter(|a| a.contains(w)).count();
+    let told_by_decision = |s: &String| {
+        decision.is_some_and(|d| d.narrative.contains(s.as_str()) || d.facts.contains(s))
+    };
+    let mut owned: Vec<Vec<String>> = vec![Vec::new(); drafts.len()];
+    for s in &reading.sentences {
+        // A subtitle keeps its sentence, and a fix found along the way the
+        // notes written under its heading.
+        let held = drafts.iter().any(|d| {
+            d.subtitle.contains(s.as_str())
+                || (d.kind == "bugfix" && d.narrative.contains(s.as_str()))
+        });
+        if held
+            || told_by_decision(s)
+            || reading.next_steps.contains(s)
+            || reading.ruled_out.contains(s)
+        {
+            continue;
+        }
+        let words = words_of(s);
+        let scores: Vec<f64> = anchors
+            .iter()
+            .map(|anchor| {
+                words
+                    .iter()
+                    .filter(|w| anchor.contains(w))
+                    .map(|w| match spread(w) {
+                        n if n == drafts.len() => 0.0,
+                        n => 1.0 / n as f64,
+                    })
+                    .sum()
+            })
+            .collect();
+        let best = (1..drafts.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        if let Some(best) = best.filter(|&b| scores[b] > scores[0]) {
+            owned[best].push(s.clone());
+        }
+    }
+    for (draft, sentences) in drafts.iter_mut().zip(owned).skip(1) {
+        // What the account says about this observation replaces the
+        // opening sentences it was given before routing.
+        let mut told: Vec<String> = if draft.kind == "bugfix" {
+            vec![draft.narrative.clone()]
+        } else {
+            Vec::new()
+        };
+        told.retain(|t| !t.is_empty());
+        told.extend(sentences);
+        draft.narrative = clip(&told.join(" "), ACCOUNT_CHARS);
+    }
+}
+
 /// The closing message's sentences, in order, that no observation of the
 /// episode already holds: the answer to a later question is usually among
 /// them. Ruled-out hypotheses are kept, marked as such.
 fn attach_account(draft: &mut Draft, others: &[&Draft], reading: &Reading) {
     let mut narrative = draft.narrative.clone();
     let told = |s: &str, d: &Draft| {
-        d.narrative.contains(s) || d.subtitle.contains(s) || d.facts.iter().any(|f| f == s)
+        d.narrative.contains(s)
+            || d.subtitle.contains(s)
+            || d.title.contains(headline::as_title(s).as_str())
+            || d.facts.iter().any(|f| f == s)
     };
     for s in &reading.sentences {
         if narrative.len() >= ACCOUNT_CHARS {
@@ -937,8 +1045,13 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
             .map(|c| format!("Committed {c}")),
     );
     facts.dedup();
-    let subtitle = clip(&first_sentence_or(reading, &ep.prompt, &title), 200);
-    let narrative = narrative_from(reading, &title, &subtitle);
+    // What Claude wrote under a heading about a bug is that fix's to tell.
+    let elsewhere: &[String] = if cx.fix_told { &reading.bug_notes } else { &[] };
+    let subtitle = clip(
+        &first_sentence_or(reading, &ep.prompt, &title, elsewhere),
+        200,
+    );
+    let narrative = narrative_from(reading, &title, &subtitle, elsewhere);
     let mut concepts = vec!["what-changed"];
     if kind == "bugfix" {
         concepts.insert(0, "problem-solution");
@@ -975,12 +1088,13 @@ fn subject(edited: &[(String, Change)], files: &[String]) -> String {
     }
 }
 
-/// The account's first statement that the title does not already say, else
-/// the request (unless the title is the request).
-fn first_sentence_or(reading: &Reading, prompt: &str, title: &str) -> String {
+/// The account's first statement that the title does not already say and
+/// that is not told `elsewhere`, else the request (unless the title is it).
+fn first_sentence_or(reading: &Reading, prompt: &str, title: &str, elsewhere: &[String]) -> String {
     let statement = reading
         .sentences
         .iter()
+        .filter(|s| !elsewhere.contains(s))
         // The first decision is the title of its own observation.
         .filter(|s| reading.decisions.first() != Some(*s))
         .find(|s| headline::is_statement(s) && !title.contains(headline::as_title(s).as_str()));
@@ -1013,12 +1127,13 @@ fn topic_sentence(sentence: &str) -> Option<String> {
 }
 
 /// Claude's own account (first sentences, then causes and gotchas),
-/// leaving out what the title or subtitle already say and the decisions
-/// (their own observation tells them); empty without one (the facts tell
-/// the work then, once).
-fn narrative_from(reading: &Reading, title: &str, subtitle: &str) -> String {
+/// leaving out what the title or subtitle already say, what is told
+/// `elsewhere` and the decisions (their own observation tells them); empty
+/// without one (the facts tell the work then, once).
+fn narrative_from(reading: &Reading, title: &str, subtitle: &str, elsewhere: &[String]) -> String {
     let told = |s: &String| {
-        subtitle.contains(s.as_str())
+        elsewhere.contains(s)
+            || subtitle.contains(s.as_str())
             || title.contains(headline::as_title(s).as_str())
             || reading.decisions.contains(s)
     };
@@ -1040,17 +1155,21 @@ fn narrative_from(reading: &Reading, title: &str, subtitle: &str) -> String {
     clip(&picked.join(" "), 700)
 }
 
+/// The decision Claude stated, with its reasons; a cause another
+/// observation already heads (`others`' subtitles) is left to it.
 fn decision(
     steps: &[Step],
     reading: &Reading,
+    others: &[Draft],
     files_read: &[String],
     files_modified: &[String],
 ) -> Option<Draft> {
     let first = reading.decisions.first()?;
     let story: Vec<String> = reading.decisions.iter().take(2).cloned().collect();
     let mut facts: Vec<String> = Vec::new();
+    let told_elsewhere = |s: &String| others.iter().any(|o| o.subtitle.contains(s.as_str()));
     for s in reading.decisions.iter().chain(&reading.learned) {
-        if !facts.contains(s) && !story.contains(s) && facts.len() < 5 {
+        if !facts.contains(s) && !story.contains(s) && !told_elsewhere(s) && facts.len() < 5 {
             facts.push(s.clone());
         }
     }
@@ -1138,7 +1257,7 @@ fn discovery(
         title: clip(title.trim_end_matches('.'), TITLE_CHARS),
         subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
-            narrative_from(reading, &title, "")
+            narrative_from(reading, &title, "", &[])
         } else {
             clip(&story.join(" "), 1200)
         },
@@ -1285,6 +1404,243 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mnemo_store::EpisodeEvent;
+    use serde_json::{Value, json};
+
+    /// An episode in `/home/dev/app` from its prompt and tool results.
+    fn episode(prompt: &str, tools: Vec<(&str, Value)>) -> EpisodeData {
+        let events = tools
+            .into_iter()
+            .enumerate()
+            .map(|(i, (tool, payload))| {
+                let failed = payload.get("error").is_some();
+                EpisodeEvent {
+                    id: i as i64 + 1,
+                    hook: if failed {
+                        "PostToolUseFailure"
+                    } else {
+                        "PostToolUse"
+                    }
+                    .into(),
+                    tool_name: Some(tool.into()),
+                    tool_use_id: Some(format!("t{i}")),
+                    agent_id: None,
+                    payload: payload.to_string(),
+                    created_at: i as i64,
+                }
+            })
+            .collect();
+        EpisodeData {
+            prompt_id: 1,
+            session_id: 1,
+            project_id: Some(1),
+            project_root: Some("/home/dev/app".into()),
+            n: 1,
+            prompt: prompt.into(),
+            private: false,
+            prompt_at: 0,
+            cwd: Some("/home/dev/app".into()),
+            transcript_path: None,
+            events,
+        }
+    }
+
+    fn bash(command: &str, stdout: &str) -> (&'static str, Value) {
+        (
+            "Bash",
+            json!({"tool_input": {"command": command},
+                   "tool_response": {"stdout": stdout, "stderr": "", "interrupted": false}}),
+        )
+    }
+
+    fn bash_failing(command: &str, output: &str) -> (&'static str, Value) {
+        (
+            "Bash",
+            json!({"tool_input": {"command": command}, "error": format!("Exit code 1\n{output}")}),
+        )
+    }
+
+    fn edit(path: &str, old: &str, new: &str) -> (&'static str, Value) {
+        (
+            "Edit",
+            json!({"tool_input": {"file_path": format!("/home/dev/app/{path}"),
+                                  "old_string": old, "new_string": new},
+                   "tool_response": {"originalFile": old}}),
+        )
+    }
+
+    #[test]
+    fn a_reported_problem_fixed_without_a_failing_command_is_a_bugfix_named_in_words() {
+        let ep = episode(
+            "since Monday the export endpoint returns 504 on every request. can you look?",
+            vec![
+                edit(
+                    "internal/export/export.go",
+                    "rows, err := q.All(context.Background())",
+                    "rows, err := q.All(ctx)",
+                ),
+                bash(
+                    "go test ./...",
+                    "ok  \texample.com/app/internal/export\t0.311s",
+                ),
+                bash(
+                    "git commit -qm 'export: pass the request context to the query'",
+                    "[main 1a2b3c4] export: pass the request context to the query",
+                ),
+            ],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The export query ignored cancellation, so abandoned requests held every pool connection. It now takes the request's context.",
+            ),
+        );
+        assert_eq!(c.observations.len(), 1, "{:#?}", c.observations);
+        let fix = &c.observations[0];
+        assert_eq!(fix.kind, "bugfix");
+        assert_eq!(
+            fix.title,
+            "Since Monday the export endpoint returns 504 on every request — export: pass the request context to the query"
+        );
+        assert!(
+            !fix.facts.iter().any(|f| f.starts_with("Committed")),
+            "the commit is the title: {:?}",
+            fix.facts
+        );
+    }
+
+    #[test]
+    fn a_failure_is_told_once_and_chatter_is_no_fact() {
+        let ep = episode(
+            "the build of the docs site fails since the upgrade",
+            vec![
+                bash_failing(
+                    "npm run build",
+                    "Error [ERR_REQUIRE_ESM]: require() of ES Module /home/dev/theme/index.js from /home/dev/app/build.js not supported.",
+                ),
+                bash(
+                    "npm i -D esm-loader@1.0.0",
+                    "\nadded 52 packages, and audited 283 packages in 6s\n\n61 packages are looking for funding",
+                ),
+                (
+                    "Write",
+                    json!({"tool_input": {"file_path": "/home/dev/app/build.js", "content": "import theme from '../theme/index.js';\n"},
+                                  "tool_response": {"type": "update"}}),
+                ),
+                bash("npm run build", "built 12 pages"),
+            ],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The cause: build.js loaded the ESM-only theme with require(). build.js now imports the theme as an ES module.",
+            ),
+        );
+        let fix = &c.observations[0];
+        assert_eq!(fix.kind, "bugfix");
+        assert_eq!(
+            fix.subtitle, "The cause: build.js loaded the ESM-only theme with require().",
+            "{fix:#?}"
+        );
+        let text = format!(
+            "{} {} {} {}",
+            fix.title,
+            fix.subtitle,
+            fix.narrative,
+            fix.facts.join(" ")
+        );
+        assert_eq!(text.matches("ERR_REQUIRE_ESM").count(), 1, "{text}");
+        assert!(!text.contains("/home/dev/"), "paths are relative: {text}");
+        assert!(text.contains("../theme/index.js"), "{text}");
+        assert!(
+            !text.contains("packages"),
+            "install tallies are noise: {text}"
+        );
+        assert!(!text.contains("rewritten"), "{text}");
+    }
+
+    #[test]
+    fn a_bug_found_along_the_way_keeps_its_own_notes() {
+        let ep = episode(
+            "give each replica its share of the rate limit",
+            vec![
+                edit(
+                    "limiter_test.go",
+                    "func TestA(t *testing.T) {}",
+                    "func TestA(t *testing.T) {}\nfunc TestAllowConcurrent(t *testing.T) {}",
+                ),
+                bash_failing(
+                    "go test -race ./...",
+                    "WARNING: DATA RACE\n--- FAIL: TestAllowConcurrent (0.02s)\nFAIL",
+                ),
+                edit(
+                    "limiter.go",
+                    "func (b *bucket) take() {",
+                    "func (b *bucket) take() {\n\tb.mu.Lock()\n\tdefer b.mu.Unlock()",
+                ),
+                bash("go test -race ./...", "ok  \texample.com/app\t1.2s"),
+                edit("deploy/values.yaml", "replicas: 1", "replicas: 3"),
+            ],
+        );
+        let closing = "Each replica now enforces its share of the limit, read from the replica count in deploy/values.yaml.\n\n**Bug found on the way:** the new concurrency test failed under the race detector. Each bucket now has its own mutex.\n\nThe chart sets three replicas.";
+        let c = compress(&ep, Some(closing));
+        let kinds: Vec<&str> = c.observations.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, ["change", "bugfix"], "{:#?}", c.observations);
+        let (work, fix) = (&c.observations[0], &c.observations[1]);
+        assert!(fix.narrative.contains("its own mutex"), "{fix:#?}");
+        assert!(fix.title.contains("its own mutex"), "{}", fix.title);
+        assert!(!work.narrative.contains("mutex"), "{work:#?}");
+        assert!(
+            work.narrative.contains("three replicas") || work.subtitle.contains("three replicas"),
+            "{work:#?}"
+        );
+    }
+
+    #[test]
+    fn each_sentence_goes_to_the_observation_it_is_about() {
+        let ep = episode(
+            "the size check fails in CI. fix it, then add the release workflow",
+            vec![
+                bash_failing("npm run size", "✖ Size limit has exceeded by 1.38 kB"),
+                edit(
+                    "src/width.ts",
+                    "import stringWidth from 'string-width';",
+                    "const segmenter = new Intl.Segmenter();",
+                ),
+                bash("npm run size", "Size: 2.31 kB"),
+                (
+                    "Write",
+                    json!({"tool_input": {"file_path": "/home/dev/app/.github/workflows/release.yml", "content": "on: push\n"},
+                                  "tool_response": {"type": "create"}}),
+                ),
+                bash(
+                    "git commit -qm 'Release workflow with provenance'",
+                    "[main 9f8e7d6] Release workflow with provenance",
+                ),
+            ],
+        );
+        let closing = "The release workflow publishes with provenance on every tag. string-width pulled in emoji-regex, most of the bundle; src/width.ts now uses Intl.Segmenter instead.";
+        let c = compress(&ep, Some(closing));
+        let kinds: Vec<&str> = c.observations.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, ["bugfix", "feature"], "{:#?}", c.observations);
+        let fix = c
+            .observations
+            .iter()
+            .find(|o| o.kind == "bugfix")
+            .expect("the size fix");
+        let release = c
+            .observations
+            .iter()
+            .find(|o| o.kind != "bugfix")
+            .expect("the release work");
+        let told = |d: &Draft| format!("{} {} {}", d.title, d.subtitle, d.narrative);
+        assert!(told(fix).contains("emoji-regex"), "{fix:#?}");
+        assert!(!told(release).contains("emoji-regex"), "{release:#?}");
+        assert!(
+            told(release).contains("publishes with provenance"),
+            "{release:#?}"
+        );
+    }
 
     #[test]
     fn prompts_that_report_a_problem() {

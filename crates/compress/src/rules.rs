@@ -1179,7 +1179,7 @@ fn decision(
     }
     Some(Draft {
         kind: "decision",
-        title: clip(first.trim_end_matches('.'), 100),
+        title: clip(&headline::as_title(first), TITLE_CHARS),
         subtitle: String::new(),
         narrative: clip(&story.join(" "), 1200),
         facts,

@@ -4,8 +4,9 @@
 //! What it looks for, in order:
 //! 1. **failure → fix**: a command that failed (exit status, traceback,
 //!    compiler error, failing tests), then edits, then the same or a similar
-//!    command succeeding — one `bugfix` naming the error, the cause when
-//!    Claude stated it, and the fix read from the diff;
+//!    command succeeding — one `bugfix` titled by the problem and its fix in
+//!    words (see `headline`), headed by the cause Claude stated or else the
+//!    failure, with the fix read from the diff;
 //! 2. **the rest of the work**: files created and edited, described by the
 //!    definitions, conditions and errors the diffs add, with the commands
 //!    that checked them and any commit — one `feature`, `refactor` or
@@ -14,6 +15,10 @@
 //!    Y", "instead of", "trade-off") — a `decision`;
 //! 4. **exploration** without edits — a `discovery` built from what was read
 //!    and what Claude concluded.
+//!
+//! Each thing is told once: Claude's account is shared out among these
+//! observations by what each sentence is about, and the rest goes to the
+//! main one.
 
 use std::sync::LazyLock;
 

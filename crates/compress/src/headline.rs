@@ -183,10 +183,9 @@ pub fn work_statement(reading: &Reading, commits: &[String], prompt: &str) -> Op
         s.trim_end().ends_with(':') && words.len() >= 2 && words[0].ends_with("ed")
     });
     if let Some(s) = lead_in.or_else(|| {
-        reading
-            .sentences
-            .iter()
-            .find(|s| is_statement(s) && !reading.next_steps.contains(s))
+        reading.sentences.iter().find(|s| {
+            is_statement(s) && !reading.next_steps.contains(s) && !reading.ruled_out.contains(s)
+        })
     }) {
         return Some(as_title(s));
     }

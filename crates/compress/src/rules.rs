@@ -780,7 +780,7 @@ fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
         let rest: Vec<&str> = notes
             .sentences
             .iter()
-            .filter(|s| !told(s))
+            .filter(|s| !told(s) && !notes.ruled_out.contains(s) && !notes.next_steps.contains(s))
             .map(String::as_str)
             .collect();
         clip(&rest.join(" "), ACCOUNT_CHARS)
@@ -1099,7 +1099,11 @@ fn first_sentence_or(reading: &Reading, prompt: &str, title: &str, elsewhere: &[
     let statement = reading
         .sentences
         .iter()
-        .filter(|s| !elsewhere.contains(s))
+        .filter(|s| {
+            !elsewhere.contains(s)
+                && !reading.ruled_out.contains(s)
+                && !reading.next_steps.contains(s)
+        })
         // The first decision is the title of its own observation.
         .filter(|s| reading.decisions.first() != Some(*s))
         .find(|s| headline::is_statement(s) && !title.contains(headline::as_title(s).as_str()));
@@ -1138,6 +1142,8 @@ fn topic_sentence(sentence: &str) -> Option<String> {
 fn narrative_from(reading: &Reading, title: &str, subtitle: &str, elsewhere: &[String]) -> String {
     let told = |s: &String| {
         elsewhere.contains(s)
+            || reading.ruled_out.contains(s)
+            || reading.next_steps.contains(s)
             || subtitle.contains(s.as_str())
             || title.contains(headline::as_title(s).as_str())
             || reading.decisions.contains(s)
@@ -1207,10 +1213,12 @@ fn discovery(
     }
     // The narrative tells the story in Claude's first sentences; facts add
     // the causes, gotchas and details without repeating it.
+    // A guess that did not hold is never told as a finding.
+    let ruled_out = |s: &String| reading.ruled_out.contains(s);
     let story: Vec<String> = reading
         .sentences
         .iter()
-        .filter(|s| topic_sentence(s).is_none())
+        .filter(|s| topic_sentence(s).is_none() && !ruled_out(s))
         .take(3)
         .cloned()
         .collect();
@@ -1224,11 +1232,13 @@ fn discovery(
         if facts.len() >= 10 {
             break;
         }
-        if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() {
+        if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() && !ruled_out(s)
+        {
             facts.push(s.clone());
         }
     }
-    let statement = |s: &&String| headline::is_statement(s);
+    facts.extend(reading.ruled_out.iter().map(|s| format!("Ruled out: {s}")));
+    let statement = |s: &&String| headline::is_statement(s) && !ruled_out(s);
     let finding = reading
         .sentences
         .first()
@@ -1598,6 +1608,38 @@ mod tests {
         assert!(
             work.narrative.contains("three replicas") || work.subtitle.contains("three replicas"),
             "{work:#?}"
+        );
+    }
+
+    #[test]
+    fn an_investigation_keeps_ruled_out_guesses_apart() {
+        let ep = episode(
+            "uploads fail with a 403 since Monday",
+            vec![(
+                "Read",
+                json!({"tool_input": {"file_path": "/home/dev/app/infra/bucket.tf"}}),
+            )],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The expired key was not the cause: a fresh one got the same 403. Cause: the uploader's role was narrowed to objectCreator, which cannot overwrite objects.",
+            ),
+        );
+        let found = &c.observations[0];
+        assert_eq!(found.kind, "discovery");
+        assert_eq!(
+            found.title,
+            "Uploads fail with a 403 since Monday — The uploader's role was narrowed to objectCreator, which cannot overwrite objects"
+        );
+        assert!(!found.narrative.contains("expired key"), "{found:#?}");
+        assert_eq!(
+            found
+                .facts
+                .iter()
+                .filter(|f| f.contains("expired key"))
+                .collect::<Vec<_>>(),
+            ["Ruled out: The expired key was not the cause: a fresh one got the same 403."]
         );
     }
 

@@ -729,7 +729,14 @@ fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
         .map(str::to_string)
         .or_else(|| name.clone())
         .or_else(|| Some(headline::clipped_problem(&error)));
-    let fix_words = headline::fix_statement(&notes, cx.commits);
+    // A new raise under a new condition says the fix in a few exact words
+    // ("fibonacci() raises ValueError for negative n"); a commit's subject
+    // says it better still.
+    let fix_words = if cx.commits.is_empty() {
+        new_guard(&edits).or_else(|| headline::fix_statement(&notes, cx.commits))
+    } else {
+        headline::fix_statement(&notes, cx.commits)
+    };
     let title = match headline::problem_and_fix(problem.as_deref(), fix_words.as_deref()) {
         Some(title) if fix_words.is_some() => title,
         _ => mechanical_fix_title(&edits, &error, name.as_deref()),
@@ -806,28 +813,36 @@ fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
     }
 }
 
+/// The edit that best explains a fix: one that adds a raise or a condition.
+fn key_edit<'a>(edits: &[(&'a String, Option<&'a Change>)]) -> Option<(&'a String, &'a Change)> {
+    edits
+        .iter()
+        .filter_map(|(p, c)| c.map(|c| (*p, c)))
+        .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added))
+}
+
+/// "fibonacci() raises ValueError for negative n", when the fix's key edit
+/// adds a raise under a condition inside a named function.
+fn new_guard(edits: &[(&String, Option<&Change>)]) -> Option<String> {
+    let (_, c) = key_edit(edits)?;
+    let (function, (error, _)) = (c.enclosing.as_ref()?, c.raises.first()?);
+    let condition = c.conditions.first()?;
+    Some(format!(
+        "{function} raises {error} for {}",
+        humanize_condition(condition)
+    ))
+}
+
 /// A bugfix title from the code alone, when no words say what was fixed.
 fn mechanical_fix_title(
     edits: &[(&String, Option<&Change>)],
     error: &str,
     name: Option<&str>,
 ) -> String {
-    // The edit that best explains the fix: one that adds a raise or a condition.
-    let key = edits
-        .iter()
-        .filter_map(|(p, c)| c.map(|c| (*p, c)))
-        .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added));
-    match key {
-        Some((_, c))
-            if c.enclosing.is_some() && !c.raises.is_empty() && !c.conditions.is_empty() =>
-        {
-            format!(
-                "{} raises {} for {}",
-                c.enclosing.as_deref().unwrap_or_default(),
-                c.raises[0].0,
-                humanize_condition(&c.conditions[0])
-            )
-        }
+    if let Some(guard) = new_guard(edits) {
+        return guard;
+    }
+    match key_edit(edits) {
         Some((path, c)) => {
             // "Fixed KvError in KvError" says nothing: name the file instead.
             let place = c

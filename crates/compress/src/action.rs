@@ -105,6 +105,30 @@ pub fn display_path(path: &str, root: Option<&str>) -> String {
     path.to_string()
 }
 
+/// `text` with paths under `root` written relative to it, and paths next to
+/// it as `../x`: a memory names files the way the project does, not by the
+/// directory it happened to be checked out in.
+pub fn relative_paths(text: &str, root: &str) -> String {
+    let root = root.trim_end_matches('/');
+    // A sibling of the project (`/home/dev/scratch` next to
+    // `/home/dev/app`) too, unless the parent is a top-level directory.
+    let parent = root
+        .rsplit_once('/')
+        .map(|(parent, _)| parent)
+        .filter(|parent| parent.matches('/').count() >= 2);
+    let Some(outer) = parent
+        .or(Some(root))
+        .filter(|p| !p.is_empty() && text.contains(*p))
+    else {
+        return text.to_string();
+    };
+    let mut out = text.replace(&format!("{root}/"), "");
+    if parent.is_some() {
+        out = out.replace(&format!("{outer}/"), "../");
+    }
+    out
+}
+
 fn actions(tool: &str, p: &Value, failed: bool, root: Option<&str>) -> Vec<Action> {
     let input = p.get("tool_input").unwrap_or(&Value::Null);
     let response = p.get("tool_response").unwrap_or(&Value::Null);
@@ -174,6 +198,13 @@ fn actions(tool: &str, p: &Value, failed: bool, root: Option<&str>) -> Vec<Actio
                     text(response, &["stderr"])
                 );
                 (out, None)
+            };
+            let (command, output) = match root {
+                Some(root) => (
+                    relative_paths(&command, root),
+                    relative_paths(&output, root),
+                ),
+                None => (command, output),
             };
             let commit = command
                 .contains("git commit")
@@ -268,6 +299,23 @@ mod tests {
             payload: payload.to_string(),
             created_at: id,
         }
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_project_or_its_parent() {
+        let root = "/home/dev/work/app";
+        assert_eq!(
+            relative_paths(
+                "require() of /home/dev/work/scratch/node_modules/app/index.js from /home/dev/work/app/src/a.js",
+                root
+            ),
+            "require() of ../scratch/node_modules/app/index.js from src/a.js"
+        );
+        assert_eq!(relative_paths("/tmp/x.log", "/tmp/app"), "/tmp/x.log");
+        assert_eq!(
+            relative_paths("saved in /home/dev/work/pprof/a.pb", root),
+            "saved in ../pprof/a.pb"
+        );
     }
 
     #[test]

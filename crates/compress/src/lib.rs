@@ -16,6 +16,7 @@
 pub mod action;
 pub mod code;
 pub mod enrich;
+pub mod headline;
 pub mod outcome;
 pub mod prose;
 pub mod rules;

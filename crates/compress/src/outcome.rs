@@ -73,7 +73,7 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
     let meaningful: Vec<&str> = lines
         .iter()
         .map(|l| l.trim())
-        .filter(|l| !l.is_empty() && !l.starts_with("Exit code"))
+        .filter(|l| !l.is_empty() && !l.starts_with("Exit code") && !is_chatter(l))
         .collect();
     Outcome {
         ok: exit_ok && !failed_tests,
@@ -90,6 +90,19 @@ pub fn interpret(output: &str, exit_code: Option<i32>) -> Outcome {
             shown.join(" / ")
         }),
     }
+}
+
+/// Lines a tool prints about itself rather than about the work: package
+/// managers' install tallies and funding notes, module downloads, Go
+/// packages without tests, npm's script banner, cargo's progress, a
+/// redacted file body.
+static CHATTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:(?:added|removed|changed|updated|audited|up to date)(?-u:\b).*(?-u:\b)packages?(?-u:\b)|[0-9]+ packages? (?:are|is) looking for funding|run `npm fund`|found 0 vulnerabilities|go: (?:downloading|finding|extracting) |\?[\t ]+[^ ]+[\t ]+\[no test files\]|\[REDACTED:[a-z-]+\]$|> [^ ]+@[0-9][^ ]* [^ ]+$|(?:Compiling|Checking|Downloaded|Downloading|Updating|Locking|Blocking waiting) [^ ]+ v?[0-9])")
+        .expect("static regex")
+});
+
+fn is_chatter(line: &str) -> bool {
+    CHATTER.is_match(line)
 }
 
 fn test_counts(lines: &[&str]) -> Option<TestCounts> {
@@ -402,6 +415,23 @@ mod tests {
         assert_eq!(
             interpret(out, Some(2)).error_line.as_deref(),
             Some("TS2322: Type 'string' is not assignable to type 'number'.")
+        );
+    }
+
+    #[test]
+    fn tool_chatter_is_not_what_a_command_showed() {
+        let npm = interpret(
+            "\nadded 52 packages, and audited 283 packages in 6s\n\n61 packages are looking for funding\n  run `npm fund` for details\n\nfound 0 vulnerabilities",
+            None,
+        );
+        assert_eq!(npm.first_line, None);
+        let go = interpret(
+            "?   \tgithub.com/acme/app/cmd/app\t[no test files]\nok  \tgithub.com/acme/app/internal/store\t0.412s",
+            None,
+        );
+        assert_eq!(
+            go.first_line.as_deref(),
+            Some("ok  \tgithub.com/acme/app/internal/store\t0.412s")
         );
     }
 

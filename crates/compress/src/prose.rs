@@ -23,6 +23,10 @@ pub struct Reading {
     /// Hypotheses that were tested and did not hold ("ruled out", "was not
     /// the cause"): kept apart so they are never stored as causes.
     pub ruled_out: Vec<String>,
+    /// Sentences in a section whose heading names a bug, its cause or its
+    /// fix ("**Bug found on the way:**", "## Root cause"): what the message
+    /// says about a fix, apart from the rest of the work.
+    pub bug_notes: Vec<String>,
 }
 
 /// Words that state a choice on their own.
@@ -38,7 +42,7 @@ static REASON: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static LEARNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:^(?:root )?cause:|^why(?-u:\b)|(?-u:\b)(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so)(?-u:\b))").expect("static regex")
+    Regex::new(r"(?:^(?:the )?(?:root )?cause:|^why(?-u:\b)|(?-u:\b)(?:the (?:root )?(?:cause|issue|problem|bug) (?:was|is)|caused by|because|turns out|it works by|works like|is handled (?:by|in)|is verified|is stored|is done (?:by|in)|responsible for|happens (?:in|when)|found that|so that|which means|which is why|that's why|, so)(?-u:\b))").expect("static regex")
 });
 static NEXT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)(next step|next,|todo|follow[- ]up|you (?:may|might|could|should) (?:want|also|consider)|consider (?:adding|using)|still (?:need|fails|failing)|not yet|remaining|left to do|later|i can (?:switch|add|also|change)|if you (?:need|want)|haven't (?:committed|pushed|run)|not committed)(?-u:\b)").expect("static regex")
@@ -68,6 +72,10 @@ static NEXT_SECTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CAUSE_SECTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(root cause|cause|why)(?-u:\b)").expect("static regex"));
+static BUG_SECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)(bugs?|fix(?:ed|es)?|cause|regression|race)(?-u:\b)")
+        .expect("static regex")
+});
 
 /// Split `text` into sentences and classify them, by their words and by the
 /// section they stand in.
@@ -84,10 +92,11 @@ pub fn read(text: &str) -> Reading {
             .map(|(_, s)| s.clone())
             .collect()
     };
-    let (gotcha_section, next_section, cause_section) = (
+    let (gotcha_section, next_section, cause_section, bug_notes) = (
         in_section(&GOTCHA_SECTION),
         in_section(&NEXT_SECTION),
         in_section(&CAUSE_SECTION),
+        in_section(&BUG_SECTION),
     );
     let sentences: Vec<String> = sections.into_iter().map(|(_, s)| s).collect();
     // The patterns are lower case and matched against lowered text: a
@@ -128,6 +137,7 @@ pub fn read(text: &str) -> Reading {
         ruled_out,
         next_steps: merge(next_section, pick(&NEXT)),
         gotchas: merge(gotcha_section, pick(&GOTCHA)),
+        bug_notes,
         sentences,
     }
 }
@@ -142,10 +152,12 @@ pub fn sentences(text: &str) -> Vec<String> {
 }
 
 /// Sentences with the heading of the section they stand in: a markdown
-/// heading, a line that is only bold text, or a bold label ("**Cause:** …").
+/// heading, a line that is only bold text, or a bold label ("**Cause:** …"),
+/// which heads only its own paragraph.
 fn sentences_in_sections(text: &str) -> Vec<(Option<String>, String)> {
     let mut out = Vec::new();
     let mut heading: Option<String> = None;
+    let mut label: Option<String> = None;
     let mut in_fence = false;
     for raw in text.lines() {
         let line = raw.trim();
@@ -153,14 +165,19 @@ fn sentences_in_sections(text: &str) -> Vec<(Option<String>, String)> {
             in_fence = !in_fence;
             continue;
         }
+        if line.is_empty() {
+            label = None;
+        }
         if in_fence || line.is_empty() || line.starts_with('|') {
             continue;
         }
         if line.starts_with('#') {
             heading = Some(line.trim_start_matches('#').trim().replace("**", ""));
+            label = None;
             continue;
         }
         if line.starts_with("**") && line.ends_with("**") && line.len() > 4 {
+            label = None;
             heading = Some(
                 line.trim_matches('*')
                     .trim()
@@ -170,17 +187,17 @@ fn sentences_in_sections(text: &str) -> Vec<(Option<String>, String)> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("**")
-            && let Some((label, _)) = rest.split_once("**")
-            && label.ends_with(':')
+            && let Some((bold, _)) = rest.split_once("**")
+            && bold.ends_with(':')
         {
-            heading = Some(label.trim_end_matches(':').to_string());
+            label = Some(bold.trim_end_matches(':').to_string());
         }
         let line = line.trim_start_matches(['-', '*', '•', '>']).trim_start();
         let line = strip_list_number(line).replace("**", "").replace("__", "");
         for s in split_sentences(&line) {
             let s = s.trim();
             if s.chars().filter(|c| c.is_alphanumeric()).count() >= 8 {
-                out.push((heading.clone(), s.to_string()));
+                out.push((label.clone().or_else(|| heading.clone()), s.to_string()));
             }
         }
     }
@@ -259,6 +276,20 @@ mod tests {
         assert_eq!(r.gotchas, ["Tokens stay valid for 30 s after expiry."]);
         assert_eq!(r.next_steps, ["Provision the queue in staging."]);
         assert_eq!(r.learned, ["Cause: the loop restarted from the subtotal."]);
+    }
+
+    #[test]
+    fn a_bold_label_heads_its_paragraph_only() {
+        let r = read(
+            "**Decision:** keep the queue in process.\n\n**Bug found on the way:** the new test failed under the race detector. Each bucket now has its own mutex.\n\nHelm sets three replicas now.",
+        );
+        assert_eq!(
+            r.bug_notes,
+            [
+                "Bug found on the way: the new test failed under the race detector.",
+                "Each bucket now has its own mutex."
+            ]
+        );
     }
 
     #[test]

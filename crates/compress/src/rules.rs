@@ -4,8 +4,9 @@
 //! What it looks for, in order:
 //! 1. **failure → fix**: a command that failed (exit status, traceback,
 //!    compiler error, failing tests), then edits, then the same or a similar
-//!    command succeeding — one `bugfix` naming the error, the cause when
-//!    Claude stated it, and the fix read from the diff;
+//!    command succeeding — one `bugfix` titled by the problem and its fix in
+//!    words (see `headline`), headed by the cause Claude stated or else the
+//!    failure, with the fix read from the diff;
 //! 2. **the rest of the work**: files created and edited, described by the
 //!    definitions, conditions and errors the diffs add, with the commands
 //!    that checked them and any commit — one `feature`, `refactor` or
@@ -14,14 +15,19 @@
 //!    Y", "instead of", "trade-off") — a `decision`;
 //! 4. **exploration** without edits — a `discovery` built from what was read
 //!    and what Claude concluded.
+//!
+//! Each thing is told once: Claude's account is shared out among these
+//! observations by what each sentence is about, and the rest goes to the
+//! main one.
 
 use std::sync::LazyLock;
 
 use mnemo_store::{EpisodeData, NewSummary};
 use regex::Regex;
 
-use crate::action::{Action, Step, steps};
+use crate::action::{Action, Step, relative_paths, steps};
 use crate::code::{Change, humanize_condition};
+use crate::headline::{self, TITLE_CHARS};
 use crate::outcome::{Outcome, clip};
 use crate::prose::{self, Reading};
 
@@ -107,7 +113,6 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
         .into_iter()
         .partition(|fix| !edited_before(&steps, fix.failure));
     for fix in &persisted {
-        observations.push(bugfix(&steps, fix, &reading, &files_read));
         for i in fix.failure..=fix.success {
             if matches!(
                 steps[i].action,
@@ -117,30 +122,90 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
             }
         }
     }
-    let reported_problem = persisted.is_empty() && reports_problem(&ep.prompt);
+    let commits: Vec<String> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Command {
+                commit: Some(c), ..
+            } => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let other_edits: Vec<&str> = steps
+        .iter()
+        .zip(&consumed)
+        .filter_map(|(s, done)| match &s.action {
+            Action::Edit { path, .. } | Action::Write { path, .. } if !done => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Tests written next to a fix reproduce the bug: they are part of it.
+    let tests_of_the_fix = !persisted.is_empty() && other_edits.iter().all(|p| is_test_file(p));
+    let more_work = !other_edits.is_empty() && !tests_of_the_fix;
+    let prompt_reports = reports_problem(&ep.prompt);
+    // A fix the prompt did not ask for, next to other work, was found along
+    // the way: the work is what the episode is about.
+    let along_the_way = more_work && !prompt_reports;
+    let problem = prompt_reports
+        .then(|| headline::problem_in_prompt(&ep.prompt))
+        .flatten();
+    let fix_context = FixContext {
+        reading: &reading,
+        files_read: &files_read,
+        problem: problem.as_deref(),
+        // With no other work, the commit is the fix's.
+        commits: if more_work { &[] } else { &commits },
+        along_the_way,
+    };
+    for fix in &persisted {
+        observations.push(bugfix(&steps, fix, &fix_context));
+    }
     let context = WorkContext {
         reading: &reading,
         files_read: &files_read,
         in_loop: &in_loop,
-        reported_problem,
+        reported_problem: persisted.is_empty() && prompt_reports,
+        fix_told: !persisted.is_empty(),
+        problem: problem.as_deref(),
+        commits_told: !persisted.is_empty() && !more_work,
     };
     if let Some(work) = work(ep, &steps, &consumed, &context) {
-        observations.push(work);
+        if tests_of_the_fix && let Some(fix) = observations.first_mut() {
+            merge_into_fix(fix, work);
+        } else if along_the_way {
+            observations.insert(0, work);
+        } else {
+            observations.push(work);
+        }
     }
+    let decision = decision(
+        &steps,
+        &reading,
+        &observations,
+        &files_read,
+        &files_modified,
+    );
+    route_account(&mut observations, &reading, decision.as_ref());
     // Claude's whole account goes with the episode's main observation, where
-    // a later question about it will look.
+    // a later question about it will look; what a decision or another
+    // observation of the episode holds is told there, not again.
     if let Some((main, others)) = observations.split_first_mut() {
-        attach_account(main, others, &reading);
+        let mut told: Vec<&Draft> = others.iter().collect();
+        told.extend(decision.as_ref());
+        attach_account(main, &told, &reading);
         main.facts.extend(evidence(&steps));
     }
-    if let Some(decision) = decision(&steps, &reading, &files_read, &files_modified) {
-        observations.push(decision);
-    }
+    observations.extend(decision);
     if files_modified.is_empty()
         && observations.is_empty()
         && let Some(d) = discovery(ep, &steps, &reading, &files_read)
     {
         observations.push(d);
+    }
+    if let Some(root) = root {
+        for draft in &mut observations {
+            relativize(draft, root);
+        }
     }
     let summary = summary(
         ep,
@@ -255,19 +320,124 @@ fn reports_problem(prompt: &str) -> bool {
     PROBLEM_WORDS.is_match(&WANTED_FAILURE.replace_all(&lowered, " "))
 }
 
+/// Words too common in an account to tell which observation a sentence is about.
+const COMMON_WORDS: &[&str] = &[
+    "that", "this", "with", "from", "have", "were", "which", "when", "then", "they", "their",
+    "there", "into", "only", "also", "than", "what", "will", "would", "does", "each", "because",
+    "still", "before", "after", "now", "same", "more", "every", "been", "here", "them",
+];
+
+/// The distinctive words of `text`: four letters or more, lower case.
+fn words_of(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        let word = word.to_lowercase();
+        if word.chars().count() >= 4
+            && !COMMON_WORDS.contains(&word.as_str())
+            && !out.contains(&word)
+        {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// With several observations in an episode, each sentence of Claude's
+/// account goes to the one it is about: the one whose title, subtitle,
+/// facts and files share the most words with it that the others lack
+/// (a sentence about the bundle size goes to the size fix, not to the
+/// release next to it). What no other observation claims stays with the
+/// main one (the first), which [`attach_account`] fills afterwards.
+fn route_account(drafts: &mut [Draft], reading: &Reading, decision: Option<&Draft>) {
+    if drafts.len() < 2 {
+        return;
+    }
+    let anchors: Vec<Vec<String>> = drafts
+        .iter()
+        .map(|d| {
+            // A title's problem part is the prompt's, shared by the episode.
+            let fix_part = d.title.rsplit(" — ").next().unwrap_or_default();
+            let text = [fix_part, d.subtitle.as_str()]
+                .into_iter()
+                .chain(d.facts.iter().map(String::as_str))
+                .chain(d.files_modified.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            words_of(&text)
+        })
+        .collect();
+    let spread = |w: &String| anchors.iter().filter(|a| a.contains(w)).count();
+    let told_by_decision = |s: &String| {
+        decision.is_some_and(|d| d.narrative.contains(s.as_str()) || d.facts.contains(s))
+    };
+    let mut owned: Vec<Vec<String>> = vec![Vec::new(); drafts.len()];
+    for s in &reading.sentences {
+        // A subtitle keeps its sentence, and a fix found along the way the
+        // notes written under its heading.
+        let held = drafts.iter().any(|d| {
+            d.subtitle.contains(s.as_str())
+                || (d.kind == "bugfix" && d.narrative.contains(s.as_str()))
+        });
+        if held
+            || told_by_decision(s)
+            || reading.next_steps.contains(s)
+            || reading.ruled_out.contains(s)
+        {
+            continue;
+        }
+        let words = words_of(s);
+        let scores: Vec<f64> = anchors
+            .iter()
+            .map(|anchor| {
+                words
+                    .iter()
+                    .filter(|w| anchor.contains(w))
+                    .map(|w| match spread(w) {
+                        n if n == drafts.len() => 0.0,
+                        n => 1.0 / n as f64,
+                    })
+                    .sum()
+            })
+            .collect();
+        let best = (1..drafts.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        if let Some(best) = best.filter(|&b| scores[b] > scores[0]) {
+            owned[best].push(s.clone());
+        }
+    }
+    for (draft, sentences) in drafts.iter_mut().zip(owned).skip(1) {
+        // What the account says about this observation replaces the
+        // opening sentences it was given before routing.
+        let mut told: Vec<String> = if draft.kind == "bugfix" {
+            vec![draft.narrative.clone()]
+        } else {
+            Vec::new()
+        };
+        told.retain(|t| !t.is_empty());
+        told.extend(sentences);
+        draft.narrative = clip(&told.join(" "), ACCOUNT_CHARS);
+    }
+}
+
 /// The closing message's sentences, in order, that no observation of the
 /// episode already holds: the answer to a later question is usually among
 /// them. Ruled-out hypotheses are kept, marked as such.
-fn attach_account(draft: &mut Draft, others: &[Draft], reading: &Reading) {
+fn attach_account(draft: &mut Draft, others: &[&Draft], reading: &Reading) {
     let mut narrative = draft.narrative.clone();
-    let told = |s: &str, d: &Draft| d.narrative.contains(s) || d.facts.iter().any(|f| f == s);
+    let told = |s: &str, d: &Draft| {
+        d.narrative.contains(s)
+            || d.subtitle.contains(s)
+            || d.title.contains(headline::as_title(s).as_str())
+            || d.facts.iter().any(|f| f == s)
+    };
     for s in &reading.sentences {
         if narrative.len() >= ACCOUNT_CHARS {
             break;
         }
         // Open items belong to the summary's next steps, not to what happened.
         let open_item = reading.next_steps.contains(s);
-        let already_told = narrative.contains(s.as_str()) || draft.subtitle.contains(s.as_str());
+        let already_told = narrative.contains(s.as_str())
+            || draft.subtitle.contains(s.as_str())
+            || draft.title.contains(headline::as_title(s).as_str());
         if open_item || reading.ruled_out.contains(s) || already_told {
             continue;
         }
@@ -283,15 +453,28 @@ fn attach_account(draft: &mut Draft, others: &[Draft], reading: &Reading) {
     }
 }
 
+/// Programs that show files and history rather than check anything.
+const BROWSING: &[&str] = &[
+    "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
+    "tree", "sed", "awk", "git", "cd",
+];
+
+/// A lone browsing command (`git status`, `ls src`): after a change it
+/// checks nothing worth remembering. Part of a pipeline or a chain, it may
+/// be the check itself (`make gen && grep -n Foo out.go`).
+fn only_browses(command: &str) -> bool {
+    let single = !command.contains(['|', ';', '&']);
+    single
+        && program(command)
+            .first()
+            .is_some_and(|p| BROWSING.contains(&p.as_str()))
+}
+
 /// What the commands run before any change showed: the measurements that
 /// found the problem (a profile, a status, a count). Listing and reading
 /// commands are left out; Claude's account says what they meant.
 fn evidence(steps: &[Step]) -> Vec<String> {
     const MAX_EVIDENCE: usize = 3;
-    const BROWSING: &[&str] = &[
-        "ls", "cat", "head", "tail", "less", "grep", "rg", "find", "pwd", "echo", "which", "wc",
-        "tree", "sed", "awk", "git", "cd",
-    ];
     let first_change = steps
         .iter()
         .position(|s| matches!(s.action, Action::Edit { .. } | Action::Write { .. }))
@@ -305,7 +488,8 @@ fn evidence(steps: &[Step]) -> Vec<String> {
                 let program = program(command);
                 let browsing = program
                     .first()
-                    .is_none_or(|p| BROWSING.contains(&p.as_str()));
+                    .is_none_or(|p| BROWSING.contains(&p.as_str()))
+                    || installs(&program);
                 let head = outcome.head.as_ref()?;
                 (!browsing).then(|| format!("`{}` showed: {head}", clip(command, 80)))
             }
@@ -315,8 +499,43 @@ fn evidence(steps: &[Step]) -> Vec<String> {
         .collect()
 }
 
+/// A draft's text with project paths relative (see [`relative_paths`]).
+fn relativize(draft: &mut Draft, root: &str) {
+    for text in [&mut draft.title, &mut draft.subtitle, &mut draft.narrative]
+        .into_iter()
+        .chain(draft.facts.iter_mut())
+    {
+        *text = relative_paths(text, root);
+    }
+}
+
+/// `npm i x`, `pip install x`, `go get x`, `cargo add x`: what an install
+/// prints is the package manager's tally, not a finding.
+fn installs(program: &[String]) -> bool {
+    const MANAGERS: &[&str] = &[
+        "npm", "pnpm", "yarn", "bun", "pip", "pip3", "go", "cargo", "gem", "composer", "apt",
+        "apt-get", "brew",
+    ];
+    const VERBS: &[&str] = &[
+        "i",
+        "install",
+        "add",
+        "get",
+        "ci",
+        "uninstall",
+        "remove",
+        "rm",
+    ];
+    match program {
+        [manager, verb, ..] => {
+            MANAGERS.contains(&manager.as_str()) && VERBS.contains(&verb.as_str())
+        }
+        _ => false,
+    }
+}
+
 /// How much of Claude's account an observation keeps.
-const ACCOUNT_CHARS: usize = 1000;
+const ACCOUNT_CHARS: usize = 2000;
 
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
@@ -446,7 +665,31 @@ fn names(defs: &[String]) -> String {
     }
 }
 
-fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -> Draft {
+/// The tests written for a fix join it: their facts and files.
+fn merge_into_fix(fix: &mut Draft, tests: Draft) {
+    for fact in tests.facts {
+        if !fix.facts.contains(&fact) {
+            fix.facts.push(fact);
+        }
+    }
+    fix.files_modified = unique(fix.files_modified.drain(..).chain(tests.files_modified));
+    fix.source_event_ids.extend(tests.source_event_ids);
+}
+
+/// What a persisting fix is read against.
+struct FixContext<'a> {
+    reading: &'a Reading,
+    files_read: &'a [String],
+    /// The problem as the prompt put it, when it reported one.
+    problem: Option<&'a str>,
+    /// Commits that record this fix (none when they belong to other work).
+    commits: &'a [String],
+    /// The fix is not what the episode was about: Claude's account belongs to
+    /// the work, except what it says under a heading about the bug.
+    along_the_way: bool,
+}
+
+fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
     let Action::Command {
         command: failed_cmd,
         outcome: failed,
@@ -472,90 +715,97 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
             _ => None,
         })
         .collect();
-    // The edit that best explains the fix: one that adds a raise or a condition.
-    let key = edits
-        .iter()
-        .filter_map(|(p, c)| c.map(|c| (*p, c)))
-        .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added));
     let error = short_error(failed);
     let name = error_name(failed);
-    let title = match key {
-        Some((_, c))
-            if c.enclosing.is_some() && !c.raises.is_empty() && !c.conditions.is_empty() =>
-        {
-            format!(
-                "{} raises {} for {}",
-                c.enclosing.as_deref().unwrap_or_default(),
-                c.raises[0].0,
-                humanize_condition(&c.conditions[0])
-            )
-        }
-        Some((path, c)) => {
-            // "Fixed KvError in KvError" says nothing: name the file instead.
-            let place = c
-                .enclosing
-                .clone()
-                .filter(|f| name.as_deref().is_none_or(|n| !f.contains(n)))
-                .unwrap_or_else(|| path.clone());
-            format!("Fixed {} in {place}", clip(&error, 60))
-        }
-        None => format!(
-            "Fixed {} in {}",
-            clip(&error, 60),
-            edits.first().map_or("the code", |(p, _)| p.as_str())
-        ),
+    // What Claude said about this bug: the whole account when the bug is the
+    // episode's subject, else only what it wrote under a heading about it.
+    let notes = if cx.along_the_way {
+        prose::read(&cx.reading.bug_notes.join("\n"))
+    } else {
+        cx.reading.clone()
+    };
+    let problem = cx
+        .problem
+        .map(str::to_string)
+        .or_else(|| name.clone())
+        .or_else(|| Some(headline::clipped_problem(&error)));
+    // A new raise under a new condition says the fix in a few exact words
+    // ("fibonacci() raises ValueError for negative n"); a commit's subject
+    // says it better still.
+    let fix_words = if cx.commits.is_empty() {
+        new_guard(&edits).or_else(|| headline::fix_statement(&notes, cx.commits))
+    } else {
+        headline::fix_statement(&notes, cx.commits)
+    };
+    let title = match headline::problem_and_fix(problem.as_deref(), fix_words.as_deref()) {
+        Some(title) if fix_words.is_some() => title,
+        _ => mechanical_fix_title(&edits, &error, name.as_deref()),
     };
     let fix_text: Vec<String> = edits
         .iter()
-        .filter_map(|(p, c)| match c {
-            Some(c) => describe_change(p, c),
-            None => Some(format!("{p}: rewritten")),
-        })
+        .filter_map(|(p, c)| c.and_then(|c| describe_change(p, c)))
         .collect();
     let after = match (&ok.tests, &ok.first_line) {
         (Some(t), _) => format!("then passed ({})", t.describe()),
         (None, Some(line)) => format!("then succeeded, printing \"{}\"", clip(line, 100)),
         (None, None) => "then succeeded".into(),
     };
-    let mut facts = vec![format!("`{}` failed: {error}", clip(failed_cmd, 100))];
-    facts.extend(fix_text.iter().cloned());
+    let failure = format!("`{}` failed: {error}", clip(failed_cmd, 100));
+    // The cause, in Claude's words, heads the memory; without one the failure
+    // itself does. Either is told once: the subtitle is not repeated below.
+    let cause = notes
+        .learned
+        .iter()
+        .find(|s| {
+            let said = headline::as_title(s);
+            !notes.decisions.contains(s)
+                && !title.contains(said.as_str())
+                && fix_words.as_deref() != Some(said.as_str())
+        })
+        .cloned();
+    let mut facts = Vec::new();
+    let subtitle = match &cause {
+        Some(cause) => {
+            facts.push(failure);
+            clip(cause, 240)
+        }
+        None => clip(&failure, 240),
+    };
+    facts.extend(fix_text);
     facts.push(format!("`{}` {after}", clip(ok_cmd, 100)));
-    let cause = reading.learned.first().cloned();
-    // The story in a sentence or two; the facts carry the specifics.
-    let narrative = match &cause {
-        Some(cause) => format!(
-            "{} failed with {}. {cause}",
-            clip(failed_cmd, 60),
-            name.clone().unwrap_or_else(|| clip(&error, 80))
-        ),
-        None => format!(
-            "{} failed with {}; fixed in {}, after which it {}.",
-            clip(failed_cmd, 60),
-            name.clone().unwrap_or_else(|| clip(&error, 80)),
-            files_of(&edits),
-            after.trim_start_matches("then ")
-        ),
+    facts.extend(
+        cx.commits
+            .iter()
+            .filter(|c| !title.contains(headline::commit_subject(c)))
+            .map(|c| format!("Committed {c}")),
+    );
+    // Found along the way, the bug's own notes are its narrative; otherwise
+    // the episode's account is attached to it as the main observation.
+    let narrative = if cx.along_the_way {
+        let told =
+            |s: &String| subtitle.contains(s.as_str()) || title.contains(&headline::as_title(s));
+        let rest: Vec<&str> = notes
+            .sentences
+            .iter()
+            .filter(|s| !told(s) && !notes.ruled_out.contains(s) && !notes.next_steps.contains(s))
+            .map(String::as_str)
+            .collect();
+        clip(&rest.join(" "), ACCOUNT_CHARS)
+    } else {
+        String::new()
     };
     let mut concepts = vec!["problem-solution", "what-changed"];
-    if !reading.gotchas.is_empty() {
+    if !notes.gotchas.is_empty() {
         concepts.push("gotcha");
     }
     Draft {
         kind: "bugfix",
-        subtitle: clip(
-            &format!(
-                "{} failed with {}; fixed in {}.",
-                clip(failed_cmd, 60),
-                name.unwrap_or_else(|| clip(&error, 80)),
-                files_of(&edits)
-            ),
-            200,
-        ),
-        title: clip(&title, 100),
+        subtitle,
+        title: clip(&title, TITLE_CHARS),
         narrative,
         facts,
         concepts,
-        files_read: files_read.to_vec(),
+        files_read: cx.files_read.to_vec(),
         files_modified: unique(edits.iter().map(|(p, _)| (*p).clone())),
         source_event_ids: (fix.failure..=fix.success)
             .map(|i| steps[i].event_id)
@@ -563,8 +813,51 @@ fn bugfix(steps: &[Step], fix: &Fix, reading: &Reading, files_read: &[String]) -
     }
 }
 
-fn files_of(edits: &[(&String, Option<&Change>)]) -> String {
-    unique(edits.iter().map(|(p, _)| (*p).clone())).join(", ")
+/// The edit that best explains a fix: one that adds a raise or a condition.
+fn key_edit<'a>(edits: &[(&'a String, Option<&'a Change>)]) -> Option<(&'a String, &'a Change)> {
+    edits
+        .iter()
+        .filter_map(|(p, c)| c.map(|c| (*p, c)))
+        .max_by_key(|(_, c)| (c.raises.len() + c.conditions.len(), c.lines_added))
+}
+
+/// "fibonacci() raises ValueError for negative n", when the fix's key edit
+/// adds a raise under a condition inside a named function.
+fn new_guard(edits: &[(&String, Option<&Change>)]) -> Option<String> {
+    let (_, c) = key_edit(edits)?;
+    let (function, (error, _)) = (c.enclosing.as_ref()?, c.raises.first()?);
+    let condition = c.conditions.first()?;
+    Some(format!(
+        "{function} raises {error} for {}",
+        humanize_condition(condition)
+    ))
+}
+
+/// A bugfix title from the code alone, when no words say what was fixed.
+fn mechanical_fix_title(
+    edits: &[(&String, Option<&Change>)],
+    error: &str,
+    name: Option<&str>,
+) -> String {
+    if let Some(guard) = new_guard(edits) {
+        return guard;
+    }
+    match key_edit(edits) {
+        Some((path, c)) => {
+            // "Fixed KvError in KvError" says nothing: name the file instead.
+            let place = c
+                .enclosing
+                .clone()
+                .filter(|f| name.is_none_or(|n| !f.contains(n)))
+                .unwrap_or_else(|| path.clone());
+            format!("Fixed {} in {place}", clip(name.unwrap_or(error), 60))
+        }
+        None => format!(
+            "Fixed {} in {}",
+            clip(name.unwrap_or(error), 60),
+            edits.first().map_or("the code", |(p, _)| p.as_str())
+        ),
+    }
 }
 
 /// What the work observation is read against.
@@ -576,6 +869,12 @@ struct WorkContext<'a> {
     /// The prompt reported a problem and no persisting failure stands for it:
     /// the work is its fix.
     reported_problem: bool,
+    /// A persisting fix stands for the episode's bug: the work is not one.
+    fix_told: bool,
+    /// The problem as the prompt put it.
+    problem: Option<&'a str>,
+    /// A persisting fix already tells the episode's commits.
+    commits_told: bool,
 }
 
 /// How a failing command at step `i` ended: fixed inside the work loop, passed
@@ -661,6 +960,9 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
                 command, outcome, ..
             } if seen_edit => {
                 ids.push(s.event_id);
+                if outcome.ok && only_browses(command) {
+                    continue;
+                }
                 if outcome.ok {
                     let result = outcome
                         .tests
@@ -680,7 +982,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
             _ => {}
         }
     }
-    if created.is_empty() && edited.is_empty() && commits.is_empty() {
+    if created.is_empty() && edited.is_empty() && (commits.is_empty() || cx.commits_told) {
         return None;
     }
     let context = format!(
@@ -695,7 +997,18 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
             .flat_map(|(_, d)| d.clone())
             .chain(edited.iter().flat_map(|(_, c)| c.added_defs.clone())),
     );
-    let kind = if cx.reported_problem && !(edited.is_empty() && created.is_empty()) {
+    let changed_code = !(edited.is_empty() && created.is_empty());
+    // Claude or the commit calling the work a fix makes it one, as much as
+    // the prompt reporting a problem does.
+    let called_a_fix = reading
+        .sentences
+        .first()
+        .is_some_and(|s| s.starts_with("Fixed"))
+        || commits.iter().any(|c| {
+            let subject = headline::commit_subject(c).to_lowercase();
+            subject.starts_with("fix") || subject.contains(": fix")
+        });
+    let kind = if changed_code && (cx.reported_problem || (called_a_fix && !cx.fix_told)) {
         "bugfix"
     } else if REFACTOR_WORDS.is_match(&context) {
         "refactor"
@@ -705,9 +1018,14 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         "change"
     };
     let edited_files = unique(edited.iter().map(|(p, _)| p.clone()));
-    let title = match kind {
-        "bugfix" => problem_and_fix(reading)
-            .unwrap_or_else(|| format!("Fixed: {}", clip(ep.prompt.trim(), 90))),
+    let in_words = if kind == "bugfix" {
+        let fix = headline::fix_statement(reading, &commits);
+        headline::problem_and_fix(cx.problem, fix.as_deref())
+    } else {
+        headline::work_statement(reading, &commits, &ep.prompt)
+    };
+    let title = in_words.unwrap_or_else(|| match kind {
+        "bugfix" => format!("Fixed: {}", clip(ep.prompt.trim(), 90)),
         "refactor" => match created.iter().find(|(_, d)| !d.is_empty()) {
             Some((path, defs)) => format!("Extracted {} into {path}", names(defs)),
             None => format!("Refactored {}", subject(&edited, &edited_files)),
@@ -726,7 +1044,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         },
         _ if !edited.is_empty() => format!("Changed {}", subject(&edited, &edited_files)),
         _ => format!("Committed {}", commits.first().cloned().unwrap_or_default()),
-    };
+    });
     let mut facts: Vec<String> = created
         .iter()
         .map(|(p, d)| {
@@ -740,15 +1058,20 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     facts.extend(edited.iter().filter_map(|(p, c)| describe_change(p, c)));
     facts.extend(checks.iter().cloned());
     facts.extend(failures.iter().cloned());
-    facts.extend(commits.iter().map(|c| format!("Committed {c}")));
+    facts.extend(
+        commits
+            .iter()
+            .filter(|c| !title.contains(headline::commit_subject(c)))
+            .map(|c| format!("Committed {c}")),
+    );
     facts.dedup();
-    let subtitle = clip(&first_sentence_or(reading, &ep.prompt), 200);
-    let narrative = narrative_from(reading, &ep.prompt, &facts);
-    // The subtitle is the account's first sentence: the narrative goes on from there.
-    let narrative = match narrative.strip_prefix(subtitle.as_str()) {
-        Some(rest) if !rest.trim().is_empty() => rest.trim_start().to_string(),
-        _ => narrative,
-    };
+    // What Claude wrote under a heading about a bug is that fix's to tell.
+    let elsewhere: &[String] = if cx.fix_told { &reading.bug_notes } else { &[] };
+    let subtitle = clip(
+        &first_sentence_or(reading, &ep.prompt, &title, elsewhere),
+        200,
+    );
+    let narrative = narrative_from(reading, &title, &subtitle, elsewhere);
     let mut concepts = vec!["what-changed"];
     if kind == "bugfix" {
         concepts.insert(0, "problem-solution");
@@ -764,7 +1087,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     }
     Some(Draft {
         kind,
-        title: clip(&title, 100),
+        title: clip(&title, TITLE_CHARS),
         subtitle,
         narrative,
         facts,
@@ -773,20 +1096,6 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         files_modified: unique(created.iter().map(|(p, _)| p.clone()).chain(edited_files)),
         source_event_ids: ids,
     })
-}
-
-/// A bugfix title in words, from Claude's account: the stated cause, else
-/// its first statement ("Fixed: the yearly job now fits in 421 MB").
-fn problem_and_fix(reading: &Reading) -> Option<String> {
-    let statement = |s: &&String| !s.trim_end().ends_with(':') && s.split_whitespace().count() > 3;
-    let fixed = |s: &&String| s.starts_with("Fixed") || s.starts_with("Fix:");
-    let line = reading
-        .sentences
-        .iter()
-        .find(|s| statement(s) && fixed(s))
-        .or_else(|| reading.learned.iter().find(statement))
-        .or_else(|| reading.sentences.iter().find(statement))?;
-    Some(clip(line.trim_end_matches('.'), 100))
 }
 
 /// "fibonacci() in fibonacci.py" or "a.py, b.py".
@@ -799,12 +1108,31 @@ fn subject(edited: &[(String, Change)], files: &[String]) -> String {
     }
 }
 
-fn first_sentence_or(reading: &Reading, prompt: &str) -> String {
-    reading
+/// The account's first statement that the title does not already say and
+/// that is not told `elsewhere`, else the request (unless the title is it).
+fn first_sentence_or(reading: &Reading, prompt: &str, title: &str, elsewhere: &[String]) -> String {
+    let statement = reading
         .sentences
-        .first()
-        .cloned()
-        .unwrap_or_else(|| format!("Requested: {}", clip(prompt.trim(), 180)))
+        .iter()
+        .filter(|s| {
+            !elsewhere.contains(s)
+                && !reading.ruled_out.contains(s)
+                && !reading.next_steps.contains(s)
+        })
+        // The first decision is the title of its own observation.
+        .filter(|s| reading.decisions.first() != Some(*s))
+        .find(|s| headline::is_statement(s) && !title.contains(headline::as_title(s).as_str()));
+    match statement {
+        Some(s) => s.clone(),
+        None if reading.sentences.is_empty() && {
+            let request = title.trim_start_matches("Fixed: ").trim_end_matches('…');
+            prompt.to_lowercase().contains(&request.to_lowercase())
+        } =>
+        {
+            String::new()
+        }
+        None => format!("Requested: {}", clip(prompt.trim(), 180)),
+    }
 }
 
 static TOPIC: LazyLock<Regex> = LazyLock::new(|| {
@@ -822,47 +1150,52 @@ fn topic_sentence(sentence: &str) -> Option<String> {
     Some(first.to_uppercase().chain(chars).collect())
 }
 
-/// Claude's own account when there is one (first sentences, then decisions
-/// and causes), else a plain account built from the facts.
-fn narrative_from(reading: &Reading, prompt: &str, facts: &[String]) -> String {
-    if reading.sentences.is_empty() {
-        return clip(
-            &format!(
-                "Request: {}. {}",
-                clip(prompt.trim(), 200),
-                facts.join(". ")
-            ),
-            1200,
-        );
-    }
-    let mut picked: Vec<String> = reading.sentences.iter().take(3).cloned().collect();
-    for s in reading
-        .decisions
+/// Claude's own account (first sentences, then causes and gotchas),
+/// leaving out what the title or subtitle already say, what is told
+/// `elsewhere` and the decisions (their own observation tells them); empty
+/// without one (the facts tell the work then, once).
+fn narrative_from(reading: &Reading, title: &str, subtitle: &str, elsewhere: &[String]) -> String {
+    let told = |s: &String| {
+        elsewhere.contains(s)
+            || reading.ruled_out.contains(s)
+            || reading.next_steps.contains(s)
+            || subtitle.contains(s.as_str())
+            || title.contains(headline::as_title(s).as_str())
+            || reading.decisions.contains(s)
+    };
+    let mut picked: Vec<&String> = reading
+        .sentences
         .iter()
-        .chain(&reading.learned)
-        .chain(&reading.gotchas)
-    {
+        .filter(|s| !told(s))
+        .take(3)
+        .collect();
+    for s in reading.learned.iter().chain(&reading.gotchas) {
         if picked.len() >= 6 {
             break;
         }
-        if !picked.contains(s) {
-            picked.push(s.clone());
+        if !picked.contains(&s) && !told(s) {
+            picked.push(s);
         }
     }
+    let picked: Vec<&str> = picked.into_iter().map(String::as_str).collect();
     clip(&picked.join(" "), 700)
 }
 
+/// The decision Claude stated, with its reasons; a cause another
+/// observation already heads (`others`' subtitles) is left to it.
 fn decision(
     steps: &[Step],
     reading: &Reading,
+    others: &[Draft],
     files_read: &[String],
     files_modified: &[String],
 ) -> Option<Draft> {
     let first = reading.decisions.first()?;
     let story: Vec<String> = reading.decisions.iter().take(2).cloned().collect();
     let mut facts: Vec<String> = Vec::new();
+    let told_elsewhere = |s: &String| others.iter().any(|o| o.subtitle.contains(s.as_str()));
     for s in reading.decisions.iter().chain(&reading.learned) {
-        if !facts.contains(s) && !story.contains(s) && facts.len() < 5 {
+        if !facts.contains(s) && !story.contains(s) && !told_elsewhere(s) && facts.len() < 5 {
             facts.push(s.clone());
         }
     }
@@ -872,7 +1205,7 @@ fn decision(
     }
     Some(Draft {
         kind: "decision",
-        title: clip(first.trim_end_matches('.'), 100),
+        title: clip(&headline::as_title(first), TITLE_CHARS),
         subtitle: String::new(),
         narrative: clip(&story.join(" "), 1200),
         facts,
@@ -895,10 +1228,12 @@ fn discovery(
     }
     // The narrative tells the story in Claude's first sentences; facts add
     // the causes, gotchas and details without repeating it.
+    // A guess that did not hold is never told as a finding.
+    let ruled_out = |s: &String| reading.ruled_out.contains(s);
     let story: Vec<String> = reading
         .sentences
         .iter()
-        .filter(|s| topic_sentence(s).is_none())
+        .filter(|s| topic_sentence(s).is_none() && !ruled_out(s))
         .take(3)
         .cloned()
         .collect();
@@ -912,20 +1247,36 @@ fn discovery(
         if facts.len() >= 10 {
             break;
         }
-        if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() {
+        if !facts.contains(s) && !story.contains(s) && topic_sentence(s).is_none() && !ruled_out(s)
+        {
             facts.push(s.clone());
         }
     }
-    if !files_read.is_empty() {
-        facts.push(format!("Explored {}", list(files_read, 6)));
-    }
-    let statement = |s: &&String| !s.trim_end().ends_with(':');
-    let title = reading
+    facts.extend(reading.ruled_out.iter().map(|s| format!("Ruled out: {s}")));
+    let statement = |s: &&String| headline::is_statement(s) && !ruled_out(s);
+    let finding = reading
         .sentences
         .first()
         .and_then(|s| topic_sentence(s))
-        .or_else(|| reading.learned.iter().find(statement).cloned())
-        .or_else(|| reading.sentences.iter().find(statement).cloned())
+        .or_else(|| {
+            reading
+                .learned
+                .iter()
+                .find(statement)
+                .map(|s| headline::as_title(s))
+        })
+        .or_else(|| {
+            reading
+                .sentences
+                .iter()
+                .find(statement)
+                .map(|s| headline::as_title(s))
+        });
+    // A problem the prompt reported, and what was found about it.
+    let problem = reports_problem(&ep.prompt)
+        .then(|| headline::problem_in_prompt(&ep.prompt))
+        .flatten();
+    let title = headline::problem_and_fix(problem.as_deref(), finding.as_deref())
         .unwrap_or_else(|| format!("Explored {}", list(files_read, 3)));
     let mut concepts = vec!["how-it-works"];
     if !reading.gotchas.is_empty() {
@@ -933,10 +1284,10 @@ fn discovery(
     }
     Some(Draft {
         kind: "discovery",
-        title: clip(title.trim_end_matches('.'), 100),
+        title: clip(title.trim_end_matches('.'), TITLE_CHARS),
         subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
-            narrative_from(reading, &ep.prompt, &facts)
+            narrative_from(reading, &title, "", &[])
         } else {
             clip(&story.join(" "), 1200)
         },
@@ -1083,6 +1434,275 @@ fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mnemo_store::EpisodeEvent;
+    use serde_json::{Value, json};
+
+    /// An episode in `/home/dev/app` from its prompt and tool results.
+    fn episode(prompt: &str, tools: Vec<(&str, Value)>) -> EpisodeData {
+        let events = tools
+            .into_iter()
+            .enumerate()
+            .map(|(i, (tool, payload))| {
+                let failed = payload.get("error").is_some();
+                EpisodeEvent {
+                    id: i as i64 + 1,
+                    hook: if failed {
+                        "PostToolUseFailure"
+                    } else {
+                        "PostToolUse"
+                    }
+                    .into(),
+                    tool_name: Some(tool.into()),
+                    tool_use_id: Some(format!("t{i}")),
+                    agent_id: None,
+                    payload: payload.to_string(),
+                    created_at: i as i64,
+                }
+            })
+            .collect();
+        EpisodeData {
+            prompt_id: 1,
+            session_id: 1,
+            project_id: Some(1),
+            project_root: Some("/home/dev/app".into()),
+            n: 1,
+            prompt: prompt.into(),
+            private: false,
+            prompt_at: 0,
+            cwd: Some("/home/dev/app".into()),
+            transcript_path: None,
+            events,
+        }
+    }
+
+    fn bash(command: &str, stdout: &str) -> (&'static str, Value) {
+        (
+            "Bash",
+            json!({"tool_input": {"command": command},
+                   "tool_response": {"stdout": stdout, "stderr": "", "interrupted": false}}),
+        )
+    }
+
+    fn bash_failing(command: &str, output: &str) -> (&'static str, Value) {
+        (
+            "Bash",
+            json!({"tool_input": {"command": command}, "error": format!("Exit code 1\n{output}")}),
+        )
+    }
+
+    fn edit(path: &str, old: &str, new: &str) -> (&'static str, Value) {
+        (
+            "Edit",
+            json!({"tool_input": {"file_path": format!("/home/dev/app/{path}"),
+                                  "old_string": old, "new_string": new},
+                   "tool_response": {"originalFile": old}}),
+        )
+    }
+
+    #[test]
+    fn a_reported_problem_fixed_without_a_failing_command_is_a_bugfix_named_in_words() {
+        let ep = episode(
+            "since Monday the export endpoint returns 504 on every request. can you look?",
+            vec![
+                edit(
+                    "internal/export/export.go",
+                    "rows, err := q.All(context.Background())",
+                    "rows, err := q.All(ctx)",
+                ),
+                bash(
+                    "go test ./...",
+                    "ok  \texample.com/app/internal/export\t0.311s",
+                ),
+                bash(
+                    "git commit -qm 'export: pass the request context to the query'",
+                    "[main 1a2b3c4] export: pass the request context to the query",
+                ),
+            ],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The export query ignored cancellation, so abandoned requests held every pool connection. It now takes the request's context.",
+            ),
+        );
+        assert_eq!(c.observations.len(), 1, "{:#?}", c.observations);
+        let fix = &c.observations[0];
+        assert_eq!(fix.kind, "bugfix");
+        assert_eq!(
+            fix.title,
+            "Since Monday the export endpoint returns 504 on every request — export: pass the request context to the query"
+        );
+        assert!(
+            !fix.facts.iter().any(|f| f.starts_with("Committed")),
+            "the commit is the title: {:?}",
+            fix.facts
+        );
+    }
+
+    #[test]
+    fn a_failure_is_told_once_and_chatter_is_no_fact() {
+        let ep = episode(
+            "the build of the docs site fails since the upgrade",
+            vec![
+                bash_failing(
+                    "npm run build",
+                    "Error [ERR_REQUIRE_ESM]: require() of ES Module /home/dev/theme/index.js from /home/dev/app/build.js not supported.",
+                ),
+                bash(
+                    "npm i -D esm-loader@1.0.0",
+                    "\nadded 52 packages, and audited 283 packages in 6s\n\n61 packages are looking for funding",
+                ),
+                (
+                    "Write",
+                    json!({"tool_input": {"file_path": "/home/dev/app/build.js", "content": "import theme from '../theme/index.js';\n"},
+                                  "tool_response": {"type": "update"}}),
+                ),
+                bash("npm run build", "built 12 pages"),
+            ],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The cause: build.js loaded the ESM-only theme with require(). build.js now imports the theme as an ES module.",
+            ),
+        );
+        let fix = &c.observations[0];
+        assert_eq!(fix.kind, "bugfix");
+        assert_eq!(
+            fix.subtitle, "The cause: build.js loaded the ESM-only theme with require().",
+            "{fix:#?}"
+        );
+        let text = format!(
+            "{} {} {} {}",
+            fix.title,
+            fix.subtitle,
+            fix.narrative,
+            fix.facts.join(" ")
+        );
+        assert_eq!(text.matches("ERR_REQUIRE_ESM").count(), 1, "{text}");
+        assert!(!text.contains("/home/dev/"), "paths are relative: {text}");
+        assert!(text.contains("../theme/index.js"), "{text}");
+        assert!(
+            !text.contains("packages"),
+            "install tallies are noise: {text}"
+        );
+        assert!(!text.contains("rewritten"), "{text}");
+    }
+
+    #[test]
+    fn a_bug_found_along_the_way_keeps_its_own_notes() {
+        let ep = episode(
+            "give each replica its share of the rate limit",
+            vec![
+                edit(
+                    "limiter_test.go",
+                    "func TestA(t *testing.T) {}",
+                    "func TestA(t *testing.T) {}\nfunc TestAllowConcurrent(t *testing.T) {}",
+                ),
+                bash_failing(
+                    "go test -race ./...",
+                    "WARNING: DATA RACE\n--- FAIL: TestAllowConcurrent (0.02s)\nFAIL",
+                ),
+                edit(
+                    "limiter.go",
+                    "func (b *bucket) take() {",
+                    "func (b *bucket) take() {\n\tb.mu.Lock()\n\tdefer b.mu.Unlock()",
+                ),
+                bash("go test -race ./...", "ok  \texample.com/app\t1.2s"),
+                edit("deploy/values.yaml", "replicas: 1", "replicas: 3"),
+            ],
+        );
+        let closing = "Each replica now enforces its share of the limit, read from the replica count in deploy/values.yaml.\n\n**Bug found on the way:** the new concurrency test failed under the race detector. Each bucket now has its own mutex.\n\nThe chart sets three replicas.";
+        let c = compress(&ep, Some(closing));
+        let kinds: Vec<&str> = c.observations.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, ["change", "bugfix"], "{:#?}", c.observations);
+        let (work, fix) = (&c.observations[0], &c.observations[1]);
+        assert!(fix.narrative.contains("its own mutex"), "{fix:#?}");
+        assert!(fix.title.contains("its own mutex"), "{}", fix.title);
+        assert!(!work.narrative.contains("mutex"), "{work:#?}");
+        assert!(
+            work.narrative.contains("three replicas") || work.subtitle.contains("three replicas"),
+            "{work:#?}"
+        );
+    }
+
+    #[test]
+    fn an_investigation_keeps_ruled_out_guesses_apart() {
+        let ep = episode(
+            "uploads fail with a 403 since Monday",
+            vec![(
+                "Read",
+                json!({"tool_input": {"file_path": "/home/dev/app/infra/bucket.tf"}}),
+            )],
+        );
+        let c = compress(
+            &ep,
+            Some(
+                "The expired key was not the cause: a fresh one got the same 403. Cause: the uploader's role was narrowed to objectCreator, which cannot overwrite objects.",
+            ),
+        );
+        let found = &c.observations[0];
+        assert_eq!(found.kind, "discovery");
+        assert_eq!(
+            found.title,
+            "Uploads fail with a 403 since Monday — The uploader's role was narrowed to objectCreator, which cannot overwrite objects"
+        );
+        assert!(!found.narrative.contains("expired key"), "{found:#?}");
+        assert_eq!(
+            found
+                .facts
+                .iter()
+                .filter(|f| f.contains("expired key"))
+                .collect::<Vec<_>>(),
+            ["Ruled out: The expired key was not the cause: a fresh one got the same 403."]
+        );
+    }
+
+    #[test]
+    fn each_sentence_goes_to_the_observation_it_is_about() {
+        let ep = episode(
+            "the size check fails in CI. fix it, then add the release workflow",
+            vec![
+                bash_failing("npm run size", "✖ Size limit has exceeded by 1.38 kB"),
+                edit(
+                    "src/width.ts",
+                    "import stringWidth from 'string-width';",
+                    "const segmenter = new Intl.Segmenter();",
+                ),
+                bash("npm run size", "Size: 2.31 kB"),
+                (
+                    "Write",
+                    json!({"tool_input": {"file_path": "/home/dev/app/.github/workflows/release.yml", "content": "on: push\n"},
+                                  "tool_response": {"type": "create"}}),
+                ),
+                bash(
+                    "git commit -qm 'Release workflow with provenance'",
+                    "[main 9f8e7d6] Release workflow with provenance",
+                ),
+            ],
+        );
+        let closing = "The release workflow publishes with provenance on every tag. string-width pulled in emoji-regex, most of the bundle; src/width.ts now uses Intl.Segmenter instead.";
+        let c = compress(&ep, Some(closing));
+        let kinds: Vec<&str> = c.observations.iter().map(|o| o.kind).collect();
+        assert_eq!(kinds, ["bugfix", "feature"], "{:#?}", c.observations);
+        let fix = c
+            .observations
+            .iter()
+            .find(|o| o.kind == "bugfix")
+            .expect("the size fix");
+        let release = c
+            .observations
+            .iter()
+            .find(|o| o.kind != "bugfix")
+            .expect("the release work");
+        let told = |d: &Draft| format!("{} {} {}", d.title, d.subtitle, d.narrative);
+        assert!(told(fix).contains("emoji-regex"), "{fix:#?}");
+        assert!(!told(release).contains("emoji-regex"), "{release:#?}");
+        assert!(
+            told(release).contains("publishes with provenance"),
+            "{release:#?}"
+        );
+    }
 
     #[test]
     fn prompts_that_report_a_problem() {

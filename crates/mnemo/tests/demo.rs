@@ -18,7 +18,9 @@ fn the_demo_tells_the_whole_story_and_cleans_up() {
     // Session 1 went through the hooks and became typed memories.
     assert!(text.contains("32 hook events recorded"), "{text}");
     assert!(
-        text.contains("bugfix   fibonacci() raises ValueError for negative n"),
+        text.contains(
+            "bugfix   Running it with -5 crashes with a giant traceback — fibonacci() raises ValueError for negative n"
+        ),
         "{text}"
     );
     // Session 2's SessionStart index and the recall for the question.

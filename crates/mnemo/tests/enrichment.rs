@@ -191,7 +191,7 @@ fn the_server_compresses_when_hooks_do_not() {
     wait_until("compression by the server", || {
         env.count("SELECT count(*) FROM episodes") == 2
     });
-    assert_eq!(server.get("/api/stats")["observations"], 3);
+    assert_eq!(server.get("/api/stats")["observations"], 2);
 }
 
 /// Chaos: the worker is SIGKILLed while its LLM call is in flight. Nothing

@@ -285,12 +285,12 @@ fn browse_search_and_inspect_memories() {
 
     // Newest first, paginated by cursor, with session overviews.
     let all = server.get("/api/observations");
-    assert_eq!(all["items"].as_array().unwrap().len(), 6);
+    assert_eq!(all["items"].as_array().unwrap().len(), 5);
     assert!(all["next"].is_null());
-    let first = server.get("/api/observations?limit=4");
-    assert_eq!(first["items"].as_array().unwrap().len(), 4);
+    let first = server.get("/api/observations?limit=3");
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
     let cursor = first["next"].as_str().unwrap();
-    let rest = server.get(&format!("/api/observations?limit=4&before={cursor}"));
+    let rest = server.get(&format!("/api/observations?limit=3&before={cursor}"));
     assert_eq!(
         [ids(&first["items"]), ids(&rest["items"])].concat(),
         ids(&all["items"]),
@@ -329,7 +329,7 @@ fn browse_search_and_inspect_memories() {
     assert_eq!(count(&format!("project={project}&type=decision")), 1);
     assert_eq!(count("concept=gotcha"), 1);
     assert_eq!(count("file=tax.py"), 1);
-    assert_eq!(count(&format!("session={session_id}")), 3);
+    assert_eq!(count(&format!("session={session_id}")), 2);
     let nov21 = 1_795_219_200_000_i64; // 2026-11-21T00:00:00Z
     assert_eq!(
         count(&format!("since={nov21}&until={}", nov21 + 86_399_999)),
@@ -442,7 +442,7 @@ fn browse_search_and_inspect_memories() {
         "most recent first"
     );
     let stats = server.get("/api/stats");
-    assert_eq!(stats["observations"], 6);
+    assert_eq!(stats["observations"], 5);
     assert_eq!(stats["sessions"], 1);
     for key in [
         "db_bytes",

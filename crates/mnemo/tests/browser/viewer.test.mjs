@@ -94,12 +94,12 @@ test("the printed URL opens the viewer and becomes a session cookie", async () =
 test("seeded observations show, grouped by day and session", async () => {
   await page.waitForSelector(".card");
   assert.ok((await page.locator(".card").count()) >= 10);
-  assert.equal(await card(page, "fib() raises ValueError for negative n").count(), 1);
+  assert.equal(await card(page, "fibonacci() raises ValueError for negative n").count(), 1);
   const days = await page.locator("h2.day").allTextContents();
   assert.equal(days[0], "Today");
   assert.ok(days.includes("Yesterday"), days.join(", "));
   assert.ok((await page.locator(".group-head", { hasText: "Session" }).count()) >= 2);
-  const badge = card(page, "fib() raises ValueError for negative n").locator(".type");
+  const badge = card(page, "fibonacci() raises ValueError for negative n").locator(".type");
   assert.equal((await badge.textContent()).trim(), "●Bugfix");
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot(page, "timeline-light");
@@ -125,12 +125,12 @@ test("search finds and highlights the expected card, and it expands", async () =
 });
 
 test("an edit's card shows its prompt and diff", async () => {
-  const fix = card(page, "fib() raises ValueError for negative n");
+  const fix = card(page, "fibonacci() raises ValueError for negative n");
   await fix.click();
   await fix.locator(".diff").first().waitFor();
   const added = await fix.locator(".diff .add").allTextContents();
   assert.ok(added.some((l) => l.includes("if n < 0:")), added.join("\n"));
-  assert.match(await fix.locator(".prompt").textContent(), /fib/);
+  assert.match(await fix.locator(".prompt").textContent(), /crashes with a giant traceback/);
   await fix.scrollIntoViewIfNeeded();
   await page.evaluate(() => window.scrollBy(0, -90));
   await shot(page, "expanded-light");
@@ -152,7 +152,7 @@ test("filters narrow the timeline", async () => {
   await page.fill("#f-file", "nothing-matches.rs");
   await page.locator(".empty", { hasText: "No memories match" }).waitFor();
   await page.click("#f-clear");
-  await card(page, "fib() raises ValueError for negative n").waitFor();
+  await card(page, "fibonacci() raises ValueError for negative n").waitFor();
 });
 
 test("keyboard: j and k move, Enter opens", async () => {
@@ -276,7 +276,7 @@ test("dark theme follows the system setting", async () => {
   const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(bg, "rgb(246, 246, 248)", "not the light background");
   await shot(p, "timeline-dark");
-  const fix = card(p, "fib() raises ValueError for negative n");
+  const fix = card(p, "fibonacci() raises ValueError for negative n");
   await fix.click();
   await fix.locator(".diff").first().waitFor();
   await fix.scrollIntoViewIfNeeded();
@@ -302,7 +302,7 @@ test("usable in a narrow window", async () => {
   await p.locator("body.drawer-open").waitFor();
   await shot(p, "filters-narrow");
   await p.keyboard.press("Escape");
-  const fix = card(p, "fib() raises ValueError for negative n");
+  const fix = card(p, "fibonacci() raises ValueError for negative n");
   await fix.click();
   await fix.locator(".diff").first().waitFor();
   await fix.scrollIntoViewIfNeeded();

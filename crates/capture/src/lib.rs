@@ -510,14 +510,17 @@ pub fn dedupe_window_ms(config: &Config) -> i64 {
 /// One try of [`persist`] at the database.
 enum Attempt {
     Stored(Recorded),
-    /// The spool holds more than one replay takes: the event goes behind it.
+    /// The spool holds more than one replay takes: the event goes to the
+    /// spool, behind the rest.
     Queue,
-    /// Another hook is replaying the spool right now.
-    WaitForDrainer,
+    /// Another hook is replaying the spool right now: the event goes to the
+    /// spool, where that replay finds it.
+    BehindReplay,
 }
 
-/// How often a hook waiting for another's spool replay looks again.
-const DRAINER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+/// How often a hook that queued behind another's replay looks whether the
+/// replay is over.
+const REPLAY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Write `record` to the database, first replaying any spooled backlog so
 /// events land in the order they were received; fall back to the spool.
@@ -525,6 +528,11 @@ const DRAINER_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// [`foreground_store_options`]); the wait is taken in slices, and
 /// `give_up` is asked between them: a hook told to stop spools its event at
 /// once rather than be killed while it waits.
+///
+/// A hook that finds another replaying the spool queues its event there:
+/// the replay lists the spool again before it stores its own event, so the
+/// order of arrival holds. Should the replay have finished its last listing
+/// already, the hook waits for it to end and replays what is left itself.
 pub fn persist(
     paths: &Paths,
     config: &Config,
@@ -538,19 +546,23 @@ pub fn persist(
         busy_timeout: options.busy_timeout.min(BUSY_SLICE),
         ..options.clone()
     };
+    let waiting = || started.elapsed() < options.busy_timeout && !give_up();
+    let replay = |store: &mut Store| {
+        spool::drain(
+            &paths.spool_dir,
+            Some(&paths.fallback_spool_dir),
+            store,
+            DRAIN_BUDGET,
+            window,
+        )
+    };
     let try_once = || -> Result<Attempt, StoreError> {
         let mut store = Store::open(&paths.db, &slice)?;
         if spool::pending_all(paths) > 0 {
-            let drained = spool::drain(
-                &paths.spool_dir,
-                Some(&paths.fallback_spool_dir),
-                &mut store,
-                DRAIN_BUDGET,
-                window,
-            )?;
+            let drained = replay(&mut store)?;
             tracing::info!(?drained, "replayed spooled events");
             if drained.drained_elsewhere {
-                return Ok(Attempt::WaitForDrainer);
+                return Ok(Attempt::BehindReplay);
             }
             if drained.remaining > 0 {
                 return Ok(Attempt::Queue); // join the queue rather than jump it
@@ -559,23 +571,20 @@ pub fn persist(
         store.record(record, window).map(Attempt::Stored)
     };
     // Every attempt is idempotent (replay and record dedupe), so a busy
-    // one is simply made again. Another hook replaying the spool is waited
-    // for like a held write lock: an event queued behind a replay that has
-    // already listed the spool would wait there for the next hook.
+    // one is simply made again.
     let attempt = loop {
-        let waiting = started.elapsed() < options.busy_timeout && !give_up();
         match try_once() {
-            Err(StoreError::Busy(_)) if waiting => {}
-            Ok(Attempt::WaitForDrainer) if waiting => std::thread::sleep(DRAINER_POLL),
+            Err(StoreError::Busy(_)) if waiting() => {}
             other => break other,
         }
     };
+    let behind_replay = matches!(attempt, Ok(Attempt::BehindReplay));
     let store_error = match attempt {
         Ok(Attempt::Stored(recorded)) => return Persisted::Stored(recorded),
-        Ok(Attempt::Queue | Attempt::WaitForDrainer) => None,
+        Ok(Attempt::Queue | Attempt::BehindReplay) => None,
         Err(e) => Some(e),
     };
-    match (spool::write(&paths.spool_dir, record).err(), store_error) {
+    let persisted = match (spool::write(&paths.spool_dir, record).err(), store_error) {
         (None, None) => Persisted::Queued,
         (None, Some(e)) => Persisted::Spooled(e),
         // The data directory's filesystem is full or read-only: elsewhere.
@@ -590,7 +599,21 @@ pub fn persist(
                 Persisted::Lost { store, spool }
             }
         },
+    };
+    if behind_replay && matches!(persisted, Persisted::Queued) {
+        // Should the replay have listed the spool for the last time already,
+        // the event must not wait for the next hook.
+        while spool::draining(&paths.spool_dir) && waiting() {
+            std::thread::sleep(REPLAY_POLL);
+        }
+        if waiting()
+            && let Ok(mut store) = Store::open(&paths.db, &slice)
+            && let Err(e) = replay(&mut store)
+        {
+            tracing::info!("the spool is left to the next hook: {e}");
+        }
     }
+    persisted
 }
 
 /// The current time in Unix milliseconds.

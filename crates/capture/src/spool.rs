@@ -133,21 +133,9 @@ pub fn is_private_dir(dir: &Path) -> bool {
         .is_ok_and(|md| md.is_dir() && md.uid() == uid && md.mode() & 0o077 == 0)
 }
 
-/// Replay up to `budget` spooled events of `dir` and of `fallback` (when it
-/// is a private directory) into `store`, oldest first across both, deleting
-/// each file only after its transaction committed. Only one process drains
-/// at a time (the lock is in `dir`); others return at once with everything
-/// still `remaining`.
-pub fn drain(
-    dir: &Path,
-    fallback: Option<&Path>,
-    store: &mut Store,
-    budget: usize,
-    dedupe_window_ms: i64,
-) -> Result<Drained, mnemo_store::StoreError> {
-    let fallback = fallback.filter(|f| is_private_dir(f));
-    // (file name, its directory): names sort in arrival order across both.
-    let mut queue: Vec<(String, &Path)> = [Some(dir), fallback]
+/// The spool files of `dir` and `fallback`, as (file name, its directory).
+fn listed<'a>(dir: &'a Path, fallback: Option<&'a Path>) -> Vec<(String, &'a Path)> {
+    [Some(dir), fallback]
         .into_iter()
         .flatten()
         .flat_map(|d| {
@@ -159,7 +147,31 @@ pub fn drain(
                 .filter(|n| is_spool_file(n))
                 .map(move |n| (n, d))
         })
-        .collect();
+        .collect()
+}
+
+/// Whether a process is replaying the spool of `dir` right now.
+pub fn draining(dir: &Path) -> bool {
+    FileLock::is_held(&dir.join(LOCK_FILE))
+}
+
+/// Replay up to `budget` spooled events of `dir` and of `fallback` (when it
+/// is a private directory) into `store`, oldest first across both, deleting
+/// each file only after its transaction committed. Files spooled while the
+/// replay runs are replayed too before it returns (the spool is listed
+/// again until nothing new is there), so a hook that queues behind a replay
+/// is stored before the replaying hook's own event. Only one process
+/// drains at a time (the lock is in `dir`); others return at once with
+/// everything still `remaining`.
+pub fn drain(
+    dir: &Path,
+    fallback: Option<&Path>,
+    store: &mut Store,
+    budget: usize,
+    dedupe_window_ms: i64,
+) -> Result<Drained, mnemo_store::StoreError> {
+    let fallback = fallback.filter(|f| is_private_dir(f));
+    let mut queue = listed(dir, fallback);
     if queue.is_empty() {
         return Ok(Drained::default());
     }
@@ -170,12 +182,31 @@ pub fn drain(
             ..Drained::default()
         });
     };
-    queue.sort();
-    let mut done = Drained {
-        remaining: queue.len().saturating_sub(budget),
-        ..Drained::default()
-    };
-    queue.truncate(budget);
+    let mut done = Drained::default();
+    let mut left = budget;
+    while !queue.is_empty() {
+        // Names sort in arrival order across both directories.
+        queue.sort();
+        let over = queue.len().saturating_sub(left);
+        queue.truncate(left);
+        replay(&queue, store, dedupe_window_ms, &mut done)?;
+        left -= queue.len();
+        if over > 0 || left == 0 {
+            done.remaining = listed(dir, fallback).len();
+            break;
+        }
+        queue = listed(dir, fallback);
+    }
+    Ok(done)
+}
+
+/// Replay the spool files `queue` into `store`, counting into `done`.
+fn replay(
+    queue: &[(String, &Path)],
+    store: &mut Store,
+    dedupe_window_ms: i64,
+    done: &mut Drained,
+) -> Result<(), mnemo_store::StoreError> {
     for chunk in queue.chunks(256) {
         let mut records = Vec::with_capacity(chunk.len());
         let mut files = Vec::with_capacity(chunk.len());
@@ -206,7 +237,7 @@ pub fn drain(
         }
         done.ingested += records.len();
     }
-    Ok(done)
+    Ok(())
 }
 
 #[cfg(test)]

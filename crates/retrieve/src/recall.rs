@@ -6,13 +6,16 @@
 //! even among thousands of memories. Each query word is weighed by how
 //! distinctive it is in the project (its IDF there; a word no memory has
 //! weighs the most), and a memory qualifies only when it holds, in some
-//! form, a large enough share of that weight ([`MIN_COVERAGE`]) and at least
-//! two of the words (the only one, for one-word prompts). A prompt about
-//! something that never happened names things no memory has, so its
-//! heaviest words are missing everywhere. What is handed over is the
-//! memory's title and its best-matching passages (sentences of the
-//! narrative, facts, the files changed), within the token budget, with the
-//! id to fetch the rest.
+//! form, a large enough share of that weight ([`MIN_COVERAGE`]), or a
+//! smaller one when every ranker of the search puts it first
+//! ([`AGREED_SCORE`]), and at least two of the words (the only one, for
+//! one-word prompts). A prompt about something that never happened names
+//! things no memory has, so its heaviest words are missing everywhere. What
+//! is handed over is the memory's title and the passages (sentences of the
+//! narrative, facts, the files changed) that hold the prompt's words or its
+//! meaning, within the token budget, with the id to fetch the rest.
+//! Questions about order ("the session after …") and about change over the
+//! sessions are answered from the project's timeline (`temporal.rs`).
 
 use mnemo_store::{Result, Store};
 use rusqlite::{OptionalExtension, params};

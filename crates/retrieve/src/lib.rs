@@ -345,19 +345,25 @@ fn hybrid(
             *fused.entry(id).or_default() += fusion.date_weight;
         }
     }
-    if fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0 {
-        weigh_passages(store, &q.text, weights, &filter, &mut fused, depth, fusion)?;
-    }
-    if fusion.answer_weight > 0.0 {
-        let terms = query::content_terms(&q.text);
-        weigh_answers(
-            conn,
-            &filter,
-            &terms,
-            &mut fused,
-            depth,
-            fusion.answer_weight,
-        )?;
+    let weigh_passage = fusion.passage_weight > 0.0 || fusion.best_passage_weight > 0.0;
+    if weigh_passage || fusion.answer_weight > 0.0 {
+        // Read once for both steps: raising the best `depth` leaves them the
+        // best `depth`, so the answer step sees the same memories.
+        let best = get_observations(store, &best_ids(&fused, depth))?;
+        if weigh_passage {
+            weigh_passages(store, &q.text, weights, &filter, &best, &mut fused, fusion)?;
+        }
+        if fusion.answer_weight > 0.0 {
+            let terms = query::content_terms(&q.text);
+            weigh_answers(
+                conn,
+                &filter,
+                &terms,
+                &best,
+                &mut fused,
+                fusion.answer_weight,
+            )?;
+        }
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
@@ -418,18 +424,18 @@ pub(crate) fn search_weighed(
     hybrid(store, q, vectors, &Fusion::DEFAULT, now, Some(weights))
 }
 
-/// Add to the `depth` best of `fused` how well each memory covers the
-/// query's distinctive words: anywhere in it, and in its best passage (one
-/// sentence or fact holding the question's words is the likeliest answer).
-/// `weights`: those of `text`'s content terms in `filter`'s scope, when the
-/// caller has them already.
+/// Add to the scores in `fused` of the `best` memories how well each covers
+/// the query's distinctive words: anywhere in it, and in its best passage
+/// (one sentence or fact holding the question's words is the likeliest
+/// answer). `weights`: those of `text`'s content terms in `filter`'s scope,
+/// when the caller has them already.
 fn weigh_passages(
     store: &Store,
     text: &str,
     weights: Option<&[f64]>,
     filter: &Filter,
+    best: &[Observation],
     fused: &mut HashMap<i64, f64>,
-    depth: usize,
     fusion: &Fusion,
 ) -> Result<()> {
     let terms = query::content_terms(text);
@@ -445,8 +451,8 @@ fn weigh_passages(
         terms: &terms,
         weights,
     };
-    for memory in get_observations(store, &best_ids(fused, depth))? {
-        let found = passage::evidence(&memory, &query);
+    for memory in best {
+        let found = passage::evidence(memory, &query);
         if let Some(score) = fused.get_mut(&memory.id) {
             *score +=
                 fusion.passage_weight * found.coverage + fusion.best_passage_weight * found.best();
@@ -466,7 +472,7 @@ fn best_ids(fused: &HashMap<i64, f64>, depth: usize) -> Vec<i64> {
 /// A reply comes at most this long after the question it answers.
 const ANSWER_WITHIN_MS: i64 = 3_600_000;
 
-/// Pass `weight` times the score of each of the `depth` best of `fused`
+/// Pass `weight` times the score in `fused` of each of the `best` memories
 /// that ends by asking about the search (its last sentence is a question
 /// holding one of the search's `terms`) to the memory that comes right after
 /// it in the same project and session, within [`ANSWER_WITHIN_MS`]. A
@@ -480,48 +486,42 @@ fn weigh_answers(
     conn: &rusqlite::Connection,
     filter: &Filter,
     terms: &[String],
+    best: &[Observation],
     fused: &mut HashMap<i64, f64>,
-    depth: usize,
     weight: f64,
 ) -> Result<()> {
-    let mut question = conn.prepare_cached(
-        "SELECT project_id, session_id, created_at,
-                CASE WHEN narrative <> '' THEN narrative ELSE title END
-         FROM observations WHERE id = ?1 AND deleted_at IS NULL",
-    )?;
     let mut next = conn.prepare_cached(
         "SELECT id FROM observations
-         WHERE project_id IS ?1 AND session_id IS ?2 AND deleted_at IS NULL
+         WHERE project_id IS (SELECT id FROM projects WHERE root = ?1)
+           AND session_id IS ?2 AND deleted_at IS NULL
            AND created_at BETWEEN ?3 AND ?3 + ?4 AND (created_at, id) > (?3, ?5)
          ORDER BY created_at, id LIMIT 1",
     )?;
     let mut raises = Vec::new();
-    for id in best_ids(fused, depth) {
-        let Some((project, session, at, text)) = question
-            .query_row([id], |r| {
-                Ok((
-                    r.get::<_, Option<i64>>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })
-            .optional()?
-        else {
-            continue;
+    for memory in best {
+        let text = if memory.narrative.is_empty() {
+            &memory.title
+        } else {
+            &memory.narrative
         };
-        if !asks_about(&text, terms) {
+        if !asks_about(text, terms) {
             continue;
         }
         let answer: Option<i64> = next
             .query_row(
-                rusqlite::params![project, session, at, ANSWER_WITHIN_MS, id],
+                rusqlite::params![
+                    memory.project,
+                    memory.session_id,
+                    memory.created_at,
+                    ANSWER_WITHIN_MS,
+                    memory.id
+                ],
                 |r| r.get(0),
             )
             .optional()?;
         let Some(answer) = answer else { continue };
         if filter.admits(conn, answer)? {
-            raises.push((answer, weight * fused[&id]));
+            raises.push((answer, weight * fused[&memory.id]));
         }
     }
     for (answer, raise) in raises {

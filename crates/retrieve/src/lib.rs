@@ -365,23 +365,12 @@ fn hybrid(
             )?;
         }
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
-         WHERE o.id = ?1 AND o.deleted_at IS NULL",
-        hit_columns("?2")
-    ))?;
-    let mut hits = Vec::with_capacity(fused.len());
-    for (id, score) in fused {
-        let Some(mut h) = stmt
-            .query_row(rusqlite::params![id, score], hit)
-            .optional()?
-        else {
-            continue; // forgotten since it was indexed
-        };
+    // Memories forgotten since they were indexed are left out.
+    let mut hits = hits_by_id(store, fused)?;
+    for h in &mut hits {
         let age_days = (now - h.created_at).max(0) as f64 / 86_400_000.0;
         h.score *=
             1.0 + fusion.recency_weight * 0.5f64.powf(age_days / fusion.recency_half_life_days);
-        hits.push(h);
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
     Ok(hits.into_iter().skip(q.offset).take(limit).collect())
@@ -744,15 +733,16 @@ fn hit_columns(score: &str) -> String {
     )
 }
 
-/// The search results of `ids`, in that order, each with `score`.
-fn hits_by_id(store: &Store, ids: &[i64], score: f64) -> Result<Vec<Hit>> {
+/// The search results of the memories in `scored`, in that order, each with
+/// its score; forgotten ones are left out.
+fn hits_by_id(store: &Store, scored: impl IntoIterator<Item = (i64, f64)>) -> Result<Vec<Hit>> {
     let mut stmt = store.conn().prepare_cached(&format!(
         "SELECT {} FROM observations o LEFT JOIN projects p ON p.id = o.project_id
          WHERE o.id = ?1 AND o.deleted_at IS NULL",
         hit_columns("?2")
     ))?;
-    let mut hits = Vec::with_capacity(ids.len());
-    for &id in ids {
+    let mut hits = Vec::new();
+    for (id, score) in scored {
         if let Some(h) = stmt
             .query_row(rusqlite::params![id, score], hit)
             .optional()?

@@ -205,11 +205,12 @@ pub(crate) fn around_anchor(
     near.sort_by_key(rank); // stable: the nearest first among the unranked
     // Scored just above the question's best, so scores still sort the list.
     let top = own.first().map_or(1.0, |h| h.score);
-    let mut hits = crate::hits_by_id(store, &near, top)?;
-    let count = hits.len();
-    for (i, h) in hits.iter_mut().enumerate() {
-        h.score = top + (count - i) as f64 * 1e-3;
-    }
+    let count = near.len();
+    let scored = near
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| (id, top + (count - i) as f64 * 1e-3));
+    let mut hits = crate::hits_by_id(store, scored)?;
     hits.extend(own.into_iter().filter(|h| !near.contains(&h.id)));
     Ok(hits
         .into_iter()

@@ -230,11 +230,22 @@ pub struct ServeConfig {
     /// The port on 127.0.0.1 (the only address it listens on); 0 picks a
     /// free one. Default 37373.
     pub port: u16,
+    /// Seconds a client may take to send a request's headers, and then its
+    /// body; also how long an idle keep-alive connection stays open.
+    /// Default 10.
+    pub header_timeout_secs: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    /// Default 64.
+    pub max_connections: usize,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
-        ServeConfig { port: 37373 }
+        ServeConfig {
+            port: 37373,
+            header_timeout_secs: 10,
+            max_connections: 64,
+        }
     }
 }
 

@@ -779,3 +779,149 @@ fn a_server_killed_mid_stream_loses_nothing_and_restarts() {
     assert!(again.stop_with(libc::SIGTERM).success());
     assert!(env.processes().is_empty(), "{:?}", env.processes());
 }
+
+/// Read from `stream` until the server closes it (or 10 s pass); what came.
+fn read_until_closed(stream: &mut std::net::TcpStream) -> (String, Duration) {
+    use std::io::Read;
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the server kept the connection open: {e}"),
+        }
+    }
+    (
+        String::from_utf8_lossy(&got).into_owned(),
+        started.elapsed(),
+    )
+}
+
+fn connect(port: u16, sent: &str) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(sent.as_bytes()).unwrap();
+    stream
+}
+
+#[test]
+fn slow_idle_and_surplus_connections_are_cut_off() {
+    let env = Env::new()
+        .env("MNEMO_SERVE_HEADER_TIMEOUT_SECS", "1")
+        .env("MNEMO_SERVE_MAX_CONNECTIONS", "3");
+    let served = env.serve();
+    let port = served.port;
+    let host = format!("Host: 127.0.0.1:{port}\r\n");
+
+    // Headers that never end: the connection is closed after the timeout.
+    let mut trickle = connect(port, &format!("GET /api/stats HTTP/1.1\r\n{host}"));
+    let (_, waited) = read_until_closed(&mut trickle);
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed early: {waited:?}"
+    );
+
+    // A finished request on a keep-alive connection, then silence.
+    let mut idle = connect(port, &format!("GET / HTTP/1.1\r\n{host}\r\n"));
+    let (answer, waited) = read_until_closed(&mut idle);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed early: {waited:?}"
+    );
+
+    // A body announced but never sent: 408, not a handler waiting forever.
+    let bearer = served.bearer();
+    let mut slow_body = connect(
+        port,
+        &format!(
+            "POST /api/remember HTTP/1.1\r\n{host}Authorization: {bearer}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"text\":"
+        ),
+    );
+    let (answer, _) = read_until_closed(&mut slow_body);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // Three connections held open: a fourth is told why and closed at once.
+    let held: Vec<_> = (0..3)
+        .map(|_| connect(port, "GET / HTTP/1.1\r\n"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut surplus = connect(port, "");
+    let (answer, waited) = read_until_closed(&mut surplus);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too many open connections"), "{answer}");
+    assert!(
+        waited < Duration::from_millis(900),
+        "not at once: {waited:?}"
+    );
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let answer = loop {
+        let mut stream = connect(
+            port,
+            &format!(
+                "GET /api/stats HTTP/1.1\r\n{host}Authorization: {bearer}\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        let (answer, _) = read_until_closed(&mut stream);
+        if !answer.starts_with("HTTP/1.1 503") || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let status = answer.get(9..12).unwrap_or("");
+    assert_eq!(status, "200", "slots come back when connections close");
+}
+
+#[test]
+fn duplicate_missing_and_conflicting_hosts_are_refused() {
+    let env = Env::new();
+    let served = env.serve();
+    let port = served.port;
+    let own = format!("127.0.0.1:{port}");
+    let bearer = served.bearer();
+    let auth = ("Authorization", bearer.as_str());
+    let raw = |head: String| {
+        let mut stream = connect(port, &head);
+        read_until_closed(&mut stream).0
+    };
+    let status = |answer: String| answer.get(9..12).unwrap_or("").to_string();
+    assert_eq!(
+        status(raw(format!(
+            "GET /api/stats HTTP/1.1\r\nHost: {own}\r\nHost: evil.example\r\n\
+             Authorization: {bearer}\r\nConnection: close\r\n\r\n"
+        ))),
+        "400",
+        "two Host headers"
+    );
+    assert_eq!(
+        status(raw(format!(
+            "GET /api/stats HTTP/1.0\r\nAuthorization: {bearer}\r\n\r\n"
+        ))),
+        "400",
+        "no Host"
+    );
+    let absolute = |target: &str, host: &str| {
+        request(port, "GET", target, &[("Host", host), auth], None).status
+    };
+    assert_eq!(absolute(&format!("http://{own}/api/stats"), &own), 200);
+    assert_eq!(
+        absolute(&format!("http://evil.example:{port}/api/stats"), &own),
+        400,
+        "the target names another host than Host"
+    );
+    assert_eq!(
+        absolute(
+            &format!("http://evil.example:{port}/api/stats"),
+            &format!("evil.example:{port}")
+        ),
+        403
+    );
+}

@@ -13,6 +13,10 @@
 //!   cookie (401 otherwise).
 //! - **Host** must be `127.0.0.1`, `localhost` or `[::1]` with the server's
 //!   port (403 otherwise): a DNS-rebinding page sends its own host name.
+//!   Exactly one `Host` header (400 for none or two); an absolute-form
+//!   target (`GET http://host:port/…`) is checked the same way, and 400 if
+//!   it names another host than `Host`, so no two parts of the stack can
+//!   read a different host from one request.
 //! - **State-changing methods** must come from the viewer's own origin: a
 //!   foreign `Origin` is refused (403), and a cookie without an `Origin`
 //!   too (only non-browser clients, with the bearer token, send none).
@@ -28,7 +32,7 @@ use std::path::Path;
 
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -124,6 +128,39 @@ impl Guard {
             .any(|name| host.eq_ignore_ascii_case(&format!("{name}:{}", self.port)))
     }
 
+    /// The host a request names must be this server: one `Host` header,
+    /// and an absolute-form target (`GET http://host/…`) naming the same.
+    fn check_host(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
+        let mut hosts = headers.get_all(header::HOST).iter();
+        let host = hosts.next();
+        if hosts.next().is_some() {
+            return Err(ApiError::bad_request("more than one Host header"));
+        }
+        let host = match host.map(|h| h.to_str()) {
+            Some(Ok(host)) => Some(host),
+            Some(Err(_)) => return Err(ApiError::bad_request("a Host header that is not text")),
+            None => None,
+        };
+        let target = uri.authority().map(|a| a.as_str());
+        let named = match (host, target) {
+            (None, None) => return Err(ApiError::bad_request("a request needs a Host header")),
+            (Some(host), Some(target)) if !host.eq_ignore_ascii_case(target) => {
+                return Err(ApiError::bad_request(
+                    "the Host header and the request target name different hosts",
+                ));
+            }
+            (_, Some(named)) | (Some(named), None) => named,
+        };
+        if self.is_own_host(named) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "this server answers only to localhost / 127.0.0.1 with its own port",
+            ))
+        }
+    }
+
     fn credential(&self, headers: &HeaderMap) -> Option<Credential> {
         let bearer = headers
             .get(header::AUTHORIZATION)
@@ -144,14 +181,11 @@ impl Guard {
     }
 
     /// Why `request` must be refused, if it must.
-    fn refusal(&self, method: &Method, path: &str, headers: &HeaderMap) -> Option<ApiError> {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        if !host.is_some_and(|h| self.is_own_host(h)) {
-            return Some(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this server answers only to localhost / 127.0.0.1 with its own port",
-            ));
+    fn refusal(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Option<ApiError> {
+        if let Err(why) = self.check_host(uri, headers) {
+            return Some(why);
         }
+        let path = uri.path();
         let changes_state = !matches!(*method, Method::GET | Method::HEAD);
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         if changes_state
@@ -195,19 +229,18 @@ fn same(a: &str, b: &str) -> bool {
 /// to whatever the handler answered.
 pub async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
-    let mut response =
-        match guard.refusal(request.method(), request.uri().path(), request.headers()) {
-            Some(refusal) => {
-                let mut response = refusal.into_response();
-                if response.status() == StatusCode::UNAUTHORIZED {
-                    response
-                        .headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                }
+    let mut response = match guard.refusal(request.method(), request.uri(), request.headers()) {
+        Some(refusal) => {
+            let mut response = refusal.into_response();
+            if response.status() == StatusCode::UNAUTHORIZED {
                 response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            None => next.run(request).await,
-        };
+            response
+        }
+        None => next.run(request).await,
+    };
     let headers = response.headers_mut();
     let fixed: [(HeaderName, &'static str); 6] = [
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
@@ -246,7 +279,7 @@ mod tests {
 
     fn status(guard: &Guard, method: Method, path: &str, pairs: &[(&'static str, &str)]) -> u16 {
         guard
-            .refusal(&method, path, &headers(pairs))
+            .refusal(&method, &path.parse().unwrap(), &headers(pairs))
             .map_or(200, |e| e.status.as_u16())
     }
 
@@ -308,7 +341,38 @@ mod tests {
                 "{foreign}"
             );
         }
-        assert_eq!(status(&guard, Method::GET, "/", &[]), 403, "no Host");
+        assert_eq!(status(&guard, Method::GET, "/", &[]), 400, "no Host");
+        assert_eq!(
+            status(
+                &guard,
+                Method::GET,
+                "/",
+                &[host, ("host", "127.0.0.1:4000")]
+            ),
+            400,
+            "two Host headers"
+        );
+        let absolute = |target: &str, pairs: &[(&'static str, &str)]| {
+            let mut pairs = pairs.to_vec();
+            pairs.push(("authorization", &bearer));
+            status(&guard, Method::GET, target, &pairs)
+        };
+        let own = "http://127.0.0.1:4000/api/stats";
+        assert_eq!(absolute(own, &[host]), 200, "absolute form, same host");
+        assert_eq!(absolute(own, &[]), 200, "absolute form names the host");
+        assert_eq!(
+            absolute("http://evil.example:4000/api/stats", &[host]),
+            400,
+            "target and Host disagree"
+        );
+        assert_eq!(
+            absolute(
+                "http://evil.example:4000/api/stats",
+                &[("host", "evil.example:4000")]
+            ),
+            403,
+            "absolute form checked like Host"
+        );
         let post = |origin: Option<&str>, credential: (&'static str, &str)| {
             let mut pairs = vec![("host", "localhost:4000"), credential];
             pairs.extend(origin.map(|o| ("origin", o)));

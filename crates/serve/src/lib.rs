@@ -7,7 +7,8 @@
 //!   ([`Started::AlreadyRunning`]).
 //! - Every API call is authenticated and checked (`auth.rs`'s module docs:
 //!   token, session cookie, Host, Origin, CSP); bodies are capped at
-//!   [`MAX_BODY_BYTES`].
+//!   [`MAX_BODY_BYTES`]. Slow clients are timed out and connections capped
+//!   (`listen.rs`, `[serve] header_timeout_secs` and `max_connections`).
 //! - The viewer is plain HTML, CSS and JavaScript compiled into the binary:
 //!   no build step, nothing loaded from the network, every piece of data
 //!   rendered as text (`textContent`), never as HTML.
@@ -27,6 +28,7 @@ mod api;
 mod assets;
 mod auth;
 mod db;
+mod listen;
 mod live;
 
 use std::fs;
@@ -51,6 +53,7 @@ use tokio::sync::watch;
 use crate::api::AppState;
 use crate::auth::Guard;
 use crate::db::Db;
+use crate::listen::Limits;
 use crate::live::Live;
 
 pub use auth::TOKEN_FILE;
@@ -108,6 +111,7 @@ pub struct Server {
     state: AppState,
     db: PathBuf,
     store_options: mnemo_store::StoreOptions,
+    limits: Limits,
     instance_file: PathBuf,
     stop_streams: watch::Sender<bool>,
     runtime: tokio::runtime::Runtime,
@@ -188,6 +192,7 @@ impl Server {
         Store::open(&paths.db, &store_options)
             .with_context(|| format!("cannot open {}", paths.db.display()))?;
         let redactor = Redactor::new(&privacy_options(&config))?;
+        let limits = Limits::from_config(&config.serve);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .max_blocking_threads(8)
@@ -222,6 +227,7 @@ impl Server {
             state,
             db: paths.db,
             store_options,
+            limits,
             instance_file,
             stop_streams,
             runtime,
@@ -253,16 +259,13 @@ impl Server {
             self.store_options.clone(),
             Arc::clone(&stop_watcher),
         )?;
-        let app = router(self.state.clone());
+        let app = router(self.state.clone(), self.limits);
         let stop_streams = self.stop_streams.clone();
         let served = runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(self.listener)?;
-            let mut stopped = stop_streams.subscribe();
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            });
+            let server = listen::serve(listener, app, self.limits, stop_streams.subscribe());
             tokio::select! {
-                served = server => served,
+                () = server => Ok::<(), std::io::Error>(()),
                 () = async {
                     let signal = signals.recv().await;
                     tracing::info!("{signal}: shutting down");
@@ -283,7 +286,7 @@ impl Server {
 }
 
 /// Every route: the API (authenticated, see `auth.rs`) and the viewer's files.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, limits: Limits) -> Router {
     Router::new()
         .route("/api/session", post(api::session))
         .route("/api/observations", get(api::list))
@@ -304,6 +307,10 @@ fn router(state: AppState) -> Router {
         .route("/api/{*rest}", any(api::no_such_route))
         .fallback(assets::file)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            listen::body_deadline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.guard.clone(),
             auth::guard,

@@ -8,7 +8,8 @@
 //! weighs the most), and a memory qualifies only when it holds, in some
 //! form, a large enough share of that weight ([`MIN_COVERAGE`]), or a
 //! smaller one when every ranker of the search puts it first
-//! ([`AGREED_SCORE`]), and at least two of the words (the only one, for
+//! ([`AGREED_SCORE`]), and at least two of the words; or when it is the
+//! best result and stands far ahead of the rest ([`STANDOUT_MARGIN`]) (the only one, for
 //! one-word prompts). A prompt about something that never happened names
 //! things no memory has, so its heaviest words are missing everywhere. What
 //! is handed over is the memory's title and the passages (sentences of the
@@ -50,6 +51,21 @@ const MIN_BEST_PASSAGE: f64 = 0.35;
 /// coding-session development set like the thresholds above.
 const AGREED_SCORE: f64 = 2.5;
 const AGREED_COVERAGE: f64 = 0.35;
+
+/// The best result is recalled on its own evidence when it stands out:
+/// a fused score of at least [`STANDOUT_SCORE`], [`STANDOUT_MARGIN`] ahead
+/// of the second, among a full field of [`CANDIDATES`] (in a store of a
+/// handful of memories, normalised scores spread wide whatever the prompt).
+/// Measured on the coding-session development set (BENCHMARKS.md).
+const STANDOUT_SCORE: f64 = 2.0;
+const STANDOUT_MARGIN: f64 = 0.4;
+
+/// How steeply a recalled memory's lines lose priority with its search
+/// score relative to the best one's (a memory at 80 % of the best score
+/// gets 41 % of the priority): the answer is usually in the best memory,
+/// and three memories share one budget. Measured like the thresholds
+/// above (flat from 4 to 20).
+const LINE_STRENGTH_POWER: i32 = 4;
 
 /// How much to recall, and with which embedder.
 #[derive(Clone, Copy)]
@@ -222,6 +238,19 @@ fn relevant(found: &Evidence, score: Option<f64>, needed: usize) -> bool {
     found.matched >= needed && (worded || agreed)
 }
 
+/// The best search result when it stands out: a high fused score, well
+/// ahead of the next one. A prompt in other words than the memory shares
+/// few of its terms, but the rankers still single that memory out; a
+/// prompt about work never done spreads its score over near misses.
+fn standout(hits: &[crate::Hit]) -> Option<i64> {
+    if hits.len() < CANDIDATES {
+        return None;
+    }
+    let first = hits.first()?;
+    let second = hits.get(1).map_or(0.0, |h| h.score);
+    (first.score >= STANDOUT_SCORE && first.score - second >= STANDOUT_MARGIN).then_some(first.id)
+}
+
 /// The search for a memory's neighbours in time: the anchor it names, found
 /// as firmly as any recalled memory, and the memories of the unit of work
 /// next to it, ranked by how much of the whole prompt they cover (nearest
@@ -372,6 +401,15 @@ pub fn recall(
     }
     let scores: std::collections::HashMap<i64, f64> =
         hits.iter().map(|h| (h.id, h.score)).collect();
+    let standout = standout(&hits);
+    // Lines of a memory the search ranks well below the best one yield
+    // the budget to the best one's lines.
+    let best_score = hits[0].score.max(f64::EPSILON);
+    let strength = |id: i64| {
+        (scores.get(&id).copied().unwrap_or(0.0) / best_score)
+            .clamp(0.0, 1.0)
+            .powi(LINE_STRENGTH_POWER)
+    };
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     let history = temporal::asks_history(prompt);
     let max_memories = if history {
@@ -385,7 +423,8 @@ pub fn recall(
             break;
         }
         let found = evidence(&o, &query);
-        if !relevant(&found, scores.get(&o.id).copied(), needed)
+        let stands_out = standout == Some(o.id) && found.matched >= needed;
+        if !(stands_out || relevant(&found, scores.get(&o.id).copied(), needed))
             || already_given(store, session, o.id)?
         {
             continue;
@@ -394,7 +433,10 @@ pub fn recall(
             id: o.id,
             at: o.created_at,
             header: Entry::header(&o, false),
-            lines: prioritised(found.passages, &prompt_vector),
+            lines: prioritised(found.passages, &prompt_vector)
+                .into_iter()
+                .map(|(priority, line)| (priority * strength(o.id), line))
+                .collect(),
         });
     }
     let mut intro = "Past work in this project related to the prompt (from mnemo's memory):";

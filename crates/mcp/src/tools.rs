@@ -337,7 +337,15 @@ impl Memory {
         if found.is_empty() {
             return Err(format!("no observation with id {}", missing.join(", ")));
         }
-        let records: Vec<Value> = found.iter().map(record).collect();
+        let records = found
+            .iter()
+            .map(|o| {
+                let sources =
+                    mnemo_retrieve::provenance::sources(&store, o.id, o.project.as_deref())
+                        .map_err(|e| e.to_string())?;
+                Ok(record(o, &sources))
+            })
+            .collect::<Result<Vec<Value>, String>>()?;
         let mut blocks = vec![
             serde_json::to_string_pretty(&records).map_err(|e| format!("cannot render: {e}"))?,
         ];
@@ -468,9 +476,10 @@ fn details_hint(hits: &[Hit]) -> String {
     )
 }
 
-/// An observation as `get_observations` returns it, its stored text made
-/// safe to give back (`quote`): no tags, no invisible characters.
-fn record(o: &Observation) -> Value {
+/// An observation as `get_observations` returns it, with the tool calls it
+/// came from (`sources`), its stored text made safe to give back
+/// (`quote`): no tags, no invisible characters.
+fn record(o: &Observation, sources: &[String]) -> Value {
     let lines =
         |list: &[String]| -> Vec<String> { list.iter().map(|s| inline(s).into_owned()).collect() };
     json!({
@@ -485,6 +494,7 @@ fn record(o: &Observation) -> Value {
         "files_modified": lines(&o.files_modified),
         "project": o.project.as_deref().map(inline),
         "created_at": iso(o.created_at),
+        "sources": sources,
         "ref": o.reference.as_deref().map(inline),
     })
 }

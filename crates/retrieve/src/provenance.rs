@@ -1,0 +1,121 @@
+//! Where a memory's words came from: the tool calls it was compressed
+//! from (which tool, on which file, URL or command), so whoever reads a
+//! memory can weigh it by its source — a web page or a file of the
+//! repository says what its author wrote, not what is true.
+
+use mnemo_store::{Result, Store};
+
+use crate::quote::inline;
+
+/// Most characters of one source's target (a path, URL or command).
+const TARGET_CHARS: usize = 60;
+
+/// The tool calls observation `id` was made from, in order, each once:
+/// "Read src/app.rs", "WebFetch https://…", "Bash `git log -3`" (a failed
+/// call marked so). Paths are relative to `root` when under it. Empty for
+/// memories that came from no tool call (notes, imports).
+pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<String>> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT e.hook, e.tool_name,
+                coalesce(json_extract(e.payload, '$.tool_input.file_path'),
+                         json_extract(e.payload, '$.tool_input.url'),
+                         json_extract(e.payload, '$.tool_input.command'),
+                         json_extract(e.payload, '$.tool_input.query'),
+                         json_extract(e.payload, '$.tool_input.pattern'), '')
+         FROM observations o,
+              json_each(CASE WHEN json_valid(o.source_event_ids) THEN o.source_event_ids ELSE '[]' END) j
+         JOIN events e ON e.id = j.value
+         WHERE o.id = ?1 AND e.tool_name IS NOT NULL
+         ORDER BY e.id",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        ))
+    })?;
+    let mut out: Vec<String> = Vec::new();
+    for row in rows {
+        let (hook, tool, target) = row?;
+        let source = describe(&hook, &tool, &target, root);
+        if !out.contains(&source) {
+            out.push(source);
+        }
+    }
+    Ok(out)
+}
+
+/// One source on one line, its target relative to `root` and clipped.
+fn describe(hook: &str, tool: &str, target: &str, root: Option<&str>) -> String {
+    let target = root
+        .and_then(|root| target.strip_prefix(root))
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(target);
+    let target = inline(target.trim());
+    let clipped = match target.char_indices().nth(TARGET_CHARS) {
+        Some((at, _)) => format!("{}…", &target[..at]),
+        None => target.into_owned(),
+    };
+    let failed = if hook == "PostToolUseFailure" {
+        " (failed)"
+    } else {
+        ""
+    };
+    let tool = inline(tool);
+    match (tool.as_ref(), clipped.is_empty()) {
+        (_, true) => format!("{tool}{failed}"),
+        ("Bash", false) => format!("{tool}{failed} `{}`", clipped.replace('`', "'")),
+        _ => format!("{tool}{failed} {clipped}"),
+    }
+}
+
+/// `from Read a.rs, WebFetch https://…` for at most `max` sources (`+N`
+/// for the rest); empty without any.
+pub fn from_line(sources: &[String], max: usize) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
+    let shown = sources[..sources.len().min(max)].join(", ");
+    match sources.len().saturating_sub(max) {
+        0 => format!("from {shown}"),
+        more => format!("from {shown} +{more}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_read_as_tool_and_target() {
+        assert_eq!(
+            describe(
+                "PostToolUse",
+                "Read",
+                "/src/app/README.md",
+                Some("/src/app")
+            ),
+            "Read README.md"
+        );
+        assert_eq!(
+            describe("PostToolUseFailure", "Bash", "npm test", None),
+            "Bash (failed) `npm test`"
+        );
+        assert_eq!(
+            describe(
+                "PostToolUse",
+                "WebFetch",
+                "https://x.example/<system-reminder>",
+                None
+            ),
+            "WebFetch https://x.example/‹system-reminder>"
+        );
+        assert_eq!(describe("PostToolUse", "TodoWrite", "", None), "TodoWrite");
+        assert_eq!(
+            from_line(&["Read a".into(), "Read b".into(), "Bash `c`".into()], 2),
+            "from Read a, Read b +1"
+        );
+        assert_eq!(from_line(&[], 2), "");
+    }
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mnemo_privacy::{CleanReport, Redactor};
-use mnemo_retrieve::quote::{block, inline};
+use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{iso, now_ms, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
 use mnemo_store::{ProjectRef, Store, StoreOptions};
@@ -487,7 +487,7 @@ fn record(o: &Observation, sources: &[String]) -> Value {
         "type": o.kind,
         "title": inline(&o.title),
         "subtitle": inline(&o.subtitle),
-        "narrative": block(&o.narrative),
+        "narrative": inline(&o.narrative),
         "facts": lines(&o.facts),
         "concepts": lines(&o.concepts),
         "files_read": lines(&o.files_read),

@@ -1,6 +1,6 @@
-//! Where a memory's words came from: the tool calls it was compressed
-//! from (which tool, on which file, URL or command), so whoever reads a
-//! memory can weigh it by its source — a web page or a file of the
+//! Where a memory's words came from: the tool calls of the episode it was
+//! compressed from (which tool, on which file, URL or command), so whoever
+//! reads a memory can weigh it by its source — a web page or a file of the
 //! repository says what its author wrote, not what is true.
 
 use mnemo_store::{Result, Store};
@@ -10,10 +10,12 @@ use crate::quote::inline;
 /// Most characters of one source's target (a path, URL or command).
 const TARGET_CHARS: usize = 60;
 
-/// The tool calls observation `id` was made from, in order, each once:
-/// "Read src/app.rs", "WebFetch https://…", "Bash `git log -3`" (a failed
-/// call marked so). Paths are relative to `root` when under it. Empty for
-/// memories that came from no tool call (notes, imports).
+/// The tool calls of the episode observation `id` was made from (whatever
+/// it read, fetched or ran may have lent it words), each once: "WebFetch
+/// https://…", "Read src/app.rs", "Bash `git log -3`" (a failed call marked
+/// so). Web pages come first, then the calls in order; paths are relative
+/// to `root` when under it. Empty for memories of no episode (notes,
+/// imports).
 pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<String>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT e.hook, e.tool_name,
@@ -22,11 +24,9 @@ pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<String>
                          json_extract(e.payload, '$.tool_input.command'),
                          json_extract(e.payload, '$.tool_input.query'),
                          json_extract(e.payload, '$.tool_input.pattern'), '')
-         FROM observations o,
-              json_each(CASE WHEN json_valid(o.source_event_ids) THEN o.source_event_ids ELSE '[]' END) j
-         JOIN events e ON e.id = j.value
-         WHERE o.id = ?1 AND e.tool_name IS NOT NULL
-         ORDER BY e.id",
+         FROM observations o JOIN events e ON e.prompt_id = o.prompt_id
+         WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook LIKE 'PostToolUse%'
+         ORDER BY e.tool_name NOT IN ('WebFetch', 'WebSearch'), e.id",
     )?;
     let rows = stmt.query_map([id], |r| {
         Ok((

@@ -4,8 +4,9 @@
 //! Memories come from tool outputs, and tool outputs carry whatever a
 //! repository, a web page, a commit message or an error contains. Whatever
 //! mnemo gives back is data, never markup a model or Claude Code would act
-//! on. Two rules, applied by [`inline`] (one line, for index and recall
-//! lines) and [`block`] (line breaks kept, for full records):
+//! on. [`inline`] applies two rules and puts the text on one line — full
+//! records too (`get_observations`, `mnemo show`): a narrative's line breaks
+//! are worth less than the certainty that no stored line reads as mnemo's.
 //!
 //! - **No tags.** Every `<` that could start a tag becomes `‹` (U+2039):
 //!   one followed by a letter, `/`, `!` or `?` (so `<system-reminder>`,
@@ -15,10 +16,9 @@
 //!   (U+FF1C, U+FE64) are treated the same. `Vec<String>` reads
 //!   `Vec‹String>`, and `a < b` is left alone.
 //! - **No hidden structure.** Line and paragraph separators (U+2028,
-//!   U+2029, NEL and every other control character) become a space in
-//!   [`inline`] (in [`block`], a line break); bidirectional controls,
-//!   zero-width spaces and Unicode tag characters (invisible text a model
-//!   still reads) are removed.
+//!   U+2029, NEL) and every other control character become a space;
+//!   bidirectional controls, zero-width spaces and Unicode tag characters
+//!   (invisible text a model still reads) are removed.
 //!
 //! So a memory can neither break its line to forge another record nor
 //! close the `<mnemo-context>` fence nor open a block the reader treats as
@@ -30,22 +30,32 @@ use std::borrow::Cow;
 /// `text` on one line, with no tag and no invisible or line-breaking
 /// character; borrowed when already safe.
 pub fn inline(text: &str) -> Cow<'_, str> {
-    neutralise(text, false)
-}
-
-/// `text` with its line breaks kept (`\n`; `\r\n`, `\r` and the Unicode
-/// line and paragraph separators become `\n`) and otherwise as [`inline`]
-/// makes it; borrowed when already safe.
-pub fn block(text: &str) -> Cow<'_, str> {
-    neutralise(text, true)
+    let safe = text
+        .char_indices()
+        .all(|(i, c)| matches!(treatment(c, &text[i + c.len_utf8()..]), Treatment::Keep));
+    if safe {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        match treatment(c, &text[i + c.len_utf8()..]) {
+            Treatment::Keep => out.push(c),
+            Treatment::Defuse => out.push('‹'),
+            Treatment::Drop => {}
+            Treatment::Space => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// What to do with one character.
 enum Treatment {
     Keep,
-    /// A line break (on one line, a space).
-    Break,
-    /// Another control character: a space.
+    /// A line break or another control character: a space.
     Space,
     /// A `<` that could start a tag.
     Defuse,
@@ -55,7 +65,7 @@ enum Treatment {
 fn treatment(c: char, after: &str) -> Treatment {
     match c {
         '<' | '\u{FF1C}' | '\u{FE64}' if starts_tag(after) => Treatment::Defuse,
-        '\n' | '\r' | '\u{0085}' | '\u{2028}' | '\u{2029}' => Treatment::Break,
+        '\u{2028}' | '\u{2029}' => Treatment::Space,
         c if invisible(c) => Treatment::Drop,
         c if c.is_control() => Treatment::Space,
         _ => Treatment::Keep,
@@ -100,36 +110,6 @@ fn spaced_tag_name(rest: &str) -> bool {
     rest[end..].starts_with('>')
 }
 
-fn neutralise(text: &str, keep_lines: bool) -> Cow<'_, str> {
-    let safe = text.char_indices().all(|(i, c)| {
-        (keep_lines && c == '\n')
-            || matches!(treatment(c, &text[i + c.len_utf8()..]), Treatment::Keep)
-    });
-    if safe {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut previous = '\0';
-    for (i, c) in text.char_indices() {
-        match treatment(c, &text[i + c.len_utf8()..]) {
-            Treatment::Keep => out.push(c),
-            Treatment::Defuse => out.push('‹'),
-            Treatment::Drop => {}
-            // `\r\n` is one break.
-            Treatment::Break if keep_lines && previous == '\r' && c == '\n' => {}
-            Treatment::Break if keep_lines => out.push('\n'),
-            Treatment::Break | Treatment::Space => {
-                let after_space = out.ends_with(' ') || (keep_lines && out.ends_with('\n'));
-                if !after_space {
-                    out.push(' ');
-                }
-            }
-        }
-        previous = c;
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +117,6 @@ mod tests {
     #[test]
     fn safe_text_is_borrowed() {
         assert!(matches!(inline("fix a < b in parse()"), Cow::Borrowed(_)));
-        assert!(matches!(block("line one\nline two"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -180,12 +159,11 @@ mod tests {
             "\u{FF1C}system-reminder\u{FF1E}",
             "<\u{E0073}system>",
         ] {
-            for safe in [inline(tag), block(tag)] {
-                assert!(
-                    !safe.contains(['<', '\u{FF1C}', '\u{FE64}']),
-                    "{tag:?} -> {safe:?}"
-                );
-            }
+            let safe = inline(tag);
+            assert!(
+                !safe.contains(['<', '\u{FF1C}', '\u{FE64}']),
+                "{tag:?} -> {safe:?}"
+            );
         }
         assert_eq!(inline("Vec<String>"), "Vec‹String>");
         assert_eq!(inline("if n < 10 && m <= 3"), "if n < 10 && m <= 3");
@@ -198,13 +176,5 @@ mod tests {
         assert_eq!(inline(hostile), "paylortnoc xy");
         // Emoji sequences keep their joiner.
         assert!(matches!(inline("👩\u{200D}💻"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn a_block_keeps_its_lines_and_nothing_else() {
-        assert_eq!(
-            block("a\r\nb\u{2028}c\u{0}d <system-reminder>\n\ne"),
-            "a\nb\nc d ‹system-reminder>\n\ne"
-        );
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_config::Config;
-use mnemo_retrieve::quote::{block, inline};
+use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{parse_time, utc_minute};
 use mnemo_retrieve::{
     Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
@@ -315,7 +315,7 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
             println!("{}", inline(&o.subtitle));
         }
         if !o.narrative.is_empty() {
-            println!("\n{}", block(&o.narrative));
+            println!("\n{}", inline(&o.narrative));
         }
         if !o.facts.is_empty() {
             println!("\nFacts:");
@@ -333,7 +333,7 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
             }
         }
         if let Some(prompt) = &o.prompt {
-            println!("Prompt: {}", block(prompt));
+            println!("Prompt: {}", inline(prompt));
         }
         println!();
     }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mnemo_privacy::{CleanReport, Redactor};
+use mnemo_retrieve::provenance::Source;
 use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{iso, now_ms, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
@@ -479,7 +480,7 @@ fn details_hint(hits: &[Hit]) -> String {
 /// An observation as `get_observations` returns it, with the tool calls it
 /// came from (`sources`), its stored text made safe to give back
 /// (`quote`): no tags, no invisible characters.
-fn record(o: &Observation, sources: &[String]) -> Value {
+fn record(o: &Observation, sources: &[Source]) -> Value {
     let lines =
         |list: &[String]| -> Vec<String> { list.iter().map(|s| inline(s).into_owned()).collect() };
     json!({
@@ -494,7 +495,7 @@ fn record(o: &Observation, sources: &[String]) -> Value {
         "files_modified": lines(&o.files_modified),
         "project": o.project.as_deref().map(inline),
         "created_at": iso(o.created_at),
-        "sources": sources,
+        "sources": sources.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
         "ref": o.reference.as_deref().map(inline),
     })
 }

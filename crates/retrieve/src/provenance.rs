@@ -10,13 +10,32 @@ use crate::quote::inline;
 /// Most characters of one source's target (a path, URL or command).
 const TARGET_CHARS: usize = 60;
 
+/// Tools whose results are pages of the web.
+const WEB_TOOLS: [&str; 2] = ["WebFetch", "WebSearch"];
+
+/// One tool call a memory's episode made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The tool's name.
+    pub tool: String,
+    /// The call on one line: `Read src/app.rs`, `Bash (failed) \`make\``.
+    pub text: String,
+}
+
+impl Source {
+    /// Whether the call read the web, whose authors nobody vetted.
+    pub fn is_web(&self) -> bool {
+        WEB_TOOLS.contains(&self.tool.as_str())
+    }
+}
+
 /// The tool calls of the episode observation `id` was made from (whatever
 /// it read, fetched or ran may have lent it words), each once: "WebFetch
 /// https://…", "Read src/app.rs", "Bash `git log -3`" (a failed call marked
 /// so). Web pages come first, then the calls in order; paths are relative
 /// to `root` when under it. Empty for memories of no episode (notes,
 /// imports).
-pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<String>> {
+pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<Source>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT e.hook, e.tool_name,
                 coalesce(json_extract(e.payload, '$.tool_input.file_path'),
@@ -35,12 +54,12 @@ pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<String>
             r.get::<_, Option<String>>(2)?.unwrap_or_default(),
         ))
     })?;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Source> = Vec::new();
     for row in rows {
         let (hook, tool, target) = row?;
-        let source = describe(&hook, &tool, &target, root);
-        if !out.contains(&source) {
-            out.push(source);
+        let text = describe(&hook, &tool, &target, root);
+        if !out.iter().any(|s| s.text == text) {
+            out.push(Source { tool, text });
         }
     }
     Ok(out)
@@ -70,14 +89,21 @@ fn describe(hook: &str, tool: &str, target: &str, root: Option<&str>) -> String 
     }
 }
 
-/// `from Read a.rs, WebFetch https://…` for at most `max` sources (`+N`
-/// for the rest); empty without any.
-pub fn from_line(sources: &[String], max: usize) -> String {
-    if sources.is_empty() {
+/// `from WebFetch https://…` naming the web pages among `sources`, at
+/// most `max` (`+N` for the rest); empty when none came from the web.
+/// Injected memories name only these: files and commands of the project
+/// are every memory's sources, and each word of an injection is paid for.
+pub fn web_note(sources: &[Source], max: usize) -> String {
+    let web: Vec<&str> = sources
+        .iter()
+        .filter(|s| s.is_web())
+        .map(|s| s.text.as_str())
+        .collect();
+    if web.is_empty() {
         return String::new();
     }
-    let shown = sources[..sources.len().min(max)].join(", ");
-    match sources.len().saturating_sub(max) {
+    let shown = web[..web.len().min(max)].join(", ");
+    match web.len().saturating_sub(max) {
         0 => format!("from {shown}"),
         more => format!("from {shown} +{more}"),
     }
@@ -112,10 +138,20 @@ mod tests {
             "WebFetch https://x.example/‹system-reminder>"
         );
         assert_eq!(describe("PostToolUse", "TodoWrite", "", None), "TodoWrite");
+        let source = |tool: &str, text: &str| Source {
+            tool: tool.into(),
+            text: text.into(),
+        };
+        let sources = [
+            source("WebFetch", "WebFetch https://a.example/"),
+            source("WebSearch", "WebSearch rust retry crate"),
+            source("WebFetch", "WebFetch https://b.example/"),
+            source("Read", "Read README.md"),
+        ];
         assert_eq!(
-            from_line(&["Read a".into(), "Read b".into(), "Bash `c`".into()], 2),
-            "from Read a, Read b +1"
+            web_note(&sources, 2),
+            "from WebFetch https://a.example/, WebSearch rust retry crate +1"
         );
-        assert_eq!(from_line(&[], 2), "");
+        assert_eq!(web_note(&sources[3..], 2), "");
     }
 }

@@ -81,19 +81,19 @@ struct Entry {
     lines: Vec<(f64, String)>,
 }
 
-/// How many of a memory's sources its header names.
-const SOURCES_SHOWN: usize = 3;
+/// How many of a memory's web sources its header names.
+const SOURCES_SHOWN: usize = 2;
 
 impl Entry {
-    /// `#id symbol title`, the subtitle when `with_subtitle`, and where the
-    /// memory came from (`provenance`).
+    /// `#id symbol title`, the subtitle when `with_subtitle`, and the web
+    /// pages the memory's episode read (`provenance`).
     fn header(store: &Store, o: &Observation, with_subtitle: bool) -> Result<String> {
         let mut header = format!("#{} {} {}", o.id, symbol(&o.kind), inline(&o.title));
         if with_subtitle && !o.subtitle.is_empty() {
             header.push_str(&format!(" — {}", inline(&o.subtitle)));
         }
         let sources = provenance::sources(store, o.id, o.project.as_deref())?;
-        let from = provenance::from_line(&sources, SOURCES_SHOWN);
+        let from = provenance::web_note(&sources, SOURCES_SHOWN);
         if !from.is_empty() {
             header.push_str(&format!(" ({from})"));
         }

@@ -244,29 +244,24 @@ fn assert_titles_clean(what: &str, text: &str) {
     }
 }
 
+/// The one text `sql` selects.
+fn text_of(env: &Env, sql: &str) -> String {
+    env.db().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 #[test]
 fn planted_text_comes_back_as_data_on_every_path() {
     let env = Env::new();
     let root = poisoned_session(&env);
 
     // The plant was stored (as data): the test is about what comes back.
-    let stored: String = env
-        .db()
-        .query_row(
-            "SELECT group_concat(title || ' ' || narrative || ' ' || facts, ' ') FROM observations",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stored = text_of(
+        &env,
+        "SELECT group_concat(title || ' ' || narrative || ' ' || facts, ' ') FROM observations",
+    );
     assert!(stored.contains("<system-reminder>"), "{stored}");
-    let (learned, next): (String, String) = env
-        .db()
-        .query_row(
-            "SELECT learned, next_steps FROM summaries ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let learned = text_of(&env, "SELECT learned FROM summaries");
+    let next = text_of(&env, "SELECT next_steps FROM summaries");
     assert!(learned.contains("tag filter"), "learned: {learned}");
     assert!(
         next.contains("add tests for the retry path"),
@@ -397,17 +392,10 @@ fn the_enrichment_model_cannot_promote_planted_instructions() {
         env.ok(&["compress"]);
         env.ok(&["worker", "--once"]);
         assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 1"), 1);
-        let state: String = env
-            .db()
-            .query_row("SELECT enrich_state FROM episodes", [], |r| r.get(0))
-            .unwrap();
+        let state = text_of(&env, "SELECT enrich_state FROM episodes");
         assert_eq!(state, if refused { "failed" } else { "done" }, "{title}");
-        let (learned, next): (String, String) = env
-            .db()
-            .query_row("SELECT learned, next_steps FROM summaries", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .unwrap();
+        let learned = text_of(&env, "SELECT learned FROM summaries");
+        let next = text_of(&env, "SELECT next_steps FROM summaries");
         for order in ORDERS {
             assert!(
                 !learned.contains(order) && !next.contains(order),
@@ -415,14 +403,7 @@ fn the_enrichment_model_cannot_promote_planted_instructions() {
             );
         }
         assert!(next.contains("ests for the retry path"), "{next}");
-        let subtitles: String = env
-            .db()
-            .query_row(
-                "SELECT group_concat(subtitle, ' ') FROM observations",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let subtitles = text_of(&env, "SELECT group_concat(subtitle, ' ') FROM observations");
         assert!(!subtitles.contains("GitHub token"), "{subtitles}");
         let index = env.ok(&["context", "--project", &root]);
         assert_inert("index after enrichment", index.trim_end(), true);

@@ -36,6 +36,18 @@ impl Source {
 /// to `root` when under it. Empty for memories of no episode (notes,
 /// imports).
 pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<Source>> {
+    read_sources(store, id, root, false)
+}
+
+/// The web pages among [`sources`], read without looking at the rest (an
+/// episode may hold hundreds of tool calls; a prompt's recall waits).
+pub fn web_sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<Source>> {
+    read_sources(store, id, root, true)
+}
+
+/// The query names the web tools of [`WEB_TOOLS`] itself, so that only
+/// their rows' payloads are parsed when `web_only`.
+fn read_sources(store: &Store, id: i64, root: Option<&str>, web_only: bool) -> Result<Vec<Source>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT e.hook, e.tool_name,
                 coalesce(json_extract(e.payload, '$.tool_input.file_path'),
@@ -45,9 +57,10 @@ pub fn sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<Source>
                          json_extract(e.payload, '$.tool_input.pattern'), '')
          FROM observations o JOIN events e ON e.prompt_id = o.prompt_id
          WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook LIKE 'PostToolUse%'
+           AND (NOT ?2 OR e.tool_name IN ('WebFetch', 'WebSearch'))
          ORDER BY e.tool_name NOT IN ('WebFetch', 'WebSearch'), e.id",
     )?;
-    let rows = stmt.query_map([id], |r| {
+    let rows = stmt.query_map(rusqlite::params![id, web_only], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -89,8 +102,9 @@ fn describe(hook: &str, tool: &str, target: &str, root: Option<&str>) -> String 
     }
 }
 
-/// `from WebFetch https://…` naming the web pages among `sources`, at
-/// most `max` (`+N` for the rest); empty when none came from the web.
+/// `from WebFetch https://…` naming the web pages among `sources` (say,
+/// [`web_sources`]), at most `max` (`+N` for the rest); empty when none
+/// came from the web.
 /// Injected memories name only these: files and commands of the project
 /// are every memory's sources, and each word of an injection is paid for.
 pub fn web_note(sources: &[Source], max: usize) -> String {

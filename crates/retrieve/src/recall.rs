@@ -92,7 +92,7 @@ impl Entry {
         if with_subtitle && !o.subtitle.is_empty() {
             header.push_str(&format!(" — {}", inline(&o.subtitle)));
         }
-        let sources = provenance::sources(store, o.id, o.project.as_deref())?;
+        let sources = provenance::web_sources(store, o.id, o.project.as_deref())?;
         let from = provenance::web_note(&sources, SOURCES_SHOWN);
         if !from.is_empty() {
             header.push_str(&format!(" ({from})"));

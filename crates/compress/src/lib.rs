@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod code;
+pub mod directive;
 pub mod enrich;
 pub mod headline;
 pub mod outcome;

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mnemo_privacy::{CleanReport, Redactor};
+use mnemo_retrieve::provenance::Source;
+use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{iso, now_ms, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
 use mnemo_store::{ProjectRef, Store, StoreOptions};
@@ -86,7 +88,7 @@ impl Memory {
             )),
             several => Err(format!(
                 "several projects are named {arg:?} ({}); give the root path",
-                several.join(", ")
+                inline(&several.join(", "))
             )),
         }
     }
@@ -195,7 +197,7 @@ impl Memory {
             all.into_iter().skip(offset).take(limit).collect()
         };
         let scope = match &project {
-            Some(root) => format!("in {root}"),
+            Some(root) => format!("in {}", inline(root)),
             None => "across all projects".to_string(),
         };
         let about = if text.is_empty() {
@@ -272,7 +274,7 @@ impl Memory {
                         return Ok(vec![format!(
                             "No memories found for {query:?} {}; nothing to center a timeline on.",
                             match &project {
-                                Some(root) => format!("in {root}"),
+                                Some(root) => format!("in {}", inline(root)),
                                 None => "across all projects".into(),
                             }
                         )]);
@@ -288,7 +290,7 @@ impl Memory {
                 let Some(at) = hits.iter().position(|h| h.id == id) else {
                     return Err(format!("no observation #{id}"));
                 };
-                let root = hits[at].project.as_deref().unwrap_or("no project");
+                let root = inline(hits[at].project.as_deref().unwrap_or("no project"));
                 format!(
                     "Timeline around #{id} ({root}): {at} before, {} after, oldest first:\n",
                     hits.len() - at - 1
@@ -299,7 +301,7 @@ impl Memory {
                 "The {} most recent memories {}, oldest first:\n",
                 hits.len(),
                 match &project {
-                    Some(root) => format!("in {root}"),
+                    Some(root) => format!("in {}", inline(root)),
                     None => "across all projects".into(),
                 }
             ),
@@ -336,7 +338,15 @@ impl Memory {
         if found.is_empty() {
             return Err(format!("no observation with id {}", missing.join(", ")));
         }
-        let records: Vec<Value> = found.iter().map(record).collect();
+        let records = found
+            .iter()
+            .map(|o| {
+                let sources =
+                    mnemo_retrieve::provenance::sources(&store, o.id, o.project.as_deref())
+                        .map_err(|e| e.to_string())?;
+                Ok(record(o, &sources))
+            })
+            .collect::<Result<Vec<Value>, String>>()?;
         let mut blocks = vec![
             serde_json::to_string_pretty(&records).map_err(|e| format!("cannot render: {e}"))?,
         ];
@@ -388,7 +398,7 @@ impl Memory {
         };
         let place = project
             .as_ref()
-            .map_or("no project".into(), |p| p.root.clone());
+            .map_or("no project".into(), |p| inline(&p.root).into_owned());
         Ok(vec![match id {
             Some(id) => format!("Remembered as #{id} in {place}{redacted}."),
             None => "Already remembered: an identical memory exists.".to_string(),
@@ -403,7 +413,7 @@ fn index_line(h: &Hit) -> String {
         h.id,
         utc_minute(h.created_at),
         h.kind,
-        one_line(&h.title),
+        inline(&h.title),
         h.tokens
     )
 }
@@ -423,7 +433,7 @@ fn records_index(
         RecordKind::Prompt => "prompts",
     };
     let scope = project.map_or("across all projects".to_string(), |root| {
-        format!("in {root}")
+        format!("in {}", inline(root))
     });
     let about = if text.is_empty() {
         " (newest first)".to_string()
@@ -440,10 +450,10 @@ fn records_index(
             kind.prefix(),
             h.id,
             utc_minute(h.created_at),
-            clip(&one_line(&h.title), 240)
+            clip(&inline(&h.title), 240)
         ));
         if !h.detail.is_empty() {
-            out.push_str(&format!(" — {}", clip(&one_line(&h.detail), 240)));
+            out.push_str(&format!(" — {}", clip(&inline(&h.detail), 240)));
         }
         out.push('\n');
     }
@@ -467,27 +477,27 @@ fn details_hint(hits: &[Hit]) -> String {
     )
 }
 
-/// An observation as `get_observations` returns it.
-fn record(o: &Observation) -> Value {
+/// An observation as `get_observations` returns it, with the tool calls it
+/// came from (`sources`), its stored text made safe to give back
+/// (`quote`): no tags, no invisible characters.
+fn record(o: &Observation, sources: &[Source]) -> Value {
+    let lines =
+        |list: &[String]| -> Vec<String> { list.iter().map(|s| inline(s).into_owned()).collect() };
     json!({
         "id": o.id,
         "type": o.kind,
-        "title": o.title,
-        "subtitle": o.subtitle,
-        "narrative": o.narrative,
-        "facts": o.facts,
-        "concepts": o.concepts,
-        "files_read": o.files_read,
-        "files_modified": o.files_modified,
-        "project": o.project,
+        "title": inline(&o.title),
+        "subtitle": inline(&o.subtitle),
+        "narrative": inline(&o.narrative),
+        "facts": lines(&o.facts),
+        "concepts": lines(&o.concepts),
+        "files_read": lines(&o.files_read),
+        "files_modified": lines(&o.files_modified),
+        "project": o.project.as_deref().map(inline),
         "created_at": iso(o.created_at),
-        "ref": o.reference,
+        "sources": sources.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+        "ref": o.reference.as_deref().map(inline),
     })
-}
-
-/// Text on one line (index rows must not break).
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `s` cut to at most `max` characters, marked with `…` when cut.

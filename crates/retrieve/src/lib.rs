@@ -12,6 +12,7 @@ pub mod context;
 mod filter;
 mod lexical;
 mod passage;
+pub mod provenance;
 pub mod query;
 pub mod quote;
 pub mod recall;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_config::Config;
+use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{parse_time, utc_minute};
 use mnemo_retrieve::{
     Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
@@ -116,10 +117,10 @@ pub fn search(r: Request) -> anyhow::Result<()> {
                 "{} {}  {}",
                 style.bold(&format!("#{}{:<6}", kind.prefix(), h.id)),
                 style.dim(&utc_minute(h.created_at)),
-                h.title
+                inline(&h.title)
             );
             if !h.detail.is_empty() {
-                println!("        {}", style.dim(&h.detail));
+                println!("        {}", style.dim(&inline(&h.detail)));
             }
         }
         return Ok(());
@@ -151,11 +152,11 @@ fn print_hits(hits: &[Hit], style: Style) {
             style.bold(&format!("#{:<6}", h.id)),
             style.dim(&utc_minute(h.created_at)),
             style.kind(&h.kind, &format!("{:<9}", h.kind)),
-            h.title,
+            inline(&h.title),
             style.dim(&format!("(~{} tokens)", h.tokens))
         );
         if !h.subtitle.is_empty() {
-            println!("        {}", h.subtitle);
+            println!("        {}", inline(&h.subtitle));
         }
     }
     println!(
@@ -302,24 +303,24 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
             "{} {} · {}",
             style.bold(&format!("#{}", o.id)),
             style.kind(&o.kind, &o.kind),
-            style.bold(&o.title)
+            style.bold(&inline(&o.title))
         );
         println!(
             "{} · {} · {}",
-            o.project.as_deref().unwrap_or("(no project)"),
+            inline(o.project.as_deref().unwrap_or("(no project)")),
             utc_minute(o.created_at),
             o.generated_by
         );
         if !o.subtitle.is_empty() {
-            println!("{}", o.subtitle);
+            println!("{}", inline(&o.subtitle));
         }
         if !o.narrative.is_empty() {
-            println!("\n{}", o.narrative);
+            println!("\n{}", inline(&o.narrative));
         }
         if !o.facts.is_empty() {
             println!("\nFacts:");
             for f in &o.facts {
-                println!("- {f}");
+                println!("- {}", inline(f));
             }
         }
         for (label, list) in [
@@ -328,11 +329,11 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
             ("Concepts", &o.concepts),
         ] {
             if !list.is_empty() {
-                println!("{label}: {}", list.join(", "));
+                println!("{label}: {}", inline(&list.join(", ")));
             }
         }
         if let Some(prompt) = &o.prompt {
-            println!("Prompt: {prompt}");
+            println!("Prompt: {}", inline(prompt));
         }
         println!();
     }

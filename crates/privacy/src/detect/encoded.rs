@@ -5,8 +5,8 @@
 
 use super::*;
 
-/// Shortest run worth decoding: 24 characters are 18 bytes.
-const MIN_RUN: usize = 24;
+/// Shortest run worth decoding: 16 characters are 12 bytes (`user:pass`).
+const MIN_RUN: usize = 16;
 /// Only this much of a run is decoded: enough to see a secret near the
 /// start of a wrapped file, bounded on megabyte blobs.
 const MAX_DECODE: usize = 8192;
@@ -62,6 +62,9 @@ fn is_credential_pair(d: &[u8]) -> bool {
     let (user, pw) = (&d[..colon], &d[colon + 1..]);
     !user.is_empty()
         && user.len() <= 128
+        && user
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"._-@+$".contains(&c))
         && pw.len() >= 4
         && !d.iter().any(|c| c.is_ascii_whitespace())
         // `https://…` decoded is a URL, not a pair.

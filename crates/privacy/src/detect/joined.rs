@@ -62,7 +62,7 @@ fn joins(b: &[u8]) -> Vec<Join> {
                 let tail = b[..line_end]
                     .iter()
                     .rev()
-                    .take_while(|&&c| b64url(c))
+                    .take_while(|&&c| b64url(c) || c == b'.')
                     .count();
                 let end = i + 1 + run(b, i + 1, |c| c == b' ' || c == b'\t');
                 if tail >= FOLD_MIN && b.get(end).is_some_and(|&c| b64url(c)) {

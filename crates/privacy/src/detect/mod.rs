@@ -9,6 +9,7 @@
 //! over from that position.
 
 mod encoded;
+mod flags;
 mod joined;
 mod pem;
 mod providers;
@@ -16,7 +17,7 @@ mod structure;
 
 use pem::private_keys;
 pub(crate) use structure::is_secret_key;
-use structure::{name_at, next_on_line, value_ok};
+use structure::{is_placeholder, is_secret_name, name_at, next_on_line, value_ok};
 
 /// A byte range of a string to replace with a `[REDACTED:<kind>]` marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,6 +188,8 @@ enum Det {
     DiscordHook,
     TeamsHook,
     Signature,
+    /// A command line whose arguments may hold a password.
+    Command,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -210,6 +213,32 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"webhook.office.com/", Det::TeamsHook),
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
+    (b"pwd=", Det::Name),
+    (b"pass", Det::Name),
+    (b"mysql", Det::Command),
+    (b"mariadb", Det::Command),
+    (b"sshpass", Det::Command),
+    (b"login", Det::Command),
+    (b"redis-cli", Det::Command),
+    (b"keydb-cli", Det::Command),
+    (b"mongo", Det::Command),
+    (b"ldap", Det::Command),
+    (b"pass:", Det::Command),
+    (b"zip ", Det::Command),
+    (b"7z", Det::Command),
+    (b"rar ", Det::Command),
+    (b"twine", Det::Command),
+    (b"ssh-keygen", Det::Command),
+    (b"nuget", Det::Command),
+    (b"smbclient", Det::Command),
+    (b"<<<", Det::Command),
+    (b"-stdin", Det::Command),
+    (b"--with-token", Det::Command),
+    (b"config", Det::Command),
+    (b"vault ", Det::Command),
+    (b"ngrok", Det::Command),
+    (b"gh secret", Det::Command),
+    (b"--oauth2-bearer", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),
@@ -247,8 +276,6 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"hooks.slack.com/", Det::SlackHook),
     (b"key", Det::Name),
     (b"npm_", Det::Npm),
-    (b"passphrase", Det::Name),
-    (b"passw", Det::Name),
     (b"secret", Det::Name),
     (b"sk-", Det::OpenAi),
     (b"sk-ant-", Det::Anthropic),
@@ -450,6 +477,8 @@ pub(super) struct State {
     private_keys: bool,
     /// Names before this index were handled (several triggers hit one name).
     names_done: usize,
+    /// Command lines before this index were read.
+    commands_done: usize,
     /// Per class, the last run computed: `(start, end)`.
     runs: [(usize, usize); CLASSES],
     /// End of the last run [`State::run`] returned.
@@ -464,6 +493,7 @@ impl Default for State {
         State {
             private_keys: false,
             names_done: 0,
+            commands_done: 0,
             runs: [(0, 0); CLASSES],
             last_run_end: 0,
             until: [0; N_TRIGGERS],
@@ -547,6 +577,10 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         Det::DiscordHook => providers::webhook_path(b, i, n, "discord-webhook"),
         Det::TeamsHook => providers::webhook_path(b, i, n, "teams-webhook"),
         Det::Signature => providers::url_signature(b, i, n),
+        Det::Command => {
+            flags::command_line(b, i, st, out);
+            None
+        }
     };
     // A later trigger of this detector inside the run just examined would
     // see a part of the same run: a part of a rejected run is rejected too.
@@ -694,6 +728,17 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
         + run(b, i + 3, |c| {
             !(c.is_ascii_whitespace() || b"/:@'\"<>".contains(&c))
         });
+    // A Sentry DSN: `https://<32 hex public key>@o1.ingest.sentry.io/…`.
+    let user = &b[i + 3..user_end];
+    if b.get(user_end) == Some(&b'@') && user.len() == 32 && user.iter().all(u8::is_ascii_hexdigit)
+    {
+        return Some(span(
+            i + 3,
+            user_end,
+            providers::kind("sentry-dsn"),
+            P_SPECIFIC,
+        ));
+    }
     if b.get(user_end) != Some(&b':') {
         return None;
     }

@@ -65,7 +65,7 @@ const fn tok(
 
 const ANY: usize = 4096;
 
-use Class::{Alnum, B64, B64url, B64urlDot, Dollar, Hex, HexDash, UrlEncoded, Word};
+use Class::{Alnum, AlnumDash, B64, B64url, B64urlDot, Dollar, Hex, HexDash, UrlEncoded, Word};
 
 /// Prefixed token formats, from the providers' documentation.
 pub(super) const TOKENS: &[Token] = &[
@@ -199,8 +199,8 @@ pub(super) const TOKENS: &[Token] = &[
     tok("key-", "mailgun-key", Hex, 32, 32, 2),
     tok("re_", "resend-key", Word, 30, ANY, 3),
     tok("SK", "twilio-key", Hex, 32, 32, 2),
-    tok("xkeysib-", "brevo-key", HexDash, 60, ANY, 2),
-    tok("xsmtpsib-", "brevo-key", HexDash, 60, ANY, 2),
+    tok("xkeysib-", "brevo-key", AlnumDash, 60, ANY, 2),
+    tok("xsmtpsib-", "brevo-key", AlnumDash, 60, ANY, 2),
     // Others.
     tok("lin_api_", "linear-key", Alnum, 40, ANY, 2),
     tok("lin_oauth_", "linear-key", Alnum, 40, ANY, 2),
@@ -312,7 +312,11 @@ pub(super) fn azure_client_secret(b: &[u8], i: usize) -> Option<Span> {
     if !b[start..i - 1].iter().all(|&c| body(c) && c != b'-') || start > 0 && body(b[start - 1]) {
         return None;
     }
-    let r = run(b, i + 2, body);
+    let mut r = run(b, i + 2, body);
+    // A sentence's full stop is not part of the secret.
+    if r > 0 && b[i + 2 + r - 1] == b'.' {
+        r -= 1;
+    }
     let end = i + 2 + r;
     let tail = &b[i + 2..end];
     ((31..=34).contains(&r) && classes(tail) >= 2)

@@ -10,15 +10,21 @@ fn is_name_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
 }
 
-/// Does a name look secret (`*_TOKEN`, `*SECRET`, `*PASSWORD*`, `*_API_KEY`, …)?
-/// ASCII case-insensitive.
+/// Does a name look secret (`*_TOKEN`, `*SECRET`, `*PASSWORD*`, `*_API_KEY`,
+/// `DB_PASS`, `SENTRY_DSN`, …)? ASCII case-insensitive. A name that refers
+/// to a secret rather than holding one (`passwordSecretName`,
+/// `tokenUrl`, `PASSWORD_FILE`, `existingSecret`) is not.
 pub(crate) fn is_secret_name(name: &[u8]) -> bool {
+    let name = trim_name(name);
+    if is_reference_name(name) {
+        return false;
+    }
     let n = name.to_ascii_lowercase();
     let n = n.as_slice();
     if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {
         return true;
     }
-    const SUFFIXES: [&[u8]; 7] = [
+    const SUFFIXES: [&[u8]; 13] = [
         b"secret",
         b"token",
         b"passphrase",
@@ -26,15 +32,15 @@ pub(crate) fn is_secret_name(name: &[u8]) -> bool {
         b"credential",
         b"credentials",
         b"_auth",
+        b"_pass",
+        b"-pass",
+        b".pass",
+        b"storepass",
+        b"keypass",
+        b"_dsn",
     ];
-    if SUFFIXES.iter().any(|s| n.ends_with(s)) {
+    if n == b"pass" || SUFFIXES.iter().any(|s| n.ends_with(s)) {
         return true;
-    }
-    fn strip_sep(s: &[u8]) -> &[u8] {
-        match s {
-            [rest @ .., b'_' | b'-'] => rest,
-            _ => s,
-        }
     }
     // `secret_key_base`
     if let Some(pre) = n.strip_suffix(b"base")
@@ -43,7 +49,7 @@ pub(crate) fn is_secret_name(name: &[u8]) -> bool {
     {
         return true;
     }
-    const KEY_OWNERS: [&[u8]; 11] = [
+    const KEY_OWNERS: [&[u8]; 21] = [
         b"api",
         b"access",
         b"private",
@@ -53,12 +59,152 @@ pub(crate) fn is_secret_name(name: &[u8]) -> bool {
         b"master",
         b"client",
         b"app",
+        b"application",
         b"session",
         b"auth",
+        b"account",
+        b"storage",
+        b"shared",
+        b"admin",
+        b"license",
+        b"consumer",
+        b"service",
+        b"ingest",
+        b"webhook",
     ];
     n.strip_suffix(b"key")
         .map(strip_sep)
         .is_some_and(|pre| KEY_OWNERS.iter().any(|o| pre.ends_with(o)))
+}
+
+fn strip_sep(s: &[u8]) -> &[u8] {
+    match s {
+        [rest @ .., b'_' | b'-'] => rest,
+        _ => s,
+    }
+}
+
+/// A name without the leading `-` of a flag or `$` of a variable.
+fn trim_name(name: &[u8]) -> &[u8] {
+    let k = name.iter().take_while(|&&c| c == b'-' || c == b'$').count();
+    &name[k..]
+}
+
+/// The last word of a name (`passwordSecretName` → `name`, `TOKEN_FILE` →
+/// `file`), lower-cased, and whether the name starts with `existing`.
+fn is_reference_name(name: &[u8]) -> bool {
+    let mut last = 0;
+    for k in 1..name.len() {
+        let sep = matches!(name[k - 1], b'_' | b'-' | b'.');
+        let hump = name[k].is_ascii_uppercase() && name[k - 1].is_ascii_lowercase();
+        if sep || hump {
+            last = k;
+        }
+    }
+    let word = name[last..].to_ascii_lowercase();
+    const REFERENCE_WORDS: &[&[u8]] = &[
+        b"name",
+        b"ref",
+        b"file",
+        b"path",
+        b"url",
+        b"uri",
+        b"endpoint",
+        b"stdin",
+        b"env",
+        b"var",
+        b"field",
+        b"header",
+        b"policy",
+        b"hint",
+        b"prompt",
+        b"length",
+        b"len",
+        b"type",
+        b"mode",
+        b"ttl",
+        b"expiry",
+        b"expires",
+        b"expiration",
+        b"timeout",
+        b"count",
+        b"size",
+        b"min",
+        b"max",
+        b"required",
+        b"enabled",
+        b"rotation",
+        b"dir",
+        b"location",
+        b"provider",
+        b"manager",
+        b"helper",
+        b"command",
+        b"cmd",
+        b"id",
+        b"arn",
+        b"label",
+        b"version",
+        b"format",
+        b"algorithm",
+        b"prefix",
+        b"source",
+        b"kind",
+    ];
+    let first_existing = name.len() > 8 && name[..8].eq_ignore_ascii_case(b"existing");
+    first_existing || (last > 0 && REFERENCE_WORDS.contains(&word.as_slice()))
+}
+
+/// A name ending in `key` that no owner word makes secret (`OPENAI_KEY`,
+/// `STRIPE_KEY`, `cacheKey`): its value is a secret only if it looks random.
+fn is_key_name(name: &[u8]) -> bool {
+    let name = trim_name(name);
+    let k = name.len();
+    k > 4
+        && name[k - 3..].eq_ignore_ascii_case(b"key")
+        && (matches!(name[k - 4], b'_' | b'-' | b'.')
+            || (name[k - 3] == b'K' && name[k - 4].is_ascii_lowercase()))
+        && !is_reference_name(name)
+}
+
+/// A value that looks generated rather than chosen: long, one token, with
+/// letters and digits.
+fn looks_random(v: &[u8]) -> bool {
+    v.len() >= 16
+        && v.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
+        && v.iter().any(u8::is_ascii_digit)
+        && v.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Placeholders stand for a secret without being one: `<your-token>`,
+/// `your-api-key-here`, `changeme`, `xxxxxxxx`, `sk-xxxx`, `********`.
+pub(super) fn is_placeholder(v: &[u8]) -> bool {
+    let l = v.to_ascii_lowercase();
+    if l.len() >= 2 && l[0] == b'<' && l[l.len() - 1] == b'>' {
+        return true;
+    }
+    if l.starts_with(b"your") && l.len() > 4 && !l[4].is_ascii_digit() {
+        return true;
+    }
+    const WORDS: &[&[u8]] = &[
+        b"changeme",
+        b"change-me",
+        b"change_me",
+        b"replaceme",
+        b"replace-me",
+        b"replace_me",
+        b"placeholder",
+        b"todo",
+        b"tbd",
+        b"fixme",
+    ];
+    if WORDS.contains(&l.as_slice()) {
+        return true;
+    }
+    // Masked or filler after an optional prefix: `sk-xxxx`, `****`, `...`.
+    let tail = l.rsplit(|&c| c == b'-' || c == b'_').next().unwrap_or(&l);
+    tail.len() >= 3 && tail.iter().all(|&c| matches!(c, b'x' | b'*' | b'.' | b'#'))
 }
 
 /// Does a JSON object key look secret? Same name rule as assignments.
@@ -96,23 +242,104 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     let end = i + run(b, i, is_name_byte);
     st.names_done = end;
     let name = &b[start..end];
-    if !is_secret_name(name) {
+    // `Pwd=` is a password only in a `;`-separated connection string
+    // (`PWD=/home/u` is the working directory).
+    let conn_pwd = name.eq_ignore_ascii_case(b"pwd") && start > 0 && b[start - 1] == b';';
+    let secret = conn_pwd || is_secret_name(name);
+    if !secret && !is_key_name(name) {
         return;
     }
-    if let Some((vs, ve)) = assignment(b, start, end) {
-        // Names inside a redacted value need no look of their own.
-        st.names_done = st.names_done.max(ve);
-        let v = &b[vs..ve];
-        let aws = v.len() == 40
-            && v.iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
-            && is_aws_secret_name(name);
-        out.push(if aws {
-            span(vs, ve, K_AWS_SECRET, P_LOOSE)
-        } else {
-            span(vs, ve, K_ASSIGN, P_GENERIC)
-        });
+    let Some((vs, ve)) = assignment(b, start, end) else {
+        return;
+    };
+    let v = &b[vs..ve];
+    if !secret && !looks_random(v) {
+        return;
     }
+    if is_hash_value(name, v) {
+        return;
+    }
+    // Names inside a redacted value need no look of their own.
+    st.names_done = st.names_done.max(ve);
+    let aws = v.len() == 40
+        && v.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+        && is_aws_secret_name(name);
+    out.push(if aws {
+        span(vs, ve, K_AWS_SECRET, P_LOOSE)
+    } else {
+        span(vs, ve, K_ASSIGN, P_GENERIC)
+    });
+}
+
+/// A digest under a name that says so (`password_hash`, `token_digest`):
+/// test fixtures and stored hashes, not the secret itself.
+fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
+    let n = name.to_ascii_lowercase();
+    let hashy = [&b"hash"[..], b"digest", b"checksum", b"sha"]
+        .iter()
+        .any(|w| memmem::find(&n, w).is_some());
+    hashy && v.len() >= 32 && v.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The value of a secret-looking name written without `=` or `:`: an XML
+/// element (`<password>X</password>`), an XML setting
+/// (`key="ApiKey" value="X"`), a `.netrc` line (`login bob password X`), a
+/// Dockerfile `ENV NAME X`. `None` when the name is not in such a place.
+fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, bool)> {
+    let line_start = b[..start]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let line_before = &b[line_start..start];
+    // `<password>X</password>`
+    if start > 0 && b[start - 1] == b'<' && b.get(end) == Some(&b'>') {
+        let vs = end + 1;
+        let r = run(b, vs, |c| c != b'<' && c != b'\n');
+        return (b.get(vs + r) == Some(&b'<')).then_some((vs, vs + r, true));
+    }
+    // `key="ApiKey" value="X"`
+    if start > 0 && matches!(b[start - 1], b'"' | b'\'') && b.get(end) == Some(&b[start - 1]) {
+        let j = skip_blank(b, end + 1);
+        if at_ci(b, j, b"value=") {
+            return value_at(b, j + 6, b"");
+        }
+        return None;
+    }
+    let j = skip_blank(b, end);
+    if j == end || j >= b.len() || b[j] == b'\n' {
+        return None;
+    }
+    // `ENV NAME value`
+    let trimmed = line_before.trim_ascii_start();
+    if trimmed == b"ENV " {
+        return value_at(b, j, b"");
+    }
+    // `.netrc`: `machine h login u password X`, or `password X` on the line
+    // after `login u`.
+    let name = &b[start..end];
+    if name == b"password" || name == b"passwd" {
+        let words_before = |t: &[u8]| {
+            t.split(|c| c.is_ascii_whitespace())
+                .any(|w| w == b"login" || w == b"machine" || w == b"default")
+        };
+        let prev_line = if line_start > 0 {
+            let p = b[..line_start - 1]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1);
+            &b[p..line_start - 1]
+        } else {
+            &b""[..]
+        };
+        let prev_netrc = trimmed.is_empty()
+            && (prev_line.trim_ascii_start().starts_with(b"login ")
+                || prev_line.trim_ascii_start().starts_with(b"machine "));
+        if words_before(line_before) || prev_netrc {
+            return value_at(b, j, b"");
+        }
+    }
+    None
 }
 
 /// The value assigned to the secret-looking name `b[start..end]`, if any:
@@ -137,7 +364,11 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
             && (start == 0
                 || b[start - 1].is_ascii_whitespace()
                 || b"\"'(".contains(&b[start - 1]));
-        if !flag_ok || j == end {
+        if !flag_ok {
+            let (vs, ve, quoted) = spaced_value(b, start, end)?;
+            return value_ok(name, b"", &b[vs..ve], quoted, true, 0).map(|(s, e)| (vs + s, vs + e));
+        }
+        if j == end {
             return None;
         }
         let (vs, ve, quoted) = value_at(b, j, b"&|;")?;
@@ -399,7 +630,11 @@ pub(super) fn value_ok(
     let v = if quoted { raw } else { trim_bare(raw) };
     // What trimming took off the end: `,` `;` and unbalanced brackets.
     let trimmed = &raw[v.len()..];
-    if !plain_value_ok(v) {
+    if !plain_value_ok(v) || is_placeholder(v) {
+        return None;
+    }
+    // YAML tags point elsewhere: `!vault …`, `!secret name`, `!Ref X`.
+    if !quoted && v[0] == b'!' && v.get(1).is_some_and(u8::is_ascii_alphabetic) {
         return None;
     }
     let lower_v = v.to_ascii_lowercase();
@@ -571,8 +806,12 @@ fn is_code_value(
         // Dotted identifier paths: always when the first segment is a known
         // receiver; in spaced (code-style) assignments whatever it is.
         if rest.first() == Some(&b'.') && is_dotted_path(v) {
+            // A spaced `=` with a digit-free path is code (`token =
+            // response.data`); after a `:` only a known receiver makes it
+            // code, since YAML and prose values have dots too.
             let first = ident;
-            if spaced || RECEIVERS.iter().any(|r| first == r.as_bytes()) {
+            let code_path = spaced && !colon && !v.iter().any(u8::is_ascii_digit);
+            if code_path || RECEIVERS.iter().any(|r| first == r.as_bytes()) {
                 return true;
             }
         }

@@ -5,7 +5,9 @@
 mod corpus;
 mod events;
 mod negative;
+mod providers;
 mod sizes;
+mod structure;
 
 use crate::{PrivacyOptions, Redactor};
 

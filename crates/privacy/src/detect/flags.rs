@@ -372,3 +372,80 @@ fn push_range(b: &[u8], vs: usize, ve: usize, out: &mut Vec<Span>) {
         out.push(span(vs, ve, K_PASSWORD_FLAG, P_CONTEXT));
     }
 }
+
+/// Commands whose output is a secret: (program, words that must all
+/// follow it).
+const PRINTERS: &[(&[u8], &[&[u8]])] = &[
+    (b"heroku", &[b"auth:token"]),
+    (b"heroku", &[b"authorizations:create"]),
+    (b"fly", &[b"auth", b"token"]),
+    (b"flyctl", &[b"auth", b"token"]),
+    (b"fly", &[b"tokens", b"create"]),
+    (b"gh", &[b"auth", b"token"]),
+    (b"gh", &[b"--show-token"]),
+    (b"gcloud", &[b"print-access-token"]),
+    (b"gcloud", &[b"print-identity-token"]),
+    (b"aws", &[b"get-login-password"]),
+    (b"aws", &[b"get-session-token"]),
+    (b"aws", &[b"export-credentials"]),
+    (b"aws", &[b"configure", b"get"]),
+    (b"az", &[b"get-access-token"]),
+    (b"vault", &[b"print", b"token"]),
+    (b"vault", &[b"kv", b"get"]),
+    (b"vault", &[b"read"]),
+    (b"kubectl", &[b"get", b"secret"]),
+    (b"kubectl", &[b"get", b"secrets"]),
+    (b"kubectl", &[b"create", b"token"]),
+    (b"doctl", &[b"auth", b"token"]),
+    (b"op", &[b"read"]),
+    (b"op", &[b"--reveal"]),
+    (b"bw", &[b"get", b"password"]),
+    (b"pass", &[b"show"]),
+    (b"gopass", &[b"show"]),
+    (b"security", &[b"-w"]),
+    (b"secret-tool", &[b"lookup"]),
+    (b"npm", &[b"token", b"create"]),
+    (b"doppler", &[b"secrets", b"get"]),
+    (b"infisical", &[b"secrets", b"get"]),
+    (b"openssl", &[b"rand"]),
+];
+
+/// Does a shell command print a secret: a token printer (`gh auth token`,
+/// `aws ecr get-login-password`, `vault kv get`), or `echo`/`printenv` of a
+/// secret-named variable (`echo $GITHUB_TOKEN`)?
+pub(crate) fn prints_secret(command: &str) -> bool {
+    let b = command.as_bytes();
+    let mut start = 0;
+    for line in b.split(|&c| c == b'\n') {
+        let lo = start;
+        start += line.len() + 1;
+        if line.len() > LINE_REACH {
+            continue;
+        }
+        for cmd in commands(b, lo, lo + line.len()) {
+            let (p, prog) = program(b, &cmd);
+            let args: Vec<&[u8]> = cmd
+                .get(p + 1..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|w| &b[w.vs..w.ve])
+                .collect();
+            let printer = PRINTERS
+                .iter()
+                .any(|(name, words)| prog == *name && words.iter().all(|w| args.contains(w)));
+            let echoes_secret = (prog == b"echo" || prog == b"printenv")
+                && args.iter().any(|a| {
+                    let var = a.strip_prefix(b"$").unwrap_or(a);
+                    let var = var
+                        .strip_prefix(b"{")
+                        .and_then(|v| v.strip_suffix(b"}"))
+                        .unwrap_or(var);
+                    (prog == b"printenv" || a.starts_with(b"$")) && is_secret_name(var)
+                });
+            if printer || echoes_secret {
+                return true;
+            }
+        }
+    }
+    false
+}

@@ -15,9 +15,11 @@ mod pem;
 mod providers;
 mod structure;
 
+pub(crate) use flags::prints_secret;
 use pem::private_keys;
+pub(crate) use structure::is_placeholder;
 pub(crate) use structure::is_secret_key;
-use structure::{is_placeholder, is_secret_name, name_at, next_on_line, value_ok};
+use structure::{is_secret_name, name_at, next_on_line, value_ok};
 
 /// A byte range of a string to replace with a `[REDACTED:<kind>]` marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +33,7 @@ pub(crate) struct Span {
 }
 
 /// Kind names of the built-in detectors, in marker form `[REDACTED:<kind>]`.
-pub(crate) const KINDS: [&str; 93] = [
+pub(crate) const KINDS: [&str; 94] = [
     "private-key",
     "aws-access-key",
     "aws-secret-key",
@@ -125,6 +127,7 @@ pub(crate) const KINDS: [&str; 93] = [
     "tavily-key",
     "dynatrace-token",
     "prefect-token",
+    "secret-output",
 ];
 
 pub(crate) const K_PRIVATE_KEY: u16 = 0;
@@ -146,6 +149,7 @@ pub(crate) const K_ASSIGN: u16 = 15;
 const K_BASIC: u16 = 16;
 pub(crate) const K_SECRET_FILE: u16 = 17;
 const K_PASSWORD_FLAG: u16 = 18;
+pub(crate) const K_SECRET_OUTPUT: u16 = providers::kind("secret-output");
 
 /// Priorities: lower wins an overlap.
 pub(crate) const P_SPECIFIC: u8 = 1;

@@ -179,7 +179,7 @@ fn looks_random(v: &[u8]) -> bool {
 
 /// Placeholders stand for a secret without being one: `<your-token>`,
 /// `your-api-key-here`, `changeme`, `xxxxxxxx`, `sk-xxxx`, `********`.
-pub(super) fn is_placeholder(v: &[u8]) -> bool {
+pub(crate) fn is_placeholder(v: &[u8]) -> bool {
     let l = v.to_ascii_lowercase();
     if l.len() >= 2 && l[0] == b'<' && l[l.len() - 1] == b'>' {
         return true;

@@ -82,7 +82,8 @@ fn commands(b: &[u8], lo: usize, hi: usize) -> Vec<Vec<Word>> {
 fn program<'a>(b: &'a [u8], cmd: &[Word]) -> (usize, &'a [u8]) {
     for (k, w) in cmd.iter().enumerate() {
         let word = &b[w.start..w.end];
-        if word == b"sudo" || word == b"env" || word == b"exec" || word.contains(&b'=') {
+        let prompt = word.last().is_some_and(|c| b"$#>%".contains(c));
+        if prompt || word == b"sudo" || word == b"env" || word == b"exec" || word.contains(&b'=') {
             continue;
         }
         let name = word.rsplit(|&c| c == b'/').next().unwrap_or(word);

@@ -33,7 +33,7 @@ pub(crate) struct Span {
 }
 
 /// Kind names of the built-in detectors, in marker form `[REDACTED:<kind>]`.
-pub(crate) const KINDS: [&str; 94] = [
+pub(crate) const KINDS: [&str; 95] = [
     "private-key",
     "aws-access-key",
     "aws-secret-key",
@@ -128,6 +128,7 @@ pub(crate) const KINDS: [&str; 94] = [
     "dynatrace-token",
     "prefect-token",
     "secret-output",
+    "secret-argument",
 ];
 
 pub(crate) const K_PRIVATE_KEY: u16 = 0;
@@ -150,6 +151,7 @@ const K_BASIC: u16 = 16;
 pub(crate) const K_SECRET_FILE: u16 = 17;
 const K_PASSWORD_FLAG: u16 = 18;
 pub(crate) const K_SECRET_OUTPUT: u16 = providers::kind("secret-output");
+const K_ARGUMENT: u16 = providers::kind("secret-argument");
 
 /// Priorities: lower wins an overlap.
 pub(crate) const P_SPECIFIC: u8 = 1;
@@ -194,6 +196,8 @@ enum Det {
     Signature,
     /// A command line whose arguments may hold a password.
     Command,
+    /// String arguments of a call that takes credentials.
+    CallArgs,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -218,6 +222,8 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
     (b"pwd=", Det::Name),
+    (b"(\"", Det::CallArgs),
+    (b"('", Det::CallArgs),
     (b"pass", Det::Name),
     (b"mysql", Det::Command),
     (b"mariadb", Det::Command),
@@ -583,6 +589,10 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         Det::Signature => providers::url_signature(b, i, n),
         Det::Command => {
             flags::command_line(b, i, st, out);
+            None
+        }
+        Det::CallArgs => {
+            structure::call_arguments(b, i, out);
             None
         }
     };

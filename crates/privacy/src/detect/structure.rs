@@ -169,7 +169,7 @@ fn is_key_name(name: &[u8]) -> bool {
 
 /// A value that looks generated rather than chosen: long, one token, with
 /// letters and digits.
-fn looks_random(v: &[u8]) -> bool {
+pub(super) fn looks_random(v: &[u8]) -> bool {
     v.len() >= 16
         && v.iter()
             .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
@@ -901,4 +901,49 @@ fn is_number(v: &[u8]) -> bool {
 fn is_dotted_path(v: &[u8]) -> bool {
     v.split(|&c| c == b'.')
         .all(|seg| !seg.is_empty() && is_ident_start(seg[0]) && seg.iter().all(|&c| is_ident(c)))
+}
+
+/// Callee words of a constructor or call that takes credentials
+/// positionally: `Client("AC…", "<auth token>")`, `connect("…")`.
+const CREDENTIAL_CALLEES: &[&[u8]] = &[
+    b"client",
+    b"api",
+    b"auth",
+    b"session",
+    b"login",
+    b"connect",
+    b"credential",
+    b"sdk",
+    b"token",
+    b"secret",
+];
+
+/// String literals passed to a credential-taking call (the trigger is the
+/// `(` and quote): those that look random are secrets.
+pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
+    let callee_len = b[..i].iter().rev().take_while(|&&c| is_ident(c)).count();
+    let callee = b[i - callee_len..i].to_ascii_lowercase();
+    if callee_len == 0
+        || !CREDENTIAL_CALLEES
+            .iter()
+            .any(|w| memmem::find(&callee, w).is_some())
+    {
+        return;
+    }
+    let mut j = i + 1;
+    for _ in 0..6 {
+        j = skip_blank(b, j);
+        let Some((vs, ve, true)) = value_at(b, j, b"") else {
+            return;
+        };
+        let v = &b[vs..ve];
+        if looks_random(v) && !is_placeholder(v) {
+            out.push(span(vs, ve, K_ARGUMENT, P_GENERIC));
+        }
+        j = skip_blank(b, ve + 1);
+        if b.get(j) != Some(&b',') {
+            return;
+        }
+        j += 1;
+    }
 }

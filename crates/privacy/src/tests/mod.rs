@@ -6,6 +6,7 @@ mod corpus;
 mod events;
 mod negative;
 mod providers;
+mod sessions;
 mod sizes;
 mod structure;
 

@@ -17,8 +17,8 @@ mod structure;
 
 pub(crate) use flags::prints_secret;
 use pem::private_keys;
-pub(crate) use structure::is_placeholder;
 pub(crate) use structure::is_secret_key;
+pub(crate) use structure::{is_placeholder, looks_random, mentions_secret};
 use structure::{is_secret_name, name_at, next_on_line, value_ok};
 
 /// A byte range of a string to replace with a `[REDACTED:<kind>]` marker.
@@ -198,6 +198,8 @@ enum Det {
     Command,
     /// String arguments of a call that takes credentials.
     CallArgs,
+    /// A `.pgpass` line.
+    Pgpass,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -222,6 +224,8 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
     (b"pwd=", Det::Name),
+    (b":5432:", Det::Pgpass),
+    (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
     (b"('", Det::CallArgs),
     (b"pass", Det::Name),
@@ -249,6 +253,9 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"ngrok", Det::Command),
     (b"gh secret", Det::Command),
     (b"--oauth2-bearer", Det::Command),
+    (b"htpasswd", Det::Command),
+    (b"rabbitmqctl", Det::Command),
+    (b"mc alias", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),
@@ -595,6 +602,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
             structure::call_arguments(b, i, out);
             None
         }
+        Det::Pgpass => structure::pgpass(b, i),
     };
     // A later trigger of this detector inside the run just examined would
     // see a part of the same run: a part of a rejected run is rejected too.
@@ -819,6 +827,23 @@ fn auth_header(b: &[u8], i: usize, n: usize) -> Option<Span> {
                 scheme_found = true;
             }
             break;
+        }
+    }
+    // Other schemes (`Splunk <token>`, `GenieKey <key>`, `SSWS <token>`):
+    // a capitalised word, a blank, then the credentials.
+    let word = run(b, j, |c| c.is_ascii_alphanumeric() || c == b'-');
+    if !scheme_found
+        && (2..=24).contains(&word)
+        && b[j].is_ascii_uppercase()
+        && matches!(b.get(j + word), Some(b' '))
+    {
+        let k = skip_blank(b, j + word);
+        let cred = run(b, k, |c| {
+            !(c.is_ascii_whitespace() || b"\"'`,;".contains(&c))
+        });
+        if cred >= 8 {
+            j = k;
+            scheme_found = true;
         }
     }
     let r = run(b, j, |c| {

@@ -171,6 +171,9 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
     }
 }
 
+/// Keys shorter than this are not cleaned: no secret is that short.
+const MIN_SECRET_KEY: usize = 16;
+
 /// Object keys are text too: a token used as a key (`{"ghp_…": …}`) is
 /// replaced by its marker; keys that would collide get a numbered suffix so
 /// no value is lost.
@@ -182,6 +185,9 @@ fn rename_secret_keys(
 ) {
     let renames: Vec<(String, String)> = map
         .keys()
+        // Field names (`session_id`, `tool_input`) are short; a key that
+        // holds a secret is not.
+        .filter(|k| k.len() >= MIN_SECRET_KEY)
         .filter_map(|k| match r.clean(k, r.max_field_bytes, report) {
             Cow::Owned(clean) => Some((k.clone(), clean)),
             Cow::Borrowed(_) if container && looks_random(k.as_bytes()) => {

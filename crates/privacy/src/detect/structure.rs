@@ -16,9 +16,11 @@ fn is_name_byte(c: u8) -> bool {
 /// `tokenUrl`, `PASSWORD_FILE`, `existingSecret`) is not.
 pub(crate) fn is_secret_name(name: &[u8]) -> bool {
     let name = trim_name(name);
-    if is_reference_name(name) {
-        return false;
-    }
+    secret_words(name) && !is_reference_name(name)
+}
+
+/// [`is_secret_name`] before the reference check.
+fn secret_words(name: &[u8]) -> bool {
     let n = name.to_ascii_lowercase();
     let n = n.as_slice();
     if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {

@@ -778,13 +778,15 @@ fn aws_id(b: &[u8], i: usize) -> Option<Span> {
     .then(|| span(i, i + 20, K_AWS_ID, P_SPECIFIC))
 }
 
-/// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-` tokens.
+/// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`, `xoxe-` tokens.
 fn slack(st: &mut State, b: &[u8], i: usize) -> Option<Span> {
     if !at(b, i, b"xox") || !boundary_before(b, i) {
         return None;
     }
-    if !matches!(b.get(i + 3), Some(b'a' | b'b' | b'p' | b'o' | b's' | b'r'))
-        || b.get(i + 4) != Some(&b'-')
+    if !matches!(
+        b.get(i + 3),
+        Some(b'a' | b'b' | b'p' | b'o' | b's' | b'r' | b'e')
+    ) || b.get(i + 4) != Some(&b'-')
     {
         return None;
     }

@@ -359,6 +359,20 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     if trimmed == b"ENV " {
         return value_at(b, j, b"");
     }
+    // Prose: `my password is X`, `set the token to X`, when X does not
+    // read as a word (`the token is expired` stays).
+    for verb in [&b"is "[..], b"was ", b"to "] {
+        if at_ci(b, j, verb) {
+            let k = skip_blank(b, j + verb.len());
+            let (vs, ve, quoted) = value_at(b, k, b"")?;
+            let v = trim_bare(&b[vs..ve]);
+            let wordlike = v.iter().all(u8::is_ascii_lowercase)
+                || (v.len() > 1
+                    && v[0].is_ascii_uppercase()
+                    && v[1..].iter().all(u8::is_ascii_lowercase));
+            return (quoted || (v.len() >= 6 && !wordlike)).then_some((vs, vs + v.len(), quoted));
+        }
+    }
     // `.netrc`: `machine h login u password X`, or `password X` on the line
     // after `login u`.
     let name = &b[start..end];

@@ -315,3 +315,21 @@ fn more_shapes_by_context() {
         "define('WP_DEBUG', true);",
     ]);
 }
+
+#[test]
+fn secrets_in_prose() {
+    let v = alnum(16, 50);
+    for input in [
+        format!("my password is {v}, please use it"),
+        format!("The API key is {v}."),
+        format!("set the token to {v} and retry"),
+        format!("Your new password was '{v}'"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "The token is expired, so the password is required again.",
+        "Set the password to Something else later.",
+        "the key is to keep it simple",
+    ]);
+}

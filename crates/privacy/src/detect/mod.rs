@@ -484,6 +484,48 @@ fn b64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
 }
 
+/// Length of what a tool put before a line of the text itself, at a line
+/// start `i`: a diff marker (`+`, `-`) or a `grep -n` prefix (`path:12:`,
+/// `path-12-`). Multi-line secrets are looked at across these.
+fn line_prefix_len(b: &[u8], i: usize) -> usize {
+    let path = run(b, i, |c| {
+        !(c.is_ascii_whitespace() || c == b':' || c == b'\n')
+    });
+    // `path:12:` / `path-12-`: the separator and line number after a path
+    // (the path's own dashes are skipped by trying each one).
+    let mut k = i;
+    while k < i + path.min(256) {
+        if matches!(b[k], b':' | b'-') && k > i {
+            let sep = b[k];
+            let digits = run(b, k + 1, |c| c.is_ascii_digit());
+            if digits > 0 && b.get(k + 1 + digits) == Some(&sep) {
+                return k + 2 + digits - i;
+            }
+        }
+        k += 1;
+    }
+    if let Some(b':') = b.get(i + path) {
+        let digits = run(b, i + path + 1, |c| c.is_ascii_digit());
+        if path > 0 && digits > 0 && b.get(i + path + 1 + digits) == Some(&b':') {
+            return path + digits + 2;
+        }
+    }
+    usize::from(matches!(b.get(i), Some(b'+' | b'-')))
+}
+
+/// Skip blanks and line breaks from `i`, with the diff or grep prefix of
+/// each new line.
+fn skip_space_lines(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += if b[i] == b'\n' {
+            1 + line_prefix_len(b, i + 1)
+        } else {
+            1
+        };
+    }
+    i
+}
+
 /// Does `b[i..]` start with `lit` exactly (case-sensitive)?
 fn at(b: &[u8], i: usize, lit: &[u8]) -> bool {
     b.get(i..i + lit.len()) == Some(lit)

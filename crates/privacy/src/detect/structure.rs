@@ -527,6 +527,13 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     }
     j = skip_blank(b, j + sep_len);
     let sep = &b[sep_start..j];
+    // A string in parentheses, maybe on the next line: `KEY = (\n  "…"`.
+    if b.get(j) == Some(&b'(') {
+        let k = skip_space_lines(b, j + 1);
+        if matches!(b.get(k), Some(b'"' | b'\'')) {
+            j = k;
+        }
+    }
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.

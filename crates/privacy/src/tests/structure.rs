@@ -333,3 +333,41 @@ fn secrets_in_prose() {
         "the key is to keep it simple",
     ]);
 }
+
+/// What tools put before each line (a diff's `+`, `grep -n`'s `path:12:`)
+/// does not hide a command or a multi-line secret.
+#[test]
+fn diff_and_grep_prefixes() {
+    let v = alnum(18, 70);
+    let body: String = (0..4)
+        .map(|i| format!("+{}\n", alnum(64, 71 + i)))
+        .collect();
+    let header = format!("{}{}", "eyJ", "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    let payload = format!("{}{}", "eyJ", "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ");
+    let sig = gen_from(&format!("{ALNUM}-_"), 43, 75);
+    let cases = [
+        (format!("+mysql -h db -u root -p{v} shop"), v.clone()),
+        (
+            format!("scripts/db.sh:12:mysql -h db -u root -p{v} shop"),
+            v.clone(),
+        ),
+        (
+            format!("scripts/cache.sh-3-redis-cli -h cache -a {v} FLUSHDB"),
+            v.clone(),
+        ),
+        (format!("-docker login r.io -u bot -p '{v}'"), v.clone()),
+        (
+            format!(
+                "+-----BEGIN PGP PRIVATE KEY BLOCK-----\n+\n{body}+-----END PGP PRIVATE KEY BLOCK-----\n"
+            ),
+            body[1..30].to_string(),
+        ),
+        (
+            format!("+token: >-\n+  {header}.\n+  {payload}.\n+  {sig}\n"),
+            sig.clone(),
+        ),
+    ];
+    for (input, secret) in cases {
+        all_redacted(&[input], &secret);
+    }
+}

@@ -526,6 +526,28 @@ fn skip_space_lines(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// How far the line helpers look: a longer line is cut there, so that many
+/// triggers on one huge line stay linear.
+const LINE_LOOK: usize = 1024;
+
+/// The start of the line holding `i` (at most [`LINE_LOOK`] back).
+fn line_start(b: &[u8], i: usize) -> usize {
+    let lo = i.saturating_sub(LINE_LOOK);
+    b[lo..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(lo, |p| lo + p + 1)
+}
+
+/// The end of the line holding `i` (at most [`LINE_LOOK`] ahead).
+fn line_end(b: &[u8], i: usize) -> usize {
+    let hi = b.len().min(i + LINE_LOOK);
+    b[i..hi]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(hi, |p| i + p)
+}
+
 /// Does `b[i..]` start with `lit` exactly (case-sensitive)?
 fn at(b: &[u8], i: usize, lit: &[u8]) -> bool {
     b.get(i..i + lit.len()) == Some(lit)

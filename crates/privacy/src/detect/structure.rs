@@ -331,11 +331,8 @@ fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
 /// (`key="ApiKey" value="X"`), a `.netrc` line (`login bob password X`), a
 /// Dockerfile `ENV NAME X`. `None` when the name is not in such a place.
 fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, bool)> {
-    let line_start = b[..start]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let line_before = &b[line_start..start];
+    let ls = line_start(b, start);
+    let line_before = &b[ls..start];
     // `<password>X</password>`
     if start > 0 && b[start - 1] == b'<' && b.get(end) == Some(&b'>') {
         let vs = end + 1;
@@ -381,12 +378,8 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
             t.split(|c| c.is_ascii_whitespace())
                 .any(|w| w == b"login" || w == b"machine" || w == b"default")
         };
-        let prev_line = if line_start > 0 {
-            let p = b[..line_start - 1]
-                .iter()
-                .rposition(|&c| c == b'\n')
-                .map_or(0, |p| p + 1);
-            &b[p..line_start - 1]
+        let prev_line = if ls > 0 {
+            &b[line_start(b, ls - 1)..ls - 1]
         } else {
             &b""[..]
         };
@@ -1106,14 +1099,11 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
 /// A `.pgpass` line, `host:port:database:user:password` (the trigger is a
 /// port field: `:5432:` or `:*:`): the password.
 pub(super) fn pgpass(b: &[u8], i: usize) -> Option<Span> {
-    let line_start = b[..i]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let line_end = b[i..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| i + p);
+    let line_start = line_start(b, i);
+    if i - line_start > 512 {
+        return None;
+    }
+    let line_end = line_end(b, i);
     let line = &b[line_start..line_end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > 512 || line.iter().any(|c| c.is_ascii_whitespace()) {

@@ -33,7 +33,7 @@ pub(crate) struct Span {
 }
 
 /// Kind names of the built-in detectors, in marker form `[REDACTED:<kind>]`.
-pub(crate) const KINDS: [&str; 95] = [
+pub(crate) const KINDS: [&str; 104] = [
     "private-key",
     "aws-access-key",
     "aws-secret-key",
@@ -129,6 +129,15 @@ pub(crate) const KINDS: [&str; 95] = [
     "prefect-token",
     "secret-output",
     "secret-argument",
+    "adyen-key",
+    "woocommerce-key",
+    "flutterwave-key",
+    "launchdarkly-key",
+    "fireworks-key",
+    "elevenlabs-key",
+    "langfuse-key",
+    "render-key",
+    "sanity-token",
 ];
 
 pub(crate) const K_PRIVATE_KEY: u16 = 0;
@@ -224,6 +233,8 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
     (b"pwd=", Det::Name),
+    (b"_pat", Det::Name),
+    (b"-pat", Det::Name),
     (b":5432:", Det::Pgpass),
     (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
@@ -735,7 +746,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         Det::Anthropic => prefixed(st, b, i, b"sk-ant-", Class::B64url, 20)
             .map(|e| span(i, e, K_ANTHROPIC, P_SPECIFIC)),
         Det::OpenAi => prefixed(st, b, i, b"sk-", Class::B64url, 20)
-            .filter(|&e| classes(&b[i + 3..e]) == 3)
+            .filter(|&e| openai_body(&b[i + 3..e]))
             .map(|e| span(i, e, K_OPENAI, P_LOOSE)),
         Det::Slack => slack(st, b, i),
         Det::SlackApp => slack_app(st, b, i),
@@ -783,6 +794,14 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
     if let Some(sp) = found.filter(|sp| sp.start < sp.end) {
         out.push(sp);
     }
+}
+
+/// The body of an `sk-` key: mixed upper, lower and digits (OpenAI), or 32+
+/// alphanumerics with letters and digits (DeepSeek, Moonshot: lower-case
+/// hex). Prose like `sk-learn-style` has neither.
+fn openai_body(body: &[u8]) -> bool {
+    classes(body) == 3
+        || (body.len() >= 32 && body.iter().all(u8::is_ascii_alphanumeric) && classes(body) >= 2)
 }
 
 /// `b[i..]` is a case-sensitive `prefix` at a word boundary followed by at
@@ -935,6 +954,10 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
             providers::kind("sentry-dsn"),
             P_SPECIFIC,
         ));
+    }
+    // A token as the whole userinfo: `https://<token>@github.com/o/r.git`.
+    if b.get(user_end) == Some(&b'@') && user.len() >= 20 && structure::looks_random(user) {
+        return Some(span(i + 3, user_end, K_URL_PW, P_CONTEXT));
     }
     if b.get(user_end) != Some(&b':') {
         return None;

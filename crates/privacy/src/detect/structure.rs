@@ -26,7 +26,9 @@ fn secret_words(name: &[u8]) -> bool {
     if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {
         return true;
     }
-    const SUFFIXES: [&[u8]; 15] = [
+    const SUFFIXES: [&[u8]; 17] = [
+        b"_pat",
+        b"-pat",
         b"secret_id",
         b"private_key_id",
         b"secret",

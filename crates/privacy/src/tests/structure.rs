@@ -68,6 +68,8 @@ fn config_dialects() {
         "OPENAI_KEY={v}",
         "STRIPE_KEY: {v}",
         "SENTRY_AUTH={v}",
+        "AZURE_DEVOPS_EXT_PAT={v}",
+        "git clone https://{v}@github.com/shop/app.git",
     ]
     .iter()
     .map(|c| c.replace("{v}", &v))

@@ -208,13 +208,15 @@ pub(crate) fn mentions_secret(name: &[u8]) -> bool {
 }
 
 /// A value that looks generated rather than chosen: long, one token, with
-/// letters and digits.
+/// a run of at least 8 characters mixing letters and digits
+/// (`EQ2CaLXZLuwJhzIF`, a hex digest, a UUID), not words joined by
+/// separators (`user_profile_v2_2024`).
 pub(crate) fn looks_random(v: &[u8]) -> bool {
     v.len() >= 16
         && v.iter()
             .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
-        && v.iter().any(u8::is_ascii_digit)
-        && v.iter().any(u8::is_ascii_alphabetic)
+        && v.split(|&c| matches!(c, b'_' | b'-' | b'.'))
+            .any(|seg| seg.len() >= 8 && classes(seg) >= 2 && seg.iter().any(u8::is_ascii_digit))
 }
 
 /// Placeholders stand for a secret without being one: `<your-token>`,

@@ -59,3 +59,20 @@ fn developer_text_survives() {
         .collect();
     assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));
 }
+
+/// Names that mention a secret word hold a secret only when the value looks
+/// generated.
+#[test]
+fn chosen_values_under_key_names_survive() {
+    let r = redactor();
+    for s in [
+        "sort_key: created_at_desc_v2",
+        "partition_key = \"tenant_42_orders\"",
+        "cache_key: user_profile_v2_2024",
+        "KEY_PREFIX=shop-prod-eu-west-1",
+        "session.get(\"https://api.example.com/v1/items\")",
+        "api.fetch(\"user_12345_profile\")",
+    ] {
+        assert_eq!(r.clean_text(s), s);
+    }
+}

@@ -173,10 +173,10 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
 }
 
 /// An array of lines (a patch's `lines`, one string per line): a secret
-/// over several lines (a private key, a concatenation, a folded token) is
-/// seen only with the lines together. Detect on the joined lines and redact
-/// each line's part of what crosses a line; what lies within one line is
-/// found when that line is cleaned.
+/// over several lines (a private key, a concatenation, a folded token), or
+/// named on another line (`login u` above `password X`, `"keyName"` above
+/// `"value"`), is seen only with the lines together. Detect on the joined
+/// lines and redact each line's part of what was found.
 fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
     if items.len() < 2 || !items.iter().all(Value::is_string) {
         return;
@@ -193,11 +193,7 @@ fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
     }
     let spans = r.find_spans(&joined);
     // Last first, so that earlier offsets in a line stay valid.
-    for sp in spans
-        .iter()
-        .rev()
-        .filter(|sp| joined[sp.start..sp.end].contains('\n'))
-    {
+    for sp in spans.iter().rev() {
         report.add(r.kind_name(sp.kind), 1);
         for (k, x) in items.iter_mut().enumerate() {
             let Value::String(line) = x else { continue };

@@ -209,6 +209,10 @@ enum Det {
     CallArgs,
     /// A `.pgpass` line.
     Pgpass,
+    /// A `value` field of an object naming a secret.
+    ValueField,
+    /// A `Cookie:` / `Set-Cookie:` header.
+    Cookie,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -236,6 +240,9 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"_pat", Det::Name),
     (b"-pat", Det::Name),
     (b":5432:", Det::Pgpass),
+    (b"value", Det::ValueField),
+    (b"cookie:", Det::Cookie),
+    (b"appid", Det::Name),
     (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
     (b"('", Det::CallArgs),
@@ -499,9 +506,8 @@ fn b64url(c: u8) -> bool {
 /// start `i`: a diff marker (`+`, `-`) or a `grep -n` prefix (`path:12:`,
 /// `path-12-`). Multi-line secrets are looked at across these.
 fn line_prefix_len(b: &[u8], i: usize) -> usize {
-    let path = run(b, i, |c| {
-        !(c.is_ascii_whitespace() || c == b':' || c == b'\n')
-    });
+    let window = &b[i.min(b.len())..b.len().min(i + 256)];
+    let path = run(window, 0, |c| !(c.is_ascii_whitespace() || c == b':'));
     // `path:12:` / `path-12-`: the separator and line number after a path
     // (the path's own dashes are skipped by trying each one).
     let mut k = i;
@@ -787,6 +793,11 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
             None
         }
         Det::Pgpass => structure::pgpass(b, i),
+        Det::ValueField => structure::value_field(b, i, n),
+        Det::Cookie => {
+            structure::cookies(b, i, n, out);
+            None
+        }
     };
     // A later trigger of this detector inside the run just examined would
     // see a part of the same run: a part of a rejected run is rejected too.
@@ -1137,11 +1148,14 @@ fn classes(s: &[u8]) -> u8 {
 
 /// Values that are never a secret themselves: empty, variable references
 /// (`$VAR`, `${VAR}`, `$(cmd)`, `${{ secrets.X }}`), templates (`{{ x }}`,
+/// `{token}`,
 /// `%VAR%`, `%s`), and markers left by an earlier pass.
 pub(crate) fn plain_value_ok(v: &[u8]) -> bool {
     !(v.is_empty()
         || v[0] == b'$'
         || v.starts_with(b"{{")
+        // An f-string or format placeholder: `{token}`, `{0}`.
+        || (v[0] == b'{' && v[v.len() - 1] == b'}' && !v[1..v.len() - 1].contains(&b'"'))
         || v.starts_with(b"[REDACTED:")
         || (v.len() > 2 && v[0] == b'%' && v[v.len() - 1] == b'%')
         // printf-style placeholders: `%s`, `%r`, `%(name)s`.

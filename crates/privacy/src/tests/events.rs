@@ -364,3 +364,25 @@ fn secrets_over_the_lines_of_a_patch() {
 fn text_of(v: &Value) -> String {
     v.to_string()
 }
+
+#[test]
+fn names_on_another_line_of_a_patch() {
+    let r = redactor();
+    let v = alnum(36, 62);
+    let lines = vec![
+        "-machine api.example.com".to_string(),
+        "-  login ops@example.com".to_string(),
+        format!("-  password {v}"),
+    ];
+    let mut p = base(
+        "Edit",
+        json!({"file_path": "/home/u/notes.txt", "old_string": "x", "new_string": "y"}),
+        json!({"filePath": "/home/u/notes.txt", "structuredPatch": [{"lines": lines}]}),
+    );
+    r.clean_event(&mut p);
+    assert!(!text_of(&p).contains(&v), "{p}");
+    assert_eq!(
+        p["tool_response"]["structuredPatch"][0]["lines"][1],
+        "-  login ops@example.com"
+    );
+}

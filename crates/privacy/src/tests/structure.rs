@@ -373,3 +373,44 @@ fn diff_and_grep_prefixes() {
         all_redacted(&[input], &secret);
     }
 }
+
+/// Command outputs and HTTP traffic: tables, cookies, listings.
+#[test]
+fn outputs_and_traffic() {
+    let v = alnum(32, 80);
+    for (input, secret) in [
+        (
+            format!("Key         Value\n---         -----\npassword    {v}\nusername    shop_app"),
+            v.clone(),
+        ),
+        (
+            format!("curl -H 'Cookie: sessionid={v}; theme=dark' https://x.example/"),
+            v.clone(),
+        ),
+        (
+            format!("Set-Cookie: connect.sid=s%3A{v}.sig; Path=/; HttpOnly"),
+            format!("s%3A{v}.sig"),
+        ),
+        (
+            format!("{{\"key\": \"apiKey\", \"value\": \"{v}\", \"enabled\": true}}"),
+            v.clone(),
+        ),
+        (
+            format!("\"keyName\": \"key1\",\n\"permissions\": \"FULL\",\n\"value\": \"{v}==\""),
+            v.clone(),
+        ),
+        (format!("ENV[\"PAYMENT_TOKEN\"] ||= \"{v}\""), v.clone()),
+        (format!("os.environ[\"API_KEY\"] = \"{v}\""), v.clone()),
+        (
+            format!("401 Client Error for url: https://api.example/forecast?q=Berlin&appid={v}"),
+            v.clone(),
+        ),
+    ] {
+        all_redacted(&[input], &secret);
+    }
+    all_unchanged(&[
+        "Cookie: theme=dark; lang=en",
+        "{\"key\": \"theme\", \"value\": \"dark-mode-v2-2024\"}",
+        "key = os.environ[\"API_KEY\"]",
+    ]);
+}

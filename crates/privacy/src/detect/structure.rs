@@ -362,6 +362,12 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     if j == end || j >= b.len() || b[j] == b'\n' {
         return None;
     }
+    // A log line or prose: `using API key <random>`, `token <random>`.
+    if let Some((vs, ve, quoted)) = value_at(b, j, b",;")
+        && looks_random(trim_bare(&b[vs..ve]))
+    {
+        return Some((vs, vs + trim_bare(&b[vs..ve]).len(), quoted));
+    }
     // `ENV NAME value`
     let trimmed = line_before.trim_ascii_start();
     if trimmed == b"ENV " {

@@ -126,6 +126,17 @@ fn command_line_passwords() {
         "git config --global github.token {v}",
         "ngrok config add-authtoken {v}",
         "smbclient //srv/share -U bob%{v}",
+        "rclone config create r2 s3 provider Cloudflare access_key_id {v} secret_access_key x",
+        "composer config --global http-basic.repo.example.com bob {v}",
+        "poetry config pypi-token.pypi {v}",
+        "echo -n {v} | gcloud secrets create db-pass --data-file=-",
+        "openssl enc -aes-256-cbc -k {v} -in a -out b",
+        "sqlcmd -S db -U sa -P {v} -Q 'select 1'",
+        "security add-generic-password -a bob -s api -w {v}",
+        "az keyvault secret set --vault-name v --name db --value {v}",
+        "aws secretsmanager create-secret --name db --secret-string {v}",
+        "curl -u {v}: https://api.example.com/v1/charges",
+        "DEBUG using API key {v} for the request",
         "--pass {v}",
     ]
     .iter()

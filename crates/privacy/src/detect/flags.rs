@@ -352,6 +352,15 @@ fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
     {
         push_range(b, w.vs + pct + 1, w.ve, out);
     }
+    // `sqlplus scott/tiger@db`: the password between `/` and `@`.
+    if matches!(prog, b"sqlplus" | b"rman" | b"expdp" | b"impdp" | b"sqlldr")
+        && let Some(w) = args.iter().find(|w| !b[w.start..w.end].starts_with(b"-"))
+        && let Some(slash) = memchr::memchr(b'/', &b[w.vs..w.ve])
+    {
+        let pw_start = w.vs + slash + 1;
+        let pw_end = memchr::memchr(b'@', &b[pw_start..w.ve]).map_or(w.ve, |a| pw_start + a);
+        push_range(b, pw_start, pw_end, out);
+    }
     // `openssl … -passout pass:X`, anywhere.
     for w in args {
         if b[w.vs..w.ve].starts_with(b"pass:") {

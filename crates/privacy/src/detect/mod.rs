@@ -306,6 +306,7 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"az keyvault", Det::Command),
     (b"--secret-string", Det::Command),
     (b"--data-file=-", Det::Command),
+    (b"sqlplus", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),

@@ -356,6 +356,12 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
         if at_ci(b, j, b"value=") {
             return value_at(b, j + 6, b"");
         }
+        // `<entry key="password">X</entry>`
+        if b.get(end + 1) == Some(&b'>') {
+            let vs = end + 2;
+            let r = run(b, vs, |c| c != b'<' && c != b'\n');
+            return (r > 0 && b.get(vs + r) == Some(&b'<')).then_some((vs, vs + r, true));
+        }
         return None;
     }
     let j = skip_blank(b, end);
@@ -594,6 +600,14 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
         }
     }
     let (vs, ve, quoted) = first?;
+    // A YAML block scalar, `password: |`: the value is the indented line
+    // that follows.
+    let v = &b[vs..ve];
+    if colon && !quoted && matches!(v, b"|" | b">" | b"|-" | b">-" | b"|+" | b">+") {
+        let next = skip_space_lines(b, ve);
+        let (ns, ne, _) = value_at(b, next, b"")?;
+        return plain_value_ok(&b[ns..ne]).then_some((ns, ne));
+    }
     value_ok(name, sep, &b[vs..ve], quoted, false, next_on_line(b, ve))
         .map(|(s, e)| (vs + s, vs + e))
 }
@@ -1126,10 +1140,29 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         .take_while(|&&c| is_ident(c) || b".:()'\"".contains(&c))
         .count();
     let callee = b[i - callee_len..i].to_ascii_lowercase();
+    // A setter named after the secret takes any literal: `.password("…")`,
+    // `setApiKey("…")`; not a getter or a lookup by name.
+    let method_len = b[..i].iter().rev().take_while(|&&c| is_ident(c)).count();
+    let method = &b[i - method_len..i];
+    let lookup = [
+        &b"get"[..],
+        b"has",
+        b"read",
+        b"load",
+        b"fetch",
+        b"find",
+        b"delete",
+        b"remove",
+        b"lookup",
+    ]
+    .iter()
+    .any(|p| method.len() > p.len() && method[..p.len()].eq_ignore_ascii_case(p));
+    let setter = method_len > 0 && !lookup && is_secret_name(method);
     if callee_len == 0
-        || !CREDENTIAL_CALLEES
-            .iter()
-            .any(|w| memmem::find(&callee, w).is_some())
+        || !(setter
+            || CREDENTIAL_CALLEES
+                .iter()
+                .any(|w| memmem::find(&callee, w).is_some()))
     {
         return;
     }
@@ -1140,7 +1173,12 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
             return;
         };
         let v = &b[vs..ve];
-        if looks_random(v) && !is_placeholder(v) {
+        let secret = if setter {
+            plain_value_ok(v) && !v.contains(&b' ')
+        } else {
+            looks_random(v)
+        };
+        if secret && !is_placeholder(v) {
             out.push(span(vs, ve, K_ARGUMENT, P_GENERIC));
         }
         j = skip_blank(b, ve + 1);

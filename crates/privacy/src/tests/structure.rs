@@ -137,6 +137,7 @@ fn command_line_passwords() {
         "aws secretsmanager create-secret --name db --secret-string {v}",
         "curl -u {v}: https://api.example.com/v1/charges",
         "DEBUG using API key {v} for the request",
+        "sqlplus scott/{v}@prod",
         "--pass {v}",
     ]
     .iter()
@@ -423,5 +424,24 @@ fn outputs_and_traffic() {
         "Cookie: theme=dark; lang=en",
         "{\"key\": \"theme\", \"value\": \"dark-mode-v2-2024\"}",
         "key = os.environ[\"API_KEY\"]",
+    ]);
+}
+
+#[test]
+fn yaml_blocks_xml_entries_and_setters() {
+    let v = format!("{}!x", alnum(14, 90));
+    for input in [
+        format!("db:\n  password: |\n    {v}\n  user: app\n"),
+        format!("<entry key=\"password\">{v}</entry>"),
+        format!("<property name=\"password\" value=\"{v}\"/>"),
+        format!("DataSource ds = builder.username(\"app\").password(\"{v}\").build();"),
+        format!("client.setApiKey(\"{v}\");"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "String t = config.getToken(\"refresh\");",
+        "secrets.withSecretName(\"db-credentials\")",
+        "description: |\n  The token is refreshed hourly.\n",
     ]);
 }

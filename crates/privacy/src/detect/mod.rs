@@ -1074,7 +1074,7 @@ fn auth_header(b: &[u8], i: usize, n: usize) -> Option<Span> {
         !(c.is_ascii_whitespace() || b"\"'`,;\\".contains(&c))
     });
     let v = &b[j..j + r];
-    if r == 0 || !plain_value_ok(v) {
+    if r == 0 || !plain_value_ok(v) || is_placeholder(v) {
         return None;
     }
     // Without a scheme or quotes, it may be code: `authorization =

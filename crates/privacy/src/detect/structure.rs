@@ -302,7 +302,10 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
         object_keys(b, skip_blank(b, after + 1), out);
         return;
     }
-    let Some((vs, ve)) = paired_value(b, start, end).or_else(|| assignment(b, start, end)) else {
+    let Some((vs, ve)) = paired_value(b, start, end)
+        .or_else(|| variable_default(b, start, end))
+        .or_else(|| assignment(b, start, end))
+    else {
         return;
     };
     let v = &b[vs..ve];
@@ -572,6 +575,11 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
         if matches!(b.get(k), Some(b'"' | b'\'')) {
             j = k;
         }
+    }
+    // A literal wrapped in a decoder or constructor:
+    // `bytes.fromhex("…")`, `SecretStr("…")`, `Buffer.from("…", "hex")`.
+    if let Some(k) = wrapped_literal(b, j) {
+        j = k;
     }
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
@@ -1276,4 +1284,61 @@ pub(super) fn cookies(b: &[u8], i: usize, n: usize, out: &mut Vec<Span>) {
         }
         k += 1;
     }
+}
+
+/// Calls that only wrap or decode the literal they are given.
+const WRAPPERS: &[&[u8]] = &[
+    b"fromhex",
+    b"unhexlify",
+    b"b64decode",
+    b"urlsafe_b64decode",
+    b"decode",
+    b"encode",
+    b"from",
+    b"new",
+    b"secretstr",
+    b"secretstring",
+    b"secret",
+    b"bytes",
+    b"bytearray",
+    b"str",
+    b"string",
+    b"tostring",
+    b"atob",
+    b"getenv_or",
+];
+
+/// At `j`, a call of one of [`WRAPPERS`] whose first argument is a quoted
+/// literal: where that literal starts.
+fn wrapped_literal(b: &[u8], j: usize) -> Option<usize> {
+    let path = run(b, j, |c| is_ident(c) || c == b'.' || c == b':');
+    let open = j + path;
+    if path == 0 || b.get(open) != Some(&b'(') {
+        return None;
+    }
+    let last = b[j..open]
+        .rsplit(|&c| c == b'.' || c == b':')
+        .next()?
+        .to_ascii_lowercase();
+    let k = skip_blank(b, open + 1);
+    (WRAPPERS.contains(&last.as_slice()) && matches!(b.get(k), Some(b'"' | b'\''))).then_some(k)
+}
+
+/// An HCL variable block, `variable "api_token" { … default = "…" }`: the
+/// default of a secret-named variable.
+fn variable_default(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let before = &b[start.saturating_sub(10)..start];
+    let after = skip_blank(b, skip_quote(b, end));
+    if !before.ends_with(b"variable \"") || b.get(after) != Some(&b'{') {
+        return None;
+    }
+    let window = &b[after..b.len().min(after + 400)];
+    let close = memchr::memchr(b'}', window).unwrap_or(window.len());
+    let d = after + memmem::find(&window[..close], b"default")?;
+    let j = skip_blank(b, d + 7);
+    if b.get(j) != Some(&b'=') {
+        return None;
+    }
+    let (vs, ve, quoted) = value_at(b, skip_blank(b, j + 1), b"")?;
+    value_ok(&b[start..end], b" = ", &b[vs..ve], quoted, false, 0).map(|(s, e)| (vs + s, vs + e))
 }

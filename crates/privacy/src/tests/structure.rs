@@ -445,3 +445,21 @@ fn yaml_blocks_xml_entries_and_setters() {
         "description: |\n  The token is refreshed hourly.\n",
     ]);
 }
+
+#[test]
+fn wrapped_literals_and_variable_defaults() {
+    let v = alnum(40, 95);
+    for input in [
+        format!("variable \"api_token\" {{\n  type    = string\n  default = \"{v}\"\n}}"),
+        format!("HMAC_KEY = bytes.fromhex(\"{v}\")"),
+        format!("password = SecretStr(\"{v}\")"),
+        format!("const key = Buffer.from(\"{v}\", \"hex\");"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "Send the header `Authorization: Bearer <token>` with every request.",
+        "variable \"api_token\" {\n  type      = string\n  sensitive = true\n}",
+        "key = bytes.fromhex(\"00ff\")",
+    ]);
+}

@@ -22,14 +22,16 @@ fn all_redacted(cases: &[String], secret: &str) {
     assert!(missed.is_empty(), "leaked:\n{}", missed.join("\n"));
 }
 
+/// Assert each input comes out unchanged.
 #[track_caller]
-fn all_unchanged(cases: &[&str]) {
+pub(crate) fn all_unchanged<S: AsRef<str>>(cases: &[S]) {
     let r = redactor();
     let changed: Vec<String> = cases
         .iter()
         .filter_map(|s| {
+            let s = s.as_ref();
             let out = r.clean_text(s);
-            (out != *s).then(|| format!("{s:?}\n  -> {out:?}"))
+            (out != s).then(|| format!("{s:?}\n  -> {out:?}"))
         })
         .collect();
     assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));

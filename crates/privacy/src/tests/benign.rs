@@ -2,7 +2,7 @@
 //! detectors must leave exactly as it is.
 
 use super::structure::all_unchanged;
-use super::{ALNUM, gen_from};
+use super::{ALNUM, gen_from, redactor};
 
 #[test]
 fn developer_text_survives() {
@@ -68,4 +68,24 @@ fn chosen_values_under_key_names_survive() {
         "session.get(\"https://api.example.com/v1/items\")",
         "api.fetch(\"user_12345_profile\")",
     ]);
+}
+
+/// A token ending a line does not continue into the next line's first
+/// word (only lines holding nothing but pieces are read as one folded
+/// token).
+#[test]
+fn next_line_after_a_token_survives() {
+    let r = redactor();
+    let gh = format!("{}{}", "ghp_", gen_from(ALNUM, 36, 9));
+    for next in [
+        "shop-api-7deolsz2i0-e683v   1/1     Running   0   3h",
+        "finished",
+    ] {
+        let input = format!("export GITHUB_TOKEN={gh}\n{next}");
+        let out = r.clean_text(&input);
+        assert_eq!(
+            out,
+            format!("export GITHUB_TOKEN=[REDACTED:github-token]\n{next}")
+        );
+    }
 }

@@ -465,3 +465,21 @@ fn wrapped_literals_and_variable_defaults() {
         "key = bytes.fromhex(\"00ff\")",
     ]);
 }
+
+#[test]
+fn sql_redis_sessions_and_auth_tuples() {
+    let v = format!("{}!x", alnum(14, 96));
+    for input in [
+        format!("CREATE USER app WITH PASSWORD '{v}';"),
+        format!("ALTER USER 'app'@'%' IDENTIFIED BY '{v}';"),
+        format!("# redis.conf\nrequirepass {v}\n"),
+        format!("resp = requests.get(url, auth=(\"bob\", \"{v}\"))"),
+        format!("auth = HTTPBasicAuth(\"bob\", \"{v}\")"),
+        format!("cmdkey /generic:srv /user:bob /pass:{v}"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    let s = alnum(40, 97);
+    all_redacted(&[format!("export BW_SESSION=\"{s}\"")], &s);
+    all_unchanged(&["SESSION_TIMEOUT=30", "session: default", "Password reset"]);
+}

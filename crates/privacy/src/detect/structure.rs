@@ -353,6 +353,22 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
 /// test fixtures and stored hashes, not the secret itself.
 fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
     let n = name.to_ascii_lowercase();
+    // Named as a digest: `password_hash`, `hashed_password`, `tokenDigest`.
+    let last = n
+        .rsplit(|&c| matches!(c, b'_' | b'-' | b'.'))
+        .next()
+        .unwrap_or(&n);
+    let camel_last = name
+        .iter()
+        .rposition(u8::is_ascii_uppercase)
+        .map(|p| name[p..].to_ascii_lowercase());
+    const DIGESTS: &[&[u8]] = &[b"hash", b"digest", b"checksum", b"fingerprint", b"hashed"];
+    if n.starts_with(b"hashed")
+        || DIGESTS.contains(&last)
+        || camel_last.is_some_and(|w| DIGESTS.contains(&w.as_slice()))
+    {
+        return true;
+    }
     let hashy = [&b"hash"[..], b"digest", b"checksum", b"sha"]
         .iter()
         .any(|w| memmem::find(&n, w).is_some());

@@ -564,7 +564,10 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     if subscript && (at(b, j, b"||=") || at(b, j, b"??=")) {
         j += 2;
     }
-    let sep_len = if at(b, j, b"=>") || at(b, j, b":=") {
+    // `=>`, `:=`, and Makefile's `?=`, `::=`.
+    let sep_len = if at(b, j, b"::=") {
+        3
+    } else if at(b, j, b"=>") || at(b, j, b":=") || at(b, j, b"?=") {
         2
     } else if matches!(b.get(j), Some(b'=' | b':')) {
         1
@@ -903,6 +906,20 @@ pub(super) fn value_ok(
             .split(|&c| c == b'.')
             .take(2)
             .all(|p| p.first().is_some_and(u8::is_ascii_digit))
+    {
+        return None;
+    }
+    // Keys published by design: Mapbox `pk.eyJ…`, Stripe `pk_live_…`,
+    // Supabase `sb_publishable_…`, PostHog `phc_…`.
+    if [
+        &b"pk.eyJ"[..],
+        b"pk_live_",
+        b"pk_test_",
+        b"sb_publishable_",
+        b"phc_",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
     {
         return None;
     }

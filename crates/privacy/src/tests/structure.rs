@@ -55,6 +55,8 @@ fn config_dialects() {
         "$env:API_TOKEN = \"{v}\"",
         "ENV API_TOKEN={v}",
         "ENV API_TOKEN {v}",
+        "DOCKER_PASSWORD ?= {v}",
+        "API_TOKEN := {v}",
         "ARG NPM_TOKEN={v}",
         "export SMTP_PASS={v}",
         "DB_PASS={v}",
@@ -265,6 +267,9 @@ fn references_to_secrets_stay() {
         "mysql -u root -p shop",
         "echo hello | grep -c hello",
         "auth_method: password",
+        "mapboxgl.accessToken = 'pk.eyJ1Ijoic2hvcCIsImEiOiJjbHh5In0.KnPOjX2bES9Z1MTcv8ZJ';",
+        "STRIPE_PUBLISHABLE_KEY=pk_live_51H8xyzABCdef123456",
+        "token += chunk",
     ]);
 }
 

@@ -981,6 +981,11 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
         });
     // A Sentry DSN: `https://<32 hex public key>@o1.ingest.sentry.io/…`.
     let user = &b[i + 3..user_end];
+    // An earlier pass's marker as the userinfo (`https://[REDACTED:…]@h`):
+    // its colon is not the one of `user:password`.
+    if user.starts_with(b"[REDACTED") {
+        return None;
+    }
     if b.get(user_end) == Some(&b'@') && user.len() == 32 && user.iter().all(u8::is_ascii_hexdigit)
     {
         return Some(span(

@@ -6,7 +6,10 @@ use std::io;
 use serde_json::Value;
 
 use crate::cap::cap_plain;
-use crate::detect::{K_ASSIGN, K_SECRET_FILE, KINDS, is_secret_key, plain_value_ok};
+use crate::detect::{
+    self, K_ASSIGN, K_SECRET_FILE, K_SECRET_OUTPUT, KINDS, is_placeholder, is_secret_key,
+    looks_random, mentions_secret, plain_value_ok,
+};
 use crate::shape::{
     ENVELOPE_KEYS, ITEMS_CUT_PREFIX, ITEMS_CUT_SUFFIX, KEYS_CUT_KEY, items_cut_marker,
 };
@@ -56,11 +59,13 @@ const EVENT_FIELD_FLOOR: usize = 256;
 
 pub(crate) fn clean_event(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
     secret_files(r, payload, report);
-    walk(r, payload, false, report);
+    walk(r, payload, false, false, report);
     fit_event(r, payload, report);
 }
 
-/// Replace file contents when the tool touched a secret file.
+/// Replace file contents when the tool touched a secret file, and a
+/// command's output when the command prints a secret (`gh auth token`,
+/// `vault kv get`, `echo $API_TOKEN`).
 fn secret_files(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
     let touches_file = FILE_POINTERS.iter().any(|p| {
         payload
@@ -68,40 +73,43 @@ fn secret_files(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
             .and_then(Value::as_str)
             .is_some_and(|path| r.is_secret_file(path))
     });
-    let command_mentions = !touches_file
-        && payload
-            .pointer("/tool_input/command")
-            .and_then(Value::as_str)
-            .is_some_and(|c| r.files.command_mentions(c));
-    if !(touches_file || command_mentions) {
+    let command = payload
+        .pointer("/tool_input/command")
+        .and_then(Value::as_str);
+    let command_mentions = !touches_file && command.is_some_and(|c| r.files.command_mentions(c));
+    let prints_secret =
+        !(touches_file || command_mentions) && command.is_some_and(detect::prints_secret);
+    if !(touches_file || command_mentions || prints_secret) {
         return;
     }
     let Some(obj) = payload.as_object_mut() else {
         return;
     };
+    let kind = if prints_secret {
+        K_SECRET_OUTPUT
+    } else {
+        K_SECRET_FILE
+    };
+    let marker = Redactor::marker(KINDS[usize::from(kind)]);
     let mut n = 0;
     if touches_file && let Some(input) = obj.get_mut("tool_input") {
-        replace_contents(input, INPUT_KEEP, &mut n);
+        replace_contents(input, INPUT_KEEP, &marker, &mut n);
     }
     if let Some(response) = obj.get_mut("tool_response") {
-        replace_contents(response, RESPONSE_KEEP, &mut n);
+        replace_contents(response, RESPONSE_KEEP, &marker, &mut n);
     }
     if n > 0 {
-        report.add(KINDS[usize::from(K_SECRET_FILE)], n);
+        report.add(KINDS[usize::from(kind)], n);
     }
 }
 
-fn secret_file_marker() -> String {
-    Redactor::marker(KINDS[usize::from(K_SECRET_FILE)])
-}
-
-/// Replace every non-empty string under `v` with the secret-file marker,
+/// Replace every non-empty string under `v` with `marker`,
 /// except under object keys in `keep`. An array of strings (a patch's
 /// `lines`) becomes a single marker.
-fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
+fn replace_contents(v: &mut Value, keep: &[&str], marker: &str, n: &mut usize) {
     match v {
         Value::String(s) if !s.is_empty() && !s.starts_with("[REDACTED:") => {
-            *s = secret_file_marker();
+            *s = marker.to_string();
             *n += 1;
         }
         Value::Array(items) => {
@@ -110,19 +118,19 @@ fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
                     .iter()
                     .any(|x| x.as_str().is_some_and(|s| !s.is_empty()))
                 {
-                    *items = vec![Value::String(secret_file_marker())];
+                    *items = vec![Value::String(marker.to_string())];
                     *n += 1;
                 }
             } else {
                 for x in items {
-                    replace_contents(x, keep, n);
+                    replace_contents(x, keep, marker, n);
                 }
             }
         }
         Value::Object(map) => {
             for (k, x) in map.iter_mut() {
                 if !keep.contains(&k.as_str()) {
-                    replace_contents(x, keep, n);
+                    replace_contents(x, keep, marker, n);
                 }
             }
         }
@@ -132,10 +140,13 @@ fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
 
 /// Clean every string value; values under a secret-looking key are replaced
 /// whole.
-fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport) {
+///
+/// `container`: `v` sits under a key naming secrets (`"api_keys": {…}`), so
+/// its random-looking keys are secrets themselves.
+fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: &mut CleanReport) {
     match v {
         Value::String(s) => {
-            if secret_key && plain_value_ok(s.as_bytes()) {
+            if secret_key && plain_value_ok(s.as_bytes()) && !is_placeholder(s.as_bytes()) {
                 *s = r.marker_of(K_ASSIGN).to_string();
                 report.add(KINDS[usize::from(K_ASSIGN)], 1);
                 return;
@@ -145,17 +156,133 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport)
             }
         }
         Value::Array(items) => {
+            across_lines(r, items, report);
             for x in items {
-                walk(r, x, secret_key, report);
+                walk(r, x, secret_key, container, report);
             }
         }
         Value::Object(map) => {
+            rename_secret_keys(r, map, container, report);
+            if let Some(value_key) = secret_pair_value(map)
+                && let Some(Value::String(v)) = map.get_mut(value_key)
+            {
+                *v = r.marker_of(K_ASSIGN).to_string();
+                report.add(KINDS[usize::from(K_ASSIGN)], 1);
+            }
             for (k, x) in map.iter_mut() {
                 let sk = secret_key || is_secret_key(k);
-                walk(r, x, sk, report);
+                walk(r, x, sk, mentions_secret(k.as_bytes()), report);
             }
         }
         _ => {}
+    }
+}
+
+/// An array of lines (a patch's `lines`, one string per line): a secret
+/// over several lines (a private key, a concatenation, a folded token), or
+/// named on another line (`login u` above `password X`, `"keyName"` above
+/// `"value"`), is seen only with the lines together. Detect on the joined
+/// lines and redact each line's part of what was found.
+fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
+    if items.len() < 2 || !items.iter().all(Value::is_string) {
+        return;
+    }
+    let mut joined = String::new();
+    let mut starts = Vec::with_capacity(items.len());
+    for x in items.iter() {
+        starts.push(joined.len());
+        joined.push_str(x.as_str().unwrap_or_default());
+        joined.push('\n');
+    }
+    if joined.len() > r.max_field_bytes {
+        return;
+    }
+    let spans = r.find_spans(&joined);
+    // Last first, so that earlier offsets in a line stay valid.
+    for sp in spans.iter().rev() {
+        report.add(r.kind_name(sp.kind), 1);
+        for (k, x) in items.iter_mut().enumerate() {
+            let Value::String(line) = x else { continue };
+            let (ls, le) = (starts[k], starts[k] + line.len());
+            let (a, b) = (sp.start.max(ls), sp.end.min(le));
+            if a >= b {
+                continue;
+            }
+            let (a, b) = (a - ls, b - ls);
+            let mut out = String::with_capacity(line.len());
+            out.push_str(&line[..a]);
+            out.push_str(r.marker_of(sp.kind));
+            out.push_str(&line[b..]);
+            *line = out;
+        }
+    }
+}
+
+/// A name/value object whose name says its value is a secret:
+/// `{"key": "apiKey", "value": …}` (Postman), `{"name": "DB_PASSWORD",
+/// "value": …}` (Kubernetes, ECS), `{"keyName": "key1", "value": <random>}`
+/// (`az storage account keys list`). Returns the value's key.
+fn secret_pair_value(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    let value_key = ["value", "Value"]
+        .into_iter()
+        .find(|k| map.contains_key(*k))?;
+    let v = map.get(value_key)?.as_str()?.as_bytes();
+    if !plain_value_ok(v) || is_placeholder(v) {
+        return None;
+    }
+    let named = map.iter().any(|(k, x)| {
+        if k == value_key {
+            return false;
+        }
+        let by_name = matches!(k.as_str(), "key" | "Key" | "name" | "Name")
+            && x.as_str().is_some_and(|n| {
+                is_secret_key(n) || (mentions_secret(n.as_bytes()) && looks_random(v))
+            });
+        // `keyName`, `secretId`: a field about the key beside its value.
+        let lower = k.to_ascii_lowercase();
+        let about_secret = ["key", "secret", "password", "token"]
+            .iter()
+            .any(|w| lower.contains(w));
+        by_name || (about_secret && looks_random(v))
+    });
+    named.then_some(value_key)
+}
+
+/// Keys shorter than this are not cleaned: no secret is that short.
+const MIN_SECRET_KEY: usize = 16;
+
+/// Object keys are text too: a token used as a key (`{"ghp_…": …}`) is
+/// replaced by its marker; keys that would collide get a numbered suffix so
+/// no value is lost.
+fn rename_secret_keys(
+    r: &Redactor,
+    map: &mut serde_json::Map<String, Value>,
+    container: bool,
+    report: &mut CleanReport,
+) {
+    let renames: Vec<(String, String)> = map
+        .keys()
+        // Field names (`session_id`, `tool_input`) are short; a key that
+        // holds a secret is not.
+        .filter(|k| k.len() >= MIN_SECRET_KEY)
+        .filter_map(|k| match r.clean(k, r.max_field_bytes, report) {
+            Cow::Owned(clean) => Some((k.clone(), clean)),
+            Cow::Borrowed(_) if container && looks_random(k.as_bytes()) => {
+                report.add(KINDS[usize::from(K_ASSIGN)], 1);
+                Some((k.clone(), r.marker_of(K_ASSIGN).to_string()))
+            }
+            Cow::Borrowed(_) => None,
+        })
+        .collect();
+    for (old, clean) in renames {
+        let Some(v) = map.remove(&old) else { continue };
+        let mut key = clean.clone();
+        let mut n = 2;
+        while map.contains_key(&key) {
+            key = format!("{clean} ({n})");
+            n += 1;
+        }
+        map.insert(key, v);
     }
 }
 

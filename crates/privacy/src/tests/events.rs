@@ -263,3 +263,146 @@ fn user_secret_files() {
     assert!(r.is_secret_file("/x/vault.kdbx"));
     assert!(r.is_secret_file(".env"));
 }
+
+#[test]
+fn secret_used_as_an_object_key() {
+    let r = redactor();
+    let gh = format!("{}{}", "ghp_", alnum(36, 40));
+    let mut p = base(
+        "mcp__tracker__save",
+        json!({"tokens": {gh.clone(): {"scope": "repo"}, "other": 1}}),
+        json!({"ok": true}),
+    );
+    let report = r.clean_event(&mut p);
+    assert!(!text(&p).contains(&gh), "{p}");
+    assert_eq!(
+        p["tool_input"]["tokens"]["[REDACTED:github-token]"]["scope"],
+        "repo"
+    );
+    assert_eq!(p["tool_input"]["tokens"]["other"], 1);
+    assert_eq!(report.redactions.get("github-token"), Some(&1));
+}
+
+#[test]
+fn commands_that_print_a_secret_lose_their_output() {
+    let r = redactor();
+    let v = alnum(40, 41);
+    for command in [
+        "heroku auth:token",
+        "gh auth token",
+        "aws ecr get-login-password --region eu-west-1",
+        "vault kv get secret/shop/db",
+        "kubectl get secret db -o jsonpath='{.data.password}' | base64 -d",
+        "echo $STRIPE_API_KEY",
+        "printenv GITHUB_TOKEN",
+        "gcloud auth print-access-token",
+    ] {
+        let mut p = base(
+            "Bash",
+            json!({"command": command, "description": "x"}),
+            json!({"stdout": format!("{v}\n"), "stderr": "", "interrupted": false}),
+        );
+        let report = r.clean_event(&mut p);
+        assert!(!text(&p).contains(&v), "{command}: {p}");
+        assert_eq!(p["tool_input"]["command"], command);
+        assert_eq!(
+            report.redactions.get("secret-output"),
+            Some(&1),
+            "{command}"
+        );
+    }
+    // Ordinary commands keep their output.
+    let mut p = base(
+        "Bash",
+        json!({"command": "echo $HOME && gh pr list", "description": "x"}),
+        json!({"stdout": "/home/u\n#12 fix build\n", "stderr": "", "interrupted": false}),
+    );
+    r.clean_event(&mut p);
+    assert_eq!(p["tool_response"]["stdout"], "/home/u\n#12 fix build\n");
+}
+
+#[test]
+fn random_keys_of_an_object_of_secrets() {
+    let r = redactor();
+    let key = format!("{}{}", "29bb", "b0d756f5a87cd30ab236830392e426b46f0c");
+    let mut p = base(
+        "mcp__config__write",
+        json!({"api_keys": {key.clone(): "partner-acme", "note": "x"}}),
+        json!({"ok": true}),
+    );
+    r.clean_event(&mut p);
+    assert!(!text(&p).contains(&key), "{p}");
+    assert_eq!(p["tool_input"]["api_keys"]["note"], "x");
+}
+
+#[test]
+fn secrets_over_the_lines_of_a_patch() {
+    let r = redactor();
+    let body: Vec<String> = (0..4).map(|i| alnum(64, 50 + i)).collect();
+    let a = alnum(40, 60);
+    let b = alnum(40, 61);
+    let text = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nAPI_KEY = (\n    \"{a}\"\n    \"{b}\"\n)\n",
+        body.join("\n")
+    );
+    let lines: Vec<String> = text.lines().map(|l| format!("-{l}")).collect();
+    let mut p = base(
+        "Edit",
+        json!({"file_path": "/repo/notes.txt", "old_string": "x", "new_string": "y"}),
+        json!({"filePath": "/repo/notes.txt", "structuredPatch": [{"oldStart": 1, "lines": lines}]}),
+    );
+    r.clean_event(&mut p);
+    let out = text_of(&p);
+    for secret in body.iter().chain([&a, &b]) {
+        assert!(!out.contains(secret.as_str()), "{out}");
+    }
+    let kept = &p["tool_response"]["structuredPatch"][0]["lines"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(lines.len()));
+    assert_eq!(kept[lines.len() - 1], "-)");
+}
+
+fn text_of(v: &Value) -> String {
+    v.to_string()
+}
+
+#[test]
+fn names_on_another_line_of_a_patch() {
+    let r = redactor();
+    let v = alnum(36, 62);
+    let lines = vec![
+        "-machine api.example.com".to_string(),
+        "-  login ops@example.com".to_string(),
+        format!("-  password {v}"),
+    ];
+    let mut p = base(
+        "Edit",
+        json!({"file_path": "/home/u/notes.txt", "old_string": "x", "new_string": "y"}),
+        json!({"filePath": "/home/u/notes.txt", "structuredPatch": [{"lines": lines}]}),
+    );
+    r.clean_event(&mut p);
+    assert!(!text_of(&p).contains(&v), "{p}");
+    assert_eq!(
+        p["tool_response"]["structuredPatch"][0]["lines"][1],
+        "-  login ops@example.com"
+    );
+}
+
+#[test]
+fn name_value_objects() {
+    let r = redactor();
+    let v = alnum(32, 63);
+    let mut p = base(
+        "mcp__config__apply",
+        json!({"settings": [
+            {"name": "prod", "values": [{"key": "apiKey", "value": v.clone(), "enabled": true}]},
+            [{"keyName": "key1", "permissions": "FULL", "value": format!("{v}==")}],
+            {"name": "DB_PASSWORD", "value": "hunter2!x"},
+            {"key": "theme", "value": "dark"}
+        ]}),
+        json!({"ok": true}),
+    );
+    r.clean_event(&mut p);
+    let out = text_of(&p);
+    assert!(!out.contains(&v) && !out.contains("hunter2!x"), "{out}");
+    assert_eq!(p["tool_input"]["settings"][3]["value"], "dark");
+}

@@ -2,10 +2,14 @@
 //! pieces and a tiny deterministic generator, so no literal secret sits in
 //! the source for repository scanners to flag.
 
+mod benign;
 mod corpus;
 mod events;
 mod negative;
+mod providers;
+mod sessions;
 mod sizes;
+mod structure;
 
 use crate::{PrivacyOptions, Redactor};
 

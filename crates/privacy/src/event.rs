@@ -6,7 +6,10 @@ use std::io;
 use serde_json::Value;
 
 use crate::cap::cap_plain;
-use crate::detect::{K_ASSIGN, K_SECRET_FILE, KINDS, is_secret_key, plain_value_ok};
+use crate::detect::{
+    self, K_ASSIGN, K_SECRET_FILE, K_SECRET_OUTPUT, KINDS, is_placeholder, is_secret_key,
+    plain_value_ok,
+};
 use crate::shape::{
     ENVELOPE_KEYS, ITEMS_CUT_PREFIX, ITEMS_CUT_SUFFIX, KEYS_CUT_KEY, items_cut_marker,
 };
@@ -60,7 +63,9 @@ pub(crate) fn clean_event(r: &Redactor, payload: &mut Value, report: &mut CleanR
     fit_event(r, payload, report);
 }
 
-/// Replace file contents when the tool touched a secret file.
+/// Replace file contents when the tool touched a secret file, and a
+/// command's output when the command prints a secret (`gh auth token`,
+/// `vault kv get`, `echo $API_TOKEN`).
 fn secret_files(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
     let touches_file = FILE_POINTERS.iter().any(|p| {
         payload
@@ -68,40 +73,43 @@ fn secret_files(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
             .and_then(Value::as_str)
             .is_some_and(|path| r.is_secret_file(path))
     });
-    let command_mentions = !touches_file
-        && payload
-            .pointer("/tool_input/command")
-            .and_then(Value::as_str)
-            .is_some_and(|c| r.files.command_mentions(c));
-    if !(touches_file || command_mentions) {
+    let command = payload
+        .pointer("/tool_input/command")
+        .and_then(Value::as_str);
+    let command_mentions = !touches_file && command.is_some_and(|c| r.files.command_mentions(c));
+    let prints_secret =
+        !(touches_file || command_mentions) && command.is_some_and(detect::prints_secret);
+    if !(touches_file || command_mentions || prints_secret) {
         return;
     }
     let Some(obj) = payload.as_object_mut() else {
         return;
     };
+    let kind = if prints_secret {
+        K_SECRET_OUTPUT
+    } else {
+        K_SECRET_FILE
+    };
+    let marker = Redactor::marker(KINDS[usize::from(kind)]);
     let mut n = 0;
     if touches_file && let Some(input) = obj.get_mut("tool_input") {
-        replace_contents(input, INPUT_KEEP, &mut n);
+        replace_contents(input, INPUT_KEEP, &marker, &mut n);
     }
     if let Some(response) = obj.get_mut("tool_response") {
-        replace_contents(response, RESPONSE_KEEP, &mut n);
+        replace_contents(response, RESPONSE_KEEP, &marker, &mut n);
     }
     if n > 0 {
-        report.add(KINDS[usize::from(K_SECRET_FILE)], n);
+        report.add(KINDS[usize::from(kind)], n);
     }
 }
 
-fn secret_file_marker() -> String {
-    Redactor::marker(KINDS[usize::from(K_SECRET_FILE)])
-}
-
-/// Replace every non-empty string under `v` with the secret-file marker,
+/// Replace every non-empty string under `v` with `marker`,
 /// except under object keys in `keep`. An array of strings (a patch's
 /// `lines`) becomes a single marker.
-fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
+fn replace_contents(v: &mut Value, keep: &[&str], marker: &str, n: &mut usize) {
     match v {
         Value::String(s) if !s.is_empty() && !s.starts_with("[REDACTED:") => {
-            *s = secret_file_marker();
+            *s = marker.to_string();
             *n += 1;
         }
         Value::Array(items) => {
@@ -110,19 +118,19 @@ fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
                     .iter()
                     .any(|x| x.as_str().is_some_and(|s| !s.is_empty()))
                 {
-                    *items = vec![Value::String(secret_file_marker())];
+                    *items = vec![Value::String(marker.to_string())];
                     *n += 1;
                 }
             } else {
                 for x in items {
-                    replace_contents(x, keep, n);
+                    replace_contents(x, keep, marker, n);
                 }
             }
         }
         Value::Object(map) => {
             for (k, x) in map.iter_mut() {
                 if !keep.contains(&k.as_str()) {
-                    replace_contents(x, keep, n);
+                    replace_contents(x, keep, marker, n);
                 }
             }
         }
@@ -135,7 +143,7 @@ fn replace_contents(v: &mut Value, keep: &[&str], n: &mut usize) {
 fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport) {
     match v {
         Value::String(s) => {
-            if secret_key && plain_value_ok(s.as_bytes()) {
+            if secret_key && plain_value_ok(s.as_bytes()) && !is_placeholder(s.as_bytes()) {
                 *s = r.marker_of(K_ASSIGN).to_string();
                 report.add(KINDS[usize::from(K_ASSIGN)], 1);
                 return;
@@ -150,12 +158,40 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport)
             }
         }
         Value::Object(map) => {
+            rename_secret_keys(r, map, report);
             for (k, x) in map.iter_mut() {
                 let sk = secret_key || is_secret_key(k);
                 walk(r, x, sk, report);
             }
         }
         _ => {}
+    }
+}
+
+/// Object keys are text too: a token used as a key (`{"ghp_…": …}`) is
+/// replaced by its marker; keys that would collide get a numbered suffix so
+/// no value is lost.
+fn rename_secret_keys(
+    r: &Redactor,
+    map: &mut serde_json::Map<String, Value>,
+    report: &mut CleanReport,
+) {
+    let renames: Vec<(String, String)> = map
+        .keys()
+        .filter_map(|k| match r.clean(k, r.max_field_bytes, report) {
+            Cow::Owned(clean) => Some((k.clone(), clean)),
+            Cow::Borrowed(_) => None,
+        })
+        .collect();
+    for (old, clean) in renames {
+        let Some(v) = map.remove(&old) else { continue };
+        let mut key = clean.clone();
+        let mut n = 2;
+        while map.contains_key(&key) {
+            key = format!("{clean} ({n})");
+            n += 1;
+        }
+        map.insert(key, v);
     }
 }
 

@@ -18,15 +18,28 @@
 //!    taken 4 KiB *wider* than what will be kept, on the inner side. So a
 //!    secret straddling the cut point is seen whole by the detectors, and no
 //!    regex ever runs over a 50 MB string.
-//! 3. **Redact secrets** in the (windowed) text: API keys and tokens,
-//!    private keys, passwords in URLs, `NAME=value` assignments whose name
-//!    looks secret, grep output from secret files, and the user's own
-//!    patterns ([`PrivacyOptions::extra_patterns`]). Each secret becomes
-//!    `[REDACTED:<kind>]`. The built-in detectors are hand-written scanners
-//!    started by literal triggers (`ghp_`, `sk-`, `token`, `://`, …) found in
-//!    one pass over a compile-time table: a hook process is short-lived, and
-//!    compiling a set of regexes would cost more than cleaning a typical
-//!    event. Only the user's own patterns are regexes.
+//! 3. **Redact secrets** in the (windowed) text: provider tokens known by
+//!    their shape (`ghp_…`, `glpat-…`, `SG.….…`, `dop_v1_<hex>`, Discord
+//!    and Telegram bot tokens, …), private keys, passwords in URLs and
+//!    connection strings, `NAME=value` / `NAME: value` / `<name>value</name>`
+//!    whose name looks secret in every config dialect, passwords on command
+//!    lines (`mysql -pX`, `sshpass -p X`, `echo X | docker login
+//!    --password-stdin`, `vault login X`), credentials passed positionally to
+//!    a client (`Client("AC…", "<token>")`), grep output from secret files,
+//!    and the user's own patterns ([`PrivacyOptions::extra_patterns`]). Each
+//!    secret becomes `[REDACTED:<kind>]`. The built-in detectors are
+//!    hand-written scanners started by literal triggers (`ghp_`, `sk-`,
+//!    `token`, `://`, `mysql`, …) found in one pass over a compile-time
+//!    table: a hook process is short-lived, and compiling a set of regexes
+//!    would cost more than cleaning a typical event. Two more passes look
+//!    for wrapped and split secrets: base64 runs are decoded *for the check*
+//!    (bounded to 8 KiB each; a kubeconfig `client-key-data`, a docker
+//!    `"auth"`, a base64 service-account JSON) and the encoded run is
+//!    redacted when the decoded text holds a secret; and text around string
+//!    concatenations (`"ab" + "cd"`, Python's `"ab" "cd"`), shell `\`
+//!    continuations and lines folded inside a token is joined in a copy,
+//!    where what is found across a join is redacted in the original. Only
+//!    the user's own patterns are regexes.
 //! 4. **Trim to the cap**: head, then `\n…[mnemo: N bytes cut]…\n`, then
 //!    tail, on UTF-8 character boundaries. Raw text from the safety margins
 //!    is never emitted.
@@ -37,9 +50,13 @@
 //! touched a secret file (`.env`, `id_rsa`, `*.pem`, … see
 //! [`Redactor::is_secret_file`]), the file *contents* in the payload are
 //! replaced with `[REDACTED:secret-file]` while paths are kept; for `Bash`,
-//! a command naming a secret file has its output replaced. Then every string
-//! value (not key) is cleaned as above, except that a value under a key that
-//! looks secret (`"api_key": …`) is replaced whole. Last, if the serialized
+//! a command naming a secret file has its output replaced, and so has a
+//! command that prints a secret (`gh auth token`, `heroku auth:token`,
+//! `aws ecr get-login-password`, `vault kv get`, `kubectl get secret`,
+//! `echo $API_TOKEN`: `[REDACTED:secret-output]`). Then every string value
+//! is cleaned as above, and so is every object key (a token used as a key
+//! is renamed to its marker), except that a value under a key that looks
+//! secret (`"api_key": …`) is replaced whole. Last, if the serialized
 //! event is still over [`PrivacyOptions::max_event_bytes`], the per-field
 //! cap is halved (down to 256 bytes) and already-clean strings re-cut until
 //! it fits, and as a last resort long arrays are shortened.
@@ -47,26 +64,42 @@
 //! # Kinds
 //!
 //! Markers are `[REDACTED:<kind>]`, with the kinds of [`BUILTIN_KINDS`]:
-//! `private-key` (PEM/PGP blocks), `aws-access-key`, `aws-secret-key`,
-//! `github-token`, `anthropic-key`, `openai-key`, `slack-token`,
-//! `slack-webhook`, `jwt`, `url-password`, `google-api-key`, `stripe-key`,
-//! `npm-token`, `huggingface-token`, `bearer-token` (also other
-//! `Authorization:` schemes), `secret-assignment` (`NAME=value` with a
-//! secret-looking name, and values under secret-looking JSON keys),
-//! `basic-auth` (`curl -u user:password`) and `secret-file`; plus the
-//! names of the user's [`PrivacyOptions::extra_patterns`]. When detections
-//! overlap, the more specific kind names the marker
-//! (`GITHUB_TOKEN=[REDACTED:github-token]`).
+//! provider kinds named after the provider (`github-token`, `gitlab-token`,
+//! `pypi-token`, `sendgrid-key`, `vault-token`, `discord-token`,
+//! `telegram-token`, `shopify-token`, …, see
+//! the list), `private-key` (PEM/PGP blocks), `jwt`, `url-password`,
+//! `signed-url` (`sig=`, `X-Amz-Signature=`), `sentry-dsn`,
+//! `bearer-token` (also other `Authorization:` schemes),
+//! `secret-assignment` (`NAME=value` with a secret-looking name, and
+//! values under secret-looking JSON keys), `basic-auth` (`curl -u
+//! user:password`, a base64 `user:password`), `password-flag` (a password
+//! on a command line), `secret-argument` (a credential passed positionally
+//! to a client), `secret-file` and `secret-output`; plus the names of the
+//! user's [`PrivacyOptions::extra_patterns`]. When detections overlap, the
+//! more specific kind names the marker
+//! (`GITHUB_TOKEN=[REDACTED:github-token]`); a secret found inside base64
+//! or across a join names the whole span with its own kind.
+//!
+//! References to a secret are not secrets and stay: names whose last word
+//! says so (`passwordSecretName`, `tokenUrl`, `PASSWORD_FILE`,
+//! `existingSecret`), YAML tags (`!vault …`, `!secret x`), variables and
+//! templates (`${VAR}`, `$(cat f)`, `${{ secrets.X }}`, `{{ x }}`), and
+//! placeholders (`<your-token>`, `your-api-key-here`, `changeme`,
+//! `xxxxxxxx`, `sk-xxxx`, `****`). A hex digest under a name that says
+//! so (`password_hash`) stays too.
 //!
 //! # Known limits
 //!
 //! Over-redaction is preferred to leaks; see the crate's tests for the
-//! deliberate trade-offs. Not caught: a secret with no recognisable prefix
-//! or name (`mysql -psecret`, a bare password on its own line), a bare
-//! multi-word value (`password: two words` keeps `words`), a
-//! `name: Capitalised` YAML value (read as a type annotation), and a
-//! secret written to a secret file by a shell command (`echo x > .env`
-//! keeps its command).
+//! deliberate trade-offs. Not caught: a secret with no recognisable prefix,
+//! name or command around it (a bare password on its own line, a random
+//! string in prose), a bare multi-word value (`password: two words` keeps
+//! `words`), a `name: Capitalised` YAML value (read as a type annotation),
+//! a spaced `name = a.b` value without digits (read as code), a secret
+//! split in ways other than concatenation, continuation or folding (built
+//! up in a loop, in a list), encodings other than base64 (hex, URL-encoding
+//! of a whole assignment), and a secret written to a secret file by a
+//! shell command (`echo x > .env` keeps its command).
 //!
 //! Cleaning is idempotent on text it did not cut. Next to a cut, a second
 //! pass may redact a little more: a value judged harmless by what followed

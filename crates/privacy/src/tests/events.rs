@@ -263,3 +263,60 @@ fn user_secret_files() {
     assert!(r.is_secret_file("/x/vault.kdbx"));
     assert!(r.is_secret_file(".env"));
 }
+
+#[test]
+fn secret_used_as_an_object_key() {
+    let r = redactor();
+    let gh = format!("{}{}", "ghp_", alnum(36, 40));
+    let mut p = base(
+        "mcp__tracker__save",
+        json!({"tokens": {gh.clone(): {"scope": "repo"}, "other": 1}}),
+        json!({"ok": true}),
+    );
+    let report = r.clean_event(&mut p);
+    assert!(!text(&p).contains(&gh), "{p}");
+    assert_eq!(
+        p["tool_input"]["tokens"]["[REDACTED:github-token]"]["scope"],
+        "repo"
+    );
+    assert_eq!(p["tool_input"]["tokens"]["other"], 1);
+    assert_eq!(report.redactions.get("github-token"), Some(&1));
+}
+
+#[test]
+fn commands_that_print_a_secret_lose_their_output() {
+    let r = redactor();
+    let v = alnum(40, 41);
+    for command in [
+        "heroku auth:token",
+        "gh auth token",
+        "aws ecr get-login-password --region eu-west-1",
+        "vault kv get secret/shop/db",
+        "kubectl get secret db -o jsonpath='{.data.password}' | base64 -d",
+        "echo $STRIPE_API_KEY",
+        "printenv GITHUB_TOKEN",
+        "gcloud auth print-access-token",
+    ] {
+        let mut p = base(
+            "Bash",
+            json!({"command": command, "description": "x"}),
+            json!({"stdout": format!("{v}\n"), "stderr": "", "interrupted": false}),
+        );
+        let report = r.clean_event(&mut p);
+        assert!(!text(&p).contains(&v), "{command}: {p}");
+        assert_eq!(p["tool_input"]["command"], command);
+        assert_eq!(
+            report.redactions.get("secret-output"),
+            Some(&1),
+            "{command}"
+        );
+    }
+    // Ordinary commands keep their output.
+    let mut p = base(
+        "Bash",
+        json!({"command": "echo $HOME && gh pr list", "description": "x"}),
+        json!({"stdout": "/home/u\n#12 fix build\n", "stderr": "", "interrupted": false}),
+    );
+    r.clean_event(&mut p);
+    assert_eq!(p["tool_response"]["stdout"], "/home/u\n#12 fix build\n");
+}

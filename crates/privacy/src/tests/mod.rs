@@ -5,7 +5,10 @@
 mod corpus;
 mod events;
 mod negative;
+mod providers;
+mod sessions;
 mod sizes;
+mod structure;
 
 use crate::{PrivacyOptions, Redactor};
 

@@ -282,9 +282,14 @@ fn documented_over_redactions() {
         r.clean_text("Token: '#dddddd',"),
         "Token: '[REDACTED:secret-assignment]',"
     );
-    // `PASSWORD*` names redact even innocent values.
+    // `PASSWORD*` names redact even innocent values...
+    assert_eq!(
+        r.clean_text("PASSWORD_SOURCE_DB=primary"),
+        "PASSWORD_SOURCE_DB=[REDACTED:secret-assignment]"
+    );
+    // ...unless the name's last word says it refers to a secret.
     assert_eq!(
         r.clean_text("PASSWORD_FILE=/run/secrets/db"),
-        "PASSWORD_FILE=[REDACTED:secret-assignment]"
+        "PASSWORD_FILE=/run/secrets/db"
     );
 }

@@ -1,0 +1,452 @@
+//! Passwords on command lines: flags whose meaning depends on the program
+//! (`mysql -pX`, `sshpass -p X`, `docker login -p X`, `redis-cli -a X`),
+//! positional arguments (`vault login X`, `npm config set …:_authToken X`),
+//! here-strings (`gh auth login --with-token <<< X`) and values piped into
+//! `--password-stdin` (`echo X | docker login …`).
+//!
+//! A trigger (a program name, `<<<`, `-stdin`, …) makes the scanner read
+//! its whole line once, split into commands at `|`, `;` and `&&`, and each
+//! command into words.
+
+use super::*;
+
+/// How far around a trigger a command line is read.
+const LINE_REACH: usize = 4096;
+
+/// A word of a command: its bytes and, quotes stripped, its value.
+#[derive(Clone, Copy)]
+struct Word {
+    start: usize,
+    end: usize,
+    /// The value without surrounding quotes.
+    vs: usize,
+    ve: usize,
+}
+
+/// Split `b[lo..hi]` into commands (at unquoted `|`, `;`, `&`) of words.
+fn commands(b: &[u8], lo: usize, hi: usize) -> Vec<Vec<Word>> {
+    let mut cmds = vec![Vec::new()];
+    let mut i = lo;
+    while i < hi {
+        let c = b[i];
+        if c == b' ' || c == b'\t' {
+            i += 1;
+            continue;
+        }
+        if matches!(c, b'|' | b';' | b'&' | b'(' | b')') {
+            if cmds.last().is_some_and(|c| !c.is_empty()) {
+                cmds.push(Vec::new());
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut quote = None;
+        let (mut vs, mut ve) = (i, i);
+        while i < hi {
+            let c = b[i];
+            match quote {
+                Some(q) if c == q => {
+                    ve = i;
+                    quote = None;
+                }
+                Some(_) => {}
+                None if c == b'"' || c == b'\'' => {
+                    quote = Some(c);
+                    if vs == start || i == start {
+                        vs = i + 1;
+                    }
+                }
+                None if c == b' ' || c == b'\t' || matches!(c, b'|' | b';' | b'&' | b')') => break,
+                None => {}
+            }
+            i += 1;
+        }
+        if ve <= vs {
+            ve = i;
+        }
+        if let Some(cmd) = cmds.last_mut() {
+            cmd.push(Word {
+                start,
+                end: i,
+                vs,
+                ve,
+            });
+        }
+    }
+    cmds
+}
+
+/// The program of a command: its first word's file name, after `sudo`,
+/// `env` and `NAME=value` prefixes.
+fn program<'a>(b: &'a [u8], cmd: &[Word]) -> (usize, &'a [u8]) {
+    for (k, w) in cmd.iter().enumerate() {
+        let word = &b[w.start..w.end];
+        let prompt = word.last().is_some_and(|c| b"$#>%".contains(c));
+        if prompt || word == b"sudo" || word == b"env" || word == b"exec" || word.contains(&b'=') {
+            continue;
+        }
+        let name = word.rsplit(|&c| c == b'/').next().unwrap_or(word);
+        return (k, name);
+    }
+    (cmd.len(), b"")
+}
+
+/// Flags whose next word (or attached rest, for `attached`) is a password,
+/// per program family.
+struct FlagRule {
+    programs: &'static [&'static [u8]],
+    /// Only when one of the words is this (`login`), if set.
+    needs: Option<&'static [u8]>,
+    separate: &'static [&'static [u8]],
+    attached: &'static [&'static [u8]],
+}
+
+const RULES: &[FlagRule] = &[
+    FlagRule {
+        programs: &[
+            b"mysql",
+            b"mysqldump",
+            b"mysqladmin",
+            b"mysqlimport",
+            b"mysqlcheck",
+            b"mysqlsh",
+            b"mariadb",
+            b"mariadb-dump",
+            b"mariadb-admin",
+        ],
+        needs: None,
+        separate: &[],
+        attached: &[b"-p"],
+    },
+    FlagRule {
+        programs: &[b"sshpass"],
+        needs: None,
+        separate: &[b"-p"],
+        attached: &[b"-p"],
+    },
+    FlagRule {
+        programs: &[
+            b"docker", b"podman", b"buildah", b"skopeo", b"nerdctl", b"helm", b"oras", b"crane",
+            b"az", b"cf", b"argocd", b"oc",
+        ],
+        needs: Some(b"login"),
+        separate: &[b"-p"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"redis-cli", b"keydb-cli"],
+        needs: None,
+        separate: &[b"-a", b"--pass"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[
+            b"mongo",
+            b"mongosh",
+            b"mongodump",
+            b"mongorestore",
+            b"mongoexport",
+            b"mongoimport",
+            b"twine",
+        ],
+        needs: None,
+        separate: &[b"-p"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[
+            b"ldapsearch",
+            b"ldapmodify",
+            b"ldapadd",
+            b"ldapdelete",
+            b"ldappasswd",
+        ],
+        needs: None,
+        separate: &[b"-w"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"zip", b"unzip"],
+        needs: None,
+        separate: &[b"-P"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"7z", b"7za", b"rar", b"unrar"],
+        needs: None,
+        separate: &[],
+        attached: &[b"-p"],
+    },
+    FlagRule {
+        programs: &[b"ssh-keygen"],
+        needs: None,
+        separate: &[b"-N", b"-P"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"nuget", b"dotnet"],
+        needs: None,
+        separate: &[b"-k", b"-ApiKey"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"gh"],
+        needs: Some(b"secret"),
+        separate: &[b"--body", b"-b"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"curl"],
+        needs: None,
+        separate: &[b"--oauth2-bearer"],
+        attached: &[],
+    },
+];
+
+/// Programs whose words `<verb…> NAME VALUE` set a setting: the value is a
+/// secret when the name looks secret.
+const SETTERS: &[(&[u8], &[u8])] = &[
+    (b"npm", b"set"),
+    (b"yarn", b"set"),
+    (b"pnpm", b"set"),
+    (b"aws", b"set"),
+    (b"git", b"config"),
+];
+
+/// Programs that take a token as the first argument after a verb.
+const TOKEN_VERBS: &[(&[u8], &[u8])] = &[
+    (b"vault", b"login"),
+    (b"ngrok", b"add-authtoken"),
+    (b"ngrok", b"authtoken"),
+];
+
+/// Read the command line around `i` once and add its secret arguments.
+pub(super) fn command_line(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
+    if i < st.commands_done {
+        return;
+    }
+    let lo = b[i.saturating_sub(LINE_REACH)..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(i.saturating_sub(LINE_REACH), |p| {
+            i.saturating_sub(LINE_REACH) + p + 1
+        });
+    let hi_limit = b.len().min(i + LINE_REACH);
+    let hi = b[i..hi_limit]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(hi_limit, |p| i + p);
+    st.commands_done = hi;
+    let cmds = commands(b, lo, hi);
+    for (n, cmd) in cmds.iter().enumerate() {
+        flags_of(b, cmd, out);
+        // `echo X | docker login --password-stdin`: the echoed value.
+        let stdin_secret = cmd.iter().any(|w| {
+            let word = &b[w.start..w.end];
+            word.ends_with(b"-stdin") || word == b"--with-token"
+        });
+        if stdin_secret && n > 0 {
+            echoed(b, &cmds[n - 1], out);
+        }
+        // `<<< X` after a command about logins or tokens.
+        if let Some(k) = cmd.iter().position(|w| &b[w.start..w.end] == b"<<<") {
+            let about_secrets = cmd[..k].iter().any(|w| {
+                let word = b[w.start..w.end].to_ascii_lowercase();
+                [&b"login"[..], b"token", b"password", b"secret", b"auth"]
+                    .iter()
+                    .any(|s| memchr::memmem::find(&word, s).is_some())
+            });
+            if about_secrets && let Some(w) = cmd.get(k + 1) {
+                push_value(b, w, out);
+            }
+        }
+    }
+}
+
+/// The flags of one command.
+fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
+    let (p, prog) = program(b, cmd);
+    let args = cmd.get(p + 1..).unwrap_or(&[]);
+    let word = |w: &Word| &b[w.start..w.end];
+    for rule in RULES {
+        if !rule.programs.contains(&prog) {
+            continue;
+        }
+        if let Some(needed) = rule.needs
+            && !args.iter().any(|w| word(w) == needed)
+        {
+            continue;
+        }
+        for (k, w) in args.iter().enumerate() {
+            let text = word(w);
+            if rule.separate.contains(&text) {
+                if let Some(next) = args.get(k + 1) {
+                    push_value(b, next, out);
+                }
+            } else if let Some(flag) = rule
+                .attached
+                .iter()
+                .find(|f| text.len() > f.len() && text.starts_with(f))
+            {
+                let vs = (w.start + flag.len()).max(w.vs);
+                let ve = if w.ve > vs { w.ve } else { w.end };
+                push_range(b, vs, ve, out);
+            }
+        }
+    }
+    // `smbclient -U user%password`.
+    if prog == b"smbclient"
+        && let Some(k) = args.iter().position(|w| word(w) == b"-U")
+        && let Some(w) = args.get(k + 1)
+        && let Some(pct) = memchr::memchr(b'%', &b[w.vs..w.ve])
+    {
+        push_range(b, w.vs + pct + 1, w.ve, out);
+    }
+    // `openssl … -passout pass:X`, anywhere.
+    for w in args {
+        if b[w.vs..w.ve].starts_with(b"pass:") {
+            push_range(b, w.vs + 5, w.ve, out);
+        }
+    }
+    for (p_name, verb) in SETTERS {
+        if prog != *p_name {
+            continue;
+        }
+        if let Some(k) = args.iter().position(|w| word(w) == *verb) {
+            let rest: Vec<&Word> = args[k + 1..]
+                .iter()
+                .filter(|w| !b[w.start..w.end].starts_with(b"-"))
+                .collect();
+            if let [name, value, ..] = rest[..]
+                && setting_is_secret(&b[name.vs..name.ve])
+            {
+                push_value(b, value, out);
+            }
+        }
+    }
+    for (p_name, verb) in TOKEN_VERBS {
+        if prog != *p_name {
+            continue;
+        }
+        if let Some(k) = args.iter().position(|w| word(w) == *verb)
+            && let Some(w) = args[k + 1..]
+                .iter()
+                .find(|w| !b[w.start..w.end].starts_with(b"-"))
+            && !b[w.vs..w.ve].contains(&b'=')
+        {
+            push_value(b, w, out);
+        }
+    }
+}
+
+/// A setting's name looks secret: `//registry/:_authToken`, `github.token`,
+/// `aws_secret_access_key`.
+fn setting_is_secret(name: &[u8]) -> bool {
+    let last = name
+        .rsplit(|&c| c == b':' || c == b'/' || c == b'.')
+        .next()
+        .unwrap_or(name);
+    is_secret_name(last) || is_secret_name(name)
+}
+
+/// The last argument of `echo X` / `printf '%s' X`.
+fn echoed(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
+    let (p, prog) = program(b, cmd);
+    if (prog == b"echo" || prog == b"printf")
+        && cmd.len() > p + 1
+        && let Some(w) = cmd.last()
+    {
+        push_value(b, w, out);
+    }
+}
+
+fn push_value(b: &[u8], w: &Word, out: &mut Vec<Span>) {
+    push_range(b, w.vs, w.ve, out);
+}
+
+/// Redact `b[vs..ve]` unless it is a reference (`$TOKEN`, `$(cat f)`) or a
+/// placeholder.
+fn push_range(b: &[u8], vs: usize, ve: usize, out: &mut Vec<Span>) {
+    let v = &b[vs..ve];
+    if ve > vs && plain_value_ok(v) && !is_placeholder(v) && !v.starts_with(b"-") {
+        out.push(span(vs, ve, K_PASSWORD_FLAG, P_CONTEXT));
+    }
+}
+
+/// Commands whose output is a secret: (program, words that must all
+/// follow it).
+const PRINTERS: &[(&[u8], &[&[u8]])] = &[
+    (b"heroku", &[b"auth:token"]),
+    (b"heroku", &[b"authorizations:create"]),
+    (b"fly", &[b"auth", b"token"]),
+    (b"flyctl", &[b"auth", b"token"]),
+    (b"fly", &[b"tokens", b"create"]),
+    (b"gh", &[b"auth", b"token"]),
+    (b"gh", &[b"--show-token"]),
+    (b"gcloud", &[b"print-access-token"]),
+    (b"gcloud", &[b"print-identity-token"]),
+    (b"aws", &[b"get-login-password"]),
+    (b"aws", &[b"get-session-token"]),
+    (b"aws", &[b"export-credentials"]),
+    (b"aws", &[b"configure", b"get"]),
+    (b"az", &[b"get-access-token"]),
+    (b"vault", &[b"print", b"token"]),
+    (b"vault", &[b"kv", b"get"]),
+    (b"vault", &[b"read"]),
+    (b"kubectl", &[b"get", b"secret"]),
+    (b"kubectl", &[b"get", b"secrets"]),
+    (b"kubectl", &[b"create", b"token"]),
+    (b"doctl", &[b"auth", b"token"]),
+    (b"op", &[b"read"]),
+    (b"op", &[b"--reveal"]),
+    (b"bw", &[b"get", b"password"]),
+    (b"pass", &[b"show"]),
+    (b"gopass", &[b"show"]),
+    (b"security", &[b"-w"]),
+    (b"secret-tool", &[b"lookup"]),
+    (b"npm", &[b"token", b"create"]),
+    (b"doppler", &[b"secrets", b"get"]),
+    (b"infisical", &[b"secrets", b"get"]),
+    (b"openssl", &[b"rand"]),
+];
+
+/// Does a shell command print a secret: a token printer (`gh auth token`,
+/// `aws ecr get-login-password`, `vault kv get`), or `echo`/`printenv` of a
+/// secret-named variable (`echo $GITHUB_TOKEN`)?
+pub(crate) fn prints_secret(command: &str) -> bool {
+    let b = command.as_bytes();
+    let mut start = 0;
+    for line in b.split(|&c| c == b'\n') {
+        let lo = start;
+        start += line.len() + 1;
+        if line.len() > LINE_REACH {
+            continue;
+        }
+        for cmd in commands(b, lo, lo + line.len()) {
+            let (p, prog) = program(b, &cmd);
+            let args: Vec<&[u8]> = cmd
+                .get(p + 1..)
+                .unwrap_or(&[])
+                .iter()
+                .map(|w| &b[w.vs..w.ve])
+                .collect();
+            let printer = PRINTERS
+                .iter()
+                .any(|(name, words)| prog == *name && words.iter().all(|w| args.contains(w)));
+            let echoes_secret = (prog == b"echo" || prog == b"printenv")
+                && args.iter().any(|a| {
+                    let var = a.strip_prefix(b"$").unwrap_or(a);
+                    let var = var
+                        .strip_prefix(b"{")
+                        .and_then(|v| v.strip_suffix(b"}"))
+                        .unwrap_or(var);
+                    (prog == b"printenv" || a.starts_with(b"$")) && is_secret_name(var)
+                });
+            if printer || echoes_secret {
+                return true;
+            }
+        }
+    }
+    false
+}

@@ -1,0 +1,949 @@
+//! `NAME=value` in every dialect: a secret-looking name and the value
+//! assigned to it, told apart from code that merely mentions the name.
+
+use memchr::memmem;
+
+use super::*;
+
+/// Bytes of a name in `NAME=value`.
+fn is_name_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+}
+
+/// Does a name look secret (`*_TOKEN`, `*SECRET`, `*PASSWORD*`, `*_API_KEY`,
+/// `DB_PASS`, `SENTRY_DSN`, …)? ASCII case-insensitive. A name that refers
+/// to a secret rather than holding one (`passwordSecretName`,
+/// `tokenUrl`, `PASSWORD_FILE`, `existingSecret`) is not.
+pub(crate) fn is_secret_name(name: &[u8]) -> bool {
+    let name = trim_name(name);
+    if is_reference_name(name) {
+        return false;
+    }
+    let n = name.to_ascii_lowercase();
+    let n = n.as_slice();
+    if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {
+        return true;
+    }
+    const SUFFIXES: [&[u8]; 13] = [
+        b"secret",
+        b"token",
+        b"passphrase",
+        b"_pwd",
+        b"credential",
+        b"credentials",
+        b"_auth",
+        b"_pass",
+        b"-pass",
+        b".pass",
+        b"storepass",
+        b"keypass",
+        b"_dsn",
+    ];
+    if n == b"pass" || SUFFIXES.iter().any(|s| n.ends_with(s)) {
+        return true;
+    }
+    // `secret_key_base`
+    if let Some(pre) = n.strip_suffix(b"base")
+        && let Some(pre) = strip_sep(pre).strip_suffix(b"key")
+        && strip_sep(pre).ends_with(b"secret")
+    {
+        return true;
+    }
+    const KEY_OWNERS: [&[u8]; 21] = [
+        b"api",
+        b"access",
+        b"private",
+        b"secret",
+        b"encryption",
+        b"signing",
+        b"master",
+        b"client",
+        b"app",
+        b"application",
+        b"session",
+        b"auth",
+        b"account",
+        b"storage",
+        b"shared",
+        b"admin",
+        b"license",
+        b"consumer",
+        b"service",
+        b"ingest",
+        b"webhook",
+    ];
+    n.strip_suffix(b"key")
+        .map(strip_sep)
+        .is_some_and(|pre| KEY_OWNERS.iter().any(|o| pre.ends_with(o)))
+}
+
+fn strip_sep(s: &[u8]) -> &[u8] {
+    match s {
+        [rest @ .., b'_' | b'-'] => rest,
+        _ => s,
+    }
+}
+
+/// A name without the leading `-` of a flag or `$` of a variable.
+fn trim_name(name: &[u8]) -> &[u8] {
+    let k = name.iter().take_while(|&&c| c == b'-' || c == b'$').count();
+    &name[k..]
+}
+
+/// The last word of a name (`passwordSecretName` → `name`, `TOKEN_FILE` →
+/// `file`), lower-cased, and whether the name starts with `existing`.
+fn is_reference_name(name: &[u8]) -> bool {
+    let mut last = 0;
+    for k in 1..name.len() {
+        let sep = matches!(name[k - 1], b'_' | b'-' | b'.');
+        let hump = name[k].is_ascii_uppercase() && name[k - 1].is_ascii_lowercase();
+        if sep || hump {
+            last = k;
+        }
+    }
+    let word = name[last..].to_ascii_lowercase();
+    const REFERENCE_WORDS: &[&[u8]] = &[
+        b"name",
+        b"ref",
+        b"file",
+        b"path",
+        b"url",
+        b"uri",
+        b"endpoint",
+        b"stdin",
+        b"env",
+        b"var",
+        b"field",
+        b"header",
+        b"policy",
+        b"hint",
+        b"prompt",
+        b"length",
+        b"len",
+        b"type",
+        b"mode",
+        b"ttl",
+        b"expiry",
+        b"expires",
+        b"expiration",
+        b"timeout",
+        b"count",
+        b"size",
+        b"min",
+        b"max",
+        b"required",
+        b"enabled",
+        b"rotation",
+        b"dir",
+        b"location",
+        b"provider",
+        b"manager",
+        b"helper",
+        b"command",
+        b"cmd",
+        b"id",
+        b"arn",
+        b"label",
+        b"version",
+        b"format",
+        b"algorithm",
+        b"prefix",
+        b"source",
+        b"kind",
+    ];
+    let first_existing = name.len() > 8 && name[..8].eq_ignore_ascii_case(b"existing");
+    first_existing || (last > 0 && REFERENCE_WORDS.contains(&word.as_slice()))
+}
+
+/// A name ending in `key` that no owner word makes secret (`OPENAI_KEY`,
+/// `STRIPE_KEY`, `cacheKey`): its value is a secret only if it looks random.
+fn is_key_name(name: &[u8]) -> bool {
+    let name = trim_name(name);
+    let k = name.len();
+    k > 4
+        && name[k - 3..].eq_ignore_ascii_case(b"key")
+        && (matches!(name[k - 4], b'_' | b'-' | b'.')
+            || (name[k - 3] == b'K' && name[k - 4].is_ascii_lowercase()))
+        && !is_reference_name(name)
+}
+
+/// A value that looks generated rather than chosen: long, one token, with
+/// letters and digits.
+pub(super) fn looks_random(v: &[u8]) -> bool {
+    v.len() >= 16
+        && v.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
+        && v.iter().any(u8::is_ascii_digit)
+        && v.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// Placeholders stand for a secret without being one: `<your-token>`,
+/// `your-api-key-here`, `changeme`, `xxxxxxxx`, `sk-xxxx`, `********`.
+pub(crate) fn is_placeholder(v: &[u8]) -> bool {
+    let l = v.to_ascii_lowercase();
+    if l.len() >= 2 && l[0] == b'<' && l[l.len() - 1] == b'>' {
+        return true;
+    }
+    if l.starts_with(b"your") && l.len() > 4 && !l[4].is_ascii_digit() {
+        return true;
+    }
+    const WORDS: &[&[u8]] = &[
+        b"changeme",
+        b"change-me",
+        b"change_me",
+        b"replaceme",
+        b"replace-me",
+        b"replace_me",
+        b"placeholder",
+        b"todo",
+        b"tbd",
+        b"fixme",
+    ];
+    if WORDS.contains(&l.as_slice()) {
+        return true;
+    }
+    // Masked or filler after an optional prefix: `sk-xxxx`, `****`, `...`.
+    let tail = l.rsplit(|&c| c == b'-' || c == b'_').next().unwrap_or(&l);
+    tail.len() >= 3 && tail.iter().all(|&c| matches!(c, b'x' | b'*' | b'.' | b'#'))
+}
+
+/// Does a JSON object key look secret? Same name rule as assignments.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    let k = key.as_bytes();
+    !k.is_empty() && k.iter().all(|&c| is_name_byte(c)) && is_secret_name(k)
+}
+
+/// Is the name an AWS secret access key's?
+fn is_aws_secret_name(name: &[u8]) -> bool {
+    let n = name.to_ascii_lowercase();
+    let aws_then_secret =
+        memmem::find(&n, b"aws").is_some_and(|a| memmem::find(&n[a..], b"secret").is_some());
+    aws_then_secret
+        || [
+            &b"secretaccesskey"[..],
+            b"secret_access_key",
+            b"secret-access-key",
+        ]
+        .iter()
+        .any(|s| memmem::find(&n, s).is_some())
+}
+
+/// A name trigger at `i`: find the whole name around it and, if it looks
+/// secret and is assigned a value, redact the value.
+pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
+    // Another trigger of a name (or value) handled already.
+    if i < st.names_done {
+        return;
+    }
+    let mut start = i;
+    while start > st.names_done && is_name_byte(b[start - 1]) {
+        start -= 1;
+    }
+    let end = i + run(b, i, is_name_byte);
+    st.names_done = end;
+    let name = &b[start..end];
+    // `Pwd=` is a password only in a `;`-separated connection string
+    // (`PWD=/home/u` is the working directory).
+    let conn_pwd = name.eq_ignore_ascii_case(b"pwd") && start > 0 && b[start - 1] == b';';
+    let secret = conn_pwd || is_secret_name(name);
+    if !secret && !is_key_name(name) {
+        return;
+    }
+    let Some((vs, ve)) = assignment(b, start, end) else {
+        return;
+    };
+    let v = &b[vs..ve];
+    if !secret && !looks_random(v) {
+        return;
+    }
+    if is_hash_value(name, v) {
+        return;
+    }
+    // Names inside a redacted value need no look of their own.
+    st.names_done = st.names_done.max(ve);
+    let aws = v.len() == 40
+        && v.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+        && is_aws_secret_name(name);
+    out.push(if aws {
+        span(vs, ve, K_AWS_SECRET, P_LOOSE)
+    } else {
+        span(vs, ve, K_ASSIGN, P_GENERIC)
+    });
+}
+
+/// A digest under a name that says so (`password_hash`, `token_digest`):
+/// test fixtures and stored hashes, not the secret itself.
+fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
+    let n = name.to_ascii_lowercase();
+    let hashy = [&b"hash"[..], b"digest", b"checksum", b"sha"]
+        .iter()
+        .any(|w| memmem::find(&n, w).is_some());
+    hashy && v.len() >= 32 && v.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The value of a secret-looking name written without `=` or `:`: an XML
+/// element (`<password>X</password>`), an XML setting
+/// (`key="ApiKey" value="X"`), a `.netrc` line (`login bob password X`), a
+/// Dockerfile `ENV NAME X`. `None` when the name is not in such a place.
+fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, bool)> {
+    let line_start = b[..start]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let line_before = &b[line_start..start];
+    // `<password>X</password>`
+    if start > 0 && b[start - 1] == b'<' && b.get(end) == Some(&b'>') {
+        let vs = end + 1;
+        let r = run(b, vs, |c| c != b'<' && c != b'\n');
+        return (b.get(vs + r) == Some(&b'<')).then_some((vs, vs + r, true));
+    }
+    // `key="ApiKey" value="X"`
+    if start > 0 && matches!(b[start - 1], b'"' | b'\'') && b.get(end) == Some(&b[start - 1]) {
+        let j = skip_blank(b, end + 1);
+        if at_ci(b, j, b"value=") {
+            return value_at(b, j + 6, b"");
+        }
+        return None;
+    }
+    let j = skip_blank(b, end);
+    if j == end || j >= b.len() || b[j] == b'\n' {
+        return None;
+    }
+    // `ENV NAME value`
+    let trimmed = line_before.trim_ascii_start();
+    if trimmed == b"ENV " {
+        return value_at(b, j, b"");
+    }
+    // `.netrc`: `machine h login u password X`, or `password X` on the line
+    // after `login u`.
+    let name = &b[start..end];
+    if name == b"password" || name == b"passwd" {
+        let words_before = |t: &[u8]| {
+            t.split(|c| c.is_ascii_whitespace())
+                .any(|w| w == b"login" || w == b"machine" || w == b"default")
+        };
+        let prev_line = if line_start > 0 {
+            let p = b[..line_start - 1]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |p| p + 1);
+            &b[p..line_start - 1]
+        } else {
+            &b""[..]
+        };
+        let prev_netrc = trimmed.is_empty()
+            && (prev_line.trim_ascii_start().starts_with(b"login ")
+                || prev_line.trim_ascii_start().starts_with(b"machine "));
+        if words_before(line_before) || prev_netrc {
+            return value_at(b, j, b"");
+        }
+    }
+    None
+}
+
+/// The value assigned to the secret-looking name `b[start..end]`, if any:
+/// `NAME=value`, `NAME: value`, `"name": "value"`, `name := value`,
+/// `'name' => 'value'`, `--name value`.
+fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let name = &b[start..end];
+    let after_quote = skip_quote(b, end);
+    let sep_start = after_quote;
+    let mut j = skip_blank(b, sep_start);
+    let sep_len = if at(b, j, b"=>") || at(b, j, b":=") {
+        2
+    } else if matches!(b.get(j), Some(b'=' | b':')) {
+        1
+    } else {
+        0
+    };
+    if sep_len == 0 {
+        // `--password value`: a flag, a blank, a value.
+        let flag_ok = name.first() == Some(&b'-')
+            && after_quote == end
+            && (start == 0
+                || b[start - 1].is_ascii_whitespace()
+                || b"\"'(".contains(&b[start - 1]));
+        if !flag_ok {
+            let (vs, ve, quoted) = spaced_value(b, start, end)?;
+            return value_ok(name, b"", &b[vs..ve], quoted, true, 0).map(|(s, e)| (vs + s, vs + e));
+        }
+        if j == end {
+            return None;
+        }
+        let (vs, ve, quoted) = value_at(b, j, b"&|;")?;
+        return value_ok(
+            name,
+            &b[end..j],
+            &b[vs..ve],
+            quoted,
+            true,
+            next_on_line(b, ve),
+        )
+        .map(|(s, e)| (vs + s, vs + e));
+    }
+    let colon = sep_len == 1 && b[j] == b':';
+    // `Token::new`, `a::b`: a path, not an assignment.
+    if colon && b.get(j + 1) == Some(&b':') {
+        return None;
+    }
+    // `$token:ident` in a Rust macro: a metavariable and its fragment.
+    if colon && start > 0 && b[start - 1] == b'$' && sep_start == j {
+        return None;
+    }
+    j = skip_blank(b, j + sep_len);
+    let sep = &b[sep_start..j];
+    let first = value_at(b, j, b"&");
+    // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
+    // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
+    if colon && first.is_none_or(|(_, _, quoted)| !quoted) {
+        let window = &b[j..b.len().min(j + 81)];
+        let ty = run(window, 0, |c| !b"=\n;,)({\"'".contains(&c));
+        let k = j + ty;
+        if ty > 0
+            && ty <= 80
+            && b[k - 1].is_ascii_whitespace()
+            && b.get(k) == Some(&b'=')
+            && !matches!(b.get(k + 1), Some(b'=' | b'>'))
+        {
+            let j2 = skip_blank(b, k + 1);
+            let (vs, ve, quoted) = value_at(b, j2, b"&")?;
+            return value_ok(
+                name,
+                &b[k..j2],
+                &b[vs..ve],
+                quoted,
+                false,
+                next_on_line(b, ve),
+            )
+            .map(|(s, e)| (vs + s, vs + e));
+        }
+    }
+    let (vs, ve, quoted) = first?;
+    value_ok(name, sep, &b[vs..ve], quoted, false, next_on_line(b, ve))
+        .map(|(s, e)| (vs + s, vs + e))
+}
+
+/// The next non-blank byte after `i` on the same line (0 at a line end).
+pub(super) fn next_on_line(b: &[u8], i: usize) -> u8 {
+    match b.get(skip_blank(b, i)) {
+        Some(b'\n' | b'\r') | None => 0,
+        Some(&c) => c,
+    }
+}
+
+/// The value starting at `j`: double-quoted (with escapes), single-quoted,
+/// `\"`-quoted (JSON inside a string), or bare (up to whitespace, a quote,
+/// a backtick or one of `stops`). Returns its content range and whether it
+/// was quoted.
+fn value_at(b: &[u8], j: usize, stops: &[u8]) -> Option<(usize, usize, bool)> {
+    match *b.get(j)? {
+        b'"' => {
+            let mut k = j + 1;
+            while k < b.len() {
+                match b[k] {
+                    b'"' => return Some((j + 1, k, true)),
+                    b'\\' if k + 1 < b.len() && b[k + 1] != b'\n' => k += 2,
+                    b'\\' | b'\n' => return None,
+                    _ => k += 1,
+                }
+            }
+            None
+        }
+        b'\'' => {
+            let k = j + 1 + run(b, j + 1, |c| c != b'\'' && c != b'\n');
+            (b.get(k) == Some(&b'\'')).then_some((j + 1, k, true))
+        }
+        b'\\' if b.get(j + 1) == Some(&b'"') => {
+            let mut k = j + 2;
+            while k < b.len() {
+                match b[k] {
+                    b'\\' if b.get(k + 1) == Some(&b'"') => return Some((j + 2, k, true)),
+                    b'\\' if k + 1 < b.len() => k += 2,
+                    b'"' | b'\n' | b'\\' => return None,
+                    _ => k += 1,
+                }
+            }
+            None
+        }
+        // Python string prefixes: `b"…"`, `r'…'`, `rb"…"`, `f"…"`.
+        c if b"bBrRuUfF".contains(&c)
+            && (matches!(b.get(j + 1), Some(b'"' | b'\''))
+                || (b.get(j + 1).is_some_and(|d| b"bBrRfF".contains(d))
+                    && matches!(b.get(j + 2), Some(b'"' | b'\'')))) =>
+        {
+            let k = if matches!(b[j + 1], b'"' | b'\'') {
+                j + 1
+            } else {
+                j + 2
+            };
+            value_at(b, k, stops)
+        }
+        _ => {
+            let r = run(b, j, |c| {
+                !(c.is_ascii_whitespace() || b"\"'`".contains(&c) || stops.contains(&c))
+            });
+            (r > 0).then_some((j, j + r, false))
+        }
+    }
+}
+
+/// Values that say nothing: null-likes, booleans, and words of schemas and
+/// permission lists (`id-token: write`, `password: required`).
+const NULLISH: &[&str] = &[
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "undefined",
+    "read",
+    "write",
+    "required",
+    "optional",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "enabled",
+    "disabled",
+    "auto",
+    "default",
+    "redacted",
+    "hidden",
+];
+
+/// First segments of dotted paths that are code, not a secret value.
+const RECEIVERS: &[&str] = &[
+    "self",
+    "this",
+    "cls",
+    "super",
+    "os",
+    "process",
+    "config",
+    "cfg",
+    "conf",
+    "settings",
+    "args",
+    "opts",
+    "options",
+    "ctx",
+    "context",
+    "req",
+    "request",
+    "res",
+    "resp",
+    "response",
+    "params",
+    "env",
+    "environ",
+    "std",
+    "props",
+    "state",
+    "data",
+    "secrets",
+    "credentials",
+    "creds",
+    "auth",
+    "client",
+    "app",
+    "window",
+    "document",
+    "vars",
+    "input",
+    "inputs",
+    "github",
+    "matrix",
+    "keyring",
+    "getpass",
+    "import",
+];
+
+/// Words after `name:` that are a type annotation or a keyword, not a value.
+const TYPE_WORDS: &[&str] = &[
+    "str",
+    "string",
+    "number",
+    "boolean",
+    "bool",
+    "int",
+    "integer",
+    "float",
+    "double",
+    "bytes",
+    "bytearray",
+    "any",
+    "unknown",
+    "object",
+    "char",
+    "void",
+    "never",
+    "bigint",
+    "symbol",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+    "impl",
+    "dyn",
+    "mut",
+    "const",
+    "readonly",
+    "typeof",
+    "keyof",
+];
+
+/// Words after `name =` that start an expression, not a value.
+const CODE_WORDS: &[&str] = &[
+    "await", "new", "function", "lambda", "async", "yield", "return", "fn", "match", "if",
+    "select", "loop", "unsafe", "move", "static", "not", "typeof",
+];
+
+/// Decide whether the value of a secret-looking name is a secret, and
+/// return the range of `v` to redact.
+///
+/// The name already looks secret. What is left is telling a value from
+/// code: `token = self.token`, `api_key=api_key`, `password: String` and
+/// `token = get_token()` are left alone, while quoted strings and shell/env
+/// style values are redacted.
+pub(super) fn value_ok(
+    name: &[u8],
+    sep: &[u8],
+    raw: &[u8],
+    quoted: bool,
+    flag: bool,
+    next: u8,
+) -> Option<(usize, usize)> {
+    // A flag's value is shell, not code: `--password x -h db`.
+    let (sep, next) = if flag { (&b""[..], 0) } else { (sep, next) };
+    let v = if quoted { raw } else { trim_bare(raw) };
+    // What trimming took off the end: `,` `;` and unbalanced brackets.
+    let trimmed = &raw[v.len()..];
+    if !plain_value_ok(v) || is_placeholder(v) {
+        return None;
+    }
+    // YAML tags point elsewhere: `!vault …`, `!secret name`, `!Ref X`.
+    if !quoted && v[0] == b'!' && v.get(1).is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let lower_v = v.to_ascii_lowercase();
+    if NULLISH.iter().any(|w| lower_v == w.as_bytes()) {
+        return None;
+    }
+    let passwordish = {
+        let n = name.to_ascii_lowercase();
+        n.ends_with(b"password")
+            || n.ends_with(b"passwd")
+            || n.ends_with(b"pwd")
+            || n.ends_with(b"passphrase")
+    };
+    // `MAX_TOKEN: 512`, `"token": "5"`: a short number is a count, not a secret.
+    if !passwordish && v.len() <= 6 && v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // A bare number literal (`0x02`, `-7`, `3225445912`) is a constant,
+    // unless it is a password's value on its own (`PASSWORD=123456`).
+    if !quoted && is_number(v) && (!passwordish || !trimmed.is_empty()) {
+        return None;
+    }
+    if !quoted {
+        if !v.iter().any(u8::is_ascii_alphanumeric) {
+            return None;
+        }
+        if flag && v[0] == b'-' {
+            return None;
+        }
+        if matches!(v[0], b'=' | b':' | b'>' | b'<' | b'(' | b'{' | b'[') {
+            return None;
+        }
+        if is_code_value(name, v, &lower_v, sep, trimmed, next) {
+            return None;
+        }
+    }
+    Some((0, v.len()))
+}
+
+/// Trim trailing punctuation that belongs to the surrounding code: `,` `;`
+/// and unbalanced closing brackets.
+fn trim_bare(mut v: &[u8]) -> &[u8] {
+    loop {
+        let Some(&last) = v.last() else { return v };
+        let drop = match last {
+            b',' | b';' | b'.' | b':' => true,
+            b')' => count(v, b'(') < count(v, b')'),
+            b']' => count(v, b'[') < count(v, b']'),
+            b'}' => count(v, b'{') < count(v, b'}'),
+            b'>' => count(v, b'<') < count(v, b'>'),
+            _ => false,
+        };
+        if !drop {
+            return v;
+        }
+        v = &v[..v.len() - 1];
+    }
+}
+
+fn count(v: &[u8], c: u8) -> usize {
+    memchr::memchr_iter(c, v).count()
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_'
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Is a bare value code rather than a literal secret?
+fn is_code_value(
+    name: &[u8],
+    v: &[u8],
+    lower_v: &[u8],
+    sep: &[u8],
+    trimmed: &[u8],
+    next: u8,
+) -> bool {
+    let colon = sep.contains(&b':') && !sep.contains(&b'=');
+    let spaced = sep.first().is_some_and(u8::is_ascii_whitespace)
+        || sep.last().is_some_and(u8::is_ascii_whitespace);
+    // Generic arguments: `Stream<Token = u8>`, `Iter<Item=T>`.
+    if trimmed.contains(&b'>') {
+        return true;
+    }
+    // In code-style assignments (spaced `=`, or `:`), an identifier or path
+    // followed by code punctuation is a variable or a type, never a literal:
+    // `semi_token: semi,`, `fn f(token: T)`, `type Token = Self;`,
+    // `X: c_long = BASE + 447`. So is a keyword argument's, `f(key=k)`.
+    let code_style = spaced || colon;
+    let ident_path = is_ident_path(v);
+    if ident_path
+        && ((code_style
+            && (trimmed.iter().any(|c| b",;)]}".contains(c))
+                || b"+-*/%|&^?<>=([{".contains(&next)))
+            || trimmed.iter().any(|c| b",)".contains(c)))
+    {
+        return true;
+    }
+    // A code-style variable named after a secret holds one, it is not one:
+    // `password = password_mgr`, `x_auth = authorizer`, `signing_key = key`.
+    if ident_path
+        && code_style
+        && [
+            &b"token"[..],
+            b"secret",
+            b"pass",
+            b"pwd",
+            b"key",
+            b"credential",
+            b"auth",
+        ]
+        .iter()
+        .any(|w| memmem::find(lower_v, w).is_some())
+    {
+        return true;
+    }
+    // An identifier path subscripted or called: `os.environ["X"]`,
+    // `typing.Optional[bytes]`, `grammar.opmap[value]`.
+    let path_len = ident_path_prefix(v);
+    if path_len > 0 && matches!(v.get(path_len), Some(b'[' | b'(')) {
+        return true;
+    }
+
+    // `api_key=api_key`, `this.token = token`.
+    let lower_name = name.to_ascii_lowercase();
+    let lower_name = lower_name.trim_ascii_start();
+    let last_seg = lower_name
+        .rsplit(|&c| c == b'.')
+        .next()
+        .unwrap_or(lower_name);
+    let trimmed_name: &[u8] = {
+        let mut n = last_seg;
+        while let [b'-', rest @ ..] = n {
+            n = rest;
+        }
+        n
+    };
+    if lower_v == trimmed_name || lower_v == lower_name {
+        return true;
+    }
+    // A call anywhere: `get_token()`, `os.getenv("X")`, `Token::new(`.
+    if v.contains(&b'(') {
+        return true;
+    }
+    // Leading identifier and what follows it.
+    let ident_len = if is_ident_start(v[0]) {
+        v.iter().take_while(|&&c| is_ident(c)).count()
+    } else {
+        0
+    };
+    let ident = &lower_v[..ident_len];
+    let rest = &v[ident_len..];
+    if ident_len > 0 {
+        // Indexing: `tokens[i]`, `os.environ[`.
+        if rest.first() == Some(&b'[') && rest.get(1) != Some(&b']') {
+            return true;
+        }
+        if CODE_WORDS.iter().any(|w| ident == w.as_bytes()) && rest.is_empty() {
+            return true;
+        }
+        // `::` paths (`env::var`), generics (`Option<String>`), macros
+        // (`Token![=]`).
+        if rest.starts_with(b"::") || matches!(rest.first(), Some(b'<' | b'!')) {
+            return true;
+        }
+        // Dotted identifier paths: always when the first segment is a known
+        // receiver; in spaced (code-style) assignments whatever it is.
+        if rest.first() == Some(&b'.') && is_dotted_path(v) {
+            // A spaced `=` with a digit-free path is code (`token =
+            // response.data`); after a `:` only a known receiver makes it
+            // code, since YAML and prose values have dots too.
+            let first = ident;
+            let code_path = spaced && !colon && !v.iter().any(u8::is_ascii_digit);
+            if code_path || RECEIVERS.iter().any(|r| first == r.as_bytes()) {
+                return true;
+            }
+        }
+    }
+    if colon {
+        // Type annotations: `token: &str`, `secret: *const u8`, `keys: []byte`.
+        if matches!(v[0], b'&' | b'*' | b'?') || v.starts_with(b"[]") {
+            return true;
+        }
+        if ident_len > 0 {
+            let tail_ok = rest.iter().all(|c| b"[]?|<>,;)".contains(c));
+            if TYPE_WORDS.iter().any(|w| ident == w.as_bytes()) && tail_ok {
+                return true;
+            }
+            // `password: String,`, `api_key: Option<String>`: a capitalised
+            // word without digits followed by nothing or type syntax.
+            let word = &v[..ident_len];
+            let capitalised =
+                word[0].is_ascii_uppercase() && word.iter().all(u8::is_ascii_alphabetic);
+            let type_tail = rest.is_empty()
+                || matches!(
+                    rest[0],
+                    b'<' | b'[' | b'?' | b'|' | b',' | b';' | b')' | b'>'
+                )
+                || rest.starts_with(b"::");
+            if capitalised && type_tail {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Length of the longest identifier path at the start of `v`.
+fn ident_path_prefix(v: &[u8]) -> usize {
+    let mut i = 0;
+    let mut good = 0;
+    loop {
+        if !v.get(i).is_some_and(|&c| is_ident_start(c)) {
+            return good;
+        }
+        i += v[i..].iter().take_while(|&&c| is_ident(c)).count();
+        good = i;
+        if v.get(i) == Some(&b'.') {
+            i += 1;
+        } else if v[i..].starts_with(b"::") {
+            i += 2;
+        } else {
+            return good;
+        }
+    }
+}
+
+/// An identifier or a path of them: `a`, `a.b`, `a::b::C`.
+fn is_ident_path(v: &[u8]) -> bool {
+    !v.is_empty() && ident_path_prefix(v) == v.len()
+}
+
+/// A number literal: `42`, `-7`, `1_000`, `3.5`, `0x1F`, `0b1010`, `10u32`.
+fn is_number(v: &[u8]) -> bool {
+    let v = match v {
+        [b'-' | b'+', rest @ ..] => rest,
+        _ => v,
+    };
+    let Some(&first) = v.first() else {
+        return false;
+    };
+    if !first.is_ascii_digit() {
+        return false;
+    }
+    if let [b'0', b'x' | b'X' | b'o' | b'b', rest @ ..] = v {
+        return !rest.is_empty() && rest.iter().all(|&c| c.is_ascii_hexdigit() || c == b'_');
+    }
+    let digits = v
+        .iter()
+        .take_while(|&&c| c.is_ascii_digit() || c == b'_' || c == b'.')
+        .count();
+    let suffix = &v[digits..];
+    const SUFFIXES: [&[u8]; 16] = [
+        b"", b"u8", b"u16", b"u32", b"u64", b"u128", b"usize", b"i8", b"i16", b"i32", b"i64",
+        b"i128", b"isize", b"f32", b"f64", b"l",
+    ];
+    SUFFIXES.iter().any(|s| suffix.eq_ignore_ascii_case(s))
+}
+
+/// `a.b.c` where every segment is an identifier.
+fn is_dotted_path(v: &[u8]) -> bool {
+    v.split(|&c| c == b'.')
+        .all(|seg| !seg.is_empty() && is_ident_start(seg[0]) && seg.iter().all(|&c| is_ident(c)))
+}
+
+/// Callee words of a constructor or call that takes credentials
+/// positionally: `Client("AC…", "<auth token>")`, `connect("…")`.
+const CREDENTIAL_CALLEES: &[&[u8]] = &[
+    b"client",
+    b"api",
+    b"auth",
+    b"session",
+    b"login",
+    b"connect",
+    b"credential",
+    b"sdk",
+    b"token",
+    b"secret",
+];
+
+/// String literals passed to a credential-taking call (the trigger is the
+/// `(` and quote): those that look random are secrets.
+pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
+    let callee_len = b[..i].iter().rev().take_while(|&&c| is_ident(c)).count();
+    let callee = b[i - callee_len..i].to_ascii_lowercase();
+    if callee_len == 0
+        || !CREDENTIAL_CALLEES
+            .iter()
+            .any(|w| memmem::find(&callee, w).is_some())
+    {
+        return;
+    }
+    let mut j = i + 1;
+    for _ in 0..6 {
+        j = skip_blank(b, j);
+        let Some((vs, ve, true)) = value_at(b, j, b"") else {
+            return;
+        };
+        let v = &b[vs..ve];
+        if looks_random(v) && !is_placeholder(v) {
+            out.push(span(vs, ve, K_ARGUMENT, P_GENERIC));
+        }
+        j = skip_blank(b, ve + 1);
+        if b.get(j) != Some(&b',') {
+            return;
+        }
+        j += 1;
+    }
+}

@@ -1,0 +1,253 @@
+//! Secrets placed by structure: every config dialect, values with dots,
+//! passwords as command-line flags and positional arguments, secrets wrapped
+//! in base64 or split over pieces; and the references to secrets that must
+//! stay.
+
+use super::providers::b64;
+use super::{ALNUM, alnum, gen_from, redactor};
+
+/// Assert each input loses `secret` (and any 12-byte piece of it).
+#[track_caller]
+fn all_redacted(cases: &[String], secret: &str) {
+    let r = redactor();
+    let mut missed = Vec::new();
+    for input in cases {
+        let out = r.clean_text(input);
+        let piece_left =
+            secret.len() >= 16 && (0..=secret.len() - 12).any(|i| out.contains(&secret[i..i + 12]));
+        if out.contains(secret) || piece_left || !out.contains("[REDACTED:") {
+            missed.push(format!("{input:?}\n  -> {out:?}"));
+        }
+    }
+    assert!(missed.is_empty(), "leaked:\n{}", missed.join("\n"));
+}
+
+#[track_caller]
+fn all_unchanged(cases: &[&str]) {
+    let r = redactor();
+    let changed: Vec<String> = cases
+        .iter()
+        .filter_map(|s| {
+            let out = r.clean_text(s);
+            (out != *s).then(|| format!("{s:?}\n  -> {out:?}"))
+        })
+        .collect();
+    assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));
+}
+
+#[test]
+fn config_dialects() {
+    let v = alnum(22, 1);
+    let dotted = format!("{}.{}.{}", alnum(8, 2), alnum(6, 3), alnum(10, 4));
+    let cases: Vec<String> = [
+        "password: {v}",
+        "  db_password: {v}\n  user: app",
+        "api_key = \"{v}\"",
+        "[database]\npassword={v}\n",
+        "password = \"{v}\"\n",
+        "db.password={v}",
+        "spring.datasource.password: {v}",
+        "<password>{v}</password>",
+        "<Password>{v}</Password>",
+        "<add key=\"ApiKey\" value=\"{v}\" />",
+        "$env:API_TOKEN = \"{v}\"",
+        "ENV API_TOKEN={v}",
+        "ENV API_TOKEN {v}",
+        "ARG NPM_TOKEN={v}",
+        "export SMTP_PASS={v}",
+        "DB_PASS={v}",
+        "machine api.example.com login bob password {v}",
+        "machine api.example.com\n  login bob\n  password {v}\n",
+        "Server=db;Database=shop;User Id=sa;Password={v};",
+        "Server=db;Uid=sa;Pwd={v};",
+        "jdbc:mysql://db:3306/shop?user=app&password={v}&useSSL=true",
+        "DefaultEndpointsProtocol=https;AccountName=shop;AccountKey={v}==;EndpointSuffix=core.windows.net",
+        "DD_API_KEY: {v}",
+        "DD_APPLICATION_KEY={v}",
+        "curl -H \"DD-API-KEY: {v}\" https://api.datadoghq.com",
+        "OPENAI_KEY={v}",
+        "STRIPE_KEY: {v}",
+        "SENTRY_AUTH={v}",
+    ]
+    .iter()
+    .map(|c| c.replace("{v}", &v))
+    .collect();
+    all_redacted(&cases, &v);
+    let cases: Vec<String> = [
+        "password: {d}",
+        "  token: {d}",
+        "API_TOKEN: \"{d}\"",
+        "export TOKEN={d}",
+        "secret = {d}",
+        "<password>{d}</password>",
+    ]
+    .iter()
+    .map(|c| c.replace("{d}", &dotted))
+    .collect();
+    all_redacted(&cases, &dotted);
+}
+
+#[test]
+fn command_line_passwords() {
+    let v = alnum(18, 5);
+    let cases: Vec<String> = [
+        "mysql -u root -p{v} shop",
+        "mysqldump -u root -p'{v}' shop > dump.sql",
+        "mysql -uroot -p\"{v}\" -h db",
+        "mysql --password={v} shop",
+        "psql --password {v}",
+        "docker login -u bob -p {v} registry.example.com",
+        "echo {v} | docker login --username bob --password-stdin",
+        "echo \"{v}\" | podman login -u bob --password-stdin quay.io",
+        "printf '%s' '{v}' | helm registry login -u bob --password-stdin r.io",
+        "sshpass -p {v} ssh deploy@host",
+        "sshpass -p'{v}' scp a b:",
+        "helm install shop ./chart --set auth.apiKey={v}",
+        "helm upgrade x . --set-string secrets.token={v} --set image.tag=1",
+        "nuget push pkg.nupkg -k {v} -s https://api.nuget.org/v3/index.json",
+        "dotnet nuget push pkg.nupkg --api-key {v} --source nuget.org",
+        "curl -H 'PRIVATE-TOKEN: {v}' https://gitlab.example.com/api/v4/projects",
+        "curl -H \"X-API-Key: {v}\" https://api.example.com",
+        "npm config set //registry.npmjs.org/:_authToken {v}",
+        "vault login {v}",
+        "gh auth login --with-token <<< {v}",
+        "redis-cli -h cache -a {v} ping",
+        "ldapsearch -x -D cn=admin -w {v} -b dc=x",
+        "openssl pkcs12 -export -passout pass:{v} -out a.p12",
+        "keytool -list -keystore k.jks -storepass {v}",
+        "az login --service-principal -u app-id -p {v} --tenant t",
+        "zip -P {v} secrets.zip a.txt",
+        "twine upload -u user -p {v} dist/*",
+        "ssh-keygen -t ed25519 -N {v} -f key",
+        "gh secret set API_TOKEN --body {v}",
+        "aws configure set aws_secret_access_key {v}",
+        "git config --global github.token {v}",
+        "ngrok config add-authtoken {v}",
+        "smbclient //srv/share -U bob%{v}",
+        "--pass {v}",
+    ]
+    .iter()
+    .map(|c| c.replace("{v}", &v))
+    .collect();
+    all_redacted(&cases, &v);
+}
+
+#[test]
+fn wrapped_in_base64() {
+    let pem_body: String = (0..8)
+        .map(|i| gen_from(&format!("{ALNUM}+/"), 64, 10 + i) + "\n")
+        .collect();
+    let pem = format!("-----BEGIN RSA PRIVATE KEY-----\n{pem_body}-----END RSA PRIVATE KEY-----\n");
+    let pat = format!("{}{}", "dckr_pat_", alnum(27, 20));
+    let pw = alnum(16, 21);
+    let sa = format!(
+        "{{\"type\": \"service_account\", \"project_id\": \"p\", \"private_key\": \"{}\"}}",
+        pem.replace('\n', "\\n")
+    );
+    let env = format!("DB_HOST=db\nDB_PASSWORD={pw}\n");
+    let cases = [
+        (
+            format!(
+                "users:\n- name: admin\n  user:\n    client-key-data: {}\n",
+                b64(&pem)
+            ),
+            b64(&pem),
+        ),
+        (
+            format!(
+                "{{\"auths\": {{\"https://index.docker.io/v1/\": {{\"auth\": \"{}\"}}}}}}",
+                b64(&format!("bob:{pat}"))
+            ),
+            b64(&format!("bob:{pat}")),
+        ),
+        (
+            format!(
+                "{{\"auths\": {{\"r.io\": {{\"auth\": \"{}\"}}}}}}",
+                b64(&format!("bob:{pw}"))
+            ),
+            b64(&format!("bob:{pw}")),
+        ),
+        (format!("GOOGLE_CREDENTIALS_B64={}", b64(&sa)), b64(&sa)),
+        (
+            format!(
+                "apiVersion: v1\nkind: Secret\ndata:\n  env: {}\n",
+                b64(&env)
+            ),
+            b64(&env),
+        ),
+    ];
+    let r = redactor();
+    let mut missed = Vec::new();
+    for (input, encoded) in &cases {
+        let out = r.clean_text(input);
+        if out.contains(&encoded[..40.min(encoded.len())]) {
+            missed.push(format!("{input:?}\n  -> {out:?}"));
+        }
+    }
+    assert!(missed.is_empty(), "leaked:\n{}", missed.join("\n"));
+    // Base64 of ordinary text stays.
+    let plain = b64("hello world, this is a plain note about the weather");
+    all_unchanged(&[&format!("note: {plain}")]);
+}
+
+#[test]
+fn split_secrets() {
+    let gh = format!("{}{}", "ghp_", alnum(36, 30));
+    let (a, b) = gh.split_at(18);
+    let header = format!("{}{}", "eyJ", "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    let payload = format!("{}{}", "eyJ", "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ");
+    let jwt = format!(
+        "{header}.{payload}.{}",
+        gen_from(&format!("{ALNUM}-_"), 43, 31)
+    );
+    let (j1, j2) = jwt.split_at(50);
+    let pw = alnum(20, 32);
+    let (p1, p2) = pw.split_at(10);
+    let r = redactor();
+    for (input, pieces) in [
+        (format!("token = \"{a}\" + \"{b}\""), vec![a, b]),
+        (format!("TOKEN = (\"{a}\"\n         \"{b}\")"), vec![a, b]),
+        (format!("const t = '{a}' +\n  '{b}';"), vec![a, b]),
+        (
+            format!("curl -H \"Authorization: token {a}\\\n{b}\" https://api.github.com"),
+            vec![a, b],
+        ),
+        (format!("id_token: |\n  {j1}\n  {j2}\n"), vec![j1, j2]),
+        (format!("password = \"{p1}\" + \"{p2}\""), vec![p1, p2]),
+    ] {
+        let out = r.clean_text(&input);
+        for p in pieces {
+            assert!(!out.contains(p), "{input:?}\n  -> {out:?}");
+        }
+    }
+}
+
+#[test]
+fn references_to_secrets_stay() {
+    all_unchanged(&[
+        "passwordSecretName: shop-db-credentials",
+        "existingSecret: shop-db-credentials",
+        "api_key: !vault prod/shop/api_key",
+        "password: !secret db_password",
+        "valueFrom:\n  secretKeyRef:\n    name: shop-db\n    key: password\n",
+        "token: ${{ secrets.DEPLOY_TOKEN }}",
+        "password: ${DB_PASSWORD}",
+        "API_KEY=$(cat /run/secrets/api_key)",
+        "api_key: <your-api-key-here>",
+        "API_KEY=your-api-key-here",
+        "OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxx",
+        "password: changeme",
+        "TOKEN=xxxxxxxxxxxxxxxx",
+        "password: \"********\"",
+        "key = os.environ[\"API_KEY\"]",
+        "const token = process.env.GITHUB_TOKEN;",
+        "password_hash: \"$2b$12$abcdefghijklmnopqrstuuE5mQpD3cN6Gv7Y1Q0q3yJ0n2m1uXyZa\"",
+        "secretName: tls-cert",
+        "passwordFile: /run/secrets/db_password",
+        "tokenUrl: https://auth.example.com/oauth/token",
+        "mkdir -p build/out && ssh -p 2222 host && docker run -p 8080:80 img",
+        "mysql -u root -p shop",
+        "echo hello | grep -c hello",
+        "auth_method: password",
+    ]);
+}

@@ -11,6 +11,8 @@
 //! Shared by `tests/secrets.rs` (the targets) and `benches/redaction.rs`
 //! (the figures).
 
+#![allow(dead_code)] // the test and the bench use different parts
+
 pub mod corpus;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,7 @@ pub enum Carrier {
     Stop,
     Subagent,
     ImportClaudeCode,
+    ImportClaudeMem,
     RememberCli,
     RememberMcp,
     RememberHttp,
@@ -56,7 +59,7 @@ pub enum Carrier {
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 21] = [
+    pub const ALL: [Carrier; 22] = [
         Carrier::BashCommand,
         Carrier::BashStdout,
         Carrier::BashStderr,
@@ -73,6 +76,7 @@ impl Carrier {
         Carrier::Stop,
         Carrier::Subagent,
         Carrier::ImportClaudeCode,
+        Carrier::ImportClaudeMem,
         Carrier::RememberCli,
         Carrier::RememberMcp,
         Carrier::RememberHttp,
@@ -98,6 +102,7 @@ impl Carrier {
             Carrier::Stop => "Stop closing message",
             Carrier::Subagent => "Agent (subagent) report",
             Carrier::ImportClaudeCode => "import claude-code",
+            Carrier::ImportClaudeMem => "import claude-mem",
             Carrier::RememberCli => "remember (CLI)",
             Carrier::RememberMcp => "remember (MCP)",
             Carrier::RememberHttp => "remember (HTTP API)",
@@ -109,7 +114,10 @@ impl Carrier {
     /// The path the carrier belongs to, for the per-path targets.
     pub fn path(self) -> &'static str {
         match self {
-            Carrier::ImportClaudeCode | Carrier::ArchiveImport | Carrier::LinesImport => "import",
+            Carrier::ImportClaudeCode
+            | Carrier::ImportClaudeMem
+            | Carrier::ArchiveImport
+            | Carrier::LinesImport => "import",
             Carrier::RememberCli | Carrier::RememberMcp | Carrier::RememberHttp => "remember",
             _ => "live hook",
         }
@@ -239,6 +247,7 @@ pub fn run(carrier: Carrier, items: &[Item]) -> CarrierResult {
     let parts = chunks(items, carrier.by_file());
     let mut outputs = match carrier {
         Carrier::ImportClaudeCode => import_claude_code(&env, &parts),
+        Carrier::ImportClaudeMem => import_claude_mem(&env, &parts),
         Carrier::RememberCli => remember_cli(&env, &parts),
         Carrier::RememberMcp => remember_mcp(&env, &parts),
         Carrier::RememberHttp => remember_http(&env, &parts),
@@ -253,15 +262,14 @@ pub fn run(carrier: Carrier, items: &[Item]) -> CarrierResult {
 
     let mut leaked = Vec::new();
     let mut touched = Vec::new();
+    let needles = needles(items);
     for (n, item) in items.iter().enumerate() {
         if item.is_benign() {
             if !item.values.iter().all(|v| stored.contains(v.as_str())) {
                 touched.push(n);
             }
-        } else if item
-            .values
+        } else if needles[n]
             .iter()
-            .flat_map(|v| needles(v))
             .any(|needle| memmem::find(&outputs, needle.as_bytes()).is_some())
         {
             leaked.push(n);
@@ -277,13 +285,43 @@ pub fn run(carrier: Carrier, items: &[Item]) -> CarrierResult {
     }
 }
 
-/// A value, and for a long one its first and last 12 characters: a secret
-/// half redacted still leaks.
-fn needles(value: &str) -> Vec<&str> {
-    if value.len() < 24 {
-        return vec![value];
-    }
-    vec![value, &value[..12], &value[value.len() - 12..]]
+/// What betrays each secret item: its values, and for a long value its
+/// first 12, middle 16 and last 12 characters (a secret half redacted still
+/// leaks) — each part only where it is found nowhere else in the corpus, so
+/// a fixed prefix or a shared base64 head (`LS0tLS1CRUdJ`) names nothing.
+fn needles(items: &[Item]) -> Vec<Vec<String>> {
+    let all: String = items
+        .iter()
+        .map(|i| i.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let count = |needle: &str| memmem::find_iter(all.as_bytes(), needle.as_bytes()).count();
+    items
+        .iter()
+        .map(|item| {
+            let mut list = Vec::new();
+            for value in &item.values {
+                list.push(value.clone());
+                if value.len() < 24 || !value.is_ascii() {
+                    continue;
+                }
+                let mid = value.len() / 2;
+                let parts = [
+                    &value[..12],
+                    &value[mid - 8..mid + 8],
+                    &value[value.len() - 12..],
+                ];
+                let own = count(value);
+                list.extend(
+                    parts
+                        .iter()
+                        .filter(|p| count(p) == own)
+                        .map(|p| p.to_string()),
+                );
+            }
+            list
+        })
+        .collect()
 }
 
 /// Every carrier over the corpus, `parallel` at a time.
@@ -422,11 +460,20 @@ fn events(env: &Env, carrier: Carrier, n: usize, part: &Chunk) -> Vec<Value> {
             let mut p = env.fixture("post_tool_use__grep");
             p["tool_use_id"] = id;
             p["tool_input"]["pattern"] = json!("(?i)key|token|secret|password");
+            p["tool_input"]["-C"] = json!(20);
+            // `grep -n -C`: matching lines as `file:N:`, context as `file-N-`.
             let content: Vec<String> = text
                 .lines()
                 .enumerate()
                 .filter(|(_, l)| !l.is_empty())
-                .map(|(i, l)| format!("{}:{}:{l}", part.file, i + 1))
+                .map(|(i, l)| {
+                    let lower = l.to_lowercase();
+                    let hit = ["key", "token", "secret", "password"]
+                        .iter()
+                        .any(|w| lower.contains(w));
+                    let sep = if hit { ':' } else { '-' };
+                    format!("{}{sep}{}{sep}{l}", part.file, i + 1)
+                })
                 .collect();
             p["tool_response"]["content"] = json!(content.join("\n"));
             p["tool_response"]["numLines"] = json!(content.len());
@@ -498,7 +545,9 @@ fn diff(file: &str, text: &str) -> String {
 // ------------------------------------------------------------------ imports
 
 /// A finished transcript in Claude Code's format: prompts, Bash results and
-/// Claude's text, each carrying chunks in turn.
+/// Claude's text, each carrying chunks in turn. Each text of Claude's ends
+/// its turn (a prompt follows, or the transcript ends), since only a turn's
+/// last message is what a Stop hook would have carried.
 fn import_claude_code(env: &Env, parts: &[Chunk]) -> Vec<u8> {
     let project = env.project.to_str().unwrap();
     let projects = env.tmp.path().join("claude/projects");
@@ -557,13 +606,6 @@ fn import_claude_code(env: &Env, parts: &[Chunk]) -> Vec<u8> {
             ),
         }
     }
-    line(
-        "assistant",
-        assistant(
-            9999,
-            json!({"type": "text", "text": "Done: the deploy configuration is in place."}),
-        ),
-    );
     std::fs::write(&file, out).unwrap();
     // A transcript last written an hour ago is a finished session.
     let then = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
@@ -574,6 +616,67 @@ fn import_claude_code(env: &Env, parts: &[Chunk]) -> Vec<u8> {
         .set_modified(then)
         .unwrap();
     env.ok(&["import", "claude-code", projects.to_str().unwrap()])
+        .into_bytes()
+}
+
+/// The tables and columns of a claude-mem database that its importer reads
+/// (it builds its queries from the columns present).
+const CLAUDE_MEM_SCHEMA: &str = "
+CREATE TABLE schema_versions (id INTEGER PRIMARY KEY, version INTEGER UNIQUE NOT NULL, applied_at TEXT NOT NULL);
+INSERT INTO schema_versions (version, applied_at) VALUES (49, '2026-12-01T00:00:00Z');
+CREATE TABLE sdk_sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, content_session_id TEXT NOT NULL,
+    memory_session_id TEXT UNIQUE, project TEXT NOT NULL, started_at_epoch INTEGER NOT NULL,
+    completed_at_epoch INTEGER, status TEXT NOT NULL DEFAULT 'completed');
+CREATE TABLE user_prompts (id INTEGER PRIMARY KEY AUTOINCREMENT, session_db_id INTEGER,
+    content_session_id TEXT NOT NULL, prompt_number INTEGER NOT NULL, prompt_text TEXT NOT NULL,
+    created_at_epoch INTEGER NOT NULL);
+CREATE TABLE observations (id INTEGER PRIMARY KEY AUTOINCREMENT, memory_session_id TEXT NOT NULL,
+    project TEXT NOT NULL, type TEXT NOT NULL, title TEXT, subtitle TEXT, narrative TEXT, facts TEXT,
+    prompt_number INTEGER, created_at_epoch INTEGER NOT NULL);
+CREATE TABLE session_summaries (id INTEGER PRIMARY KEY AUTOINCREMENT, memory_session_id TEXT NOT NULL,
+    project TEXT NOT NULL, request TEXT, learned TEXT, completed TEXT, prompt_number INTEGER,
+    created_at_epoch INTEGER NOT NULL);
+";
+
+/// A claude-mem database whose prompts, observations (narrative and facts)
+/// and session summaries carry the chunks in turn.
+fn import_claude_mem(env: &Env, parts: &[Chunk]) -> Vec<u8> {
+    let path = env.tmp.path().join("claude-mem.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(CLAUDE_MEM_SCHEMA).unwrap();
+    let at = 1_764_900_000_000_i64;
+    db.execute(
+        "INSERT INTO sdk_sessions (content_session_id, memory_session_id, project, started_at_epoch, completed_at_epoch)
+         VALUES (?1, 'mem-1', 'shop', ?2, ?3)",
+        rusqlite::params![SESSION, at, at + 3_600_000],
+    )
+    .unwrap();
+    for (k, part) in parts.iter().enumerate() {
+        let text = part.text();
+        let n = k as i64 + 1;
+        let when = at + n * 60_000;
+        match k % 3 {
+            0 => db.execute(
+                "INSERT INTO observations (memory_session_id, project, type, title, subtitle, narrative, facts, prompt_number, created_at_epoch)
+                 VALUES ('mem-1', 'shop', 'change', ?1, 'deploy configuration', ?2, ?3, ?4, ?5)",
+                rusqlite::params![format!("Deploy configuration, part {k}"), text,
+                    json!(facts(part)).to_string(), n, when],
+            ),
+            1 => db.execute(
+                "INSERT INTO user_prompts (session_db_id, content_session_id, prompt_number, prompt_text, created_at_epoch)
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                rusqlite::params![SESSION, n, format!("Check this configuration:\n\n{text}"), when],
+            ),
+            _ => db.execute(
+                "INSERT INTO session_summaries (memory_session_id, project, request, learned, completed, prompt_number, created_at_epoch)
+                 VALUES ('mem-1', 'shop', 'Set up the deploy configuration', ?1, ?2, ?3, ?4)",
+                rusqlite::params![text, format!("Configured part {k}"), n, when],
+            ),
+        }
+        .unwrap();
+    }
+    drop(db);
+    env.ok(&["import", "claude-mem", path.to_str().unwrap()])
         .into_bytes()
 }
 
@@ -663,12 +766,7 @@ fn import_archive(env: &Env, parts: &[Chunk]) -> Vec<u8> {
             let text = part.text();
             copy["title"] = json!(format!("Deploy configuration, part {k}"));
             copy["narrative"] = json!(text);
-            copy["facts"] = json!(
-                text.lines()
-                    .filter(|l| !l.is_empty())
-                    .take(3)
-                    .collect::<Vec<_>>()
-            );
+            copy["facts"] = json!(facts(part));
             copy["content_hash"] = json!(format!("{k:032x}"));
             archive.push_str(&copy.to_string());
             archive.push('\n');
@@ -679,13 +777,23 @@ fn import_archive(env: &Env, parts: &[Chunk]) -> Vec<u8> {
     env.ok(&["import", file.to_str().unwrap()]).into_bytes()
 }
 
+/// Facts as a memory holds them: whole one-line statements (up to three).
+fn facts<'a>(part: &Chunk<'a>) -> Vec<&'a str> {
+    part.items
+        .iter()
+        .map(|i| i.text.as_str())
+        .filter(|t| !t.contains('\n'))
+        .take(3)
+        .collect()
+}
+
 /// Plain observation lines, the simplest import format.
 fn import_lines(env: &Env, parts: &[Chunk]) -> Vec<u8> {
     let project = env.project.to_str().unwrap();
     let mut lines = String::new();
     for (k, part) in parts.iter().enumerate() {
         let text = part.text();
-        let facts: Vec<&str> = text.lines().filter(|l| !l.is_empty()).take(3).collect();
+        let facts = facts(part);
         lines.push_str(
             &json!({"project": project, "title": format!("Deploy configuration, part {k}"),
                 "narrative": text, "facts": facts})

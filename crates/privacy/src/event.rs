@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::cap::cap_plain;
 use crate::detect::{
     self, K_ASSIGN, K_SECRET_FILE, K_SECRET_OUTPUT, KINDS, is_placeholder, is_secret_key,
-    plain_value_ok,
+    looks_random, mentions_secret, plain_value_ok,
 };
 use crate::shape::{
     ENVELOPE_KEYS, ITEMS_CUT_PREFIX, ITEMS_CUT_SUFFIX, KEYS_CUT_KEY, items_cut_marker,
@@ -59,7 +59,7 @@ const EVENT_FIELD_FLOOR: usize = 256;
 
 pub(crate) fn clean_event(r: &Redactor, payload: &mut Value, report: &mut CleanReport) {
     secret_files(r, payload, report);
-    walk(r, payload, false, report);
+    walk(r, payload, false, false, report);
     fit_event(r, payload, report);
 }
 
@@ -140,7 +140,10 @@ fn replace_contents(v: &mut Value, keep: &[&str], marker: &str, n: &mut usize) {
 
 /// Clean every string value; values under a secret-looking key are replaced
 /// whole.
-fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport) {
+///
+/// `container`: `v` sits under a key naming secrets (`"api_keys": {…}`), so
+/// its random-looking keys are secrets themselves.
+fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: &mut CleanReport) {
     match v {
         Value::String(s) => {
             if secret_key && plain_value_ok(s.as_bytes()) && !is_placeholder(s.as_bytes()) {
@@ -154,19 +157,22 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport)
         }
         Value::Array(items) => {
             for x in items {
-                walk(r, x, secret_key, report);
+                walk(r, x, secret_key, container, report);
             }
         }
         Value::Object(map) => {
-            rename_secret_keys(r, map, report);
+            rename_secret_keys(r, map, container, report);
             for (k, x) in map.iter_mut() {
                 let sk = secret_key || is_secret_key(k);
-                walk(r, x, sk, report);
+                walk(r, x, sk, mentions_secret(k.as_bytes()), report);
             }
         }
         _ => {}
     }
 }
+
+/// Keys shorter than this are not cleaned: no secret is that short.
+const MIN_SECRET_KEY: usize = 16;
 
 /// Object keys are text too: a token used as a key (`{"ghp_…": …}`) is
 /// replaced by its marker; keys that would collide get a numbered suffix so
@@ -174,12 +180,20 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, report: &mut CleanReport)
 fn rename_secret_keys(
     r: &Redactor,
     map: &mut serde_json::Map<String, Value>,
+    container: bool,
     report: &mut CleanReport,
 ) {
     let renames: Vec<(String, String)> = map
         .keys()
+        // Field names (`session_id`, `tool_input`) are short; a key that
+        // holds a secret is not.
+        .filter(|k| k.len() >= MIN_SECRET_KEY)
         .filter_map(|k| match r.clean(k, r.max_field_bytes, report) {
             Cow::Owned(clean) => Some((k.clone(), clean)),
+            Cow::Borrowed(_) if container && looks_random(k.as_bytes()) => {
+                report.add(KINDS[usize::from(K_ASSIGN)], 1);
+                Some((k.clone(), r.marker_of(K_ASSIGN).to_string()))
+            }
             Cow::Borrowed(_) => None,
         })
         .collect();

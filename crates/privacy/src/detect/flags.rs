@@ -214,11 +214,21 @@ const SETTERS: &[(&[u8], &[u8])] = &[
     (b"git", b"config"),
 ];
 
-/// Programs that take a token as the first argument after a verb.
-const TOKEN_VERBS: &[(&[u8], &[u8])] = &[
-    (b"vault", b"login"),
-    (b"ngrok", b"add-authtoken"),
-    (b"ngrok", b"authtoken"),
+/// Programs that take a secret as a positional argument after a verb:
+/// (program, verb, index of the secret among the arguments after it).
+const POSITIONAL: &[(&[u8], &[u8], usize)] = &[
+    (b"vault", b"login", 0),
+    (b"ngrok", b"add-authtoken", 0),
+    (b"ngrok", b"authtoken", 0),
+    (b"rabbitmqctl", b"add_user", 1),
+    (b"rabbitmqctl", b"change_password", 1),
+    (b"mc", b"set", 2),
+    (b"mc", b"set", 3),
+    (b"htpasswd", b"-b", 2),
+    (b"htpasswd", b"-bc", 2),
+    (b"htpasswd", b"-cb", 2),
+    (b"htpasswd", b"-nb", 1),
+    (b"htpasswd", b"-bn", 1),
 ];
 
 /// Read the command line around `i` once and add its secret arguments.
@@ -325,14 +335,15 @@ fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
             }
         }
     }
-    for (p_name, verb) in TOKEN_VERBS {
+    for (p_name, verb, index) in POSITIONAL {
         if prog != *p_name {
             continue;
         }
         if let Some(k) = args.iter().position(|w| word(w) == *verb)
             && let Some(w) = args[k + 1..]
                 .iter()
-                .find(|w| !b[w.start..w.end].starts_with(b"-"))
+                .filter(|w| !b[w.start..w.end].starts_with(b"-"))
+                .nth(*index)
             && !b[w.vs..w.ve].contains(&b'=')
         {
             push_value(b, w, out);
@@ -365,11 +376,12 @@ fn push_value(b: &[u8], w: &Word, out: &mut Vec<Span>) {
     push_range(b, w.vs, w.ve, out);
 }
 
-/// Redact `b[vs..ve]` unless it is a reference (`$TOKEN`, `$(cat f)`) or a
-/// placeholder.
+/// Redact `b[vs..ve]` unless it is a reference (`$TOKEN`, `$(cat f)`), a
+/// placeholder, or an unquoted next flag.
 fn push_range(b: &[u8], vs: usize, ve: usize, out: &mut Vec<Span>) {
     let v = &b[vs..ve];
-    if ve > vs && plain_value_ok(v) && !is_placeholder(v) && !v.starts_with(b"-") {
+    let quoted = vs > 0 && matches!(b[vs - 1], b'"' | b'\'');
+    if ve > vs && plain_value_ok(v) && !is_placeholder(v) && (quoted || !v.starts_with(b"-")) {
         out.push(span(vs, ve, K_PASSWORD_FLAG, P_CONTEXT));
     }
 }

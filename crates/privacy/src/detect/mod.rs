@@ -17,8 +17,8 @@ mod structure;
 
 pub(crate) use flags::prints_secret;
 use pem::private_keys;
-pub(crate) use structure::is_placeholder;
 pub(crate) use structure::is_secret_key;
+pub(crate) use structure::{is_placeholder, looks_random, mentions_secret};
 use structure::{is_secret_name, name_at, next_on_line, value_ok};
 
 /// A byte range of a string to replace with a `[REDACTED:<kind>]` marker.
@@ -198,37 +198,59 @@ enum Det {
     Command,
     /// String arguments of a call that takes credentials.
     CallArgs,
+    /// A `.pgpass` line.
+    Pgpass,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
 /// case-insensitively.
 const TRIGGERS: &[(&[u8], Det)] = &[
     (b"pat", Det::Airtable),
-    (b"mt", Det::Discord),
-    (b"mj", Det::Discord),
-    (b"mz", Det::Discord),
-    (b"nd", Det::Discord),
-    (b"nt", Det::Discord),
-    (b"nj", Det::Discord),
-    (b"nz", Det::Discord),
-    (b"od", Det::Discord),
-    (b"ot", Det::Discord),
-    (b":aa", Det::Telegram),
+    (b"MT", Det::Discord),
+    (b"Mj", Det::Discord),
+    (b"Mz", Det::Discord),
+    (b"ND", Det::Discord),
+    (b"NT", Det::Discord),
+    (b"Nj", Det::Discord),
+    (b"Nz", Det::Discord),
+    (b"OD", Det::Discord),
+    (b"OT", Det::Discord),
+    (b":AA", Det::Telegram),
     (b".atlasv1.", Det::Terraform),
-    (b"q~", Det::AzureSecret),
+    (b"Q~", Det::AzureSecret),
     (b"-us", Det::Mailchimp),
     (b"/api/webhooks/", Det::DiscordHook),
     (b"webhook.office.com/", Det::TeamsHook),
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
     (b"pwd=", Det::Name),
+    (b":5432:", Det::Pgpass),
+    (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
     (b"('", Det::CallArgs),
     (b"pass", Det::Name),
     (b"mysql", Det::Command),
     (b"mariadb", Det::Command),
     (b"sshpass", Det::Command),
-    (b"login", Det::Command),
+    (b"docker ", Det::Command),
+    (b"podman ", Det::Command),
+    (b"buildah ", Det::Command),
+    (b"skopeo ", Det::Command),
+    (b"nerdctl ", Det::Command),
+    (b"helm ", Det::Command),
+    (b"oras ", Det::Command),
+    (b"crane ", Det::Command),
+    (b"az login", Det::Command),
+    (b"argocd ", Det::Command),
+    (b"cf login", Det::Command),
+    (b"oc login", Det::Command),
+    (b"npm ", Det::Command),
+    (b"yarn ", Det::Command),
+    (b"pnpm ", Det::Command),
+    (b"aws configure", Det::Command),
+    (b"git config", Det::Command),
+    (b"dotnet ", Det::Command),
+    (b"curl ", Det::Command),
     (b"redis-cli", Det::Command),
     (b"keydb-cli", Det::Command),
     (b"mongo", Det::Command),
@@ -244,11 +266,14 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"<<<", Det::Command),
     (b"-stdin", Det::Command),
     (b"--with-token", Det::Command),
-    (b"config", Det::Command),
     (b"vault ", Det::Command),
     (b"ngrok", Det::Command),
     (b"gh secret", Det::Command),
     (b"--oauth2-bearer", Det::Command),
+    (b"htpasswd", Det::Command),
+    (b"rabbitmqctl", Det::Command),
+    (b"mc alias", Det::Command),
+    (b"gh auth", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),
@@ -327,8 +352,18 @@ static ALL_TRIGGERS: [(&[u8], Det); N_TRIGGERS] = {
     t
 };
 
+/// Triggers compared case-sensitively: provider prefixes and the other
+/// formats whose case is fixed (`ND…` of a Discord token, `:AA` of a
+/// Telegram one). Lower-case prose then never reaches their scanners.
+const fn exact(det: Det) -> bool {
+    matches!(
+        det,
+        Det::Token(_) | Det::Discord | Det::Telegram | Det::AzureSecret
+    )
+}
+
 /// Bit `(a << 8) | b` is set when some trigger starts with bytes `a`, `b`
-/// (lower-cased).
+/// (lower-cased): the first, cheap filter of every byte.
 static BIGRAMS: [u64; 1024] = {
     let mut t = [0u64; 1024];
     let mut k = 0;
@@ -341,6 +376,73 @@ static BIGRAMS: [u64; 1024] = {
     }
     t
 };
+
+/// A 16-bit hash of a trigger's first three bytes.
+const fn tri_hash(a: u8, b: u8, c: u8) -> usize {
+    ((a as usize).wrapping_mul(961) + (b as usize).wrapping_mul(31) + c as usize) & 0xffff
+}
+
+/// Second filter after [`BIGRAMS`], on three bytes (hashed), so that a
+/// common pair (`re`, `co`, `pa`) reaches the trigger list only before the
+/// third byte of some trigger. Two-byte triggers set their bit in
+/// [`SHORT`] instead. `.0` case-insensitive, `.1` [`exact`].
+static TRIGRAMS: ([u64; 1024], [u64; 1024]) = {
+    let mut ci = [0u64; 1024];
+    let mut ex = [0u64; 1024];
+    let mut k = 0;
+    while k < N_TRIGGERS {
+        let (p, det) = ALL_TRIGGERS[k];
+        if p.len() >= 3 {
+            if exact(det) {
+                let h = tri_hash(p[0], p[1], p[2]);
+                ex[h >> 6] |= 1 << (h & 63);
+            } else {
+                let h = tri_hash(
+                    p[0].to_ascii_lowercase(),
+                    p[1].to_ascii_lowercase(),
+                    p[2].to_ascii_lowercase(),
+                );
+                ci[h >> 6] |= 1 << (h & 63);
+            }
+        }
+        k += 1;
+    }
+    (ci, ex)
+};
+
+/// Bigrams of the two-byte triggers (`7z`, `SK`, `MT`, `s.`).
+static SHORT: ([u64; 1024], [u64; 1024]) = {
+    let mut ci = [0u64; 1024];
+    let mut ex = [0u64; 1024];
+    let mut k = 0;
+    while k < N_TRIGGERS {
+        let (p, det) = ALL_TRIGGERS[k];
+        if p.len() == 2 {
+            let idx = if exact(det) {
+                ((p[0] as usize) << 8) | p[1] as usize
+            } else {
+                ((p[0].to_ascii_lowercase() as usize) << 8) | p[1].to_ascii_lowercase() as usize
+            };
+            if exact(det) {
+                ex[idx >> 6] |= 1 << (idx & 63);
+            } else {
+                ci[idx >> 6] |= 1 << (idx & 63);
+            }
+        }
+        k += 1;
+    }
+    (ci, ex)
+};
+
+fn tri_bit(set: &[u64; 1024], a: u8, b: u8, c: u8) -> bool {
+    let h = tri_hash(a, b, c);
+    set[h >> 6] & (1 << (h & 63)) != 0
+}
+
+fn bit(set: &[u64; 1024], a: u8, b: u8) -> bool {
+    let idx = (usize::from(a) << 8) | usize::from(b);
+    set[idx >> 6] & (1 << (idx & 63)) != 0
+}
 
 /// For each lower-cased first byte, the range of [`ALL_TRIGGERS`] starting
 /// with it.
@@ -419,10 +521,16 @@ fn scan_plain(s: &str, out: &mut Vec<Span>) {
         return;
     }
     for i in 0..b.len() - 1 {
-        let x = b[i].to_ascii_lowercase();
-        let y = b[i + 1].to_ascii_lowercase();
-        let idx = (usize::from(x) << 8) | usize::from(y);
-        if BIGRAMS[idx >> 6] & (1 << (idx & 63)) == 0 {
+        let (x0, y0) = (b[i], b[i + 1]);
+        let x = x0.to_ascii_lowercase();
+        let y = y0.to_ascii_lowercase();
+        if !bit(&BIGRAMS, x, y) {
+            continue;
+        }
+        let z0 = b.get(i + 2).copied().unwrap_or(0);
+        let ci = bit(&SHORT.0, x, y) || tri_bit(&TRIGRAMS.0, x, y, z0.to_ascii_lowercase());
+        let ex = bit(&SHORT.1, x0, y0) || tri_bit(&TRIGRAMS.1, x0, y0, z0);
+        if !ci && !ex {
             continue;
         }
         let (lo, hi) = FIRST[usize::from(x)];
@@ -430,7 +538,12 @@ fn scan_plain(s: &str, out: &mut Vec<Span>) {
             .iter()
             .enumerate()
         {
-            if lit[1].to_ascii_lowercase() == y && at_ci(b, i, lit) {
+            let hit = if exact(*det) {
+                lit[1] == y0 && at(b, i, lit)
+            } else {
+                lit[1].to_ascii_lowercase() == y && at_ci(b, i, lit)
+            };
+            if hit {
                 let slot = usize::from(lo) + k;
                 scan(*det, slot, b, i, lit.len(), &mut st, out);
             }
@@ -528,6 +641,9 @@ impl State {
     }
 }
 
+// Kept out of line: inlined, the scanners would crowd the per-byte loop of
+// `scan_plain` out of its registers.
+#[inline(never)]
 fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out: &mut Vec<Span>) {
     if i < st.until[slot] {
         return;
@@ -595,6 +711,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
             structure::call_arguments(b, i, out);
             None
         }
+        Det::Pgpass => structure::pgpass(b, i),
     };
     // A later trigger of this detector inside the run just examined would
     // see a part of the same run: a part of a rejected run is rejected too.
@@ -661,13 +778,15 @@ fn aws_id(b: &[u8], i: usize) -> Option<Span> {
     .then(|| span(i, i + 20, K_AWS_ID, P_SPECIFIC))
 }
 
-/// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-` tokens.
+/// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xoxo-`, `xoxe-` tokens.
 fn slack(st: &mut State, b: &[u8], i: usize) -> Option<Span> {
     if !at(b, i, b"xox") || !boundary_before(b, i) {
         return None;
     }
-    if !matches!(b.get(i + 3), Some(b'a' | b'b' | b'p' | b'o' | b's' | b'r'))
-        || b.get(i + 4) != Some(&b'-')
+    if !matches!(
+        b.get(i + 3),
+        Some(b'a' | b'b' | b'p' | b'o' | b's' | b'r' | b'e')
+    ) || b.get(i + 4) != Some(&b'-')
     {
         return None;
     }
@@ -819,6 +938,23 @@ fn auth_header(b: &[u8], i: usize, n: usize) -> Option<Span> {
                 scheme_found = true;
             }
             break;
+        }
+    }
+    // Other schemes (`Splunk <token>`, `GenieKey <key>`, `SSWS <token>`):
+    // a capitalised word, a blank, then the credentials.
+    let word = run(b, j, |c| c.is_ascii_alphanumeric() || c == b'-');
+    if !scheme_found
+        && (2..=24).contains(&word)
+        && b[j].is_ascii_uppercase()
+        && matches!(b.get(j + word), Some(b' '))
+    {
+        let k = skip_blank(b, j + word);
+        let cred = run(b, k, |c| {
+            !(c.is_ascii_whitespace() || b"\"'`,;".contains(&c))
+        });
+        if cred >= 8 {
+            j = k;
+            scheme_found = true;
         }
     }
     let r = run(b, j, |c| {

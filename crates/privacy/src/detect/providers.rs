@@ -129,6 +129,7 @@ pub(super) const TOKENS: &[Token] = &[
     tok("pnu_", "prefect-token", Alnum, 30, ANY, 2),
     // Secret managers.
     tok("hvs.", "vault-token", B64url, 24, ANY, 2),
+    tok("s.", "vault-token", Alnum, 24, 24, 3),
     tok("hvb.", "vault-token", B64url, 24, ANY, 2),
     tok("hvr.", "vault-token", B64url, 24, ANY, 2),
     tok("dp.st.", "doppler-token", B64urlDot, 30, ANY, 2),

@@ -16,15 +16,19 @@ fn is_name_byte(c: u8) -> bool {
 /// `tokenUrl`, `PASSWORD_FILE`, `existingSecret`) is not.
 pub(crate) fn is_secret_name(name: &[u8]) -> bool {
     let name = trim_name(name);
-    if is_reference_name(name) {
-        return false;
-    }
+    secret_words(name) && !is_reference_name(name)
+}
+
+/// [`is_secret_name`] before the reference check.
+fn secret_words(name: &[u8]) -> bool {
     let n = name.to_ascii_lowercase();
     let n = n.as_slice();
     if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {
         return true;
     }
-    const SUFFIXES: [&[u8]; 13] = [
+    const SUFFIXES: [&[u8]; 15] = [
+        b"secret_id",
+        b"private_key_id",
         b"secret",
         b"token",
         b"passphrase",
@@ -141,7 +145,6 @@ fn is_reference_name(name: &[u8]) -> bool {
         b"helper",
         b"command",
         b"cmd",
-        b"id",
         b"arn",
         b"label",
         b"version",
@@ -155,21 +158,56 @@ fn is_reference_name(name: &[u8]) -> bool {
     first_existing || (last > 0 && REFERENCE_WORDS.contains(&word.as_slice()))
 }
 
-/// A name ending in `key` that no owner word makes secret (`OPENAI_KEY`,
-/// `STRIPE_KEY`, `cacheKey`): its value is a secret only if it looks random.
-fn is_key_name(name: &[u8]) -> bool {
+/// A name with a secret word among its words that the name rule does not
+/// take (`OPENAI_KEY`, `STRIPE_KEY`, `KEY_PART_1`, `api_keys`, `cacheKey`):
+/// its value is a secret only if it looks random.
+pub(crate) fn mentions_secret(name: &[u8]) -> bool {
     let name = trim_name(name);
-    let k = name.len();
-    k > 4
-        && name[k - 3..].eq_ignore_ascii_case(b"key")
-        && (matches!(name[k - 4], b'_' | b'-' | b'.')
-            || (name[k - 3] == b'K' && name[k - 4].is_ascii_lowercase()))
-        && !is_reference_name(name)
+    if is_reference_name(name) {
+        return false;
+    }
+    const WORDS: &[&[u8]] = &[
+        b"key",
+        b"keys",
+        b"token",
+        b"tokens",
+        b"secret",
+        b"secrets",
+        b"password",
+        b"passwords",
+        b"pass",
+        b"pwd",
+        b"auth",
+        b"apikey",
+        b"apikeys",
+        b"credential",
+        b"credentials",
+    ];
+    let mut start = 0;
+    for k in 1..=name.len() {
+        let boundary = k == name.len()
+            || matches!(name[k], b'_' | b'-' | b'.')
+            || (name[k].is_ascii_uppercase() && name[k - 1].is_ascii_lowercase());
+        if boundary {
+            let word = name[start..k].to_ascii_lowercase();
+            let word = word.trim_ascii_start();
+            let word = word
+                .strip_prefix(b"_")
+                .or_else(|| word.strip_prefix(b"-"))
+                .or_else(|| word.strip_prefix(b"."))
+                .unwrap_or(word);
+            if WORDS.contains(&word) {
+                return true;
+            }
+            start = k;
+        }
+    }
+    false
 }
 
 /// A value that looks generated rather than chosen: long, one token, with
 /// letters and digits.
-pub(super) fn looks_random(v: &[u8]) -> bool {
+pub(crate) fn looks_random(v: &[u8]) -> bool {
     v.len() >= 16
         && v.iter()
             .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
@@ -246,10 +284,16 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     // (`PWD=/home/u` is the working directory).
     let conn_pwd = name.eq_ignore_ascii_case(b"pwd") && start > 0 && b[start - 1] == b';';
     let secret = conn_pwd || is_secret_name(name);
-    if !secret && !is_key_name(name) {
+    if !secret && !mentions_secret(name) {
         return;
     }
-    let Some((vs, ve)) = assignment(b, start, end) else {
+    // `"api_keys": {"<key>": …}`: keys of an object of secrets.
+    let after = skip_blank(b, skip_quote(b, end));
+    if matches!(b.get(after), Some(b':' | b'=')) && b.get(skip_blank(b, after + 1)) == Some(&b'{') {
+        object_keys(b, skip_blank(b, after + 1), out);
+        return;
+    }
+    let Some((vs, ve)) = paired_value(b, start, end).or_else(|| assignment(b, start, end)) else {
         return;
     };
     let v = &b[vs..ve];
@@ -315,6 +359,20 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     if trimmed == b"ENV " {
         return value_at(b, j, b"");
     }
+    // Prose: `my password is X`, `set the token to X`, when X does not
+    // read as a word (`the token is expired` stays).
+    for verb in [&b"is "[..], b"was ", b"to "] {
+        if at_ci(b, j, verb) {
+            let k = skip_blank(b, j + verb.len());
+            let (vs, ve, quoted) = value_at(b, k, b"")?;
+            let v = trim_bare(&b[vs..ve]);
+            let wordlike = v.iter().all(u8::is_ascii_lowercase)
+                || (v.len() > 1
+                    && v[0].is_ascii_uppercase()
+                    && v[1..].iter().all(u8::is_ascii_lowercase));
+            return (quoted || (v.len() >= 6 && !wordlike)).then_some((vs, vs + v.len(), quoted));
+        }
+    }
     // `.netrc`: `machine h login u password X`, or `password X` on the line
     // after `login u`.
     let name = &b[start..end];
@@ -342,6 +400,68 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     None
 }
 
+/// Random-looking string keys of the JSON object opening at `open`
+/// (within 4 KiB): secrets used as keys. The names inside get their own
+/// look from their triggers.
+fn object_keys(b: &[u8], open: usize, out: &mut Vec<Span>) {
+    let limit = b.len().min(open + 4096);
+    let mut depth = 0usize;
+    let mut k = open;
+    while k < limit {
+        match b[k] {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return;
+                }
+            }
+            b'"' => {
+                let Some((vs, ve, _)) = value_at(b, k, b"") else {
+                    return;
+                };
+                let key = &b[vs..ve];
+                if b.get(skip_blank(b, ve + 1)) == Some(&b':') && looks_random(key) {
+                    out.push(span(vs, ve, K_ASSIGN, P_GENERIC));
+                }
+                k = ve;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+}
+
+/// A secret name given as the `name` of a name/value pair, its value in the
+/// `value` field that follows: Kubernetes and compose `env` lists
+/// (`- name: VAULT_TOKEN` / `value: …`), ECS task definitions.
+fn paired_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let mut k = start;
+    while k > 0 && matches!(b[k - 1], b'"' | b'\'' | b' ' | b'\t') {
+        k -= 1;
+    }
+    if k == 0 || !matches!(b[k - 1], b':' | b'=') {
+        return None;
+    }
+    k -= 1;
+    while k > 0 && matches!(b[k - 1], b'"' | b'\'' | b' ') {
+        k -= 1;
+    }
+    let field = &b[k.saturating_sub(4)..k];
+    if !field.eq_ignore_ascii_case(b"name") || (k > 4 && is_ident(b[k - 5])) {
+        return None;
+    }
+    let window = &b[end..b.len().min(end + 200)];
+    let at_value = end + memmem::find(window, b"value")?;
+    let mut j = skip_blank(b, skip_quote(b, at_value + 5));
+    if !matches!(b.get(j), Some(b':' | b'=')) {
+        return None;
+    }
+    j = skip_blank(b, j + 1);
+    let (vs, ve, quoted) = value_at(b, j, b"")?;
+    value_ok(&b[start..end], b": ", &b[vs..ve], quoted, false, 0).map(|(s, e)| (vs + s, vs + e))
+}
+
 /// The value assigned to the secret-looking name `b[start..end]`, if any:
 /// `NAME=value`, `NAME: value`, `"name": "value"`, `name := value`,
 /// `'name' => 'value'`, `--name value`.
@@ -357,6 +477,20 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     } else {
         0
     };
+    // `define('AUTH_KEY', '…')`, `setdefault("API_KEY", "…")`: a quoted
+    // name, a comma, a quoted value.
+    if sep_len == 0
+        && after_quote > end
+        && start > 0
+        && b[start - 1] == b[end]
+        && b.get(j) == Some(&b',')
+    {
+        let (vs, ve, quoted) = value_at(b, skip_blank(b, j + 1), b"")?;
+        if !quoted {
+            return None;
+        }
+        return value_ok(name, b", ", &b[vs..ve], true, false, 0).map(|(s, e)| (vs + s, vs + e));
+    }
     if sep_len == 0 {
         // `--password value`: a flag, a blank, a value.
         let flag_ok = name.first() == Some(&b'-')
@@ -800,7 +934,9 @@ fn is_code_value(
         }
         // `::` paths (`env::var`), generics (`Option<String>`), macros
         // (`Token![=]`).
-        if rest.starts_with(b"::") || matches!(rest.first(), Some(b'<' | b'!')) {
+        let macro_call =
+            rest.first() == Some(&b'!') && matches!(rest.get(1), Some(b'(' | b'[' | b'{'));
+        if rest.starts_with(b"::") || rest.first() == Some(&b'<') || macro_call {
             return true;
         }
         // Dotted identifier paths: always when the first segment is a known
@@ -906,6 +1042,12 @@ fn is_dotted_path(v: &[u8]) -> bool {
 /// Callee words of a constructor or call that takes credentials
 /// positionally: `Client("AC…", "<auth token>")`, `connect("…")`.
 const CREDENTIAL_CALLEES: &[&[u8]] = &[
+    b"twilio",
+    b"pusher",
+    b"plaid",
+    b"algolia",
+    b"stripe",
+    b"mailgun",
     b"client",
     b"api",
     b"auth",
@@ -921,7 +1063,13 @@ const CREDENTIAL_CALLEES: &[&[u8]] = &[
 /// String literals passed to a credential-taking call (the trigger is the
 /// `(` and quote): those that look random are secrets.
 pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
-    let callee_len = b[..i].iter().rev().take_while(|&&c| is_ident(c)).count();
+    // The callee with what leads to it: `Client`, `Twilio::REST::Client.new`,
+    // `require('twilio')`.
+    let callee_len = b[i.saturating_sub(64)..i]
+        .iter()
+        .rev()
+        .take_while(|&&c| is_ident(c) || b".:()'\"".contains(&c))
+        .count();
     let callee = b[i - callee_len..i].to_ascii_lowercase();
     if callee_len == 0
         || !CREDENTIAL_CALLEES
@@ -946,4 +1094,31 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         }
         j += 1;
     }
+}
+
+/// A `.pgpass` line, `host:port:database:user:password` (the trigger is a
+/// port field: `:5432:` or `:*:`): the password.
+pub(super) fn pgpass(b: &[u8], i: usize) -> Option<Span> {
+    let line_start = b[..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(0, |p| p + 1);
+    let line_end = b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p);
+    let line = &b[line_start..line_end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > 512 || line.iter().any(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let fields: Vec<&[u8]> = line.split(|&c| c == b':').collect();
+    let port = fields.get(1)?;
+    if fields.len() != 5 || !(*port == b"*" || port.iter().all(u8::is_ascii_digit)) {
+        return None;
+    }
+    let pw = fields[4];
+    let start = line_start + line.len() - pw.len();
+    (!pw.is_empty() && plain_value_ok(pw))
+        .then(|| span(start, start + pw.len(), K_ASSIGN, P_CONTEXT))
 }

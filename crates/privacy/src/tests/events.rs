@@ -320,3 +320,17 @@ fn commands_that_print_a_secret_lose_their_output() {
     r.clean_event(&mut p);
     assert_eq!(p["tool_response"]["stdout"], "/home/u\n#12 fix build\n");
 }
+
+#[test]
+fn random_keys_of_an_object_of_secrets() {
+    let r = redactor();
+    let key = format!("{}{}", "29bb", "b0d756f5a87cd30ab236830392e426b46f0c");
+    let mut p = base(
+        "mcp__config__write",
+        json!({"api_keys": {key.clone(): "partner-acme", "note": "x"}}),
+        json!({"ok": true}),
+    );
+    r.clean_event(&mut p);
+    assert!(!text(&p).contains(&key), "{p}");
+    assert_eq!(p["tool_input"]["api_keys"]["note"], "x");
+}

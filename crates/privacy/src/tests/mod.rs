@@ -2,6 +2,7 @@
 //! pieces and a tiny deterministic generator, so no literal secret sits in
 //! the source for repository scanners to flag.
 
+mod benign;
 mod corpus;
 mod events;
 mod negative;

@@ -251,3 +251,85 @@ fn references_to_secrets_stay() {
         "auth_method: password",
     ]);
 }
+
+#[test]
+fn more_shapes_by_context() {
+    let v = alnum(20, 40);
+    let uuid = "6ef8da6f-1343-476a-afa0-2d6840ed6819";
+    let legacy_vault = format!("s.{}", alnum(24, 41));
+    for (input, secret) in [
+        (
+            format!("-H 'Authorization: Splunk {uuid}'"),
+            uuid.to_string(),
+        ),
+        (
+            format!("-H \"Authorization: GenieKey {uuid}\""),
+            uuid.to_string(),
+        ),
+        (format!("db.internal:5432:shop:shop_app:{v}"), v.clone()),
+        (format!("*:*:*:postgres:{v}"), v.clone()),
+        (
+            format!("  - name: VAULT_TOKEN\n    value: {legacy_vault}"),
+            legacy_vault.clone(),
+        ),
+        (
+            format!("[{{\"name\": \"DB_PASSWORD\", \"value\": \"{v}\"}}]"),
+            v.clone(),
+        ),
+        (
+            format!("htpasswd -b -c /etc/nginx/.htpasswd admin {v}"),
+            v.clone(),
+        ),
+        (
+            format!("rabbitmqctl add_user shop {v} && rabbitmqctl set_user_tags shop admin"),
+            v.clone(),
+        ),
+        (
+            format!("kubectl create secret generic db --from-literal=password={v}!x# -n prod"),
+            format!("{v}!x#"),
+        ),
+        (format!("define('AUTH_KEY', '{v}');"), v.clone()),
+        (
+            format!(
+                "\"private_key_id\": \"{}\",",
+                "e0610ec79e06bc71b7fb50de73d7a427c8f3d72e"
+            ),
+            "e0610ec79e06bc71b7fb50de73d7a427c8f3d72e".to_string(),
+        ),
+        (
+            format!("KEY_PART_1={v}\nexport DEPLOY_KEY=\"$KEY_PART_1$KEY_PART_2\""),
+            v.clone(),
+        ),
+        (
+            format!("{{\"api_keys\": {{\"{v}\": \"partner-acme\"}}}}"),
+            v.clone(),
+        ),
+        (format!("sshpass -p '-{v}' ssh host"), format!("-{v}")),
+    ] {
+        all_redacted(&[input], &secret);
+    }
+    all_unchanged(&[
+        "  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: db\n",
+        "12:30:45 started",
+        "Authorization: Required for this endpoint",
+        "define('WP_DEBUG', true);",
+    ]);
+}
+
+#[test]
+fn secrets_in_prose() {
+    let v = alnum(16, 50);
+    for input in [
+        format!("my password is {v}, please use it"),
+        format!("The API key is {v}."),
+        format!("set the token to {v} and retry"),
+        format!("Your new password was '{v}'"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "The token is expired, so the password is required again.",
+        "Set the password to Something else later.",
+        "the key is to keep it simple",
+    ]);
+}

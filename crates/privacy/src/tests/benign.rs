@@ -1,0 +1,61 @@
+//! Ordinary developer text that the new shape, flag, base64 and join
+//! detectors must leave exactly as it is.
+
+use super::{ALNUM, gen_from, redactor};
+
+#[test]
+fn developer_text_survives() {
+    let b64 = |n, seed| gen_from(&format!("{ALNUM}+/"), n, seed);
+    let hex = |n, seed| gen_from("0123456789abcdef", n, seed);
+    let cases = [
+        format!(
+            "\"node_modules/left-pad\": {{\n  \"version\": \"1.3.0\",\n  \"resolved\": \"https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz\",\n  \"integrity\": \"sha512-{}==\"\n}}",
+            b64(86, 1)
+        ),
+        format!(
+            "golang.org/x/text v0.14.0 h1:{}=\ngolang.org/x/text v0.14.0/go.mod h1:{}=",
+            b64(43, 2),
+            b64(43, 3)
+        ),
+        format!(
+            "[[package]]\nname = \"serde\"\nversion = \"1.0.200\"\nchecksum = \"{}\"",
+            hex(64, 4)
+        ),
+        format!(
+            "commit {}\nMerge: {} {}\nAuthor: Dev <dev@example.com>\n\n    Fix the login page token refresh\n",
+            hex(40, 5),
+            hex(7, 6),
+            hex(7, 7)
+        ),
+        "env:\n  - name: DB_PASSWORD\n    valueFrom:\n      secretKeyRef:\n        name: shop-db\n        key: password\n".to_string(),
+        "- run: npm publish\n  env:\n    NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n".to_string(),
+        "FROM node:20-alpine\nWORKDIR /app\nCOPY package*.json ./\nRUN npm ci --omit=dev\nENV NODE_ENV production\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n".to_string(),
+        "   Compiling mnemo-privacy v0.1.0 (/repo/crates/privacy)\n    Finished `dev` profile [unoptimized + debuginfo] target(s) in 4.21s\n     Running unittests src/lib.rs (target/debug/deps/mnemo_privacy-3f2b1c0d9e8a7b6c)\n".to_string(),
+        "def test_login_rejects_bad_password(client):\n    resp = client.post(\"/login\", data={\"user\": \"bob\", \"password\": \"\"})\n    assert resp.status_code == 401\n".to_string(),
+        "const handleLogin = async () => {\n  const res = await fetch('/api/login', { method: 'POST' });\n  setToken(res.headers.get('x-token'));\n};".to_string(),
+        "!function(e,t){\"object\"==typeof exports?module.exports=t():e.lib=t()}(this,function(){return{a:1}});".to_string(),
+        "mysql -u root -p\nEnter password:\nmysql> SHOW DATABASES;".to_string(),
+        "docker login ghcr.io -u octocat --password-stdin < token.txt".to_string(),
+        "git config --global user.name \"Dev\" && git config --global pull.rebase true".to_string(),
+        "npm config set registry https://registry.npmjs.org/".to_string(),
+        "The Discord bot and the Telegram bot now both log in. Nothing else changed.".to_string(),
+        "See https://docs.example.com/guide#login for the OAuth flow and SSO setup.".to_string(),
+        format!("const logo = \"data:image/png;base64,iVBORw0KGgo{}\";", b64(3000, 8)),
+        "thread 'main' panicked at src/main.rs:12:5:\ncalled `Result::unwrap()` on an `Err` value: Os { code: 2, kind: NotFound }".to_string(),
+        "let client = reqwest::Client::new();\nlet api = Api::new(\"https://api.example.com\");\nlet s = Session::connect(\"localhost:6379\");".to_string(),
+        "SELECT id, email FROM users WHERE password_reset_token IS NULL;".to_string(),
+        "INFO  request_id=3f2504e0-4f89-11d3-9a0c-0305e82c3301 path=/api/v1/items status=200 took=12ms".to_string(),
+        "uses: actions/checkout@8e5e7e5ab8b370d6c329ec480221332ada57f0ab".to_string(),
+        "image: ghcr.io/org/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9".to_string(),
+        "echo \"Build finished\" && printf '%s\\n' done".to_string(),
+    ];
+    let r = redactor();
+    let changed: Vec<String> = cases
+        .iter()
+        .filter_map(|s| {
+            let out = r.clean_text(s);
+            (out != *s).then(|| format!("{s:?}\n  -> {out:?}"))
+        })
+        .collect();
+    assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));
+}

@@ -48,6 +48,7 @@ pub const FAMILIES: &[&str] = &[
     "split",
     "json-keys",
     "private-keys",
+    "outputs-and-traffic",
 ];
 
 /// A small deterministic generator (splitmix64): the same corpus every run.
@@ -263,7 +264,9 @@ pub fn corpus() -> Vec<Item> {
     split(&mut b);
     json_keys(&mut b);
     private_keys(&mut b);
+    outputs_and_traffic(&mut b);
     benign(&mut b);
+    more_benign(&mut b);
     b.items
 }
 
@@ -1857,6 +1860,192 @@ fn private_keys(b: &mut Builder) {
     });
 }
 
+/// Secrets as commands and tools print them: traces, dumps, logs, HTTP.
+fn outputs_and_traffic(b: &mut Builder) {
+    const F: &str = "outputs-and-traffic";
+    b.one(
+        "netrc-password",
+        F,
+        "ci/netrc.txt",
+        |g| g.uuid(),
+        |v| format!("machine api.heroku.com\n  login ops@shop.example\n  password {v}"),
+    );
+    b.one(
+        "git-credentials-line",
+        F,
+        "notes.txt",
+        |g| g.hex(40),
+        |v| format!("$ cat ~/.git-credentials\nhttps://shop-bot:{v}@git.shop.example"),
+    );
+    b.one(
+        "query-param-key",
+        F,
+        "logs/access.log",
+        |g| g.url(39),
+        |v| format!("10.0.3.7 - - [05/Dec/2026:10:12:01 +0000] \"GET /api/geocode?address=Berlin&key={v} HTTP/1.1\" 200 512"),
+    );
+    b.one(
+        "facebook-access-token-url",
+        F,
+        "notes.txt",
+        |g| format!("EAAB{}", g.alnum(180)),
+        |v| format!("curl 'https://graph.facebook.com/v19.0/me/accounts?access_token={v}'"),
+    );
+    b.one(
+        "oauth-form-client-secret",
+        F,
+        "scripts/token.sh",
+        |g| g.url(40),
+        |v| format!("curl -s -X POST https://login.shop.example/oauth/token -d 'grant_type=client_credentials&client_id=shop-web&client_secret={v}'"),
+    );
+    b.one(
+        "set-x-trace",
+        F,
+        "logs/deploy.log",
+        |g| g.alnum(40),
+        |v| {
+            format!("+ export DEPLOY_TOKEN={v}\n+ ./deploy.sh --env prod\nDeploying shop-api 1.4.0")
+        },
+    );
+    b.one(
+        "env-dump",
+        F,
+        "logs/env.txt",
+        |g| g.hex(48),
+        |v| format!("HOME=/home/dev\nLANG=C.UTF-8\nPAYMENT_PROVIDER_SECRET={v}\nPATH=/usr/local/bin:/usr/bin"),
+    );
+    b.one(
+        "docker-inspect-env",
+        F,
+        "logs/inspect.json",
+        |g| g.password(20),
+        |v| format!("        \"Env\": [\n            \"PATH=/usr/local/sbin:/usr/local/bin\",\n            \"DB_PASSWORD={v}\",\n            \"NODE_ENV=production\"\n        ],"),
+    );
+    b.one(
+        "postman-environment",
+        F,
+        "postman/prod.postman_environment.json",
+        |g| g.alnum(32),
+        |v| format!("{{\"name\": \"prod\", \"values\": [{{\"key\": \"apiKey\", \"value\": \"{v}\", \"enabled\": true}}]}}"),
+    );
+    b.one(
+        "azure-storage-keys-list",
+        F,
+        "logs/az.json",
+        |g| format!("{}==", g.b64(86)),
+        |v| format!("[\n  {{\n    \"creationTime\": \"2026-11-02T09:12:44Z\",\n    \"keyName\": \"key1\",\n    \"permissions\": \"FULL\",\n    \"value\": \"{v}\"\n  }}\n]"),
+    );
+    b.one(
+        "cookie-header",
+        F,
+        "notes.txt",
+        |g| g.lower(32),
+        |v| {
+            format!(
+                "curl -H 'Cookie: sessionid={v}; theme=dark' https://admin.shop.example/orders/"
+            )
+        },
+    );
+    b.one(
+        "set-cookie-response",
+        F,
+        "logs/curl-i.txt",
+        |g| format!("s%3A{}.{}", g.url(32), g.b64(43)),
+        |v| format!("HTTP/1.1 302 Found\nLocation: /dashboard\nSet-Cookie: connect.sid={v}; Path=/; HttpOnly; Secure"),
+    );
+    b.one(
+        "httpie-header",
+        F,
+        "notes.txt",
+        |g| g.alnum(40),
+        |v| format!("http POST api.partner.example/v1/orders X-API-Key:{v} amount:=42"),
+    );
+    b.one(
+        "traceback-url-appid",
+        F,
+        "logs/worker.log",
+        |g| g.hex(32),
+        |v| format!("requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: https://api.weather.example/data/2.5/forecast?q=Berlin&appid={v}"),
+    );
+    b.one(
+        "heroku-config-output",
+        F,
+        "logs/heroku.txt",
+        |g| g.hex(64),
+        |v| format!("=== shop-prod Config Vars\nDATABASE_URL: postgres://u1a2b3c4d5:{v}@ec2-54-1-2-3.compute-1.amazonaws.com:5432/d9x8y7"),
+    );
+    b.one(
+        "age-secret-key",
+        F,
+        "keys/age.txt",
+        |g| format!("AGE-SECRET-KEY-1{}", g.from(b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", 58)),
+        |v| format!("# created: 2026-11-30T10:00:00Z\n# public key: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n{v}"),
+    );
+    b.one(
+        "terraform-plan-password",
+        F,
+        "logs/plan.txt",
+        |g| g.password(20),
+        |v| format!("  # aws_db_instance.shop will be created\n  + resource \"aws_db_instance\" \"shop\" {{\n      + engine          = \"postgres\"\n      + master_password = \"{v}\"\n    }}"),
+    );
+    b.one(
+        "ftp-url-password",
+        F,
+        "scripts/upload.sh",
+        |g| g.password(14),
+        |v| format!("lftp -e 'mirror -R dist /www; quit' ftp://deploy:{v}@ftp.shop.example"),
+    );
+    b.one(
+        "json-log-authorization",
+        F,
+        "logs/app.jsonl",
+        |g| g.alnum(48),
+        |v| format!("{{\"level\":\"debug\",\"msg\":\"outgoing request\",\"headers\":{{\"Authorization\":\"Bearer {v}\",\"Accept\":\"application/json\"}}}}"),
+    );
+    b.one(
+        "ruby-env-default",
+        F,
+        "config/boot.rb",
+        |g| g.alnum(32),
+        |v| format!("ENV[\"PAYMENT_TOKEN\"] ||= \"{v}\""),
+    );
+    b.one(
+        "java-constant",
+        F,
+        "src/main/java/shop/Config.java",
+        |g| g.alnum(40),
+        |v| format!("    private static final String API_SECRET = \"{v}\";"),
+    );
+    b.one(
+        "csharp-client-secret",
+        F,
+        "src/Startup.cs",
+        |g| g.url(40),
+        |v| format!("    options.ClientSecret = \"{v}\";"),
+    );
+    b.one(
+        "cli-api-key-flag",
+        F,
+        "notes.txt",
+        |g| g.alnum(32),
+        |v| format!("./scripts/upload-assets --bucket shop-static --api-key {v} --region eu"),
+    );
+    b.one(
+        "go-token-literal",
+        F,
+        "cmd/sync/main.go",
+        |g| g.alnum(40),
+        |v| format!("\ttoken := \"{v}\" // TODO: read from the environment"),
+    );
+    b.one(
+        "vault-kv-table",
+        F,
+        "logs/vault.txt",
+        |g| g.password(20),
+        |v| format!("====== Data ======\nKey         Value\n---         -----\npassword    {v}\nusername    shop_app"),
+    );
+}
+
 fn benign(b: &mut Builder) {
     b.benign("git-sha", "notes.txt", |g| {
         let sha = g.hex(40);
@@ -2141,5 +2330,105 @@ fn benign(b: &mut Builder) {
     b.benign("env-example-empty", "config/.env.example", |_| {
         let v = "STRIPE_SECRET_KEY=\nGITHUB_TOKEN=".to_string();
         (vec!["STRIPE_SECRET_KEY=".into(), "GITHUB_TOKEN=".into()], v)
+    });
+}
+
+/// More look-alikes: masked values, references, hashes in headers and logs.
+fn more_benign(b: &mut Builder) {
+    b.benign("etag-header", "logs/curl-i.txt", |g| {
+        let v = g.hex(40);
+        (
+            vec![v.clone()],
+            format!("HTTP/1.1 200 OK\nETag: \"{v}\"\nCache-Control: max-age=60"),
+        )
+    });
+    b.benign("masked-password", "logs/plan.txt", |_| {
+        let v = "password: ********".to_string();
+        (vec![v.clone()], format!("database:\n  user: shop\n  {v}"))
+    });
+    b.benign("masked-key-display", "notes.txt", |g| {
+        let v = format!("sk-proj-...{}", g.alnum(4));
+        (
+            vec![v.clone()],
+            format!("Key {v} created 2026-11-30, last used today"),
+        )
+    });
+    b.benign("bearer-fstring", "src/client.py", |_| {
+        let v = "headers = {\"Authorization\": f\"Bearer {token}\"}".to_string();
+        (vec!["f\"Bearer {token}\"".into()], v)
+    });
+    b.benign("go-getenv", "cmd/sync/main.go", |_| {
+        let v = "\tapiKey := os.Getenv(\"API_KEY\")".to_string();
+        (vec!["os.Getenv(\"API_KEY\")".into()], v)
+    });
+    b.benign("bearer-token-file", "k8s/prometheus.yaml", |_| {
+        let v =
+            "bearer_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token".to_string();
+        (
+            vec!["/var/run/secrets/kubernetes.io/serviceaccount/token".into()],
+            format!("  - job_name: kubelet\n    {v}"),
+        )
+    });
+    b.benign("cargo-git-rev", "Cargo.toml", |g| {
+        let v = g.hex(40);
+        (
+            vec![v.clone()],
+            format!(
+                "tokio-util = {{ git = \"https://github.com/tokio-rs/tokio\", rev = \"{v}\" }}"
+            ),
+        )
+    });
+    b.benign("github-sha-env", "logs/ci.log", |g| {
+        let v = g.hex(40);
+        (
+            vec![v.clone()],
+            format!("GITHUB_SHA={v}\nGITHUB_REF=refs/heads/main"),
+        )
+    });
+    b.benign("terraform-sensitive", "logs/plan.txt", |_| {
+        let v = "~ password = (sensitive value)".to_string();
+        (
+            vec![v.clone()],
+            format!("  # aws_db_instance.shop will be updated in-place\n      {v}"),
+        )
+    });
+    b.benign("add-mask", ".github/workflows/ci.yml", |_| {
+        let v = "echo \"::add-mask::$DEPLOY_TOKEN\"".to_string();
+        (
+            vec!["::add-mask::$DEPLOY_TOKEN".into()],
+            format!("      - run: {v}"),
+        )
+    });
+    b.benign("basic-realm", "logs/curl-i.txt", |_| {
+        let v = "WWW-Authenticate: Basic realm=\"Restricted\"".to_string();
+        (
+            vec!["Basic realm=".into()],
+            format!("HTTP/1.1 401 Unauthorized\n{v}"),
+        )
+    });
+    b.benign("pkce-params", "notes.txt", |g| {
+        let v = format!(
+            "response_type=code&client_id=shop-web&code_challenge={}&code_challenge_method=S256",
+            g.url(43)
+        );
+        (vec![v.clone()], format!("GET /authorize?{v}"))
+    });
+    b.benign("docker-ps", "logs/docker.txt", |g| {
+        let id = g.hex(12);
+        (
+            vec![id.clone()],
+            format!("CONTAINER ID   IMAGE            STATUS\n{id}   shop-api:1.4.0   Up 3 hours"),
+        )
+    });
+    b.benign("redacted-placeholder", "config/app.yaml", |_| {
+        let v = "api_key: \"<redacted>\"".to_string();
+        (
+            vec![v.clone()],
+            format!("# shared with support\npayments:\n  {v}"),
+        )
+    });
+    b.benign("rust-env-var", "src/main.rs", |_| {
+        let v = "let token = std::env::var(\"GITHUB_TOKEN\")?;".to_string();
+        (vec!["std::env::var(\"GITHUB_TOKEN\")".into()], v)
     });
 }

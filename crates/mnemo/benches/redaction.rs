@@ -175,9 +175,7 @@ fn throughput(runs: usize) {
                 })
                 .collect();
             samples.sort();
-            let per_mib = support::percentile(&samples, 0.5).as_secs_f64() * 1e6 * MIB as f64
-                / text.len() as f64;
-            per_mib
+            support::percentile(&samples, 0.5).as_secs_f64() * 1e6 * MIB as f64 / text.len() as f64
         };
         let (full, cap) = (time(&whole), time(&capped));
         println!("{name:<16} {full:>22.0} {cap:>22.0}");

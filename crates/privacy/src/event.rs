@@ -156,6 +156,7 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
             }
         }
         Value::Array(items) => {
+            across_lines(r, items, report);
             for x in items {
                 walk(r, x, secret_key, container, report);
             }
@@ -168,6 +169,46 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
             }
         }
         _ => {}
+    }
+}
+
+/// An array of lines (a patch's `lines`, one string per line): a secret
+/// over several lines (a private key, a concatenation, a folded token), or
+/// named on another line (`login u` above `password X`, `"keyName"` above
+/// `"value"`), is seen only with the lines together. Detect on the joined
+/// lines and redact each line's part of what was found.
+fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
+    if items.len() < 2 || !items.iter().all(Value::is_string) {
+        return;
+    }
+    let mut joined = String::new();
+    let mut starts = Vec::with_capacity(items.len());
+    for x in items.iter() {
+        starts.push(joined.len());
+        joined.push_str(x.as_str().unwrap_or_default());
+        joined.push('\n');
+    }
+    if joined.len() > r.max_field_bytes {
+        return;
+    }
+    let spans = r.find_spans(&joined);
+    // Last first, so that earlier offsets in a line stay valid.
+    for sp in spans.iter().rev() {
+        report.add(r.kind_name(sp.kind), 1);
+        for (k, x) in items.iter_mut().enumerate() {
+            let Value::String(line) = x else { continue };
+            let (ls, le) = (starts[k], starts[k] + line.len());
+            let (a, b) = (sp.start.max(ls), sp.end.min(le));
+            if a >= b {
+                continue;
+            }
+            let (a, b) = (a - ls, b - ls);
+            let mut out = String::with_capacity(line.len());
+            out.push_str(&line[..a]);
+            out.push_str(r.marker_of(sp.kind));
+            out.push_str(&line[b..]);
+            *line = out;
+        }
     }
 }
 

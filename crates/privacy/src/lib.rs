@@ -25,7 +25,10 @@
 //!    whose name looks secret in every config dialect, passwords on command
 //!    lines (`mysql -pX`, `sshpass -p X`, `echo X | docker login
 //!    --password-stdin`, `vault login X`), credentials passed positionally to
-//!    a client (`Client("AC…", "<token>")`), grep output from secret files,
+//!    a client (`Client("AC…", "<token>")`), rows of command-output tables
+//!    (`password    X` from `vault kv get`), session cookies, `value`
+//!    fields of objects that name a secret (`{"key": "apiKey", "value": …}`),
+//!    `.pgpass` lines, grep output from secret files,
 //!    and the user's own patterns ([`PrivacyOptions::extra_patterns`]). Each
 //!    secret becomes `[REDACTED:<kind>]`. The built-in detectors are
 //!    hand-written scanners started by literal triggers (`ghp_`, `sk-`,
@@ -55,8 +58,13 @@
 //! `aws ecr get-login-password`, `vault kv get`, `kubectl get secret`,
 //! `echo $API_TOKEN`: `[REDACTED:secret-output]`). Then every string value
 //! is cleaned as above, and so is every object key (a token used as a key
-//! is renamed to its marker), except that a value under a key that looks
-//! secret (`"api_key": …`) is replaced whole. Last, if the serialized
+//! is renamed to its marker, and so is a random-looking key of an object
+//! of secrets, `"api_keys": {"<key>": …}`), except that a value under a key
+//! that looks secret (`"api_key": …`) is replaced whole. An array of lines
+//! (an Edit's `structuredPatch` lines) is also read as one text, so that a
+//! private key, a concatenation or a `login`/`password` pair spread over
+//! its elements is found. Diff markers and `grep -n` prefixes at line
+//! starts (`+`, `path:12:`) are looked through the same way. Last, if the serialized
 //! event is still over [`PrivacyOptions::max_event_bytes`], the per-field
 //! cap is halved (down to 256 bytes) and already-clean strings re-cut until
 //! it fits, and as a last resort long arrays are shortened.

@@ -86,6 +86,7 @@ fn program<'a>(b: &'a [u8], cmd: &[Word]) -> (usize, &'a [u8]) {
         if prompt || word == b"sudo" || word == b"env" || word == b"exec" || word.contains(&b'=') {
             continue;
         }
+        let word = &word[line_prefix_len(word, 0).min(word.len())..];
         let name = word.rsplit(|&c| c == b'/').next().unwrap_or(word);
         return (k, name);
     }

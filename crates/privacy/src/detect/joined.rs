@@ -31,11 +31,9 @@ fn joins(b: &[u8]) -> Vec<Join> {
             q @ (b'"' | b'\'') if i > 0 && b[i - 1] != b'\\' && b[i - 1] != q => {
                 // A closing quote, blanks, an optional `+` or `.`, an opening
                 // quote of the same kind, with something in between.
-                let mut j = i + 1;
-                j += run(b, j, |c| c.is_ascii_whitespace());
+                let mut j = skip_space_lines(b, i + 1);
                 if matches!(b.get(j), Some(b'+' | b'.')) {
-                    j += 1;
-                    j += run(b, j, |c| c.is_ascii_whitespace());
+                    j = skip_space_lines(b, j + 1);
                 }
                 if j > i + 1 && b.get(j) == Some(&q) && b.get(j + 1).is_some_and(|&c| c != q) {
                     out.push(Join {
@@ -48,7 +46,8 @@ fn joins(b: &[u8]) -> Vec<Join> {
                 }
             }
             b'\\' if matches!(b.get(i + 1), Some(b'\n')) => {
-                let end = i + 2 + run(b, i + 2, |c| c == b' ' || c == b'\t');
+                let next = i + 2 + line_prefix_len(b, i + 2);
+                let end = next + run(b, next, |c| c == b' ' || c == b'\t');
                 out.push(Join {
                     start: i,
                     end,
@@ -64,7 +63,8 @@ fn joins(b: &[u8]) -> Vec<Join> {
                     .rev()
                     .take_while(|&&c| b64url(c) || c == b'.')
                     .count();
-                let end = i + 1 + run(b, i + 1, |c| c == b' ' || c == b'\t');
+                let next = i + 1 + line_prefix_len(b, i + 1);
+                let end = next + run(b, next, |c| c == b' ' || c == b'\t');
                 if tail >= FOLD_MIN && b.get(end).is_some_and(|&c| b64url(c)) {
                     out.push(Join {
                         start: line_end,

@@ -33,7 +33,7 @@ pub(crate) struct Span {
 }
 
 /// Kind names of the built-in detectors, in marker form `[REDACTED:<kind>]`.
-pub(crate) const KINDS: [&str; 95] = [
+pub(crate) const KINDS: [&str; 104] = [
     "private-key",
     "aws-access-key",
     "aws-secret-key",
@@ -129,6 +129,15 @@ pub(crate) const KINDS: [&str; 95] = [
     "prefect-token",
     "secret-output",
     "secret-argument",
+    "adyen-key",
+    "woocommerce-key",
+    "flutterwave-key",
+    "launchdarkly-key",
+    "fireworks-key",
+    "elevenlabs-key",
+    "langfuse-key",
+    "render-key",
+    "sanity-token",
 ];
 
 pub(crate) const K_PRIVATE_KEY: u16 = 0;
@@ -200,6 +209,10 @@ enum Det {
     CallArgs,
     /// A `.pgpass` line.
     Pgpass,
+    /// A `value` field of an object naming a secret.
+    ValueField,
+    /// A `Cookie:` / `Set-Cookie:` header.
+    Cookie,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -224,7 +237,12 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"sig=", Det::Signature),
     (b"signature=", Det::Signature),
     (b"pwd=", Det::Name),
+    (b"_pat", Det::Name),
+    (b"-pat", Det::Name),
     (b":5432:", Det::Pgpass),
+    (b"value", Det::ValueField),
+    (b"cookie:", Det::Cookie),
+    (b"appid", Det::Name),
     (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
     (b"('", Det::CallArgs),
@@ -484,6 +502,69 @@ fn b64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'-'
 }
 
+/// Length of what a tool put before a line of the text itself, at a line
+/// start `i`: a diff marker (`+`, `-`) or a `grep -n` prefix (`path:12:`,
+/// `path-12-`). Multi-line secrets are looked at across these.
+fn line_prefix_len(b: &[u8], i: usize) -> usize {
+    let window = &b[i.min(b.len())..b.len().min(i + 256)];
+    let path = run(window, 0, |c| !(c.is_ascii_whitespace() || c == b':'));
+    // `path:12:` / `path-12-`: the separator and line number after a path
+    // (the path's own dashes are skipped by trying each one).
+    let mut k = i;
+    while k < i + path.min(256) {
+        if matches!(b[k], b':' | b'-') && k > i {
+            let sep = b[k];
+            let digits = run(b, k + 1, |c| c.is_ascii_digit());
+            if digits > 0 && b.get(k + 1 + digits) == Some(&sep) {
+                return k + 2 + digits - i;
+            }
+        }
+        k += 1;
+    }
+    if let Some(b':') = b.get(i + path) {
+        let digits = run(b, i + path + 1, |c| c.is_ascii_digit());
+        if path > 0 && digits > 0 && b.get(i + path + 1 + digits) == Some(&b':') {
+            return path + digits + 2;
+        }
+    }
+    usize::from(matches!(b.get(i), Some(b'+' | b'-')))
+}
+
+/// Skip blanks and line breaks from `i`, with the diff or grep prefix of
+/// each new line.
+fn skip_space_lines(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += if b[i] == b'\n' {
+            1 + line_prefix_len(b, i + 1)
+        } else {
+            1
+        };
+    }
+    i
+}
+
+/// How far the line helpers look: a longer line is cut there, so that many
+/// triggers on one huge line stay linear.
+const LINE_LOOK: usize = 1024;
+
+/// The start of the line holding `i` (at most [`LINE_LOOK`] back).
+fn line_start(b: &[u8], i: usize) -> usize {
+    let lo = i.saturating_sub(LINE_LOOK);
+    b[lo..i]
+        .iter()
+        .rposition(|&c| c == b'\n')
+        .map_or(lo, |p| lo + p + 1)
+}
+
+/// The end of the line holding `i` (at most [`LINE_LOOK`] ahead).
+fn line_end(b: &[u8], i: usize) -> usize {
+    let hi = b.len().min(i + LINE_LOOK);
+    b[i..hi]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(hi, |p| i + p)
+}
+
 /// Does `b[i..]` start with `lit` exactly (case-sensitive)?
 fn at(b: &[u8], i: usize, lit: &[u8]) -> bool {
     b.get(i..i + lit.len()) == Some(lit)
@@ -671,7 +752,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         Det::Anthropic => prefixed(st, b, i, b"sk-ant-", Class::B64url, 20)
             .map(|e| span(i, e, K_ANTHROPIC, P_SPECIFIC)),
         Det::OpenAi => prefixed(st, b, i, b"sk-", Class::B64url, 20)
-            .filter(|&e| classes(&b[i + 3..e]) == 3)
+            .filter(|&e| openai_body(&b[i + 3..e]))
             .map(|e| span(i, e, K_OPENAI, P_LOOSE)),
         Det::Slack => slack(st, b, i),
         Det::SlackApp => slack_app(st, b, i),
@@ -712,6 +793,11 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
             None
         }
         Det::Pgpass => structure::pgpass(b, i),
+        Det::ValueField => structure::value_field(b, i, n),
+        Det::Cookie => {
+            structure::cookies(b, i, n, out);
+            None
+        }
     };
     // A later trigger of this detector inside the run just examined would
     // see a part of the same run: a part of a rejected run is rejected too.
@@ -719,6 +805,14 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
     if let Some(sp) = found.filter(|sp| sp.start < sp.end) {
         out.push(sp);
     }
+}
+
+/// The body of an `sk-` key: mixed upper, lower and digits (OpenAI), or 32+
+/// alphanumerics with letters and digits (DeepSeek, Moonshot: lower-case
+/// hex). Prose like `sk-learn-style` has neither.
+fn openai_body(body: &[u8]) -> bool {
+    classes(body) == 3
+        || (body.len() >= 32 && body.iter().all(u8::is_ascii_alphanumeric) && classes(body) >= 2)
 }
 
 /// `b[i..]` is a case-sensitive `prefix` at a word boundary followed by at
@@ -871,6 +965,10 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
             providers::kind("sentry-dsn"),
             P_SPECIFIC,
         ));
+    }
+    // A token as the whole userinfo: `https://<token>@github.com/o/r.git`.
+    if b.get(user_end) == Some(&b'@') && user.len() >= 20 && structure::looks_random(user) {
+        return Some(span(i + 3, user_end, K_URL_PW, P_CONTEXT));
     }
     if b.get(user_end) != Some(&b':') {
         return None;
@@ -1050,11 +1148,14 @@ fn classes(s: &[u8]) -> u8 {
 
 /// Values that are never a secret themselves: empty, variable references
 /// (`$VAR`, `${VAR}`, `$(cmd)`, `${{ secrets.X }}`), templates (`{{ x }}`,
+/// `{token}`,
 /// `%VAR%`, `%s`), and markers left by an earlier pass.
 pub(crate) fn plain_value_ok(v: &[u8]) -> bool {
     !(v.is_empty()
         || v[0] == b'$'
         || v.starts_with(b"{{")
+        // An f-string or format placeholder: `{token}`, `{0}`.
+        || (v[0] == b'{' && v[v.len() - 1] == b'}' && !v[1..v.len() - 1].contains(&b'"'))
         || v.starts_with(b"[REDACTED:")
         || (v.len() > 2 && v[0] == b'%' && v[v.len() - 1] == b'%')
         // printf-style placeholders: `%s`, `%r`, `%(name)s`.

@@ -108,7 +108,8 @@ fn is_b64(c: u8) -> bool {
 fn skip_gap(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         match b[i] {
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'\n' => i += 1 + line_prefix_len(b, i + 1),
+            b' ' | b'\t' | b'\r' => i += 1,
             b'\\' if matches!(b.get(i + 1), Some(b'n' | b'r')) => i += 2,
             _ => break,
         }

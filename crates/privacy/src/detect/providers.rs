@@ -127,6 +127,7 @@ pub(super) const TOKENS: &[Token] = &[
     tok("tskey-", "tailscale-key", B64url, 20, ANY, 2),
     tok("dt0c01.", "dynatrace-token", B64urlDot, 60, ANY, 2),
     tok("pnu_", "prefect-token", Alnum, 30, ANY, 2),
+    tok("rnd_", "render-key", Alnum, 30, ANY, 2),
     // Secret managers.
     tok("hvs.", "vault-token", B64url, 24, ANY, 2),
     tok("s.", "vault-token", Alnum, 24, 24, 3),
@@ -170,6 +171,11 @@ pub(super) const TOKENS: &[Token] = &[
     tok("shpca_", "shopify-token", Hex, 32, 32, 2),
     tok("shppa_", "shopify-token", Hex, 32, 32, 2),
     tok("rzp_live_", "stripe-key", Alnum, 14, ANY, 2),
+    tok("AQE", "adyen-key", B64, 80, ANY, 2),
+    tok("ck_", "woocommerce-key", Hex, 40, 40, 2),
+    tok("cs_", "woocommerce-key", Hex, 40, 40, 2),
+    tok("FLWSECK-", "flutterwave-key", AlnumDash, 32, ANY, 2),
+    tok("FLWSECK_TEST-", "flutterwave-key", AlnumDash, 32, ANY, 2),
     // Observability.
     tok("NRAK-", "newrelic-key", Alnum, 27, 27, 2),
     tok("NRAA-", "newrelic-key", Alnum, 27, 27, 2),
@@ -184,6 +190,7 @@ pub(super) const TOKENS: &[Token] = &[
     tok("hcxlk_", "honeycomb-key", Alnum, 40, ANY, 2),
     tok("hcamk_", "honeycomb-key", Alnum, 40, ANY, 2),
     tok("PMAK-", "postman-key", HexDash, 50, ANY, 2),
+    tok("sdk-", "launchdarkly-key", HexDash, 36, 36, 2),
     // AI APIs.
     tok("sk-or-", "openrouter-key", B64url, 40, ANY, 2),
     tok("gsk_", "groq-key", Alnum, 40, ANY, 2),
@@ -195,6 +202,9 @@ pub(super) const TOKENS: &[Token] = &[
     tok("lsv2_sk_", "langsmith-key", Word, 30, ANY, 2),
     tok("pcsk_", "pinecone-key", Word, 40, ANY, 2),
     tok("tvly-", "tavily-key", B64url, 30, ANY, 2),
+    tok("fw_", "fireworks-key", Alnum, 20, ANY, 3),
+    tok("sk_", "elevenlabs-key", Hex, 48, 48, 2),
+    tok("sk-lf-", "langfuse-key", HexDash, 36, 36, 2),
     // Mail.
     tok("SG.", "sendgrid-key", B64urlDot, 60, 80, 2),
     tok("key-", "mailgun-key", Hex, 32, 32, 2),
@@ -224,6 +234,7 @@ pub(super) const TOKENS: &[Token] = &[
     ),
     tok("EAA", "facebook-token", Alnum, 90, ANY, 2),
     tok("sl.", "dropbox-token", B64urlDot, 100, ANY, 2),
+    tok("sk", "sanity-token", Alnum, 80, ANY, 3),
 ];
 
 /// Airtable personal access tokens: `pat` + 14 alphanumerics + `.` + 64 hex.

@@ -26,7 +26,9 @@ fn secret_words(name: &[u8]) -> bool {
     if memmem::find(n, b"password").is_some() || memmem::find(n, b"passwd").is_some() {
         return true;
     }
-    const SUFFIXES: [&[u8]; 15] = [
+    const SUFFIXES: [&[u8]; 17] = [
+        b"_pat",
+        b"-pat",
         b"secret_id",
         b"private_key_id",
         b"secret",
@@ -182,6 +184,7 @@ pub(crate) fn mentions_secret(name: &[u8]) -> bool {
         b"apikeys",
         b"credential",
         b"credentials",
+        b"appid",
     ];
     let mut start = 0;
     for k in 1..=name.len() {
@@ -206,13 +209,15 @@ pub(crate) fn mentions_secret(name: &[u8]) -> bool {
 }
 
 /// A value that looks generated rather than chosen: long, one token, with
-/// letters and digits.
+/// a run of at least 8 characters mixing letters and digits
+/// (`EQ2CaLXZLuwJhzIF`, a hex digest, a UUID), not words joined by
+/// separators (`user_profile_v2_2024`).
 pub(crate) fn looks_random(v: &[u8]) -> bool {
     v.len() >= 16
         && v.iter()
             .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
-        && v.iter().any(u8::is_ascii_digit)
-        && v.iter().any(u8::is_ascii_alphabetic)
+        && v.split(|&c| matches!(c, b'_' | b'-' | b'.'))
+            .any(|seg| seg.len() >= 8 && classes(seg) >= 2 && seg.iter().any(u8::is_ascii_digit))
 }
 
 /// Placeholders stand for a secret without being one: `<your-token>`,
@@ -283,6 +288,10 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     // `Pwd=` is a password only in a `;`-separated connection string
     // (`PWD=/home/u` is the working directory).
     let conn_pwd = name.eq_ignore_ascii_case(b"pwd") && start > 0 && b[start - 1] == b';';
+    // A path or package segment (`@octokit/auth-token`), not a variable.
+    if start > 0 && matches!(b[start - 1], b'/' | b'@') && b.get(end) != Some(&b'=') {
+        return;
+    }
     let secret = conn_pwd || is_secret_name(name);
     if !secret && !mentions_secret(name) {
         return;
@@ -331,11 +340,10 @@ fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
 /// (`key="ApiKey" value="X"`), a `.netrc` line (`login bob password X`), a
 /// Dockerfile `ENV NAME X`. `None` when the name is not in such a place.
 fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, bool)> {
-    let line_start = b[..start]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let line_before = &b[line_start..start];
+    let raw_ls = line_start(b, start);
+    // The line's own text, after a diff or grep prefix.
+    let ls = (raw_ls + line_prefix_len(b, raw_ls)).min(start);
+    let line_before = &b[ls..start];
     // `<password>X</password>`
     if start > 0 && b[start - 1] == b'<' && b.get(end) == Some(&b'>') {
         let vs = end + 1;
@@ -359,6 +367,15 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     if trimmed == b"ENV " {
         return value_at(b, j, b"");
     }
+    // A table row, `password    X` (`vault kv get`): the name first on its
+    // line, a wide gap, one value ending the line.
+    let gap = &b[end..j];
+    if trimmed.is_empty() && (gap.len() >= 2 || gap.contains(&b'\t')) {
+        let (vs, ve, quoted) = value_at(b, j, b"")?;
+        if next_on_line(b, ve) == 0 {
+            return Some((vs, ve, quoted));
+        }
+    }
     // Prose: `my password is X`, `set the token to X`, when X does not
     // read as a word (`the token is expired` stays).
     for verb in [&b"is "[..], b"was ", b"to "] {
@@ -381,12 +398,9 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
             t.split(|c| c.is_ascii_whitespace())
                 .any(|w| w == b"login" || w == b"machine" || w == b"default")
         };
-        let prev_line = if line_start > 0 {
-            let p = b[..line_start - 1]
-                .iter()
-                .rposition(|&c| c == b'\n')
-                .map_or(0, |p| p + 1);
-            &b[p..line_start - 1]
+        let prev_line = if raw_ls > 0 {
+            let p = line_start(b, raw_ls - 1);
+            &b[(p + line_prefix_len(b, p)).min(raw_ls - 1)..raw_ls - 1]
         } else {
             &b""[..]
         };
@@ -434,7 +448,8 @@ fn object_keys(b: &[u8], open: usize, out: &mut Vec<Span>) {
 
 /// A secret name given as the `name` of a name/value pair, its value in the
 /// `value` field that follows: Kubernetes and compose `env` lists
-/// (`- name: VAULT_TOKEN` / `value: …`), ECS task definitions.
+/// (`- name: VAULT_TOKEN` / `value: …`), ECS task definitions, Postman
+/// environments (`{"key": "apiKey", "value": …}`).
 fn paired_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let mut k = start;
     while k > 0 && matches!(b[k - 1], b'"' | b'\'' | b' ' | b'\t') {
@@ -447,8 +462,12 @@ fn paired_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     while k > 0 && matches!(b[k - 1], b'"' | b'\'' | b' ') {
         k -= 1;
     }
-    let field = &b[k.saturating_sub(4)..k];
-    if !field.eq_ignore_ascii_case(b"name") || (k > 4 && is_ident(b[k - 5])) {
+    let field_is = |f: &[u8]| {
+        k >= f.len()
+            && b[k - f.len()..k].eq_ignore_ascii_case(f)
+            && (k == f.len() || !is_ident(b[k - f.len() - 1]))
+    };
+    if !field_is(b"name") && !field_is(b"key") {
         return None;
     }
     let window = &b[end..b.len().min(end + 200)];
@@ -467,9 +486,17 @@ fn paired_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
 /// `'name' => 'value'`, `--name value`.
 fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let name = &b[start..end];
-    let after_quote = skip_quote(b, end);
+    let mut after_quote = skip_quote(b, end);
+    // `ENV["TOKEN"] ||= "…"`, `os.environ["API_KEY"] = "…"`.
+    let subscript = after_quote > end && b.get(after_quote) == Some(&b']');
+    if subscript {
+        after_quote += 1;
+    }
     let sep_start = after_quote;
     let mut j = skip_blank(b, sep_start);
+    if subscript && (at(b, j, b"||=") || at(b, j, b"??=")) {
+        j += 2;
+    }
     let sep_len = if at(b, j, b"=>") || at(b, j, b":=") {
         2
     } else if matches!(b.get(j), Some(b'=' | b':')) {
@@ -527,6 +554,13 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     }
     j = skip_blank(b, j + sep_len);
     let sep = &b[sep_start..j];
+    // A string in parentheses, maybe on the next line: `KEY = (\n  "…"`.
+    if b.get(j) == Some(&b'(') {
+        let k = skip_space_lines(b, j + 1);
+        if matches!(b.get(k), Some(b'"' | b'\'')) {
+            j = k;
+        }
+    }
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
@@ -765,6 +799,21 @@ pub(super) fn value_ok(
     // What trimming took off the end: `,` `;` and unbalanced brackets.
     let trimmed = &raw[v.len()..];
     if !plain_value_ok(v) || is_placeholder(v) {
+        return None;
+    }
+    // A version requirement: `^5.1.1`, `~2.0`, `>=1.4.2`.
+    let digits_at = v.iter().take_while(|c| b"^~>=<v".contains(c)).count();
+    if v.len() > digits_at
+        && v[digits_at].is_ascii_digit()
+        && v[digits_at..].contains(&b'.')
+        && v[digits_at..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b".-+".contains(&c))
+        && v[digits_at..]
+            .split(|&c| c == b'.')
+            .take(2)
+            .all(|p| p.first().is_some_and(u8::is_ascii_digit))
+    {
         return None;
     }
     // YAML tags point elsewhere: `!vault …`, `!secret name`, `!Ref X`.
@@ -1099,14 +1148,11 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
 /// A `.pgpass` line, `host:port:database:user:password` (the trigger is a
 /// port field: `:5432:` or `:*:`): the password.
 pub(super) fn pgpass(b: &[u8], i: usize) -> Option<Span> {
-    let line_start = b[..i]
-        .iter()
-        .rposition(|&c| c == b'\n')
-        .map_or(0, |p| p + 1);
-    let line_end = b[i..]
-        .iter()
-        .position(|&c| c == b'\n')
-        .map_or(b.len(), |p| i + p);
+    let line_start = line_start(b, i);
+    if i - line_start > 512 {
+        return None;
+    }
+    let line_end = line_end(b, i);
     let line = &b[line_start..line_end];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.len() > 512 || line.iter().any(|c| c.is_ascii_whitespace()) {
@@ -1121,4 +1167,69 @@ pub(super) fn pgpass(b: &[u8], i: usize) -> Option<Span> {
     let start = line_start + line.len() - pw.len();
     (!pw.is_empty() && plain_value_ok(pw))
         .then(|| span(start, start + pw.len(), K_ASSIGN, P_CONTEXT))
+}
+
+/// A `value` field whose object names a secret before it (`"keyName":
+/// "key1", …, "value": "<88 base64>"`, `{"key": "apiKey", "value": …}`):
+/// its random-looking value. The trigger is `value`.
+pub(super) fn value_field(b: &[u8], i: usize, n: usize) -> Option<Span> {
+    if !boundary_before(b, i) || (i > 0 && b[i - 1].is_ascii_alphanumeric()) {
+        return None;
+    }
+    let mut j = skip_blank(b, skip_quote(b, i + n));
+    if !matches!(b.get(j), Some(b':' | b'=')) {
+        return None;
+    }
+    j = skip_blank(b, j + 1);
+    let (vs, ve, _) = value_at(b, j, b",;&")?;
+    let v = &b[vs..ve];
+    let before = b[i.saturating_sub(200)..i].to_ascii_lowercase();
+    let names_secret = [&b"key"[..], b"secret", b"password", b"token", b"credential"]
+        .iter()
+        .any(|w| memmem::find(&before, w).is_some());
+    (names_secret && looks_random(v) && !is_placeholder(v))
+        .then(|| span(vs, ve, K_ASSIGN, P_GENERIC))
+}
+
+/// `Cookie:` and `Set-Cookie:` headers: values of session-like cookies and
+/// random-looking ones (`sessionid=…`, `connect.sid=…`; `theme=dark` stays).
+pub(super) fn cookies(b: &[u8], i: usize, n: usize, out: &mut Vec<Span>) {
+    let end = line_end(b, i);
+    let mut k = i + n;
+    while k < end {
+        k = skip_blank(b, k);
+        let name_len = run(b, k, |c| {
+            !(c == b'=' || c == b';' || c.is_ascii_whitespace() || c == b'\'' || c == b'"')
+        });
+        let eq = k + name_len;
+        if name_len == 0 || b.get(eq) != Some(&b'=') {
+            return;
+        }
+        let vs = eq + 1;
+        let vl = run(b, vs, |c| {
+            !(c == b';' || c.is_ascii_whitespace() || c == b'\'' || c == b'"')
+        });
+        let name = b[k..eq].to_ascii_lowercase();
+        let v = &b[vs..vs + vl];
+        let session = [
+            &b"sess"[..],
+            b"sid",
+            b"token",
+            b"auth",
+            b"jwt",
+            b"remember",
+            b"csrf",
+            b"login",
+        ]
+        .iter()
+        .any(|w| memmem::find(&name, w).is_some());
+        if vl >= 8 && plain_value_ok(v) && (session || looks_random(v)) {
+            out.push(span(vs, vs + vl, K_ASSIGN, P_CONTEXT));
+        }
+        k = vs + vl;
+        if b.get(k) != Some(&b';') {
+            return;
+        }
+        k += 1;
+    }
 }

@@ -48,6 +48,9 @@ fn developer_text_survives() {
         "uses: actions/checkout@8e5e7e5ab8b370d6c329ec480221332ada57f0ab".to_string(),
         "image: ghcr.io/org/app@sha256:0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9".to_string(),
         "echo \"Build finished\" && printf '%s\\n' done".to_string(),
+        "  \"dependencies\": {\n    \"@octokit/auth-token\": \"^5.1.1\"\n  }".to_string(),
+        "headers = {\"Authorization\": f\"Bearer {token}\"}".to_string(),
+        "client_secret_version: 2.4.1".to_string(),
     ];
     let r = redactor();
     let changed: Vec<String> = cases
@@ -58,4 +61,21 @@ fn developer_text_survives() {
         })
         .collect();
     assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));
+}
+
+/// Names that mention a secret word hold a secret only when the value looks
+/// generated.
+#[test]
+fn chosen_values_under_key_names_survive() {
+    let r = redactor();
+    for s in [
+        "sort_key: created_at_desc_v2",
+        "partition_key = \"tenant_42_orders\"",
+        "cache_key: user_profile_v2_2024",
+        "KEY_PREFIX=shop-prod-eu-west-1",
+        "session.get(\"https://api.example.com/v1/items\")",
+        "api.fetch(\"user_12345_profile\")",
+    ] {
+        assert_eq!(r.clean_text(s), s);
+    }
 }

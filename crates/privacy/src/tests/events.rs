@@ -334,3 +334,55 @@ fn random_keys_of_an_object_of_secrets() {
     assert!(!text(&p).contains(&key), "{p}");
     assert_eq!(p["tool_input"]["api_keys"]["note"], "x");
 }
+
+#[test]
+fn secrets_over_the_lines_of_a_patch() {
+    let r = redactor();
+    let body: Vec<String> = (0..4).map(|i| alnum(64, 50 + i)).collect();
+    let a = alnum(40, 60);
+    let b = alnum(40, 61);
+    let text = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----\nAPI_KEY = (\n    \"{a}\"\n    \"{b}\"\n)\n",
+        body.join("\n")
+    );
+    let lines: Vec<String> = text.lines().map(|l| format!("-{l}")).collect();
+    let mut p = base(
+        "Edit",
+        json!({"file_path": "/repo/notes.txt", "old_string": "x", "new_string": "y"}),
+        json!({"filePath": "/repo/notes.txt", "structuredPatch": [{"oldStart": 1, "lines": lines}]}),
+    );
+    r.clean_event(&mut p);
+    let out = text_of(&p);
+    for secret in body.iter().chain([&a, &b]) {
+        assert!(!out.contains(secret.as_str()), "{out}");
+    }
+    let kept = &p["tool_response"]["structuredPatch"][0]["lines"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(lines.len()));
+    assert_eq!(kept[lines.len() - 1], "-)");
+}
+
+fn text_of(v: &Value) -> String {
+    v.to_string()
+}
+
+#[test]
+fn names_on_another_line_of_a_patch() {
+    let r = redactor();
+    let v = alnum(36, 62);
+    let lines = vec![
+        "-machine api.example.com".to_string(),
+        "-  login ops@example.com".to_string(),
+        format!("-  password {v}"),
+    ];
+    let mut p = base(
+        "Edit",
+        json!({"file_path": "/home/u/notes.txt", "old_string": "x", "new_string": "y"}),
+        json!({"filePath": "/home/u/notes.txt", "structuredPatch": [{"lines": lines}]}),
+    );
+    r.clean_event(&mut p);
+    assert!(!text_of(&p).contains(&v), "{p}");
+    assert_eq!(
+        p["tool_response"]["structuredPatch"][0]["lines"][1],
+        "-  login ops@example.com"
+    );
+}

@@ -68,6 +68,8 @@ fn config_dialects() {
         "OPENAI_KEY={v}",
         "STRIPE_KEY: {v}",
         "SENTRY_AUTH={v}",
+        "AZURE_DEVOPS_EXT_PAT={v}",
+        "git clone https://{v}@github.com/shop/app.git",
     ]
     .iter()
     .map(|c| c.replace("{v}", &v))
@@ -331,5 +333,84 @@ fn secrets_in_prose() {
         "The token is expired, so the password is required again.",
         "Set the password to Something else later.",
         "the key is to keep it simple",
+    ]);
+}
+
+/// What tools put before each line (a diff's `+`, `grep -n`'s `path:12:`)
+/// does not hide a command or a multi-line secret.
+#[test]
+fn diff_and_grep_prefixes() {
+    let v = alnum(18, 70);
+    let body: String = (0..4)
+        .map(|i| format!("+{}\n", alnum(64, 71 + i)))
+        .collect();
+    let header = format!("{}{}", "eyJ", "hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9");
+    let payload = format!("{}{}", "eyJ", "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ");
+    let sig = gen_from(&format!("{ALNUM}-_"), 43, 75);
+    let cases = [
+        (format!("+mysql -h db -u root -p{v} shop"), v.clone()),
+        (
+            format!("scripts/db.sh:12:mysql -h db -u root -p{v} shop"),
+            v.clone(),
+        ),
+        (
+            format!("scripts/cache.sh-3-redis-cli -h cache -a {v} FLUSHDB"),
+            v.clone(),
+        ),
+        (format!("-docker login r.io -u bot -p '{v}'"), v.clone()),
+        (
+            format!(
+                "+-----BEGIN PGP PRIVATE KEY BLOCK-----\n+\n{body}+-----END PGP PRIVATE KEY BLOCK-----\n"
+            ),
+            body[1..30].to_string(),
+        ),
+        (
+            format!("+token: >-\n+  {header}.\n+  {payload}.\n+  {sig}\n"),
+            sig.clone(),
+        ),
+    ];
+    for (input, secret) in cases {
+        all_redacted(&[input], &secret);
+    }
+}
+
+/// Command outputs and HTTP traffic: tables, cookies, listings.
+#[test]
+fn outputs_and_traffic() {
+    let v = alnum(32, 80);
+    for (input, secret) in [
+        (
+            format!("Key         Value\n---         -----\npassword    {v}\nusername    shop_app"),
+            v.clone(),
+        ),
+        (
+            format!("curl -H 'Cookie: sessionid={v}; theme=dark' https://x.example/"),
+            v.clone(),
+        ),
+        (
+            format!("Set-Cookie: connect.sid=s%3A{v}.sig; Path=/; HttpOnly"),
+            format!("s%3A{v}.sig"),
+        ),
+        (
+            format!("{{\"key\": \"apiKey\", \"value\": \"{v}\", \"enabled\": true}}"),
+            v.clone(),
+        ),
+        (
+            format!("\"keyName\": \"key1\",\n\"permissions\": \"FULL\",\n\"value\": \"{v}==\""),
+            v.clone(),
+        ),
+        (format!("ENV[\"PAYMENT_TOKEN\"] ||= \"{v}\""), v.clone()),
+        (format!("os.environ[\"API_KEY\"] = \"{v}\""), v.clone()),
+        (
+            format!("401 Client Error for url: https://api.example/forecast?q=Berlin&appid={v}"),
+            v.clone(),
+        ),
+    ] {
+        all_redacted(&[input], &secret);
+    }
+    all_unchanged(&[
+        "Cookie: theme=dark; lang=en",
+        "{\"key\": \"theme\", \"value\": \"dark-mode-v2-2024\"}",
+        "key = os.environ[\"API_KEY\"]",
     ]);
 }

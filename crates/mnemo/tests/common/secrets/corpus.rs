@@ -265,8 +265,10 @@ pub fn corpus() -> Vec<Item> {
     json_keys(&mut b);
     private_keys(&mut b);
     outputs_and_traffic(&mut b);
+    variations(&mut b);
     benign(&mut b);
     more_benign(&mut b);
+    even_more_benign(&mut b);
     b.items
 }
 
@@ -2046,6 +2048,199 @@ fn outputs_and_traffic(b: &mut Builder) {
     );
 }
 
+/// Known formats in other places and languages than above.
+fn variations(b: &mut Builder) {
+    b.secret("aws-keys-boto3-kwargs", "cloud", "src/storage.py", |g| {
+        let id = format!("AKIA{}", g.from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+        let secret = g.b64(40);
+        let text = format!(
+            "s3 = boto3.client(\"s3\", aws_access_key_id=\"{id}\", aws_secret_access_key=\"{secret}\", region_name=\"eu-west-1\")"
+        );
+        (vec![id, secret], text)
+    });
+    b.one(
+        "github-token-git-config",
+        "source-hosting",
+        "git/config",
+        |g| format!("ghp_{}", g.alnum(36)),
+        |v| format!("[remote \"origin\"]\n\turl = https://{v}@github.com/shop/api.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*"),
+    );
+    b.one(
+        "stripe-key-node-positional",
+        "payments",
+        "src/payments.js",
+        |g| format!("sk_live_51{}", g.alnum(97)),
+        |v| format!("const stripe = require('stripe')('{v}');"),
+    );
+    b.one(
+        "openai-key-nested-json",
+        "ai",
+        "config/tools.json",
+        |g| format!("sk-proj-{}T3BlbkFJ{}", g.url(74), g.url(74)),
+        |v| {
+            format!(
+                "{{\"providers\": {{\"openai\": {{\"key\": \"{v}\", \"model\": \"gpt-4.1\"}}}}}}"
+            )
+        },
+    );
+    b.one(
+        "anthropic-key-http-dump",
+        "ai",
+        "logs/request.txt",
+        |g| format!("sk-ant-api03-{}AA", g.url(93)),
+        |v| format!("POST /v1/messages HTTP/1.1\nHost: api.anthropic.com\nx-api-key: {v}\nanthropic-version: 2023-06-01\ncontent-type: application/json"),
+    );
+    b.one(
+        "slack-token-configmap",
+        "chat",
+        "k8s/configmap.yaml",
+        |g| format!("xoxb-{}-{}-{}", g.digits(12), g.digits(13), g.alnum(24)),
+        |v| {
+            format!("kind: ConfigMap\ndata:\n  SLACK_BOT_TOKEN: {v}\n  SLACK_CHANNEL: \"#deploys\"")
+        },
+    );
+    b.one(
+        "datadog-helm-values",
+        "observability",
+        "k8s/datadog-values.yaml",
+        |g| g.hex(32),
+        |v| format!("datadog:\n  apiKey: {v}\n  site: datadoghq.eu\n  logs:\n    enabled: true"),
+    );
+    b.one(
+        "spring-xml-password",
+        "databases",
+        "src/main/resources/context.xml",
+        |g| g.password(18),
+        |v| format!("<bean id=\"dataSource\" class=\"com.zaxxer.hikari.HikariDataSource\">\n  <property name=\"username\" value=\"shop\"/>\n  <property name=\"password\" value=\"{v}\"/>\n</bean>"),
+    );
+    b.one(
+        "powershell-connection-string",
+        "databases",
+        "scripts/migrate.ps1",
+        |g| g.alnum(20),
+        |v| format!("$conn = \"Host=db.internal;Username=shop;Password={v};Database=shop\"\nInvoke-Migrations -ConnectionString $conn"),
+    );
+    b.one(
+        "npmrc-written-in-ci",
+        "registries",
+        ".github/workflows/release.yml",
+        |g| format!("npm_{}", g.alnum(36)),
+        |v| format!("      - run: echo \"//registry.npmjs.org/:_authToken={v}\" > ~/.npmrc"),
+    );
+    b.secret("ssh-key-heredoc", "private-keys", "scripts/bootstrap.sh", |g| {
+        let body: Vec<String> = (0..4).map(|_| g.b64(70)).collect();
+        let text = format!(
+            "mkdir -p ~/.ssh && cat > ~/.ssh/id_ed25519 <<'KEY'\n-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\nKEY\nchmod 600 ~/.ssh/id_ed25519",
+            body.join("\n")
+        );
+        (body, text)
+    });
+    b.one(
+        "android-strings-maps-key",
+        "cloud",
+        "app/src/main/res/values/strings.xml",
+        |g| format!("AIza{}", g.url(35)),
+        |v| format!("<resources>\n    <string name=\"google_maps_key\" templateMergeStrategy=\"preserve\">{v}</string>\n</resources>"),
+    );
+    b.one(
+        "google-services-json",
+        "cloud",
+        "app/google-services.json",
+        |g| format!("AIza{}", g.url(35)),
+        |v| format!("\"api_key\": [\n  {{\n    \"current_key\": \"{v}\"\n  }}\n]"),
+    );
+    b.one(
+        "toml-table-secret",
+        "config-assignments",
+        "config/prod.toml",
+        |g| g.alnum(32),
+        |v| format!("[stripe]\nsecret = \"{v}\"\nwebhook_path = \"/hooks/stripe\""),
+    );
+    b.one(
+        "pip-index-url-password",
+        "cli-passwords",
+        "notes.txt",
+        |g| g.password(16),
+        |v| {
+            format!(
+                "pip install --index-url https://ci:{v}@pypi.shop.example/simple shop-lib==2.1.0"
+            )
+        },
+    );
+    b.one(
+        "docker-run-env",
+        "cli-passwords",
+        "notes.txt",
+        |g| g.alnum(20),
+        |v| format!("docker run -d --name db -e POSTGRES_PASSWORD={v} -p 5432:5432 postgres:16"),
+    );
+    b.one(
+        "tf-var-env",
+        "config-assignments",
+        "scripts/plan.sh",
+        |g| g.password(18),
+        |v| format!("export TF_VAR_db_password='{v}'\nterraform plan -out plan.bin"),
+    );
+    b.one(
+        "k8s-string-data",
+        "config-assignments",
+        "k8s/secret.yaml",
+        |g| g.alnum(32),
+        |v| format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: partner-api\nstringData:\n  api-key: {v}"),
+    );
+    b.one(
+        "camelcase-client-secret",
+        "config-assignments",
+        "src/config.json",
+        |g| g.url(40),
+        |v| format!("{{\"auth\": {{\"clientId\": \"shop-web\", \"clientSecret\": \"{v}\"}}}}"),
+    );
+    b.one(
+        "terraform-variable-default",
+        "config-assignments",
+        "terraform/variables.tf",
+        |g| g.alnum(40),
+        |v| format!("variable \"api_token\" {{\n  type    = string\n  default = \"{v}\"\n}}"),
+    );
+    b.secret(
+        "private-key-python-string",
+        "private-keys",
+        "src/signing.py",
+        |g| {
+            let (key, body) = pem(g, "EC PRIVATE KEY", 3);
+            (body, format!("SIGNING_KEY = \"\"\"{key}\"\"\""))
+        },
+    );
+    b.one(
+        "notebook-cell-json",
+        "ai",
+        "notebooks/explore.ipynb",
+        |g| format!("sk-proj-{}T3BlbkFJ{}", g.url(74), g.url(74)),
+        |v| format!("  \"source\": [\n    \"import openai\\n\",\n    \"openai.api_key = \\\"{v}\\\"\\n\"\n  ]"),
+    );
+    b.one(
+        "password-in-prose",
+        "cli-passwords",
+        "notes.txt",
+        |g| g.password(16),
+        |v| format!("The staging admin password is {v} - log in and check the orders page."),
+    );
+    b.one(
+        "mailgun-new-format",
+        "mail",
+        "docker-compose.yml",
+        |g| format!("{}-{}-{}", g.hex(32), g.hex(8), g.hex(8)),
+        |v| format!("      MAILGUN_API_KEY: {v}"),
+    );
+    b.one(
+        "hex-secret-bytes",
+        "config-assignments",
+        "src/crypto.py",
+        |g| g.hex(64),
+        |v| format!("HMAC_KEY = bytes.fromhex(\"{v}\")"),
+    );
+}
+
 fn benign(b: &mut Builder) {
     b.benign("git-sha", "notes.txt", |g| {
         let sha = g.hex(40);
@@ -2430,5 +2625,64 @@ fn more_benign(b: &mut Builder) {
     b.benign("rust-env-var", "src/main.rs", |_| {
         let v = "let token = std::env::var(\"GITHUB_TOKEN\")?;".to_string();
         (vec!["std::env::var(\"GITHUB_TOKEN\")".into()], v)
+    });
+}
+
+/// Look-alikes in the same places as the variations.
+fn even_more_benign(b: &mut Builder) {
+    b.benign("actions-cache-key", ".github/workflows/ci.yml", |_| {
+        let v = "key: ${{ runner.os }}-cargo-${{ hashFiles('**/Cargo.lock') }}".to_string();
+        (
+            vec![v.clone()],
+            format!("      - uses: actions/cache@v4\n        with:\n          {v}"),
+        )
+    });
+    b.benign("circleci-cache-key", ".circleci/config.yml", |_| {
+        let v = "key: v1-deps-{{ checksum \"package-lock.json\" }}".to_string();
+        (
+            vec![v.clone()],
+            format!("      - save_cache:\n          {v}"),
+        )
+    });
+    b.benign("docs-bearer-placeholder", "docs/API.md", |_| {
+        let v = "Authorization: Bearer <token>".to_string();
+        (
+            vec![v.clone()],
+            format!("Send the header `{v}` with every request."),
+        )
+    });
+    b.benign("max-tokens-setting", "src/llm.py", |_| {
+        let v = "response = client.messages.create(model=MODEL, max_tokens=1024, messages=msgs)"
+            .to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("primary-key-field", "src/models.ts", |_| {
+        let v = "@Column({ primaryKey: true, foreignKey: \"user_id\" })".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("keycloak-url", "config/auth.env.example", |_| {
+        let v = "KEYCLOAK_URL=https://auth.shop.example/realms/shop".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("fastapi-api-key-header", "src/deps.py", |_| {
+        let v = "api_key_header = APIKeyHeader(name=\"X-API-Key\", auto_error=False)".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("rotate-commit-message", "notes.txt", |g| {
+        let sha = g.hex(7);
+        let v = format!("{sha} fix: rotate the leaked deploy token and revoke the old one");
+        (vec![v.clone()], v)
+    });
+    b.benign("installation-id", "config/app.json", |g| {
+        let id = g.uuid();
+        (
+            vec![id.clone()],
+            format!("{{\"installationId\": \"{id}\", \"telemetry\": false}}"),
+        )
+    });
+    b.benign("password-reset-route", "src/routes.rb", |_| {
+        let v = "get \"/password/reset/:token\", to: \"passwords#edit\", as: :edit_password"
+            .to_string();
+        (vec![v.clone()], v)
     });
 }

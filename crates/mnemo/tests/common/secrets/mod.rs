@@ -2,11 +2,12 @@
 //! text reaches mnemo — each hook field Claude Code fills, the importers,
 //! `remember` from the CLI, MCP and HTTP, archive imports — by the real
 //! binary, each carrier in its own data directory. A secret is redacted on a
-//! carrier only if none of its values (nor their first or last 12
-//! characters) is found in the data directory's files (database, WAL,
-//! spool, logs), in any stored row, in `mnemo export`, or in what
-//! SessionStart, recall and search give back. A benign item is untouched if
-//! every one of its values is still in the stored rows.
+//! carrier only if none of its values (nor, where distinctive, their first
+//! 12, middle 16 or last 12 characters) is found in the data directory's
+//! files (database, WAL, spool, logs), in any stored row, in `mnemo export`,
+//! or in what SessionStart, recall and search give back. A benign item is
+//! untouched if every one of its values is still found verbatim in the
+//! stored rows.
 //!
 //! Shared by `tests/secrets.rs` (the targets) and `benches/redaction.rs`
 //! (the figures).
@@ -21,6 +22,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use aho_corasick::AhoCorasick;
 use memchr::memmem;
 use serde_json::{Value, json};
 
@@ -48,7 +50,9 @@ pub enum Carrier {
     McpToolInput,
     Prompt,
     Stop,
+    SubagentStop,
     Subagent,
+    Spooled,
     ImportClaudeCode,
     ImportClaudeMem,
     RememberCli,
@@ -59,7 +63,7 @@ pub enum Carrier {
 }
 
 impl Carrier {
-    pub const ALL: [Carrier; 22] = [
+    pub const ALL: [Carrier; 24] = [
         Carrier::BashCommand,
         Carrier::BashStdout,
         Carrier::BashStderr,
@@ -74,7 +78,9 @@ impl Carrier {
         Carrier::McpToolInput,
         Carrier::Prompt,
         Carrier::Stop,
+        Carrier::SubagentStop,
         Carrier::Subagent,
+        Carrier::Spooled,
         Carrier::ImportClaudeCode,
         Carrier::ImportClaudeMem,
         Carrier::RememberCli,
@@ -100,7 +106,9 @@ impl Carrier {
             Carrier::McpToolInput => "MCP tool input (JSON)",
             Carrier::Prompt => "UserPromptSubmit prompt",
             Carrier::Stop => "Stop closing message",
+            Carrier::SubagentStop => "SubagentStop closing message",
             Carrier::Subagent => "Agent (subagent) report",
+            Carrier::Spooled => "Bash stdout, spooled (database locked)",
             Carrier::ImportClaudeCode => "import claude-code",
             Carrier::ImportClaudeMem => "import claude-mem",
             Carrier::RememberCli => "remember (CLI)",
@@ -137,6 +145,7 @@ impl Carrier {
                 | Carrier::GitLog
                 | Carrier::Grep
                 | Carrier::McpToolInput
+                | Carrier::Spooled
         )
     }
 }
@@ -243,7 +252,7 @@ fn is_secret_file(file: &str) -> bool {
 /// check every place it could have ended up.
 pub fn run(carrier: Carrier, items: &[Item]) -> CarrierResult {
     let start = Instant::now();
-    let env = Env::new();
+    let mut env = Env::new();
     let parts = chunks(items, carrier.by_file());
     let mut outputs = match carrier {
         Carrier::ImportClaudeCode => import_claude_code(&env, &parts),
@@ -253,25 +262,31 @@ pub fn run(carrier: Carrier, items: &[Item]) -> CarrierResult {
         Carrier::RememberHttp => remember_http(&env, &parts),
         Carrier::ArchiveImport => import_archive(&env, &parts),
         Carrier::LinesImport => import_lines(&env, &parts),
-        _ => live_session(&env, carrier, &parts),
+        _ => live_session(&mut env, carrier, &parts),
     };
     outputs.extend(read_back(&env));
     let stored = stored_rows(&env);
     outputs.extend_from_slice(stored.as_bytes());
     outputs.extend(all_bytes(&env.home));
 
+    // One pass over everything for every needle of every secret item.
+    let needles = needles(items);
+    let owners: Vec<usize> = (0..items.len())
+        .flat_map(|n| std::iter::repeat_n(n, needles[n].len()))
+        .collect();
+    let finder = AhoCorasick::new(needles.iter().flatten()).unwrap();
+    let mut found = vec![false; items.len()];
+    for hit in finder.find_overlapping_iter(&outputs) {
+        found[owners[hit.pattern().as_usize()]] = true;
+    }
     let mut leaked = Vec::new();
     let mut touched = Vec::new();
-    let needles = needles(items);
     for (n, item) in items.iter().enumerate() {
         if item.is_benign() {
             if !item.values.iter().all(|v| stored.contains(v.as_str())) {
                 touched.push(n);
             }
-        } else if needles[n]
-            .iter()
-            .any(|needle| memmem::find(&outputs, needle.as_bytes()).is_some())
-        {
+        } else if found[n] {
             leaked.push(n);
         }
     }
@@ -300,6 +315,9 @@ fn needles(items: &[Item]) -> Vec<Vec<String>> {
         .iter()
         .map(|item| {
             let mut list = Vec::new();
+            if item.is_benign() {
+                return list;
+            }
             for value in &item.values {
                 list.push(value.clone());
                 if value.len() < 24 || !value.is_ascii() {
@@ -343,17 +361,40 @@ pub fn run_all(items: &[Item], carriers: &[Carrier], parallel: usize) -> Vec<Car
 
 /// One session as Claude Code sends it: start, a prompt, the carrier's
 /// events, the closing Stop (which compresses the episode).
-fn live_session(env: &Env, carrier: Carrier, parts: &[Chunk]) -> Vec<u8> {
+fn live_session(env: &mut Env, carrier: Carrier, parts: &[Chunk]) -> Vec<u8> {
     env.hook(None, &env.fixture("session_start__startup"));
     if carrier != Carrier::Prompt && carrier != Carrier::Stop {
         let mut prompt = env.fixture("user_prompt_submit__basic");
         prompt["prompt"] = json!("Set up the deploy configuration for the shop and check it works");
         env.hook(None, &prompt);
     }
+    // Spooled: the events of Bash stdout while another connection holds the
+    // write lock, so each goes to the spool (whose files are looked at
+    // then), to be replayed by the closing Stop.
+    const BUSY: &str = "MNEMO_STORE_BUSY_TIMEOUT_MS";
+    let locker = (carrier == Carrier::Spooled).then(|| {
+        // Hooks give up on the locked database quickly and spool.
+        env.envs.push((BUSY.into(), "100".into()));
+        let db = env.db();
+        db.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        db
+    });
+    let sent = if locker.is_some() {
+        Carrier::BashStdout
+    } else {
+        carrier
+    };
     for (n, part) in parts.iter().enumerate() {
-        for payload in events(env, carrier, n, part) {
+        for payload in events(env, sent, n, part) {
             env.hook(None, &payload);
         }
+    }
+    let mut seen = Vec::new();
+    if let Some(db) = locker {
+        assert_eq!(env.spool_files(), parts.len(), "every event was spooled");
+        seen = all_bytes(&env.home);
+        db.execute_batch("COMMIT").unwrap();
+        env.envs.retain(|(key, _)| key != BUSY);
     }
     if carrier != Carrier::Stop {
         let mut stop = env.fixture("stop__basic");
@@ -361,7 +402,7 @@ fn live_session(env: &Env, carrier: Carrier, parts: &[Chunk]) -> Vec<u8> {
             json!("The deploy configuration is in place and the smoke test passes.");
         env.hook(None, &stop);
     }
-    Vec::new()
+    seen
 }
 
 /// The hook payloads that carry one chunk.
@@ -519,6 +560,14 @@ fn events(env: &Env, carrier: Carrier, n: usize, part: &Chunk) -> Vec<Value> {
                 "Done. I wrote the configuration as follows:\n\n```\n{text}\n```\n\nThe deploy works now."
             ));
             return vec![prompt, stop];
+        }
+        Carrier::SubagentStop => {
+            let mut p = env.fixture("subagent_stop__basic");
+            p["agent_id"] = json!(format!("a27069128{n:08}"));
+            p["last_assistant_message"] = json!(format!(
+                "These are the settings the service reads:\n\n{text}"
+            ));
+            p
         }
         Carrier::Subagent => {
             let mut p = env.fixture("post_tool_use__agent");

@@ -163,6 +163,12 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
         }
         Value::Object(map) => {
             rename_secret_keys(r, map, container, report);
+            if let Some(value_key) = secret_pair_value(map)
+                && let Some(Value::String(v)) = map.get_mut(value_key)
+            {
+                *v = r.marker_of(K_ASSIGN).to_string();
+                report.add(KINDS[usize::from(K_ASSIGN)], 1);
+            }
             for (k, x) in map.iter_mut() {
                 let sk = secret_key || is_secret_key(k);
                 walk(r, x, sk, mentions_secret(k.as_bytes()), report);
@@ -210,6 +216,36 @@ fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
             *line = out;
         }
     }
+}
+
+/// A name/value object whose name says its value is a secret:
+/// `{"key": "apiKey", "value": …}` (Postman), `{"name": "DB_PASSWORD",
+/// "value": …}` (Kubernetes, ECS), `{"keyName": "key1", "value": <random>}`
+/// (`az storage account keys list`). Returns the value's key.
+fn secret_pair_value(map: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    let value_key = ["value", "Value"]
+        .into_iter()
+        .find(|k| map.contains_key(*k))?;
+    let v = map.get(value_key)?.as_str()?.as_bytes();
+    if !plain_value_ok(v) || is_placeholder(v) {
+        return None;
+    }
+    let named = map.iter().any(|(k, x)| {
+        if k == value_key {
+            return false;
+        }
+        let by_name = matches!(k.as_str(), "key" | "Key" | "name" | "Name")
+            && x.as_str().is_some_and(|n| {
+                is_secret_key(n) || (mentions_secret(n.as_bytes()) && looks_random(v))
+            });
+        // `keyName`, `secretId`: a field about the key beside its value.
+        let lower = k.to_ascii_lowercase();
+        let about_secret = ["key", "secret", "password", "token"]
+            .iter()
+            .any(|w| lower.contains(w));
+        by_name || (about_secret && looks_random(v))
+    });
+    named.then_some(value_key)
 }
 
 /// Keys shorter than this are not cleaned: no secret is that short.

@@ -203,6 +203,36 @@ const RULES: &[FlagRule] = &[
         separate: &[b"--oauth2-bearer"],
         attached: &[],
     },
+    FlagRule {
+        programs: &[b"openssl"],
+        needs: None,
+        separate: &[b"-k"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"sqlcmd", b"bcp", b"osql"],
+        needs: None,
+        separate: &[b"-P"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"security"],
+        needs: None,
+        separate: &[b"-w"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"az"],
+        needs: Some(b"secret"),
+        separate: &[b"--value"],
+        attached: &[],
+    },
+    FlagRule {
+        programs: &[b"aws"],
+        needs: None,
+        separate: &[b"--secret-string"],
+        attached: &[],
+    },
 ];
 
 /// Programs whose words `<verb…> NAME VALUE` set a setting: the value is a
@@ -213,6 +243,14 @@ const SETTERS: &[(&[u8], &[u8])] = &[
     (b"pnpm", b"set"),
     (b"aws", b"set"),
     (b"git", b"config"),
+    (b"composer", b"config"),
+    (b"poetry", b"config"),
+    (b"bundle", b"set"),
+    (b"pip", b"set"),
+    (b"rclone", b"create"),
+    (b"rclone", b"update"),
+    (b"doppler", b"set"),
+    (b"infisical", b"set"),
 ];
 
 /// Programs that take a secret as a positional argument after a verb:
@@ -255,7 +293,7 @@ pub(super) fn command_line(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Spa
         // `echo X | docker login --password-stdin`: the echoed value.
         let stdin_secret = cmd.iter().any(|w| {
             let word = &b[w.start..w.end];
-            word.ends_with(b"-stdin") || word == b"--with-token"
+            word.ends_with(b"-stdin") || word == b"--with-token" || word == b"--data-file=-"
         });
         if stdin_secret && n > 0 {
             echoed(b, &cmds[n - 1], out);
@@ -314,6 +352,15 @@ fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
     {
         push_range(b, w.vs + pct + 1, w.ve, out);
     }
+    // `sqlplus scott/tiger@db`: the password between `/` and `@`.
+    if matches!(prog, b"sqlplus" | b"rman" | b"expdp" | b"impdp" | b"sqlldr")
+        && let Some(w) = args.iter().find(|w| !b[w.start..w.end].starts_with(b"-"))
+        && let Some(slash) = memchr::memchr(b'/', &b[w.vs..w.ve])
+    {
+        let pw_start = w.vs + slash + 1;
+        let pw_end = memchr::memchr(b'@', &b[pw_start..w.ve]).map_or(w.ve, |a| pw_start + a);
+        push_range(b, pw_start, pw_end, out);
+    }
     // `openssl … -passout pass:X`, anywhere.
     for w in args {
         if b[w.vs..w.ve].starts_with(b"pass:") {
@@ -329,10 +376,16 @@ fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
                 .iter()
                 .filter(|w| !b[w.start..w.end].starts_with(b"-"))
                 .collect();
-            if let [name, value, ..] = rest[..]
-                && setting_is_secret(&b[name.vs..name.ve])
-            {
-                push_value(b, value, out);
+            // `NAME VALUE` pairs (`rclone config create r s3 access_key_id
+            // X secret_access_key Y`); `http-basic.HOST USER PASSWORD`.
+            for (k, name) in rest.iter().enumerate() {
+                let name = &b[name.vs..name.ve];
+                let skip = usize::from(name.starts_with(b"http-basic"));
+                if (skip == 1 || setting_is_secret(name))
+                    && let Some(value) = rest.get(k + 1 + skip)
+                {
+                    push_value(b, value, out);
+                }
             }
         }
     }
@@ -359,7 +412,10 @@ fn setting_is_secret(name: &[u8]) -> bool {
         .rsplit(|&c| c == b':' || c == b'/' || c == b'.')
         .next()
         .unwrap_or(name);
-    is_secret_name(last) || is_secret_name(name)
+    is_secret_name(last)
+        || is_secret_name(name)
+        || mentions_secret(name)
+        || name.starts_with(b"github-oauth")
 }
 
 /// The last argument of `echo X` / `printf '%s' X`.

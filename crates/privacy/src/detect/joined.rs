@@ -65,7 +65,16 @@ fn joins(b: &[u8]) -> Vec<Join> {
                     .count();
                 let next = i + 1 + line_prefix_len(b, i + 1);
                 let end = next + run(b, next, |c| c == b' ' || c == b'\t');
-                if tail >= FOLD_MIN && b.get(end).is_some_and(|&c| b64url(c)) {
+                // Both lines hold nothing but the pieces: a token ending a
+                // line of other text is complete, and the next line's first
+                // word is not its continuation.
+                let ls = line_start(b, line_end);
+                let ls = ls + line_prefix_len(b, ls);
+                let own = &b[ls.min(line_end)..line_end];
+                let prev_pure = own.trim_ascii_start().len() == tail;
+                let piece = run(b, end, |c| b64url(c) || c == b'.');
+                let next_pure = matches!(b.get(end + piece), None | Some(b'\n' | b'\r'));
+                if tail >= FOLD_MIN && piece > 0 && prev_pure && next_pure {
                     out.push(Join {
                         start: line_end,
                         end,

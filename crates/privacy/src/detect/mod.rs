@@ -292,6 +292,21 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"rabbitmqctl", Det::Command),
     (b"mc alias", Det::Command),
     (b"gh auth", Det::Command),
+    (b"composer ", Det::Command),
+    (b"poetry ", Det::Command),
+    (b"bundle config", Det::Command),
+    (b"pip config", Det::Command),
+    (b"rclone ", Det::Command),
+    (b"doppler ", Det::Command),
+    (b"infisical ", Det::Command),
+    (b"openssl ", Det::Command),
+    (b"sqlcmd", Det::Command),
+    (b"bcp ", Det::Command),
+    (b"security ", Det::Command),
+    (b"az keyvault", Det::Command),
+    (b"--secret-string", Det::Command),
+    (b"--data-file=-", Det::Command),
+    (b"sqlplus", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),
@@ -1059,7 +1074,7 @@ fn auth_header(b: &[u8], i: usize, n: usize) -> Option<Span> {
         !(c.is_ascii_whitespace() || b"\"'`,;\\".contains(&c))
     });
     let v = &b[j..j + r];
-    if r == 0 || !plain_value_ok(v) {
+    if r == 0 || !plain_value_ok(v) || is_placeholder(v) {
         return None;
     }
     // Without a scheme or quotes, it may be code: `authorization =
@@ -1123,13 +1138,18 @@ fn basic_auth(b: &[u8], i: usize) -> Option<Span> {
     let u = run(b, j, |c| !(c.is_ascii_whitespace() || b":'\"".contains(&c)));
     // The colon of an earlier pass's `[REDACTED:<kind>]` is not the one of
     // `user:password` (`-u secret=[REDACTED:…]` must stay as it is).
-    if u == 0 || b.get(j + u) != Some(&b':') || b[j..j + u].ends_with(b"[REDACTED") {
+    if b.get(j + u) != Some(&b':') || b[j..j + u].ends_with(b"[REDACTED") {
         return None;
     }
     let start = j + u + 1;
     let r = run(b, start, |c| {
         !(c.is_ascii_whitespace() || b"'\"".contains(&c))
     });
+    // `-u <api key>:` (Stripe, Mailgun style): the key is the user.
+    let user = &b[j..j + u];
+    if r == 0 && structure::looks_random(user) {
+        return Some(span(j, j + u, K_BASIC, P_CONTEXT));
+    }
     let pw = &b[start..start + r];
     (r > 0 && plain_value_ok(pw) && !pw.iter().all(u8::is_ascii_digit))
         .then(|| span(start, start + r, K_BASIC, P_CONTEXT))

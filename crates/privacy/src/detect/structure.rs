@@ -302,7 +302,10 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
         object_keys(b, skip_blank(b, after + 1), out);
         return;
     }
-    let Some((vs, ve)) = paired_value(b, start, end).or_else(|| assignment(b, start, end)) else {
+    let Some((vs, ve)) = paired_value(b, start, end)
+        .or_else(|| variable_default(b, start, end))
+        .or_else(|| assignment(b, start, end))
+    else {
         return;
     };
     let v = &b[vs..ve];
@@ -356,11 +359,23 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
         if at_ci(b, j, b"value=") {
             return value_at(b, j + 6, b"");
         }
+        // `<entry key="password">X</entry>`
+        if b.get(end + 1) == Some(&b'>') {
+            let vs = end + 2;
+            let r = run(b, vs, |c| c != b'<' && c != b'\n');
+            return (r > 0 && b.get(vs + r) == Some(&b'<')).then_some((vs, vs + r, true));
+        }
         return None;
     }
     let j = skip_blank(b, end);
     if j == end || j >= b.len() || b[j] == b'\n' {
         return None;
+    }
+    // A log line or prose: `using API key <random>`, `token <random>`.
+    if let Some((vs, ve, quoted)) = value_at(b, j, b",;")
+        && looks_random(trim_bare(&b[vs..ve]))
+    {
+        return Some((vs, vs + trim_bare(&b[vs..ve]).len(), quoted));
     }
     // `ENV NAME value`
     let trimmed = line_before.trim_ascii_start();
@@ -561,6 +576,11 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
             j = k;
         }
     }
+    // A literal wrapped in a decoder or constructor:
+    // `bytes.fromhex("…")`, `SecretStr("…")`, `Buffer.from("…", "hex")`.
+    if let Some(k) = wrapped_literal(b, j) {
+        j = k;
+    }
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
@@ -588,6 +608,14 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
         }
     }
     let (vs, ve, quoted) = first?;
+    // A YAML block scalar, `password: |`: the value is the indented line
+    // that follows.
+    let v = &b[vs..ve];
+    if colon && !quoted && matches!(v, b"|" | b">" | b"|-" | b">-" | b"|+" | b">+") {
+        let next = skip_space_lines(b, ve);
+        let (ns, ne, _) = value_at(b, next, b"")?;
+        return plain_value_ok(&b[ns..ne]).then_some((ns, ne));
+    }
     value_ok(name, sep, &b[vs..ve], quoted, false, next_on_line(b, ve))
         .map(|(s, e)| (vs + s, vs + e))
 }
@@ -1120,10 +1148,29 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         .take_while(|&&c| is_ident(c) || b".:()'\"".contains(&c))
         .count();
     let callee = b[i - callee_len..i].to_ascii_lowercase();
+    // A setter named after the secret takes any literal: `.password("…")`,
+    // `setApiKey("…")`; not a getter or a lookup by name.
+    let method_len = b[..i].iter().rev().take_while(|&&c| is_ident(c)).count();
+    let method = &b[i - method_len..i];
+    let lookup = [
+        &b"get"[..],
+        b"has",
+        b"read",
+        b"load",
+        b"fetch",
+        b"find",
+        b"delete",
+        b"remove",
+        b"lookup",
+    ]
+    .iter()
+    .any(|p| method.len() > p.len() && method[..p.len()].eq_ignore_ascii_case(p));
+    let setter = method_len > 0 && !lookup && is_secret_name(method);
     if callee_len == 0
-        || !CREDENTIAL_CALLEES
-            .iter()
-            .any(|w| memmem::find(&callee, w).is_some())
+        || !(setter
+            || CREDENTIAL_CALLEES
+                .iter()
+                .any(|w| memmem::find(&callee, w).is_some()))
     {
         return;
     }
@@ -1134,7 +1181,12 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
             return;
         };
         let v = &b[vs..ve];
-        if looks_random(v) && !is_placeholder(v) {
+        let secret = if setter {
+            plain_value_ok(v) && !v.contains(&b' ')
+        } else {
+            looks_random(v)
+        };
+        if secret && !is_placeholder(v) {
             out.push(span(vs, ve, K_ARGUMENT, P_GENERIC));
         }
         j = skip_blank(b, ve + 1);
@@ -1232,4 +1284,61 @@ pub(super) fn cookies(b: &[u8], i: usize, n: usize, out: &mut Vec<Span>) {
         }
         k += 1;
     }
+}
+
+/// Calls that only wrap or decode the literal they are given.
+const WRAPPERS: &[&[u8]] = &[
+    b"fromhex",
+    b"unhexlify",
+    b"b64decode",
+    b"urlsafe_b64decode",
+    b"decode",
+    b"encode",
+    b"from",
+    b"new",
+    b"secretstr",
+    b"secretstring",
+    b"secret",
+    b"bytes",
+    b"bytearray",
+    b"str",
+    b"string",
+    b"tostring",
+    b"atob",
+    b"getenv_or",
+];
+
+/// At `j`, a call of one of [`WRAPPERS`] whose first argument is a quoted
+/// literal: where that literal starts.
+fn wrapped_literal(b: &[u8], j: usize) -> Option<usize> {
+    let path = run(b, j, |c| is_ident(c) || c == b'.' || c == b':');
+    let open = j + path;
+    if path == 0 || b.get(open) != Some(&b'(') {
+        return None;
+    }
+    let last = b[j..open]
+        .rsplit(|&c| c == b'.' || c == b':')
+        .next()?
+        .to_ascii_lowercase();
+    let k = skip_blank(b, open + 1);
+    (WRAPPERS.contains(&last.as_slice()) && matches!(b.get(k), Some(b'"' | b'\''))).then_some(k)
+}
+
+/// An HCL variable block, `variable "api_token" { … default = "…" }`: the
+/// default of a secret-named variable.
+fn variable_default(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let before = &b[start.saturating_sub(10)..start];
+    let after = skip_blank(b, skip_quote(b, end));
+    if !before.ends_with(b"variable \"") || b.get(after) != Some(&b'{') {
+        return None;
+    }
+    let window = &b[after..b.len().min(after + 400)];
+    let close = memchr::memchr(b'}', window).unwrap_or(window.len());
+    let d = after + memmem::find(&window[..close], b"default")?;
+    let j = skip_blank(b, d + 7);
+    if b.get(j) != Some(&b'=') {
+        return None;
+    }
+    let (vs, ve, quoted) = value_at(b, skip_blank(b, j + 1), b"")?;
+    value_ok(&b[start..end], b" = ", &b[vs..ve], quoted, false, 0).map(|(s, e)| (vs + s, vs + e))
 }

@@ -386,3 +386,23 @@ fn names_on_another_line_of_a_patch() {
         "-  login ops@example.com"
     );
 }
+
+#[test]
+fn name_value_objects() {
+    let r = redactor();
+    let v = alnum(32, 63);
+    let mut p = base(
+        "mcp__config__apply",
+        json!({"settings": [
+            {"name": "prod", "values": [{"key": "apiKey", "value": v.clone(), "enabled": true}]},
+            [{"keyName": "key1", "permissions": "FULL", "value": format!("{v}==")}],
+            {"name": "DB_PASSWORD", "value": "hunter2!x"},
+            {"key": "theme", "value": "dark"}
+        ]}),
+        json!({"ok": true}),
+    );
+    r.clean_event(&mut p);
+    let out = text_of(&p);
+    assert!(!out.contains(&v) && !out.contains("hunter2!x"), "{out}");
+    assert_eq!(p["tool_input"]["settings"][3]["value"], "dark");
+}

@@ -22,14 +22,16 @@ fn all_redacted(cases: &[String], secret: &str) {
     assert!(missed.is_empty(), "leaked:\n{}", missed.join("\n"));
 }
 
+/// Assert each input comes out unchanged.
 #[track_caller]
-fn all_unchanged(cases: &[&str]) {
+pub(crate) fn all_unchanged<S: AsRef<str>>(cases: &[S]) {
     let r = redactor();
     let changed: Vec<String> = cases
         .iter()
         .filter_map(|s| {
+            let s = s.as_ref();
             let out = r.clean_text(s);
-            (out != *s).then(|| format!("{s:?}\n  -> {out:?}"))
+            (out != s).then(|| format!("{s:?}\n  -> {out:?}"))
         })
         .collect();
     assert!(changed.is_empty(), "changed:\n{}", changed.join("\n"));
@@ -126,6 +128,18 @@ fn command_line_passwords() {
         "git config --global github.token {v}",
         "ngrok config add-authtoken {v}",
         "smbclient //srv/share -U bob%{v}",
+        "rclone config create r2 s3 provider Cloudflare access_key_id {v} secret_access_key x",
+        "composer config --global http-basic.repo.example.com bob {v}",
+        "poetry config pypi-token.pypi {v}",
+        "echo -n {v} | gcloud secrets create db-pass --data-file=-",
+        "openssl enc -aes-256-cbc -k {v} -in a -out b",
+        "sqlcmd -S db -U sa -P {v} -Q 'select 1'",
+        "security add-generic-password -a bob -s api -w {v}",
+        "az keyvault secret set --vault-name v --name db --value {v}",
+        "aws secretsmanager create-secret --name db --secret-string {v}",
+        "curl -u {v}: https://api.example.com/v1/charges",
+        "DEBUG using API key {v} for the request",
+        "sqlplus scott/{v}@prod",
         "--pass {v}",
     ]
     .iter()
@@ -412,5 +426,42 @@ fn outputs_and_traffic() {
         "Cookie: theme=dark; lang=en",
         "{\"key\": \"theme\", \"value\": \"dark-mode-v2-2024\"}",
         "key = os.environ[\"API_KEY\"]",
+    ]);
+}
+
+#[test]
+fn yaml_blocks_xml_entries_and_setters() {
+    let v = format!("{}!x", alnum(14, 90));
+    for input in [
+        format!("db:\n  password: |\n    {v}\n  user: app\n"),
+        format!("<entry key=\"password\">{v}</entry>"),
+        format!("<property name=\"password\" value=\"{v}\"/>"),
+        format!("DataSource ds = builder.username(\"app\").password(\"{v}\").build();"),
+        format!("client.setApiKey(\"{v}\");"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "String t = config.getToken(\"refresh\");",
+        "secrets.withSecretName(\"db-credentials\")",
+        "description: |\n  The token is refreshed hourly.\n",
+    ]);
+}
+
+#[test]
+fn wrapped_literals_and_variable_defaults() {
+    let v = alnum(40, 95);
+    for input in [
+        format!("variable \"api_token\" {{\n  type    = string\n  default = \"{v}\"\n}}"),
+        format!("HMAC_KEY = bytes.fromhex(\"{v}\")"),
+        format!("password = SecretStr(\"{v}\")"),
+        format!("const key = Buffer.from(\"{v}\", \"hex\");"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    all_unchanged(&[
+        "Send the header `Authorization: Bearer <token>` with every request.",
+        "variable \"api_token\" {\n  type      = string\n  sensitive = true\n}",
+        "key = bytes.fromhex(\"00ff\")",
     ]);
 }

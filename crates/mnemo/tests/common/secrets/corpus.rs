@@ -266,9 +266,11 @@ pub fn corpus() -> Vec<Item> {
     private_keys(&mut b);
     outputs_and_traffic(&mut b);
     variations(&mut b);
+    services_and_ops(&mut b);
     benign(&mut b);
     more_benign(&mut b);
     even_more_benign(&mut b);
+    ops_benign(&mut b);
     b.items
 }
 
@@ -2241,6 +2243,172 @@ fn variations(b: &mut Builder) {
     );
 }
 
+/// Service configuration and SaaS tokens as operations work meets them.
+fn services_and_ops(b: &mut Builder) {
+    b.one("makefile-variable", "config-assignments", "Makefile",
+        |g| g.alnum(20),
+        |v| format!("DOCKER_PASSWORD ?= {v}\n\nlogin:\n\tdocker login -u shop --password-stdin <<< \"$(DOCKER_PASSWORD)\""));
+    b.one(
+        "systemd-environment",
+        "config-assignments",
+        "deploy/shop-api.service",
+        |g| g.alnum(40),
+        |v| format!("[Service]\nEnvironment=\"API_TOKEN={v}\"\nExecStart=/usr/local/bin/shop-api"),
+    );
+    b.one(
+        "crontab-curl-user",
+        "cli-passwords",
+        "deploy/crontab",
+        |g| g.password(16),
+        |v| {
+            format!(
+                "0 3 * * * curl -fsS -u backup:{v} https://backup.shop.example/trigger >/dev/null"
+            )
+        },
+    );
+    b.one(
+        "nginx-api-key-header",
+        "config-assignments",
+        "nginx/partner.conf",
+        |g| g.alnum(32),
+        |v| format!("    proxy_set_header X-Api-Key {v};"),
+    );
+    b.one(
+        "redis-requirepass",
+        "databases",
+        "deploy/redis.conf",
+        |g| g.alnum(32),
+        |v| format!("bind 0.0.0.0\nrequirepass {v}\nmaxmemory 2gb"),
+    );
+    b.one(
+        "mysql-my-cnf",
+        "databases",
+        "deploy/my.cnf",
+        |g| g.password(18),
+        |v| format!("[client]\nuser=root\npassword={v}\nhost=db.internal"),
+    );
+    b.one(
+        "ansible-inventory-password",
+        "cli-passwords",
+        "ansible/hosts.ini",
+        |g| g.password(16),
+        |v| format!("[db]\ndb01 ansible_host=10.0.3.9 ansible_user=deploy ansible_password={v}"),
+    );
+    b.one("helm-nested-postgres-password", "databases", "k8s/values-prod.yaml",
+        |g| g.alnum(20),
+        |v| format!("postgresql:\n  auth:\n    username: shop\n    postgresPassword: {v}\n    database: shop"));
+    b.one(
+        "jenkinsfile-environment",
+        "ci",
+        "Jenkinsfile",
+        |g| g.password(18),
+        |v| format!("pipeline {{\n  environment {{\n    NEXUS_PASSWORD = '{v}'\n  }}\n}}"),
+    );
+    b.secret("gitlab-docker-auth-config", "base64-wrapped", ".gitlab-ci.yml", |g| {
+        let auth = base64(format!("gitlab-ci-token:{}", g.alnum(24)).as_bytes());
+        let text = format!("variables:\n  DOCKER_AUTH_CONFIG: '{{\"auths\":{{\"registry.gitlab.com\":{{\"auth\":\"{auth}\"}}}}}}'");
+        (vec![auth], text)
+    });
+    b.one("kafka-jaas-password", "config-assignments", "config/kafka.properties",
+        |g| g.password(20),
+        |v| format!("sasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"shop\" password=\"{v}\";"));
+    b.one(
+        "amqp-url",
+        "databases",
+        "config/celery.py",
+        |g| g.alnum(20),
+        |v| format!("broker_url = \"amqp://shop:{v}@mq.internal:5672/prod\""),
+    );
+    b.one(
+        "elasticsearch-url",
+        "observability",
+        "config/search.yml",
+        |g| g.alnum(20),
+        |v| format!("elasticsearch:\n  url: https://elastic:{v}@es.shop.example:9200"),
+    );
+    b.one("s3-presigned-url", "cloud", "logs/upload.log",
+        |g| format!("AKIA{}", g.from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)),
+        |v| format!("PUT https://shop-assets.s3.eu-west-1.amazonaws.com/a.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={v}%2F20261205%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Date=20261205T101200Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=0f3c"));
+    b.one(
+        "gcloud-print-access-token",
+        "cloud",
+        "notes.txt",
+        |g| format!("ya29.a0{}", g.url(160)),
+        |v| format!("$ gcloud auth print-access-token\n{v}"),
+    );
+    b.one(
+        "azure-devops-pat",
+        "source-hosting",
+        "scripts/mirror.sh",
+        |g| g.lower(52),
+        |v| format!("git clone https://pat:{v}@dev.azure.com/shop/api/_git/api"),
+    );
+    b.one(
+        "atlassian-api-token",
+        "ci",
+        "scripts/jira.sh",
+        |g| format!("ATATT3xFfGF0{}={}", g.url(170), g.upper(8)),
+        |v| format!("curl -u ops@shop.example:{v} https://shop.atlassian.net/rest/api/3/myself"),
+    );
+    b.one("linear-api-key", "ci", "notes.txt",
+        |g| format!("lin_api_{}", g.alnum(40)),
+        |v| format!("curl https://api.linear.app/graphql -H 'Authorization: {v}' -d '{{\"query\": \"{{ viewer {{ id }} }}\"}}'"));
+    b.one(
+        "notion-token",
+        "ai",
+        "src/notion.ts",
+        |g| format!("ntn_{}", g.alnum(46)),
+        |v| format!("const notion = new Client({{ auth: \"{v}\" }});"),
+    );
+    b.one(
+        "airtable-pat",
+        "databases",
+        "scripts/export.py",
+        |g| format!("pat{}.{}", g.alnum(14), g.hex(64)),
+        |v| format!("api = Api(\"{v}\")\ntable = api.table(\"appX1\", \"Orders\")"),
+    );
+    b.one(
+        "figma-token",
+        "ci",
+        "notes.txt",
+        |g| format!("figd_{}", g.url(40)),
+        |v| format!("curl -H 'X-Figma-Token: {v}' https://api.figma.com/v1/files/abc"),
+    );
+    b.one(
+        "mapbox-secret-token",
+        "cloud",
+        "scripts/tiles.sh",
+        |g| format!("sk.eyJ1Ijoic2hvcCIsImEiOiJ{}.{}", g.url(20), g.url(22)),
+        |v| format!("mapbox upload shop.tiles ./tiles.mbtiles --token {v}"),
+    );
+    b.one(
+        "algolia-admin-key-positional",
+        "observability",
+        "scripts/reindex.js",
+        |g| g.hex(32),
+        |v| format!("const client = algoliasearch('KX8Q2M1P7Z', '{v}');"),
+    );
+    b.one(
+        "contentful-pat",
+        "ci",
+        "notes.txt",
+        |g| format!("CFPAT-{}", g.url(43)),
+        |v| format!("contentful login --management-token {v}"),
+    );
+    b.one(
+        "okta-ssws",
+        "secret-managers",
+        "scripts/users.sh",
+        |g| format!("00{}", g.url(40)),
+        |v| {
+            format!("curl -H 'Authorization: SSWS {v}' https://shop.okta.com/api/v1/users?limit=25")
+        },
+    );
+    b.one("auth0-client-secret", "config-assignments", "auth0.config.js",
+        |g| g.url(64),
+        |v| format!("module.exports = {{\n  domain: 'shop.eu.auth0.com',\n  clientId: 'Xk29Qm3Lp8Zr1T',\n  clientSecret: '{v}',\n}};"));
+}
+
 fn benign(b: &mut Builder) {
     b.benign("git-sha", "notes.txt", |g| {
         let sha = g.hex(40);
@@ -2682,6 +2850,49 @@ fn even_more_benign(b: &mut Builder) {
     });
     b.benign("password-reset-route", "src/routes.rb", |_| {
         let v = "get \"/password/reset/:token\", to: \"passwords#edit\", as: :edit_password"
+            .to_string();
+        (vec![v.clone()], v)
+    });
+}
+
+/// Look-alikes from operations work.
+fn ops_benign(b: &mut Builder) {
+    b.benign("mapbox-public-token", "src/map.ts", |g| {
+        let v = format!("pk.eyJ1Ijoic2hvcCIsImEiOiJ{}.{}", g.url(20), g.url(22));
+        (vec![v.clone()], format!("mapboxgl.accessToken = '{v}';"))
+    });
+    b.benign("nix-sri-hash", "flake.lock", |g| {
+        let v = format!("sha256-{}=", g.b64(43));
+        (vec![v.clone()], format!("\"narHash\": \"{v}\","))
+    });
+    b.benign("go-pseudo-version", "go.mod", |g| {
+        let v = format!("v0.0.0-20241105093012-{}", g.hex(12));
+        (vec![v.clone()], format!("require golang.org/x/exp {v}"))
+    });
+    b.benign("correlation-id", "logs/app.log", |g| {
+        let id = g.uuid();
+        (
+            vec![id.clone()],
+            format!("WARN payment retry correlation_id={id} attempt=2"),
+        )
+    });
+    b.benign("npm-config-env", "logs/ci.log", |_| {
+        let v = "npm_config_cache=/home/runner/.npm".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("prefix-in-prose", "docs/security.md", |_| {
+        let v = "GitHub tokens start with ghp_ and AWS access key ids with AKIA; rotate both if they leak.".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("kubectl-get-secrets", "logs/k8s.txt", |_| {
+        let v = "db-credentials        Opaque                 2      5d".to_string();
+        (
+            vec![v.clone()],
+            format!("NAME                  TYPE                   DATA   AGE\n{v}"),
+        )
+    });
+    b.benign("build-arg-version", "notes.txt", |_| {
+        let v = "docker build --build-arg VERSION=1.4.0 --build-arg COMMIT=3f2a1b7 -t shop-api ."
             .to_string();
         (vec![v.clone()], v)
     });

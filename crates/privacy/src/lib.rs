@@ -28,7 +28,9 @@
 //!    a client (`Client("AC…", "<token>")`), rows of command-output tables
 //!    (`password    X` from `vault kv get`), session cookies, `value`
 //!    fields of objects that name a secret (`{"key": "apiKey", "value": …}`),
-//!    `.pgpass` lines, grep output from secret files,
+//!    `.pgpass` lines, SQL `PASSWORD '…'` / `IDENTIFIED BY '…'`, literals
+//!    wrapped in a decoder (`bytes.fromhex("…")`), grep output from secret
+//!    files,
 //!    and the user's own patterns ([`PrivacyOptions::extra_patterns`]). Each
 //!    secret becomes `[REDACTED:<kind>]`. The built-in detectors are
 //!    hand-written scanners started by literal triggers (`ghp_`, `sk-`,
@@ -93,8 +95,12 @@
 //! `existingSecret`), YAML tags (`!vault …`, `!secret x`), variables and
 //! templates (`${VAR}`, `$(cat f)`, `${{ secrets.X }}`, `{{ x }}`), and
 //! placeholders (`<your-token>`, `your-api-key-here`, `changeme`,
-//! `xxxxxxxx`, `sk-xxxx`, `****`). A hex digest under a name that says
-//! so (`password_hash`) stays too.
+//! `xxxxxxxx`, `sk-xxxx`, `****`), version requirements (`^5.1.1`) and
+//! keys published by design (`pk_live_…`, Mapbox `pk.eyJ…`). A value
+//! named as a digest (`password_hash`, `hashed_password`) stays too. A name
+//! that only mentions a secret word (`OPENAI_KEY`, `cache_key`,
+//! `KEY_PART_1`) has its value redacted only when the value looks
+//! generated (a run of 8+ characters mixing letters and digits).
 //!
 //! # Known limits
 //!

@@ -213,6 +213,8 @@ enum Det {
     ValueField,
     /// A `Cookie:` / `Set-Cookie:` header.
     Cookie,
+    /// SQL's `IDENTIFIED BY '…'`.
+    IdentifiedBy,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -243,6 +245,12 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"value", Det::ValueField),
     (b"cookie:", Det::Cookie),
     (b"appid", Det::Name),
+    (b"identified by", Det::IdentifiedBy),
+    (b"requirepass", Det::Name),
+    (b"masterauth", Det::Name),
+    (b"session", Det::Name),
+    (b"auth=", Det::Name),
+    (b"auth =", Det::Name),
     (b":*:", Det::Pgpass),
     (b"(\"", Det::CallArgs),
     (b"('", Det::CallArgs),
@@ -809,6 +817,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         }
         Det::Pgpass => structure::pgpass(b, i),
         Det::ValueField => structure::value_field(b, i, n),
+        Det::IdentifiedBy => structure::identified_by(b, i, n),
         Det::Cookie => {
             structure::cookies(b, i, n, out);
             None

@@ -45,7 +45,10 @@ fn secret_words(name: &[u8]) -> bool {
         b"keypass",
         b"_dsn",
     ];
-    if n == b"pass" || SUFFIXES.iter().any(|s| n.ends_with(s)) {
+    if matches!(n, b"pass" | b"requirepass" | b"masterauth" | b"masterpass")
+        || n.ends_with(b"_session")
+        || SUFFIXES.iter().any(|s| n.ends_with(s))
+    {
         return true;
     }
     // `secret_key_base`
@@ -282,14 +285,29 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     while start > st.names_done && is_name_byte(b[start - 1]) {
         start -= 1;
     }
-    let end = i + run(b, i, is_name_byte);
+    let mut end = i + run(b, i, is_name_byte);
     st.names_done = end;
+    // `path-12-NAME`: a `grep -n` context prefix is not part of the name.
+    let mut k = start;
+    while k < end {
+        let d = run(b, k + 1, |c| c.is_ascii_digit());
+        if b[k] == b'-' && d > 0 && b.get(k + 1 + d) == Some(&b'-') {
+            if k + 2 + d <= i {
+                start = k + 2 + d;
+            } else {
+                end = k;
+                break;
+            }
+        }
+        k += 1;
+    }
     let name = &b[start..end];
     // `Pwd=` is a password only in a `;`-separated connection string
     // (`PWD=/home/u` is the working directory).
     let conn_pwd = name.eq_ignore_ascii_case(b"pwd") && start > 0 && b[start - 1] == b';';
     // A path or package segment (`@octokit/auth-token`), not a variable.
-    if start > 0 && matches!(b[start - 1], b'/' | b'@') && b.get(end) != Some(&b'=') {
+    if start > 0 && matches!(b[start - 1], b'/' | b'@') && matches!(b.get(end), Some(b'"' | b'\''))
+    {
         return;
     }
     let secret = conn_pwd || is_secret_name(name);
@@ -309,7 +327,10 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
         return;
     };
     let v = &b[vs..ve];
-    if !secret && !looks_random(v) {
+    // The password of `auth=("user", "password")`.
+    let auth_pair = name.to_ascii_lowercase().ends_with(b"auth")
+        && b[..vs.saturating_sub(1)].trim_ascii_end().ends_with(b",");
+    if !secret && !auth_pair && !looks_random(v) {
         return;
     }
     if is_hash_value(name, v) {
@@ -332,6 +353,22 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
 /// test fixtures and stored hashes, not the secret itself.
 fn is_hash_value(name: &[u8], v: &[u8]) -> bool {
     let n = name.to_ascii_lowercase();
+    // Named as a digest: `password_hash`, `hashed_password`, `tokenDigest`.
+    let last = n
+        .rsplit(|&c| matches!(c, b'_' | b'-' | b'.'))
+        .next()
+        .unwrap_or(&n);
+    let camel_last = name
+        .iter()
+        .rposition(u8::is_ascii_uppercase)
+        .map(|p| name[p..].to_ascii_lowercase());
+    const DIGESTS: &[&[u8]] = &[b"hash", b"digest", b"checksum", b"fingerprint", b"hashed"];
+    if n.starts_with(b"hashed")
+        || DIGESTS.contains(&last)
+        || camel_last.is_some_and(|w| DIGESTS.contains(&w.as_slice()))
+    {
+        return true;
+    }
     let hashy = [&b"hash"[..], b"digest", b"checksum", b"sha"]
         .iter()
         .any(|w| memmem::find(&n, w).is_some());
@@ -381,6 +418,21 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     let trimmed = line_before.trim_ascii_start();
     if trimmed == b"ENV " {
         return value_at(b, j, b"");
+    }
+    // SQL: `WITH PASSWORD 'x'`, `IDENTIFIED BY 'x'` (the name is `by`
+    // there, see `identified_by`).
+    let name = &b[start..end];
+    if name.eq_ignore_ascii_case(b"password") && b[j] == b'\'' {
+        return value_at(b, j, b"");
+    }
+    // A config line, `requirepass X` (redis.conf): the name first on its
+    // line, one value ending it.
+    let config_name = [&b"requirepass"[..], b"masterauth", b"masterpass"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n));
+    if config_name && trimmed_is_empty(line_before) {
+        let (vs, ve, quoted) = value_at(b, j, b"")?;
+        return (next_on_line(b, ve) == 0).then_some((vs, ve, quoted));
     }
     // A table row, `password    X` (`vault kv get`): the name first on its
     // line, a wide gap, one value ending the line.
@@ -512,7 +564,10 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     if subscript && (at(b, j, b"||=") || at(b, j, b"??=")) {
         j += 2;
     }
-    let sep_len = if at(b, j, b"=>") || at(b, j, b":=") {
+    // `=>`, `:=`, and Makefile's `?=`, `::=`.
+    let sep_len = if at(b, j, b"::=") {
+        3
+    } else if at(b, j, b"=>") || at(b, j, b":=") || at(b, j, b"?=") {
         2
     } else if matches!(b.get(j), Some(b'=' | b':')) {
         1
@@ -569,11 +624,21 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     }
     j = skip_blank(b, j + sep_len);
     let sep = &b[sep_start..j];
-    // A string in parentheses, maybe on the next line: `KEY = (\n  "…"`.
+    // A string in parentheses, maybe on the next line: `KEY = (\n  "…"`;
+    // for `auth=("user", "password")` the second string.
     if b.get(j) == Some(&b'(') {
         let k = skip_space_lines(b, j + 1);
         if matches!(b.get(k), Some(b'"' | b'\'')) {
             j = k;
+            let lower = name.to_ascii_lowercase();
+            if lower.ends_with(b"auth")
+                && let Some((_, ue, true)) = value_at(b, k, b"")
+                && b.get(skip_blank(b, ue + 1)) == Some(&b',')
+            {
+                let p = skip_blank(b, skip_blank(b, ue + 1) + 1);
+                let (ps, pe, _) = value_at(b, p, b"")?;
+                return plain_value_ok(&b[ps..pe]).then_some((ps, pe));
+            }
         }
     }
     // A literal wrapped in a decoder or constructor:
@@ -841,6 +906,20 @@ pub(super) fn value_ok(
             .split(|&c| c == b'.')
             .take(2)
             .all(|p| p.first().is_some_and(u8::is_ascii_digit))
+    {
+        return None;
+    }
+    // Keys published by design: Mapbox `pk.eyJ…`, Stripe `pk_live_…`,
+    // Supabase `sb_publishable_…`, PostHog `phc_…`.
+    if [
+        &b"pk.eyJ"[..],
+        b"pk_live_",
+        b"pk_test_",
+        b"sb_publishable_",
+        b"phc_",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
     {
         return None;
     }
@@ -1165,9 +1244,15 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
     ]
     .iter()
     .any(|p| method.len() > p.len() && method[..p.len()].eq_ignore_ascii_case(p));
+    // `HTTPBasicAuth("user", "password")`: the second string, whatever it is.
+    let basic = {
+        let m = method.to_ascii_lowercase();
+        memmem::find(&m, b"basicauth").is_some() || memmem::find(&m, b"digestauth").is_some()
+    };
     let setter = method_len > 0 && !lookup && is_secret_name(method);
     if callee_len == 0
         || !(setter
+            || basic
             || CREDENTIAL_CALLEES
                 .iter()
                 .any(|w| memmem::find(&callee, w).is_some()))
@@ -1175,13 +1260,13 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         return;
     }
     let mut j = i + 1;
-    for _ in 0..6 {
+    for arg in 0..6 {
         j = skip_blank(b, j);
         let Some((vs, ve, true)) = value_at(b, j, b"") else {
             return;
         };
         let v = &b[vs..ve];
-        let secret = if setter {
+        let secret = if setter || (basic && arg == 1) {
             plain_value_ok(v) && !v.contains(&b' ')
         } else {
             looks_random(v)
@@ -1195,6 +1280,17 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         }
         j += 1;
     }
+}
+
+fn trimmed_is_empty(t: &[u8]) -> bool {
+    t.trim_ascii_start().is_empty()
+}
+
+/// SQL's `IDENTIFIED BY 'x'` (the trigger): the quoted password.
+pub(super) fn identified_by(b: &[u8], i: usize, n: usize) -> Option<Span> {
+    let j = skip_blank(b, i + n);
+    let (vs, ve, quoted) = value_at(b, j, b"")?;
+    (quoted && plain_value_ok(&b[vs..ve])).then(|| span(vs, ve, K_ASSIGN, P_CONTEXT))
 }
 
 /// A `.pgpass` line, `host:port:database:user:password` (the trigger is a

@@ -52,6 +52,11 @@ fn developer_text_survives() {
         "  \"dependencies\": {\n    \"@octokit/auth-token\": \"^5.1.1\"\n  }".to_string(),
         "headers = {\"Authorization\": f\"Bearer {token}\"}".to_string(),
         "client_secret_version: 2.4.1".to_string(),
+        format!("deploy/authorized_keys-1-ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{} deploy@ci", gen_from(ALNUM, 43, 12)),
+        "SESSION_TIMEOUT=30\nsession_id: 3f2504e0-4f89-11d3-9a0c-0305e82c3301".to_string(),
+        "password_hash: \"pbkdf2_sha256$260000$c2FsdA$aGFzaGhhc2hoYXNo\"".to_string(),
+        "hashed_password = \"5f4dcc3b5aa765d61d8327deb882cf99\"".to_string(),
+        "{\"user\": \"test\", \"passwordDigest\": \"W6ph5Mm5Pz8GgiULbPgzG37mj9g=\"}".to_string(),
     ];
     all_unchanged(&cases);
 }

@@ -55,6 +55,8 @@ fn config_dialects() {
         "$env:API_TOKEN = \"{v}\"",
         "ENV API_TOKEN={v}",
         "ENV API_TOKEN {v}",
+        "DOCKER_PASSWORD ?= {v}",
+        "API_TOKEN := {v}",
         "ARG NPM_TOKEN={v}",
         "export SMTP_PASS={v}",
         "DB_PASS={v}",
@@ -265,6 +267,9 @@ fn references_to_secrets_stay() {
         "mysql -u root -p shop",
         "echo hello | grep -c hello",
         "auth_method: password",
+        "mapboxgl.accessToken = 'pk.eyJ1Ijoic2hvcCIsImEiOiJjbHh5In0.KnPOjX2bES9Z1MTcv8ZJ';",
+        "STRIPE_PUBLISHABLE_KEY=pk_live_51H8xyzABCdef123456",
+        "token += chunk",
     ]);
 }
 
@@ -464,4 +469,22 @@ fn wrapped_literals_and_variable_defaults() {
         "variable \"api_token\" {\n  type      = string\n  sensitive = true\n}",
         "key = bytes.fromhex(\"00ff\")",
     ]);
+}
+
+#[test]
+fn sql_redis_sessions_and_auth_tuples() {
+    let v = format!("{}!x", alnum(14, 96));
+    for input in [
+        format!("CREATE USER app WITH PASSWORD '{v}';"),
+        format!("ALTER USER 'app'@'%' IDENTIFIED BY '{v}';"),
+        format!("# redis.conf\nrequirepass {v}\n"),
+        format!("resp = requests.get(url, auth=(\"bob\", \"{v}\"))"),
+        format!("auth = HTTPBasicAuth(\"bob\", \"{v}\")"),
+        format!("cmdkey /generic:srv /user:bob /pass:{v}"),
+    ] {
+        all_redacted(&[input], &v);
+    }
+    let s = alnum(40, 97);
+    all_redacted(&[format!("export BW_SESSION=\"{s}\"")], &s);
+    all_unchanged(&["SESSION_TIMEOUT=30", "session: default", "Password reset"]);
 }

@@ -267,10 +267,12 @@ pub fn corpus() -> Vec<Item> {
     outputs_and_traffic(&mut b);
     variations(&mut b);
     services_and_ops(&mut b);
+    tools_and_clis(&mut b);
     benign(&mut b);
     more_benign(&mut b);
     even_more_benign(&mut b);
     ops_benign(&mut b);
+    tool_benign(&mut b);
     b.items
 }
 
@@ -2409,6 +2411,142 @@ fn services_and_ops(b: &mut Builder) {
         |v| format!("module.exports = {{\n  domain: 'shop.eu.auth0.com',\n  clientId: 'Xk29Qm3Lp8Zr1T',\n  clientSecret: '{v}',\n}};"));
 }
 
+/// Secrets given to or printed by command-line tools.
+fn tools_and_clis(b: &mut Builder) {
+    const F: &str = "outputs-and-traffic";
+    b.one(
+        "twitter-bearer",
+        "chat",
+        "notes.txt",
+        |g| format!("AAAAAAAAAAAAAAAAAAAAA{}", g.url(80)),
+        |v| format!("export TWITTER_BEARER_TOKEN={v}"),
+    );
+    b.one("salesforce-org-display", F, "logs/sf.txt",
+        |g| format!("00D5g000004{}!AQ4A{}", g.upper(4), g.url(90)),
+        |v| format!("=== Org Description\nKEY              VALUE\nAccess Token     {v}\nAlias            shop-prod"));
+    b.one(
+        "databricks-cfg",
+        "ai",
+        "ci/databrickscfg.txt",
+        |g| format!("dapi{}", g.hex(32)),
+        |v| format!("[DEFAULT]\nhost = https://shop.cloud.databricks.com\ntoken = {v}"),
+    );
+    b.one("confluent-api-secret-table", F, "logs/confluent.txt",
+        |g| g.b64(64),
+        |v| format!("+------------+------------------------------------------------------------------+\n| API Key    | QX7K2M9P4T6RBW3Z                                                 |\n| API Secret | {v} |\n+------------+------------------------------------------------------------------+"));
+    b.one(
+        "consul-token-header",
+        "secret-managers",
+        "scripts/consul.sh",
+        |g| g.uuid(),
+        |v| format!("curl -H 'X-Consul-Token: {v}' http://consul.internal:8500/v1/kv/shop/config"),
+    );
+    b.one(
+        "nomad-token",
+        "secret-managers",
+        "notes.txt",
+        |g| g.uuid(),
+        |v| format!("NOMAD_TOKEN={v} nomad job run shop.nomad"),
+    );
+    b.one(
+        "tailscale-authkey",
+        "cloud",
+        "scripts/bootstrap.sh",
+        |g| format!("tskey-auth-{}-{}", g.alnum(12), g.alnum(32)),
+        |v| format!("tailscale up --authkey={v} --hostname=shop-ci"),
+    );
+    b.one(
+        "ngrok-authtoken",
+        "cloud",
+        "notes.txt",
+        |g| format!("{}_{}", g.alnum(27), g.alnum(21)),
+        |v| format!("ngrok config add-authtoken {v}"),
+    );
+    b.one(
+        "cloudinary-url",
+        "cloud",
+        "config/media.yml",
+        |g| g.url(27),
+        |v| {
+            format!(
+                "media:\n  url: cloudinary://{}:{v}@shop-media",
+                "873216548219345"
+            )
+        },
+    );
+    b.one(
+        "posthog-personal-key",
+        "observability",
+        "notes.txt",
+        |g| format!("phx_{}", g.alnum(43)),
+        |v| format!("curl -H \"Authorization: Bearer {v}\" https://eu.posthog.com/api/projects/"),
+    );
+    b.one("doppler-box-table", F, "logs/doppler.txt",
+        |g| g.alnum(32),
+        |v| format!("┌────────────┬──────────────────────────────────┐\n│ NAME       │ VALUE                            │\n├────────────┼──────────────────────────────────┤\n│ STRIPE_KEY │ {v} │\n└────────────┴──────────────────────────────────┘"));
+    b.one("kubectl-jsonpath-decoded", F, "logs/k8s.txt",
+        |g| g.password(20),
+        |v| format!("$ kubectl get secret db-credentials -o jsonpath='{{.data.password}}' | base64 -d\n{v}"));
+    b.one("ssm-get-parameter-output", F, "logs/aws.txt",
+        |g| g.alnum(32),
+        |v| format!("$ aws ssm get-parameter --name /shop/prod/api-key --with-decryption --query Parameter.Value --output text\n{v}"));
+    b.one(
+        "op-read-output",
+        F,
+        "logs/op.txt",
+        |g| g.password(24),
+        |v| format!("$ op read op://prod/stripe/credential\n{v}"),
+    );
+    b.one(
+        "export-quoted-with-comment",
+        "config-assignments",
+        ".envrc",
+        |g| g.hex(64),
+        |v| format!("export SENTRY_AUTH_TOKEN=\"{v}\" # ci only"),
+    );
+    b.one(
+        "net-use-password",
+        "cli-passwords",
+        "scripts/mount.ps1",
+        |g| g.password(14),
+        |v| format!("net use \\\\fs01\\share /user:SHOP\\deploy {v} /persistent:no"),
+    );
+    b.one(
+        "curl-oauth2-bearer",
+        "cli-passwords",
+        "scripts/api.sh",
+        |g| g.alnum(40),
+        |v| format!("curl --oauth2-bearer {v} https://api.partner.example/v1/orders"),
+    );
+    b.one("wget-private-token", "cli-passwords", "scripts/fetch.sh",
+        |g| g.url(20),
+        |v| format!("wget --header=\"PRIVATE-TOKEN: {v}\" https://git.shop.example/api/v4/projects/12/repository/archive"));
+    b.one("keytool-storepass", "cli-passwords", "scripts/keystore.sh",
+        |g| g.password(16),
+        |v| format!("keytool -importcert -alias shop -file shop.crt -keystore shop.jks -storepass {v} -noprompt"));
+    b.one(
+        "gpg-passphrase",
+        "cli-passwords",
+        "scripts/decrypt.sh",
+        |g| g.password(18),
+        |v| format!("gpg --batch --passphrase '{v}' -d secrets.env.gpg > /tmp/secrets.env"),
+    );
+    b.one(
+        "zip-password",
+        "cli-passwords",
+        "scripts/backup.sh",
+        |g| g.alnum(16),
+        |v| format!("zip -P {v} backup.zip dump.sql"),
+    );
+    b.one(
+        "7z-attached-password",
+        "cli-passwords",
+        "scripts/backup.sh",
+        |g| g.alnum(16),
+        |v| format!("7z a -p{v} -mhe=on backup.7z dump.sql"),
+    );
+}
+
 fn benign(b: &mut Builder) {
     b.benign("git-sha", "notes.txt", |g| {
         let sha = g.hex(40);
@@ -2895,5 +3033,44 @@ fn ops_benign(b: &mut Builder) {
         let v = "docker build --build-arg VERSION=1.4.0 --build-arg COMMIT=3f2a1b7 -t shop-api ."
             .to_string();
         (vec![v.clone()], v)
+    });
+}
+
+/// Look-alikes around command-line tools.
+fn tool_benign(b: &mut Builder) {
+    b.benign("npmrc-env-reference", "ci/npmrc.txt", |_| {
+        let v = "//npm.pkg.github.com/:_authToken=${NPM_TOKEN}".to_string();
+        (vec![v.clone()], v)
+    });
+    b.benign("argon2-hash", "tests/fixtures/users.sql", |g| {
+        let v = format!("$argon2id$v=19$m=65536,t=3,p=4${}${}", g.b64(22), g.b64(43));
+        (
+            vec![v.clone()],
+            format!(
+                "INSERT INTO users (email, password_hash) VALUES ('alice@example.com', '{v}');"
+            ),
+        )
+    });
+    b.benign("github-api-sha", "logs/gh.json", |g| {
+        let v = g.hex(40);
+        (vec![v.clone()], format!("{{\"ref\": \"refs/heads/main\", \"object\": {{\"sha\": \"{v}\", \"type\": \"commit\"}}}}"))
+    });
+    b.benign("rate-limit-headers", "logs/curl-i.txt", |_| {
+        let v = "X-RateLimit-Limit: 5000\nX-RateLimit-Remaining: 4999".to_string();
+        (vec!["X-RateLimit-Remaining: 4999".into()], v)
+    });
+    b.benign("hook-session-id", "logs/hook.json", |g| {
+        let id = g.uuid();
+        (
+            vec![id.clone()],
+            format!("{{\"session_id\": \"{id}\", \"hook_event_name\": \"Stop\"}}"),
+        )
+    });
+    b.benign("ssh-keygen-fingerprint", "notes.txt", |g| {
+        let v = format!("SHA256:{}", g.b64(43));
+        (
+            vec![v.clone()],
+            format!("The key fingerprint is:\n{v} deploy@ci"),
+        )
     });
 }

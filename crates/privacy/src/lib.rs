@@ -26,7 +26,9 @@
 //!    lines (`mysql -pX`, `sshpass -p X`, `echo X | docker login
 //!    --password-stdin`, `vault login X`), credentials passed positionally to
 //!    a client (`Client("AC…", "<token>")`), rows of command-output tables
-//!    (`password    X` from `vault kv get`), session cookies, `value`
+//!    (`password    X` from `vault kv get`, `│ API_TOKEN │ X │`), the
+//!    output of a secret-printing command in a pasted transcript
+//!    (`$ gh auth token` and the lines after it), session cookies, `value`
 //!    fields of objects that name a secret (`{"key": "apiKey", "value": …}`),
 //!    `.pgpass` lines, SQL `PASSWORD '…'` / `IDENTIFIED BY '…'`, literals
 //!    wrapped in a decoder (`bytes.fromhex("…")`), grep output from secret

@@ -361,6 +361,16 @@ fn flags_of(b: &[u8], cmd: &[Word], out: &mut Vec<Span>) {
         let pw_end = memchr::memchr(b'@', &b[pw_start..w.ve]).map_or(w.ve, |a| pw_start + a);
         push_range(b, pw_start, pw_end, out);
     }
+    // `net use \\srv\share /user:DOMAIN\bob PASSWORD`.
+    if prog == b"net"
+        && let Some(k) = args.iter().position(|w| {
+            b[w.start..w.end].len() > 6 && b[w.start..w.start + 6].eq_ignore_ascii_case(b"/user:")
+        })
+        && let Some(w) = args.get(k + 1)
+        && !b[w.start..w.end].starts_with(b"/")
+    {
+        push_value(b, w, out);
+    }
     // `openssl … -passout pass:X`, anywhere.
     for w in args {
         if b[w.vs..w.ve].starts_with(b"pass:") {
@@ -478,6 +488,13 @@ const PRINTERS: &[(&[u8], &[&[u8]])] = &[
     (b"doppler", &[b"secrets", b"get"]),
     (b"infisical", &[b"secrets", b"get"]),
     (b"openssl", &[b"rand"]),
+    (b"aws", &[b"get-parameter", b"--with-decryption"]),
+    (b"aws", &[b"get-parameters", b"--with-decryption"]),
+    (b"aws", &[b"get-secret-value"]),
+    (b"gcloud", &[b"secrets", b"access"]),
+    (b"az", &[b"secret", b"show"]),
+    (b"heroku", &[b"config:get"]),
+    (b"kubectl", &[b"view", b"--raw"]),
 ];
 
 /// Does a shell command print a secret: a token printer (`gh auth token`,
@@ -518,4 +535,38 @@ pub(crate) fn prints_secret(command: &str) -> bool {
         }
     }
     false
+}
+
+/// A shell transcript in text, `$ gh auth token` then its output: when the
+/// command prints a secret, the output lines up to the next prompt or blank
+/// line (the trigger is `$ ` at a line start).
+pub(super) fn transcript(b: &[u8], i: usize) -> Option<Span> {
+    let ls = line_start(b, i);
+    let ls = (ls + line_prefix_len(b, ls)).min(i);
+    if !b[ls..i].iter().all(|c| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let cmd_end = line_end(b, i);
+    let command = std::str::from_utf8(&b[i + 2..cmd_end]).ok()?;
+    if cmd_end >= b.len() || !prints_secret(command) {
+        return None;
+    }
+    let start = cmd_end + 1;
+    let limit = b.len().min(start + LINE_REACH);
+    let mut end = start;
+    while end < limit {
+        let le = line_end(b, end).min(limit);
+        let line = b[end..le].trim_ascii();
+        if line.is_empty() || line.starts_with(b"$ ") {
+            break;
+        }
+        end = le + 1;
+    }
+    let end = end.min(b.len());
+    let out_end = if end > start && b[end - 1] == b'\n' {
+        end - 1
+    } else {
+        end
+    };
+    (out_end > start).then(|| span(start, out_end, K_SECRET_OUTPUT, P_CONTEXT))
 }

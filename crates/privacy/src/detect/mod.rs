@@ -215,6 +215,8 @@ enum Det {
     Cookie,
     /// SQL's `IDENTIFIED BY '…'`.
     IdentifiedBy,
+    /// `$ command` then its output, in text.
+    Transcript,
 }
 
 /// Triggers besides the prefixes of [`providers::TOKENS`], compared ASCII
@@ -246,6 +248,7 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"cookie:", Det::Cookie),
     (b"appid", Det::Name),
     (b"identified by", Det::IdentifiedBy),
+    (b"$ ", Det::Transcript),
     (b"requirepass", Det::Name),
     (b"masterauth", Det::Name),
     (b"session", Det::Name),
@@ -315,6 +318,7 @@ const TRIGGERS: &[(&[u8], Det)] = &[
     (b"--secret-string", Det::Command),
     (b"--data-file=-", Det::Command),
     (b"sqlplus", Det::Command),
+    (b"net use", Det::Command),
     (b"-----begin ", Det::PrivateKey),
     (b"-----end ", Det::PrivateKey),
     (b"--user", Det::BasicAuth),
@@ -818,6 +822,7 @@ fn scan(det: Det, slot: usize, b: &[u8], i: usize, n: usize, st: &mut State, out
         Det::Pgpass => structure::pgpass(b, i),
         Det::ValueField => structure::value_field(b, i, n),
         Det::IdentifiedBy => structure::identified_by(b, i, n),
+        Det::Transcript => flags::transcript(b, i),
         Det::Cookie => {
             structure::cookies(b, i, n, out);
             None
@@ -981,6 +986,11 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
         });
     // A Sentry DSN: `https://<32 hex public key>@o1.ingest.sentry.io/…`.
     let user = &b[i + 3..user_end];
+    // An earlier pass's marker as the userinfo (`https://[REDACTED:…]@h`):
+    // its colon is not the one of `user:password`.
+    if user.starts_with(b"[REDACTED") {
+        return None;
+    }
     if b.get(user_end) == Some(&b'@') && user.len() == 32 && user.iter().all(u8::is_ascii_hexdigit)
     {
         return Some(span(

@@ -46,7 +46,6 @@ fn secret_words(name: &[u8]) -> bool {
         b"_dsn",
     ];
     if matches!(n, b"pass" | b"requirepass" | b"masterauth" | b"masterpass")
-        || n.ends_with(b"_session")
         || SUFFIXES.iter().any(|s| n.ends_with(s))
     {
         return true;
@@ -171,6 +170,11 @@ pub(crate) fn mentions_secret(name: &[u8]) -> bool {
     if is_reference_name(name) {
         return false;
     }
+    // `BW_SESSION`, `OP_SESSION_shop`: a session key.
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(b"_session") || lower.starts_with(b"op_session") {
+        return true;
+    }
     const WORDS: &[&[u8]] = &[
         b"key",
         b"keys",
@@ -221,6 +225,28 @@ pub(crate) fn looks_random(v: &[u8]) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || b"+/=_-.~".contains(&c))
         && v.split(|&c| matches!(c, b'_' | b'-' | b'.'))
             .any(|seg| seg.len() >= 8 && classes(seg) >= 2 && seg.iter().any(u8::is_ascii_digit))
+}
+
+/// Length of a table cell border at `i`: `|` or the box-drawing `│`.
+fn cell_border(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i..)? {
+        [b'|', ..] => Some(1),
+        [0xE2, 0x94, 0x82, ..] => Some(3),
+        _ => None,
+    }
+}
+
+/// `8-4-4-4-12` hex: under a name that only mentions a secret word
+/// (`SHOP_SESSION`, `request_key`) an identifier, not a secret.
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(k, &c)| {
+            if matches!(k, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// Placeholders stand for a secret without being one: `<your-token>`,
@@ -330,7 +356,7 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     // The password of `auth=("user", "password")`.
     let auth_pair = name.to_ascii_lowercase().ends_with(b"auth")
         && b[..vs.saturating_sub(1)].trim_ascii_end().ends_with(b",");
-    if !secret && !auth_pair && !looks_random(v) {
+    if !secret && !auth_pair && (!looks_random(v) || is_uuid(v)) {
         return;
     }
     if is_hash_value(name, v) {
@@ -416,6 +442,22 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     }
     // `ENV NAME value`
     let trimmed = line_before.trim_ascii_start();
+    // A bordered table row: `| API Secret | X |`, `│ TOKEN │ X │`.
+    if let Some(first) = cell_border(trimmed, 0)
+        && trimmed[first..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b' ' || c == b'_')
+        && let Some(sep) = cell_border(b, j)
+    {
+        let vs = skip_blank(b, j + sep);
+        let ve = vs
+            + run(b, vs, |c| {
+                !(c.is_ascii_whitespace() || c == b'|' || c == 0xE2)
+            });
+        if ve > vs && cell_border(b, skip_blank(b, ve)).is_some() {
+            return Some((vs, ve, false));
+        }
+    }
     if trimmed == b"ENV " {
         return value_at(b, j, b"");
     }
@@ -437,7 +479,11 @@ fn spaced_value(b: &[u8], start: usize, end: usize) -> Option<(usize, usize, boo
     // A table row, `password    X` (`vault kv get`): the name first on its
     // line, a wide gap, one value ending the line.
     let gap = &b[end..j];
-    if trimmed.is_empty() && (gap.len() >= 2 || gap.contains(&b'\t')) {
+    // `Access Token     00D…` (`sf org display`): words may precede the name.
+    let words_only = trimmed
+        .iter()
+        .all(|&c| c.is_ascii_alphabetic() || c == b' ');
+    if words_only && trimmed.len() <= 24 && (gap.len() >= 2 || gap.contains(&b'\t')) {
         let (vs, ve, quoted) = value_at(b, j, b"")?;
         if next_on_line(b, ve) == 0 {
             return Some((vs, ve, quoted));
@@ -578,12 +624,14 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     // name, a comma, a quoted value.
     if sep_len == 0
         && after_quote > end
-        && start > 0
+        && start > 1
         && b[start - 1] == b[end]
+        && b[..start - 1].trim_ascii_end().ends_with(b"(")
         && b.get(j) == Some(&b',')
     {
         let (vs, ve, quoted) = value_at(b, skip_blank(b, j + 1), b"")?;
-        if !quoted {
+        // A quoted word followed by `:` is the next key, not a value.
+        if !quoted || b.get(skip_blank(b, ve + 1)) == Some(&b':') {
             return None;
         }
         return value_ok(name, b", ", &b[vs..ve], true, false, 0).map(|(s, e)| (vs + s, vs + e));
@@ -1241,6 +1289,17 @@ pub(super) fn call_arguments(b: &[u8], i: usize, out: &mut Vec<Span>) {
         b"delete",
         b"remove",
         b"lookup",
+        b"is",
+        b"check",
+        b"validate",
+        b"verify",
+        b"contains",
+        b"hash",
+        b"mask",
+        b"redact",
+        b"parse",
+        b"print",
+        b"log",
     ]
     .iter()
     .any(|p| method.len() > p.len() && method[..p.len()].eq_ignore_ascii_case(p));

@@ -94,3 +94,14 @@ fn next_line_after_a_token_survives() {
         );
     }
 }
+
+/// Calls and lists that mention secrets by name, not value.
+#[test]
+fn names_in_calls_and_lists_survive() {
+    all_unchanged(&[
+        "assert!(f.is_secret(\"x/vault-01.txt\"));",
+        "let about = [\"key\", \"secret\", \"password\", \"token\"];",
+        "/// `{\"key\": \"apiKey\", \"value\": …}` (Postman)",
+        "if verify_password(\"hunter2\", &hash) {",
+    ]);
+}

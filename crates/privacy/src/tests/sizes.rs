@@ -273,6 +273,14 @@ fn adversarial_inputs_stay_linear() {
         "+",
         "file:1:",
         "<password>",
+        "$ gh auth token\n",
+        "$ ",
+        "| API Key | ",
+        "│ TOKEN │ ",
+        "net use /user:a ",
+        "value\": \"",
+        "Cookie: a=",
+        "password    ",
     ];
     // The largest string that is redacted whole (no windows).
     let whole = 16 * 1024 + 2 * crate::cap::MARGIN;

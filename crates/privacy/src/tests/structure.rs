@@ -142,6 +142,7 @@ fn command_line_passwords() {
         "curl -u {v}: https://api.example.com/v1/charges",
         "DEBUG using API key {v} for the request",
         "sqlplus scott/{v}@prod",
+        "net use \\\\fs01\\share /user:SHOP\\deploy {v} /persistent:no",
         "--pass {v}",
     ]
     .iter()
@@ -427,7 +428,29 @@ fn outputs_and_traffic() {
     ] {
         all_redacted(&[input], &secret);
     }
+    let key = format!("QX7K2M9P{}", alnum(8, 82).to_uppercase());
+    let secret = format!("{}/{}", alnum(30, 83), alnum(33, 84));
+    all_redacted(
+        &[format!(
+            "+--------+----+\n| API Key    | {key} |\n| API Secret | {secret} |\n+--------+----+"
+        )],
+        &secret,
+    );
+    all_redacted(
+        &[format!(
+            "┌──────┬──────┐\n│ NAME       │ VALUE │\n│ API_TOKEN  │ {secret} │\n└──────┴──────┘"
+        )],
+        &secret,
+    );
+    let sf = format!("00D5g000004YO3G!{}", alnum(96, 81));
+    all_redacted(
+        &[format!(
+            "=== Org Description\nKEY              VALUE\nAccess Token     {sf}\nAlias            shop"
+        )],
+        &sf,
+    );
     all_unchanged(&[
+        "const SHOP_SESSION: &str = \"7d3e2a10-5b4c-4f1e-9a2d-0c8b6e4f1a21\";",
         "Cookie: theme=dark; lang=en",
         "{\"key\": \"theme\", \"value\": \"dark-mode-v2-2024\"}",
         "key = os.environ[\"API_KEY\"]",
@@ -487,4 +510,16 @@ fn sql_redis_sessions_and_auth_tuples() {
     let s = alnum(40, 97);
     all_redacted(&[format!("export BW_SESSION=\"{s}\"")], &s);
     all_unchanged(&["SESSION_TIMEOUT=30", "session: default", "Password reset"]);
+}
+
+#[test]
+fn transcripts_of_commands_that_print_a_secret() {
+    let v = format!("{}#x", alnum(18, 99));
+    all_redacted(
+        &[format!(
+            "$ kubectl get secret db -o jsonpath='{{.data.password}}' | base64 -d\n{v}\n$ ls\nMakefile"
+        )],
+        &v,
+    );
+    all_unchanged(&["$ ls -la\ntotal 8\n-rw-r--r-- 1 u u 12 Makefile"]);
 }

@@ -47,6 +47,7 @@ bench capture -- "${quick[@]}"
 bench hook_cost -- "${quick[@]}"
 bench compress -- "${quick[@]}"
 bench transfer -- "${quick[@]}"
+bench redaction -- "${quick[@]}"
 bench retrieve -- --quick
 if [[ ${#quick[@]} -eq 0 ]]; then
     bench retrieve

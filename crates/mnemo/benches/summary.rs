@@ -10,11 +10,12 @@ use serde_json::Value;
 use support::results;
 
 /// Sections in the order a reader wants them; anything else saved follows.
-const ORDER: [&str; 14] = [
+const ORDER: [&str; 15] = [
     "capture",
     "hook-cost",
     "compress",
     "transfer",
+    "redaction",
     "retrieve-10k",
     "retrieve-100k",
     "retrieve-1m",

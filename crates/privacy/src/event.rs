@@ -182,9 +182,12 @@ fn walk(r: &Redactor, v: &mut Value, secret_key: bool, container: bool, report: 
 /// over several lines (a private key, a concatenation, a folded token), or
 /// named on another line (`login u` above `password X`, `"keyName"` above
 /// `"value"`), is seen only with the lines together. Detect on the joined
-/// lines and redact each line's part of what was found.
+/// lines and redact each line's part of what was found. An array holding a
+/// text of several lines is a list of texts, not of lines: joined, the end
+/// of one would run into the next.
 fn across_lines(r: &Redactor, items: &mut [Value], report: &mut CleanReport) {
-    if items.len() < 2 || !items.iter().all(Value::is_string) {
+    let is_line = |x: &Value| x.as_str().is_some_and(|s| !s.contains('\n'));
+    if items.len() < 2 || !items.iter().all(is_line) {
         return;
     }
     let mut joined = String::new();

@@ -539,7 +539,8 @@ pub(crate) fn prints_secret(command: &str) -> bool {
 
 /// A shell transcript in text, `$ gh auth token` then its output: when the
 /// command prints a secret, the output lines up to the next prompt or blank
-/// line (the trigger is `$ ` at a line start).
+/// line (the trigger is `$ ` at a line start). In a diff or grep output a
+/// line holding only its prefix (`+`, `notes.txt-12-`) is blank.
 pub(super) fn transcript(b: &[u8], i: usize) -> Option<Span> {
     let ls = line_start(b, i);
     let ls = (ls + line_prefix_len(b, ls)).min(i);
@@ -556,7 +557,8 @@ pub(super) fn transcript(b: &[u8], i: usize) -> Option<Span> {
     let mut end = start;
     while end < limit {
         let le = line_end(b, end).min(limit);
-        let line = b[end..le].trim_ascii();
+        let body = (end + line_prefix_len(b, end)).min(le);
+        let line = b[body..le].trim_ascii();
         if line.is_empty() || line.starts_with(b"$ ") {
             break;
         }

@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::cap;
+use memchr::memmem;
 
 /// Text looked at on each side of a join.
 const REACH: usize = 512;
@@ -32,10 +33,15 @@ fn joins(b: &[u8]) -> Vec<Join> {
                 // A closing quote, blanks, an optional `+` or `.`, an opening
                 // quote of the same kind, with something in between.
                 let mut j = skip_space_lines(b, i + 1);
-                if matches!(b.get(j), Some(b'+' | b'.')) {
+                let operator = matches!(b.get(j), Some(b'+' | b'.'));
+                if operator {
                     j = skip_space_lines(b, j + 1);
                 }
-                if j > i + 1 && b.get(j) == Some(&q) && b.get(j + 1).is_some_and(|&c| c != q) {
+                if j > i + 1
+                    && b.get(j) == Some(&q)
+                    && b.get(j + 1).is_some_and(|&c| c != q)
+                    && (operator || implicit_concatenation(b, i, j, q))
+                {
                     out.push(Join {
                         start: i,
                         end: j + 1,
@@ -89,6 +95,23 @@ fn joins(b: &[u8]) -> Vec<Join> {
         i += 1;
     }
     out
+}
+
+/// Whether two string literals that meet with only blanks between them
+/// (a closing quote at `close`, an opening one at `open`) are one string
+/// written in two pieces: not when a blank line parts them (two separate
+/// values), nor when the second is a key (`"a"` then `"b": …` in JSON or
+/// YAML).
+fn implicit_concatenation(b: &[u8], close: usize, open: usize, quote: u8) -> bool {
+    let gap = &b[close + 1..open];
+    if memmem::find(gap, b"\n\n").is_some() || memmem::find(gap, b"\n\r\n").is_some() {
+        return false;
+    }
+    let line = &b[open + 1..line_end(b, open + 1)];
+    let Some(end) = line.iter().position(|&c| c == quote) else {
+        return true;
+    };
+    line[end + 1..].trim_ascii_start().first() != Some(&b':')
 }
 
 /// Spans found in the joined text that cross a join, in original offsets.

@@ -406,3 +406,18 @@ fn name_value_objects() {
     assert!(!out.contains(&v) && !out.contains("hunter2!x"), "{out}");
     assert_eq!(p["tool_input"]["settings"][3]["value"], "dark");
 }
+
+#[test]
+fn a_list_of_texts_is_not_read_as_lines() {
+    // A list whose items are whole texts: the end of one (a command that
+    // prints a secret) must not run into the next.
+    let mut v = json!({"tool_name": "mcp__cfg__apply", "tool_input": {"items": [
+        "$ gh auth token\nxyz",
+        "docker build --build-arg VERSION=1.4.0 -t api .",
+    ]}});
+    redactor().clean_event(&mut v);
+    assert_eq!(
+        v["tool_input"]["items"][1],
+        "docker build --build-arg VERSION=1.4.0 -t api ."
+    );
+}

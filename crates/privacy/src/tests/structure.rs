@@ -239,6 +239,12 @@ fn split_secrets() {
             assert!(!out.contains(p), "{input:?}\n  -> {out:?}");
         }
     }
+    // Two values, not one string in pieces: a blank line parts them, or the
+    // second is a key.
+    all_unchanged(&[
+        "api_key: \"<redacted>\"\n\"Env\": [\"PATH=/usr/bin\"]",
+        "api_key: \"<redacted>\"\n\n\"note\"",
+    ]);
 }
 
 #[test]
@@ -522,4 +528,18 @@ fn transcripts_of_commands_that_print_a_secret() {
         &v,
     );
     all_unchanged(&["$ ls -la\ntotal 8\n-rw-r--r-- 1 u u 12 Makefile"]);
+    // In a diff or grep output, a line holding only its prefix ends the
+    // output: what follows stays.
+    for (before, blank) in [("+", "+"), ("notes.txt:4:", "notes.txt-5-")] {
+        let text = format!(
+            "{before}$ kubectl get secret db -o jsonpath='{{.data.password}}' | base64 -d\n\
+             {before}{v}\n{blank}\n{before}docker build --build-arg VERSION=1.4.0 -t api ."
+        );
+        let clean = redactor().clean_text(&text);
+        assert!(!clean.contains(&v), "{clean}");
+        assert!(
+            clean.contains("docker build --build-arg VERSION=1.4.0 -t api ."),
+            "{clean}"
+        );
+    }
 }

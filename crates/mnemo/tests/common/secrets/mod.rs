@@ -502,11 +502,11 @@ fn events(env: &Env, carrier: Carrier, n: usize, part: &Chunk) -> Vec<Value> {
             p["tool_use_id"] = id;
             p["tool_input"]["pattern"] = json!("(?i)key|token|secret|password");
             p["tool_input"]["-C"] = json!(20);
-            // `grep -n -C`: matching lines as `file:N:`, context as `file-N-`.
+            // `grep -n -C`: matching lines as `file:N:`, context as `file-N-`
+            // (an empty line too).
             let content: Vec<String> = text
                 .lines()
                 .enumerate()
-                .filter(|(_, l)| !l.is_empty())
                 .map(|(i, l)| {
                     let lower = l.to_lowercase();
                     let hit = ["key", "token", "secret", "password"]

@@ -40,7 +40,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
 use mnemo_capture::lock::FileLock;
 use mnemo_capture::{privacy_options, store_options};
@@ -306,7 +305,7 @@ fn router(state: AppState, limits: Limits) -> Router {
         .route("/api/stream", get(live::stream))
         .route("/api/{*rest}", any(api::no_such_route))
         .fallback(assets::file)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Also caps bodies at MAX_BODY_BYTES, before any handler reads one.
         .layer(axum::middleware::from_fn_with_state(
             limits,
             listen::body_deadline,

@@ -64,8 +64,10 @@
 //! is cleaned as above, and so is every object key (a token used as a key
 //! is renamed to its marker, and so is a random-looking key of an object
 //! of secrets, `"api_keys": {"<key>": …}`), except that a value under a key
-//! that looks secret (`"api_key": …`) is replaced whole. An array of lines
-//! (an Edit's `structuredPatch` lines) is also read as one text, so that a
+//! that looks secret (`"api_key": …`) is replaced whole. An array of
+//! one-line strings (an Edit's `structuredPatch` lines) is also read as one
+//! text (an array holding a text of several lines is a list of texts, and
+//! is not), so that a
 //! private key, a concatenation or a `login`/`password` pair spread over
 //! its elements is found. Diff markers and `grep -n` prefixes at line
 //! starts (`+`, `path:12:`) are looked through the same way. Last, if the serialized

@@ -1,7 +1,7 @@
 //! Malformed, truncated, huge and junk inputs: one stderr line, exit 0,
 //! nothing on stdout, and nothing lost that could be kept.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

@@ -15,7 +15,7 @@
 //! test prints a SKIPPED line to stderr and passes, unless
 //! `MNEMO_REQUIRE_CLAUDE=1` (set by `.ci/run`).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Compression through the real binary: hooks compress episodes as they end,
 //! exactly once; stale and late episodes are handled; private ones leave nothing.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

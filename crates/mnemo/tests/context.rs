@@ -1,7 +1,7 @@
 //! What a new session is told: SessionStart injects the project's memory
 //! index through `additionalContext`, within the token budget.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

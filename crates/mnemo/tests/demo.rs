@@ -1,7 +1,7 @@
 //! `mnemo demo`: the seed story through the real hooks, in its own
 //! throwaway data directory.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,6 +1,6 @@
 //! `mnemo doctor` against real settings files, databases and data dirs.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! that cannot be written (locked, corrupt, read-only, full) — the event goes
 //! to the spool and the next successful hook stores it.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! format (or a fake `claude` CLI), records every call, respects the daily
 //! budget, keeps the rule-based result on bad answers, and exits when idle.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Every hook event Claude Code sends, through the real binary into the real
 //! database file.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::{Value, json};

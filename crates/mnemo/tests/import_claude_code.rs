@@ -2,7 +2,7 @@
 //! the real format, see fixtures/claude-code/README.md, and generated ones)
 //! replayed into the real database by the real binary.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -801,7 +801,7 @@ fn default_dir_project_filter_dry_run_and_errors() {
 }
 
 /// Throughput on a generated directory (200 transcripts, 48,000 lines):
-/// `cargo test --release -p mnemo --test import_claude_code -- --ignored --nocapture`
+/// `cargo test --release -p mnemo --test integration import_claude_code:: -- --ignored --nocapture`
 #[test]
 #[ignore = "a measurement, not a check"]
 fn throughput() {

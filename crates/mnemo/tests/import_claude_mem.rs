@@ -3,7 +3,7 @@
 //! and sync columns; and version 6, from before the session-id renames and
 //! structured observations), imported by the real binary into a real store.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -1033,7 +1033,7 @@ fn a_killed_import_converges_on_rerun() {
 
 /// Throughput on 100k observations, with the default embedder and without
 /// vectors; run with
-/// `cargo test --release -p mnemo --test import_claude_mem -- --ignored --nocapture`.
+/// `cargo test --release -p mnemo --test integration import_claude_mem:: -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn throughput_on_100k_observations() {

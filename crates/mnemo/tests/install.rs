@@ -1,7 +1,7 @@
 //! `mnemo install` / `mnemo uninstall` against fixture settings files, with
 //! HOME pointed at a throwaway directory.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -5,7 +5,7 @@
 //! up by a later process, the background worker survives the signals, and
 //! foreground hooks answer quickly while another process holds the store.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};

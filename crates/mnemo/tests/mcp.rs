@@ -1,7 +1,7 @@
 //! `mnemo mcp` through a real MCP client (rmcp's) that spawns the real binary
 //! over stdio, as Claude Code does, on the seed scenario's memories.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

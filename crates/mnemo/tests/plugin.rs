@@ -2,7 +2,7 @@
 //! exist, and the same hooks and MCP server as `mnemo install` (with `mnemo`
 //! from PATH instead of an absolute path).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

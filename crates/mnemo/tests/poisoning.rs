@@ -7,7 +7,7 @@
 //! paragraph separator, no invisible character, one fence, and no planted
 //! instruction promoted to a summary's `learned`/`next` or a title.
 
-mod common;
+use crate::common;
 
 use common::mcp_client::{call, connect, text};
 use common::*;

@@ -1,7 +1,7 @@
 //! Secrets planted in prompts, commands, file contents and outputs never
 //! reach the database, the WAL, the spool or the logs.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! (crates/compress/tests/fixtures/scenarios; their README lists what a good
 //! memory must contain — the MUST items are asserted here).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

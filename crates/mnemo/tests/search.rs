@@ -1,7 +1,7 @@
 //! `mnemo search` and `mnemo show` through the real binary, on the seed
 //! scenario's memories.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -7,7 +7,6 @@
 //! `MNEMO_CORPUS_CARRIERS=Read` runs only the carriers whose name contains
 //! that text.
 
-mod common;
 #[path = "common/secrets/mod.rs"]
 mod secrets;
 

@@ -3,7 +3,7 @@
 //! `mnemo remember`, and a raw-socket client that sends exactly the headers
 //! each test chooses (forged Host and Origin included).
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

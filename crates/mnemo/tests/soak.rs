@@ -5,9 +5,9 @@
 //! agent, every search answered, no process left behind.
 //!
 //! CI runs a short soak (4 turns per session). For a long one:
-//! `MNEMO_SOAK_TURNS=200 cargo test --release -p mnemo --test soak -- --nocapture`.
+//! `MNEMO_SOAK_TURNS=200 cargo test --release -p mnemo --test integration soak:: -- --nocapture`.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -3,7 +3,7 @@
 //! server), `remember`, `forget` and plain-line imports; archives written,
 //! edited, cut and merged, and read back by the real binary.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

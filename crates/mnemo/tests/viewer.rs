@@ -10,7 +10,7 @@
 //! `MNEMO_REQUIRE_BROWSER=1` (set by `.ci/run`), which makes a missing piece
 //! a failure. Screenshots land in `<target>/screenshots/`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

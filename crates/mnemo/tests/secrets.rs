@@ -8,11 +8,11 @@
 //! that text.
 
 #[path = "common/secrets/mod.rs"]
-mod secrets;
+mod secret_corpus;
 
 use std::collections::HashSet;
 
-use secrets::{Carrier, corpus};
+use secret_corpus::{Carrier, corpus};
 
 #[test]
 fn the_corpus_is_large_varied_and_unambiguous() {
@@ -23,7 +23,7 @@ fn the_corpus_is_large_varied_and_unambiguous() {
     assert!(secret.len() >= 150, "{} secret items", secret.len());
     assert!(kinds.len() >= 90, "{} kinds", kinds.len());
     assert!(benign >= 40, "{benign} benign items");
-    for family in secrets::FAMILIES {
+    for family in secret_corpus::FAMILIES {
         assert!(
             secret.iter().filter(|i| i.family == *family).count() >= 4,
             "family {family} has too few items"
@@ -46,12 +46,12 @@ fn every_carrier_redacts_the_corpus() {
         .into_iter()
         .filter(|c| c.name().contains(only.as_str()))
         .collect();
-    let results = secrets::run_all(&items, &carriers, 2);
-    let table = secrets::table(&items, &results);
-    let leaks = secrets::leaks(&items, &results);
+    let results = secret_corpus::run_all(&items, &carriers, 2);
+    let table = secret_corpus::table(&items, &results);
+    let leaks = secret_corpus::leaks(&items, &results);
     eprintln!("{table}\n{leaks}");
     if let Ok(path) = std::env::var("MNEMO_LEAKS_FILE") {
-        secrets::write_file(std::path::Path::new(&path), &format!("{table}\n{leaks}"));
+        secret_corpus::write_file(std::path::Path::new(&path), &format!("{table}\n{leaks}"));
     }
     let failing: Vec<String> = results
         .iter()

@@ -30,6 +30,7 @@ use rusqlite::types::Value as SqlValue;
 use mnemo_store::rank::idf;
 
 use crate::filter::Filter;
+use crate::query::word_match;
 
 /// BM25 column weights of
 /// `observations_fts(title, subtitle, narrative, facts, concepts, kind_words, scope)`.
@@ -213,7 +214,7 @@ fn recent_window(
 /// user's reaches FTS5), restricted to `scope`.
 fn expression<'a>(terms: impl Iterator<Item = &'a String>, scope: Option<&str>) -> String {
     let words = terms
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .map(|t| word_match(t).0)
         .collect::<Vec<_>>()
         .join(" OR ");
     match (scope, words.is_empty()) {
@@ -286,11 +287,15 @@ fn ranked(
         return Ok(Vec::new());
     }
     let expression = expression(words.iter().map(|(word, _)| *word), scope);
+    // One IDF per phrase: each form of a word weighs as the word.
+    let mut args: Vec<SqlValue> = words
+        .iter()
+        .flat_map(|(word, idf)| std::iter::repeat_n(SqlValue::Real(*idf), word_match(word).1))
+        .collect();
     let mut sql = format!(
         "SELECT f.rowid, mnemo_bm25(observations_fts, {WEIGHTS}{}) AS score FROM observations_fts f",
-        ", ?".repeat(words.len())
+        ", ?".repeat(args.len())
     );
-    let mut args: Vec<SqlValue> = words.iter().map(|(_, idf)| SqlValue::Real(*idf)).collect();
     if filter.has_post_conditions() {
         sql.push_str(" JOIN observations o ON o.id = f.rowid");
     }

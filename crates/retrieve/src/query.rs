@@ -128,18 +128,49 @@ fn month_span(year: i32, month: u32) -> Option<(i64, i64)> {
     Some((first, next - 1))
 }
 
+/// The forms of `word` to search for: the word, and the spelling the
+/// index's Porter stemmer does not reduce to it. Verbs ending in "-ic" take
+/// a "k" before "-ed" and "-ing" ("panic", "panicked", "panicking"), and the
+/// stemmer keeps that "k": "panicked" is indexed as "panick", "panics" as
+/// "panic".
+pub(crate) fn forms(word: &str) -> Vec<String> {
+    let mut forms = vec![word.to_string()];
+    let singular = word.strip_suffix('s').unwrap_or(word);
+    if singular.chars().count() >= 4 && singular.ends_with("ic") {
+        forms.push(format!("{singular}k"));
+    } else if let Some(stem) = ["icked", "icking", "icker"]
+        .iter()
+        .find_map(|ending| word.strip_suffix(ending))
+        .filter(|stem| stem.chars().count() >= 2)
+    {
+        forms.push(format!("{stem}ic"));
+    }
+    forms
+}
+
+/// An FTS5 expression matching any form of `word` ([`forms`]), and how many
+/// phrases it holds (FTS5 numbers the phrases of a MATCH expression in
+/// order; rankers give each its weight). Each form is an FTS5 string: only
+/// `"` needs escaping (by doubling), and words never contain it anyway.
+pub(crate) fn word_match(word: &str) -> (String, usize) {
+    let forms = forms(word);
+    let quoted: Vec<String> = forms
+        .iter()
+        .map(|f| format!("\"{}\"", f.replace('"', "\"\"")))
+        .collect();
+    (quoted.join(" OR "), quoted.len())
+}
+
 /// An FTS5 MATCH expression for `text`, or `None` when nothing searchable is left.
 pub fn fts_match(text: &str) -> Option<String> {
     let terms = terms(text);
     if terms.is_empty() {
         return None;
     }
-    // Each term is an FTS5 string: only `"` needs escaping (by doubling), and
-    // terms never contain it anyway.
     Some(
         terms
             .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+            .map(|t| word_match(t).0)
             .collect::<Vec<_>>()
             .join(" OR "),
     )
@@ -176,6 +207,20 @@ mod tests {
             MAX_TERMS
         );
         assert_eq!(terms("über straße 東京"), ["über", "straße", "東京"]);
+    }
+
+    #[test]
+    fn word_forms_the_stemmer_misses_are_searched_too() {
+        assert_eq!(forms("panic"), ["panic", "panick"]);
+        assert_eq!(forms("panics"), ["panics", "panick"]);
+        assert_eq!(forms("panicked"), ["panicked", "panic"]);
+        assert_eq!(forms("trafficking"), ["trafficking", "traffic"]);
+        assert_eq!(forms("fixed"), ["fixed"]);
+        assert_eq!(forms("ic"), ["ic"]);
+        assert_eq!(
+            fts_match("panic in main").as_deref(),
+            Some(r#""panic" OR "panick" OR "main""#)
+        );
     }
 
     #[test]

@@ -22,12 +22,26 @@ pub(crate) fn same_word(a: &str, b: &str) -> bool {
     a.chars().take(k).eq(b.chars().take(k))
 }
 
-/// The lower-cased words of `text`.
+/// The lower-cased words of `text`; an identifier joined by `_` also gives
+/// its parts (`read_trips` holds "read" and "trips", as the full-text index
+/// sees it), so a question in words finds the code that names the thing.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+    let mut out = Vec::new();
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    {
+        let word = word.to_lowercase();
+        if word.contains('_') {
+            out.extend(
+                word.split('_')
+                    .filter(|part| part.chars().count() >= 2)
+                    .map(str::to_string),
+            );
+        }
+        out.push(word);
+    }
+    out
 }
 
 /// The query's words with their weights (IDF in the searched scope).
@@ -281,5 +295,22 @@ mod tests {
     fn word_forms_match() {
         assert!(same_word("recursion", "recursive") && !same_word("go", "good"));
         assert!(same_word("fixed", "fix") && !same_word("stats", "state"));
+    }
+
+    #[test]
+    fn identifiers_hold_their_words() {
+        assert_eq!(
+            words("added read_trips(), _x"),
+            ["added", "read", "trips", "read_trips", "_x"]
+        );
+        let terms = ["reads".to_string(), "trip".to_string()];
+        let query = WeightedQuery {
+            terms: &terms,
+            weights: &[1.0, 1.0],
+        };
+        assert_eq!(
+            query.present("src/load.py: added read_trips()"),
+            [true, true]
+        );
     }
 }

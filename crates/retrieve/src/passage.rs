@@ -22,15 +22,35 @@ pub(crate) fn same_word(a: &str, b: &str) -> bool {
     a.chars().take(k).eq(b.chars().take(k))
 }
 
-/// The lower-cased words of `text`; an identifier joined by `_` also gives
-/// its parts (`read_trips` holds "read" and "trips", as the full-text index
-/// sees it), so a question in words finds the code that names the thing.
+/// The lower-cased words of `text`; an identifier also gives its parts
+/// (`read_trips` holds "read" and "trips", as the full-text index sees it;
+/// `renderHtml` holds "render" and "html"), so a question in words finds the
+/// code that names the thing.
 fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for word in text
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
     {
+        let mut part = String::new();
+        let mut parts = Vec::new();
+        let mut prev_lower = false;
+        for c in word.chars() {
+            if c.is_uppercase() && prev_lower {
+                parts.push(std::mem::take(&mut part));
+            }
+            prev_lower = c.is_lowercase();
+            part.push(c);
+        }
+        if !parts.is_empty() {
+            parts.push(part);
+            out.extend(
+                parts
+                    .iter()
+                    .filter(|p| p.chars().count() >= 3)
+                    .map(|p| p.to_lowercase()),
+            );
+        }
         let word = word.to_lowercase();
         if word.contains('_') {
             out.extend(
@@ -302,6 +322,10 @@ mod tests {
         assert_eq!(
             words("added read_trips(), _x"),
             ["added", "read", "trips", "read_trips", "_x"]
+        );
+        assert_eq!(
+            words("renderHtml iOS"),
+            ["render", "html", "renderhtml", "ios"]
         );
         let terms = ["reads".to_string(), "trip".to_string()];
         let query = WeightedQuery {

@@ -56,8 +56,11 @@ pub struct Request {
     /// What to search: observations, sessions (session summaries) or prompts.
     #[arg(long = "in", value_enum, default_value_t = Target::Observations)]
     target: Target,
+    /// How many results to print at most.
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Skip this many of the best results first (the next page starts at
+    /// the previous --offset plus --limit).
     #[arg(long, default_value_t = 0)]
     offset: usize,
     /// Print JSON instead of text.

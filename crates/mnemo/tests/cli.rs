@@ -24,3 +24,42 @@ fn config_says_when_no_file_was_read() {
     assert_eq!(out.lines().next().unwrap(), format!("# {}", file.display()));
     assert!(out.contains("port = 40001"), "{out}");
 }
+
+/// A memory written at 2026-11-23 21:23 UTC, through `mnemo import`.
+fn with_one_memory() -> Env {
+    let env = Env::new();
+    let file = env.tmp.path().join("one.jsonl");
+    let line = serde_json::json!({
+        "project": env.project, "type": "decision", "title": "Invoices restart at one each year",
+        "created_at": "2026-11-23T21:23:00Z",
+    });
+    std::fs::write(&file, line.to_string()).unwrap();
+    env.ok(&["import", file.to_str().unwrap()]);
+    env
+}
+
+#[test]
+fn every_command_prints_local_time_with_its_offset() {
+    // A zone given as a POSIX rule needs no time zone database.
+    let zoned = with_one_memory().env("TZ", "<+0530>-5:30");
+    let shown = "2026-11-24 02:53 +05:30";
+    let id = zoned.ok_json(&["search", "invoices", "--json"])[0]["id"].to_string();
+    for args in [
+        vec!["search", "invoices"],
+        vec!["timeline"],
+        vec!["show", id.as_str()],
+        vec!["search", "invoices", "--since", shown],
+    ] {
+        let out = zoned.ok(&args);
+        assert!(out.contains(shown), "mnemo {args:?} prints {shown}:\n{out}");
+    }
+    let after = zoned.ok(&["search", "invoices", "--since", "2026-11-24 02:54 +05:30"]);
+    assert!(
+        !after.contains("Invoices"),
+        "a printed time reads back: {after}"
+    );
+
+    let utc = with_one_memory().env("TZ", "UTC");
+    let out = utc.ok(&["show", id.as_str()]);
+    assert!(out.contains("2026-11-23 21:23 +00:00"), "{out}");
+}

@@ -1,9 +1,28 @@
-//! Times as people and models read and write them (always UTC), shared by
-//! the CLI, the MCP server and the viewer so every surface agrees.
+//! Times as people and models read and write them, shared by the CLI, the
+//! MCP server and the viewer so every surface agrees.
+//!
+//! The rule: a time printed for a person is local time with its offset from
+//! UTC ([`local_minute`], `2026-11-23 15:03 +01:00`; the viewer shows the
+//! same); machine-readable output (JSON, exports) is UTC in ISO 8601 with
+//! `Z` ([`iso`]). The local zone is `TZ`'s, else the system's.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime};
 
-/// `2026-11-23 14:03` from Unix milliseconds.
+/// `2026-11-23 15:03 +01:00`: the minute in local time with its offset from
+/// UTC, from Unix milliseconds. Every time the CLI prints goes through here,
+/// and [`parse_time`] reads it back.
+pub fn local_minute(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| {
+            t.with_timezone(&Local)
+                .format("%Y-%m-%d %H:%M %:z")
+                .to_string()
+        },
+    )
+}
+
+/// `2026-11-23 14:03` (UTC) from Unix milliseconds.
 pub fn utc_minute(ms: i64) -> String {
     format_ms(ms, "%Y-%m-%d %H:%M")
 }
@@ -31,15 +50,19 @@ fn format_ms(ms: i64, format: &str) -> String {
 }
 
 /// Unix milliseconds from what a person or a model writes for a time: Unix
-/// milliseconds (digits), an RFC 3339 date-time, `YYYY-MM-DD[ T]HH:MM[:SS[.f]]`
-/// (UTC, a trailing `Z` allowed) or `YYYY-MM-DD`. A bare date means the start
-/// of that day, or its last millisecond when `end_of_day`.
+/// milliseconds (digits), an RFC 3339 date-time, what [`local_minute`]
+/// prints (`YYYY-MM-DD HH:MM ±HH:MM`), `YYYY-MM-DD[ T]HH:MM[:SS[.f]]` (UTC, a
+/// trailing `Z` allowed) or `YYYY-MM-DD`. A bare date means the start of that
+/// day, or its last millisecond when `end_of_day`.
 pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M %:z") {
         return Some(t.timestamp_millis());
     }
     let naive = text.trim_end_matches(['Z', 'z']);
@@ -74,6 +97,24 @@ mod tests {
         assert_eq!(
             day_and_minute(1_795_468_980_000),
             ("2026-11-23".to_string(), "21:23".to_string())
+        );
+    }
+
+    #[test]
+    fn local_minutes_carry_their_offset_and_read_back() {
+        // The zone comes from the environment; whatever it is, the printed
+        // offset makes the minute unambiguous.
+        for ms in [0, 951_782_400_000, 1_795_468_980_000] {
+            let shown = local_minute(ms);
+            assert!(
+                shown.len() == 23 && matches!(&shown[17..18], "+" | "-"),
+                "{shown}"
+            );
+            assert_eq!(parse_time(&shown, false), Some(ms), "{shown}");
+        }
+        assert_eq!(
+            parse_time("2026-11-23 22:23 +01:00", false),
+            Some(1_795_468_980_000)
         );
     }
 

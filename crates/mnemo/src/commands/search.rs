@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_config::Config;
 use mnemo_retrieve::quote::inline;
-use mnemo_retrieve::time::{parse_time, utc_minute};
+use mnemo_retrieve::time::{local_minute, parse_time};
 use mnemo_retrieve::{
     Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
 };
@@ -119,7 +119,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
             println!(
                 "{} {}  {}",
                 style.bold(&format!("#{}{:<6}", kind.prefix(), h.id)),
-                style.dim(&utc_minute(h.created_at)),
+                style.dim(&local_minute(h.created_at)),
                 inline(&h.title)
             );
             if !h.detail.is_empty() {
@@ -153,7 +153,7 @@ fn print_hits(hits: &[Hit], style: Style) {
         println!(
             "{} {}  {} {}  {}",
             style.bold(&format!("#{:<6}", h.id)),
-            style.dim(&utc_minute(h.created_at)),
+            style.dim(&local_minute(h.created_at)),
             style.kind(&h.kind, &format!("{:<9}", h.kind)),
             inline(&h.title),
             style.dim(&format!("(~{} tokens)", h.tokens))
@@ -311,7 +311,7 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
         println!(
             "{} · {} · {}",
             inline(o.project.as_deref().unwrap_or("(no project)")),
-            utc_minute(o.created_at),
+            local_minute(o.created_at),
             o.generated_by
         );
         if !o.subtitle.is_empty() {

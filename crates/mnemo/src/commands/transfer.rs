@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_capture::{privacy_options, project, store_options};
 use mnemo_privacy::Redactor;
-use mnemo_retrieve::time::{iso, parse_time};
+use mnemo_retrieve::time::{local_minute, parse_time};
 use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::Value;
@@ -164,7 +164,7 @@ fn import_archive(
         rejections.count,
         header.format,
         header.schema,
-        iso(header.exported_at),
+        local_minute(header.exported_at),
         header.mnemo_version,
     );
     for (kind, c) in report

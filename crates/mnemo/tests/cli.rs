@@ -58,6 +58,11 @@ fn every_command_prints_local_time_with_its_offset() {
         !after.contains("Invoices"),
         "a printed time reads back: {after}"
     );
+    // Dates typed without an offset are local days, like the printed times.
+    let on_its_local_day = zoned.ok(&["search", "invoices", "--since", "2026-11-24"]);
+    assert!(on_its_local_day.contains("Invoices"), "{on_its_local_day}");
+    let day_before = zoned.ok(&["search", "invoices", "--until", "2026-11-23"]);
+    assert!(!day_before.contains("Invoices"), "{day_before}");
 
     let utc = with_one_memory().env("TZ", "UTC");
     let out = utc.ok(&["show", id.as_str()]);

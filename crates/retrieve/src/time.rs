@@ -6,7 +6,7 @@
 //! same); machine-readable output (JSON, exports) is UTC in ISO 8601 with
 //! `Z` ([`iso`]). The local zone is `TZ`'s, else the system's.
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
 /// `2026-11-23 15:03 +01:00`: the minute in local time with its offset from
 /// UTC, from Unix milliseconds. Every time the CLI prints goes through here,
@@ -55,6 +55,18 @@ fn format_ms(ms: i64, format: &str) -> String {
 /// trailing `Z` allowed) or `YYYY-MM-DD`. A bare date means the start of that
 /// day, or its last millisecond when `end_of_day`.
 pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
+    parse_in(text, end_of_day, &Utc)
+}
+
+/// [`parse_time`] for what a person types at the command line: a date or a
+/// date-time without an offset (or `Z`) is local time, as the CLI prints
+/// times, so `--since 2026-11-23` starts at the local midnight.
+pub fn parse_local_time(text: &str, end_of_day: bool) -> Option<i64> {
+    parse_in(text, end_of_day, &Local)
+}
+
+/// [`parse_time`] with dates and date-times that name no offset read in `zone`.
+fn parse_in<Tz: TimeZone>(text: &str, end_of_day: bool, zone: &Tz) -> Option<i64> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
@@ -65,7 +77,20 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M %:z") {
         return Some(t.timestamp_millis());
     }
-    let naive = text.trim_end_matches(['Z', 'z']);
+    let (naive, said_utc) = match text.strip_suffix(['Z', 'z']) {
+        Some(naive) => (naive, true),
+        None => (text, false),
+    };
+    // A wall-clock time skipped by a daylight-saving change has no instant.
+    let at = |t: NaiveDateTime| -> Option<i64> {
+        if said_utc {
+            Some(t.and_utc().timestamp_millis())
+        } else {
+            zone.from_local_datetime(&t)
+                .earliest()
+                .map(|t| t.timestamp_millis())
+        }
+    };
     for format in [
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M:%S%.f",
@@ -73,16 +98,15 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
         "%Y-%m-%d %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(naive, format) {
-            return Some(t.and_utc().timestamp_millis());
+            return at(t);
         }
     }
     let day = NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok()?;
-    let start = day.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
-    Some(if end_of_day {
-        start + 86_400_000 - 1
+    if end_of_day {
+        Some(at(day.succ_opt()?.and_time(NaiveTime::MIN))? - 1)
     } else {
-        start
-    })
+        at(day.and_time(NaiveTime::MIN))
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +139,34 @@ mod tests {
         assert_eq!(
             parse_time("2026-11-23 22:23 +01:00", false),
             Some(1_795_468_980_000)
+        );
+    }
+
+    #[test]
+    fn times_without_an_offset_are_read_in_the_given_zone() {
+        let india = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+        let midnight_utc = 1_795_478_400_000; // 2026-11-24 00:00 UTC
+        let half_past_five = 5 * 3_600_000 + 1_800_000;
+        assert_eq!(
+            parse_in("2026-11-24", false, &india),
+            Some(midnight_utc - half_past_five)
+        );
+        assert_eq!(
+            parse_in("2026-11-24", true, &india),
+            Some(midnight_utc - half_past_five + 86_400_000 - 1)
+        );
+        assert_eq!(
+            parse_in("2026-11-24 05:30", false, &india),
+            Some(midnight_utc)
+        );
+        assert_eq!(
+            parse_in("2026-11-24 00:00Z", false, &india),
+            Some(midnight_utc),
+            "Z says UTC"
+        );
+        assert_eq!(
+            parse_in("2026-11-24T00:00:00+00:00", false, &india),
+            Some(midnight_utc)
         );
     }
 

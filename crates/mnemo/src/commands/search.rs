@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_config::Config;
 use mnemo_retrieve::quote::inline;
-use mnemo_retrieve::time::{local_minute, parse_time};
+use mnemo_retrieve::time::{local_minute, parse_local_time};
 use mnemo_retrieve::{
     Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
 };
@@ -47,7 +47,8 @@ pub struct Request {
     /// Only observations that read or modified this file (path or file name).
     #[arg(long)]
     file: Option<String>,
-    /// Only from this time on (YYYY-MM-DD, an ISO date-time, or Unix ms).
+    /// Only from this time on: YYYY-MM-DD or YYYY-MM-DD HH:MM in local time,
+    /// a time as mnemo prints it, a date-time with an offset or Z, or Unix ms.
     #[arg(long)]
     since: Option<String>,
     /// Only up to this time (a bare date includes that whole day).
@@ -75,7 +76,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
      -> anyhow::Result<Option<i64>> {
         text.as_deref()
             .map(|t| {
-                parse_time(t, end_of_day).with_context(|| {
+                parse_local_time(t, end_of_day).with_context(|| {
                     format!("{flag} {t:?} is not a date (YYYY-MM-DD), an ISO date-time or Unix ms")
                 })
             })

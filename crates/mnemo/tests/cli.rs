@@ -64,6 +64,15 @@ fn every_command_prints_local_time_with_its_offset() {
     let day_before = zoned.ok(&["search", "invoices", "--until", "2026-11-23"]);
     assert!(!day_before.contains("Invoices"), "{day_before}");
 
+    // What a session is told is read by a model on any machine: UTC, said so.
+    let context = zoned.ok(&["context", "--project", zoned.project.to_str().unwrap()]);
+    assert!(
+        context.contains("time (UTC)")
+            && context.contains("### 2026-11-23\n")
+            && context.contains(&format!("#{id} 21:23 ")),
+        "{context}"
+    );
+
     let utc = with_one_memory().env("TZ", "UTC");
     let out = utc.ok(&["show", id.as_str()]);
     assert!(out.contains("2026-11-23 21:23 +00:00"), "{out}");

@@ -208,14 +208,21 @@ function projectName(root) {
 // takes to tell it apart from every other root with the same name
 // (`/a/shop` and `/b/shop` become `a/shop` and `b/shop`).
 function projectLabels(roots) {
-  const parts = new Map(roots.map((r) => [r, String(r).split("/").filter(Boolean)]));
+  const byName = new Map(); // last component -> the roots' components
+  for (const root of roots) {
+    const parts = String(root).split("/").filter(Boolean);
+    const name = parts[parts.length - 1] || root;
+    if (!byName.has(name)) byName.set(name, []);
+    byName.get(name).push([root, parts]);
+  }
   const labels = new Map();
-  for (const [root, own] of parts) {
-    let n = 1;
-    const clash = () => [...parts].some(([other, theirs]) => other !== root &&
-      theirs.slice(-n).join("/") === own.slice(-n).join("/"));
-    while (n < own.length && clash()) n++;
-    labels.set(root, own.slice(-n).join("/") || root);
+  for (const namesakes of byName.values()) {
+    for (const [root, own] of namesakes) {
+      const suffix = (parts, n) => parts.slice(-n).join("/");
+      let n = 1;
+      while (n < own.length && namesakes.some(([other, theirs]) => other !== root && suffix(theirs, n) === suffix(own, n))) n++;
+      labels.set(root, suffix(own, n) || root);
+    }
   }
   return labels;
 }

@@ -426,6 +426,7 @@ test("without the token the viewer is locked", async () => {
   assert.match(banner, /#token=/);
   assert.match(banner, /does not expire/);
   assert.match(banner, /mnemo serve/);
+  await shot(p, "locked");
   assert.ok(failed.length > 0 && failed.every((s) => s === 401), failed.join(","));
   assert.equal(await p.locator(".card").count(), 0);
   await stranger.close();

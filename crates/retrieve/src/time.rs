@@ -127,8 +127,9 @@ mod tests {
     #[test]
     fn local_minutes_carry_their_offset_and_read_back() {
         // The zone comes from the environment; whatever it is, the printed
-        // offset makes the minute unambiguous.
-        for ms in [0, 951_782_400_000, 1_795_468_980_000] {
+        // offset makes the minute unambiguous (times after 1972, when every
+        // zone's offset became whole minutes).
+        for ms in [951_782_400_000, 1_795_468_980_000] {
             let shown = local_minute(ms);
             assert!(
                 shown.len() == 23 && matches!(&shown[17..18], "+" | "-"),

@@ -143,16 +143,16 @@ const numberFmt = new Intl.NumberFormat();
 
 // Times are shown in local time with their offset from UTC, as the CLI
 // prints them: 2026-11-23 15:03 +01:00.
+const pad = (n) => String(n).padStart(2, "0");
+
 function utcOffset(ms) {
   const minutes = -new Date(ms).getTimezoneOffset();
   const abs = Math.abs(minutes);
-  const pad = (n) => String(n).padStart(2, "0");
   return `${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
 }
 
 function fullTime(ms) {
   const d = new Date(ms);
-  const pad = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())} ${utcOffset(ms)}`;
 }
 
@@ -850,7 +850,7 @@ async function forget(id) {
   removeEntries([id]);
   const neighbour = cards[at + 1] || cards[at - 1];
   if (neighbour && neighbour.isConnected) markSelected(Number(neighbour.dataset.id), document.activeElement && document.activeElement.closest(".card"));
-  toast(`Forgot #${id}: “${entry ? entry.title : ""}”`, { label: "Undo", run: undo });
+  toast(`Forgot #${id}: “${entry ? plainText(entry.title) : ""}”`, { label: "Undo", run: undo });
   refreshStats();
 }
 

@@ -216,8 +216,10 @@ fn capitalized(text: &str) -> String {
     }
 }
 
-/// `text` cut at a word boundary to at most `max` characters, with "…".
-fn clip_words(text: &str, max: usize) -> String {
+/// `text` cut at a word boundary to at most `max` characters, with "…", so
+/// an identifier is never cut in the middle (unless one word fills half of
+/// `max`).
+pub(crate) fn clip_words(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -28,7 +28,7 @@ use regex::Regex;
 use crate::action::{Action, Step, relative_paths, steps};
 use crate::code::{Change, humanize_condition};
 use crate::directive::is_directive;
-use crate::headline::{self, TITLE_CHARS};
+use crate::headline::{self, TITLE_CHARS, clip_words};
 use crate::outcome::{Outcome, clip};
 use crate::prose::{self, Reading};
 
@@ -824,7 +824,7 @@ fn bugfix(steps: &[Step], fix: &Fix, cx: &FixContext) -> Draft {
     Draft {
         kind: "bugfix",
         subtitle,
-        title: clip(&title, TITLE_CHARS),
+        title: clip_words(&title, TITLE_CHARS),
         narrative,
         facts,
         concepts,
@@ -1048,7 +1048,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
         headline::work_statement(reading, &commits, &ep.prompt)
     };
     let title = in_words.unwrap_or_else(|| match kind {
-        "bugfix" => format!("Fixed: {}", clip(ep.prompt.trim(), 90)),
+        "bugfix" => format!("Fixed: {}", clip_words(ep.prompt.trim(), 90)),
         "refactor" => match created.iter().find(|(_, d)| !d.is_empty()) {
             Some((path, defs)) => format!("Extracted {} into {path}", names(defs)),
             None => format!("Refactored {}", subject(&edited, &edited_files)),
@@ -1090,7 +1090,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     facts.dedup();
     // What Claude wrote under a heading about a bug is that fix's to tell.
     let elsewhere: &[String] = if cx.fix_told { &reading.bug_notes } else { &[] };
-    let subtitle = clip(
+    let subtitle = clip_words(
         &first_sentence_or(reading, &ep.prompt, &title, elsewhere),
         200,
     );
@@ -1110,7 +1110,7 @@ fn work(ep: &EpisodeData, steps: &[Step], consumed: &[bool], cx: &WorkContext) -
     }
     Some(Draft {
         kind,
-        title: clip(&title, TITLE_CHARS),
+        title: clip_words(&title, TITLE_CHARS),
         subtitle,
         narrative,
         facts,
@@ -1154,7 +1154,7 @@ fn first_sentence_or(reading: &Reading, prompt: &str, title: &str, elsewhere: &[
         {
             String::new()
         }
-        None => format!("Requested: {}", clip(prompt.trim(), 180)),
+        None => format!("Requested: {}", clip_words(prompt.trim(), 180)),
     }
 }
 
@@ -1228,7 +1228,7 @@ fn decision(
     }
     Some(Draft {
         kind: "decision",
-        title: clip(&headline::as_title(first), TITLE_CHARS),
+        title: clip_words(&headline::as_title(first), TITLE_CHARS),
         subtitle: String::new(),
         narrative: clip(&story.join(" "), 1200),
         facts,
@@ -1307,8 +1307,8 @@ fn discovery(
     }
     Some(Draft {
         kind: "discovery",
-        title: clip(title.trim_end_matches('.'), TITLE_CHARS),
-        subtitle: clip(&format!("Asked: {}", ep.prompt.trim()), 140),
+        title: clip_words(title.trim_end_matches('.'), TITLE_CHARS),
+        subtitle: clip_words(&format!("Asked: {}", ep.prompt.trim()), 140),
         narrative: if story.is_empty() {
             narrative_from(reading, &title, "", &[])
         } else {
@@ -1546,6 +1546,30 @@ mod tests {
                                   "old_string": old, "new_string": new},
                    "tool_response": {"originalFile": old}}),
         )
+    }
+
+    #[test]
+    fn long_titles_and_subtitles_end_at_a_word_not_inside_an_identifier() {
+        let prompt = "how does authentication work in this codebase? I need to understand login, \
+            how requests are checked and how sessions are refreshed before I touch \
+            SessionRefreshMiddleware.handle_expired_token anywhere";
+        let read = (
+            "Read",
+            json!({"tool_input": {"file_path": "/home/dev/app/auth.js"},
+                   "tool_response": {"file": {"content": "module.exports = {}"}}}),
+        );
+        let c = compress(&episode(prompt, vec![read]), None);
+        let subtitle = &c.observations[0].subtitle;
+        assert!(subtitle.starts_with("Asked: how does"), "{subtitle}");
+        assert!(
+            subtitle.ends_with('…') && subtitle.chars().count() <= 140,
+            "{subtitle}"
+        );
+        let kept = subtitle.trim_end_matches('…');
+        assert!(
+            prompt.split_whitespace().any(|word| kept.ends_with(word)),
+            "cut after a whole word: {subtitle}"
+        );
     }
 
     #[test]

@@ -65,8 +65,10 @@ enum Command {
         /// Only this project (a directory inside it), when not centering.
         #[arg(long)]
         project: Option<std::path::PathBuf>,
+        /// How many older memories to show before the centre one.
         #[arg(long, default_value_t = 5)]
         before: usize,
+        /// How many newer memories to show after the centre one.
         #[arg(long, default_value_t = 5)]
         after: usize,
         /// Print JSON instead of text.
@@ -277,5 +279,36 @@ fn main() -> ExitCode {
         }
         Command::Stats { json } => commands::report(commands::stats::run(json)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Each argument of `command` and its subcommands that `--help` would
+    /// show without a description, as `mnemo <subcommand> <argument>`.
+    fn undocumented(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            if arg.get_help().is_none() {
+                found.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            if sub.get_about().is_none() {
+                found.push(path.clone());
+            }
+            undocumented(sub, &path, found);
+        }
+    }
+
+    #[test]
+    fn every_subcommand_and_argument_has_help_text() {
+        let mut command = super::Cli::command();
+        command.build();
+        let mut found = Vec::new();
+        undocumented(&command, "mnemo", &mut found);
+        assert!(found.is_empty(), "no help text for: {}", found.join(", "));
     }
 }

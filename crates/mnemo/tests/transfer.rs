@@ -114,6 +114,14 @@ fn export_import_export_is_byte_for_byte_the_same_and_reimports_add_nothing() {
     let mock = MockLlm::start(good_answer());
     let origin = lived_in(&mock);
     let (file, a) = export(&origin, &[]);
+    let again = origin.tmp.path().join("again.jsonl");
+    let report = origin.ok(&["export", "--output", again.to_str().unwrap()]);
+    let summaries = origin.count("SELECT count(*) FROM summaries");
+    assert!(summaries > 1, "the store holds several summaries");
+    assert!(
+        report.contains(&format!(" {summaries} summaries,")) && !report.contains("summarys"),
+        "the report counts in English: {report}"
+    );
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the export holds prompts: owner only");
     let header: Value = serde_json::from_str(a.lines().next().unwrap()).unwrap();

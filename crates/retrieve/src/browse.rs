@@ -24,6 +24,11 @@ const MAX_DIFF_LINES: usize = 400;
 const PROMPT_EXCERPT_CHARS: usize = 240;
 /// Most observations one change report carries (the rest come next time).
 const MAX_CHANGES: usize = 200;
+/// Most tool calls of one episode listed with an observation.
+const MAX_EPISODE_CALLS: usize = 300;
+/// Longest output shown for one tool call, in lines and in characters.
+const MAX_OUTPUT_LINES: usize = 80;
+const MAX_OUTPUT_CHARS: usize = 8_000;
 
 /// A place in the newest-first order: entries strictly older come next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,6 +179,23 @@ pub struct SourceEvent {
     pub diff: Option<String>,
 }
 
+/// A tool call of an episode, whatever the tool, with how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCall {
+    pub id: i64,
+    pub tool_name: String,
+    pub created_at: i64,
+    /// The command, path, pattern or URL the call was about.
+    pub target: String,
+    /// Claude Code reported it as failed (`PostToolUseFailure`, or an
+    /// interrupted command).
+    pub failed: bool,
+    /// What it printed or returned (the error, for a failed call), cut to
+    /// [`MAX_OUTPUT_LINES`] lines; `None` when it returned nothing worth
+    /// showing (an edit's diff is in [`SourceEvent::diff`]).
+    pub output: Option<String>,
+}
+
 /// One observation in full, with its origin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservationDetail {
@@ -181,7 +203,11 @@ pub struct ObservationDetail {
     pub observation: Observation,
     pub prompt_item: Option<PromptItem>,
     pub session: Option<SessionOverview>,
+    /// The tool calls this observation was made from.
     pub events: Vec<SourceEvent>,
+    /// Every tool call of its episode, in order (its sources when it has no
+    /// episode), up to [`MAX_EPISODE_CALLS`].
+    pub tool_calls: Vec<ToolCall>,
 }
 
 /// A project and how much is remembered of it.
@@ -339,6 +365,7 @@ pub fn observation_detail(store: &Store, id: i64) -> Result<Option<ObservationDe
         None => None,
     };
     let source_ids: Vec<i64> = serde_json::from_str(&source_ids).unwrap_or_default();
+    let tool_calls = tool_calls(store, prompt_id, &source_ids)?;
     let mut events = Vec::with_capacity(source_ids.len());
     let mut stmt = store.conn().prepare_cached(
         "SELECT id, hook, tool_name, created_at, payload FROM events WHERE id = ?1",
@@ -367,7 +394,114 @@ pub fn observation_detail(store: &Store, id: i64) -> Result<Option<ObservationDe
         prompt_item,
         session,
         events,
+        tool_calls,
     }))
+}
+
+/// The tool calls of the episode of `prompt_id` in order, or those of
+/// `source_ids` for an observation without an episode.
+fn tool_calls(store: &Store, prompt_id: Option<i64>, source_ids: &[i64]) -> Result<Vec<ToolCall>> {
+    const COLUMNS: &str = "SELECT id, hook, tool_name, created_at, payload FROM events";
+    const RESULTS: &str = "hook IN ('PostToolUse', 'PostToolUseFailure') AND tool_name IS NOT NULL";
+    let read = |r: &rusqlite::Row| -> rusqlite::Result<ToolCall> {
+        let tool_name: String = r.get(2)?;
+        let payload: Value = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(Value::Null);
+        let failed = r.get::<_, String>(1)? == "PostToolUseFailure"
+            || payload["tool_response"]["interrupted"].as_bool() == Some(true);
+        Ok(ToolCall {
+            id: r.get(0)?,
+            target: describe_call(&tool_name, &payload).0,
+            output: call_output(&tool_name, &payload, failed),
+            tool_name,
+            created_at: r.get(3)?,
+            failed,
+        })
+    };
+    let conn = store.conn();
+    match prompt_id {
+        Some(prompt_id) => conn
+            .prepare_cached(&format!(
+                "{COLUMNS} WHERE prompt_id = ?1 AND {RESULTS} ORDER BY created_at, id LIMIT ?2"
+            ))?
+            .query_map(params![prompt_id, MAX_EPISODE_CALLS as i64], read)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into),
+        None => {
+            let mut stmt =
+                conn.prepare_cached(&format!("{COLUMNS} WHERE id = ?1 AND {RESULTS}"))?;
+            let mut calls = Vec::new();
+            for id in source_ids.iter().take(MAX_EPISODE_CALLS) {
+                calls.extend(stmt.query_row([id], read).optional()?);
+            }
+            Ok(calls)
+        }
+    }
+}
+
+/// What a tool call printed or returned, as a reader would want to see it:
+/// the error of a failed call, a command's stdout and stderr, the text a
+/// read, search or fetch returned. Edits show their diff instead.
+fn call_output(tool: &str, payload: &Value, failed: bool) -> Option<String> {
+    let response = &payload["tool_response"];
+    let text = |v: &Value| v.as_str().unwrap_or("").trim_end().to_string();
+    let output = if failed && payload["error"].is_string() {
+        text(&payload["error"])
+    } else {
+        match tool {
+            "Edit" | "MultiEdit" | "Write" | "TodoWrite" => String::new(),
+            "Bash" => [text(&response["stdout"]), text(&response["stderr"])]
+                .into_iter()
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "Read" => text(&response["file"]["content"]),
+            "Glob" | "Grep"
+                if response["filenames"].is_array() && !response["content"].is_string() =>
+            {
+                response["filenames"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
+            // A subagent's or an MCP tool's answer: text blocks.
+            _ if response["content"].is_array() => response["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|block| block["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => ["content", "result", "output", "stdout"]
+                .into_iter()
+                .map(|key| text(&response[key]))
+                .find(|found| !found.is_empty())
+                .unwrap_or_else(|| text(response)),
+        }
+    };
+    (!output.trim().is_empty()).then(|| clip_output(&output))
+}
+
+/// `output` cut to [`MAX_OUTPUT_LINES`] lines and [`MAX_OUTPUT_CHARS`]
+/// characters, saying how much was left out.
+fn clip_output(output: &str) -> String {
+    let total = output.lines().count();
+    let mut kept: String = output
+        .lines()
+        .take(MAX_OUTPUT_LINES)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut cut = total > MAX_OUTPUT_LINES;
+    if kept.chars().count() > MAX_OUTPUT_CHARS {
+        kept = kept.chars().take(MAX_OUTPUT_CHARS).collect();
+        cut = true;
+    }
+    if cut {
+        kept.push_str(&format!("\n… ({total} lines in all)"));
+    }
+    kept
 }
 
 /// What a tool call was about, and the diff it made if it edited a file.
@@ -940,6 +1074,102 @@ mod tests {
         assert_eq!(detail.events[0].target, "/src/shop/cart.py");
         assert_eq!(detail.events[0].diff.as_deref(), Some(" a\n-b\n+B\n c"));
         assert!(observation_detail(&store, 999).unwrap().is_none());
+    }
+
+    #[test]
+    fn detail_lists_every_tool_call_of_the_episode_with_failures_and_output() {
+        let mut store = seeded(&["Fixed the cart total"]);
+        let prompt_id: i64 = store
+            .conn()
+            .query_row("SELECT max(id) FROM prompts", [], |r| r.get(0))
+            .unwrap();
+        let calls = [
+            (
+                "PostToolUse",
+                "Read",
+                serde_json::json!({"tool_input": {"file_path": "/src/shop/cart.py"},
+                "tool_response": {"type": "text", "file": {"filePath": "/src/shop/cart.py", "content": "def total():\n    pass"}}}),
+            ),
+            (
+                "PostToolUse",
+                "Grep",
+                serde_json::json!({"tool_input": {"pattern": "total"},
+                "tool_response": {"mode": "files_with_matches", "filenames": ["cart.py", "tax.py"], "numFiles": 2}}),
+            ),
+            (
+                "PostToolUseFailure",
+                "Bash",
+                serde_json::json!({"tool_input": {"command": "pytest -q"},
+                "error": "Exit code 1\nE   AssertionError: 9 != 10"}),
+            ),
+            (
+                "PostToolUse",
+                "WebFetch",
+                serde_json::json!({"tool_input": {"url": "https://docs.python.org/3/library/decimal.html"},
+                "tool_response": {"code": 200, "result": "Decimal rounding modes"}}),
+            ),
+            (
+                "PreToolUse",
+                "Bash",
+                serde_json::json!({"tool_input": {"command": "not a result"}}),
+            ),
+        ];
+        for (n, (hook, tool, payload)) in calls.into_iter().enumerate() {
+            let record = HookRecord {
+                tool_name: Some(tool.into()),
+                tool_use_id: Some(format!("call{n}")),
+                payload: payload.to_string(),
+                ..HookRecord::new(hook, "claude-code", "s1", 1_000_010 + n as i64)
+            };
+            store.record(&record, 0).unwrap();
+        }
+        store
+            .conn()
+            .execute(
+                "UPDATE events SET prompt_id = ?1 WHERE tool_use_id LIKE 'call%'",
+                [prompt_id],
+            )
+            .unwrap();
+        let id = list(&store, &ListQuery::default()).unwrap().items[0].id;
+        let detail = observation_detail(&store, id).unwrap().unwrap();
+        let tools: Vec<&str> = detail
+            .tool_calls
+            .iter()
+            .map(|c| c.tool_name.as_str())
+            .collect();
+        assert_eq!(tools, ["Edit", "Read", "Grep", "Bash", "WebFetch"]);
+        let failed: Vec<&ToolCall> = detail.tool_calls.iter().filter(|c| c.failed).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].target, "pytest -q");
+        assert_eq!(
+            failed[0].output.as_deref(),
+            Some("Exit code 1\nE   AssertionError: 9 != 10")
+        );
+        let output = |tool: &str| {
+            detail
+                .tool_calls
+                .iter()
+                .find(|c| c.tool_name == tool)
+                .unwrap()
+                .output
+                .clone()
+        };
+        assert_eq!(output("Edit"), None, "an edit shows its diff instead");
+        assert_eq!(output("Read").as_deref(), Some("def total():\n    pass"));
+        assert_eq!(output("Grep").as_deref(), Some("cart.py\ntax.py"));
+        assert_eq!(
+            output("WebFetch").as_deref(),
+            Some("Decimal rounding modes")
+        );
+    }
+
+    #[test]
+    fn long_output_is_cut_and_says_so() {
+        let long: Vec<String> = (0..500).map(|n| format!("line {n}")).collect();
+        let clipped = clip_output(&long.join("\n"));
+        assert_eq!(clipped.lines().count(), MAX_OUTPUT_LINES + 1);
+        assert!(clipped.ends_with("… (500 lines in all)"), "{clipped}");
+        assert_eq!(clip_output("short\nenough"), "short\nenough");
     }
 
     #[test]

@@ -40,6 +40,7 @@ const state = {
   sessionNext: null,
   openSessions: new Set(),
   fresh: new Set(),        // ids that arrived live (highlighted once)
+  projectLabels: new Map(), // project root -> the shortest path suffix that tells it apart
   generation: 0,           // bumps on every reload; stale answers are dropped
 };
 
@@ -108,6 +109,23 @@ function highlighted(text, terms) {
   return frag;
 }
 
+// Text in which `code` spans (Markdown's backticks) become <code> elements,
+// each part as text, with the search terms highlighted.
+function richText(text, terms) {
+  const frag = document.createDocumentFragment();
+  const parts = String(text || "").split(/`([^`\n]+)`/u);
+  parts.forEach((part, i) => {
+    if (!part) return;
+    frag.append(i % 2 ? h("code", null, highlighted(part, terms)) : highlighted(part, terms));
+  });
+  return frag;
+}
+
+// The same text as words alone, for labels that cannot hold markup.
+function plainText(text) {
+  return String(text || "").replace(/`([^`\n]+)`/gu, "$1");
+}
+
 function stem(term) {
   return term.replace(/(ing|ed|es|s|ly)$/u, "") || term;
 }
@@ -122,6 +140,32 @@ const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 const shortFmt = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 const numberFmt = new Intl.NumberFormat();
+
+// Times are shown in local time with their offset from UTC, as the CLI
+// prints them: 2026-11-23 15:03 +01:00.
+const pad = (n) => String(n).padStart(2, "0");
+
+function utcOffset(ms) {
+  const minutes = -new Date(ms).getTimezoneOffset();
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function fullTime(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())} ${utcOffset(ms)}`;
+}
+
+// A time element: `text` shown, the full local time with its offset on hover.
+function timeEl(ms, text, props = {}) {
+  return h("time", { datetime: new Date(ms).toISOString(), title: fullTime(ms), ...props }, text);
+}
+
+// The sticky heading of a day, naming the UTC offset its times are in.
+function dayHeading(ms) {
+  return h("h2", { class: "day" }, h("span", { class: "day-label" }, dayLabel(ms)),
+    h("span", { class: "day-zone", title: "Times are local, with this offset from UTC" }, `UTC${utcOffset(ms)}`));
+}
 
 function dayKey(ms) {
   const d = new Date(ms);
@@ -156,7 +200,31 @@ function baseName(path) {
 }
 
 function projectName(root) {
-  return root ? baseName(root) : "no project";
+  if (!root) return "no project";
+  return state.projectLabels.get(root) || baseName(root);
+}
+
+// For each root, its last path component, or as many last components as it
+// takes to tell it apart from every other root with the same name
+// (`/a/shop` and `/b/shop` become `a/shop` and `b/shop`).
+function projectLabels(roots) {
+  const byName = new Map(); // last component -> the roots' components
+  for (const root of roots) {
+    const parts = String(root).split("/").filter(Boolean);
+    const name = parts[parts.length - 1] || root;
+    if (!byName.has(name)) byName.set(name, []);
+    byName.get(name).push([root, parts]);
+  }
+  const labels = new Map();
+  for (const namesakes of byName.values()) {
+    for (const [root, own] of namesakes) {
+      const suffix = (parts, n) => parts.slice(-n).join("/");
+      let n = 1;
+      while (n < own.length && namesakes.some(([other, theirs]) => other !== root && suffix(theirs, n) === suffix(own, n))) n++;
+      labels.set(root, suffix(own, n) || root);
+    }
+  }
+  return labels;
 }
 
 // ---------- API ----------
@@ -363,9 +431,10 @@ function renderFeed() {
       if (d !== day) {
         day = d;
         groupKey = null;
-        feed.append(h("h2", { class: "day" }, h("span", null, dayLabel(e.created_at))));
+        feed.append(dayHeading(e.created_at));
       }
-      const key = e.session_id === null ? `notes-${d}` : `s${e.session_id}-${d}`;
+      // Notes and imports have no session: one group per project and day.
+      const key = e.session_id === null ? `notes-${e.project}-${d}` : `s${e.session_id}-${d}`;
       if (key !== groupKey) {
         groupKey = key;
         group = sessionGroup(e);
@@ -405,7 +474,7 @@ function sessionGroup(e) {
   const header = h("div", { class: "group-head" });
   if (!s) {
     header.append(h("span", { class: "group-kind" }, e.generated_by === "user" ? "Notes" : "Imported"),
-      h("span", { class: "group-meta" }, projectName(e.project)));
+      h("span", { class: "group-meta" }, h("span", { title: e.project || null }, projectName(e.project))));
     return h("section", { class: "group", "aria-label": "Notes" }, header, h("div", { class: "group-cards" }));
   }
   const when = s.ended_at ? `${timeFmt.format(new Date(s.started_at))} – ${timeFmt.format(new Date(s.ended_at))}` : `since ${timeFmt.format(new Date(s.started_at))}`;
@@ -415,7 +484,7 @@ function sessionGroup(e) {
       onclick: () => { state.filters.session = s.id; state.mode = "browse"; setQuery(""); reload(); },
     }, "Session ", h("span", { class: "mono" }, s.agent_session_id.slice(0, 8))),
     h("span", { class: "group-meta" },
-      s.project_name || projectName(s.project),
+      h("span", { title: s.project || null }, projectName(s.project)),
       s.branch ? h("span", { class: "branch" }, s.branch) : null,
       h("span", null, when),
       s.status === "active" ? h("span", { class: "badge-active" }, "active") : null),
@@ -473,13 +542,12 @@ function stamp(e) {
 function buildCard(e) {
   const expanded = state.expanded.has(e.id);
   const files = [...new Set([...(e.files_modified || []), ...(e.files_read || [])])];
-  const title = h("h3", { class: "card-title" }, highlighted(e.title, state.mode === "search" ? state.terms : []));
-  const subtitle = e.subtitle ? h("p", { class: "card-subtitle" }, highlighted(e.subtitle, state.mode === "search" ? state.terms : [])) : null;
+  const title = h("h3", { class: "card-title" }, richText(e.title, state.mode === "search" ? state.terms : []));
+  const subtitle = e.subtitle ? h("p", { class: "card-subtitle" }, richText(e.subtitle, state.mode === "search" ? state.terms : [])) : null;
   const head = h("div", { class: "card-head" },
     typeBadge(e.type),
     title,
-    h("time", { datetime: new Date(e.created_at).toISOString(), title: new Date(e.created_at).toLocaleString() },
-      state.mode === "browse" ? timeFmt.format(new Date(e.created_at)) : relative(e.created_at)));
+    timeEl(e.created_at, state.mode === "browse" ? timeFmt.format(new Date(e.created_at)) : relative(e.created_at)));
   const meta = h("div", { class: "card-meta" },
     state.mode !== "browse" && e.project ? h("span", { class: "meta-project", title: e.project }, projectName(e.project)) : null,
     files.slice(0, 3).map((f) => h("span", { class: "file", title: f }, baseName(f))),
@@ -493,7 +561,7 @@ function buildCard(e) {
     tabindex: "0",
     "aria-expanded": expanded ? "true" : "false",
     "aria-controls": `details-${e.id}`,
-    "aria-label": `${(TYPE[e.type] || {}).label || e.type}: ${e.title}`,
+    "aria-label": `${(TYPE[e.type] || {}).label || e.type}: ${plainText(e.title)}`,
     dataset: { id: e.id, stamp: stamp(e) },
     onclick: (ev) => {
       if (ev.target.closest("button, a, summary, .card-details")) return;
@@ -508,9 +576,9 @@ function buildCard(e) {
 function refreshHighlights(el, e) {
   if (state.mode !== "search") return;
   const title = el.querySelector(".card-title");
-  clear(title).append(highlighted(e.title, state.terms));
+  clear(title).append(richText(e.title, state.terms));
   const subtitle = el.querySelector(".card-subtitle");
-  if (subtitle) clear(subtitle).append(highlighted(e.subtitle, state.terms));
+  if (subtitle) clear(subtitle).append(richText(e.subtitle, state.terms));
 }
 
 async function toggle(id) {
@@ -521,7 +589,21 @@ async function toggle(id) {
   else state.expanded.delete(id);
   el.setAttribute("aria-expanded", open ? "true" : "false");
   el.querySelector(".card-details").hidden = !open;
-  if (open) await fillDetails(el, id);
+  if (open) {
+    clearStickyHeading(el);
+    await fillDetails(el, id);
+  }
+}
+
+// Scrolls `el` down so that no sticky day heading covers its top.
+function clearStickyHeading(el) {
+  const top = el.getBoundingClientRect().top;
+  let covered = 0;
+  for (const day of $("feed").querySelectorAll("h2.day")) {
+    const r = day.getBoundingClientRect();
+    if (r.top <= top && r.bottom > top) covered = Math.max(covered, r.bottom);
+  }
+  if (covered) window.scrollBy({ top: top - covered - 8 });
 }
 
 async function fillDetails(el, id) {
@@ -543,9 +625,9 @@ async function fillDetails(el, id) {
 
 function detailView(d) {
   const frag = document.createDocumentFragment();
-  if (d.narrative) frag.append(h("p", { class: "narrative" }, d.narrative));
+  if (d.narrative) frag.append(h("p", { class: "narrative" }, richText(d.narrative, [])));
   if (d.facts && d.facts.length) {
-    frag.append(h("h4", null, "Facts"), h("ul", { class: "facts" }, d.facts.map((f) => h("li", null, f))));
+    frag.append(h("h4", null, "Facts"), h("ul", { class: "facts" }, d.facts.map((f) => h("li", null, richText(f, [])))));
   }
   const fileRows = [
     ["Modified", d.files_modified],
@@ -562,17 +644,18 @@ function detailView(d) {
   if (prompt && prompt.text) {
     frag.append(h("h4", null, "Prompt"),
       h("blockquote", { class: "prompt" }, prompt.text,
-        h("footer", null, `Prompt ${prompt.n} · ${shortFmt.format(new Date(prompt.created_at))}`)));
+        h("footer", null, `Prompt ${prompt.n} · `, timeEl(prompt.created_at, shortFmt.format(new Date(prompt.created_at))))));
   }
   const diffs = (d.events || []).filter((ev) => ev.diff);
   if (diffs.length) {
     frag.append(h("h4", null, diffs.length === 1 ? "Change" : `Changes (${diffs.length})`));
     for (const ev of diffs) frag.append(diffView(ev));
   }
-  const commands = (d.events || []).filter((ev) => !ev.diff && ev.target);
-  if (commands.length) {
-    frag.append(h("h4", null, "Tool calls"), h("ul", { class: "calls" }, commands.map((ev) =>
-      h("li", null, h("span", { class: "tool" }, ev.tool_name || ev.hook), h("code", null, ev.target)))));
+  const calls = d.tool_calls || [];
+  if (calls.length) {
+    const failed = calls.filter((c) => c.failed).length;
+    frag.append(h("h4", null, `Tool calls (${calls.length}${failed ? `, ${failed} failed` : ""})`),
+      h("ul", { class: "calls" }, calls.map(callItem)));
   }
   if (prompt && prompt.summary) {
     const block = summaryBlock(prompt.summary, "Episode summary");
@@ -581,8 +664,21 @@ function detailView(d) {
   frag.append(h("div", { class: "card-actions" },
     h("button", { class: "btn btn-danger", type: "button", onclick: () => forget(d.id) }, icon("M5 6h10M8 6V4h4v2M6 6l1 10h6l1-10"), "Forget"),
     h("button", { class: "btn", type: "button", onclick: () => showAround(d.id) }, icon("M10 3v14M4 7l6-4 6 4"), "Around this"),
-    h("span", { class: "muted small" }, `${d.generated_by === "user" ? "written by you" : d.generated_by.startsWith("llm") ? `enriched by ${d.generated_by.slice(4)}` : "by rules"} · ${d.project ? projectName(d.project) : "no project"}`)));
+    h("span", { class: "muted small", title: d.project || null }, `${d.generated_by === "user" ? "written by you" : d.generated_by.startsWith("llm") ? `enriched by ${d.generated_by.slice(4)}` : "by rules"} · ${projectName(d.project)}`)));
   return frag;
+}
+
+// One tool call: the tool, what it was about, a mark when it failed, and
+// its output folded away.
+function callItem(c) {
+  return h("li", { class: c.failed ? "call failed" : "call" },
+    h("div", { class: "call-line" },
+      h("span", { class: "tool" }, c.tool_name),
+      c.target ? h("code", null, c.target) : null,
+      c.failed ? h("span", { class: "call-failed" }, "failed") : null),
+    c.output ? h("details", { class: "call-output" },
+      h("summary", null, c.failed ? "Error" : "Output"),
+      h("pre", { tabindex: "0" }, c.output)) : null);
 }
 
 function diffView(ev) {
@@ -610,7 +706,7 @@ function renderSessions() {
     const d = dayKey(s.started_at);
     if (d !== day) {
       day = d;
-      feed.append(h("h2", { class: "day" }, h("span", null, dayLabel(s.started_at))));
+      feed.append(dayHeading(s.started_at));
     }
     feed.append(sessionCard(s));
   }
@@ -623,7 +719,7 @@ function sessionCard(s) {
   const el = h("article", { class: "session", "aria-label": `Session ${s.agent_session_id.slice(0, 8)}` },
     h("div", { class: "session-head" },
       h("span", { class: `status-dot ${s.status}`, title: s.status }),
-      h("h3", null, s.project_name || projectName(s.project)),
+      h("h3", { title: s.project || null }, projectName(s.project)),
       s.branch ? h("span", { class: "branch" }, s.branch) : null,
       h("span", { class: "muted" }, `${timeFmt.format(new Date(s.started_at))}${s.ended_at ? ` – ${timeFmt.format(new Date(s.ended_at))}` : ""}`),
       h("span", { class: "meta-right muted" }, `${s.prompts} prompt${s.prompts === 1 ? "" : "s"} · ${s.observations} memor${s.observations === 1 ? "y" : "ies"}`)),
@@ -658,7 +754,7 @@ async function fillSession(id, box) {
     clear(box).append(h("ol", { class: "prompt-list" }, detail.prompt_list.map((p) =>
       h("li", null,
         h("div", { class: "prompt-line" }, h("span", { class: "muted mono" }, `${p.n}`), h("span", { class: "prompt-text" }, p.private ? "(private)" : p.text),
-          h("time", { class: "muted" }, timeFmt.format(new Date(p.created_at)))),
+          timeEl(p.created_at, timeFmt.format(new Date(p.created_at)), { class: "muted" })),
         p.summary ? summaryBlock(p.summary, "Summary") : null))));
   } catch (err) {
     clear(box).append(h("p", { class: "error" }, err.message));
@@ -754,7 +850,7 @@ async function forget(id) {
   removeEntries([id]);
   const neighbour = cards[at + 1] || cards[at - 1];
   if (neighbour && neighbour.isConnected) markSelected(Number(neighbour.dataset.id), document.activeElement && document.activeElement.closest(".card"));
-  toast(`Forgot #${id}: “${entry ? entry.title : ""}”`, { label: "Undo", run: undo });
+  toast(`Forgot #${id}: “${entry ? plainText(entry.title) : ""}”`, { label: "Undo", run: undo });
   refreshStats();
 }
 
@@ -930,10 +1026,20 @@ async function loadProjects() {
   const select = $("f-project");
   const current = select.value;
   for (const option of [...select.options].slice(1)) option.remove();
+  const labels = projectLabels(answer.items.map((p) => p.root));
+  const changed = [...labels].some(([root, label]) => projectName(root) !== label);
+  state.projectLabels = labels;
   for (const p of answer.items) {
-    select.append(h("option", { value: p.root, title: p.root }, `${p.name} (${numberFmt.format(p.observations)})`));
+    select.append(h("option", { value: p.root, title: p.root }, `${projectName(p.root)} (${numberFmt.format(p.observations)})`));
   }
   select.value = current;
+  if (changed && $("feed").getAttribute("aria-busy") !== "true") {
+    // Cards name projects by these labels: build them again (a page still
+    // loading is drawn with them anyway).
+    state.cards.clear();
+    if (state.view === "sessions") renderSessions();
+    else rerender();
+  }
 }
 
 async function refreshStats() {
@@ -991,7 +1097,7 @@ async function refreshContext() {
   if (state.filters.project) p.set("project", state.filters.project);
   try {
     const c = await api(`/api/context?${p}`);
-    $("ctx-project").textContent = c.name;
+    $("ctx-project").textContent = c.project ? projectName(c.project) : c.name;
     $("ctx-project").title = c.project;
     $("ctx-text").textContent = c.text;
     $("ctx-tokens").textContent = `${numberFmt.format(c.tokens)} of ${numberFmt.format(c.max_tokens)} tokens${c.enabled ? "" : " · injection is off ([context] enabled = false)"}`;
@@ -1051,8 +1157,10 @@ function showLocked() {
   setLive("offline");
   const banner = clear($("banner"));
   banner.append(h("strong", null, "This viewer is locked. "),
-    "Open the link that ", h("code", null, "mnemo serve"), " printed (it carries a one-time key), or run ",
-    h("code", null, "mnemo serve"), " again to see it.");
+    "Open the URL that ", h("code", null, "mnemo serve"), " printed, with its ", h("code", null, "#token=…"),
+    " ending: the token does not expire (it is kept in ", h("code", null, "serve.token"),
+    " in mnemo's data directory). Running ", h("code", null, "mnemo serve"),
+    " again prints that URL, also while a server is running.");
   banner.hidden = false;
   clear($("feed"));
   setBusy(false);

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use mnemo_capture::{project, store_options};
 use mnemo_config::Config;
 use mnemo_retrieve::quote::inline;
-use mnemo_retrieve::time::{parse_time, utc_minute};
+use mnemo_retrieve::time::{local_minute, parse_local_time};
 use mnemo_retrieve::{
     Fusion, Hit, RecordKind, SearchQuery, get_observations, search_records, search_with,
 };
@@ -47,7 +47,8 @@ pub struct Request {
     /// Only observations that read or modified this file (path or file name).
     #[arg(long)]
     file: Option<String>,
-    /// Only from this time on (YYYY-MM-DD, an ISO date-time, or Unix ms).
+    /// Only from this time on: YYYY-MM-DD or YYYY-MM-DD HH:MM in local time,
+    /// a time as mnemo prints it, a date-time with an offset or Z, or Unix ms.
     #[arg(long)]
     since: Option<String>,
     /// Only up to this time (a bare date includes that whole day).
@@ -56,8 +57,11 @@ pub struct Request {
     /// What to search: observations, sessions (session summaries) or prompts.
     #[arg(long = "in", value_enum, default_value_t = Target::Observations)]
     target: Target,
+    /// How many results to print at most.
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Skip this many of the best results first (the next page starts at
+    /// the previous --offset plus --limit).
     #[arg(long, default_value_t = 0)]
     offset: usize,
     /// Print JSON instead of text.
@@ -72,7 +76,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
      -> anyhow::Result<Option<i64>> {
         text.as_deref()
             .map(|t| {
-                parse_time(t, end_of_day).with_context(|| {
+                parse_local_time(t, end_of_day).with_context(|| {
                     format!("{flag} {t:?} is not a date (YYYY-MM-DD), an ISO date-time or Unix ms")
                 })
             })
@@ -116,7 +120,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
             println!(
                 "{} {}  {}",
                 style.bold(&format!("#{}{:<6}", kind.prefix(), h.id)),
-                style.dim(&utc_minute(h.created_at)),
+                style.dim(&local_minute(h.created_at)),
                 inline(&h.title)
             );
             if !h.detail.is_empty() {
@@ -150,7 +154,7 @@ fn print_hits(hits: &[Hit], style: Style) {
         println!(
             "{} {}  {} {}  {}",
             style.bold(&format!("#{:<6}", h.id)),
-            style.dim(&utc_minute(h.created_at)),
+            style.dim(&local_minute(h.created_at)),
             style.kind(&h.kind, &format!("{:<9}", h.kind)),
             inline(&h.title),
             style.dim(&format!("(~{} tokens)", h.tokens))
@@ -308,7 +312,7 @@ pub fn show(ids: &[String], json: bool) -> anyhow::Result<()> {
         println!(
             "{} · {} · {}",
             inline(o.project.as_deref().unwrap_or("(no project)")),
-            utc_minute(o.created_at),
+            local_minute(o.created_at),
             o.generated_by
         );
         if !o.subtitle.is_empty() {

@@ -50,7 +50,7 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     println!("size          {:.1} MiB", stats.db_bytes as f64 / 1048576.0);
     let backend = serde_json::to_value(config.llm.backend)?;
     println!(
-        "llm           {} — today {} tokens in {} calls (budget {budget}); total {} tokens in {} calls; {} episodes waiting",
+        "llm           {} — today (UTC) {} tokens in {} calls (budget {budget}); total {} tokens in {} calls; {} episodes waiting",
         backend.as_str().unwrap_or("off"),
         stats.llm_tokens_today,
         stats.llm_calls_today,

@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_capture::{privacy_options, project, store_options};
 use mnemo_privacy::Redactor;
-use mnemo_retrieve::time::{iso, parse_time};
+use mnemo_retrieve::time::{local_minute, parse_time};
 use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::Value;
@@ -77,12 +77,23 @@ fn summary(counts: &[(&str, u64)]) -> String {
     let parts: Vec<String> = counts
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(kind, n)| format!("{n} {kind}{}", if *n == 1 { "" } else { "s" }))
+        .map(|(kind, n)| counted(*n, kind))
         .collect();
     if parts.is_empty() {
         "nothing".into()
     } else {
         parts.join(", ")
+    }
+}
+
+/// `n` and `noun`, plural unless one: "1 summary", "3 summaries", "2 events".
+fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ => format!("{n} {noun}s"),
     }
 }
 
@@ -153,7 +164,7 @@ fn import_archive(
         rejections.count,
         header.format,
         header.schema,
-        iso(header.exported_at),
+        local_minute(header.exported_at),
         header.mnemo_version,
     );
     for (kind, c) in report
@@ -345,4 +356,17 @@ fn observation(
         ..NewObservation::default()
     };
     Ok((v["project"].as_str().map(str::to_string), o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn counts_in_english() {
+        assert_eq!(counted(1, "summary"), "1 summary");
+        assert_eq!(counted(3, "summary"), "3 summaries");
+        assert_eq!(counted(2, "event"), "2 events");
+        assert_eq!(counted(0, "key"), "0 keys");
+    }
 }

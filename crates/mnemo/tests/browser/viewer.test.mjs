@@ -58,6 +58,17 @@ async function ready(p) {
   await p.waitForSelector("html[data-ready=true]", { timeout: 15000 });
 }
 
+// A new browser context with `options`, its page watched and the viewer
+// opened with the printed URL.
+async function openViewer(label, options) {
+  const opened = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  const p = await opened.newPage();
+  watch(p, label);
+  await p.goto(URL_WITH_TOKEN);
+  await ready(p);
+  return [opened, p];
+}
+
 async function clearSearch(p) {
   await p.fill("#q", "");
   await p.waitForFunction(() => !document.querySelector(".bar-title"));
@@ -95,7 +106,7 @@ test("seeded observations show, grouped by day and session", async () => {
   await page.waitForSelector(".card");
   assert.ok((await page.locator(".card").count()) >= 10);
   assert.equal(await card(page, "fibonacci() raises ValueError for negative n").count(), 1);
-  const days = await page.locator("h2.day").allTextContents();
+  const days = await page.locator("h2.day .day-label").allTextContents();
   assert.equal(days[0], "Today");
   assert.ok(days.includes("Yesterday"), days.join(", "));
   assert.ok((await page.locator(".group-head", { hasText: "Session" }).count()) >= 2);
@@ -124,6 +135,57 @@ test("search finds and highlights the expected card, and it expands", async () =
   await clearSearch(page);
 });
 
+test("titles show inline code as code, never raw backticks", async () => {
+  const discovery = page.locator(".card", { has: page.locator(".card-title code", { hasText: "Cart.visit_number" }) });
+  await discovery.waitFor();
+  const title = await discovery.locator(".card-title").textContent();
+  assert.ok(!title.includes("`"), title);
+  assert.deepEqual(await discovery.locator(".card-title code").allTextContents(), ["Cart.visit_number", "ValueError"]);
+  assert.ok(!(await discovery.getAttribute("aria-label")).includes("`"));
+});
+
+test("an edit's card lists every tool call of its episode, the failed one marked with its output", async () => {
+  const fix = card(page, "fibonacci() raises ValueError for negative n");
+  await fix.click();
+  await fix.locator(".calls").waitFor();
+  const tools = await fix.locator(".calls .tool").allTextContents();
+  for (const tool of ["Read", "Edit", "Bash"]) assert.ok(tools.includes(tool), `${tool} in ${tools.join(", ")}`);
+  const failed = fix.locator(".calls li.failed");
+  assert.equal(await failed.count(), 1, "one failed call");
+  assert.match(await failed.locator("code").textContent(), /python fibonacci\.py -5/);
+  assert.match(await failed.locator(".call-failed").textContent(), /failed/);
+  const output = failed.locator("details.call-output");
+  assert.equal(await output.evaluate((d) => d.open), false, "output starts folded");
+  assert.equal(await output.locator("pre").isVisible(), false);
+  await output.locator("summary").click();
+  assert.match(await output.locator("pre").textContent(), /RecursionError/);
+  assert.match(await fix.locator("h4", { hasText: "Tool calls" }).textContent(), /1 failed/);
+  await failed.scrollIntoViewIfNeeded();
+  await shot(page, "tool-calls");
+  await fix.locator(".card-head").click(); // close again
+});
+
+test("the sticky day heading never covers an expanded card", async () => {
+  const fix = card(page, "fibonacci() raises ValueError for negative n");
+  // Scroll the card's top under the heading, then open it by its meta line.
+  await fix.scrollIntoViewIfNeeded();
+  await page.evaluate(() => {
+    const el = [...document.querySelectorAll(".card")].find((c) => c.textContent.includes("raises ValueError for negative n"));
+    window.scrollBy(0, el.getBoundingClientRect().top - 70);
+  });
+  await fix.locator(".card-meta").click();
+  await fix.locator(".diff").first().waitFor();
+  const { cardTop, headingBottom } = await page.evaluate(() => {
+    const el = [...document.querySelectorAll(".card")].find((c) => c.textContent.includes("raises ValueError for negative n"));
+    const cardTop = el.getBoundingClientRect().top;
+    const stuck = [...document.querySelectorAll("h2.day")].map((d) => d.getBoundingClientRect())
+      .filter((r) => r.top <= cardTop && r.bottom > 0);
+    return { cardTop, headingBottom: Math.max(0, ...stuck.map((r) => r.bottom)) };
+  });
+  assert.ok(cardTop >= headingBottom, `card top ${cardTop} under the heading ending at ${headingBottom}`);
+  await fix.locator(".card-head").click(); // close again
+});
+
 test("an edit's card shows its prompt and diff", async () => {
   const fix = card(page, "fibonacci() raises ValueError for negative n");
   await fix.click();
@@ -135,6 +197,35 @@ test("an edit's card shows its prompt and diff", async () => {
   await page.evaluate(() => window.scrollBy(0, -90));
   await shot(page, "expanded-light");
   await fix.locator(".card-head").click(); // close again
+});
+
+test("two projects with the same name are told apart, full path on hover", async () => {
+  const options = await page.locator("#f-project option").evaluateAll((els) => els.map((o) => ({ text: o.textContent, root: o.value, title: o.title })));
+  const shops = options.filter((o) => o.root.endsWith("/shop"));
+  assert.equal(shops.length, 2, JSON.stringify(options));
+  const labels = shops.map((o) => o.text.replace(/ \(\d+\)$/, ""));
+  assert.notEqual(labels[0], labels[1]);
+  for (const [i, o] of shops.entries()) {
+    assert.ok(o.root.endsWith(`/${labels[i]}`) && labels[i].includes("/"), `${labels[i]} is a suffix of ${o.root}`);
+    assert.equal(o.title, o.root);
+  }
+  assert.ok(labels.includes("clients/shop"), labels.join(", "));
+  const other = page.locator(".group-head", { hasText: "clients/shop" });
+  await other.waitFor();
+  assert.equal(await other.locator("[title='/srv/clients/shop']").count(), 1);
+});
+
+test("times are local with their offset from UTC", async () => {
+  const [zoned, p] = await openViewer("zoned", { timezoneId: "Asia/Kolkata" });
+  const zones = await p.locator("h2.day .day-zone").allTextContents();
+  assert.ok(zones.length > 0 && zones.every((z) => z === "UTC+05:30"), zones.join(", "));
+  const fix = card(p, "fibonacci() raises ValueError for negative n");
+  const shown = await fix.locator("time").getAttribute("title");
+  assert.match(shown, /^\d{4}-\d\d-\d\d \d\d:\d\d \+05:30$/);
+  const id = (await fix.getAttribute("data-id"));
+  const cli = execFileSync(process.env.MNEMO_BIN, ["show", id], { env: { ...process.env, TZ: "<+0530>-5:30" } }).toString();
+  assert.ok(cli.includes(shown), `mnemo show prints the same time (${shown}):\n${cli}`);
+  await zoned.close();
 });
 
 test("filters narrow the timeline", async () => {
@@ -268,11 +359,7 @@ test("stats show counts and LLM spend", async () => {
 });
 
 test("dark theme follows the system setting", async () => {
-  const dark = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: "dark" });
-  const p = await dark.newPage();
-  watch(p, "dark");
-  await p.goto(URL_WITH_TOKEN);
-  await ready(p);
+  const [dark, p] = await openViewer("dark", { colorScheme: "dark" });
   const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(bg, "rgb(246, 246, 248)", "not the light background");
   await shot(p, "timeline-dark");
@@ -289,13 +376,30 @@ test("dark theme follows the system setting", async () => {
 });
 
 test("usable in a narrow window", async () => {
-  const narrow = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "light", isMobile: false });
-  const p = await narrow.newPage();
-  watch(p, "narrow");
-  await p.goto(URL_WITH_TOKEN);
-  await ready(p);
+  const [narrow, p] = await openViewer("narrow", { viewport: { width: 390, height: 844 }, colorScheme: "light", isMobile: false });
   assert.equal(await p.locator("#sidebar").isVisible(), true, "rendered off-canvas");
   await shot(p, "timeline-narrow");
+  // Titles wrap between words: a word is split over lines only when it is
+  // wider than the title itself.
+  const split = await p.evaluate(() => {
+    const found = [];
+    for (const title of document.querySelectorAll(".card-title")) {
+      const width = title.getBoundingClientRect().width;
+      const walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (const m of node.data.matchAll(/\S+/gu)) {
+          const range = document.createRange();
+          range.setStart(node, m.index);
+          range.setEnd(node, m.index + m[0].length);
+          const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+          const lines = new Set(rects.map((r) => Math.round(r.top)));
+          if (lines.size > 1 && range.getBoundingClientRect().width < width) found.push(m[0]);
+        }
+      }
+    }
+    return found;
+  });
+  assert.deepEqual(split, [], "words cut across lines");
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px)`);
   await p.click("#menu");
@@ -317,6 +421,12 @@ test("without the token the viewer is locked", async () => {
   p.on("response", (r) => { if (r.url().includes("/api/")) failed.push(r.status()); });
   await p.goto(BASE);
   await p.locator("#banner", { hasText: "locked" }).waitFor();
+  const banner = await p.locator("#banner").textContent();
+  assert.ok(!/one-time/i.test(banner), banner);
+  assert.match(banner, /#token=/);
+  assert.match(banner, /does not expire/);
+  assert.match(banner, /mnemo serve/);
+  await shot(p, "locked");
   assert.ok(failed.length > 0 && failed.every((s) => s === 401), failed.join(","));
   assert.equal(await p.locator(".card").count(), 0);
   await stranger.close();

@@ -93,6 +93,8 @@ impl Env {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.tmp.path())
             .env("MNEMO_HOME", &self.home)
+            // Times print in local time: the same zone on every machine.
+            .env("TZ", "UTC")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -647,19 +647,6 @@ fn most_recent(
     Ok(hits)
 }
 
-/// Ids of every live observation (of `project` when given), oldest first.
-pub fn all_ids(store: &Store, project: Option<&str>) -> Result<Vec<i64>> {
-    let mut stmt = store.conn().prepare(
-        "SELECT o.id FROM observations o LEFT JOIN projects p ON p.id = o.project_id
-         WHERE o.deleted_at IS NULL AND (?1 IS NULL OR p.root = ?1)
-         ORDER BY o.created_at, o.id",
-    )?;
-    let ids = stmt
-        .query_map([project], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(ids)
-}
-
 /// Observations of one project in time order around `anchor` (`before`
 /// older ones, the anchor, `after` newer ones); without an anchor, the
 /// newest `before + after + 1` of `project` (or of all projects).

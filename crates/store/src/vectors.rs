@@ -114,12 +114,4 @@ impl Store {
             [],
         )?)
     }
-
-    /// How many observations wait to be embedded.
-    pub fn vector_backlog(&self) -> Result<usize> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT count(*) FROM vector_queue", [], |r| r.get(0))?;
-        Ok(n as usize)
-    }
 }

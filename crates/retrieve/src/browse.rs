@@ -9,6 +9,7 @@
 //! `observations_time` and `observations_project_time` indexes serve the
 //! order. Forgotten observations (`deleted_at`) are never listed.
 
+use mnemo_agent::claude_code::tool_call::{Tool, ToolCall};
 use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -372,41 +373,20 @@ pub fn observation_detail(store: &Store, id: i64) -> Result<Option<ObservationDe
 
 /// What a tool call was about, and the diff it made if it edited a file.
 fn describe_call(tool: &str, payload: &Value) -> (String, Option<String>) {
-    let input = &payload["tool_input"];
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    match tool {
-        "Edit" => (
-            text(&input["file_path"]),
-            Some(line_diff(
-                input["old_string"].as_str().unwrap_or(""),
-                input["new_string"].as_str().unwrap_or(""),
-            )),
-        ),
-        "MultiEdit" => {
-            let edits = input["edits"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-            let hunks: Vec<String> = edits
+    let call = ToolCall::new(Some(tool), payload);
+    let target = call.target().unwrap_or_default().to_string();
+    let diff = match call.tool() {
+        Tool::Edit | Tool::MultiEdit => Some(
+            call.edits()
                 .iter()
-                .map(|e| {
-                    line_diff(
-                        e["old_string"].as_str().unwrap_or(""),
-                        e["new_string"].as_str().unwrap_or(""),
-                    )
-                })
-                .collect();
-            (text(&input["file_path"]), Some(hunks.join("\n@@\n")))
-        }
-        "Write" => (
-            text(&input["file_path"]),
-            Some(line_diff("", input["content"].as_str().unwrap_or(""))),
+                .map(|edit| line_diff(edit.old, edit.new))
+                .collect::<Vec<_>>()
+                .join("\n@@\n"),
         ),
-        "Bash" => (text(&input["command"]), None),
-        "Read" => (text(&input["file_path"]), None),
-        "Glob" | "Grep" => (text(&input["pattern"]), None),
-        "WebFetch" => (text(&input["url"]), None),
-        "WebSearch" => (text(&input["query"]), None),
-        "Agent" | "Task" => (text(&input["description"]), None),
-        _ => (String::new(), None),
-    }
+        Tool::Write => Some(line_diff("", call.input.content().unwrap_or_default())),
+        _ => None,
+    };
+    (target, diff)
 }
 
 /// `old` → `new` as diff lines: the lines both share at the start and end as

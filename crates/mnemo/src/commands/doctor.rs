@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mnemo_capture::event::{self, HookEvent};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event;
+use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND};
 use mnemo_capture::lock::FileLock;
 use mnemo_capture::spool;
 use mnemo_config::{Config, LlmBackend, Paths};
@@ -269,52 +271,6 @@ fn read_all<'a>(
     Ok(parsed)
 }
 
-/// The program a hook command runs, when it is `mnemo hook …`.
-fn mnemo_hook_program(hook: &Value) -> Option<String> {
-    let command = hook.get("command")?.as_str()?.trim();
-    let args: Vec<&str> = hook
-        .get("args")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if is_mnemo(command) && args.first() == Some(&"hook") {
-        return Some(command.to_string());
-    }
-    // Shell form: `… /path/to/mnemo hook event …`.
-    let words: Vec<&str> = command.split_whitespace().collect();
-    words.windows(2).find_map(|w| {
-        let program = w[0].trim_matches(|c| c == '"' || c == '\'');
-        (is_mnemo(program) && w[1] == "hook").then(|| program.to_string())
-    })
-}
-
-fn is_mnemo(program: &str) -> bool {
-    Path::new(program).file_name().is_some_and(|n| n == "mnemo")
-}
-
-/// Whether a registered matcher covers the tool mnemo's own matcher names
-/// (any matcher will do when mnemo's takes every tool).
-fn covers(matcher: Option<&str>, wanted: Option<&str>) -> bool {
-    let (Some(wanted), Some(matcher)) = (wanted.filter(|w| *w != "*"), matcher.map(str::trim))
-    else {
-        return true;
-    };
-    matcher.is_empty() || matcher == "*" || matcher.split('|').any(|part| part.trim() == wanted)
-}
-
-/// An event as doctor names it: `PreToolUse(Read)` when mnemo's hook is for
-/// one tool.
-fn shown(event: &HookEvent) -> String {
-    match event
-        .registration
-        .and_then(|r| r.matcher)
-        .filter(|m| *m != "*")
-    {
-        Some(tool) => format!("{}({tool})", event.name),
-        None => event.name.to_owned(),
-    }
-}
-
 fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
@@ -325,7 +281,7 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
         files.push(repo.join(".claude/settings.local.json"));
     }
     // Per event, the programs that run `mnemo hook`.
-    let mut found: Vec<(&HookEvent, Vec<String>)> =
+    let mut found: Vec<(HookEvent, Vec<String>)> =
         event::registered().map(|(e, _)| (e, Vec::new())).collect();
     let settings = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
         Ok(settings) => settings,
@@ -338,16 +294,22 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     for (_, settings) in &settings {
         for (event, programs) in found.iter_mut() {
             let groups = settings
-                .pointer(&format!("/hooks/{}", event.name))
+                .pointer(&format!("/hooks/{}", event.name()))
                 .and_then(Value::as_array);
-            let wanted = event.registration.and_then(|r| r.matcher);
+            let wanted = event.roles().registration.and_then(|r| r.matcher);
             for group in groups.into_iter().flatten() {
                 let matcher = group.get("matcher").and_then(Value::as_str);
-                if !covers(matcher, wanted) {
+                if !settings::covers(matcher, wanted) {
                     continue;
                 }
                 let entries = group.get("hooks").and_then(Value::as_array);
-                programs.extend(entries.into_iter().flatten().filter_map(mnemo_hook_program));
+                programs.extend(
+                    entries
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|entry| settings::entry_program(entry, HOOK_SUBCOMMAND))
+                        .map(str::to_string),
+                );
             }
         }
     }
@@ -355,7 +317,7 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let missing: Vec<String> = found
         .iter()
         .filter(|(_, p)| p.is_empty())
-        .map(|(e, _)| shown(e))
+        .map(|(e, _)| settings::shown(*e))
         .collect();
     if missing.len() == found.len() {
         let place = if read.is_empty() {
@@ -400,6 +362,9 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     )
 }
 
+/// How to register mnemo's MCP server.
+const MCP_FIX: &str = "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp";
+
 fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
@@ -427,13 +392,9 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
             .filter_map(|t| t.as_object())
             .flat_map(|t| t.iter())
         {
-            let Some(command) = server.get("command").and_then(Value::as_str) else {
+            let Some(command) = settings::entry_program(server, MCP_SUBCOMMAND) else {
                 continue;
             };
-            let first_arg = server.pointer("/args/0").and_then(Value::as_str);
-            if !is_mnemo(command) || first_arg != Some("mcp") {
-                continue;
-            }
             if resolve_program(command).as_deref() != Some(exe) {
                 return Check::warn(
                     "mcp",
@@ -441,7 +402,7 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
                         "server {name:?} in {} runs {command}, not this binary",
                         file.display()
                     ),
-                    "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp",
+                    MCP_FIX,
                 );
             }
             return Check::ok("mcp", format!("server {name:?} in {}", file.display()));
@@ -450,7 +411,7 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     Check::warn(
         "mcp",
         "mnemo's MCP server is not registered with Claude Code",
-        "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp",
+        MCP_FIX,
     )
 }
 

@@ -11,15 +11,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use mnemo_capture::event::{self, Registration};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event::{self, Registration};
+use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND, SERVER_NAME};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// One hook mnemo registers: the event, the `mnemo hook` argument and how
-/// Claude Code runs it (from `mnemo_capture::event::EVENTS`, the list the
-/// plugin's `hooks/hooks.json` repeats).
+/// Claude Code runs it (from `HookEvent::roles`, which the plugin's
+/// `hooks/hooks.json` repeats).
 struct HookSpec {
-    event: &'static str,
+    event: HookEvent,
     arg: String,
     registration: Registration,
 }
@@ -28,15 +30,12 @@ struct HookSpec {
 fn hook_specs() -> Vec<HookSpec> {
     event::registered()
         .map(|(event, registration)| HookSpec {
-            event: event.name,
+            event,
             arg: event.hook_arg(),
             registration,
         })
         .collect()
 }
-
-/// The MCP server's name in Claude Code's configuration.
-const SERVER: &str = "mnemo";
 
 /// Register mnemo (`install`) or take it out (`uninstall`).
 pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
@@ -263,50 +262,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The handler mnemo registers for one event.
 fn handler(exe: &str, spec: &HookSpec) -> Json {
-    let mut h = vec![
-        ("type".to_owned(), Json::Str("command".into())),
-        ("command".to_owned(), Json::Str(exe.into())),
-        ("args".to_owned(), strings(&["hook", &spec.arg])),
-    ];
-    if spec.registration.background {
-        h.push(("async".to_owned(), Json::Bool(true)));
-    }
-    h.push((
-        "timeout".to_owned(),
-        Json::Num(spec.registration.timeout_secs.into()),
-    ));
-    Json::Obj(h)
+    members(settings::hook_handler(exe, spec.event, spec.registration))
 }
 
-/// Whether a command (with its args) runs `mnemo <first>`: exec form, or a
-/// shell command line written by hand.
-fn runs_mnemo(entry: &Json, first: &str) -> bool {
+/// Whether a hook handler or MCP server entry runs `mnemo <subcommand>`
+/// (recognised as `mnemo doctor` recognises it).
+fn runs_mnemo(entry: &Json, subcommand: &str) -> bool {
     let Some(command) = entry.get("command").and_then(Json::as_str) else {
         return false;
     };
-    let is_mnemo = |program: &str| {
-        let base = program.rsplit(['/', '\\']).next().unwrap_or(program);
-        base == "mnemo" || base == "mnemo.exe"
+    let args: Option<Vec<&str>> = match entry.get("args") {
+        Some(Json::Arr(args)) => Some(args.iter().filter_map(Json::as_str).collect()),
+        _ => None,
     };
-    match entry.get("args") {
-        Some(Json::Arr(args)) => {
-            is_mnemo(command) && args.first().and_then(Json::as_str) == Some(first)
-        }
-        _ => {
-            let mut words = command.split_whitespace();
-            words.next().is_some_and(|p| is_mnemo(p.trim_matches('"')))
-                && words.next() == Some(first)
-        }
-    }
-}
-
-/// Whether two matchers select the same tools (absent, "" and "*" are all).
-fn same_matcher(a: Option<&str>, b: Option<&str>) -> bool {
-    let norm = |m: Option<&str>| match m {
-        None | Some("") | Some("*") => None,
-        Some(m) => Some(m.to_owned()),
-    };
-    norm(a) == norm(b)
+    settings::mnemo_program(command, args.as_deref(), subcommand).is_some()
 }
 
 /// Add, update or remove mnemo's handlers in a settings document's `hooks`.
@@ -328,7 +297,7 @@ fn edit_hooks(
     let mut emptied = Vec::new();
     for (event, groups) in hooks.iter_mut() {
         let Json::Arr(groups) = groups else { continue };
-        let wanted = specs.iter().find(|s| install && s.event == event.as_str());
+        let wanted = specs.iter().find(|s| install && s.event.is(event));
         let mut placed = false;
         let mut touched = false;
         let mut i = 0;
@@ -345,15 +314,17 @@ fn edit_hooks(
             let mut fix_matcher = None;
             let mut j = 0;
             while j < list.len() {
-                if !runs_mnemo(&list[j], "hook") {
+                if !runs_mnemo(&list[j], HOOK_SUBCOMMAND) {
                     j += 1;
                     continue;
                 }
                 match wanted {
                     Some(spec) if !placed => {
                         placed = true;
-                        let fits =
-                            same_matcher(group_matcher.as_deref(), spec.registration.matcher);
+                        let fits = settings::same_matcher(
+                            group_matcher.as_deref(),
+                            spec.registration.matcher,
+                        );
                         if fits || alone {
                             let new = handler(exe, spec);
                             let mut changed = list[j] != new;
@@ -402,12 +373,10 @@ fn edit_hooks(
     }
     if install {
         for spec in &specs {
-            if !hooks.iter().any(|(k, _)| k == spec.event) {
-                hooks.push((spec.event.to_owned(), Json::Arr(vec![group(exe, spec)])));
-                changes.push(format!(
-                    "added hook {} → {exe} hook {}",
-                    spec.event, spec.arg
-                ));
+            let event = spec.event.name();
+            if !hooks.iter().any(|(k, _)| k == event) {
+                hooks.push((event.to_owned(), Json::Arr(vec![group(exe, spec)])));
+                changes.push(format!("added hook {event} → {exe} hook {}", spec.arg));
             }
         }
     }
@@ -452,11 +421,7 @@ fn edit_server(
     install: bool,
     changes: &mut Vec<String>,
 ) -> Result<(), &'static str> {
-    let wanted = Json::Obj(vec![
-        ("type".to_owned(), Json::Str("stdio".into())),
-        ("command".to_owned(), Json::Str(exe.into())),
-        ("args".to_owned(), strings(&["mcp"])),
-    ]);
+    let wanted = members(settings::mcp_server(exe));
     if !install {
         let Some(Json::Obj(servers)) = doc
             .iter_mut()
@@ -467,7 +432,7 @@ fn edit_server(
         };
         let before = servers.len();
         servers.retain(|(name, server)| {
-            let ours = runs_mnemo(server, "mcp");
+            let ours = runs_mnemo(server, MCP_SUBCOMMAND);
             if ours {
                 changes.push(format!("removed MCP server {name}"));
             }
@@ -484,8 +449,12 @@ fn edit_server(
     // Ours under its own name, else ours under another name the user chose.
     let at = servers
         .iter()
-        .position(|(name, _)| name == SERVER)
-        .or_else(|| servers.iter().position(|(_, s)| runs_mnemo(s, "mcp")));
+        .position(|(name, _)| name == SERVER_NAME)
+        .or_else(|| {
+            servers
+                .iter()
+                .position(|(_, s)| runs_mnemo(s, MCP_SUBCOMMAND))
+        });
     match at {
         Some(i) if servers[i].1 == wanted => {}
         Some(i) => {
@@ -493,8 +462,8 @@ fn edit_server(
             changes.push(format!("updated MCP server {} → {exe} mcp", servers[i].0));
         }
         None => {
-            servers.push((SERVER.to_owned(), wanted));
-            changes.push(format!("added MCP server {SERVER} → {exe} mcp"));
+            servers.push((SERVER_NAME.to_owned(), wanted));
+            changes.push(format!("added MCP server {SERVER_NAME} → {exe} mcp"));
         }
     }
     Ok(())
@@ -512,9 +481,14 @@ fn entry_mut<'a>(obj: &'a mut Object, key: &str) -> &'a mut Json {
     &mut obj[i].1
 }
 
-/// A JSON array of strings.
-fn strings(items: &[&str]) -> Json {
-    Json::Arr(items.iter().map(|s| Json::Str((*s).into())).collect())
+/// An entry built from ordered members.
+fn members(members: Vec<(&'static str, serde_json::Value)>) -> Json {
+    Json::Obj(
+        members
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Json::from(value)))
+            .collect(),
+    )
 }
 
 // ---- a JSON value that keeps key order -------------------------------------
@@ -554,6 +528,24 @@ impl Json {
         match self {
             Json::Str(s) => Some(s),
             _ => None,
+        }
+    }
+}
+
+impl From<serde_json::Value> for Json {
+    /// A parsed value (whose objects' keys serde_json has already ordered).
+    fn from(value: serde_json::Value) -> Json {
+        match value {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(b),
+            serde_json::Value::Number(n) => Json::Num(n),
+            serde_json::Value::String(s) => Json::Str(s),
+            serde_json::Value::Array(items) => {
+                Json::Arr(items.into_iter().map(Json::from).collect())
+            }
+            serde_json::Value::Object(map) => {
+                Json::Obj(map.into_iter().map(|(k, v)| (k, Json::from(v))).collect())
+            }
         }
     }
 }

@@ -30,6 +30,8 @@ const VECTORS_BACKLOG: i64 = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Ok,
+    /// Not checked: what it needs is missing or off. Neither good nor bad.
+    Skip,
     Warn,
     Fail,
 }
@@ -38,6 +40,7 @@ impl Status {
     fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Skip => "skip",
             Status::Warn => "warn",
             Status::Fail => "fail",
         }
@@ -56,6 +59,14 @@ impl Check {
         Check {
             name,
             status: Status::Ok,
+            finding: finding.into(),
+            fix: None,
+        }
+    }
+    fn skip(name: &'static str, finding: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Skip,
             finding: finding.into(),
             fix: None,
         }
@@ -156,6 +167,7 @@ fn print_human(checks: &[Check], paths: &Paths) {
     for c in checks {
         let mark = match c.status {
             Status::Ok => style.green("✓"),
+            Status::Skip => style.dim("-"),
             Status::Warn => style.yellow("!"),
             Status::Fail => style.red("✗"),
         };
@@ -165,7 +177,11 @@ fn print_human(checks: &[Check], paths: &Paths) {
         }
     }
     let count = |s| checks.iter().filter(|c| c.status == s).count();
-    let (warns, fails) = (count(Status::Warn), count(Status::Fail));
+    let (skipped, warns, fails) = (
+        count(Status::Skip),
+        count(Status::Warn),
+        count(Status::Fail),
+    );
     println!();
     let verdict = if fails > 0 {
         "something is broken: fix the ✗ lines first"
@@ -174,8 +190,13 @@ fn print_human(checks: &[Check], paths: &Paths) {
     } else {
         "all good"
     };
+    let skipped = if skipped > 0 {
+        format!(", {skipped} not checked")
+    } else {
+        String::new()
+    };
     println!(
-        "{} ok, {warns} warning{}, {fails} failure{} — {verdict} (data: {})",
+        "{} ok{skipped}, {warns} warning{}, {fails} failure{} — {verdict} (data: {})",
         count(Status::Ok),
         if warns == 1 { "" } else { "s" },
         if fails == 1 { "" } else { "s" },
@@ -227,9 +248,8 @@ fn binary(exe: &Path) -> Check {
             "binary",
             format!("{here}, not on PATH"),
             format!(
-                "add {} to PATH, or: ln -s {} ~/.local/bin/mnemo",
-                dir.display(),
-                exe.display()
+                "install it for good from the source tree with `cargo install --path crates/mnemo` (then `mnemo install`), or add {} to PATH",
+                dir.display()
             ),
         ),
     }
@@ -602,7 +622,7 @@ fn spooled(paths: &Paths, db_usable: bool) -> Check {
 
 fn backlog(stats: Option<&Stats>) -> Check {
     let Some(s) = stats else {
-        return Check::ok("backlog", "not checked (no usable database)");
+        return Check::skip("backlog", "not checked (no usable database)");
     };
     let finding = format!(
         "{} events not yet compressed (open episodes), {} memories waiting for vectors",
@@ -777,10 +797,10 @@ fn connects(url: &str) -> Result<(), String> {
 
 fn budget(config: &Config, stats: Option<&Stats>) -> Check {
     if config.llm.backend == LlmBackend::Off {
-        return Check::ok("llm budget", "not used (llm off)");
+        return Check::skip("llm budget", "not checked (llm off)");
     }
     let Some(s) = stats else {
-        return Check::ok("llm budget", "not checked (no usable database)");
+        return Check::skip("llm budget", "not checked (no usable database)");
     };
     let budget = config.llm.daily_token_budget;
     let used = u64::try_from(s.llm_tokens_today).unwrap_or(0);

@@ -57,6 +57,11 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
             edit_server(doc, &exe, install, changes)
         })?,
     ];
+    if install && is_cargo_build_output(Path::new(&exe)) {
+        eprintln!(
+            "warning: {exe} is cargo's build output: `cargo clean` would break every hook; install it for good with `cargo install --path crates/mnemo`, then run `mnemo install` again"
+        );
+    }
     if edits.iter().all(|e| e.changes.is_empty()) {
         println!(
             "nothing to change: mnemo is {} in {} and {}",
@@ -74,7 +79,11 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
         if dry_run {
             print!(
                 "{}",
-                diff(&edit.path, edit.before.as_deref(), edit.after.as_deref())
+                diff(
+                    &edit.path,
+                    edit.shown_before.as_deref(),
+                    edit.after.as_deref()
+                )
             );
             continue;
         }
@@ -92,6 +101,14 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
         println!("Restart Claude Code to pick up the change.");
     }
     Ok(())
+}
+
+/// Whether `exe` sits in a cargo profile directory (`target/release`,
+/// `target/debug`, …), which `cargo clean` empties: cargo keeps its
+/// `.fingerprint` directory next to the binaries it builds.
+fn is_cargo_build_output(exe: &Path) -> bool {
+    exe.parent()
+        .is_some_and(|dir| dir.join(".fingerprint").is_dir())
 }
 
 /// The settings file (hooks) and the MCP configuration file for a scope.
@@ -120,6 +137,10 @@ struct Edit {
     path: PathBuf,
     /// The file's text, if it exists.
     before: Option<String>,
+    /// What the diff shows as the file before: its content as mnemo writes
+    /// it, so that only what mnemo changes differs (not how the person
+    /// spaced or indented the rest).
+    shown_before: Option<String>,
     /// The new text, or `None` to remove the file.
     after: Option<String>,
     /// One line per entry added, updated or removed.
@@ -153,6 +174,7 @@ fn plan(
             ),
         }
     };
+    let parsed = doc.clone();
     let mut changes = Vec::new();
     if let Err(key) = edit(&mut doc, &mut changes) {
         bail!(
@@ -160,24 +182,34 @@ fn plan(
             path.display()
         );
     }
+    let shown_before = match &before {
+        Some(text) if !text.trim().is_empty() => Some(rendered(&parsed, text)),
+        other => other.clone(),
+    };
     let after = if changes.is_empty() {
         before.clone()
     } else if doc.is_empty() {
         // Nothing left but what mnemo had put there: the file goes.
         None
     } else {
-        let mut out = render(&Json::Obj(doc));
-        if before.as_deref().is_none_or(|b| b.ends_with('\n')) {
-            out.push('\n');
-        }
-        Some(out)
+        Some(rendered(&doc, before.as_deref().unwrap_or("\n")))
     };
     Ok(Edit {
         path: path.to_path_buf(),
         before,
+        shown_before,
         after,
         changes,
     })
+}
+
+/// `doc` as mnemo writes it, ending in a newline when `original` did.
+fn rendered(doc: &Object, original: &str) -> String {
+    let mut out = render(&Json::Obj(doc.clone()));
+    if original.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 impl Edit {

@@ -55,11 +55,15 @@ fn read_sources(store: &Store, id: i64, root: Option<&str>, web_only: bool) -> R
                          json_extract(e.payload, '$.tool_input.query'),
                          json_extract(e.payload, '$.tool_input.pattern'), '')
          FROM observations o JOIN events e ON e.prompt_id = o.prompt_id
-         WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook LIKE 'PostToolUse%'
+         WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook IN (?3, ?4)
            AND (NOT ?2 OR e.tool_name IN ('WebFetch', 'WebSearch'))
          ORDER BY e.tool_name NOT IN ('WebFetch', 'WebSearch'), e.id",
     )?;
-    let rows = stmt.query_map(rusqlite::params![id, web_only], |r| {
+    let (done, failed) = (
+        HookEvent::PostToolUse.name(),
+        HookEvent::PostToolUseFailure.name(),
+    );
+    let rows = stmt.query_map(rusqlite::params![id, web_only, done, failed], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,

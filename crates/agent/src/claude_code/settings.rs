@@ -6,9 +6,46 @@
 //! looks for them; both recognise them here, so an entry one of them
 //! accepts the other accepts too.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::event::{HookEvent, Registration};
+
+/// The user's settings, hooks included: `~/.claude/settings.json`.
+pub fn user_settings(home: &Path) -> PathBuf {
+    home.join(".claude/settings.json")
+}
+
+/// The user's MCP servers (top-level `mcpServers`, and per project under
+/// `projects.<root>.mcpServers`): `~/.claude.json`.
+pub fn user_mcp_servers(home: &Path) -> PathBuf {
+    home.join(".claude.json")
+}
+
+/// A repository's shared settings: `<root>/.claude/settings.json`.
+pub fn project_settings(root: &Path) -> PathBuf {
+    root.join(".claude/settings.json")
+}
+
+/// A repository's personal settings, not committed:
+/// `<root>/.claude/settings.local.json`.
+pub fn project_local_settings(root: &Path) -> PathBuf {
+    root.join(".claude/settings.local.json")
+}
+
+/// A repository's shared MCP servers: `<root>/.mcp.json`.
+pub fn project_mcp_servers(root: &Path) -> PathBuf {
+    root.join(".mcp.json")
+}
+
+/// The MCP servers `~/.claude.json` holds for one project (local scope).
+pub fn local_mcp_servers<'a>(user_mcp: &'a Value, root: &Path) -> Option<&'a Value> {
+    user_mcp
+        .get("projects")?
+        .get(root.to_string_lossy().as_ref())?
+        .get("mcpServers")
+}
 
 /// The `mnemo` subcommand Claude Code's hook handlers run.
 pub const HOOK_SUBCOMMAND: &str = "hook";
@@ -150,6 +187,15 @@ mod tests {
         let entry = serde_json::json!({"command": "/x/mnemo.exe", "args": ["hook", "stop"]});
         assert_eq!(entry_program(&entry, "hook"), Some("/x/mnemo.exe"));
         assert_eq!(entry_program(&serde_json::json!({"args": 1}), "hook"), None);
+    }
+
+    #[test]
+    fn local_servers_are_found_by_the_projects_root() {
+        let user =
+            serde_json::json!({"projects": {"/r": {"mcpServers": {"m": {}}}}, "mcpServers": {}});
+        assert!(local_mcp_servers(&user, Path::new("/r")).is_some());
+        assert!(local_mcp_servers(&user, Path::new("/other")).is_none());
+        assert!(local_mcp_servers(&serde_json::json!([1]), Path::new("/r")).is_none());
     }
 
     #[test]

@@ -294,26 +294,26 @@ fn read_all<'a>(
 fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
-        files.push(home.join(".claude/settings.json"));
+        files.push(settings::user_settings(home));
     }
     if let Some(repo) = repo {
-        files.push(repo.join(".claude/settings.json"));
-        files.push(repo.join(".claude/settings.local.json"));
+        files.push(settings::project_settings(repo));
+        files.push(settings::project_local_settings(repo));
     }
     // Per event, the programs that run `mnemo hook`.
     let mut found: Vec<(HookEvent, Vec<String>)> =
         event::registered().map(|(e, _)| (e, Vec::new())).collect();
-    let settings = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
-        Ok(settings) => settings,
+    let parsed = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
+        Ok(parsed) => parsed,
         Err(check) => return check,
     };
-    let read: Vec<String> = settings
+    let read: Vec<String> = parsed
         .iter()
         .map(|(f, _)| f.display().to_string())
         .collect();
-    for (_, settings) in &settings {
+    for (_, file) in &parsed {
         for (event, programs) in found.iter_mut() {
-            let groups = settings
+            let groups = file
                 .pointer(&format!("/hooks/{}", event.name()))
                 .and_then(Value::as_array);
             let wanted = event.roles().registration.and_then(|r| r.matcher);
@@ -388,24 +388,19 @@ const MCP_FIX: &str = "run `mnemo install`, or: claude mcp add mnemo -- mnemo mc
 fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
-        files.push(home.join(".claude.json"));
+        files.push(settings::user_mcp_servers(home));
     }
     if let Some(repo) = repo {
-        files.push(repo.join(".mcp.json"));
+        files.push(settings::project_mcp_servers(repo));
     }
-    let settings = match read_all("mcp", &files, "") {
-        Ok(settings) => settings,
+    let parsed = match read_all("mcp", &files, "") {
+        Ok(parsed) => parsed,
         Err(check) => return check,
     };
-    for (file, value) in &settings {
+    for (file, value) in &parsed {
         // User scope, then local (per-project) scope in ~/.claude.json.
         let mut tables: Vec<&Value> = value.get("mcpServers").into_iter().collect();
-        let local = repo.and_then(|repo| {
-            value
-                .get("projects")?
-                .get(repo.to_string_lossy().as_ref())?
-                .get("mcpServers")
-        });
+        let local = repo.and_then(|repo| settings::local_mcp_servers(value, repo));
         tables.extend(local);
         for (name, server) in tables
             .iter()

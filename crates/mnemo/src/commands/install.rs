@@ -120,15 +120,18 @@ fn targets(project: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
             .find(|dir| dir.join(".git").exists())
             .unwrap_or(&cwd)
             .to_path_buf();
-        return Ok((root.join(".claude/settings.json"), root.join(".mcp.json")));
+        return Ok((
+            settings::project_settings(&root),
+            settings::project_mcp_servers(&root),
+        ));
     }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
         .context("HOME is not set")?;
     Ok((
-        home.join(".claude/settings.json"),
-        home.join(".claude.json"),
+        settings::user_settings(&home),
+        settings::user_mcp_servers(&home),
     ))
 }
 

@@ -6,7 +6,9 @@
 //! transcripts and from people, so every field is optional and a missing or
 //! mistyped one reads as `None` (or nothing), never an error.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use super::HookEvent;
 
 /// The tools whose calls mnemo reads for more than their name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +139,44 @@ impl<'a> ToolCall<'a> {
             .parse()
             .ok()
     }
+}
+
+/// How a finished tool call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The tool answered: its `tool_response`.
+    Answered(Value),
+    /// The tool failed: the `error` text.
+    Failed(String),
+}
+
+/// The hook that reports a finished call, and the fields Claude Code sends
+/// with it besides the common ones: `tool_name`, `tool_input` and
+/// `tool_use_id`, then `tool_response` (`PostToolUse`) or `error` and
+/// `is_interrupt` (`PostToolUseFailure`).
+pub fn finished(
+    name: &str,
+    input: Value,
+    tool_use_id: &str,
+    outcome: Outcome,
+) -> (HookEvent, Value) {
+    let mut fields = json!({
+        "tool_name": name,
+        "tool_input": input,
+        "tool_use_id": tool_use_id,
+    });
+    let hook = match outcome {
+        Outcome::Answered(response) => {
+            fields["tool_response"] = response;
+            HookEvent::PostToolUse
+        }
+        Outcome::Failed(error) => {
+            fields["error"] = Value::from(error);
+            fields["is_interrupt"] = Value::Bool(false);
+            HookEvent::PostToolUseFailure
+        }
+    };
+    (hook, fields)
 }
 
 /// One replacement of an edit: the text before and after.
@@ -286,6 +326,30 @@ mod tests {
         assert_eq!(edits.len(), 3);
         assert_eq!(edits[1], Replacement { old: "", new: "z" });
         assert_eq!(edits[2], Replacement { old: "", new: "" });
+    }
+
+    #[test]
+    fn a_finished_call_reads_back_as_it_was_written() {
+        let input = json!({"command": "make"});
+        let (hook, fields) = finished(
+            "Bash",
+            input.clone(),
+            "t1",
+            Outcome::Failed("Exit code 2".into()),
+        );
+        assert_eq!(hook, HookEvent::PostToolUseFailure);
+        let call = ToolCall::new(None, &fields);
+        assert_eq!((call.name, call.target()), ("Bash", Some("make")));
+        assert_eq!(call.error_exit_code(), Some(2));
+        let (hook, fields) = finished(
+            "Bash",
+            input,
+            "t1",
+            Outcome::Answered(json!({"stdout": "ok"})),
+        );
+        assert_eq!(hook, HookEvent::PostToolUse);
+        assert_eq!(ToolCall::new(None, &fields).response.stdout(), Some("ok"));
+        assert_eq!(fields["tool_use_id"], "t1");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::tool_call::{self, Outcome};
 use mnemo_agent::claude_code::transcript::{Context, Line, ToolResult, block_type};
 
 /// Which kind of transcript is being replayed.
@@ -43,7 +44,7 @@ pub struct Turn {
 }
 
 /// A tool call waiting for its result.
-struct ToolCall {
+struct PendingCall {
     name: String,
     input: Value,
 }
@@ -63,7 +64,7 @@ pub struct Replay {
     turn_last_at: Option<i64>,
     /// The open turn saw assistant output (so it ends with a Stop).
     turn_answered: bool,
-    calls: HashMap<String, ToolCall>,
+    calls: HashMap<String, PendingCall>,
     /// `(message id, text)` of the latest assistant message with text.
     last_message: Option<(String, String)>,
     /// The `SessionStart` source to replay at the first line.
@@ -256,7 +257,7 @@ impl Replay {
                     let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
                     self.calls.insert(
                         id.to_string(),
-                        ToolCall {
+                        PendingCall {
                             name: name.to_string(),
                             input,
                         },
@@ -274,19 +275,13 @@ impl Replay {
         let Some(call) = self.calls.remove(&result.tool_use_id) else {
             return;
         };
-        let mut fields = json!({
-            "tool_name": call.name,
-            "tool_input": call.input,
-            "tool_use_id": result.tool_use_id,
-        });
-        let hook = if result.is_error {
-            fields["error"] = Value::from(content_text(&result.content));
-            fields["is_interrupt"] = Value::Bool(false);
-            HookEvent::PostToolUseFailure
+        let outcome = if result.is_error {
+            Outcome::Failed(content_text(&result.content))
         } else {
-            fields["tool_response"] = structured.unwrap_or(result.content);
-            HookEvent::PostToolUse
+            Outcome::Answered(structured.unwrap_or(result.content))
         };
+        let (hook, fields) =
+            tool_call::finished(&call.name, call.input, &result.tool_use_id, outcome);
         self.push(hook, fields);
     }
 

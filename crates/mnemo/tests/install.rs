@@ -294,26 +294,44 @@ fn old_entries_are_updated_in_place_not_duplicated() {
 }
 
 #[test]
-fn odd_formatting_is_normalised_and_content_kept() {
+fn the_formatting_of_other_keys_is_kept() {
     let h = Home::new();
     let odd = "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true} ,\"hooks\":{}}\n";
     h.write(&h.settings(), odd);
     h.ok(&["install"]);
     let text = read(&h.settings());
     assert!(
-        text.starts_with("{\n  \"b\": 1,\n  \"a\": {\n    \"z\": [\n      1,"),
+        text.starts_with(
+            "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true} ,\"hooks\":{\n"
+        ),
         "{text}"
     );
+    assert!(text.ends_with("}\n"), "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["a"], json!({"z": [1, 2, {"y": null}], "x": true}));
     assert_eq!(v["hooks"], mnemo_hooks());
     h.ok(&["uninstall"]);
-    let v: Value = serde_json::from_str(&read(&h.settings())).unwrap();
-    // An emptied `hooks` goes with mnemo's entries.
+    // An emptied `hooks` goes with mnemo's entries, and the rest is the
+    // person's text as it was.
     assert_eq!(
-        v,
-        json!({"b": 1, "a": {"z": [1, 2, {"y": null}], "x": true}})
+        read(&h.settings()),
+        "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true}}\n"
     );
+
+    // Four-space indentation: kept, and mnemo's members follow it.
+    let h = Home::new();
+    let indented = "{\n    \"model\": \"opus\",\n    \"env\": {\"A\": \"1\"}\n}\n";
+    h.write(&h.settings(), indented);
+    h.ok(&["install"]);
+    let text = read(&h.settings());
+    assert!(
+        text.starts_with(
+            "{\n    \"model\": \"opus\",\n    \"env\": {\"A\": \"1\"},\n    \"hooks\": {\n"
+        ),
+        "{text}"
+    );
+    h.ok(&["uninstall"]);
+    assert_eq!(read(&h.settings()), indented);
 }
 
 #[test]

@@ -17,6 +17,8 @@ use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND, 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+mod splice;
+
 /// One hook mnemo registers: the event, the `mnemo hook` argument and how
 /// Claude Code runs it (from `HookEvent::roles`, which the plugin's
 /// `hooks/hooks.json` repeats).
@@ -82,7 +84,7 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
                 diff(
                     &edit.path,
                     edit.shown_before.as_deref(),
-                    edit.after.as_deref()
+                    edit.shown_after.as_deref()
                 )
             );
             continue;
@@ -140,18 +142,19 @@ struct Edit {
     path: PathBuf,
     /// The file's text, if it exists.
     before: Option<String>,
-    /// What the diff shows as the file before: its content as mnemo writes
-    /// it, so that only what mnemo changes differs (not how the person
-    /// spaced or indented the rest).
-    shown_before: Option<String>,
     /// The new text, or `None` to remove the file.
     after: Option<String>,
+    /// The file before and after as the diff shows them: both in the
+    /// standard layout, so that only what mnemo changes differs, however
+    /// the person spaced or indented the rest.
+    shown_before: Option<String>,
+    shown_after: Option<String>,
     /// One line per entry added, updated or removed.
     changes: Vec<String>,
 }
 
 /// Read `path` (missing or blank is an empty object), apply `edit`, and
-/// render the result.
+/// write the result over the file's own text (see [`splice`]).
 fn plan(
     path: &Path,
     edit: impl FnOnce(&mut Object, &mut Vec<String>) -> Result<(), &'static str>,
@@ -189,19 +192,27 @@ fn plan(
         Some(text) if !text.trim().is_empty() => Some(rendered(&parsed, text)),
         other => other.clone(),
     };
-    let after = if changes.is_empty() {
-        before.clone()
+    let (after, shown_after) = if changes.is_empty() {
+        (before.clone(), shown_before.clone())
     } else if doc.is_empty() {
         // Nothing left but what mnemo had put there: the file goes.
-        None
+        (None, None)
     } else {
-        Some(rendered(&doc, before.as_deref().unwrap_or("\n")))
+        let standard = rendered(&doc, before.as_deref().unwrap_or("\n"));
+        let kept = Some(text)
+            .filter(|t| !t.trim().is_empty())
+            .and_then(|t| splice::splice(t, &parsed, &doc));
+        (
+            Some(kept.unwrap_or_else(|| standard.clone())),
+            Some(standard),
+        )
     };
     Ok(Edit {
         path: path.to_path_buf(),
         before,
-        shown_before,
         after,
+        shown_before,
+        shown_after,
         changes,
     })
 }

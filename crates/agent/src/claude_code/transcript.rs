@@ -334,6 +334,21 @@ mod tests {
     }
 
     #[test]
+    fn a_messages_text_is_its_text_blocks() {
+        let blocks = serde_json::json!([
+            {"type": "thinking", "thinking": "hm"},
+            {"type": "text", "text": "Fixed it."},
+            {"type": "tool_use", "id": "t", "name": "Bash", "input": {}},
+            {"type": "text", "text": 7},
+            {"type": "text", "text": "Tests pass."},
+            "not a block"
+        ]);
+        let blocks = blocks.as_array().unwrap();
+        assert_eq!(text_of(blocks), "Fixed it.\nTests pass.");
+        assert_eq!(text_of(&blocks[..1]), "");
+    }
+
+    #[test]
     fn damaged_and_foreign_lines_are_classified() {
         assert_eq!(
             parsed(r#"{"type":"summary","summary":"x"}"#),

@@ -12,10 +12,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mnemo_agent::claude_code::transcript::{self, Line};
 use mnemo_capture::{Capturer, Normalized, read_input};
 use mnemo_config::Config;
 use mnemo_import::claude_code::replay::{Kind, Replay, Turn};
-use mnemo_import::claude_code::transcript::{self, Line};
 use serde_json::Value;
 
 const SESSION: &str = "7d3e2a10-5b4c-4f1e-9a2d-0c8b6e4f1a21";

@@ -12,7 +12,6 @@
 //! `rejected_inputs`, never silently dropped; no function here panics on any
 //! input.
 
-pub mod event;
 pub mod lock;
 pub mod project;
 pub mod spool;
@@ -23,6 +22,8 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event;
 use mnemo_config::{Config, Paths};
 use mnemo_privacy::{MAX_PAYLOAD_VALUES, PrivacyOptions, Redactor};
 use mnemo_store::{
@@ -31,7 +32,7 @@ use mnemo_store::{
 use serde_json::{Map, Value};
 
 /// The agent name recorded on sessions captured from Claude Code hooks.
-pub const AGENT: &str = "claude-code";
+pub use mnemo_agent::claude_code::AGENT;
 
 /// How much of an uninterpretable input is kept for diagnosis.
 const REJECTED_HEAD_BYTES: usize = 4096;
@@ -305,7 +306,7 @@ impl Capturer {
         let Some(obj) = value.as_object_mut() else {
             return reject(Some(&hook), "hook input is not a JSON object".into());
         };
-        let prompt = (hook == "UserPromptSubmit").then(|| {
+        let prompt = HookEvent::UserPromptSubmit.is(&hook).then(|| {
             let text = match obj.remove("prompt") {
                 Some(Value::String(s)) => s,
                 _ => String::new(),
@@ -347,10 +348,12 @@ impl Capturer {
                 agent_id: str_field(obj, "agent_id"),
                 agent_prompt_id: str_field(obj, "prompt_id"),
                 prompt,
-                source: (hook == "SessionStart")
+                source: HookEvent::SessionStart
+                    .is(&hook)
                     .then(|| str_field(obj, "source"))
                     .flatten(),
-                end_reason: (hook == "SessionEnd")
+                end_reason: HookEvent::SessionEnd
+                    .is(&hook)
                     .then(|| str_field(obj, "reason"))
                     .flatten(),
                 cwd,
@@ -406,7 +409,7 @@ impl Capturer {
                 tool_use_id: clean(scan("tool_use_id")),
                 agent_id: None,
                 agent_prompt_id: None,
-                prompt: (hook == "UserPromptSubmit").then(|| PromptText {
+                prompt: HookEvent::UserPromptSubmit.is(&hook).then(|| PromptText {
                     text: format!("[mnemo: prompt of {} bytes not stored]", input.total_bytes),
                     private: false,
                 }),

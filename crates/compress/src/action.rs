@@ -2,6 +2,8 @@
 
 use std::sync::LazyLock;
 
+use mnemo_agent::claude_code::event::{self, HookEvent};
+use mnemo_agent::claude_code::tool_call::{Fields, Tool, ToolCall};
 use mnemo_store::EpisodeEvent;
 use regex::Regex;
 use serde_json::Value;
@@ -63,15 +65,15 @@ pub struct Step {
 pub fn steps(events: &[EpisodeEvent], root: Option<&str>) -> Vec<Step> {
     let mut out = Vec::new();
     for e in events {
-        if e.hook != "PostToolUse" && e.hook != "PostToolUseFailure" {
+        if !event::is_tool_result(&e.hook) {
             continue;
         }
         let Ok(payload) = serde_json::from_str::<Value>(&e.payload) else {
             continue;
         };
-        let tool = e.tool_name.as_deref().unwrap_or("");
-        let failed = e.hook == "PostToolUseFailure";
-        for action in actions(tool, &payload, failed, root) {
+        let call = ToolCall::new(e.tool_name.as_deref(), &payload);
+        let failed = HookEvent::PostToolUseFailure.is(&e.hook);
+        for action in actions(&call, failed, root) {
             out.push(Step {
                 event_id: e.id,
                 action,
@@ -79,17 +81,6 @@ pub fn steps(events: &[EpisodeEvent], root: Option<&str>) -> Vec<Step> {
         }
     }
     out
-}
-
-fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut cur = v;
-    for key in path {
-        match cur.get(*key) {
-            Some(next) => cur = next,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
 }
 
 /// `path` relative to `root` when inside it.
@@ -129,21 +120,21 @@ pub fn relative_paths(text: &str, root: &str) -> String {
     out
 }
 
-fn actions(tool: &str, p: &Value, failed: bool, root: Option<&str>) -> Vec<Action> {
-    let input = p.get("tool_input").unwrap_or(&Value::Null);
-    let response = p.get("tool_response").unwrap_or(&Value::Null);
-    let path = || display_path(text(input, &["file_path"]), root);
-    if failed && tool != "Bash" {
+fn actions(call: &ToolCall, failed: bool, root: Option<&str>) -> Vec<Action> {
+    let (input, response) = (call.input, call.response);
+    let path = || display_path(input.file_path().unwrap_or_default(), root);
+    let tool = call.tool();
+    if failed && tool != Tool::Bash {
         return vec![Action::ToolFailed {
-            tool: tool.to_string(),
-            error: first_line(text(p, &["error"])),
+            tool: call.name.to_string(),
+            error: first_line(call.error.unwrap_or_default()),
         }];
     }
     match tool {
-        "Read" => vec![Action::Read { path: path() }],
-        "Glob" | "Grep" => {
-            let pattern = text(input, &["pattern"]);
-            let scope = display_path(text(input, &["path"]), root);
+        Tool::Read => vec![Action::Read { path: path() }],
+        Tool::Glob | Tool::Grep => {
+            let pattern = input.pattern().unwrap_or_default();
+            let scope = display_path(input.path().unwrap_or_default(), root);
             let query = if scope.is_empty() || scope == "." {
                 format!("`{pattern}`")
             } else {
@@ -151,51 +142,36 @@ fn actions(tool: &str, p: &Value, failed: bool, root: Option<&str>) -> Vec<Actio
             };
             vec![Action::Search { query }]
         }
-        "Write" => {
-            let content = text(input, &["content"]);
-            vec![Action::Write {
-                path: path(),
-                created: text(response, &["type"]) != "update",
-                defs: code::defs_in(content),
-            }]
+        Tool::Write => vec![Action::Write {
+            path: path(),
+            created: response.kind() != Some("update"),
+            defs: code::defs_in(input.content().unwrap_or_default()),
+        }],
+        Tool::Edit | Tool::MultiEdit => {
+            // Only a single edit's response holds the file it changed.
+            let original = (tool == Tool::Edit)
+                .then(|| response.original_file())
+                .flatten();
+            call.edits()
+                .into_iter()
+                .map(|edit| Action::Edit {
+                    path: path(),
+                    change: code::describe(edit.old, edit.new, original),
+                })
+                .collect()
         }
-        "Edit" => {
-            let original = response.get("originalFile").and_then(Value::as_str);
-            vec![Action::Edit {
-                path: path(),
-                change: code::describe(
-                    text(input, &["old_string"]),
-                    text(input, &["new_string"]),
-                    original,
-                ),
-            }]
-        }
-        "MultiEdit" => input
-            .get("edits")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|edit| Action::Edit {
-                path: path(),
-                change: code::describe(
-                    text(edit, &["old_string"]),
-                    text(edit, &["new_string"]),
-                    None,
-                ),
-            })
-            .collect(),
-        "Bash" => {
-            let command = text(input, &["command"]).trim().to_string();
+        Tool::Bash => {
+            let command = input.command().unwrap_or_default().trim().to_string();
             let (output, exit_code) = if failed {
-                let error = text(p, &["error"]);
-                (error.to_string(), Some(exit_code(error).unwrap_or(1)))
-            } else if response.get("interrupted").and_then(Value::as_bool) == Some(true) {
-                (text(response, &["stdout"]).to_string(), Some(130))
+                let error = call.error.unwrap_or_default();
+                (error.to_string(), Some(call.error_exit_code().unwrap_or(1)))
+            } else if response.interrupted() {
+                (response.stdout().unwrap_or_default().to_string(), Some(130))
             } else {
                 let out = format!(
                     "{}\n{}",
-                    text(response, &["stdout"]),
-                    text(response, &["stderr"])
+                    response.stdout().unwrap_or_default(),
+                    response.stderr().unwrap_or_default()
                 );
                 (out, None)
             };
@@ -216,29 +192,28 @@ fn actions(tool: &str, p: &Value, failed: bool, root: Option<&str>) -> Vec<Actio
                 commit,
             }]
         }
-        "Agent" | "Task" => vec![Action::Delegate {
-            description: text(input, &["description"]).to_string(),
+        Tool::Agent => vec![Action::Delegate {
+            description: call.target().unwrap_or_default().to_string(),
         }],
-        "WebFetch" => vec![Action::Fetch {
-            target: text(input, &["url"]).to_string(),
+        Tool::WebFetch => vec![Action::Fetch {
+            target: call.target().unwrap_or_default().to_string(),
         }],
-        "WebSearch" => vec![Action::Fetch {
-            target: format!("search `{}`", text(input, &["query"])),
+        Tool::WebSearch => vec![Action::Fetch {
+            target: format!("search `{}`", call.target().unwrap_or_default()),
         }],
-        "TodoWrite" => {
+        Tool::TodoWrite => {
             let pending = input
-                .get("todos")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|t| text(t, &["status"]) != "completed")
-                .map(|t| text(t, &["content"]).to_string())
+                .list("todos")
+                .map(Fields::of)
+                .filter(|todo| todo.text("status") != Some("completed"))
+                .filter_map(|todo| todo.text("content"))
                 .filter(|t| !t.is_empty())
+                .map(str::to_string)
                 .collect();
             vec![Action::Todos { pending }]
         }
-        _ => vec![Action::Other {
-            tool: tool.to_string(),
+        Tool::Other => vec![Action::Other {
+            tool: call.name.to_string(),
         }],
     }
 }
@@ -249,18 +224,6 @@ fn first_line(s: &str) -> String {
         .find(|l| !l.is_empty())
         .map(|l| outcome::clip(l, 200))
         .unwrap_or_default()
-}
-
-/// `Exit code 2` on the first line of a PostToolUseFailure error.
-fn exit_code(error: &str) -> Option<i32> {
-    error
-        .lines()
-        .next()?
-        .trim()
-        .strip_prefix("Exit code ")?
-        .trim()
-        .parse()
-        .ok()
 }
 
 static COMMIT_LINE: LazyLock<Regex> = LazyLock::new(|| {

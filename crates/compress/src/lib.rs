@@ -27,6 +27,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::time::Duration;
 
+use mnemo_agent::claude_code::event::{self, HookEvent};
 use mnemo_privacy::{CleanReport, Redactor};
 use mnemo_store::{
     CompressedEpisode, EpisodeData, ExistingObservation, NewObservation, ObservationMerge,
@@ -215,13 +216,13 @@ pub fn unfinished_tool_calls(episode: &EpisodeData) -> usize {
     let finished: Vec<&str> = episode
         .events
         .iter()
-        .filter(|e| e.hook == "PostToolUse" || e.hook == "PostToolUseFailure")
+        .filter(|e| event::is_tool_result(&e.hook))
         .filter_map(|e| e.tool_use_id.as_deref())
         .collect();
     episode
         .events
         .iter()
-        .filter(|e| e.hook == "PreToolUse")
+        .filter(|e| HookEvent::PreToolUse.is(&e.hook))
         .filter_map(|e| e.tool_use_id.as_deref())
         .filter(|id| !finished.contains(id))
         .count()
@@ -235,7 +236,7 @@ pub fn closing_message(episode: &EpisodeData, redactor: &Redactor) -> Option<Str
         .events
         .iter()
         .rev()
-        .filter(|e| e.hook == "Stop" && e.agent_id.is_none())
+        .filter(|e| HookEvent::Stop.is(&e.hook) && e.agent_id.is_none())
         .find_map(|e| {
             let v: Value = serde_json::from_str(&e.payload).ok()?;
             v.get("last_assistant_message")?

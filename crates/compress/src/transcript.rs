@@ -1,12 +1,11 @@
 //! Claude's closing message from the session transcript, for Stop events
 //! that do not carry `last_assistant_message` (older Claude Code).
 //!
-//! The transcript is JSONL: `user` and `assistant` lines (one assistant line
-//! per content block, blocks of one message sharing `message.id`), plus
-//! housekeeping lines of other types, which are skipped, as are lines that
-//! do not parse. The episode's turn starts at the user line whose text is
-//! the prompt; its closing message is the last assistant text before the
-//! next real user prompt (tool results do not count as prompts).
+//! Lines are read by `mnemo_agent::claude_code::transcript`, as the
+//! transcript importer reads them. The episode's turn starts at the prompt
+//! line whose text is the prompt; its closing message is the last assistant
+//! text before the next prompt (tool results, meta lines and command output
+//! do not count as prompts).
 //!
 //! The path comes from the hook input, so it may name anything: only a
 //! regular file is read, and only its last [`TAIL_BYTES`] (the turn being
@@ -15,8 +14,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use mnemo_agent::claude_code::transcript::{self, Line};
 use mnemo_config::bounded;
-use serde_json::Value;
 
 /// How much of the end of a transcript is read: a turn's lines are far
 /// smaller, and a multi-GiB transcript must not be loaded whole.
@@ -46,71 +45,31 @@ fn closing_message_within(path: &Path, prompt: &str, tail_bytes: usize) -> Optio
     let mut in_turn = false;
     let mut last: Option<(String, String)> = None; // (message id, text)
     for line in lines {
-        let Ok(v) = serde_json::from_slice::<Value>(line) else {
-            continue;
-        };
-        match v.get("type").and_then(Value::as_str) {
-            Some("user") => {
-                if let Some(text) = user_prompt_text(&v) {
-                    if in_turn && last.is_some() {
-                        break; // the next prompt: our turn is over
-                    }
-                    in_turn = !wanted.is_empty() && normalize(&text) == wanted;
+        match transcript::parse(line) {
+            Line::Prompt { text, .. } => {
+                if in_turn && last.is_some() {
+                    break; // the next prompt: our turn is over
                 }
+                in_turn = !wanted.is_empty() && normalize(&text) == wanted;
             }
-            Some("assistant") if in_turn => {
-                let Some(message) = v.get("message") else {
-                    continue;
-                };
-                let id = message
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let text: String = message
-                    .get("content")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-                    .filter_map(|b| b.get("text").and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join("\n");
+            Line::Assistant {
+                message_id, blocks, ..
+            } if in_turn => {
+                let text = transcript::text_of(&blocks);
                 if text.trim().is_empty() {
                     continue;
                 }
                 last = match last {
-                    Some((prev_id, prev)) if prev_id == id && !id.is_empty() => {
-                        Some((id, format!("{prev}\n{text}")))
+                    Some((prev_id, prev)) if prev_id == message_id && !message_id.is_empty() => {
+                        Some((message_id, format!("{prev}\n{text}")))
                     }
-                    _ => Some((id, text)),
+                    _ => Some((message_id, text)),
                 };
             }
             _ => {}
         }
     }
     last.map(|(_, text)| text)
-}
-
-/// The text of a user line that is a prompt (not a tool result, not meta).
-fn user_prompt_text(v: &Value) -> Option<String> {
-    if v.get("isMeta").and_then(Value::as_bool) == Some(true)
-        || v.get("isCompactSummary").and_then(Value::as_bool) == Some(true)
-    {
-        return None;
-    }
-    match v.get("message")?.get("content")? {
-        Value::String(s) => Some(s.clone()),
-        Value::Array(blocks) => {
-            let texts: Vec<&str> = blocks
-                .iter()
-                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-                .filter_map(|b| b.get("text").and_then(Value::as_str))
-                .collect();
-            (!texts.is_empty()).then(|| texts.join("\n"))
-        }
-        _ => None,
-    }
 }
 
 fn normalize(s: &str) -> String {

@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::*;
+use mnemo_agent::claude_code::HookEvent;
 use serde_json::{Value, json};
 
 #[test]
@@ -165,15 +166,15 @@ fn every_event_that_closes_an_episode_closes_and_compresses_it() {
             Some(env.fixture(name.strip_suffix(".json")?))
         })
         .collect();
-    let closing = mnemo_capture::event::EVENTS
+    let closing = HookEvent::ALL
         .iter()
-        .filter(|event| event.closes_episode);
+        .filter(|event| event.roles().closes_episode);
     for event in closing {
-        let session = format!("closed-by-{}", event.name);
+        let session = format!("closed-by-{}", event.name());
         let mut payload = fixtures
             .iter()
-            .find(|f| f["hook_event_name"] == event.name)
-            .unwrap_or_else(|| panic!("a fixture of {}", event.name))
+            .find(|f| f["hook_event_name"] == event.name())
+            .unwrap_or_else(|| panic!("a fixture of {}", event.name()))
             .clone();
         for name in [
             "session_start__startup",
@@ -196,8 +197,8 @@ fn every_event_that_closes_an_episode_closes_and_compresses_it() {
                 [&session],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .unwrap_or_else(|e| panic!("{}: no episode ({e})", event.name));
-        assert!(compressed, "{}", event.name);
-        assert_ne!(reason, "stale", "{}", event.name);
+            .unwrap_or_else(|e| panic!("{}: no episode ({e})", event.name()));
+        assert!(compressed, "{}", event.name());
+        assert_ne!(reason, "stale", "{}", event.name());
     }
 }

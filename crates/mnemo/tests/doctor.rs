@@ -7,20 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use common::{BIN, Env};
+use mnemo_agent::claude_code::event;
 use serde_json::{Value, json};
-
-const EVENTS: &[(&str, &str)] = &[
-    ("SessionStart", "session-start"),
-    ("UserPromptSubmit", "user-prompt-submit"),
-    ("PreToolUse", "pre-tool-use"),
-    ("PostToolUse", "post-tool-use"),
-    ("PostToolUseFailure", "post-tool-use-failure"),
-    ("Stop", "stop"),
-    ("StopFailure", "stop-failure"),
-    ("SubagentStop", "subagent-stop"),
-    ("PreCompact", "pre-compact"),
-    ("SessionEnd", "session-end"),
-];
 
 fn bin_dir() -> String {
     Path::new(BIN).parent().unwrap().display().to_string()
@@ -62,16 +50,15 @@ fn write(path: &Path, value: &Value) {
     std::fs::write(path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
 }
 
-/// Settings with every mnemo hook, exec form, running `program`.
+/// Settings with every hook mnemo registers, exec form, running `program`.
 fn install_hooks(env: &Env, program: &str) {
     let mut hooks = serde_json::Map::new();
-    for (event, arg) in EVENTS {
-        let mut group =
-            json!({ "hooks": [{ "type": "command", "command": program, "args": ["hook", arg] }] });
-        if *event == "PreToolUse" {
-            group["matcher"] = json!("Read");
+    for (event, registration) in event::registered() {
+        let mut group = json!({ "hooks": [{ "type": "command", "command": program, "args": ["hook", event.hook_arg()] }] });
+        if let Some(matcher) = registration.matcher {
+            group["matcher"] = json!(matcher);
         }
-        hooks.insert(event.to_string(), json!([group]));
+        hooks.insert(event.name().to_string(), json!([group]));
     }
     write(
         &env.tmp.path().join(".claude/settings.json"),
@@ -104,7 +91,13 @@ fn healthy_setup_is_all_ok() {
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(report["ok"], true);
     for c in report["checks"].as_array().unwrap() {
-        assert_eq!(c["status"], "ok", "{c}");
+        // With the LLM off there is no budget to check.
+        let expected = if c["name"] == "llm budget" {
+            "skip"
+        } else {
+            "ok"
+        };
+        assert_eq!(c["status"], expected, "{c}");
         assert!(c["fix"].is_null(), "{c}");
     }
     assert!(
@@ -122,8 +115,15 @@ fn healthy_setup_is_all_ok() {
     let out = doctor(&env, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.lines().take(10).all(|l| l.starts_with('✓')), "{text}");
-    assert!(text.contains("0 warnings, 0 failures"), "{text}");
+    assert!(text.lines().take(9).all(|l| l.starts_with('✓')), "{text}");
+    assert!(
+        text.lines().nth(9).unwrap().starts_with("- llm budget"),
+        "{text}"
+    );
+    assert!(
+        text.contains("9 ok, 1 not checked, 0 warnings, 0 failures — all good"),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "no colour off a terminal: {text}");
 }
 
@@ -302,11 +302,12 @@ fn json_shape() {
     );
     for c in report["checks"].as_array().unwrap() {
         assert!(
-            ["ok", "warn", "fail"].contains(&c["status"].as_str().unwrap()),
+            ["ok", "skip", "warn", "fail"].contains(&c["status"].as_str().unwrap()),
             "{c}"
         );
         assert!(c["finding"].is_string(), "{c}");
-        assert_eq!(c["fix"].is_string(), c["status"] != "ok", "{c}");
+        let wrong = c["status"] == "warn" || c["status"] == "fail";
+        assert_eq!(c["fix"].is_string(), wrong, "{c}");
     }
     // A missing data dir is reported, not created.
     assert!(!env.home.exists());
@@ -380,9 +381,9 @@ fn project_scope_settings_count() {
     let env = Env::new();
     with_db(&env);
     let mut hooks = serde_json::Map::new();
-    for (event, arg) in EVENTS {
-        let group = json!({ "matcher": "*", "hooks": [{ "type": "command", "command": "mnemo", "args": ["hook", arg] }] });
-        hooks.insert(event.to_string(), json!([group]));
+    for (event, _) in event::registered() {
+        let group = json!({ "matcher": "*", "hooks": [{ "type": "command", "command": "mnemo", "args": ["hook", event.hook_arg()] }] });
+        hooks.insert(event.name().to_string(), json!([group]));
     }
     write(
         &env.project.join(".claude/settings.json"),
@@ -479,4 +480,57 @@ fn bad_config_and_disabled_capture_are_reported() {
             .contains("unset MNEMO_DISABLE_HOOKS"),
         "{capture}"
     );
+}
+
+#[test]
+fn what_was_not_checked_has_no_green_check() {
+    // No database: the backlog and the budget cannot be read.
+    let env = Env::new();
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[llm]\nbackend = \"openai\"\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\n",
+    )
+    .unwrap();
+    let (_, report) = doctor_json(&env);
+    for name in ["backlog", "llm budget"] {
+        let c = check(&report, name);
+        assert_eq!(c["status"], "skip", "{c}");
+        assert!(
+            c["finding"].as_str().unwrap().starts_with("not checked"),
+            "{c}"
+        );
+        assert!(c["fix"].is_null(), "{c}");
+    }
+    let out = doctor(&env, &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("backlog"))
+        .unwrap_or_else(|| panic!("no backlog line: {text}"));
+    assert!(line.starts_with("- backlog"), "{text}");
+    assert!(!line.contains('✓'), "{text}");
+    assert!(text.contains("not checked, "), "{text}");
+}
+
+#[test]
+fn a_binary_off_path_is_told_to_cargo_install() {
+    let env = Env::new();
+    // PATH without the test binary's directory (nor any other mnemo).
+    let out = env
+        .command(&["doctor", "--json"])
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(&env.project)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let binary = check(&report, "binary");
+    assert_eq!(binary["status"], "warn", "{binary}");
+    assert!(
+        binary["finding"].as_str().unwrap().contains("not on PATH"),
+        "{binary}"
+    );
+    let fix = binary["fix"].as_str().unwrap();
+    assert!(fix.contains("cargo install --path crates/mnemo"), "{fix}");
+    assert!(!fix.contains("ln -s"), "{fix}");
 }

@@ -294,26 +294,44 @@ fn old_entries_are_updated_in_place_not_duplicated() {
 }
 
 #[test]
-fn odd_formatting_is_normalised_and_content_kept() {
+fn the_formatting_of_other_keys_is_kept() {
     let h = Home::new();
     let odd = "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true} ,\"hooks\":{}}\n";
     h.write(&h.settings(), odd);
     h.ok(&["install"]);
     let text = read(&h.settings());
     assert!(
-        text.starts_with("{\n  \"b\": 1,\n  \"a\": {\n    \"z\": [\n      1,"),
+        text.starts_with(
+            "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true} ,\"hooks\":{\n"
+        ),
         "{text}"
     );
+    assert!(text.ends_with("}\n"), "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["a"], json!({"z": [1, 2, {"y": null}], "x": true}));
     assert_eq!(v["hooks"], mnemo_hooks());
     h.ok(&["uninstall"]);
-    let v: Value = serde_json::from_str(&read(&h.settings())).unwrap();
-    // An emptied `hooks` goes with mnemo's entries.
+    // An emptied `hooks` goes with mnemo's entries, and the rest is the
+    // person's text as it was.
     assert_eq!(
-        v,
-        json!({"b": 1, "a": {"z": [1, 2, {"y": null}], "x": true}})
+        read(&h.settings()),
+        "{\"b\":1,   \"a\" : {\"z\":[1,2,{\"y\":null}],\"x\":true}}\n"
     );
+
+    // Four-space indentation: kept, and mnemo's members follow it.
+    let h = Home::new();
+    let indented = "{\n    \"model\": \"opus\",\n    \"env\": {\"A\": \"1\"}\n}\n";
+    h.write(&h.settings(), indented);
+    h.ok(&["install"]);
+    let text = read(&h.settings());
+    assert!(
+        text.starts_with(
+            "{\n    \"model\": \"opus\",\n    \"env\": {\"A\": \"1\"},\n    \"hooks\": {\n"
+        ),
+        "{text}"
+    );
+    h.ok(&["uninstall"]);
+    assert_eq!(read(&h.settings()), indented);
 }
 
 #[test]
@@ -464,4 +482,121 @@ fn claude_json_as_claude_code_writes_it_round_trips() {
     assert!(!installed.ends_with('\n'));
     h.ok(&["uninstall"]);
     assert_eq!(read(&h.claude_json()), original);
+}
+
+#[test]
+fn a_binary_cargo_clean_would_delete_is_warned_about() {
+    let h = Home::new();
+    // The test binary is cargo's build output (target/debug).
+    let out = h.run(&["install"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cargo clean"), "{err}");
+    assert!(err.contains("cargo install --path crates/mnemo"), "{err}");
+    assert!(err.contains(&exe()), "{err}");
+    assert!(
+        h.settings().exists(),
+        "the warning does not stop the install"
+    );
+
+    // The same binary outside a cargo profile directory: no warning.
+    let bin = h.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let kept = bin.join("mnemo");
+    std::fs::hard_link(BIN, &kept)
+        .or_else(|_| std::fs::copy(BIN, &kept).map(|_| ()))
+        .unwrap();
+    let out = std::process::Command::new(&kept)
+        .arg("install")
+        .env("HOME", h.home())
+        .env("MNEMO_HOME", &h.env.home)
+        .current_dir(&h.env.project)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let kept = kept.canonicalize().unwrap();
+    assert!(
+        read(&h.settings()).contains(&format!("\"{}\"", kept.display())),
+        "hooks now run the kept copy"
+    );
+    // Taking mnemo out needs no warning either way.
+    let out = h.run(&["uninstall"]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn dry_run_diff_shows_only_what_install_changes() {
+    let h = Home::new();
+    // Compact, on one line, and four-space indented: neither is install's
+    // own formatting, and neither shows up in the diff.
+    let compact = r#"{"model":"opus","permissions":{"allow":["Bash(ls)"]},"env":{"A":"1"}}"#;
+    let indented = "{\n    \"model\": \"opus\",\n    \"permissions\": {\n        \"allow\": [\"Bash(ls)\"]\n    },\n    \"env\": {\"A\": \"1\"}\n}\n";
+    for text in [compact, indented] {
+        h.write(&h.settings(), text);
+        let out = h.ok(&["install", "--dry-run"]);
+        let settings_diff: Vec<&str> = out
+            .split(&format!("--- {}", h.claude_json().display()))
+            .next()
+            .unwrap()
+            .lines()
+            .skip(2) // the --- and +++ lines
+            .collect();
+        let changed: Vec<&&str> = settings_diff
+            .iter()
+            .filter(|l| l.starts_with('-') || l.starts_with('+'))
+            .collect();
+        assert!(
+            changed.iter().any(|l| l.contains("\"SessionStart\"")),
+            "{out}"
+        );
+        for line in &changed {
+            for unrelated in ["model", "permissions", "allow", "Bash(ls)", "\"A\""] {
+                assert!(!line.contains(unrelated), "{line:?} in\n{out}");
+            }
+        }
+        let removed = changed.iter().filter(|l| l.starts_with('-')).count();
+        assert!(
+            removed <= 1,
+            "at most the closing brace gains a comma:\n{out}"
+        );
+        assert_eq!(read(&h.settings()), text, "a dry run writes nothing");
+    }
+}
+
+#[test]
+fn windows_style_entries_are_mnemo_for_install_and_doctor_alike() {
+    let h = Home::new();
+    let program = r"C:\Users\dev\.cargo\bin\mnemo.exe";
+    let mut hooks = serde_json::Map::new();
+    for (event, registration) in mnemo_agent::claude_code::event::registered() {
+        let mut group = json!({"hooks": [{"type": "command", "command": program, "args": ["hook", event.hook_arg()]}]});
+        if let Some(matcher) = registration.matcher {
+            group["matcher"] = json!(matcher);
+        }
+        hooks.insert(event.name().to_string(), json!([group]));
+    }
+    h.write(
+        &h.settings(),
+        &json!({"model": "opus", "hooks": hooks}).to_string(),
+    );
+    // Doctor sees them as mnemo's hooks, run by another binary.
+    let out = h.ok(&["doctor", "--json"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let hooks_check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "hooks")
+        .unwrap()
+        .clone();
+    assert_eq!(hooks_check["status"], "warn", "{hooks_check}");
+    let finding = hooks_check["finding"].as_str().unwrap();
+    assert!(finding.contains("mnemo.exe"), "{finding}");
+    assert!(!finding.contains("no mnemo hooks"), "{finding}");
+    // Install takes the same entries for its own and removes them.
+    h.ok(&["uninstall"]);
+    let v: Value = serde_json::from_str(&read(&h.settings())).unwrap();
+    assert_eq!(v, json!({"model": "opus"}));
 }

@@ -7,6 +7,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::Env;
+use mnemo_agent::claude_code::{HookEvent, event};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
@@ -104,6 +105,107 @@ fn plugin_hooks_are_the_installed_hooks() {
     let mut server = installed["mcpServers"]["mnemo"].clone();
     server["command"] = json!("mnemo");
     assert_eq!(mcp, json!({"mcpServers": {"mnemo": server}}));
+}
+
+/// Doctor's `hooks` check with `settings` in `file`.
+fn doctor_hooks(env: &Env, file: &Path, settings: &Value) -> Value {
+    std::fs::write(file, settings.to_string()).unwrap();
+    let out = env.command(&["doctor", "--json"]).output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "hooks")
+        .cloned()
+        .unwrap()
+}
+
+/// The roles table, the plugin's hooks file, what install writes and what
+/// doctor expects name the same events, registered the same way.
+#[test]
+fn hooks_agree_with_the_roles_install_and_doctor() {
+    let plugin = load(&root().join("plugin/hooks/hooks.json"));
+    let hooks = plugin["hooks"].as_object().unwrap();
+    let registered: Vec<_> = event::registered().collect();
+    // (In the same order too: `plugin_hooks_are_the_installed_hooks`
+    // compares the files byte for byte.)
+    let mut names: Vec<&str> = registered.iter().map(|(e, _)| e.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        hooks.keys().map(String::as_str).collect::<Vec<_>>(),
+        names,
+        "the plugin registers exactly the events the roles table registers"
+    );
+    for (event, registration) in &registered {
+        let groups = hooks[event.name()].as_array().unwrap();
+        assert_eq!(groups.len(), 1, "{}", event.name());
+        let group = &groups[0];
+        assert_eq!(
+            group["matcher"].as_str(),
+            registration.matcher,
+            "{}",
+            event.name()
+        );
+        let handler = &group["hooks"][0];
+        assert_eq!(handler["args"], json!(["hook", event.hook_arg()]));
+        assert_eq!(
+            handler["async"].as_bool().unwrap_or(false),
+            registration.background
+        );
+        assert_eq!(handler["timeout"], json!(registration.timeout_secs));
+        let roles = event.roles();
+        assert!(
+            roles.stored,
+            "{} is registered but not stored",
+            event.name()
+        );
+        if roles.injects_context {
+            assert!(
+                !registration.background,
+                "{}: injected output needs the foreground",
+                event.name()
+            );
+        }
+    }
+    for event in HookEvent::ALL {
+        if event.roles().registration.is_none() {
+            assert!(
+                !hooks.contains_key(event.name()),
+                "{} is not mnemo's",
+                event.name()
+            );
+        }
+    }
+
+    // Doctor finds every event it expects in the plugin's hooks (run by
+    // this binary), and counts them as the table does.
+    let env = Env::new();
+    let exe = std::fs::canonicalize(common::BIN).unwrap();
+    let mut settings = json!({ "hooks": plugin["hooks"].clone() });
+    for groups in settings["hooks"].as_object_mut().unwrap().values_mut() {
+        for group in groups.as_array_mut().unwrap() {
+            for handler in group["hooks"].as_array_mut().unwrap() {
+                handler["command"] = json!(exe);
+            }
+        }
+    }
+    let file = env.tmp.path().join(".claude/settings.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let check = doctor_hooks(&env, &file, &settings);
+    assert_eq!(check["status"], "ok", "{check}");
+    let all = format!("all {} events run this binary", registered.len());
+    assert!(check["finding"].as_str().unwrap().contains(&all), "{check}");
+
+    // Without one event, doctor names it as install's table does.
+    let (missing, _) = registered[2];
+    settings["hooks"]
+        .as_object_mut()
+        .unwrap()
+        .remove(missing.name());
+    let check = doctor_hooks(&env, &file, &settings);
+    assert_eq!(check["status"], "warn", "{check}");
+    assert_eq!(check["finding"], "missing for PreToolUse(Read)", "{check}");
 }
 
 #[test]

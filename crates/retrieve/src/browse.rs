@@ -9,6 +9,8 @@
 //! `observations_time` and `observations_project_time` indexes serve the
 //! order. Forgotten observations (`deleted_at`) are never listed.
 
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::tool_call::{Tool, ToolCall};
 use mnemo_store::{Result, Store};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params, params_from_iter};
@@ -181,7 +183,7 @@ pub struct SourceEvent {
 
 /// A tool call of an episode, whatever the tool, with how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ToolCall {
+pub struct EpisodeCall {
     pub id: i64,
     pub tool_name: String,
     pub created_at: i64,
@@ -207,7 +209,7 @@ pub struct ObservationDetail {
     pub events: Vec<SourceEvent>,
     /// Every tool call of its episode, in order (its sources when it has no
     /// episode), up to [`MAX_EPISODE_CALLS`].
-    pub tool_calls: Vec<ToolCall>,
+    pub tool_calls: Vec<EpisodeCall>,
 }
 
 /// A project and how much is remembered of it.
@@ -400,15 +402,23 @@ pub fn observation_detail(store: &Store, id: i64) -> Result<Option<ObservationDe
 
 /// The tool calls of the episode of `prompt_id` in order, or those of
 /// `source_ids` for an observation without an episode.
-fn tool_calls(store: &Store, prompt_id: Option<i64>, source_ids: &[i64]) -> Result<Vec<ToolCall>> {
+fn tool_calls(
+    store: &Store,
+    prompt_id: Option<i64>,
+    source_ids: &[i64],
+) -> Result<Vec<EpisodeCall>> {
     const COLUMNS: &str = "SELECT id, hook, tool_name, created_at, payload FROM events";
-    const RESULTS: &str = "hook IN ('PostToolUse', 'PostToolUseFailure') AND tool_name IS NOT NULL";
-    let read = |r: &rusqlite::Row| -> rusqlite::Result<ToolCall> {
+    const RESULTS: &str = "hook IN (?1, ?2) AND tool_name IS NOT NULL";
+    let (done, failed_hook) = (
+        HookEvent::PostToolUse.name(),
+        HookEvent::PostToolUseFailure.name(),
+    );
+    let read = |r: &rusqlite::Row| -> rusqlite::Result<EpisodeCall> {
         let tool_name: String = r.get(2)?;
         let payload: Value = serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or(Value::Null);
-        let failed = r.get::<_, String>(1)? == "PostToolUseFailure"
+        let failed = HookEvent::PostToolUseFailure.is(&r.get::<_, String>(1)?)
             || payload["tool_response"]["interrupted"].as_bool() == Some(true);
-        Ok(ToolCall {
+        Ok(EpisodeCall {
             id: r.get(0)?,
             target: describe_call(&tool_name, &payload).0,
             output: call_output(&tool_name, &payload, failed),
@@ -421,17 +431,23 @@ fn tool_calls(store: &Store, prompt_id: Option<i64>, source_ids: &[i64]) -> Resu
     match prompt_id {
         Some(prompt_id) => conn
             .prepare_cached(&format!(
-                "{COLUMNS} WHERE prompt_id = ?1 AND {RESULTS} ORDER BY created_at, id LIMIT ?2"
+                "{COLUMNS} WHERE prompt_id = ?3 AND {RESULTS} ORDER BY created_at, id LIMIT ?4"
             ))?
-            .query_map(params![prompt_id, MAX_EPISODE_CALLS as i64], read)?
+            .query_map(
+                params![done, failed_hook, prompt_id, MAX_EPISODE_CALLS as i64],
+                read,
+            )?
             .collect::<rusqlite::Result<_>>()
             .map_err(Into::into),
         None => {
             let mut stmt =
-                conn.prepare_cached(&format!("{COLUMNS} WHERE id = ?1 AND {RESULTS}"))?;
+                conn.prepare_cached(&format!("{COLUMNS} WHERE id = ?3 AND {RESULTS}"))?;
             let mut calls = Vec::new();
             for id in source_ids.iter().take(MAX_EPISODE_CALLS) {
-                calls.extend(stmt.query_row([id], read).optional()?);
+                calls.extend(
+                    stmt.query_row(params![done, failed_hook, id], read)
+                        .optional()?,
+                );
             }
             Ok(calls)
         }
@@ -506,41 +522,20 @@ fn clip_output(output: &str) -> String {
 
 /// What a tool call was about, and the diff it made if it edited a file.
 fn describe_call(tool: &str, payload: &Value) -> (String, Option<String>) {
-    let input = &payload["tool_input"];
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
-    match tool {
-        "Edit" => (
-            text(&input["file_path"]),
-            Some(line_diff(
-                input["old_string"].as_str().unwrap_or(""),
-                input["new_string"].as_str().unwrap_or(""),
-            )),
-        ),
-        "MultiEdit" => {
-            let edits = input["edits"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-            let hunks: Vec<String> = edits
+    let call = ToolCall::new(Some(tool), payload);
+    let target = call.target().unwrap_or_default().to_string();
+    let diff = match call.tool() {
+        Tool::Edit | Tool::MultiEdit => Some(
+            call.edits()
                 .iter()
-                .map(|e| {
-                    line_diff(
-                        e["old_string"].as_str().unwrap_or(""),
-                        e["new_string"].as_str().unwrap_or(""),
-                    )
-                })
-                .collect();
-            (text(&input["file_path"]), Some(hunks.join("\n@@\n")))
-        }
-        "Write" => (
-            text(&input["file_path"]),
-            Some(line_diff("", input["content"].as_str().unwrap_or(""))),
+                .map(|edit| line_diff(edit.old, edit.new))
+                .collect::<Vec<_>>()
+                .join("\n@@\n"),
         ),
-        "Bash" => (text(&input["command"]), None),
-        "Read" => (text(&input["file_path"]), None),
-        "Glob" | "Grep" => (text(&input["pattern"]), None),
-        "WebFetch" => (text(&input["url"]), None),
-        "WebSearch" => (text(&input["query"]), None),
-        "Agent" | "Task" => (text(&input["description"]), None),
-        _ => (String::new(), None),
-    }
+        Tool::Write => Some(line_diff("", call.input.content().unwrap_or_default())),
+        _ => None,
+    };
+    (target, diff)
 }
 
 /// `old` → `new` as diff lines: the lines both share at the start and end as
@@ -1138,7 +1133,7 @@ mod tests {
             .map(|c| c.tool_name.as_str())
             .collect();
         assert_eq!(tools, ["Edit", "Read", "Grep", "Bash", "WebFetch"]);
-        let failed: Vec<&ToolCall> = detail.tool_calls.iter().filter(|c| c.failed).collect();
+        let failed: Vec<&EpisodeCall> = detail.tool_calls.iter().filter(|c| c.failed).collect();
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].target, "pytest -q");
         assert_eq!(

@@ -3,15 +3,14 @@
 //! reads a memory can weigh it by its source — a web page or a file of the
 //! repository says what its author wrote, not what is true.
 
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::tool_call::Tool;
 use mnemo_store::{Result, Store};
 
 use crate::quote::inline;
 
 /// Most characters of one source's target (a path, URL or command).
 const TARGET_CHARS: usize = 60;
-
-/// Tools whose results are pages of the web.
-const WEB_TOOLS: [&str; 2] = ["WebFetch", "WebSearch"];
 
 /// One tool call a memory's episode made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +24,7 @@ pub struct Source {
 impl Source {
     /// Whether the call read the web, whose authors nobody vetted.
     pub fn is_web(&self) -> bool {
-        WEB_TOOLS.contains(&self.tool.as_str())
+        Tool::named(&self.tool).reads_the_web()
     }
 }
 
@@ -45,8 +44,8 @@ pub fn web_sources(store: &Store, id: i64, root: Option<&str>) -> Result<Vec<Sou
     read_sources(store, id, root, true)
 }
 
-/// The query names the web tools of [`WEB_TOOLS`] itself, so that only
-/// their rows' payloads are parsed when `web_only`.
+/// The query names the tools that [`Tool::reads_the_web`] itself, so that
+/// only their rows' payloads are parsed when `web_only`.
 fn read_sources(store: &Store, id: i64, root: Option<&str>, web_only: bool) -> Result<Vec<Source>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT e.hook, e.tool_name,
@@ -56,11 +55,15 @@ fn read_sources(store: &Store, id: i64, root: Option<&str>, web_only: bool) -> R
                          json_extract(e.payload, '$.tool_input.query'),
                          json_extract(e.payload, '$.tool_input.pattern'), '')
          FROM observations o JOIN events e ON e.prompt_id = o.prompt_id
-         WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook LIKE 'PostToolUse%'
+         WHERE o.id = ?1 AND e.tool_name IS NOT NULL AND e.hook IN (?3, ?4)
            AND (NOT ?2 OR e.tool_name IN ('WebFetch', 'WebSearch'))
          ORDER BY e.tool_name NOT IN ('WebFetch', 'WebSearch'), e.id",
     )?;
-    let rows = stmt.query_map(rusqlite::params![id, web_only], |r| {
+    let (done, failed) = (
+        HookEvent::PostToolUse.name(),
+        HookEvent::PostToolUseFailure.name(),
+    );
+    let rows = stmt.query_map(rusqlite::params![id, web_only, done, failed], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -89,7 +92,7 @@ fn describe(hook: &str, tool: &str, target: &str, root: Option<&str>) -> String 
         Some((at, _)) => format!("{}…", &target[..at]),
         None => target.into_owned(),
     };
-    let failed = if hook == "PostToolUseFailure" {
+    let failed = if HookEvent::PostToolUseFailure.is(hook) {
         " (failed)"
     } else {
         ""

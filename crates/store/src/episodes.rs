@@ -8,6 +8,7 @@
 //! prompt's `compressed_at` when it is recorded, so the episode is compressed
 //! again, replacing what the rules produced before.
 
+use mnemo_agent::claude_code::HookEvent;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::{Result, Store};
@@ -225,6 +226,16 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// The events that close an episode, in the order `pending_episodes` names
+/// its reasons (`stop`, `session-end`, `pre-compact`): the events the roles
+/// table marks as closing one.
+const CLOSING: [HookEvent; 4] = [
+    HookEvent::Stop,
+    HookEvent::StopFailure,
+    HookEvent::SessionEnd,
+    HookEvent::PreCompact,
+];
+
 impl Store {
     /// Closed episodes waiting for compression, oldest first: new ones, and
     /// compressed ones that received late events since (`recompress`).
@@ -236,12 +247,12 @@ impl Store {
                   EXISTS (SELECT 1 FROM episodes x WHERE x.prompt_id = p.id) AS redo,
                   CASE
                     WHEN EXISTS (SELECT 1 FROM events e WHERE e.prompt_id = p.id
-                                 AND e.hook IN ('Stop', 'StopFailure') AND e.agent_id IS NULL) THEN 'stop'
+                                 AND e.hook IN (?3, ?4) AND e.agent_id IS NULL) THEN 'stop'
                     WHEN EXISTS (SELECT 1 FROM prompts q WHERE q.session_id = p.session_id AND q.n > p.n) THEN 'next-prompt'
                     WHEN EXISTS (SELECT 1 FROM events e WHERE e.session_id = p.session_id
-                                 AND e.hook = 'SessionEnd' AND e.created_at >= p.created_at) THEN 'session-end'
+                                 AND e.hook = ?5 AND e.created_at >= p.created_at) THEN 'session-end'
                     WHEN EXISTS (SELECT 1 FROM events e WHERE e.session_id = p.session_id
-                                 AND e.hook = 'PreCompact' AND e.created_at >= p.created_at) THEN 'pre-compact'
+                                 AND e.hook = ?6 AND e.created_at >= p.created_at) THEN 'pre-compact'
                     WHEN p.created_at < ?1
                          AND coalesce((SELECT max(e.created_at) FROM events e WHERE e.prompt_id = p.id),
                                       p.created_at) < ?1 THEN 'stale'
@@ -249,14 +260,25 @@ impl Store {
                 FROM prompts p WHERE p.compressed_at IS NULL AND p.compress_skipped IS NULL
              ) WHERE reason IS NOT NULL ORDER BY created_at, id LIMIT ?2",
         )?;
+        let [stop, stop_failure, session_end, pre_compact] = CLOSING.map(HookEvent::name);
         let pending = stmt
-            .query_map(params![stale_before, limit as i64], |r| {
-                Ok(PendingEpisode {
-                    prompt_id: r.get(0)?,
-                    close_reason: r.get(1)?,
-                    recompress: r.get(2)?,
-                })
-            })?
+            .query_map(
+                params![
+                    stale_before,
+                    limit as i64,
+                    stop,
+                    stop_failure,
+                    session_end,
+                    pre_compact
+                ],
+                |r| {
+                    Ok(PendingEpisode {
+                        prompt_id: r.get(0)?,
+                        close_reason: r.get(1)?,
+                        recompress: r.get(2)?,
+                    })
+                },
+            )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(pending)
     }
@@ -465,5 +487,21 @@ impl Store {
         let id = (inserted == 1).then(|| tx.last_insert_rowid());
         tx.commit()?;
         Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn episodes_close_on_the_events_the_roles_table_names() {
+        let by_roles: Vec<HookEvent> = HookEvent::ALL
+            .iter()
+            .copied()
+            .filter(|e| e.roles().closes_episode)
+            .collect();
+        assert_eq!(by_roles.len(), CLOSING.len());
+        assert!(by_roles.iter().all(|e| CLOSING.contains(e)), "{by_roles:?}");
     }
 }

@@ -1,5 +1,7 @@
 //! Turning a normalized hook event into rows.
 
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event::is_tool_result;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
@@ -160,15 +162,15 @@ pub(crate) fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result
         return Ok(Recorded::NoSession);
     }
     let session_id = upsert_session(tx, r)?;
-    match r.hook.as_str() {
-        "SessionStart" => {
+    match HookEvent::from_name(&r.hook) {
+        Some(HookEvent::SessionStart) => {
             tx.execute(
                 "UPDATE sessions SET status = 'active', ended_at = NULL, end_reason = NULL
                  WHERE id = ?1",
                 [session_id],
             )?;
         }
-        "SessionEnd" => {
+        Some(HookEvent::SessionEnd) => {
             tx.execute(
                 "UPDATE sessions SET status = 'ended', ended_at = ?2, end_reason = ?3
                  WHERE id = ?1",
@@ -231,10 +233,7 @@ pub(crate) fn record_in(tx: &Transaction, r: &HookRecord, window: i64) -> Result
             )?),
         }
     };
-    if inserted.is_some()
-        && prompt_id.is_some()
-        && matches!(r.hook.as_str(), "PostToolUse" | "PostToolUseFailure")
-    {
+    if inserted.is_some() && prompt_id.is_some() && is_tool_result(&r.hook) {
         // A late tool result (an async hook landing after its episode was
         // compressed) makes the episode due for compression again. Events
         // that only follow an episode (SessionEnd, PreCompact) do not.
@@ -274,7 +273,7 @@ pub(crate) fn upsert_project(tx: &Transaction, p: &ProjectRef, at: i64) -> Resul
 /// first mnemo hears of it: its start, a prompt or a tool call. A session
 /// whose SessionStart was lost is still kept by its first prompt or tool.
 fn begins_session(r: &HookRecord) -> bool {
-    r.hook == "SessionStart" || r.prompt.is_some() || r.tool_use_id.is_some()
+    HookEvent::SessionStart.is(&r.hook) || r.prompt.is_some() || r.tool_use_id.is_some()
 }
 
 fn session_exists(tx: &Transaction, r: &HookRecord) -> Result<bool> {

@@ -17,7 +17,6 @@
 //! mnemo's hooks captured live only gets what they missed.
 
 pub mod replay;
-pub mod transcript;
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -31,8 +30,9 @@ use mnemo_store::{ImportTally, ImportedTurn, SessionOrigin, Store, StoreError, T
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::transcript::{self, Line};
 use replay::{Kind, Replay, Turn};
-use transcript::Line;
 
 /// Records written per transaction (whole turns: a turn is never split).
 const BATCH_RECORDS: usize = 2000;
@@ -455,12 +455,19 @@ impl<'a> Importer<'a> {
         }
         let mut imported = ImportedTurn::default();
         for event in turn.events {
-            let hook = event.input["hook_event_name"].as_str().unwrap_or_default();
+            let hook = event.input["hook_event_name"]
+                .as_str()
+                .and_then(HookEvent::from_name);
             // Hooks delivered the session's lifecycle events themselves.
             if writer.mark.captured_live
                 && matches!(
                     hook,
-                    "SessionStart" | "SessionEnd" | "PreCompact" | "SubagentStop"
+                    Some(
+                        HookEvent::SessionStart
+                            | HookEvent::SessionEnd
+                            | HookEvent::PreCompact
+                            | HookEvent::SubagentStop
+                    )
                 )
             {
                 continue;

@@ -13,7 +13,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::transcript::{Context, Line, ToolResult, block_type};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::tool_call::{self, Outcome};
+use mnemo_agent::claude_code::transcript::{Context, Line, ToolResult, block_type};
 
 /// Which kind of transcript is being replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +28,7 @@ pub enum Kind {
 
 /// One hook input and when it fired (Unix ms).
 #[derive(Debug, Clone, PartialEq)]
-pub struct HookEvent {
+pub struct ReplayedInput {
     pub at: i64,
     pub input: Value,
     /// The branch named on the line it came from.
@@ -37,12 +39,12 @@ pub struct HookEvent {
 /// where the next group starts (where a later import resumes).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Turn {
-    pub events: Vec<HookEvent>,
+    pub events: Vec<ReplayedInput>,
     pub end_offset: u64,
 }
 
 /// A tool call waiting for its result.
-struct ToolCall {
+struct PendingCall {
     name: String,
     input: Value,
 }
@@ -57,12 +59,12 @@ pub struct Replay {
     /// The subagent's own transcript, for `SubagentStop`.
     agent_transcript_path: Option<String>,
     context: Context,
-    current: Vec<HookEvent>,
+    current: Vec<ReplayedInput>,
     /// Time of the last line of the open turn.
     turn_last_at: Option<i64>,
     /// The open turn saw assistant output (so it ends with a Stop).
     turn_answered: bool,
-    calls: HashMap<String, ToolCall>,
+    calls: HashMap<String, PendingCall>,
     /// `(message id, text)` of the latest assistant message with text.
     last_message: Option<(String, String)>,
     /// The `SessionStart` source to replay at the first line.
@@ -127,7 +129,7 @@ impl Replay {
                 }
                 let closed = self.close(offset);
                 self.touch(&context);
-                self.push("UserPromptSubmit", json!({ "prompt": text }));
+                self.push(HookEvent::UserPromptSubmit, json!({ "prompt": text }));
                 closed
             }
             Line::Assistant {
@@ -156,8 +158,8 @@ impl Replay {
                 let closed = self.close(offset);
                 self.see(&context);
                 if self.kind == Kind::Main {
-                    self.push("PreCompact", json!({ "trigger": trigger }));
-                    self.push("SessionStart", json!({ "source": "compact" }));
+                    self.push(HookEvent::PreCompact, json!({ "trigger": trigger }));
+                    self.push(HookEvent::SessionStart, json!({ "source": "compact" }));
                 }
                 closed
             }
@@ -174,9 +176,9 @@ impl Replay {
         let mut turn = self.close(offset).unwrap_or_default();
         let last = self.last_message.take().map(|(_, text)| text);
         match self.kind.clone() {
-            Kind::Main => self.push("SessionEnd", json!({ "reason": "other" })),
+            Kind::Main => self.push(HookEvent::SessionEnd, json!({ "reason": "other" })),
             Kind::Subagent { agent_id } => self.push(
-                "SubagentStop",
+                HookEvent::SubagentStop,
                 json!({
                     "agent_id": agent_id,
                     "agent_transcript_path": self.agent_transcript_path,
@@ -210,7 +212,7 @@ impl Replay {
         };
         self.context = merged;
         if let Some(source) = self.pending_start.take() {
-            self.push("SessionStart", json!({ "source": source }));
+            self.push(HookEvent::SessionStart, json!({ "source": source }));
         }
     }
 
@@ -255,7 +257,7 @@ impl Replay {
                     let input = block.get("input").cloned().unwrap_or_else(|| json!({}));
                     self.calls.insert(
                         id.to_string(),
-                        ToolCall {
+                        PendingCall {
                             name: name.to_string(),
                             input,
                         },
@@ -273,19 +275,13 @@ impl Replay {
         let Some(call) = self.calls.remove(&result.tool_use_id) else {
             return;
         };
-        let mut fields = json!({
-            "tool_name": call.name,
-            "tool_input": call.input,
-            "tool_use_id": result.tool_use_id,
-        });
-        let hook = if result.is_error {
-            fields["error"] = Value::from(content_text(&result.content));
-            fields["is_interrupt"] = Value::Bool(false);
-            "PostToolUseFailure"
+        let outcome = if result.is_error {
+            Outcome::Failed(content_text(&result.content))
         } else {
-            fields["tool_response"] = structured.unwrap_or(result.content);
-            "PostToolUse"
+            Outcome::Answered(structured.unwrap_or(result.content))
         };
+        let (hook, fields) =
+            tool_call::finished(&call.name, call.input, &result.tool_use_id, outcome);
         self.push(hook, fields);
     }
 
@@ -296,7 +292,7 @@ impl Replay {
             // This turn's text only: a turn that ended in a tool call has none.
             let last = self.last_message.take().map(|(_, text)| text);
             self.push(
-                "Stop",
+                HookEvent::Stop,
                 json!({ "stop_hook_active": false, "last_assistant_message": last }),
             );
         }
@@ -313,7 +309,7 @@ impl Replay {
 
     /// Append the hook input `hook` with its own `fields`, the common fields
     /// and the current line's time.
-    fn push(&mut self, hook: &str, fields: Value) {
+    fn push(&mut self, hook: HookEvent, fields: Value) {
         let mut input = Map::new();
         if let Some(session) = &self.session_id {
             input.insert("session_id".into(), Value::from(session.as_str()));
@@ -327,7 +323,7 @@ impl Replay {
         if let Some(mode) = &self.context.permission_mode {
             input.insert("permission_mode".into(), Value::from(mode.as_str()));
         }
-        input.insert("hook_event_name".into(), Value::from(hook));
+        input.insert("hook_event_name".into(), Value::from(hook.name()));
         if let Kind::Subagent { agent_id } = &self.kind {
             input.insert("agent_id".into(), Value::from(agent_id.as_str()));
         }
@@ -335,10 +331,10 @@ impl Replay {
             input.extend(fields);
         }
         let at = match hook {
-            "Stop" => self.turn_last_at.or(self.context.at),
+            HookEvent::Stop => self.turn_last_at.or(self.context.at),
             _ => self.context.at,
         };
-        self.current.push(HookEvent {
+        self.current.push(ReplayedInput {
             at: at.unwrap_or(self.fallback_at),
             input: Value::Object(input),
             git_branch: self.context.git_branch.clone(),
@@ -378,7 +374,7 @@ fn content_text(content: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claude_code::transcript::parse;
+    use mnemo_agent::claude_code::transcript::parse;
 
     /// Replay `lines` (one JSON text each) from offset 0 to a finished end.
     fn replay(kind: Kind, lines: &[&str]) -> Vec<Turn> {
@@ -395,7 +391,7 @@ mod tests {
     }
 
     fn hooks(turn: &Turn) -> Vec<String> {
-        let name = |e: &HookEvent| {
+        let name = |e: &ReplayedInput| {
             let hook = e.input["hook_event_name"].as_str().unwrap_or_default();
             match e.input["tool_name"].as_str() {
                 Some(tool) => format!("{hook}:{tool}@{}", e.at),

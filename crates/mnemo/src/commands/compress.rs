@@ -6,6 +6,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mnemo_agent::claude_code::event::{self, HookEvent};
 use mnemo_capture::{privacy_options, spool, store_options};
 use mnemo_compress::{Options, Report, compress_pending, unfinished_tool_calls};
 use mnemo_config::{Config, LlmBackend, Paths};
@@ -119,7 +120,7 @@ pub fn catch_up(paths: &Paths, config: &Config) {
 /// A hook asked to stop right after storing `record`: the work it would
 /// have done next goes to a detached background worker.
 pub fn leave_to_catch_up(paths: &Paths, config: &Config, record: &HookRecord) {
-    if config.compress.in_hooks && mnemo_capture::event::closes_episode(&record.hook) {
+    if config.compress.in_hooks && event::closes_episode(&record.hook) {
         super::worker::start_background(&paths.home);
     }
 }
@@ -134,8 +135,8 @@ pub fn leave_to_catch_up(paths: &Paths, config: &Config, record: &HookRecord) {
 /// agent.
 pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id: Option<i64>) {
     let hook = record.hook.as_str();
-    let compresses = config.compress.in_hooks && mnemo_capture::event::closes_episode(hook);
-    if !compresses && hook != "SessionStart" {
+    let compresses = config.compress.in_hooks && event::closes_episode(hook);
+    if !compresses && !HookEvent::SessionStart.is(hook) {
         return;
     }
     let result = (|| -> anyhow::Result<bool> {
@@ -147,7 +148,7 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
             return work_left(&store, paths, config);
         }
         let mut store = Store::open(&paths.db, &store_options(config))?;
-        if hook == "Stop"
+        if HookEvent::Stop.is(hook)
             && let Some(prompt_id) = prompt_id
         {
             // An episode that cannot even be loaded is compressed anyway,

@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::tool_call::{Tool, ToolCall};
 use mnemo_capture::{foreground_store_options, project};
 use mnemo_config::{Config, EmbedBackend, Paths};
 use mnemo_embed::{Embedder, StaticEmbedder};
@@ -44,12 +46,12 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {
 /// The SessionStart hook's stdout: Claude Code's documented JSON with the
 /// context as `additionalContext`, or `None` when there is nothing to say.
 pub fn session_start_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
-    if !config.context.enabled || record.hook != "SessionStart" {
+    if !config.context.enabled || !HookEvent::SessionStart.is(&record.hook) {
         return None;
     }
     let project = record.project.as_ref()?;
     match context_for(paths, config, &project.root, &project.name) {
-        Ok(text) if !text.is_empty() => Some(additional_context("SessionStart", text)),
+        Ok(text) if !text.is_empty() => Some(additional_context(HookEvent::SessionStart, text)),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!("no context for the new session: {e:#}");
@@ -59,9 +61,9 @@ pub fn session_start_output(paths: &Paths, config: &Config, record: &HookRecord)
 }
 
 /// Claude Code's hook JSON carrying `text` as additional context.
-fn additional_context(event: &str, text: String) -> String {
+fn additional_context(event: HookEvent, text: String) -> String {
     serde_json::json!({
-        "hookSpecificOutput": { "hookEventName": event, "additionalContext": text }
+        "hookSpecificOutput": { "hookEventName": event.name(), "additionalContext": text }
     })
     .to_string()
 }
@@ -69,7 +71,7 @@ fn additional_context(event: &str, text: String) -> String {
 /// The UserPromptSubmit hook's stdout: memories matching the new prompt, or
 /// `None` when nothing relevant (and not already given) exists.
 pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
-    if !config.context.recall || record.hook != "UserPromptSubmit" {
+    if !config.context.recall || !HookEvent::UserPromptSubmit.is(&record.hook) {
         return None;
     }
     let prompt = record.prompt.as_ref().filter(|p| !p.private)?;
@@ -97,7 +99,7 @@ pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord)
         )
     });
     match result {
-        Ok(text) => text.map(|t| additional_context("UserPromptSubmit", t)),
+        Ok(text) => text.map(|t| additional_context(HookEvent::UserPromptSubmit, t)),
         Err(e) => {
             tracing::warn!("no recall for the prompt: {e}");
             None
@@ -108,15 +110,16 @@ pub fn prompt_recall_output(paths: &Paths, config: &Config, record: &HookRecord)
 /// The PreToolUse(Read) hook's stdout: what the memories say about the file
 /// about to be read. Never a permission decision: the read goes ahead.
 pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> Option<String> {
-    if !config.context.file_notes
-        || record.hook != "PreToolUse"
-        || record.tool_name.as_deref() != Some("Read")
-    {
+    if !config.context.file_notes || !HookEvent::PreToolUse.is(&record.hook) {
         return None;
     }
     let project = record.project.as_ref()?;
     let payload: serde_json::Value = serde_json::from_str(&record.payload).ok()?;
-    let path = payload["tool_input"]["file_path"].as_str()?;
+    let call = ToolCall::new(record.tool_name.as_deref(), &payload);
+    if call.tool() != Tool::Read {
+        return None;
+    }
+    let path = call.input.file_path()?;
     let file = path
         .strip_prefix(project.root.trim_end_matches('/'))
         .and_then(|rest| rest.strip_prefix('/'))
@@ -138,7 +141,7 @@ pub fn file_note_output(paths: &Paths, config: &Config, record: &HookRecord) -> 
         )
     });
     match result {
-        Ok(text) => text.map(|t| additional_context("PreToolUse", t)),
+        Ok(text) => text.map(|t| additional_context(HookEvent::PreToolUse, t)),
         Err(e) => {
             tracing::warn!("no note for {file}: {e}");
             None

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use mnemo_agent::claude_code::{HookEvent, ToolCall};
 use serde_json::{Value, json};
 
 use crate::style::Style;
@@ -66,28 +67,26 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
         let event: Value =
             serde_json::from_str(line).context("the recorded session is not JSON")?;
         let name = event["hook_event_name"].as_str().unwrap_or_default();
-        match name {
-            "UserPromptSubmit" => {
+        let hook = HookEvent::from_name(name);
+        match hook {
+            Some(HookEvent::UserPromptSubmit) => {
                 println!(
                     "  {} {}",
                     style.bold("you:"),
                     event["prompt"].as_str().unwrap_or_default()
                 );
             }
-            "PostToolUse" | "PostToolUseFailure" => {
-                let tool = event["tool_name"].as_str().unwrap_or("tool");
-                let what = event["tool_input"]["command"]
-                    .as_str()
-                    .or(event["tool_input"]["file_path"].as_str())
-                    .unwrap_or_default();
-                let mark = if name == "PostToolUseFailure" {
+            Some(HookEvent::PostToolUse | HookEvent::PostToolUseFailure) => {
+                let call = ToolCall::new(None, &event);
+                let what = call.target().unwrap_or_default();
+                let mark = if hook == Some(HookEvent::PostToolUseFailure) {
                     style.kind("bugfix", "✗")
                 } else {
                     "✓".into()
                 };
-                steps.push(format!("{tool} {} {mark}", short(what, 48)));
+                steps.push(format!("{} {} {mark}", call.name, short(what, 48)));
             }
-            "Stop" => {
+            Some(HookEvent::Stop) => {
                 for step in steps.drain(..) {
                     println!("      {}", style.dim(&step));
                 }
@@ -141,8 +140,11 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
         "a new session starts in the same project; SessionStart gives Claude this index",
     );
     let start = json!({"session_id": "demo-session-2", "cwd": PROJECT,
-        "hook_event_name": "SessionStart", "source": "startup"});
-    print_context(style, &mnemo.hook("SessionStart", &start.to_string())?);
+        "hook_event_name": HookEvent::SessionStart.name(), "source": "startup"});
+    print_context(
+        style,
+        &mnemo.hook(HookEvent::SessionStart.name(), &start.to_string())?,
+    );
 
     heading(
         style,
@@ -150,8 +152,11 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
         &format!("\"{QUESTION}\" — UserPromptSubmit adds the matching memories"),
     );
     let ask = json!({"session_id": "demo-session-2", "cwd": PROJECT,
-        "hook_event_name": "UserPromptSubmit", "prompt": QUESTION});
-    print_context(style, &mnemo.hook("UserPromptSubmit", &ask.to_string())?);
+        "hook_event_name": HookEvent::UserPromptSubmit.name(), "prompt": QUESTION});
+    print_context(
+        style,
+        &mnemo.hook(HookEvent::UserPromptSubmit.name(), &ask.to_string())?,
+    );
 
     heading(
         style,

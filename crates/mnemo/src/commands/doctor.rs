@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mnemo_capture::event::{self, HookEvent};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event;
+use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND};
 use mnemo_capture::lock::FileLock;
 use mnemo_capture::spool;
 use mnemo_config::{Config, LlmBackend, Paths};
@@ -28,6 +30,8 @@ const VECTORS_BACKLOG: i64 = 200;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Ok,
+    /// Not checked: what it needs is missing or off. Neither good nor bad.
+    Skip,
     Warn,
     Fail,
 }
@@ -36,6 +40,7 @@ impl Status {
     fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
+            Status::Skip => "skip",
             Status::Warn => "warn",
             Status::Fail => "fail",
         }
@@ -54,6 +59,14 @@ impl Check {
         Check {
             name,
             status: Status::Ok,
+            finding: finding.into(),
+            fix: None,
+        }
+    }
+    fn skip(name: &'static str, finding: impl Into<String>) -> Check {
+        Check {
+            name,
+            status: Status::Skip,
             finding: finding.into(),
             fix: None,
         }
@@ -154,6 +167,7 @@ fn print_human(checks: &[Check], paths: &Paths) {
     for c in checks {
         let mark = match c.status {
             Status::Ok => style.green("✓"),
+            Status::Skip => style.dim("-"),
             Status::Warn => style.yellow("!"),
             Status::Fail => style.red("✗"),
         };
@@ -163,7 +177,11 @@ fn print_human(checks: &[Check], paths: &Paths) {
         }
     }
     let count = |s| checks.iter().filter(|c| c.status == s).count();
-    let (warns, fails) = (count(Status::Warn), count(Status::Fail));
+    let (skipped, warns, fails) = (
+        count(Status::Skip),
+        count(Status::Warn),
+        count(Status::Fail),
+    );
     println!();
     let verdict = if fails > 0 {
         "something is broken: fix the ✗ lines first"
@@ -172,8 +190,13 @@ fn print_human(checks: &[Check], paths: &Paths) {
     } else {
         "all good"
     };
+    let skipped = if skipped > 0 {
+        format!(", {skipped} not checked")
+    } else {
+        String::new()
+    };
     println!(
-        "{} ok, {warns} warning{}, {fails} failure{} — {verdict} (data: {})",
+        "{} ok{skipped}, {warns} warning{}, {fails} failure{} — {verdict} (data: {})",
         count(Status::Ok),
         if warns == 1 { "" } else { "s" },
         if fails == 1 { "" } else { "s" },
@@ -225,9 +248,8 @@ fn binary(exe: &Path) -> Check {
             "binary",
             format!("{here}, not on PATH"),
             format!(
-                "add {} to PATH, or: ln -s {} ~/.local/bin/mnemo",
-                dir.display(),
-                exe.display()
+                "install it for good from the source tree with `cargo install --path crates/mnemo` (then `mnemo install`), or add {} to PATH",
+                dir.display()
             ),
         ),
     }
@@ -269,85 +291,45 @@ fn read_all<'a>(
     Ok(parsed)
 }
 
-/// The program a hook command runs, when it is `mnemo hook …`.
-fn mnemo_hook_program(hook: &Value) -> Option<String> {
-    let command = hook.get("command")?.as_str()?.trim();
-    let args: Vec<&str> = hook
-        .get("args")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if is_mnemo(command) && args.first() == Some(&"hook") {
-        return Some(command.to_string());
-    }
-    // Shell form: `… /path/to/mnemo hook event …`.
-    let words: Vec<&str> = command.split_whitespace().collect();
-    words.windows(2).find_map(|w| {
-        let program = w[0].trim_matches(|c| c == '"' || c == '\'');
-        (is_mnemo(program) && w[1] == "hook").then(|| program.to_string())
-    })
-}
-
-fn is_mnemo(program: &str) -> bool {
-    Path::new(program).file_name().is_some_and(|n| n == "mnemo")
-}
-
-/// Whether a registered matcher covers the tool mnemo's own matcher names
-/// (any matcher will do when mnemo's takes every tool).
-fn covers(matcher: Option<&str>, wanted: Option<&str>) -> bool {
-    let (Some(wanted), Some(matcher)) = (wanted.filter(|w| *w != "*"), matcher.map(str::trim))
-    else {
-        return true;
-    };
-    matcher.is_empty() || matcher == "*" || matcher.split('|').any(|part| part.trim() == wanted)
-}
-
-/// An event as doctor names it: `PreToolUse(Read)` when mnemo's hook is for
-/// one tool.
-fn shown(event: &HookEvent) -> String {
-    match event
-        .registration
-        .and_then(|r| r.matcher)
-        .filter(|m| *m != "*")
-    {
-        Some(tool) => format!("{}({tool})", event.name),
-        None => event.name.to_owned(),
-    }
-}
-
 fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
-        files.push(home.join(".claude/settings.json"));
+        files.push(settings::user_settings(home));
     }
     if let Some(repo) = repo {
-        files.push(repo.join(".claude/settings.json"));
-        files.push(repo.join(".claude/settings.local.json"));
+        files.push(settings::project_settings(repo));
+        files.push(settings::project_local_settings(repo));
     }
     // Per event, the programs that run `mnemo hook`.
-    let mut found: Vec<(&HookEvent, Vec<String>)> =
+    let mut found: Vec<(HookEvent, Vec<String>)> =
         event::registered().map(|(e, _)| (e, Vec::new())).collect();
-    let settings = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
-        Ok(settings) => settings,
+    let parsed = match read_all("hooks", &files, " (Claude Code cannot read it either)") {
+        Ok(parsed) => parsed,
         Err(check) => return check,
     };
-    let read: Vec<String> = settings
+    let read: Vec<String> = parsed
         .iter()
         .map(|(f, _)| f.display().to_string())
         .collect();
-    for (_, settings) in &settings {
+    for (_, file) in &parsed {
         for (event, programs) in found.iter_mut() {
-            let groups = settings
-                .pointer(&format!("/hooks/{}", event.name))
+            let groups = file
+                .pointer(&format!("/hooks/{}", event.name()))
                 .and_then(Value::as_array);
-            let wanted = event.registration.and_then(|r| r.matcher);
+            let wanted = event.roles().registration.and_then(|r| r.matcher);
             for group in groups.into_iter().flatten() {
                 let matcher = group.get("matcher").and_then(Value::as_str);
-                if !covers(matcher, wanted) {
+                if !settings::covers(matcher, wanted) {
                     continue;
                 }
                 let entries = group.get("hooks").and_then(Value::as_array);
-                programs.extend(entries.into_iter().flatten().filter_map(mnemo_hook_program));
+                programs.extend(
+                    entries
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|entry| settings::entry_program(entry, HOOK_SUBCOMMAND))
+                        .map(str::to_string),
+                );
             }
         }
     }
@@ -355,7 +337,7 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let missing: Vec<String> = found
         .iter()
         .filter(|(_, p)| p.is_empty())
-        .map(|(e, _)| shown(e))
+        .map(|(e, _)| settings::shown(*e))
         .collect();
     if missing.len() == found.len() {
         let place = if read.is_empty() {
@@ -400,40 +382,34 @@ fn hooks(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     )
 }
 
+/// How to register mnemo's MCP server.
+const MCP_FIX: &str = "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp";
+
 fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(home) = home {
-        files.push(home.join(".claude.json"));
+        files.push(settings::user_mcp_servers(home));
     }
     if let Some(repo) = repo {
-        files.push(repo.join(".mcp.json"));
+        files.push(settings::project_mcp_servers(repo));
     }
-    let settings = match read_all("mcp", &files, "") {
-        Ok(settings) => settings,
+    let parsed = match read_all("mcp", &files, "") {
+        Ok(parsed) => parsed,
         Err(check) => return check,
     };
-    for (file, value) in &settings {
+    for (file, value) in &parsed {
         // User scope, then local (per-project) scope in ~/.claude.json.
         let mut tables: Vec<&Value> = value.get("mcpServers").into_iter().collect();
-        let local = repo.and_then(|repo| {
-            value
-                .get("projects")?
-                .get(repo.to_string_lossy().as_ref())?
-                .get("mcpServers")
-        });
+        let local = repo.and_then(|repo| settings::local_mcp_servers(value, repo));
         tables.extend(local);
         for (name, server) in tables
             .iter()
             .filter_map(|t| t.as_object())
             .flat_map(|t| t.iter())
         {
-            let Some(command) = server.get("command").and_then(Value::as_str) else {
+            let Some(command) = settings::entry_program(server, MCP_SUBCOMMAND) else {
                 continue;
             };
-            let first_arg = server.pointer("/args/0").and_then(Value::as_str);
-            if !is_mnemo(command) || first_arg != Some("mcp") {
-                continue;
-            }
             if resolve_program(command).as_deref() != Some(exe) {
                 return Check::warn(
                     "mcp",
@@ -441,7 +417,7 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
                         "server {name:?} in {} runs {command}, not this binary",
                         file.display()
                     ),
-                    "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp",
+                    MCP_FIX,
                 );
             }
             return Check::ok("mcp", format!("server {name:?} in {}", file.display()));
@@ -450,7 +426,7 @@ fn mcp(exe: &Path, home: Option<&Path>, repo: Option<&Path>) -> Check {
     Check::warn(
         "mcp",
         "mnemo's MCP server is not registered with Claude Code",
-        "run `mnemo install`, or: claude mcp add mnemo -- mnemo mcp",
+        MCP_FIX,
     )
 }
 
@@ -641,7 +617,7 @@ fn spooled(paths: &Paths, db_usable: bool) -> Check {
 
 fn backlog(stats: Option<&Stats>) -> Check {
     let Some(s) = stats else {
-        return Check::ok("backlog", "not checked (no usable database)");
+        return Check::skip("backlog", "not checked (no usable database)");
     };
     let finding = format!(
         "{} events not yet compressed (open episodes), {} memories waiting for vectors",
@@ -816,10 +792,10 @@ fn connects(url: &str) -> Result<(), String> {
 
 fn budget(config: &Config, stats: Option<&Stats>) -> Check {
     if config.llm.backend == LlmBackend::Off {
-        return Check::ok("llm budget", "not used (llm off)");
+        return Check::skip("llm budget", "not checked (llm off)");
     }
     let Some(s) = stats else {
-        return Check::ok("llm budget", "not checked (no usable database)");
+        return Check::skip("llm budget", "not checked (no usable database)");
     };
     let budget = config.llm.daily_token_budget;
     let used = u64::try_from(s.llm_tokens_today).unwrap_or(0);

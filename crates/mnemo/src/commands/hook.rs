@@ -121,7 +121,7 @@ fn handle(event: Option<&str>) {
         Normalized::Record { record, warning } => {
             // Hooks the agent waits for answer quickly even when another process
             // holds the database's write lock.
-            let foreground = mnemo_capture::event::injects_context(&record.hook);
+            let foreground = mnemo_agent::claude_code::event::injects_context(&record.hook);
             let options = if foreground {
                 foreground_store_options(&config)
             } else {

@@ -11,15 +11,19 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use mnemo_capture::event::{self, Registration};
+use mnemo_agent::claude_code::HookEvent;
+use mnemo_agent::claude_code::event::{self, Registration};
+use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND, SERVER_NAME};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+mod splice;
+
 /// One hook mnemo registers: the event, the `mnemo hook` argument and how
-/// Claude Code runs it (from `mnemo_capture::event::EVENTS`, the list the
-/// plugin's `hooks/hooks.json` repeats).
+/// Claude Code runs it (from `HookEvent::roles`, which the plugin's
+/// `hooks/hooks.json` repeats).
 struct HookSpec {
-    event: &'static str,
+    event: HookEvent,
     arg: String,
     registration: Registration,
 }
@@ -28,15 +32,12 @@ struct HookSpec {
 fn hook_specs() -> Vec<HookSpec> {
     event::registered()
         .map(|(event, registration)| HookSpec {
-            event: event.name,
+            event,
             arg: event.hook_arg(),
             registration,
         })
         .collect()
 }
-
-/// The MCP server's name in Claude Code's configuration.
-const SERVER: &str = "mnemo";
 
 /// Register mnemo (`install`) or take it out (`uninstall`).
 pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
@@ -58,6 +59,11 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
             edit_server(doc, &exe, install, changes)
         })?,
     ];
+    if install && is_cargo_build_output(Path::new(&exe)) {
+        eprintln!(
+            "warning: {exe} is cargo's build output: `cargo clean` would break every hook; install it for good with `cargo install --path crates/mnemo`, then run `mnemo install` again"
+        );
+    }
     if edits.iter().all(|e| e.changes.is_empty()) {
         println!(
             "nothing to change: mnemo is {} in {} and {}",
@@ -75,7 +81,11 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
         if dry_run {
             print!(
                 "{}",
-                diff(&edit.path, edit.before.as_deref(), edit.after.as_deref())
+                diff(
+                    &edit.path,
+                    edit.shown_before.as_deref(),
+                    edit.shown_after.as_deref()
+                )
             );
             continue;
         }
@@ -95,6 +105,14 @@ pub fn run(install: bool, project: bool, dry_run: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether `exe` sits in a cargo profile directory (`target/release`,
+/// `target/debug`, …), which `cargo clean` empties: cargo keeps its
+/// `.fingerprint` directory next to the binaries it builds.
+fn is_cargo_build_output(exe: &Path) -> bool {
+    exe.parent()
+        .is_some_and(|dir| dir.join(".fingerprint").is_dir())
+}
+
 /// The settings file (hooks) and the MCP configuration file for a scope.
 fn targets(project: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
     if project {
@@ -104,15 +122,18 @@ fn targets(project: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
             .find(|dir| dir.join(".git").exists())
             .unwrap_or(&cwd)
             .to_path_buf();
-        return Ok((root.join(".claude/settings.json"), root.join(".mcp.json")));
+        return Ok((
+            settings::project_settings(&root),
+            settings::project_mcp_servers(&root),
+        ));
     }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from)
         .context("HOME is not set")?;
     Ok((
-        home.join(".claude/settings.json"),
-        home.join(".claude.json"),
+        settings::user_settings(&home),
+        settings::user_mcp_servers(&home),
     ))
 }
 
@@ -123,12 +144,17 @@ struct Edit {
     before: Option<String>,
     /// The new text, or `None` to remove the file.
     after: Option<String>,
+    /// The file before and after as the diff shows them: both in the
+    /// standard layout, so that only what mnemo changes differs, however
+    /// the person spaced or indented the rest.
+    shown_before: Option<String>,
+    shown_after: Option<String>,
     /// One line per entry added, updated or removed.
     changes: Vec<String>,
 }
 
 /// Read `path` (missing or blank is an empty object), apply `edit`, and
-/// render the result.
+/// write the result over the file's own text (see [`splice`]).
 fn plan(
     path: &Path,
     edit: impl FnOnce(&mut Object, &mut Vec<String>) -> Result<(), &'static str>,
@@ -154,6 +180,7 @@ fn plan(
             ),
         }
     };
+    let parsed = doc.clone();
     let mut changes = Vec::new();
     if let Err(key) = edit(&mut doc, &mut changes) {
         bail!(
@@ -161,24 +188,42 @@ fn plan(
             path.display()
         );
     }
-    let after = if changes.is_empty() {
-        before.clone()
+    let shown_before = match &before {
+        Some(text) if !text.trim().is_empty() => Some(rendered(&parsed, text)),
+        other => other.clone(),
+    };
+    let (after, shown_after) = if changes.is_empty() {
+        (before.clone(), shown_before.clone())
     } else if doc.is_empty() {
         // Nothing left but what mnemo had put there: the file goes.
-        None
+        (None, None)
     } else {
-        let mut out = render(&Json::Obj(doc));
-        if before.as_deref().is_none_or(|b| b.ends_with('\n')) {
-            out.push('\n');
-        }
-        Some(out)
+        let standard = rendered(&doc, before.as_deref().unwrap_or("\n"));
+        let kept = Some(text)
+            .filter(|t| !t.trim().is_empty())
+            .and_then(|t| splice::splice(t, &parsed, &doc));
+        (
+            Some(kept.unwrap_or_else(|| standard.clone())),
+            Some(standard),
+        )
     };
     Ok(Edit {
         path: path.to_path_buf(),
         before,
         after,
+        shown_before,
+        shown_after,
         changes,
     })
+}
+
+/// `doc` as mnemo writes it, ending in a newline when `original` did.
+fn rendered(doc: &Object, original: &str) -> String {
+    let mut out = render(&Json::Obj(doc.clone()));
+    if original.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 impl Edit {
@@ -263,50 +308,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The handler mnemo registers for one event.
 fn handler(exe: &str, spec: &HookSpec) -> Json {
-    let mut h = vec![
-        ("type".to_owned(), Json::Str("command".into())),
-        ("command".to_owned(), Json::Str(exe.into())),
-        ("args".to_owned(), strings(&["hook", &spec.arg])),
-    ];
-    if spec.registration.background {
-        h.push(("async".to_owned(), Json::Bool(true)));
-    }
-    h.push((
-        "timeout".to_owned(),
-        Json::Num(spec.registration.timeout_secs.into()),
-    ));
-    Json::Obj(h)
+    members(settings::hook_handler(exe, spec.event, spec.registration))
 }
 
-/// Whether a command (with its args) runs `mnemo <first>`: exec form, or a
-/// shell command line written by hand.
-fn runs_mnemo(entry: &Json, first: &str) -> bool {
+/// Whether a hook handler or MCP server entry runs `mnemo <subcommand>`
+/// (recognised as `mnemo doctor` recognises it).
+fn runs_mnemo(entry: &Json, subcommand: &str) -> bool {
     let Some(command) = entry.get("command").and_then(Json::as_str) else {
         return false;
     };
-    let is_mnemo = |program: &str| {
-        let base = program.rsplit(['/', '\\']).next().unwrap_or(program);
-        base == "mnemo" || base == "mnemo.exe"
+    let args: Option<Vec<&str>> = match entry.get("args") {
+        Some(Json::Arr(args)) => Some(args.iter().filter_map(Json::as_str).collect()),
+        _ => None,
     };
-    match entry.get("args") {
-        Some(Json::Arr(args)) => {
-            is_mnemo(command) && args.first().and_then(Json::as_str) == Some(first)
-        }
-        _ => {
-            let mut words = command.split_whitespace();
-            words.next().is_some_and(|p| is_mnemo(p.trim_matches('"')))
-                && words.next() == Some(first)
-        }
-    }
-}
-
-/// Whether two matchers select the same tools (absent, "" and "*" are all).
-fn same_matcher(a: Option<&str>, b: Option<&str>) -> bool {
-    let norm = |m: Option<&str>| match m {
-        None | Some("") | Some("*") => None,
-        Some(m) => Some(m.to_owned()),
-    };
-    norm(a) == norm(b)
+    settings::mnemo_program(command, args.as_deref(), subcommand).is_some()
 }
 
 /// Add, update or remove mnemo's handlers in a settings document's `hooks`.
@@ -328,7 +343,7 @@ fn edit_hooks(
     let mut emptied = Vec::new();
     for (event, groups) in hooks.iter_mut() {
         let Json::Arr(groups) = groups else { continue };
-        let wanted = specs.iter().find(|s| install && s.event == event.as_str());
+        let wanted = specs.iter().find(|s| install && s.event.is(event));
         let mut placed = false;
         let mut touched = false;
         let mut i = 0;
@@ -345,15 +360,17 @@ fn edit_hooks(
             let mut fix_matcher = None;
             let mut j = 0;
             while j < list.len() {
-                if !runs_mnemo(&list[j], "hook") {
+                if !runs_mnemo(&list[j], HOOK_SUBCOMMAND) {
                     j += 1;
                     continue;
                 }
                 match wanted {
                     Some(spec) if !placed => {
                         placed = true;
-                        let fits =
-                            same_matcher(group_matcher.as_deref(), spec.registration.matcher);
+                        let fits = settings::same_matcher(
+                            group_matcher.as_deref(),
+                            spec.registration.matcher,
+                        );
                         if fits || alone {
                             let new = handler(exe, spec);
                             let mut changed = list[j] != new;
@@ -402,12 +419,10 @@ fn edit_hooks(
     }
     if install {
         for spec in &specs {
-            if !hooks.iter().any(|(k, _)| k == spec.event) {
-                hooks.push((spec.event.to_owned(), Json::Arr(vec![group(exe, spec)])));
-                changes.push(format!(
-                    "added hook {} → {exe} hook {}",
-                    spec.event, spec.arg
-                ));
+            let event = spec.event.name();
+            if !hooks.iter().any(|(k, _)| k == event) {
+                hooks.push((event.to_owned(), Json::Arr(vec![group(exe, spec)])));
+                changes.push(format!("added hook {event} → {exe} hook {}", spec.arg));
             }
         }
     }
@@ -452,11 +467,7 @@ fn edit_server(
     install: bool,
     changes: &mut Vec<String>,
 ) -> Result<(), &'static str> {
-    let wanted = Json::Obj(vec![
-        ("type".to_owned(), Json::Str("stdio".into())),
-        ("command".to_owned(), Json::Str(exe.into())),
-        ("args".to_owned(), strings(&["mcp"])),
-    ]);
+    let wanted = members(settings::mcp_server(exe));
     if !install {
         let Some(Json::Obj(servers)) = doc
             .iter_mut()
@@ -467,7 +478,7 @@ fn edit_server(
         };
         let before = servers.len();
         servers.retain(|(name, server)| {
-            let ours = runs_mnemo(server, "mcp");
+            let ours = runs_mnemo(server, MCP_SUBCOMMAND);
             if ours {
                 changes.push(format!("removed MCP server {name}"));
             }
@@ -484,8 +495,12 @@ fn edit_server(
     // Ours under its own name, else ours under another name the user chose.
     let at = servers
         .iter()
-        .position(|(name, _)| name == SERVER)
-        .or_else(|| servers.iter().position(|(_, s)| runs_mnemo(s, "mcp")));
+        .position(|(name, _)| name == SERVER_NAME)
+        .or_else(|| {
+            servers
+                .iter()
+                .position(|(_, s)| runs_mnemo(s, MCP_SUBCOMMAND))
+        });
     match at {
         Some(i) if servers[i].1 == wanted => {}
         Some(i) => {
@@ -493,8 +508,8 @@ fn edit_server(
             changes.push(format!("updated MCP server {} → {exe} mcp", servers[i].0));
         }
         None => {
-            servers.push((SERVER.to_owned(), wanted));
-            changes.push(format!("added MCP server {SERVER} → {exe} mcp"));
+            servers.push((SERVER_NAME.to_owned(), wanted));
+            changes.push(format!("added MCP server {SERVER_NAME} → {exe} mcp"));
         }
     }
     Ok(())
@@ -512,9 +527,14 @@ fn entry_mut<'a>(obj: &'a mut Object, key: &str) -> &'a mut Json {
     &mut obj[i].1
 }
 
-/// A JSON array of strings.
-fn strings(items: &[&str]) -> Json {
-    Json::Arr(items.iter().map(|s| Json::Str((*s).into())).collect())
+/// An entry built from ordered members.
+fn members(members: Vec<(&'static str, serde_json::Value)>) -> Json {
+    Json::Obj(
+        members
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), Json::from(value)))
+            .collect(),
+    )
 }
 
 // ---- a JSON value that keeps key order -------------------------------------
@@ -554,6 +574,24 @@ impl Json {
         match self {
             Json::Str(s) => Some(s),
             _ => None,
+        }
+    }
+}
+
+impl From<serde_json::Value> for Json {
+    /// A parsed value (whose objects' keys serde_json has already ordered).
+    fn from(value: serde_json::Value) -> Json {
+        match value {
+            serde_json::Value::Null => Json::Null,
+            serde_json::Value::Bool(b) => Json::Bool(b),
+            serde_json::Value::Number(n) => Json::Num(n),
+            serde_json::Value::String(s) => Json::Str(s),
+            serde_json::Value::Array(items) => {
+                Json::Arr(items.into_iter().map(Json::from).collect())
+            }
+            serde_json::Value::Object(map) => {
+                Json::Obj(map.into_iter().map(|(k, v)| (k, Json::from(v))).collect())
+            }
         }
     }
 }

@@ -29,11 +29,15 @@ const HOUSEKEEPING: &[&str] = &[
 /// Where a line was written: the fields every message line repeats.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
+    /// `sessionId`: the session the line belongs to.
     pub session_id: Option<String>,
+    /// `cwd`: the working directory when it was written.
     pub cwd: Option<String>,
+    /// `gitBranch`: the branch checked out then.
     pub git_branch: Option<String>,
     /// The subagent that wrote the line (subagent transcripts).
     pub agent_id: Option<String>,
+    /// `permissionMode` at the time.
     pub permission_mode: Option<String>,
     /// `timestamp`, Unix ms.
     pub at: Option<i64>,
@@ -42,9 +46,11 @@ pub struct Context {
 /// The result of one tool call, from a `tool_result` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolResult {
+    /// The `id` of the `tool_use` block this answers.
     pub tool_use_id: String,
     /// The block's `content` (a string or content blocks).
     pub content: Value,
+    /// Whether the tool failed.
     pub is_error: bool,
 }
 
@@ -52,22 +58,38 @@ pub struct ToolResult {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line {
     /// A prompt the person typed (or a slash command they ran).
-    Prompt { context: Context, text: String },
+    Prompt {
+        /// Where and when.
+        context: Context,
+        /// The prompt (`/name args` for a slash command).
+        text: String,
+    },
     /// One or more blocks of an assistant message.
     Assistant {
+        /// Where and when.
         context: Context,
+        /// `message.id`, shared by the lines of one message.
         message_id: String,
+        /// The content blocks (`text`, `thinking`, `tool_use`, …).
         blocks: Vec<Value>,
     },
-    /// Tool results sent back to the model; `tool_use_result` is the
-    /// structured result hooks see as `tool_response`.
+    /// Tool results sent back to the model.
     ToolResults {
+        /// Where and when.
         context: Context,
+        /// One per `tool_result` block.
         results: Vec<ToolResult>,
+        /// `toolUseResult`: the structured result hooks see as
+        /// `tool_response`.
         tool_use_result: Option<Value>,
     },
-    /// The conversation was compacted here (`manual` or `auto`).
-    Compaction { context: Context, trigger: String },
+    /// The conversation was compacted here.
+    Compaction {
+        /// Where and when.
+        context: Context,
+        /// `manual` or `auto`.
+        trigger: String,
+    },
     /// A valid line with nothing to replay (meta and summary lines too).
     Housekeeping,
     /// A valid JSON line of a type this reader does not know.
@@ -161,12 +183,7 @@ fn user_line(obj: &Map<String, Value>) -> Line {
             tool_use_result: obj.get("toolUseResult").cloned(),
         };
     }
-    let text = blocks
-        .iter()
-        .filter(|b| block_type(b) == "text")
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = text_of(blocks);
     prompt_text(&text).map_or(Line::Housekeeping, |text| Line::Prompt { context, text })
 }
 
@@ -250,6 +267,17 @@ pub fn block_type(block: &Value) -> &str {
         .unwrap_or_default()
 }
 
+/// The `text` blocks of a message, one per line (thinking and tool calls
+/// left out); empty when it has none.
+pub fn text_of(blocks: &[Value]) -> String {
+    blocks
+        .iter()
+        .filter(|b| block_type(b) == "text")
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +331,21 @@ mod tests {
         assert!(
             matches!(parsed(boundary), Line::Compaction { trigger, .. } if trigger == "manual")
         );
+    }
+
+    #[test]
+    fn a_messages_text_is_its_text_blocks() {
+        let blocks = serde_json::json!([
+            {"type": "thinking", "thinking": "hm"},
+            {"type": "text", "text": "Fixed it."},
+            {"type": "tool_use", "id": "t", "name": "Bash", "input": {}},
+            {"type": "text", "text": 7},
+            {"type": "text", "text": "Tests pass."},
+            "not a block"
+        ]);
+        let blocks = blocks.as_array().unwrap();
+        assert_eq!(text_of(blocks), "Fixed it.\nTests pass.");
+        assert_eq!(text_of(&blocks[..1]), "");
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //! then the hook checks and, if told to stop, leaves everything derived
 //! (compression, vectors, enrichment) to a detached catch-up worker and
 //! exits 0. Reading stdin stays bounded by its own timeout meanwhile.
+//!
+//! This module is the process around the hook pipeline
+//! (`mnemo_app::hook`): signals, stdin and its deadlines, the panic guard,
+//! and printing what the pipeline answers.
 
 use std::io::{self, IsTerminal};
 use std::panic::{self, AssertUnwindSafe};

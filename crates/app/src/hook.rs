@@ -296,3 +296,6 @@ impl<'a> HookPipeline<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

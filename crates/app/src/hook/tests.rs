@@ -49,6 +49,14 @@ fn run(pipeline: &HookPipeline, input: &[u8]) -> HookOutput {
     pipeline.run(None, &input, mnemo_capture::now_ms())
 }
 
+/// A temporary directory holding a data directory, and default settings.
+fn data_dir() -> (tempfile::TempDir, Paths, Config) {
+    let tmp = tempfile::tempdir().unwrap();
+    let paths = Paths::new(tmp.path().join("home"));
+    paths.ensure_dirs().unwrap();
+    (tmp, paths, Config::default())
+}
+
 fn count(paths: &Paths, sql: &str) -> i64 {
     let store = Store::open(&paths.db, &Default::default()).unwrap();
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
@@ -56,10 +64,7 @@ fn count(paths: &Paths, sql: &str) -> i64 {
 
 #[test]
 fn episodes_end_compressed_and_the_next_session_is_told() {
-    let tmp = tempfile::tempdir().unwrap();
-    let paths = Paths::new(tmp.path().join("home"));
-    paths.ensure_dirs().unwrap();
-    let config = Config::default();
+    let (tmp, paths, config) = data_dir();
     let process = Recorded::default();
     let make_embedder = || Ok(None);
     let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder).unwrap();
@@ -89,10 +94,7 @@ fn episodes_end_compressed_and_the_next_session_is_told() {
 
 #[test]
 fn a_hook_told_to_stop_stores_its_event_and_leaves_the_rest_to_the_worker() {
-    let tmp = tempfile::tempdir().unwrap();
-    let paths = Paths::new(tmp.path().join("home"));
-    paths.ensure_dirs().unwrap();
-    let config = Config::default();
+    let (tmp, paths, config) = data_dir();
     let process = Recorded {
         stopping: true,
         ..Recorded::default()

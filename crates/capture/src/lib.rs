@@ -174,6 +174,10 @@ pub enum Normalized {
     Record {
         record: Box<HookRecord>,
         warning: Option<String>,
+        /// The file the tool call names (`tool_input.file_path`), redacted
+        /// like the payload: taken before the payload is serialised, so
+        /// that nothing after capture parses it back.
+        file_path: Option<String>,
     },
     /// A valid input mnemo deliberately does not store (event it does not
     /// record, skipped tool, excluded project).
@@ -217,7 +221,10 @@ impl Capturer {
         Ok(capturer)
     }
 
-    fn redactor(&self) -> &Redactor {
+    /// The redactor of this configuration, built on first use: the one a
+    /// process shares for everything it stores after capture (compression
+    /// redacts transcript text with it).
+    pub fn redactor(&self) -> &Redactor {
         self.redactor.get_or_init(|| {
             // Built-in patterns always compile; user patterns were checked in `new`.
             Redactor::new(&privacy_options(&self.config))
@@ -333,9 +340,15 @@ impl Capturer {
         }
         let tool_use_id = take_str(obj, "tool_use_id");
         let cwd = str_field(obj, "cwd");
+        let file_path = obj
+            .get("tool_input")
+            .and_then(|input| input.get("file_path"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let (project, branch) = self.clean_project(project);
         Normalized::Record {
             warning: None,
+            file_path,
             record: Box::new(HookRecord {
                 agent: AGENT.into(),
                 agent_session_id: session,
@@ -419,6 +432,7 @@ impl Capturer {
                 hook,
             }),
             warning: Some(format!("{reason}; stored a stub event without its content")),
+            file_path: None,
         }
     }
 
@@ -536,12 +550,17 @@ const REPLAY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// the replay lists the spool again before it stores its own event, so the
 /// order of arrival holds. Should the replay have finished its last listing
 /// already, the hook waits for it to end and replays what is left itself.
+///
+/// `store` is the caller's connection: opened here if it is `None`, kept
+/// across attempts, and left open (with `options`' busy timeout) for the
+/// caller's next steps, whatever became of the record.
 pub fn persist(
     paths: &Paths,
     config: &Config,
     options: &StoreOptions,
     record: &HookRecord,
     give_up: &dyn Fn() -> bool,
+    store: &mut Option<Store>,
 ) -> Persisted {
     let window = dedupe_window_ms(config);
     let started = std::time::Instant::now();
@@ -559,10 +578,10 @@ pub fn persist(
             window,
         )
     };
-    let try_once = || -> Result<Attempt, StoreError> {
-        let mut store = Store::open(&paths.db, &slice)?;
+    let mut try_once = || -> Result<Attempt, StoreError> {
+        let store = opened(store, &paths.db, &slice)?;
         if spool::pending_all(paths) > 0 {
-            let drained = replay(&mut store)?;
+            let drained = replay(store)?;
             tracing::info!(?drained, "replayed spooled events");
             if drained.drained_elsewhere {
                 return Ok(Attempt::BehindReplay);
@@ -610,13 +629,31 @@ pub fn persist(
             std::thread::sleep(REPLAY_POLL);
         }
         if waiting()
-            && let Ok(mut store) = Store::open(&paths.db, &slice)
-            && let Err(e) = replay(&mut store)
+            && let Ok(store) = opened(store, &paths.db, &slice)
+            && let Err(e) = replay(store)
         {
             tracing::info!("the spool is left to the next hook: {e}");
         }
     }
+    if let Some(store) = store
+        && let Err(e) = store.conn().busy_timeout(options.busy_timeout)
+    {
+        tracing::warn!("cannot set the busy timeout: {e}");
+    }
     persisted
+}
+
+/// The connection in `slot`, opened with `options` if there is none yet.
+fn opened<'s>(
+    slot: &'s mut Option<Store>,
+    path: &Path,
+    options: &StoreOptions,
+) -> Result<&'s mut Store, StoreError> {
+    let store = match slot.take() {
+        Some(store) => store,
+        None => Store::open(path, options)?,
+    };
+    Ok(slot.insert(store))
 }
 
 /// The current time in Unix milliseconds.

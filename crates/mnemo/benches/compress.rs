@@ -41,10 +41,13 @@ fn transcript() -> PathBuf {
         .join("../compress/tests/fixtures/scenarios/no_last_message.transcript.jsonl")
 }
 
+/// Run mnemo on `home`. Hooks (and so `ingest`) do not compress here:
+/// `mnemo compress` does all of it, which is what is measured.
 fn mnemo(home: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(args)
         .env("MNEMO_HOME", home)
+        .env("MNEMO_COMPRESS_IN_HOOKS", "false")
         .output()
         .expect("mnemo runs");
     assert!(

@@ -53,6 +53,62 @@ fn hooks_compress_each_episode_once_as_it_ends() {
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
 }
 
+/// The fixture session as `mnemo ingest` input, in this environment's project.
+fn session_input(env: &Env) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut payload: Value = serde_json::from_str(line).unwrap();
+            payload["cwd"] = json!(env.project.to_str().unwrap());
+            payload.to_string()
+        })
+        .collect();
+    let input = env.tmp.path().join("session-input.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    input
+}
+
+#[test]
+fn ingested_sessions_become_observations_as_hooked_ones_do() {
+    let env = Env::new();
+    let input = session_input(&env);
+    let out = env.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(
+        out.contains("2 episodes compressed into"),
+        "ingest says what compression made: {out}"
+    );
+    // No `mnemo compress`: ingest closed the episodes as the Stop hooks do.
+    assert_eq!(env.count("SELECT count(*) FROM episodes"), 2);
+    assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
+    let observations = env.count("SELECT count(*) FROM observations");
+    assert!(observations >= 2, "{observations}");
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM observations WHERE type = 'bugfix' AND title LIKE '%ValueError%'"
+        ),
+        1
+    );
+    // And embedded them, as hooks do after compressing.
+    assert_eq!(env.count("SELECT count(*) FROM vector_queue"), 0);
+    assert_eq!(
+        env.count("SELECT count(*) FROM observation_vectors"),
+        observations
+    );
+    // The same input again is redeliveries: no episode to compress again.
+    let again = env.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(again.contains("0 episodes compressed"), "{again}");
+    assert_eq!(env.count("SELECT count(*) FROM observations"), observations);
+
+    // When hooks leave compression to `mnemo serve`, so does ingest.
+    let deferred = Env::new().env("MNEMO_COMPRESS_IN_HOOKS", "false");
+    let input = session_input(&deferred);
+    deferred.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(deferred.count("SELECT count(*) FROM events") > 0);
+    assert_eq!(deferred.count("SELECT count(*) FROM observations"), 0);
+}
+
 #[test]
 fn an_episode_left_open_by_a_crash_is_swept() {
     let env = Env::new().env("MNEMO_COMPRESS_STALE_AFTER_SECS", "0");

@@ -14,18 +14,20 @@
 //! then the hook checks and, if told to stop, leaves everything derived
 //! (compression, vectors, enrichment) to a detached catch-up worker and
 //! exits 0. Reading stdin stays bounded by its own timeout meanwhile.
+//!
+//! This module is the process around the hook pipeline
+//! (`mnemo_app::hook`): signals, stdin and its deadlines, the panic guard,
+//! and printing what the pipeline answers.
 
 use std::io::{self, IsTerminal};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mnemo_capture::{
-    Capturer, IdleTimeoutReader, Normalized, Persisted, foreground_store_options, persist,
-    store_options,
-};
+use mnemo_app::hook::{HookPipeline, Process};
+use mnemo_capture::IdleTimeoutReader;
 use mnemo_config::{Config, Paths, hooks_disabled};
-use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
 /// One line on stderr, `mnemo: ` first, with line breaks in the message
 /// folded (Claude Code shows hook stderr line by line).
@@ -60,7 +62,7 @@ fn hold_ending_signals() {
 
 /// Whether an ending signal arrived while held back: the hook has been
 /// asked to stop and should leave derived work to catch-up.
-pub(super) fn told_to_stop() -> bool {
+fn told_to_stop() -> bool {
     crate::signals::pending(&ENDING_SIGNALS)
 }
 
@@ -112,136 +114,31 @@ fn handle(event: Option<&str>) {
         Err(e) => return say!("could not read hook input: {e}"),
     };
     let at = event_time().unwrap_or_else(mnemo_capture::now_ms);
-    let capturer = Capturer::new(&config).unwrap_or_else(|e| {
-        tracing::warn!("{e}; capturing with default settings");
-        say!("{e}; capturing with default settings");
-        Capturer::new(&Config::default()).expect("default settings are valid")
-    });
-    match capturer.normalize(event, &input, at) {
-        Normalized::Record { record, warning } => {
-            // Hooks the agent waits for answer quickly even when another process
-            // holds the database's write lock.
-            let foreground = mnemo_agent::claude_code::event::injects_context(&record.hook);
-            let options = if foreground {
-                foreground_store_options(&config)
-            } else {
-                store_options(&config)
-            };
-            let persisted = persist(&paths, &config, &options, &record, &told_to_stop);
-            // The event is durable (or lost, said below); a signal that
-            // arrived meanwhile ends the hook now.
-            let stop = told_to_stop();
-            let spooled = match persisted {
-                Persisted::Stored(outcome) => {
-                    tracing::debug!(hook = %record.hook, ?outcome, "recorded");
-                    if let Some(warning) = warning {
-                        tracing::warn!("{warning}");
-                        say!("{warning}");
-                    }
-                    return after_storing(&paths, &config, &record, outcome, stop);
-                }
-                Persisted::Queued => {
-                    tracing::info!(hook = %record.hook, "queued behind the spool backlog");
-                    true
-                }
-                // The fast way out for a hook the agent waits for, not a problem.
-                Persisted::Spooled(e @ StoreError::Busy(_)) if foreground => {
-                    tracing::info!(hook = %record.hook, "{e}; event spooled, not waited for");
-                    true
-                }
-                Persisted::Spooled(e) => {
-                    tracing::warn!(hook = %record.hook, "{e}; event spooled");
-                    say!(
-                        "{e}; event saved to {} and will be stored by the next hook",
-                        paths.spool_dir.display()
-                    );
-                    true
-                }
-                Persisted::SpooledElsewhere { store, spool, dir } => {
-                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
-                    tracing::warn!(hook = %record.hook, "{why}spool: {spool}; event spooled to {}", dir.display());
-                    say!(
-                        "{why}cannot write {} ({spool}); event saved to {} and will be stored by the next hook",
-                        paths.spool_dir.display(),
-                        dir.display()
-                    );
-                    true
-                }
-                Persisted::Lost { store, spool } => {
-                    let why = store.map_or_else(String::new, |e| format!("{e}; "));
-                    tracing::error!(hook = %record.hook, "{why}spool: {spool}; event lost");
-                    say!("{why}could not spool the event either ({spool}); event lost");
-                    false
-                }
-            };
-            if spooled && !stop {
-                answer_from_snapshot(&paths, &config, &record);
-            }
-        }
-        Normalized::Ignored(why) => tracing::debug!("ignored: {why}"),
-        Normalized::Rejected {
-            hook,
-            reason,
-            input_bytes,
-            head,
-        } => {
-            say!("{reason}; input kept in rejected_inputs");
-            tracing::warn!(?hook, input_bytes, "{reason}");
-            let kept = Store::open(&paths.db, &store_options(&config)).and_then(|mut s| {
-                s.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at)
-            });
-            if let Err(e) = kept {
-                tracing::error!("could not keep rejected input: {e}");
-            }
-        }
+    let process = HookProcess { home: &paths.home };
+    let make_embedder = || super::vectors::configured(&config);
+    let pipeline = HookPipeline::failing_open(&paths, &config, &process, &make_embedder);
+    let output = pipeline.run(event, &input, at);
+    for problem in &output.problems {
+        say!("{problem}");
+    }
+    if let Some(stdout) = output.stdout {
+        println!("{stdout}");
     }
 }
 
-/// What follows a stored event: nothing more if the hook was told to stop
-/// (a detached worker takes over), else compression or catch-up, then the
-/// hook's answer.
-fn after_storing(
-    paths: &Paths,
-    config: &Config,
-    record: &HookRecord,
-    outcome: Recorded,
-    stop: bool,
-) {
-    if stop {
-        tracing::info!(hook = %record.hook, "asked to stop after storing");
-        return super::compress::leave_to_catch_up(paths, config, record);
-    }
-    let prompt_id = match outcome {
-        Recorded::Stored { prompt_id, .. } => prompt_id,
-        Recorded::Duplicate | Recorded::NoSession => None,
-    };
-    super::compress::after_hook(paths, config, record, prompt_id);
-    let output = match (record.hook.as_str(), outcome) {
-        ("SessionStart", _) => super::context::session_start_output(paths, config, record),
-        // A redelivered prompt already got its recall.
-        ("UserPromptSubmit", Recorded::Stored { .. }) => {
-            super::context::prompt_recall_output(paths, config, record)
-        }
-        ("PreToolUse", Recorded::Stored { .. }) => {
-            super::context::file_note_output(paths, config, record)
-        }
-        _ => None,
-    };
-    if let Some(output) = output {
-        println!("{output}");
-    }
+/// The hook process as the pipeline sees it: its held signals, and the
+/// detached worker it may start.
+struct HookProcess<'a> {
+    home: &'a Path,
 }
 
-/// The answer of a hook whose event went to the spool (the store is locked
-/// or behind a backlog): SessionStart's index still comes from a read of
-/// the database, which a writer does not block in WAL mode; prompt recall
-/// and file notes record what they hand over, so they wait for next time.
-fn answer_from_snapshot(paths: &Paths, config: &Config, record: &HookRecord) {
-    if record.hook != "SessionStart" {
-        return;
+impl Process for HookProcess<'_> {
+    fn told_to_stop(&self) -> bool {
+        told_to_stop()
     }
-    if let Some(output) = super::context::session_start_output(paths, config, record) {
-        println!("{output}");
+
+    fn start_worker(&self) {
+        super::worker::start_background(self.home);
     }
 }
 

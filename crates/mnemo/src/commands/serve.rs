@@ -1,8 +1,10 @@
 //! `mnemo serve`: the web viewer and HTTP API, plus the background work a
 //! long-lived process can take on: LLM enrichment when `[llm]` is
 //! configured, compression (what killed hooks left, at start; all of it
-//! when hooks do not compress, `compress.in_hooks = false`). Both are threads of this process, stopped with it; nothing is
-//! left running after it exits.
+//! when hooks do not compress, `compress.in_hooks = false`). Both are
+//! threads of this process (`mnemo_app::worker::enrichment_host`,
+//! `mnemo_app::hosts::compression_host`), stopped with it; nothing is left
+//! running after it exits.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,6 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use mnemo_app::hosts::{MakeEmbedder, compression_host};
+use mnemo_app::worker::enrichment_host;
 use mnemo_config::LlmBackend;
 use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
 
@@ -58,16 +62,23 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
     tracing::info!(port = server.port(), "serving");
     let stop = Arc::new(AtomicBool::new(false));
     let mut background: Vec<JoinHandle<()>> = Vec::new();
+    let embed_config = config.clone();
+    let make_embedder: Arc<MakeEmbedder<'static>> =
+        Arc::new(move || super::vectors::configured(&embed_config));
     if config.llm.backend != LlmBackend::Off {
-        background.push(super::worker::host(
+        let (llm_config, llm_paths) = (config.clone(), paths.clone());
+        background.push(enrichment_host(
             paths.clone(),
             config.clone(),
+            Arc::new(move || super::worker::client(&llm_config, &llm_paths)),
+            Arc::clone(&make_embedder),
             Arc::clone(&stop),
         )?);
     }
-    background.push(super::compress::host(
+    background.push(compression_host(
         paths.clone(),
         config.clone(),
+        make_embedder,
         Arc::clone(&stop),
     )?);
     let served = server.run();

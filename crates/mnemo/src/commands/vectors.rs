@@ -1,4 +1,5 @@
-//! The configured embedder, embedding what writes queued, and `mnemo reindex`.
+//! The configured embedder, embedding what a command's writes queued, and
+//! `mnemo reindex`.
 
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,8 @@ use mnemo_embed::{Embedder, OpenAiEmbedder, StaticEmbedder};
 use mnemo_retrieve::vectors::embed_pending;
 use mnemo_store::Store;
 
-/// Observations one hook run embeds at most (the built-in embedder takes
-/// tens of microseconds each); a backlog is left to later runs.
-pub const HOOK_BUDGET: usize = 200;
+/// Observations one command that wrote a few embeds at most.
+pub const HOOK_BUDGET: usize = mnemo_app::hosts::HOOK_VECTORS;
 
 /// The embedder of `config`, or `None` for `backend = "off"`. A setting
 /// that cannot work (missing URL, a `local` model in a build without it) is
@@ -62,23 +62,11 @@ fn local(_model_dir: &str) -> anyhow::Result<Box<dyn Embedder>> {
     bail!("[embed] backend \"local\" needs mnemo built with `--features candle`")
 }
 
-/// Embed up to `max` queued observations with the configured embedder.
-/// Problems are logged and leave the queue for later: a write never fails
-/// because vectors could not be made.
+/// Embed up to `max` queued observations with the configured embedder
+/// ([`mnemo_app::hosts::embed_queued`]: problems are logged and leave the
+/// queue for later).
 pub fn embed_queued(store: &mut Store, config: &Config, max: usize) {
-    let embedder = match configured(config) {
-        Ok(Some(embedder)) => embedder,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!("no vectors: {e:#}");
-            return;
-        }
-    };
-    match embed_pending(store, embedder.as_ref(), max) {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(embedded = n, "embedded"),
-        Err(e) => tracing::warn!("embedding failed, left queued: {e}"),
-    }
+    mnemo_app::hosts::embed_queued(store, &|| configured(config), max);
 }
 
 /// `mnemo reindex`: embed every observation again with the configured embedder.

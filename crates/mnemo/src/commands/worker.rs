@@ -1,10 +1,11 @@
-//! `mnemo worker`: catch-up and LLM enrichment. It first finishes what
-//! killed hooks left (compression, vectors; see
-//! [`super::compress::catch_up`]), then enriches: at most one enricher per
-//! data dir (a lock file), started on demand by the hooks (or run by hand),
-//! and gone once the queue has been empty for `llm.idle_exit_secs`; or
-//! hosted by `mnemo serve` as a thread ([`host`]) for as long as the server
-//! runs.
+//! `mnemo worker`: catch-up and LLM enrichment as a process. It first
+//! finishes what killed hooks left (compression, vectors;
+//! [`mnemo_app::hosts::catch_up`]), then enriches
+//! ([`mnemo_app::worker::enrich`]): at most one enricher per data dir (a
+//! lock file), started on demand by the hooks (or run by hand), and gone
+//! once the queue has been empty for `llm.idle_exit_secs`. `mnemo serve`
+//! runs the same loop as a thread. The LLM client is made here from
+//! `[llm]` ([`client`]).
 //!
 //! Hooks start it detached ([`start_background`]): in a session of its own,
 //! not a descendant of the hook, with SIGTERM and SIGHUP held back for its
@@ -15,31 +16,22 @@
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use mnemo_app::hook::Process;
+use mnemo_app::hosts::catch_up;
+use mnemo_app::worker::{LOCK_FILE, Until, enrich};
 use mnemo_capture::lock::FileLock;
-use mnemo_capture::{privacy_options, store_options};
-use mnemo_compress::enrich::{Enriched, Enricher};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_llm::{BackendConfig, Client, Limits};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
-
-const LOCK_FILE: &str = "worker.lock";
-/// How often an idle worker looks for new work.
-const POLL: Duration = Duration::from_secs(2);
-/// How long a hosted worker waits after a spent budget or a failing backend.
-const RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// `mnemo worker [--once]`; `background` when a hook started it (it then
 /// prints nothing).
 pub fn run(once: bool, background: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
-    super::compress::catch_up(&paths, &config);
+    let make_embedder = || super::vectors::configured(&config);
+    catch_up(&paths, &config, &make_embedder);
     if config.llm.backend == LlmBackend::Off {
         if !background {
             println!(
@@ -61,128 +53,35 @@ pub fn run(once: bool, background: bool) -> anyhow::Result<()> {
     } else {
         Until::IdleFor(idle_exit)
     };
-    let (done, failed) = enrich(&paths, &config, until)?;
+    let make_client = || client(&config, &paths);
+    let enriched = enrich(&paths, &config, &make_client, &make_embedder, until)?;
+    if let Some(why) = &enriched.backend_unavailable {
+        eprintln!("mnemo: LLM backend unavailable: {why}");
+    }
     if once {
-        println!("{done} episodes enriched, {failed} failed");
+        println!(
+            "{} episodes enriched, {} failed",
+            enriched.done, enriched.failed
+        );
     }
     Ok(())
 }
 
-/// When [`enrich`] returns (besides a stopped backend or a spent budget).
-pub enum Until<'a> {
-    /// As soon as nothing is pending.
-    QueueEmpty,
-    /// After nothing was pending for this long.
-    IdleFor(Duration),
-    /// When the flag is set (checked between episodes and while idle).
-    Stopped(&'a AtomicBool),
+/// A command's process as the pipeline sees it: never told to stop (its
+/// signals are not held), and able to start the detached worker.
+pub struct CommandProcess<'a> {
+    /// The data directory the worker is started for.
+    pub home: &'a Path,
 }
 
-impl Until<'_> {
-    /// Whether a [`Until::Stopped`] flag is set.
-    pub fn stopped(&self) -> bool {
-        matches!(self, Until::Stopped(flag) if flag.load(Ordering::Relaxed))
+impl Process for CommandProcess<'_> {
+    fn told_to_stop(&self) -> bool {
+        false
     }
-}
 
-/// Enrich pending episodes, one LLM call each, until `until` (or the
-/// backend fails, or the daily budget is spent). The caller holds the
-/// worker lock. Returns (enriched, failed).
-pub fn enrich(paths: &Paths, config: &Config, until: Until) -> anyhow::Result<(usize, usize)> {
-    let client = client(config, paths)?;
-    let redactor = Redactor::new(&privacy_options(config))?;
-    let enricher = Enricher {
-        client: &client,
-        redactor: &redactor,
-        daily_budget: config.llm.daily_token_budget,
-    };
-    let mut store = Store::open(&paths.db, &store_options(config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let mut idle_since = Instant::now();
-    let (mut done, mut failed) = (0, 0);
-    'work: while !until.stopped() {
-        let pending = store.pending_enrichment(20)?;
-        if pending.is_empty() {
-            match until {
-                Until::QueueEmpty => break,
-                Until::IdleFor(limit) if idle_since.elapsed() >= limit => break,
-                _ => {}
-            }
-            sleep_unless(&until, POLL);
-            continue;
-        }
-        for prompt_id in pending {
-            if until.stopped() {
-                break 'work;
-            }
-            match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
-                Enriched::Done => {
-                    done += 1;
-                    // The enriched observations replace the rules' ones.
-                    super::vectors::embed_queued(&mut store, config, super::vectors::HOOK_BUDGET);
-                }
-                Enriched::Failed(why) => {
-                    failed += 1;
-                    tracing::warn!(
-                        prompt_id,
-                        "enrichment failed, rule-based result kept: {why}"
-                    );
-                }
-                Enriched::Skipped => {}
-                Enriched::OverBudget => {
-                    tracing::info!("daily LLM token budget reached; enrichment resumes tomorrow");
-                    break 'work;
-                }
-                Enriched::Stop(why) => {
-                    tracing::warn!("LLM backend unavailable, stopping: {why}");
-                    eprintln!("mnemo: LLM backend unavailable: {why}");
-                    break 'work;
-                }
-            }
-        }
-        idle_since = Instant::now();
+    fn start_worker(&self) {
+        start_background(self.home);
     }
-    tracing::info!(done, failed, "enrichment worker exiting");
-    Ok((done, failed))
-}
-
-/// Sleep for `duration`, waking early if `until` says stop.
-pub fn sleep_unless(until: &Until, duration: Duration) {
-    let step = Duration::from_millis(100);
-    let started = Instant::now();
-    while started.elapsed() < duration && !until.stopped() {
-        std::thread::sleep(step.min(duration - started.elapsed()));
-    }
-}
-
-/// The enrichment worker inside `mnemo serve`: a thread that takes the
-/// worker lock (a worker a hook started may hold it until it goes idle),
-/// then enriches as episodes are compressed, until `stop`. After a spent
-/// budget or an unavailable backend it tries again every
-/// [`RETRY_AFTER`]. No process is started: an LLM call's `claude` child
-/// dies with this thread (`PR_SET_PDEATHSIG`).
-pub fn host(
-    paths: Paths,
-    config: Config,
-    stop: Arc<AtomicBool>,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("mnemo-enrich".into())
-        .spawn(move || {
-            let until = Until::Stopped(&stop);
-            let lock = paths.home.join(LOCK_FILE);
-            while !until.stopped() {
-                match FileLock::try_acquire(&lock) {
-                    Some(_held) => {
-                        if let Err(e) = enrich(&paths, &config, Until::Stopped(&stop)) {
-                            tracing::warn!("enrichment stopped: {e:#}");
-                        }
-                        sleep_unless(&until, RETRY_AFTER);
-                    }
-                    None => sleep_unless(&until, POLL),
-                }
-            }
-        })
 }
 
 /// The LLM client described by `[llm]`.
@@ -250,11 +149,6 @@ pub(crate) fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
             ..Limits::default()
         },
     ))
-}
-
-/// Whether a worker (a process, or `mnemo serve`'s thread) holds the lock.
-pub fn running(home: &Path) -> bool {
-    FileLock::is_held(&home.join(LOCK_FILE))
 }
 
 /// Start `mnemo worker --background`, detached (see the module comment),

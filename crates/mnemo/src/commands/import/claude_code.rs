@@ -1,14 +1,16 @@
 //! `mnemo import claude-code [DIR]`: backfill memory from Claude Code's own
-//! session transcripts (see `mnemo_import::claude_code` and docs/IMPORT.md).
+//! session transcripts (see `mnemo_import::claude_code` and docs/IMPORT.md),
+//! replayed through the hook pipeline (`mnemo_app::hook`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mnemo_capture::{Capturer, dedupe_window_ms, privacy_options, store_options};
-use mnemo_import::claude_code::{self, Counts, Importer, Options};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
+use mnemo_app::hook::{HookPipeline, ImportProgress};
+use mnemo_capture::dedupe_window_ms;
+use mnemo_import::claude_code::{self, Counts, Options};
+
+use super::super::worker::CommandProcess;
 
 /// A transcript written to this recently may belong to a running session.
 const LIVE_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -31,10 +33,9 @@ pub fn run(
     }
     let (paths, config) = super::super::load()?;
     let files = claude_code::discover(&dir, project.as_deref())?;
-    let capturer = Capturer::new(&config)?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
-    let mut store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let process = CommandProcess { home: &paths.home };
+    let make_embedder = || super::super::vectors::configured(&config);
+    let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder)?;
     let started = Instant::now();
     let options = Options {
         dry_run,
@@ -47,23 +48,16 @@ pub fn run(
         files.iter().map(|f| f.size).sum(),
         "{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}",
     );
-    let mut importer = Importer::new(&mut store, &capturer, options);
-    for (n, file) in files.iter().enumerate() {
-        bar.set_message(format!(
-            "{}/{} {}",
-            n + 1,
+    let counts = pipeline.import_claude_code(&files, options, &mut |progress| match progress {
+        ImportProgress::File(n, file) => bar.set_message(format!(
+            "{n}/{} {}",
             files.len(),
             short_name(&dir, &file.path)
-        ));
-        importer.import(file, &mut |bytes| bar.inc(bytes))?;
-    }
-    bar.set_message("compressing");
-    importer.compress(&redactor, &super::super::compress::options(&config, 500))?;
-    let counts = importer.counts;
-    if !dry_run {
-        bar.set_message("embedding");
-        super::super::vectors::embed_queued(&mut store, &config, usize::MAX);
-    }
+        )),
+        ImportProgress::Bytes(bytes) => bar.inc(bytes),
+        ImportProgress::Compressing => bar.set_message("compressing"),
+        ImportProgress::Embedding => bar.set_message("embedding"),
+    })?;
     bar.finish_and_clear();
     for problem in &counts.problems {
         eprintln!("mnemo: skipped {problem}");

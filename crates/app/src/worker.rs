@@ -1,0 +1,187 @@
+//! LLM enrichment: the loop that enriches compressed episodes one call
+//! each, within the daily token budget, whether it runs as `mnemo worker`
+//! (a process a hook started, or run by hand) or as a thread of `mnemo
+//! serve` ([`enrichment_host`]). At most one enricher per data directory:
+//! whoever runs the loop holds [`LOCK_FILE`].
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mnemo_capture::lock::FileLock;
+use mnemo_capture::{privacy_options, store_options};
+use mnemo_compress::enrich::{Enriched, Enricher};
+use mnemo_config::{Config, Paths};
+use mnemo_llm::Client;
+use mnemo_privacy::Redactor;
+use mnemo_store::Store;
+
+use crate::hosts::{HOOK_VECTORS, MakeEmbedder, embed_queued};
+
+/// The lock file of the one enricher of a data directory.
+pub const LOCK_FILE: &str = "worker.lock";
+/// How often an idle enricher looks for new work.
+const POLL: Duration = Duration::from_secs(2);
+/// How long a hosted enricher waits after a spent budget or a failing backend.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Makes the LLM client `[llm]` describes (an error when it is off or
+/// cannot work, naming the key).
+pub type MakeClient<'a> = dyn Fn() -> anyhow::Result<Client> + Send + Sync + 'a;
+
+/// When [`enrich`] returns (besides a stopped backend or a spent budget).
+pub enum Until<'a> {
+    /// As soon as nothing is pending.
+    QueueEmpty,
+    /// After nothing was pending for this long.
+    IdleFor(Duration),
+    /// When the flag is set (checked between episodes and while idle).
+    Stopped(&'a AtomicBool),
+}
+
+impl Until<'_> {
+    /// Whether a [`Until::Stopped`] flag is set.
+    pub fn stopped(&self) -> bool {
+        matches!(self, Until::Stopped(flag) if flag.load(Ordering::Relaxed))
+    }
+}
+
+/// What one run of [`enrich`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enrichment {
+    /// Episodes enriched.
+    pub done: usize,
+    /// Episodes whose call failed (their rule-based result stands).
+    pub failed: usize,
+    /// Why the backend could not be used, when that ended the run early
+    /// (a front end may show it).
+    pub backend_unavailable: Option<String>,
+}
+
+/// Enrich pending episodes, one LLM call each, until `until` (or the
+/// backend fails, or the daily budget is spent). The caller holds the
+/// worker lock. Enriched observations replace the rules' ones, and are
+/// embedded as they come.
+pub fn enrich(
+    paths: &Paths,
+    config: &Config,
+    make_client: &MakeClient<'_>,
+    make_embedder: &MakeEmbedder<'_>,
+    until: Until,
+) -> anyhow::Result<Enrichment> {
+    let client = make_client()?;
+    let redactor = Redactor::new(&privacy_options(config))?;
+    let enricher = Enricher {
+        client: &client,
+        redactor: &redactor,
+        daily_budget: config.llm.daily_token_budget,
+    };
+    let mut store = Store::open(&paths.db, &store_options(config))
+        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let mut idle_since = Instant::now();
+    let mut result = Enrichment::default();
+    'work: while !until.stopped() {
+        let pending = store.pending_enrichment(20)?;
+        if pending.is_empty() {
+            match until {
+                Until::QueueEmpty => break,
+                Until::IdleFor(limit) if idle_since.elapsed() >= limit => break,
+                _ => {}
+            }
+            sleep_unless(&until, POLL);
+            continue;
+        }
+        for prompt_id in pending {
+            if until.stopped() {
+                break 'work;
+            }
+            match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
+                Enriched::Done => {
+                    result.done += 1;
+                    embed_queued(&mut store, make_embedder, HOOK_VECTORS);
+                }
+                Enriched::Failed(why) => {
+                    result.failed += 1;
+                    tracing::warn!(
+                        prompt_id,
+                        "enrichment failed, rule-based result kept: {why}"
+                    );
+                }
+                Enriched::Skipped => {}
+                Enriched::OverBudget => {
+                    tracing::info!("daily LLM token budget reached; enrichment resumes tomorrow");
+                    break 'work;
+                }
+                Enriched::Stop(why) => {
+                    tracing::warn!("LLM backend unavailable, stopping: {why}");
+                    result.backend_unavailable = Some(why);
+                    break 'work;
+                }
+            }
+        }
+        idle_since = Instant::now();
+    }
+    tracing::info!(
+        done = result.done,
+        failed = result.failed,
+        "enrichment worker exiting"
+    );
+    Ok(result)
+}
+
+/// Sleep for `duration`, waking early if `until` says stop.
+pub fn sleep_unless(until: &Until, duration: Duration) {
+    let step = Duration::from_millis(100);
+    let started = Instant::now();
+    while started.elapsed() < duration && !until.stopped() {
+        std::thread::sleep(step.min(duration - started.elapsed()));
+    }
+}
+
+/// The enricher inside a long-lived process (`mnemo serve`): a thread that
+/// takes the worker lock (a worker a hook started may hold it until it
+/// goes idle), then enriches as episodes are compressed, until `stop`.
+/// After a spent budget or an unavailable backend it tries again every
+/// [`RETRY_AFTER`]. No process is started: an LLM call's `claude` child
+/// dies with this thread (`PR_SET_PDEATHSIG`).
+pub fn enrichment_host(
+    paths: Paths,
+    config: Config,
+    make_client: Arc<MakeClient<'static>>,
+    make_embedder: Arc<MakeEmbedder<'static>>,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("mnemo-enrich".into())
+        .spawn(move || {
+            let until = Until::Stopped(&stop);
+            let lock = paths.home.join(LOCK_FILE);
+            while !until.stopped() {
+                match FileLock::try_acquire(&lock) {
+                    Some(_held) => {
+                        let enriched = enrich(
+                            &paths,
+                            &config,
+                            make_client.as_ref(),
+                            make_embedder.as_ref(),
+                            Until::Stopped(&stop),
+                        );
+                        if let Err(e) = enriched {
+                            tracing::warn!("enrichment stopped: {e:#}");
+                        }
+                        sleep_unless(&until, RETRY_AFTER);
+                    }
+                    None => sleep_unless(&until, POLL),
+                }
+            }
+        })
+}
+
+/// Whether an enricher (a process, or `mnemo serve`'s thread) holds the
+/// lock of the data directory `home`.
+pub fn running(home: &Path) -> bool {
+    FileLock::is_held(&home.join(LOCK_FILE))
+}

@@ -396,7 +396,11 @@ fn browse_search_and_inspect_memories() {
         .output()
         .unwrap();
     let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
-    assert_eq!(ids(&found["items"]), ids(&cli), "same search as the CLI");
+    assert_eq!(
+        ids(&found["items"]),
+        ids(&cli["items"]),
+        "same search as the CLI"
+    );
     let scoped = server.get("/api/search?q=fib&type=feature");
     assert!(
         scoped["items"]

@@ -6,7 +6,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mnemo_capture::{privacy_options, spool, store_options};
+use mnemo_app::parts::{privacy_options, store_options};
+use mnemo_capture::spool;
 use mnemo_compress::{Options, Report, compress_pending, unfinished_tool_calls};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
@@ -71,7 +72,7 @@ fn compress_all(store: &mut Store, redactor: &Redactor, config: &Config) -> anyh
             store,
             redactor,
             &options(config, 500),
-            mnemo_capture::now_ms(),
+            mnemo_app::parts::now_ms(),
         )?;
         // A batch that only set episodes aside still made progress.
         if report.episodes == 0 && report.skipped == 0 {
@@ -90,7 +91,7 @@ pub fn catch_up(paths: &Paths, config: &Config) {
     let result = (|| -> anyhow::Result<Report> {
         let mut store = Store::open(&paths.db, &store_options(config))?;
         if spool::pending_all(paths) > 0 {
-            let window = mnemo_capture::dedupe_window_ms(config);
+            let window = mnemo_app::parts::dedupe_window_ms(config);
             let drained = spool::drain(
                 &paths.spool_dir,
                 Some(&paths.fallback_spool_dir),
@@ -165,7 +166,7 @@ pub fn after_hook(paths: &Paths, config: &Config, record: &HookRecord, prompt_id
             &mut store,
             &redactor,
             &options(config, HOOK_BUDGET),
-            mnemo_capture::now_ms(),
+            mnemo_app::parts::now_ms(),
         )?;
         if report.episodes > 0 {
             tracing::info!(?report, "compressed");
@@ -191,7 +192,7 @@ fn work_left(store: &Store, paths: &Paths, config: &Config) -> anyhow::Result<bo
     if config.compress.in_hooks {
         let stale_after = i64::try_from(config.compress.stale_after_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
-        let stale_before = mnemo_capture::now_ms().saturating_sub(stale_after);
+        let stale_before = mnemo_app::parts::now_ms().saturating_sub(stale_after);
         if !store.pending_episodes(stale_before, 1)?.is_empty() {
             return Ok(true);
         }
@@ -222,7 +223,7 @@ pub fn host(
                 let mut store = Store::open(&paths.db, &store_options(&config))?;
                 let options = options(&config, HOOK_BUDGET);
                 let report =
-                    compress_pending(&mut store, &redactor, &options, mnemo_capture::now_ms())?;
+                    compress_pending(&mut store, &redactor, &options, mnemo_app::parts::now_ms())?;
                 super::vectors::embed_queued(&mut store, &config, super::vectors::HOOK_BUDGET);
                 Ok(report)
             };

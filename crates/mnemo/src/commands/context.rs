@@ -3,41 +3,40 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use mnemo_capture::{foreground_store_options, project};
+use mnemo_app::memory::{self, ScopeRequest};
+use mnemo_app::parts::{context_options, foreground_store_options};
 use mnemo_config::{Config, EmbedBackend, Paths};
 use mnemo_embed::{Embedder, StaticEmbedder};
-use mnemo_retrieve::context::{ContextOptions, session_context};
+use mnemo_retrieve::context::session_context;
 use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
 
-fn options(config: &Config) -> ContextOptions {
-    ContextOptions {
-        max_tokens: config.context.max_tokens,
-        max_observations: config.context.max_observations,
-    }
-}
-
-/// The context text for the project containing `dir`.
+/// The context text for the project `root`, on a connection for work the
+/// agent waits for.
 fn context_for(paths: &Paths, config: &Config, root: &str, name: &str) -> anyhow::Result<String> {
     let store = Store::open(&paths.db, &foreground_store_options(config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    Ok(session_context(&store, root, name, options(config))?)
+    Ok(session_context(
+        &store,
+        root,
+        name,
+        context_options(config),
+    )?)
 }
 
-pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
-    let dir = match dir {
-        Some(d) => d.to_path_buf(),
-        None => std::env::current_dir()?,
+/// `mnemo context [--project DIR]`: what SessionStart would inject.
+pub fn run(project: Option<&Path>) -> anyhow::Result<()> {
+    let parts = super::parts()?;
+    let store = parts.open_foreground_store()?;
+    let request = ScopeRequest {
+        project: project.map(|p| p.to_string_lossy().into_owned()),
+        all_projects: false,
+        here: std::env::current_dir().ok(),
     };
-    let project = project::resolve(&dir);
-    let text = context_for(
-        &paths,
-        &config,
-        &project.root.to_string_lossy(),
-        &project.name,
-    )?;
-    println!("{text}");
+    println!(
+        "{}",
+        memory::context_preview(&parts, &store, &request)?.text
+    );
     Ok(())
 }
 

@@ -20,10 +20,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use mnemo_capture::{
-    Capturer, IdleTimeoutReader, Normalized, Persisted, foreground_store_options, persist,
-    store_options,
+use mnemo_app::parts::{
+    dedupe_window_ms, foreground_store_options, privacy_options, store_options,
 };
+use mnemo_capture::{Capturer, IdleTimeoutReader, Normalized, Persisted, persist};
 use mnemo_config::{Config, Paths, hooks_disabled};
 use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
@@ -111,11 +111,11 @@ fn handle(event: Option<&str>) {
         Ok(input) => input,
         Err(e) => return say!("could not read hook input: {e}"),
     };
-    let at = event_time().unwrap_or_else(mnemo_capture::now_ms);
-    let capturer = Capturer::new(&config).unwrap_or_else(|e| {
+    let at = event_time().unwrap_or_else(mnemo_app::parts::now_ms);
+    let capturer = Capturer::new(&config, privacy_options(&config)).unwrap_or_else(|e| {
         tracing::warn!("{e}; capturing with default settings");
         say!("{e}; capturing with default settings");
-        Capturer::new(&Config::default()).expect("default settings are valid")
+        Capturer::new(&Config::default(), Default::default()).expect("default settings are valid")
     });
     match capturer.normalize(event, &input, at) {
         Normalized::Record { record, warning } => {
@@ -127,7 +127,13 @@ fn handle(event: Option<&str>) {
             } else {
                 store_options(&config)
             };
-            let persisted = persist(&paths, &config, &options, &record, &told_to_stop);
+            let persisted = persist(
+                &paths,
+                dedupe_window_ms(&config),
+                &options,
+                &record,
+                &told_to_stop,
+            );
             // The event is durable (or lost, said below); a signal that
             // arrived meanwhile ends the hook now.
             let stop = told_to_stop();

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Context;
-use mnemo_capture::{Capturer, HookInput, Normalized, dedupe_window_ms, store_options};
+use mnemo_app::parts::{dedupe_window_ms, privacy_options, store_options};
+use mnemo_capture::{Capturer, HookInput, Normalized};
 use mnemo_store::{Recorded, Store};
 
 /// Records committed per transaction.
@@ -20,7 +21,7 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
         )),
         _ => Box::new(BufReader::new(io::stdin())),
     };
-    let capturer = Capturer::new(&config)?;
+    let capturer = Capturer::new(&config, privacy_options(&config))?;
     let mut store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
     let window = dedupe_window_ms(&config);
@@ -52,7 +53,7 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
             tail: Vec::new(),
             stalled: None,
         };
-        match capturer.normalize(None, &input, mnemo_capture::now_ms()) {
+        match capturer.normalize(None, &input, mnemo_app::parts::now_ms()) {
             Normalized::Record { record, warning } => {
                 if let Some(warning) = warning {
                     eprintln!("mnemo: line {}: {warning}", n + 1);

@@ -18,12 +18,11 @@ use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
 pub fn run(port: Option<u16>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
+    let parts = super::parts()?;
+    let (paths, config) = (parts.paths.clone(), parts.config.clone());
     let options = Options {
         port: port.unwrap_or(config.serve.port),
-        paths: paths.clone(),
-        config: config.clone(),
-        embedder: super::vectors::configured(&config)?,
+        parts,
     };
     let server = match Server::start(options)? {
         Started::Serving(server) => server,

@@ -20,12 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use mnemo_app::parts::{privacy_options, store_options};
 use mnemo_capture::lock::FileLock;
-use mnemo_capture::{privacy_options, store_options};
 use mnemo_compress::enrich::{Enriched, Enricher};
 use mnemo_config::{Config, LlmBackend, Paths};
-use mnemo_llm::{BackendConfig, Client, Limits};
 use mnemo_privacy::Redactor;
 use mnemo_store::Store;
 
@@ -89,7 +88,7 @@ impl Until<'_> {
 /// backend fails, or the daily budget is spent). The caller holds the
 /// worker lock. Returns (enriched, failed).
 pub fn enrich(paths: &Paths, config: &Config, until: Until) -> anyhow::Result<(usize, usize)> {
-    let client = client(config, paths)?;
+    let client = mnemo_app::parts::llm_client(config, &paths.home)?;
     let redactor = Redactor::new(&privacy_options(config))?;
     let enricher = Enricher {
         client: &client,
@@ -115,7 +114,7 @@ pub fn enrich(paths: &Paths, config: &Config, until: Until) -> anyhow::Result<(u
             if until.stopped() {
                 break 'work;
             }
-            match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
+            match enricher.enrich(&mut store, prompt_id, mnemo_app::parts::now_ms())? {
                 Enriched::Done => {
                     done += 1;
                     // The enriched observations replace the rules' ones.
@@ -183,73 +182,6 @@ pub fn host(
                 }
             }
         })
-}
-
-/// The LLM client described by `[llm]`.
-pub(crate) fn client(config: &Config, paths: &Paths) -> anyhow::Result<Client> {
-    let llm = &config.llm;
-    let model = |default: &str| {
-        if llm.model.is_empty() {
-            default.to_string()
-        } else {
-            llm.model.clone()
-        }
-    };
-    let key = |default_var: &str| {
-        let var = if llm.api_key_env.is_empty() {
-            default_var
-        } else {
-            llm.api_key_env.as_str()
-        };
-        std::env::var(var)
-            .ok()
-            .filter(|k| !k.is_empty())
-            .map(|k| (var.to_string(), k))
-    };
-    let backend = match llm.backend {
-        LlmBackend::Off => bail!("LLM enrichment is off"),
-        LlmBackend::ClaudeCli => BackendConfig::ClaudeCli {
-            program: llm.claude_program.clone().into(),
-            model: model("haiku"),
-            work_dir: paths.home.join("llm"),
-        },
-        LlmBackend::Anthropic => {
-            let Some((_, api_key)) = key("ANTHROPIC_API_KEY") else {
-                bail!(
-                    "llm.backend = \"anthropic\" needs an API key in $ANTHROPIC_API_KEY (or the variable named by llm.api_key_env)"
-                );
-            };
-            BackendConfig::Anthropic {
-                base_url: if llm.base_url.is_empty() {
-                    mnemo_llm::ANTHROPIC_BASE_URL.into()
-                } else {
-                    llm.base_url.clone()
-                },
-                api_key,
-                model: model("claude-haiku-4-5"),
-            }
-        }
-        LlmBackend::Openai => {
-            if llm.base_url.is_empty() || llm.model.is_empty() {
-                bail!("llm.backend = \"openai\" needs llm.base_url and llm.model");
-            }
-            BackendConfig::OpenAiCompatible {
-                base_url: llm.base_url.clone(),
-                api_key: key("OPENAI_API_KEY").map(|(_, k)| k),
-                model: llm.model.clone(),
-            }
-        }
-    };
-    Ok(Client::new(
-        backend,
-        Limits {
-            timeout: Duration::from_secs(llm.timeout_secs),
-            max_retries: llm.max_retries,
-            max_input_tokens: llm.max_input_tokens,
-            max_output_tokens: llm.max_output_tokens,
-            ..Limits::default()
-        },
-    ))
 }
 
 /// Whether a worker (a process, or `mnemo serve`'s thread) holds the lock.

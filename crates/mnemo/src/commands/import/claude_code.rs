@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mnemo_capture::{Capturer, dedupe_window_ms, privacy_options, store_options};
+use mnemo_app::parts::{dedupe_window_ms, privacy_options, store_options};
+use mnemo_capture::Capturer;
 use mnemo_import::claude_code::{self, Counts, Importer, Options};
 use mnemo_privacy::Redactor;
 use mnemo_store::Store;
@@ -31,7 +32,7 @@ pub fn run(
     }
     let (paths, config) = super::super::load()?;
     let files = claude_code::discover(&dir, project.as_deref())?;
-    let capturer = Capturer::new(&config)?;
+    let capturer = Capturer::new(&config, privacy_options(&config))?;
     let redactor = Redactor::new(&privacy_options(&config))?;
     let mut store = Store::open(&paths.db, &store_options(&config))
         .with_context(|| format!("cannot open {}", paths.db.display()))?;
@@ -41,7 +42,7 @@ pub fn run(
         live_window: LIVE_WINDOW,
         dedupe_window_ms: dedupe_window_ms(&config),
         max_input_bytes: config.capture.max_stdin_bytes,
-        now: mnemo_capture::now_ms(),
+        now: mnemo_app::parts::now_ms(),
     };
     let bar = super::progress_bar(
         files.iter().map(|f| f.size).sum(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use mnemo_capture::{privacy_options, store_options};
+use mnemo_app::parts::{privacy_options, store_options};
 use mnemo_import::claude_mem::{self, Report, Tally, projects::MappedBy};
 use mnemo_privacy::Redactor;
 use mnemo_store::Store;
@@ -27,7 +27,7 @@ pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> 
         maps,
         transcripts: Some(claude_dir.join("projects")),
         dry_run,
-        now: mnemo_capture::now_ms(),
+        now: mnemo_app::parts::now_ms(),
     };
     let started = Instant::now();
     let bar = super::progress_bar(0, "{msg:13} {bar:30} {pos}/{len} {eta}");

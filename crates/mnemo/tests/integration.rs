@@ -6,6 +6,7 @@ mod common;
 
 mod bad_input;
 mod claude_code;
+mod cli;
 mod compression;
 mod context;
 mod demo;

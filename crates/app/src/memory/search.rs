@@ -276,3 +276,112 @@ pub(crate) fn find(parts: &Parts, store: &Store, q: &SearchQuery) -> Result<Vec<
         now,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{Note, ScopeRequest, remember};
+    use mnemo_config::{Config, Paths};
+
+    fn parts_with(notes: &[&str]) -> (tempfile::TempDir, Parts, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Parts::new(Paths::new(dir.path()), Config::default());
+        let mut store = parts.open_store().unwrap();
+        for text in notes {
+            let note = Note {
+                text: text.to_string(),
+                scope: ScopeRequest {
+                    project: Some(dir.path().to_string_lossy().into_owned()),
+                    ..ScopeRequest::default()
+                },
+                ..Note::default()
+            };
+            remember(&parts, &mut store, &note).unwrap();
+        }
+        (dir, parts, store)
+    }
+
+    #[test]
+    fn results_that_do_not_match_are_left_out() {
+        let (_dir, parts, store) = parts_with(&[
+            "The car would not start. Battery terminals were corroded.",
+            "Truck tyres replaced. All four tyres worn out.",
+            "Vehicle insurance renewed. Premium went up.",
+            "Kitchen repainted. Two coats of white.",
+            "Motorbike chain oiled. Chain was dry.",
+        ]);
+        let request = SearchRequest::new("automobile repairs", Scope::All, 10);
+        let raw = find(&parts, &store, &request.query(None, 0, 10)).unwrap();
+        assert!(
+            raw.iter().any(|h| h.score <= 0.0),
+            "the ranking gives a neighbour nothing: {raw:?}"
+        );
+        let found = search(&parts, &store, &request).unwrap();
+        assert!(!found.hits.is_empty());
+        assert!(found.hits.iter().all(|h| h.score > 0.0), "{:?}", found.hits);
+        assert_eq!(
+            found.hits.len(),
+            raw.iter().filter(|h| h.score > 0.0).count()
+        );
+        assert_eq!(found.more, More::default());
+    }
+
+    #[test]
+    fn the_page_says_how_many_more_there_are() {
+        let notes: Vec<String> = (0..12)
+            .map(|i| format!("Zebra crossing number {i} was repainted."))
+            .collect();
+        let refs: Vec<&str> = notes.iter().map(String::as_str).collect();
+        let (_dir, parts, store) = parts_with(&refs);
+        for text in ["zebra crossing", ""] {
+            let mut request = SearchRequest::new(text, Scope::All, 5);
+            let first = search(&parts, &store, &request).unwrap();
+            assert_eq!(first.hits.len(), 5, "{text:?}");
+            assert_eq!(
+                first.more,
+                More {
+                    count: 7,
+                    at_least: false
+                },
+                "{text:?}"
+            );
+            request.offset = 10;
+            let last = search(&parts, &store, &request).unwrap();
+            assert_eq!((last.hits.len(), last.more.count), (2, 0), "{text:?}");
+            let pages: HashSet<i64> = first.hits.iter().chain(&last.hits).map(|h| h.id).collect();
+            assert_eq!(pages.len(), 7, "pages do not overlap");
+        }
+        let mut by_date = SearchRequest::new("zebra", Scope::All, 5);
+        by_date.order = Some(Order::OldestFirst);
+        let oldest = search(&parts, &store, &by_date).unwrap();
+        assert!(
+            oldest
+                .hits
+                .windows(2)
+                .all(|w| w[0].created_at <= w[1].created_at)
+        );
+        assert_eq!(oldest.more.count, 7);
+    }
+
+    #[test]
+    fn filters_that_cannot_hold_are_refused() {
+        let (_dir, parts, store) = parts_with(&[]);
+        let mut request = SearchRequest::new("x", Scope::All, 5);
+        request.types = vec!["bug".into()];
+        assert!(matches!(
+            search(&parts, &store, &request),
+            Err(Error::Invalid(_))
+        ));
+        request.types.clear();
+        request.since = Some(10);
+        request.until = Some(5);
+        assert!(matches!(
+            search(&parts, &store, &request),
+            Err(Error::Invalid(_))
+        ));
+        let mut records = SearchRequest::new("x", Scope::All, 5);
+        records.files = vec!["a.rs".into()];
+        let refused = search_records(&store, RecordKind::Prompt, &records);
+        assert!(matches!(refused, Err(Error::Invalid(_))));
+    }
+}

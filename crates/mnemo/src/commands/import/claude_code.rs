@@ -5,11 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mnemo_app::parts::{dedupe_window_ms, privacy_options, store_options};
+use mnemo_app::parts::{dedupe_window_ms, privacy_options};
 use mnemo_capture::Capturer;
 use mnemo_import::claude_code::{self, Counts, Importer, Options};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
 
 /// A transcript written to this recently may belong to a running session.
 const LIVE_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -30,17 +28,17 @@ pub fn run(
             dir.display()
         );
     }
-    let (paths, config) = super::super::load()?;
+    let parts = super::super::parts()?;
+    let config = &parts.config;
     let files = claude_code::discover(&dir, project.as_deref())?;
-    let capturer = Capturer::new(&config, privacy_options(&config))?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
-    let mut store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let capturer = Capturer::new(config, privacy_options(config))?;
+    let redactor = parts.redactor()?;
+    let mut store = parts.open_store()?;
     let started = Instant::now();
     let options = Options {
         dry_run,
         live_window: LIVE_WINDOW,
-        dedupe_window_ms: dedupe_window_ms(&config),
+        dedupe_window_ms: dedupe_window_ms(config),
         max_input_bytes: config.capture.max_stdin_bytes,
         now: mnemo_app::parts::now_ms(),
     };
@@ -59,11 +57,11 @@ pub fn run(
         importer.import(file, &mut |bytes| bar.inc(bytes))?;
     }
     bar.set_message("compressing");
-    importer.compress(&redactor, &super::super::compress::options(&config, 500))?;
+    importer.compress(redactor, &super::super::compress::options(config, 500))?;
     let counts = importer.counts;
     if !dry_run {
         bar.set_message("embedding");
-        super::super::vectors::embed_queued(&mut store, &config, usize::MAX);
+        super::super::vectors::embed_queued(&mut store, config, usize::MAX);
     }
     bar.finish_and_clear();
     for problem in &counts.problems {

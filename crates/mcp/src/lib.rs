@@ -170,8 +170,9 @@ impl MemoryServer {
     #[tool(
         description = "What happened around one memory: the memories just before and after it in \
                        the same project, oldest first, as an index like search's with the anchor \
-                       marked. Give `anchor` (an id from search) or `query` (centers on the best \
-                       match).",
+                       marked. Give `anchor` (an id from search: #12, or #S2/#P3 for the first \
+                       memory of a session summary's or prompt's turn) or `query` (centers on the \
+                       best match). An id that names nothing is an error.",
         input_schema = schema::<TimelineArgs>(),
         annotations(title = "Memory timeline", read_only_hint = true, open_world_hint = false)
     )]

@@ -53,7 +53,8 @@ enum Command {
     Search(commands::search::Request),
     /// Print exactly what SessionStart injects for a project.
     Context {
-        /// A directory inside the project (default: the current directory).
+        /// A directory inside the project, or a project's root or name
+        /// (default: the current directory's project).
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
@@ -117,7 +118,8 @@ enum Command {
     /// Serve mnemo's memory tools over MCP (stdio), for Claude Code.
     Mcp {
         /// The project that calls naming none are about (a directory inside
-        /// it; default: the current directory).
+        /// it, or a project's root or name; default: the current
+        /// directory's project, or every project outside one).
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },

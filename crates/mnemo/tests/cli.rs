@@ -158,6 +158,13 @@ fn a_project_that_does_not_exist_is_an_error() {
             );
         }
     }
+    // The MCP server refuses to start on a project that does not exist.
+    let mcp = env
+        .command(&["mcp", "--project", "/nonexistent/project"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(one_line_error(&mcp).contains("/nonexistent/project"));
     let both = run_in(
         &env,
         env.tmp.path(),

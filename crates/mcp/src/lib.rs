@@ -13,8 +13,11 @@
 //! small current-thread tokio runtime until the client closes stdin. Each
 //! tool call opens the SQLite store on the blocking pool, so a slow or locked
 //! database holds up one call (at most the busy timeout), never the protocol.
-//! Invalid arguments come back as tool errors (`isError`) with one line the
-//! model can act on. Nothing is printed: stdout belongs to the protocol, and
+//! What each call does is `mnemo_app::memory`'s, the same use cases the CLI
+//! and the HTTP API call; calls naming no project cover the one the server
+//! runs in (`all_projects` or `project: "*"` for every project). Invalid
+//! arguments, and ids that name nothing, come back as tool errors
+//! (`isError`) with one line the model can act on. Nothing is printed: stdout belongs to the protocol, and
 //! logs (counts and timings, never content) go to `tracing`. Stored text is
 //! given back through `retrieve::quote`, so no memory carries a tag or an
 //! invisible character to the model.

@@ -1,5 +1,6 @@
-//! What each tool does, as plain blocking functions over the store: parse
-//! arguments, query, and render the text the model reads. The rmcp glue in
+//! What each tool does, as plain blocking functions: read the arguments,
+//! call the use case in `mnemo_app::memory`, and render the text the model
+//! reads. The rmcp glue in
 //! `lib.rs` runs them on the blocking pool and turns `Err` into a tool error.
 
 use std::collections::HashSet;

@@ -19,8 +19,9 @@
 //!   [`SHUTDOWN_GRACE`]); the server starts no processes of its own.
 //!
 //! Handlers run their queries on tokio's blocking pool with pooled store
-//! connections (`db.rs`); the queries themselves are `mnemo_retrieve`'s
-//! (reads) and `mnemo_store`'s (forget, restore, remember).
+//! connections (`db.rs`); what they do is `mnemo_app::memory`'s (search,
+//! timeline, forget, restore, remember, the context preview) and
+//! `mnemo_retrieve::browse`'s (the viewer's lists and details).
 
 #![warn(missing_docs)]
 

@@ -49,3 +49,39 @@ pub fn context_preview(
         text,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{Note, remember};
+    use mnemo_config::{Config, Paths};
+
+    #[test]
+    fn the_preview_is_of_the_callers_project_or_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Parts::new(Paths::new(dir.path()), Config::default());
+        let mut store = parts.open_store().unwrap();
+        let nowhere = ScopeRequest::default();
+        let err = context_preview(&parts, &store, &nowhere).unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
+        let here = ScopeRequest {
+            here: Some(dir.path().to_path_buf()),
+            ..ScopeRequest::default()
+        };
+        let note = Note {
+            text: "Releases are tagged from main only.".into(),
+            scope: here.clone(),
+            ..Note::default()
+        };
+        remember(&parts, &mut store, &note).unwrap();
+        let preview = context_preview(&parts, &store, &here).unwrap();
+        assert!(
+            preview.text.contains("Releases are tagged"),
+            "{}",
+            preview.text
+        );
+        assert!(preview.tokens > 0);
+        let latest = context_preview(&parts, &store, &nowhere).unwrap();
+        assert_eq!(latest, preview);
+    }
+}

@@ -152,3 +152,97 @@ pub fn timeline(parts: &Parts, store: &Store, request: &TimelineRequest) -> Resu
     }
     Ok(Timeline { hits, anchor })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{Note, ScopeRequest, forget, remember, restore};
+    use mnemo_config::{Config, Paths};
+
+    /// Parts over a temporary directory holding `n` notes (ids 1..=n).
+    fn with_notes(n: usize) -> (tempfile::TempDir, Parts, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Parts::new(Paths::new(dir.path()), Config::default());
+        let mut store = parts.open_store().unwrap();
+        for i in 0..n {
+            let note = Note {
+                text: format!("Note number {i} about the release checklist."),
+                scope: ScopeRequest {
+                    here: Some(dir.path().to_path_buf()),
+                    ..ScopeRequest::default()
+                },
+                ..Note::default()
+            };
+            remember(&parts, &mut store, &note).unwrap();
+        }
+        (dir, parts, store)
+    }
+
+    #[test]
+    fn show_finds_what_exists_and_names_what_does_not() {
+        let (_dir, _parts, store) = with_notes(2);
+        let ids = Id::parse_all(&["#2", "1", "2", "#99"]).unwrap();
+        let showing = show(&store, &ids).unwrap();
+        let found: Vec<i64> = showing
+            .found
+            .iter()
+            .map(|s| match s {
+                Shown::Observation(o, _) => o.id,
+                Shown::Record(_, r) => r.id,
+            })
+            .collect();
+        assert_eq!(found, [2, 1], "in the order asked, each once");
+        assert_eq!(showing.missing, [Id::Observation(99)]);
+        let err = show(&store, &[Id::Observation(99)]).unwrap_err();
+        assert_eq!(err.to_string(), "no observation #99");
+        let err = show(&store, &[Id::Record(RecordKind::Prompt, 4)]).unwrap_err();
+        assert_eq!(err.to_string(), "no prompt #P4");
+        assert!(matches!(show(&store, &[]), Err(Error::Invalid(_))));
+    }
+
+    #[test]
+    fn forgetting_twice_or_restoring_what_is_live_is_not_found() {
+        let (_dir, parts, mut store) = with_notes(2);
+        let one = [Id::Observation(1)];
+        assert_eq!(forget(&parts, &mut store, &one).unwrap().changed, [1]);
+        let err = forget(&parts, &mut store, &one).unwrap_err();
+        assert_eq!(err.to_string(), "no live observation #1");
+        assert!(matches!(show(&store, &one), Err(Error::NotFound(_))));
+        let both = [Id::Observation(1), Id::Observation(2)];
+        let restored = restore(&mut store, &both).unwrap();
+        assert_eq!((restored.changed, restored.unchanged), (vec![1], vec![2]));
+        let summary = [Id::Record(RecordKind::Session, 1)];
+        assert!(matches!(
+            forget(&parts, &mut store, &summary),
+            Err(Error::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_timeline_centres_on_what_exists() {
+        let (_dir, parts, store) = with_notes(5);
+        let request = |around: Option<Id>, query: Option<&str>| TimelineRequest {
+            around,
+            query: query.map(String::from),
+            scope: Scope::All,
+            before: 1,
+            after: 1,
+        };
+        let around = timeline(&parts, &store, &request(Some(Id::Observation(3)), None)).unwrap();
+        assert_eq!(around.anchor, Some(3));
+        let ids: Vec<i64> = around.hits.iter().map(|h| h.id).collect();
+        assert_eq!(ids, [2, 3, 4]);
+        let newest = timeline(&parts, &store, &request(None, None)).unwrap();
+        assert_eq!((newest.anchor, newest.hits.len()), (None, 3));
+        let found = timeline(&parts, &store, &request(None, Some("number 1"))).unwrap();
+        assert!(found.anchor.is_some());
+        for (around, query) in [
+            (Some(Id::Observation(999)), None),
+            (Some(Id::Record(RecordKind::Session, 7)), None),
+            (None, Some("giraffe")),
+        ] {
+            let err = timeline(&parts, &store, &request(around, query)).unwrap_err();
+            assert!(matches!(err, Error::NotFound(_)), "{err}");
+        }
+    }
+}

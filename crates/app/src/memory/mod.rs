@@ -45,3 +45,32 @@ pub enum Error {
 
 /// A memory operation's outcome.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use mnemo_config::{Config, Paths};
+    use mnemo_store::Store;
+
+    use super::{Note, ScopeRequest, remember};
+    use crate::parts::Parts;
+
+    /// Parts over a temporary data directory whose own path is a project
+    /// holding `notes` (ids 1, 2, … in order).
+    pub(crate) fn parts_with(notes: &[&str]) -> (tempfile::TempDir, Parts, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let parts = Parts::new(Paths::new(dir.path()), Config::default());
+        let mut store = parts.open_store().unwrap();
+        for text in notes {
+            let note = Note {
+                text: text.to_string(),
+                scope: ScopeRequest {
+                    project: Some(dir.path().to_string_lossy().into_owned()),
+                    ..ScopeRequest::default()
+                },
+                ..Note::default()
+            };
+            remember(&parts, &mut store, &note).unwrap();
+        }
+        (dir, parts, store)
+    }
+}

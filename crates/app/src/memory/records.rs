@@ -156,26 +156,15 @@ pub fn timeline(parts: &Parts, store: &Store, request: &TimelineRequest) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{Note, ScopeRequest, forget, remember, restore};
-    use mnemo_config::{Config, Paths};
+    use crate::memory::testing::parts_with;
+    use crate::memory::{forget, restore};
 
     /// Parts over a temporary directory holding `n` notes (ids 1..=n).
     fn with_notes(n: usize) -> (tempfile::TempDir, Parts, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let parts = Parts::new(Paths::new(dir.path()), Config::default());
-        let mut store = parts.open_store().unwrap();
-        for i in 0..n {
-            let note = Note {
-                text: format!("Note number {i} about the release checklist."),
-                scope: ScopeRequest {
-                    here: Some(dir.path().to_path_buf()),
-                    ..ScopeRequest::default()
-                },
-                ..Note::default()
-            };
-            remember(&parts, &mut store, &note).unwrap();
-        }
-        (dir, parts, store)
+        let notes: Vec<String> = (0..n)
+            .map(|i| format!("Note number {i} about the release checklist."))
+            .collect();
+        parts_with(&notes.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     #[test]

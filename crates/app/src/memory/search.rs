@@ -280,26 +280,7 @@ pub(crate) fn find(parts: &Parts, store: &Store, q: &SearchQuery) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::{Note, ScopeRequest, remember};
-    use mnemo_config::{Config, Paths};
-
-    fn parts_with(notes: &[&str]) -> (tempfile::TempDir, Parts, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let parts = Parts::new(Paths::new(dir.path()), Config::default());
-        let mut store = parts.open_store().unwrap();
-        for text in notes {
-            let note = Note {
-                text: text.to_string(),
-                scope: ScopeRequest {
-                    project: Some(dir.path().to_string_lossy().into_owned()),
-                    ..ScopeRequest::default()
-                },
-                ..Note::default()
-            };
-            remember(&parts, &mut store, &note).unwrap();
-        }
-        (dir, parts, store)
-    }
+    use crate::memory::testing::parts_with;
 
     #[test]
     fn results_that_do_not_match_are_left_out() {

@@ -289,11 +289,6 @@ impl Parts {
         Ok(Arc::clone(self.searcher.get_or_init(|| built)))
     }
 
-    /// The LLM client of `[llm]` (see [`llm_client`]).
-    pub fn llm_client(&self) -> anyhow::Result<Client> {
-        llm_client(&self.config, &self.paths.home)
-    }
-
     /// Now, in Unix milliseconds.
     pub fn now(&self) -> i64 {
         now_ms()

@@ -74,8 +74,10 @@ pub struct Request {
     /// What to search: observations, sessions (session summaries) or prompts.
     #[arg(long = "in", value_enum, default_value_t = Target::Observations)]
     target: Target,
+    /// Results to show (a last line says how many more there are).
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Results to skip first, for the next page.
     #[arg(long, default_value_t = 0)]
     offset: usize,
     /// Print JSON instead of text.

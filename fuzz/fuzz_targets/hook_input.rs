@@ -12,6 +12,7 @@
 use libfuzzer_sys::fuzz_target;
 use mnemo_capture::{Capturer, Normalized, read_input};
 use mnemo_config::Config;
+use mnemo_privacy::PrivacyOptions;
 
 /// A capturer and the caps it was built with.
 struct Setup {
@@ -23,11 +24,13 @@ struct Setup {
 }
 
 fn setup(max_field_bytes: usize, max_event_bytes: usize, stdin_divisor: usize) -> Setup {
-    let mut config = Config::default();
-    config.capture.max_field_bytes = max_field_bytes;
-    config.capture.max_event_bytes = max_event_bytes;
+    let privacy = PrivacyOptions {
+        max_field_bytes,
+        max_event_bytes,
+        ..PrivacyOptions::default()
+    };
     Setup {
-        capturer: Capturer::new(&config).expect("default settings are valid"),
+        capturer: Capturer::new(&Config::default(), privacy).expect("default settings are valid"),
         max_field_bytes,
         max_event_bytes,
         stdin_divisor,

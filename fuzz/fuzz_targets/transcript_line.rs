@@ -22,7 +22,7 @@ const SESSION: &str = "7d3e2a10-5b4c-4f1e-9a2d-0c8b6e4f1a21";
 
 thread_local! {
     static CAPTURER: Capturer =
-        Capturer::new(&Config::default()).expect("default settings are valid");
+        Capturer::new(&Config::default(), Default::default()).expect("default settings are valid");
 }
 
 /// Check a closed turn and every input in it.

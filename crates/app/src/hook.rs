@@ -25,12 +25,11 @@ pub mod inject;
 
 pub use ingest::{ImportProgress, Ingested, LineProblem};
 
+use crate::parts::{dedupe_window_ms, foreground_store_options, privacy_options, store_options};
 use mnemo_agent::claude_code::event::{self, HookEvent};
-use mnemo_capture::{
-    CaptureError, Capturer, HookInput, Normalized, Persisted, foreground_store_options, persist,
-    store_options,
-};
+use mnemo_capture::{CaptureError, Capturer, HookInput, Normalized, Persisted, persist};
 use mnemo_config::{Config, Paths};
+use mnemo_privacy::PrivacyOptions;
 use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
 use crate::hosts::MakeEmbedder;
@@ -76,7 +75,7 @@ impl<'a> HookPipeline<'a> {
         make_embedder: &'a MakeEmbedder<'a>,
     ) -> Result<HookPipeline<'a>, CaptureError> {
         Ok(HookPipeline {
-            capturer: Capturer::new(config)?,
+            capturer: Capturer::new(config, privacy_options(config))?,
             paths,
             config,
             process,
@@ -97,7 +96,7 @@ impl<'a> HookPipeline<'a> {
             Ok(pipeline) => pipeline,
             Err(e) => {
                 tracing::warn!("{e}; capturing with default settings");
-                let defaults = Capturer::new(&Config::default());
+                let defaults = Capturer::new(&Config::default(), PrivacyOptions::default());
                 HookPipeline {
                     capturer: defaults.expect("the default settings are valid"),
                     paths,
@@ -168,7 +167,7 @@ impl<'a> HookPipeline<'a> {
         let told_to_stop = || self.process.told_to_stop();
         let persisted = persist(
             paths,
-            self.config,
+            dedupe_window_ms(self.config),
             &options,
             record,
             &told_to_stop,

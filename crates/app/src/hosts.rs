@@ -10,8 +10,9 @@ use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::parts::{privacy_options, store_options};
 use anyhow::Context;
-use mnemo_capture::{privacy_options, spool, store_options};
+use mnemo_capture::spool;
 use mnemo_compress::{Options, Report, compress_pending};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_embed::Embedder;
@@ -59,7 +60,7 @@ pub fn compress_all(
             store,
             redactor,
             &compress_options(config, BATCH_EPISODES),
-            mnemo_capture::now_ms(),
+            crate::parts::now_ms(),
         )?;
         // A batch that only set episodes aside still made progress.
         if report.episodes == 0 && report.skipped == 0 {
@@ -112,7 +113,7 @@ pub fn catch_up(paths: &Paths, config: &Config, make_embedder: &MakeEmbedder<'_>
     let result = (|| -> anyhow::Result<Report> {
         let mut store = Store::open(&paths.db, &store_options(config))?;
         if spool::pending_all(paths) > 0 {
-            let window = mnemo_capture::dedupe_window_ms(config);
+            let window = crate::parts::dedupe_window_ms(config);
             let drained = spool::drain(
                 &paths.spool_dir,
                 Some(&paths.fallback_spool_dir),
@@ -160,7 +161,7 @@ pub fn compression_host(
                 let mut store = Store::open(&paths.db, &store_options(&config))?;
                 let options = compress_options(&config, HOOK_EPISODES);
                 let report =
-                    compress_pending(&mut store, &redactor, &options, mnemo_capture::now_ms())?;
+                    compress_pending(&mut store, &redactor, &options, crate::parts::now_ms())?;
                 embed_queued(&mut store, make_embedder.as_ref(), HOOK_VECTORS);
                 Ok(report)
             };

@@ -1,14 +1,23 @@
-//! mnemo's application core: the use cases the front ends (the `mnemo`
-//! binary, the MCP server, the HTTP server) call, each written once over
-//! the engine crates.
+//! mnemo's application core: the one place where the data directory and
+//! the configuration become working parts ([`parts`]), and where each use
+//! case is written once for every front end: the hook pipeline ([`hook`]),
+//! the memory operations ([`memory`]: search, timeline, show, remember,
+//! forget and restore, the context preview, under one project scope rule),
+//! and the background work ([`hosts`], [`worker`]).
 //!
-//! It prints nothing and reads no process environment: a front end parses
-//! its input, calls a use case and renders what comes back. Process matters
+//! Front ends (the `mnemo` binary, the MCP server, the HTTP API) parse a
+//! request, call a use case here and render its answer; they never open a
+//! store, build a redactor or read a configuration key themselves. This
+//! crate prints nothing and reads no process environment: process matters
 //! (signals, spawning the detached worker, stdin and stdout) stay with the
-//! front end, which hands the use cases what they need of them.
+//! front end, which hands the use cases what they need of them. It holds
+//! use cases, not algorithms: ranking, redaction, compression and storage
+//! stay in their engine crates, which never depend on it.
 
 #![warn(missing_docs)]
 
 pub mod hook;
 pub mod hosts;
+pub mod memory;
+pub mod parts;
 pub mod worker;

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::parts::{privacy_options, store_options};
 use anyhow::Context;
 use mnemo_capture::lock::FileLock;
-use mnemo_capture::{privacy_options, store_options};
 use mnemo_compress::enrich::{Enriched, Enricher};
 use mnemo_config::{Config, Paths};
 use mnemo_llm::Client;
@@ -98,7 +98,7 @@ pub fn enrich(
             if until.stopped() {
                 break 'work;
             }
-            match enricher.enrich(&mut store, prompt_id, mnemo_capture::now_ms())? {
+            match enricher.enrich(&mut store, prompt_id, crate::parts::now_ms())? {
                 Enriched::Done => {
                     result.done += 1;
                     embed_queued(&mut store, make_embedder, HOOK_VECTORS);

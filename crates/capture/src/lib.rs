@@ -19,16 +19,14 @@ pub mod spool;
 use std::cell::OnceCell;
 use std::io::{self, Read};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::event;
 use mnemo_config::{Config, Paths};
 use mnemo_privacy::{MAX_PAYLOAD_VALUES, PrivacyOptions, Redactor};
-use mnemo_store::{
-    Durability, HookRecord, ProjectRef, PromptText, Recorded, Store, StoreError, StoreOptions,
-};
+use mnemo_store::{HookRecord, ProjectRef, PromptText, Recorded, Store, StoreError, StoreOptions};
 use serde_json::{Map, Value};
 
 /// The agent name recorded on sessions captured from Claude Code hooks.
@@ -193,30 +191,29 @@ pub enum Normalized {
 
 /// Turns hook inputs into records under one configuration.
 pub struct Capturer {
-    config: Config,
+    privacy: PrivacyOptions,
     redactor: OnceCell<Redactor>,
     skip_tools: Option<GlobSet>,
     exclude_projects: Option<GlobSet>,
 }
 
 impl Capturer {
-    /// Validate the capture and privacy settings of `config`.
-    pub fn new(config: &Config) -> Result<Capturer, CaptureError> {
+    /// Validate the capture settings of `config` and the privacy options
+    /// (`mnemo_app::parts::privacy_options` makes them from the same config).
+    pub fn new(config: &Config, privacy: PrivacyOptions) -> Result<Capturer, CaptureError> {
         let capturer = Capturer {
             skip_tools: glob_set("capture.skip_tools", &config.capture.skip_tools)?,
             exclude_projects: glob_set(
                 "capture.exclude_projects",
                 &expand_home(&config.capture.exclude_projects),
             )?,
-            config: config.clone(),
             redactor: OnceCell::new(),
+            privacy,
         };
         // Build the redactor now only when user patterns need validating;
         // otherwise leave it for the first input that needs it.
-        if !config.privacy.extra_patterns.is_empty() {
-            let _ = capturer
-                .redactor
-                .set(Redactor::new(&privacy_options(config))?);
+        if !capturer.privacy.extra_patterns.is_empty() {
+            let _ = capturer.redactor.set(Redactor::new(&capturer.privacy)?);
         }
         Ok(capturer)
     }
@@ -227,7 +224,7 @@ impl Capturer {
     pub fn redactor(&self) -> &Redactor {
         self.redactor.get_or_init(|| {
             // Built-in patterns always compile; user patterns were checked in `new`.
-            Redactor::new(&privacy_options(&self.config))
+            Redactor::new(&self.privacy)
                 .or_else(|_| Redactor::new(&PrivacyOptions::default()))
                 .expect("built-in privacy patterns compile")
         })
@@ -483,46 +480,9 @@ pub enum Persisted {
     },
 }
 
-/// Store options from the config.
-pub fn store_options(config: &Config) -> StoreOptions {
-    StoreOptions {
-        busy_timeout: std::time::Duration::from_millis(config.store.busy_timeout_ms),
-        durability: match config.store.synchronous {
-            mnemo_config::Synchronous::Normal => Durability::Normal,
-            mnemo_config::Synchronous::Full => Durability::Full,
-        },
-        keep_wal_on_close: false,
-    }
-}
-
 /// How long one attempt to store an event waits for another writer before
 /// [`persist`] checks whether it should give up.
 const BUSY_SLICE: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// How long a foreground hook (one the agent waits for) lets another writer
-/// hold the database before it spools its event instead: far below the
-/// agent's patience, far above a normal commit.
-pub const FOREGROUND_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// Store options for a hook the agent waits for: like [`store_options`],
-/// but giving up on a held write lock after [`FOREGROUND_BUSY_TIMEOUT`] and
-/// leaving the WAL's checkpoint to a later writer.
-pub fn foreground_store_options(config: &Config) -> StoreOptions {
-    let configured = store_options(config);
-    StoreOptions {
-        busy_timeout: configured.busy_timeout.min(FOREGROUND_BUSY_TIMEOUT),
-        // The checkpoint SQLite runs when the last connection closes costs
-        // fsyncs the agent would wait for; the next background hook (a tool
-        // result, a Stop) checkpoints the few pages this one added.
-        keep_wal_on_close: true,
-        ..configured
-    }
-}
-
-/// The redelivery window of `config`, in milliseconds.
-pub fn dedupe_window_ms(config: &Config) -> i64 {
-    i64::try_from(config.capture.dedupe_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
-}
 
 /// One try of [`persist`] at the database.
 enum Attempt {
@@ -541,8 +501,9 @@ const REPLAY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Write `record` to the database, first replaying any spooled backlog so
 /// events land in the order they were received; fall back to the spool.
-/// `options` sets how long to wait in all for another writer (see
-/// [`foreground_store_options`]); the wait is taken in slices, and
+/// `dedupe_window_ms` is the redelivery window (see `Store::record`);
+/// `options` sets how long to wait in all for another writer (shorter for
+/// a hook the agent waits for); the wait is taken in slices, and
 /// `give_up` is asked between them: a hook told to stop spools its event at
 /// once rather than be killed while it waits.
 ///
@@ -556,13 +517,13 @@ const REPLAY_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 /// caller's next steps, whatever became of the record.
 pub fn persist(
     paths: &Paths,
-    config: &Config,
+    dedupe_window_ms: i64,
     options: &StoreOptions,
     record: &HookRecord,
     give_up: &dyn Fn() -> bool,
     store: &mut Option<Store>,
 ) -> Persisted {
-    let window = dedupe_window_ms(config);
+    let window = dedupe_window_ms;
     let started = std::time::Instant::now();
     let slice = StoreOptions {
         busy_timeout: options.busy_timeout.min(BUSY_SLICE),
@@ -654,29 +615,6 @@ fn opened<'s>(
         None => Store::open(path, options)?,
     };
     Ok(slot.insert(store))
-}
-
-/// The current time in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Privacy settings of `config`, for anything else that must redact (e.g.
-/// text read from transcripts during compression).
-pub fn privacy_options(config: &Config) -> PrivacyOptions {
-    PrivacyOptions {
-        extra_patterns: config
-            .privacy
-            .extra_patterns
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        secret_files: config.privacy.secret_files.clone(),
-        max_field_bytes: config.capture.max_field_bytes,
-        max_event_bytes: config.capture.max_event_bytes,
-    }
 }
 
 fn glob_set(key: &'static str, patterns: &[String]) -> Result<Option<GlobSet>, CaptureError> {
@@ -834,7 +772,7 @@ mod tests {
             "tool_input": {},
         })
         .to_string();
-        let capturer = Capturer::new(&Config::default()).unwrap();
+        let capturer = Capturer::new(&Config::default(), PrivacyOptions::default()).unwrap();
         for max in [usize::MAX, hook.len() - 10] {
             let input = read_input(hook.as_bytes(), max).unwrap();
             let Normalized::Record { record, .. } = capturer.normalize(None, &input, 1) else {

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use mnemo_capture::{Capturer, HookInput, Normalized, read_input};
 use mnemo_config::Config;
+use mnemo_privacy::PrivacyOptions;
 use mnemo_store::HookRecord;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -53,11 +54,12 @@ fn input(bytes: Vec<u8>, max: usize) -> HookInput {
     read_input(bytes.as_slice(), max).unwrap()
 }
 
-fn config(max_field_bytes: usize, max_event_bytes: usize) -> Config {
-    let mut config = Config::default();
-    config.capture.max_field_bytes = max_field_bytes;
-    config.capture.max_event_bytes = max_event_bytes;
-    config
+fn privacy(max_field_bytes: usize, max_event_bytes: usize) -> PrivacyOptions {
+    PrivacyOptions {
+        max_field_bytes,
+        max_event_bytes,
+        ..PrivacyOptions::default()
+    }
 }
 
 /// Every string a record would write to disk.
@@ -162,7 +164,7 @@ proptest! {
         caps in prop::sample::select(&[(16 * 1024, 256 * 1024), (256, 4096), (64, 1024)][..]),
     ) {
         let (max_field, max_event) = caps;
-        let capturer = Capturer::new(&config(max_field, max_event)).unwrap();
+        let capturer = Capturer::new(&Config::default(), privacy(max_field, max_event)).unwrap();
         let outcome = capturer.normalize(arg_event, &input(bytes, max_stdin), 1_000);
         check(&outcome, max_field, max_event);
     }
@@ -187,7 +189,7 @@ proptest! {
         // The event name is not text to keep: planting there only renames the event.
         prop_assume!(pointer != "/hook_event_name");
         *v.pointer_mut(&pointer).unwrap() = Value::String(planted);
-        let capturer = Capturer::new(&Config::default()).unwrap();
+        let capturer = Capturer::new(&Config::default(), PrivacyOptions::default()).unwrap();
         let outcome = capturer.normalize(None, &input(v.to_string().into_bytes(), usize::MAX), 1_000);
         check(&outcome, 16 * 1024, 256 * 1024);
         if let Normalized::Record { record, .. } = &outcome {

@@ -7,6 +7,7 @@
 //! so a wrong shape becomes a precise tool error instead of a protocol error.
 //! Field docs stay on one line each: they become the schema's descriptions.
 
+use mnemo_app::memory::Id;
 use mnemo_retrieve::RecordKind;
 use mnemo_store::OBSERVATION_TYPES;
 use schemars::JsonSchema;
@@ -30,6 +31,9 @@ pub(crate) struct SearchArgs {
     /// Project root path (e.g. /home/me/app) or project name; "*" for all projects. Default: the project this server was started in.
     #[serde(default)]
     pub project: Option<String>,
+    /// true: search every project (same as project "*"). Results then name their project.
+    #[serde(default)]
+    pub all_projects: Option<bool>,
     /// What to search: observations (default), sessions (session summaries) or prompts (the user's prompts); or observation types, comma-separated: bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
     #[serde(default, rename = "type")]
     #[schemars(with = "Option<String>")]
@@ -62,7 +66,7 @@ pub(crate) struct SearchArgs {
 /// `timeline` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub(crate) struct TimelineArgs {
-    /// The observation to center on: an id from search (123 or "#123").
+    /// The memory to center on: an id from search (123, "#123", or "#S2"/"#P3" for a session summary's or prompt's first memory).
     #[serde(default)]
     #[schemars(with = "Option<IdSchema>")]
     pub anchor: Option<Value>,
@@ -80,6 +84,9 @@ pub(crate) struct TimelineArgs {
     /// Project root path or name, "*" for all (for `query` and for the most recent memories; an anchor carries its own project). Default: the project this server was started in.
     #[serde(default)]
     pub project: Option<String>,
+    /// true: every project (same as project "*").
+    #[serde(default)]
+    pub all_projects: Option<bool>,
 }
 
 /// `get_observations` arguments.
@@ -115,7 +122,7 @@ pub(crate) enum Order {
     DateAsc,
 }
 
-/// An observation id: 123 or "#123".
+/// A record id: 123, "#123", "#S2" or "#P3".
 #[allow(dead_code)]
 #[derive(JsonSchema)]
 #[serde(untagged)]
@@ -210,6 +217,15 @@ pub(crate) fn observation_id(v: &Value, name: &str) -> Result<i64, String> {
             "{name} {} is not an observation id (use a number from search, like 123 or \"#123\")",
             shown(v)
         )),
+    }
+}
+
+/// The record a timeline centers on: an observation id (`12`, `"#12"`) or a
+/// summary's or prompt's (`"#S2"`, `"#P3"`).
+pub(crate) fn anchor(v: &Value) -> Result<Id, String> {
+    match v {
+        Value::String(s) => Id::parse(s).map_err(|e| format!("anchor: {e}")),
+        _ => observation_id(v, "anchor").map(Id::Observation),
     }
 }
 

@@ -1,17 +1,22 @@
-//! What each tool does, as plain blocking functions over the store: parse
-//! arguments, query, and render the text the model reads. The rmcp glue in
+//! What each tool does, as plain blocking functions: read the arguments,
+//! call the use case in `mnemo_app::memory`, and render the text the model
+//! reads. The rmcp glue in
 //! `lib.rs` runs them on the blocking pool and turns `Err` into a tool error.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use mnemo_privacy::{CleanReport, Redactor};
+use mnemo_app::memory::{
+    self, Found, Id, More, Order as Ordered, Scope, ScopeRequest, SearchRequest, Shown,
+    TimelineRequest,
+};
+use mnemo_app::parts::Parts;
 use mnemo_retrieve::provenance::Source;
 use mnemo_retrieve::quote::inline;
-use mnemo_retrieve::time::{iso, now_ms, utc_minute};
-use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind, SearchQuery, Searcher};
-use mnemo_store::{ProjectRef, Store, StoreOptions};
+use mnemo_retrieve::time::{iso, utc_minute};
+use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind};
+use mnemo_store::Store;
 use serde_json::{Value, json};
 
 use crate::args::{self, GetArgs, Order, RememberArgs, SearchArgs, Target, TimelineArgs};
@@ -24,73 +29,54 @@ const DEFAULT_DEPTH: usize = 3;
 const MAX_DEPTH: usize = 50;
 /// Largest number of ids `get_observations` takes at once.
 const MAX_IDS: usize = 100;
-/// Candidates fetched when results must be merged or re-ordered in memory
-/// (several files, or date order with a query).
-const WINDOW: usize = 2000;
 
 /// A tool's answer: text blocks, or a one-line error for the model.
 pub(crate) type Reply = Result<Vec<String>, String>;
 
+/// A use case's error as the one line the model reads.
+fn refused(err: memory::Error) -> String {
+    format!("{:#}", anyhow::Error::from(err))
+}
+
 /// Everything the tools need; shared by all calls.
 pub(crate) struct Memory {
-    pub db: PathBuf,
-    pub options: StoreOptions,
-    pub redactor: Redactor,
-    pub default_project: Option<String>,
-    /// Search with the configured embedder and its vectors in memory.
-    pub searcher: Arc<Searcher>,
+    /// The data directory's parts (long-lived: vectors kept in memory).
+    pub parts: Arc<Parts>,
+    /// The directory the session works in: calls naming no project cover
+    /// its project ([`memory::scope`]).
+    pub here: Option<PathBuf>,
+    /// The project root calls naming none cover instead (`mnemo mcp
+    /// --project`).
+    pub project: Option<String>,
 }
 
 impl Memory {
     /// A connection for one call. Opening is cheap, and the busy timeout
     /// bounds how long a locked database can hold a call up.
     fn open(&self) -> Result<Store, String> {
-        Store::open(&self.db, &self.options)
-            .map_err(|e| format!("cannot open the memory database: {e}"))
+        self.parts
+            .open_store()
+            .map_err(|e| format!("cannot open the memory database: {e:#}"))
     }
 
-    /// Hybrid search with the configured embedder.
-    fn find(&self, store: &Store, query: &SearchQuery) -> Result<Vec<Hit>, String> {
-        let (db, options) = (self.db.clone(), self.options.clone());
-        self.searcher
-            .search_shared(store, query, now_ms(), move || Store::open(&db, &options))
-            .map_err(|e| e.to_string())
+    /// What a call's `project` and `all_projects` mean.
+    fn scope_request(&self, project: Option<String>, all: Option<bool>) -> ScopeRequest {
+        let all_projects = all.unwrap_or(false);
+        ScopeRequest {
+            project: project.or_else(|| self.project.clone().filter(|_| !all_projects)),
+            all_projects,
+            here: self.here.clone(),
+        }
     }
 
-    /// The project a call is about: `None` is every project. An absent or
-    /// empty argument means the server's default project; `*` or `all` means
-    /// every project; a path is a project root; anything else is a project
-    /// name, looked up among the known roots.
-    fn project(&self, store: &Store, arg: Option<&str>) -> Result<Option<String>, String> {
-        let arg = arg.map(str::trim).filter(|a| !a.is_empty());
-        let Some(arg) = arg else {
-            return Ok(self.default_project.clone());
-        };
-        if arg == "*" || arg.eq_ignore_ascii_case("all") {
-            return Ok(None);
-        }
-        if arg.contains('/') {
-            let root = arg.trim_end_matches('/');
-            return Ok(Some(if root.is_empty() { "/" } else { root }.to_string()));
-        }
-        let roots: Vec<String> = store
-            .conn()
-            .prepare_cached("SELECT root FROM projects WHERE name = ?1 ORDER BY root")
-            .and_then(|mut stmt| {
-                stmt.query_map([arg], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .map_err(|e| format!("cannot read projects: {e}"))?;
-        match roots.as_slice() {
-            [root] => Ok(Some(root.clone())),
-            [] => Err(format!(
-                "no project named {arg:?}; give its root path, or \"*\" for all projects"
-            )),
-            several => Err(format!(
-                "several projects are named {arg:?} ({}); give the root path",
-                inline(&several.join(", "))
-            )),
-        }
+    /// The projects a call covers.
+    fn scope(
+        &self,
+        store: &Store,
+        project: Option<String>,
+        all: Option<bool>,
+    ) -> Result<Scope, String> {
+        memory::scope::resolve(store, &self.scope_request(project, all)).map_err(refused)
     }
 
     /// `search`: a compact index of matching observations.
@@ -101,125 +87,57 @@ impl Memory {
             .clamp(1, MAX_LIMIT);
         let offset = args::count(a.offset.as_ref(), "offset")?.unwrap_or(0);
         let target = args::search_target(a.kind.as_ref(), a.obs_type.as_ref())?;
-        let concepts = args::words(a.concepts.as_ref(), "concepts")?;
-        let mut files = args::words(a.files.as_ref(), "files")?;
-        let since = args::time_bound(a.date_start.as_ref(), "dateStart", false)?;
-        let until = args::time_bound(a.date_end.as_ref(), "dateEnd", true)?;
-        if let (Some(s), Some(u)) = (since, until)
+        let store = self.open()?;
+        let scope = self.scope(&store, a.project, a.all_projects)?;
+        let mut request = SearchRequest {
+            concepts: args::words(a.concepts.as_ref(), "concepts")?,
+            files: args::words(a.files.as_ref(), "files")?,
+            since: args::time_bound(a.date_start.as_ref(), "dateStart", false)?,
+            until: args::time_bound(a.date_end.as_ref(), "dateEnd", true)?,
+            offset,
+            order: a.order_by.map(|order| match order {
+                Order::Relevance => Ordered::Relevance,
+                Order::DateDesc => Ordered::NewestFirst,
+                Order::DateAsc => Ordered::OldestFirst,
+            }),
+            ..SearchRequest::new(text.clone(), scope.clone(), limit)
+        };
+        if let (Some(s), Some(u)) = (request.since, request.until)
             && s > u
         {
             return Err("dateStart is after dateEnd".into());
         }
-        let order = match a.order_by {
-            Some(Order::Relevance) | None if !text.is_empty() => Order::Relevance,
-            Some(Order::Relevance) | None => Order::DateDesc,
-            Some(order) => order,
-        };
-        let store = self.open()?;
-        let project = self.project(&store, a.project.as_deref())?;
         let types = match target {
             Target::Observations(types) => types,
             Target::Records(kind) => {
-                let query = SearchQuery {
-                    text: text.clone(),
-                    project: project.clone(),
-                    since,
-                    until,
-                    limit,
-                    offset,
-                    ..SearchQuery::default()
-                };
-                let hits = mnemo_retrieve::search_records(&store, kind, &query)
-                    .map_err(|e| e.to_string())?;
-                return Ok(vec![records_index(
-                    kind,
-                    &hits,
-                    &text,
-                    project.as_deref(),
-                    limit,
-                    offset,
-                )]);
+                let found = memory::search_records(&store, kind, &request).map_err(refused)?;
+                return Ok(vec![records_index(kind, &found, &text, &scope, offset)]);
             }
         };
-        let mut query = SearchQuery {
-            text: text.clone(),
-            project: project.clone(),
-            types,
-            concepts,
-            file: None,
-            since,
-            until,
-            limit,
-            offset,
-        };
-        // `mnemo_retrieve::search` orders by relevance with text and by date
-        // (newest first) without; it filters on one file. Anything else is
-        // merged and ordered here, over the best WINDOW candidates.
-        let native = files.len() <= 1
-            && match order {
-                Order::Relevance => true,
-                Order::DateDesc => text.is_empty(),
-                Order::DateAsc => false,
-            };
-        let hits = if native {
-            query.file = files.pop();
-            self.find(&store, &query)?
-        } else {
-            let mut all: Vec<Hit> = Vec::new();
-            let mut seen = HashSet::new();
-            let filters: Vec<Option<String>> = if files.is_empty() {
-                vec![None]
-            } else {
-                files.into_iter().map(Some).collect()
-            };
-            for file in filters {
-                let q = SearchQuery {
-                    file,
-                    limit: WINDOW,
-                    offset: 0,
-                    ..query.clone()
-                };
-                for hit in self.find(&store, &q)? {
-                    if seen.insert(hit.id) {
-                        all.push(hit);
-                    }
-                }
-            }
-            match order {
-                Order::Relevance => all.sort_by(|a, b| {
-                    b.score
-                        .total_cmp(&a.score)
-                        .then(b.created_at.cmp(&a.created_at))
-                }),
-                Order::DateDesc => all.sort_by_key(|h| std::cmp::Reverse((h.created_at, h.id))),
-                Order::DateAsc => all.sort_by_key(|h| (h.created_at, h.id)),
-            }
-            all.into_iter().skip(offset).take(limit).collect()
-        };
-        let scope = match &project {
-            Some(root) => format!("in {}", inline(root)),
-            None => "across all projects".to_string(),
-        };
+        request.types = types;
+        let found = memory::search(&self.parts, &store, &request).map_err(refused)?;
+        let scope_text = scope_text(&scope);
         let about = if text.is_empty() {
             String::new()
         } else {
             format!(" for {text:?}")
         };
+        let hits = &found.hits;
         if hits.is_empty() {
-            let mut msg = format!("No memories found{about} {scope}");
+            let mut msg = format!("No memories found{about} {scope_text}");
             if offset > 0 {
                 msg.push_str(&format!(" past the first {offset}"));
             }
             msg.push('.');
-            if project.is_some() {
-                msg.push_str(" Pass project \"*\" to search all projects.");
+            if !scope.spans_projects() {
+                msg.push_str(" Pass all_projects true to search all projects.");
             }
             return Ok(vec![msg]);
         }
-        let order_name = match order {
-            Order::Relevance => "best first",
-            Order::DateDesc => "newest first",
-            Order::DateAsc => "oldest first",
+        let order_name = match found.order {
+            Ordered::Relevance => "best first",
+            Ordered::NewestFirst => "newest first",
+            Ordered::OldestFirst => "oldest first",
         };
         let range = if offset > 0 {
             format!(", results {}-{}", offset + 1, offset + hits.len())
@@ -227,20 +145,15 @@ impl Memory {
             String::new()
         };
         let mut out = format!(
-            "{} memories{about} {scope} ({order_name}{range}):\n",
+            "{} memories{about} {scope_text} ({order_name}{range}):\n",
             hits.len()
         );
-        for h in &hits {
-            out.push_str(&index_line(h));
+        for h in hits {
+            out.push_str(&index_line(h, scope.spans_projects()));
             out.push('\n');
         }
-        out.push_str(&details_hint(&hits));
-        if hits.len() == limit {
-            out.push_str(&format!(
-                " More may match: search again with offset {}.",
-                offset + limit
-            ));
-        }
+        out.push_str(&details_hint(hits));
+        out.push_str(&more_line(found.more, offset + hits.len()));
         Ok(vec![out])
     }
 
@@ -252,44 +165,25 @@ impl Memory {
         let after = args::count(a.depth_after.as_ref(), "depth_after")?
             .unwrap_or(DEFAULT_DEPTH)
             .min(MAX_DEPTH);
-        let explicit = match a.anchor.as_ref().filter(|v| !v.is_null()) {
-            Some(v) => Some(args::observation_id(v, "anchor")?),
+        let around = match a.anchor.as_ref().filter(|v| !v.is_null()) {
+            Some(v) => Some(args::anchor(v)?),
             None => None,
         };
         let store = self.open()?;
-        let project = self.project(&store, a.project.as_deref())?;
-        let query = a.query.as_deref().map(str::trim).unwrap_or("");
-        let anchor = match explicit {
-            Some(id) => Some(id),
-            None if !query.is_empty() => {
-                let best = SearchQuery {
-                    text: query.to_string(),
-                    project: project.clone(),
-                    limit: 1,
-                    ..SearchQuery::default()
-                };
-                match self.find(&store, &best)?.first() {
-                    Some(hit) => Some(hit.id),
-                    None => {
-                        return Ok(vec![format!(
-                            "No memories found for {query:?} {}; nothing to center a timeline on.",
-                            match &project {
-                                Some(root) => format!("in {}", inline(root)),
-                                None => "across all projects".into(),
-                            }
-                        )]);
-                    }
-                }
-            }
-            None => None,
+        let scope = self.scope(&store, a.project, a.all_projects)?;
+        let request = TimelineRequest {
+            around,
+            query: a.query,
+            scope: scope.clone(),
+            before,
+            after,
         };
-        let hits = mnemo_retrieve::timeline(&store, anchor, project.as_deref(), before, after)
-            .map_err(|e| e.to_string())?;
-        let mut out = match anchor {
+        let timeline = memory::timeline(&self.parts, &store, &request).map_err(refused)?;
+        let hits = &timeline.hits;
+        let several = scope.spans_projects() && timeline.anchor.is_none();
+        let mut out = match timeline.anchor {
             Some(id) => {
-                let Some(at) = hits.iter().position(|h| h.id == id) else {
-                    return Err(format!("no observation #{id}"));
-                };
+                let at = hits.iter().position(|h| h.id == id).unwrap_or(0);
                 let root = inline(hits[at].project.as_deref().unwrap_or("no project"));
                 format!(
                     "Timeline around #{id} ({root}): {at} before, {} after, oldest first:\n",
@@ -300,20 +194,17 @@ impl Memory {
             None => format!(
                 "The {} most recent memories {}, oldest first:\n",
                 hits.len(),
-                match &project {
-                    Some(root) => format!("in {}", inline(root)),
-                    None => "across all projects".into(),
-                }
+                scope_text(&scope)
             ),
         };
-        for h in &hits {
-            out.push_str(&index_line(h));
-            if Some(h.id) == anchor {
+        for h in hits {
+            out.push_str(&index_line(h, several));
+            if Some(h.id) == timeline.anchor {
                 out.push_str("  <- anchor");
             }
             out.push('\n');
         }
-        out.push_str(&details_hint(&hits));
+        out.push_str(&details_hint(hits));
         Ok(vec![out])
     }
 
@@ -328,29 +219,22 @@ impl Memory {
                 ids.len()
             ));
         }
+        let ids: Vec<Id> = ids.into_iter().map(Id::Observation).collect();
         let store = self.open()?;
-        let found = mnemo_retrieve::get_observations(&store, &ids).map_err(|e| e.to_string())?;
-        let missing: Vec<String> = ids
+        let showing = memory::show(&store, &ids).map_err(refused)?;
+        let records: Vec<Value> = showing
+            .found
             .iter()
-            .filter(|id| !found.iter().any(|o| o.id == **id))
-            .map(|id| format!("#{id}"))
-            .collect();
-        if found.is_empty() {
-            return Err(format!("no observation with id {}", missing.join(", ")));
-        }
-        let records = found
-            .iter()
-            .map(|o| {
-                let sources =
-                    mnemo_retrieve::provenance::sources(&store, o.id, o.project.as_deref())
-                        .map_err(|e| e.to_string())?;
-                Ok(record(o, &sources))
+            .filter_map(|shown| match shown {
+                Shown::Observation(o, sources) => Some(record(o, sources)),
+                Shown::Record(..) => None,
             })
-            .collect::<Result<Vec<Value>, String>>()?;
+            .collect();
         let mut blocks = vec![
             serde_json::to_string_pretty(&records).map_err(|e| format!("cannot render: {e}"))?,
         ];
-        if !missing.is_empty() {
+        if !showing.missing.is_empty() {
+            let missing: Vec<String> = showing.missing.iter().map(Id::to_string).collect();
             blocks.push(format!("Not found: {}.", missing.join(", ")));
         }
         Ok(blocks)
@@ -358,92 +242,92 @@ impl Memory {
 
     /// `remember`: store a note written by the model or the user, redacted.
     pub(crate) fn remember(&self, a: RememberArgs) -> Reply {
-        let kind = args::observation_type(a.kind.as_deref())?;
-        if a.text.trim().is_empty() {
-            return Err("text is empty: give what to remember".into());
-        }
-        let mut report = CleanReport::default();
-        let observation = mnemo_compress::note(
-            &self.redactor,
-            &kind,
-            &a.text,
-            a.title.as_deref(),
-            &mut report,
-        );
-        if matches!(a.project.as_deref().map(str::trim), Some("*" | "all")) {
-            return Err("remember needs one project, not all of them".into());
-        }
+        let note = memory::Note {
+            kind: Some(args::observation_type(a.kind.as_deref())?),
+            text: a.text,
+            title: a.title,
+            scope: self.scope_request(a.project, None),
+        };
         let mut store = self.open()?;
-        let project = self
-            .project(&store, a.project.as_deref())?
-            .map(|root| ProjectRef {
-                name: root
-                    .rsplit('/')
-                    .find(|part| !part.is_empty())
-                    .unwrap_or(&root)
-                    .to_string(),
-                root,
-            });
-        let id = store
-            .remember(project.as_ref(), &observation, now_ms())
-            .map_err(|e| e.to_string())?;
-        if let Some(embedder) = self.searcher.embedder() {
-            // Best effort: a note without a vector is still found by full
-            // text, and the next writer embeds it.
-            let _ = mnemo_retrieve::vectors::embed_pending(&mut store, embedder, 10);
-        }
-        let redacted = match report.total_redactions() + report.private_spans {
+        let remembered = memory::remember(&self.parts, &mut store, &note).map_err(refused)?;
+        let redacted = match remembered.removed {
             0 => String::new(),
             n => format!(" ({n} secret or private part(s) removed before storing)"),
         };
-        let place = project
+        let place = remembered
+            .project
             .as_ref()
             .map_or("no project".into(), |p| inline(&p.root).into_owned());
-        Ok(vec![match id {
+        Ok(vec![match remembered.id {
             Some(id) => format!("Remembered as #{id} in {place}{redacted}."),
             None => "Already remembered: an identical memory exists.".to_string(),
         }])
     }
 }
 
-/// `#12 | 2026-11-23 14:03 | bugfix | Fixed … | ~120 tokens`
-fn index_line(h: &Hit) -> String {
-    format!(
+/// "in /src/shop" or "across all projects".
+fn scope_text(scope: &Scope) -> String {
+    match scope.root() {
+        Some(root) => format!("in {}", inline(root)),
+        None => "across all projects".to_string(),
+    }
+}
+
+/// " 12 more: search again with offset 20.", or nothing on the last page.
+fn more_line(more: More, next_offset: usize) -> String {
+    match more {
+        More { count: 0, .. } => String::new(),
+        More { count, at_least } => format!(
+            " {}{count} more: search again with offset {next_offset}.",
+            if at_least { "At least " } else { "" }
+        ),
+    }
+}
+
+/// `#12 | 2026-11-23 14:03 | bugfix | Fixed … | ~120 tokens`, and
+/// `| /src/shop` when results come from several projects.
+fn index_line(h: &Hit, several: bool) -> String {
+    let mut line = format!(
         "#{} | {} | {} | {} | ~{} tokens",
         h.id,
         utc_minute(h.created_at),
         h.kind,
         inline(&h.title),
         h.tokens
-    )
+    );
+    if several {
+        line.push_str(&format!(
+            " | {}",
+            inline(h.project.as_deref().unwrap_or("no project"))
+        ));
+    }
+    line
 }
 
 /// The index of summaries or prompts found: each is short enough to read in
 /// the index itself, so there is nothing further to fetch.
 fn records_index(
     kind: RecordKind,
-    hits: &[RecordHit],
+    found: &Found<RecordHit>,
     text: &str,
-    project: Option<&str>,
-    limit: usize,
+    scope: &Scope,
     offset: usize,
 ) -> String {
     let what = match kind {
         RecordKind::Session => "session summaries",
         RecordKind::Prompt => "prompts",
     };
-    let scope = project.map_or("across all projects".to_string(), |root| {
-        format!("in {}", inline(root))
-    });
     let about = if text.is_empty() {
         " (newest first)".to_string()
     } else {
         format!(" for {text:?} (best first)")
     };
+    let scope_text = scope_text(scope);
+    let hits = &found.hits;
     if hits.is_empty() {
-        return format!("No {what} found{about} {scope}.");
+        return format!("No {what} found{about} {scope_text}.");
     }
-    let mut out = format!("{} {what}{about} {scope}:\n", hits.len());
+    let mut out = format!("{} {what}{about} {scope_text}:\n", hits.len());
     for h in hits {
         out.push_str(&format!(
             "#{}{} | {} | {}",
@@ -455,14 +339,15 @@ fn records_index(
         if !h.detail.is_empty() {
             out.push_str(&format!(" — {}", clip(&inline(&h.detail), 240)));
         }
+        if scope.spans_projects() {
+            out.push_str(&format!(
+                " | {}",
+                inline(h.project.as_deref().unwrap_or("no project"))
+            ));
+        }
         out.push('\n');
     }
-    if hits.len() == limit {
-        out.push_str(&format!(
-            "More may match: search again with offset {}.",
-            offset + limit
-        ));
-    }
+    out.push_str(more_line(found.more, offset + hits.len()).trim_start());
     out
 }
 

@@ -152,7 +152,8 @@ fn main() {
                 ],
             );
             latencies.push(started.elapsed());
-            let hits: Vec<Value> = serde_json::from_str(&out).expect("search JSON");
+            let answer: Value = serde_json::from_str(&out).expect("search JSON");
+            let hits = answer["items"].as_array().expect("search items");
             let found: Vec<bool> = hits
                 .iter()
                 .map(|h| {

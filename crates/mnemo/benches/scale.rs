@@ -372,7 +372,7 @@ fn cli(home: &Path, observations: i64, report: &mut Report) {
         "mnemo search (all projects)",
         10,
         CLI_SEARCH_ALL_MS,
-        &|i| vec!["search".into(), query(i)],
+        &|i| vec!["search".into(), query(i), "--all-projects".into()],
     );
     let id = |i: usize| (1 + (i as i64 * 7919) % observations).to_string();
     repeat(home, report, "mnemo show ID", 20, CLI_LOOKUP_MS, &|i| {

@@ -35,7 +35,15 @@ fn main() {
     let events = add_sessions(&home, count / OBSERVATIONS_PER_PROMPT);
 
     let file = tmp.path().join("export.jsonl");
-    let export = run(&home, &["export", "--output", file.to_str().unwrap()]);
+    let export = run(
+        &home,
+        &[
+            "export",
+            "--all-projects",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+    );
     let bytes = std::fs::metadata(&file).expect("export").len();
     // Counted, not kept: a child's peak memory includes its parent's until
     // it execs, so this process must stay small while it spawns mnemo.
@@ -81,7 +89,15 @@ fn main() {
     );
 
     let again = tmp.path().join("again.jsonl");
-    run(&restored, &["export", "--output", again.to_str().unwrap()]);
+    run(
+        &restored,
+        &[
+            "export",
+            "--all-projects",
+            "--output",
+            again.to_str().unwrap(),
+        ],
+    );
     let records = |path: &Path| {
         let text = std::fs::read_to_string(path).expect("read");
         text.split_once('\n').map_or("", |(_, r)| r).to_string()

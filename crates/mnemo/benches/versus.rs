@@ -459,7 +459,7 @@ fn search(setup: &Setup, size: usize, serve: &MnemoServe, home: &Path) -> Vec<Ro
         .map(|q| {
             spawn_once(
                 BIN,
-                &["search", q, "--limit", "20"],
+                &["search", q, "--limit", "20", "--all-projects"],
                 &[("MNEMO_HOME", home)],
                 b"",
             )

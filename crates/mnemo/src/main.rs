@@ -53,49 +53,20 @@ enum Command {
     Search(commands::search::Request),
     /// Print exactly what SessionStart injects for a project.
     Context {
-        /// A directory inside the project (default: the current directory).
+        /// A directory inside the project, or a project's root or name
+        /// (default: the current directory's project).
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
     /// Memories in time order around one (or the newest).
-    Timeline {
-        /// The observation to center on (as printed by search).
-        #[arg(long)]
-        around: Option<String>,
-        /// Only this project (a directory inside it), when not centering.
-        #[arg(long)]
-        project: Option<std::path::PathBuf>,
-        /// How many older memories to show before the centre one.
-        #[arg(long, default_value_t = 5)]
-        before: usize,
-        /// How many newer memories to show after the centre one.
-        #[arg(long, default_value_t = 5)]
-        after: usize,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Timeline(commands::search::TimelineArgs),
     /// Keep something in memory yourself.
-    Remember {
-        /// What to remember.
-        text: Vec<String>,
-        /// A title (default: the first sentence).
-        #[arg(long)]
-        title: Option<String>,
-        /// bugfix, feature, refactor, change, discovery, decision, security_alert, security_note.
-        #[arg(long = "type", default_value = "discovery")]
-        kind: String,
-        /// The project (a directory inside it; default: the current directory).
-        #[arg(long)]
-        project: Option<std::path::PathBuf>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Remember(commands::search::RememberArgs),
     /// Forget observations: they leave search, context and recall at once
     /// (kept in the file until then, so `--undo` brings them back).
     Forget {
         /// Observation ids (as printed by search, with or without `#`).
+        #[arg(required = true)]
         ids: Vec<String>,
         /// Bring forgotten observations back instead.
         #[arg(long)]
@@ -103,7 +74,9 @@ enum Command {
     },
     /// Show observations in full.
     Show {
-        /// Observation ids (as printed by search, with or without `#`).
+        /// Ids as printed by search or timeline: observations (`#12`),
+        /// session summaries (`#S2`), prompts (`#P3`); the `#` is optional.
+        #[arg(required = true)]
         ids: Vec<String>,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -130,9 +103,8 @@ enum Command {
     /// versioned JSON-lines archive for backups and moving machines
     /// (docs/EXPORT.md); `mnemo import FILE` reads it back.
     Export {
-        /// Only this project (a directory inside it) and what its records refer to.
-        #[arg(long)]
-        project: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        scope: commands::search::ScopeFlags,
         /// The file to write (atomically, owner-only); stdout by default or with `-`.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
@@ -146,7 +118,8 @@ enum Command {
     /// Serve mnemo's memory tools over MCP (stdio), for Claude Code.
     Mcp {
         /// The project that calls naming none are about (a directory inside
-        /// it; default: the current directory).
+        /// it, or a project's root or name; default: the current
+        /// directory's project, or every project outside one).
         #[arg(long)]
         project: Option<std::path::PathBuf>,
     },
@@ -225,42 +198,19 @@ fn main() -> ExitCode {
         Command::Context { project } => {
             commands::report(commands::context::run(project.as_deref()))
         }
-        Command::Timeline {
-            around,
-            project,
-            before,
-            after,
-            json,
-        } => commands::report(commands::search::timeline(
-            around.as_deref(),
-            project.as_deref(),
-            (before, after),
-            json,
-        )),
-        Command::Remember {
-            text,
-            title,
-            kind,
-            project,
-            json,
-        } => commands::report(commands::search::remember(
-            &text.join(" "),
-            title,
-            &kind,
-            project.as_deref(),
-            json,
-        )),
+        Command::Timeline(args) => commands::report(commands::search::timeline(args)),
+        Command::Remember(args) => commands::report(commands::search::remember(args)),
         Command::Show { ids, json } => commands::report(commands::search::show(&ids, json)),
         Command::Compress { json } => commands::report(commands::compress::run(json)),
         Command::Worker { once, background } => {
             commands::report(commands::worker::run(once, background))
         }
         Command::Export {
-            project,
+            scope,
             output,
             format,
         } => commands::report(if format == "jsonl" {
-            commands::transfer::export(project.as_deref(), output.as_deref())
+            commands::transfer::export(&scope, output.as_deref())
         } else {
             Err(anyhow::anyhow!(
                 "unknown export format {format:?} (supported: jsonl)"

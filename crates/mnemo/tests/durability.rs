@@ -490,7 +490,7 @@ fn an_older_schema_is_migrated_in_place_keeping_everything() {
         .command(&["search", "websocket reconnect", "--json"])
         .output()
         .unwrap();
-    let hits: Value = serde_json::from_slice(&found.stdout).unwrap();
+    let hits: Value = serde_json::from_slice::<Value>(&found.stdout).unwrap()["items"].clone();
     assert!(
         !hits.as_array().unwrap().is_empty(),
         "{}",

@@ -679,7 +679,7 @@ fn the_current_schema_imports_everything_once() {
     );
 
     // Through the CLI: search and show.
-    let hits = env.ok_json(&["search", "sensitive note", "--json"]);
+    let hits = env.ok_json(&["search", "sensitive note", "--json"])["items"].clone();
     let hit = hits
         .as_array()
         .unwrap()
@@ -698,7 +698,8 @@ fn the_current_schema_imports_everything_once() {
         "--project",
         f.api.to_str().unwrap(),
         "--json",
-    ]);
+    ])["items"]
+        .clone();
     assert!(
         in_api.to_string().contains("Token found in deploy script"),
         "{in_api}"

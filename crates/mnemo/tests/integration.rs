@@ -10,6 +10,7 @@ mod cli;
 mod compression;
 mod context;
 mod demo;
+mod display;
 mod doctor;
 mod durability;
 mod enrichment;

@@ -498,3 +498,73 @@ fn stdout_is_only_protocol_and_eof_ends_the_server() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.is_empty(), "stderr: {stderr}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_project_on_request_counted_pages_and_one_recipe_for_notes() {
+    let env = fib_memories();
+    let shop = env.project.to_str().unwrap().to_string();
+    for i in 0..12 {
+        let note = format!("Zebra crossing number {i} was repainted");
+        env.ok(&["remember", "--project", &shop, &note]);
+    }
+    let (client, _) = connect(&env, &[]).await;
+    // The server's project; past the page, how many more.
+    let page = ok(&client, "search", json!({"query": "zebra", "limit": 5})).await;
+    assert_eq!(index_ids(&page).len(), 5, "{page}");
+    assert!(
+        page.contains(" 7 more: search again with offset 5."),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("| {shop}")), "one project: {page}");
+    let last = ok(&client, "search", json!({"query": "zebra", "offset": 10})).await;
+    assert!(!last.contains("more:"), "{last}");
+    // Every project, each line naming its own.
+    let all = ok(
+        &client,
+        "search",
+        json!({"query": "fibonacci", "all_projects": true}),
+    )
+    .await;
+    let lines: Vec<&str> = all.lines().filter(|l| l.starts_with('#')).collect();
+    assert!(!lines.is_empty(), "{all}");
+    assert!(
+        lines.iter().all(|l| l.ends_with(&format!("| {FIB}"))),
+        "{all}"
+    );
+    let m = refused(
+        &client,
+        "search",
+        json!({"query": "x", "all_projects": true, "project": "fib-cli"}),
+    )
+    .await;
+    assert!(m.contains("choose one"), "{m}");
+    // A summary's id centers a timeline on its turn.
+    let sessions = ok(
+        &client,
+        "search",
+        json!({"query": "fibonacci", "type": "sessions", "project": "*"}),
+    )
+    .await;
+    let summary = sessions
+        .lines()
+        .find_map(|l| l.strip_prefix("#S")?.split(" | ").next())
+        .unwrap_or_else(|| panic!("{sessions}"));
+    let around = ok(
+        &client,
+        "timeline",
+        json!({"anchor": format!("#S{summary}")}),
+    )
+    .await;
+    assert!(around.contains("<- anchor"), "{around}");
+    let m = refused(&client, "timeline", json!({"anchor": "#S99999"})).await;
+    assert_eq!(m, "no session summary #S99999");
+    // A note the CLI stored is the same note through MCP: one recipe.
+    let again = ok(
+        &client,
+        "remember",
+        json!({"text": "Zebra crossing number 3 was repainted"}),
+    )
+    .await;
+    assert!(again.starts_with("Already remembered"), "{again}");
+    client.cancel().await.unwrap();
+}

@@ -30,7 +30,8 @@ fn the_fibonacci_bug_is_found_and_shown() {
         "search",
         "Tell me about the fibonacci bug we fixed last time",
         "--json",
-    ]);
+    ])["items"]
+        .clone();
     let first = &hits[0];
     assert_eq!(first["type"], "bugfix", "{hits}");
     let id = first["id"].as_i64().unwrap().to_string();
@@ -41,7 +42,8 @@ fn the_fibonacci_bug_is_found_and_shown() {
         "{text}"
     );
     // Filters.
-    let features = env.ok_json(&["search", "fibonacci", "--type", "feature", "--json"]);
+    let features =
+        env.ok_json(&["search", "fibonacci", "--type", "feature", "--json"])["items"].clone();
     assert!(
         features
             .as_array()
@@ -49,7 +51,8 @@ fn the_fibonacci_bug_is_found_and_shown() {
             .iter()
             .all(|h| h["type"] == "feature")
     );
-    let by_file = env.ok_json(&["search", "--file", "test_fibonacci.py", "--json"]);
+    let by_file =
+        env.ok_json(&["search", "--file", "test_fibonacci.py", "--json"])["items"].clone();
     assert_eq!(by_file.as_array().unwrap().len(), 1);
     // Human output points at `show`, in plain text when not on a terminal.
     let out = env.command(&["search", "recursion"]).output().unwrap();
@@ -69,14 +72,15 @@ fn the_fibonacci_bug_is_found_and_shown() {
 #[test]
 fn a_short_query_naming_a_kind_prefers_that_kind() {
     let env = fib_memories();
-    let hits = env.ok_json(&["search", "fibonacci bug", "--json"]);
+    let hits = env.ok_json(&["search", "fibonacci bug", "--json"])["items"].clone();
     assert_eq!(hits[0]["type"], "bugfix", "{hits}");
 }
 
 #[test]
 fn prompts_sessions_and_dates() {
     let env = fib_memories();
-    let prompts = env.ok_json(&["search", "--in", "prompts", "traceback", "--json"]);
+    let prompts =
+        env.ok_json(&["search", "--in", "prompts", "traceback", "--json"])["items"].clone();
     assert_eq!(prompts.as_array().unwrap().len(), 1, "{prompts}");
     assert!(
         prompts[0]["title"]
@@ -84,13 +88,16 @@ fn prompts_sessions_and_dates() {
             .unwrap()
             .contains("crashes with a giant traceback")
     );
-    let sessions = env.ok_json(&["search", "--in", "sessions", "--json"]);
+    let sessions = env.ok_json(&["search", "--in", "sessions", "--json"])["items"].clone();
     assert_eq!(sessions.as_array().unwrap().len(), 3, "{sessions}");
-    let future = env.ok_json(&["search", "fibonacci", "--since", "2999-01-01", "--json"]);
+    let future =
+        env.ok_json(&["search", "fibonacci", "--since", "2999-01-01", "--json"])["items"].clone();
     assert_eq!(future, json!([]));
-    let past = env.ok_json(&["search", "fibonacci", "--until", "2000-01-01", "--json"]);
+    let past =
+        env.ok_json(&["search", "fibonacci", "--until", "2000-01-01", "--json"])["items"].clone();
     assert_eq!(past, json!([]));
-    let all = env.ok_json(&["search", "fibonacci", "--since", "2000-01-01", "--json"]);
+    let all =
+        env.ok_json(&["search", "fibonacci", "--since", "2000-01-01", "--json"])["items"].clone();
     assert!(!all.as_array().unwrap().is_empty());
     let out = env
         .command(&["search", "x", "--since", "last week"])
@@ -157,10 +164,11 @@ fn remember_and_timeline() {
     assert_eq!(full[0]["type"], "decision");
     assert_eq!(full[0]["generated_by"], "user");
     assert!(!full[0].to_string().contains(&token), "redacted");
-    let hits = env.ok_json(&["search", "target-cpu native", "--json"]);
+    let hits = env.ok_json(&["search", "target-cpu native", "--json"])["items"].clone();
     assert_eq!(hits[0]["id"].as_i64(), Some(id));
     // The timeline around the bugfix shows its neighbours in order.
-    let bug = env.ok_json(&["search", "fibonacci bug", "--type", "bugfix", "--json"])[0]["id"]
+    let bug = env.ok_json(&["search", "fibonacci bug", "--type", "bugfix", "--json"])["items"]
+        .clone()[0]["id"]
         .as_i64()
         .unwrap();
     let around = env.ok_json(&[
@@ -225,7 +233,7 @@ fn vectors_find_memories_that_share_no_word_with_the_query() {
         ("authentication credentials too old", NOTES[1]),
         ("postgres library", NOTES[0]),
     ] {
-        let hits = env.ok_json(&["search", query, "--json"]);
+        let hits = env.ok_json(&["search", query, "--json"])["items"].clone();
         assert_eq!(
             titles(&hits).first().map(String::as_str),
             Some(expected),
@@ -238,7 +246,8 @@ fn vectors_find_memories_that_share_no_word_with_the_query() {
         String::from_utf8_lossy(&out.stdout)
             .starts_with("4 memories embedded with minilm-l6-static")
     );
-    let hits = env.ok_json(&["search", "authentication credentials too old", "--json"]);
+    let hits =
+        env.ok_json(&["search", "authentication credentials too old", "--json"])["items"].clone();
     assert_eq!(titles(&hits)[0], NOTES[1]);
 }
 
@@ -248,11 +257,11 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
     remember_notes(&off);
     assert_eq!(off.count("SELECT count(*) FROM observation_vectors"), 0);
     assert_eq!(
-        off.ok_json(&["search", "authentication credentials too old", "--json"]),
+        off.ok_json(&["search", "authentication credentials too old", "--json"])["items"].clone(),
         json!([])
     );
     assert_eq!(
-        titles(&off.ok_json(&["search", "expired", "--json"])),
+        titles(&off.ok_json(&["search", "expired", "--json"])["items"].clone()),
         [NOTES[1]]
     );
     let out = off.command(&["reindex"]).output().unwrap();
@@ -275,7 +284,7 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
         (Some(0), Some(4))
     );
     assert_eq!(
-        titles(&down.ok_json(&["search", "asyncpg", "--json"])),
+        titles(&down.ok_json(&["search", "asyncpg", "--json"])["items"].clone()),
         [NOTES[0]]
     );
     let out = down.command(&["reindex"]).output().unwrap();
@@ -292,7 +301,7 @@ fn without_vectors_search_is_full_text_and_nothing_is_lost() {
 fn forget_and_undo_from_the_command_line() {
     let env = Env::new();
     remember_notes(&env);
-    let hits = env.ok_json(&["search", "asyncpg", "--json"]);
+    let hits = env.ok_json(&["search", "asyncpg", "--json"])["items"].clone();
     let id = hits[0]["id"].as_i64().unwrap().to_string();
     let out = env
         .command(&["forget", &format!("#{id}")])
@@ -305,19 +314,27 @@ fn forget_and_undo_from_the_command_line() {
         )),
         "{said}"
     );
-    assert_eq!(env.ok_json(&["search", "asyncpg", "--json"]), json!([]));
-    assert!(
-        env.ok_json(&["show", &id, "--json"])
-            .as_array()
-            .unwrap()
-            .is_empty()
+    assert_eq!(
+        env.ok_json(&["search", "asyncpg", "--json"])["items"].clone(),
+        json!([])
+    );
+    // A forgotten memory is not found, and forgetting it again is an error.
+    let shown = env.command(&["show", &id, "--json"]).output().unwrap();
+    assert!(!shown.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stderr).trim(),
+        format!("mnemo: no observation #{id}")
     );
     let again = env.command(&["forget", &id]).output().unwrap();
-    assert!(String::from_utf8_lossy(&again.stdout).starts_with("Nothing changed"));
+    assert!(!again.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr).trim(),
+        format!("mnemo: no live observation #{id}")
+    );
     let out = env.command(&["forget", "--undo", &id]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("Restored #{id}")));
     assert_eq!(
-        titles(&env.ok_json(&["search", "asyncpg", "--json"])),
+        titles(&env.ok_json(&["search", "asyncpg", "--json"])["items"].clone()),
         [NOTES[0]]
     );
     let bad = env.command(&["forget", "nope"]).output().unwrap();
@@ -367,7 +384,7 @@ fn imported_chat(env: &Env) {
 }
 
 fn refs(env: &Env, query: &str) -> Vec<String> {
-    let hits = env.ok_json(&["search", "--json", "--project", "/chat", query]);
+    let hits = env.ok_json(&["search", "--json", "--project", "/chat", query])["items"].clone();
     hits.as_array()
         .unwrap()
         .iter()

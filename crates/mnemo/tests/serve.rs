@@ -396,7 +396,11 @@ fn browse_search_and_inspect_memories() {
         .output()
         .unwrap();
     let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
-    assert_eq!(ids(&found["items"]), ids(&cli), "same search as the CLI");
+    assert_eq!(
+        ids(&found["items"]),
+        ids(&cli["items"]),
+        "same search as the CLI"
+    );
     let scoped = server.get("/api/search?q=fib&type=feature");
     assert!(
         scoped["items"]
@@ -923,5 +927,55 @@ fn duplicate_missing_and_conflicting_hosts_are_refused() {
             &format!("evil.example:{port}")
         ),
         403
+    );
+}
+
+#[test]
+fn search_counts_what_lies_past_the_page_and_the_api_shares_the_cli_rules() {
+    let env = seeded();
+    let server = env.serve();
+    let billing = server.get("/api/search?q=tax%20rounding&limit=1");
+    assert_eq!(billing["items"].as_array().unwrap().len(), 1);
+    assert_eq!(billing["more"], json!({"count": 0, "at_least": false}));
+    let recent = server.get("/api/search?limit=1");
+    assert_eq!(recent["items"].as_array().unwrap().len(), 1);
+    assert!(recent["more"]["count"].as_u64().unwrap() >= 4, "{recent}");
+    // Across projects every item names its project; `all_projects` says so
+    // explicitly, and contradicting it with a project is refused.
+    let all = server.get("/api/search?all_projects=true");
+    let roots: std::collections::HashSet<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["project"].as_str().unwrap())
+        .collect();
+    assert!(roots.contains("/src/billing") && roots.len() >= 2, "{all}");
+    let both = server.call(
+        "GET",
+        "/api/search?project=/src/billing&all_projects=true",
+        None,
+    );
+    assert_eq!(both.status, 400, "{}", both.body);
+    let billing_only = server.get("/api/search?project=/src/billing");
+    assert_eq!(billing_only["items"].as_array().unwrap().len(), 2);
+    // Not found is 404 with the CLI's words.
+    let missing = server.call("GET", "/api/search?q=x&project=/nowhere", None);
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    let missing = server.call("GET", "/api/timeline?around=999999", None);
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"], "no observation #999999");
+    let bad = server.call("GET", "/api/timeline?around=x1", None);
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    // The note `mnemo remember` stored is the same note here: one recipe.
+    let project = env.project.to_str().unwrap();
+    let body = json!({
+        "text": "Viewer pages are keyed on (created_at, id), never offsets",
+        "type": "decision",
+        "project": project,
+    });
+    let again = server.call("POST", "/api/remember", Some(&body.to_string()));
+    assert_eq!(
+        (again.status, again.json()["stored"].clone()),
+        (200, json!(false))
     );
 }

@@ -191,7 +191,8 @@ fn imported_memories_are_searchable_shown_embedded_and_forgotten_ones_stay_forgo
         "--project",
         "/src/billing",
         "--json",
-    ]);
+    ])["items"]
+        .clone();
     assert_eq!(hits[0]["ref"], "adr-7", "{hits}");
     let shown = restored.ok_json(&["show", &hits[0]["id"].to_string(), "--json"]);
     assert_eq!(
@@ -205,7 +206,8 @@ fn imported_memories_are_searchable_shown_embedded_and_forgotten_ones_stay_forgo
         "--project",
         &project,
         "--json",
-    ]);
+    ])["items"]
+        .clone();
     assert!(notes.to_string().contains("never offsets"), "{notes}");
 
     let forgotten = "SELECT deleted_at FROM observations WHERE title LIKE 'Tax rounding%'";
@@ -217,7 +219,8 @@ fn imported_memories_are_searchable_shown_embedded_and_forgotten_ones_stay_forgo
         "--project",
         "/src/billing",
         "--json",
-    ]);
+    ])["items"]
+        .clone();
     assert!(!hits.to_string().contains("Tax rounding"), "{hits}");
 }
 
@@ -259,7 +262,7 @@ fn two_machines_merge_and_a_project_exports_alone() {
     let (_, b) = export(&merged, &[]);
     assert_same_records(&a, &b);
     // Both histories are searchable.
-    let hits = merged.ok_json(&["search", "fibonacci", "--json"]);
+    let hits = merged.ok_json(&["search", "fibonacci", "--json"])["items"].clone();
     assert!(!hits.as_array().unwrap().is_empty());
 
     // One project: its records and nothing of the others.
@@ -430,7 +433,8 @@ fn plain_observation_lines_still_import_with_their_refs() {
             "--project",
             "/eval/conv-1",
             "--json",
-        ])
+        ])["items"]
+            .clone()
     };
     let hits = support_group(&env);
     assert_eq!(hits[0]["ref"], "D1:3");

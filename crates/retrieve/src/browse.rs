@@ -765,6 +765,17 @@ pub fn project_name(store: &Store, root: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
+/// Every project's root and name, by root (cheap: no counts).
+pub fn project_roots(store: &Store) -> Result<Vec<(String, String)>> {
+    let mut stmt = store
+        .conn()
+        .prepare_cached("SELECT root, name FROM projects ORDER BY root")?;
+    let roots = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(roots)
+}
+
 /// How much work is waiting for compression and enrichment.
 pub fn processing(store: &Store) -> Result<Processing> {
     Ok(store.conn().query_row(

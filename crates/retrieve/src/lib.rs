@@ -32,7 +32,7 @@ use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
 use filter::Filter;
-pub use records::{RecordHit, RecordKind, search_records};
+pub use records::{Record, RecordHit, RecordKind, get_record, search_records};
 use vectors::VectorIndex;
 
 /// What to search for and where.

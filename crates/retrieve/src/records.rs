@@ -6,6 +6,7 @@
 //! concepts and files belong to observations and do not apply).
 
 use mnemo_store::{Result, Store};
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
@@ -107,6 +108,78 @@ pub fn search_records(store: &Store, kind: RecordKind, q: &SearchQuery) -> Resul
     Ok(hits)
 }
 
+/// One summary or prompt in full, as `show #S2` / `show #P3` print it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// The summary's or prompt's id (print with [`RecordKind::prefix`]).
+    pub id: i64,
+    /// The request (summaries) or the prompt text.
+    pub title: String,
+    /// A summary's parts in order (`investigated`, `learned`, `completed`,
+    /// `next_steps`), the empty ones left out; none for a prompt.
+    pub sections: Vec<(String, String)>,
+    pub project: Option<String>,
+    pub created_at: i64,
+    /// The live observations made from the same prompt, oldest first.
+    pub observations: Vec<i64>,
+}
+
+/// The summary or prompt `id`, unless it is forgotten (summaries) or
+/// private (prompts).
+pub fn get_record(store: &Store, kind: RecordKind, id: i64) -> Result<Option<Record>> {
+    let conn = store.conn();
+    let sql = match kind {
+        RecordKind::Session => {
+            "SELECT r.request, json_array(r.investigated, r.learned, r.completed, r.next_steps),
+                    p.root, r.created_at, r.prompt_id
+             FROM summaries r LEFT JOIN projects p ON p.id = r.project_id
+             WHERE r.id = ?1 AND r.deleted_at IS NULL"
+        }
+        RecordKind::Prompt => {
+            "SELECT r.text, '[]', p.root, r.created_at, r.id
+             FROM prompts r JOIN sessions s ON s.id = r.session_id
+             LEFT JOIN projects p ON p.id = s.project_id
+             WHERE r.id = ?1 AND r.private = 0"
+        }
+    };
+    let found = conn
+        .query_row(sql, [id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .optional()?;
+    let Some((title, parts, project, created_at, prompt_id)) = found else {
+        return Ok(None);
+    };
+    let names = ["investigated", "learned", "completed", "next_steps"];
+    let sections = names
+        .iter()
+        .zip(serde_json::from_str::<Vec<String>>(&parts).unwrap_or_default())
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(name, text)| (name.to_string(), text))
+        .collect();
+    let observations = conn
+        .prepare_cached(
+            "SELECT id FROM observations WHERE prompt_id = ?1 AND deleted_at IS NULL
+             ORDER BY created_at, id",
+        )?
+        .query_map([prompt_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(Record {
+        id,
+        title,
+        sections,
+        project,
+        created_at,
+        observations,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +263,17 @@ mod tests {
         );
         // Odd input is words, never FTS5 syntax.
         assert!(search_records(&store, RecordKind::Session, &q("\"NEAR( -x: *", None)).is_ok());
+        // Each printed id reads back in full.
+        let summary = get_record(&store, RecordKind::Session, sessions[0].id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.title, "Make checkout retry on timeout");
+        let names: Vec<&str> = summary.sections.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["learned", "completed"], "empty parts left out");
+        let prompt = get_record(&store, RecordKind::Prompt, 1).unwrap().unwrap();
+        assert_eq!(prompt.title, "Why does the cart total round down?");
+        assert_eq!(prompt.project.as_deref(), Some("/src/shop"));
+        assert!(prompt.sections.is_empty() && prompt.observations.is_empty());
+        assert_eq!(get_record(&store, RecordKind::Prompt, 99).unwrap(), None);
     }
 }

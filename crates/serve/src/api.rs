@@ -11,12 +11,11 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mnemo_config::Config;
-use mnemo_privacy::{CleanReport, Redactor};
+use mnemo_app::memory::{self, Id, ScopeRequest, SearchRequest, TimelineRequest};
+use mnemo_app::parts::Parts;
 use mnemo_retrieve::browse::{self, ListQuery, Position};
-use mnemo_retrieve::context::{ContextOptions, estimate_tokens, session_context};
-use mnemo_retrieve::{SearchQuery, Searcher, query};
-use mnemo_store::{OBSERVATION_TYPES, ProjectRef, utc_day_start};
+use mnemo_retrieve::query;
+use mnemo_store::{OBSERVATION_TYPES, utc_day_start};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -83,6 +82,17 @@ impl From<PathRejection> for ApiError {
     }
 }
 
+impl From<memory::Error> for ApiError {
+    fn from(err: memory::Error) -> Self {
+        match err {
+            memory::Error::NotFound(message) => ApiError::not_found(message),
+            memory::Error::Invalid(message) => ApiError::bad_request(message),
+            memory::Error::Store(e) => e.into(),
+            memory::Error::Setup(e) => ApiError::internal(format!("{e:#}")),
+        }
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::new(rejection.status(), rejection.body_text())
@@ -110,12 +120,9 @@ pub struct AppState {
     pub db: Arc<Db>,
     pub live: Live,
     pub guard: Guard,
-    pub redactor: Arc<Redactor>,
-    pub config: Arc<Config>,
-    /// The data directory's layout, for the spool backlog in stats.
-    pub paths: Arc<mnemo_config::Paths>,
-    /// Hybrid search with the vectors kept in memory.
-    pub searcher: Arc<Searcher>,
+    /// The data directory's parts: configuration, redactor, the searcher
+    /// with its vectors kept in memory.
+    pub parts: Arc<Parts>,
 }
 
 /// Filters shared by the list and search: `project`, `type` and `concept`
@@ -281,13 +288,11 @@ pub async fn observation(
 /// `DELETE /api/observations/{id}`: forget (a soft delete; undo with restore).
 pub async fn forget(State(state): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Reply {
     let Path(id) = id?;
+    let parts = Arc::clone(&state.parts);
     let changed = state
         .db
-        .run(move |store| Ok(store.forget(&[id], mnemo_capture::now_ms())?))
+        .run(move |store| Ok(memory::forget(&parts, store, &[Id::Observation(id)])?.changed))
         .await?;
-    if changed.is_empty() {
-        return Err(ApiError::not_found(format!("no live observation #{id}")));
-    }
     state.live.announce("forgotten", json!({ "ids": changed }));
     ok(json!({ "forgotten": changed }))
 }
@@ -295,27 +300,29 @@ pub async fn forget(State(state): State<AppState>, id: Result<Path<i64>, PathRej
 /// `POST /api/observations/{id}/restore`: undo a forget.
 pub async fn restore(State(state): State<AppState>, id: Result<Path<i64>, PathRejection>) -> Reply {
     let Path(id) = id?;
-    let changed = state.db.run(move |store| Ok(store.restore(&[id])?)).await?;
-    if changed.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no forgotten observation #{id}"
-        )));
-    }
+    let changed = state
+        .db
+        .run(move |store| Ok(memory::restore(store, &[Id::Observation(id)])?.changed))
+        .await?;
     state.live.announce("restored", json!({ "ids": changed }));
     ok(json!({ "restored": changed }))
 }
 
-/// `GET /api/search` parameters besides the filters: `q`, `limit`, `offset`.
+/// `GET /api/search` parameters besides the filters: `q`, `limit`,
+/// `offset`, `all_projects` (every project; so is a search without
+/// `project`, as the API has no current directory).
 #[derive(Debug, Deserialize)]
 pub struct SearchParams {
     #[serde(default)]
     q: String,
     limit: Option<usize>,
     offset: Option<usize>,
+    #[serde(default)]
+    all_projects: bool,
 }
 
-/// `GET /api/search`: the CLI's search, best first, and the words it
-/// looked for (to highlight).
+/// `GET /api/search`: the CLI's search, best first, the words it looked for
+/// (to highlight) and how many more results lie past the page.
 pub async fn search(
     State(state): State<AppState>,
     filters: Result<Query<FilterParams>, QueryRejection>,
@@ -324,24 +331,30 @@ pub async fn search(
     let (Query(filters), Query(params)) = (filters?, params?);
     let f = filters.check()?;
     let terms = query::terms(&params.q);
-    let search = SearchQuery {
-        text: params.q,
+    let scope = ScopeRequest {
         project: f.project,
-        types: f.types,
-        concepts: f.concepts,
-        file: f.file,
-        since: f.since,
-        until: f.until,
-        limit: page_size(params.limit),
-        offset: params.offset.unwrap_or(0),
+        all_projects: params.all_projects,
+        here: None,
     };
-    let searcher = Arc::clone(&state.searcher);
-    let open = state.db.opener();
+    let parts = Arc::clone(&state.parts);
     state
         .db
         .run(move |store| {
-            let hits = searcher.search_shared(store, &search, mnemo_capture::now_ms(), open)?;
-            ok(json!({ "items": hits, "terms": terms }))
+            let request = SearchRequest {
+                types: f.types,
+                concepts: f.concepts,
+                files: f.file.into_iter().collect(),
+                since: f.since,
+                until: f.until,
+                offset: params.offset.unwrap_or(0),
+                ..SearchRequest::new(
+                    params.q,
+                    memory::scope::resolve(store, &scope)?,
+                    page_size(params.limit),
+                )
+            };
+            let found = memory::search(&parts, store, &request)?;
+            ok(json!({ "items": found.hits, "terms": terms, "more": found.more }))
         })
         .await
 }
@@ -349,7 +362,7 @@ pub async fn search(
 /// `GET /api/timeline` parameters.
 #[derive(Debug, Deserialize)]
 pub struct TimelineParams {
-    around: Option<i64>,
+    around: Option<String>,
     project: Option<String>,
     before: Option<usize>,
     after: Option<usize>,
@@ -364,18 +377,24 @@ pub async fn timeline(
     let Query(p) = params?;
     let before = p.before.unwrap_or(5).min(MAX_DEPTH);
     let after = p.after.unwrap_or(5).min(MAX_DEPTH);
-    let project = non_empty(p.project);
+    let around = non_empty(p.around).as_deref().map(Id::parse).transpose()?;
+    let scope = ScopeRequest {
+        project: non_empty(p.project),
+        ..ScopeRequest::default()
+    };
+    let parts = Arc::clone(&state.parts);
     state
         .db
         .run(move |store| {
-            let hits =
-                mnemo_retrieve::timeline(store, p.around, project.as_deref(), before, after)?;
-            if let Some(id) = p.around
-                && !hits.iter().any(|h| h.id == id)
-            {
-                return Err(ApiError::not_found(format!("no observation #{id}")));
-            }
-            ok(json!({ "items": hits, "around": p.around }))
+            let request = TimelineRequest {
+                around,
+                query: None,
+                scope: memory::scope::resolve(store, &scope)?,
+                before,
+                after,
+            };
+            let timeline = memory::timeline(&parts, store, &request)?;
+            ok(json!({ "items": timeline.hits, "around": timeline.anchor }))
         })
         .await
 }
@@ -433,15 +452,15 @@ pub async fn projects(State(state): State<AppState>) -> Reply {
 
 /// `GET /api/stats`: counts, storage size, LLM spend and queue depth.
 pub async fn stats(State(state): State<AppState>) -> Reply {
-    let paths = Arc::clone(&state.paths);
-    let config = Arc::clone(&state.config);
+    let parts = Arc::clone(&state.parts);
     state
         .db
         .run(move |store| {
-            let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
+            let (paths, config) = (&parts.paths, &parts.config);
+            let stats = store.stats(utc_day_start(parts.now()))?;
             let mut value = serde_json::to_value(stats)
                 .map_err(|e| ApiError::internal(format!("cannot render stats: {e}")))?;
-            value["spooled"] = mnemo_capture::spool::pending_all(&paths).into();
+            value["spooled"] = mnemo_capture::spool::pending_all(paths).into();
             value["llm_backend"] = serde_json::to_value(config.llm.backend).unwrap_or(Value::Null);
             value["llm_daily_token_budget"] = config.llm.daily_token_budget.into();
             ok(value)
@@ -462,32 +481,23 @@ pub async fn context(
     params: Result<Query<ContextParams>, QueryRejection>,
 ) -> Reply {
     let Query(p) = params?;
-    let config = Arc::clone(&state.config);
+    let parts = Arc::clone(&state.parts);
+    let scope = ScopeRequest {
+        project: non_empty(p.project),
+        ..ScopeRequest::default()
+    };
     state
         .db
         .run(move |store| {
-            let (root, name) = match non_empty(p.project) {
-                Some(root) => match browse::project_name(store, &root)? {
-                    Some(name) => (root, name),
-                    None => return Err(ApiError::not_found(format!("no project {root}"))),
-                },
-                None => match browse::projects(store)?.into_iter().next() {
-                    Some(project) => (project.root, project.name),
-                    None => return Err(ApiError::not_found("no project has memories yet")),
-                },
-            };
-            let options = ContextOptions {
-                max_tokens: config.context.max_tokens,
-                max_observations: config.context.max_observations,
-            };
-            let text = session_context(store, &root, &name, options)?;
+            let preview = memory::context_preview(&parts, store, &scope)?;
+            let config = &parts.config;
             ok(json!({
-                "project": root,
-                "name": name,
+                "project": preview.project.root,
+                "name": preview.project.name,
                 "enabled": config.context.enabled,
                 "max_tokens": config.context.max_tokens,
-                "tokens": estimate_tokens(&text),
-                "text": text,
+                "tokens": preview.tokens,
+                "text": preview.text,
             }))
         })
         .await
@@ -511,50 +521,21 @@ pub async fn remember(
     body: Result<Json<RememberBody>, JsonRejection>,
 ) -> Reply {
     let Json(body) = body?;
-    let kind = body.kind.unwrap_or_else(|| "discovery".into());
-    if !OBSERVATION_TYPES.contains(&kind.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "unknown type {kind:?} (types: {})",
-            OBSERVATION_TYPES.join(", ")
-        )));
-    }
-    if body.text.trim().is_empty() {
-        return Err(ApiError::bad_request("text is empty"));
-    }
-    let mut report = CleanReport::default();
-    let note = mnemo_compress::note(
-        &state.redactor,
-        &kind,
-        &body.text,
-        body.title.as_deref(),
-        &mut report,
-    );
-    let root = non_empty(body.project);
-    let searcher = Arc::clone(&state.searcher);
-    let (id, stored_in) = state
+    let note = memory::Note {
+        text: body.text,
+        title: body.title,
+        kind: body.kind,
+        scope: ScopeRequest {
+            project: body.project,
+            ..ScopeRequest::default()
+        },
+    };
+    let parts = Arc::clone(&state.parts);
+    let remembered = state
         .db
-        .run(move |store| {
-            let project = match root {
-                Some(root) => {
-                    let name = browse::project_name(store, &root)?.unwrap_or_else(|| {
-                        root.rsplit('/')
-                            .find(|part| !part.is_empty())
-                            .unwrap_or(&root)
-                            .to_string()
-                    });
-                    Some(ProjectRef { root, name })
-                }
-                None => None,
-            };
-            let id = store.remember(project.as_ref(), &note, mnemo_capture::now_ms())?;
-            if let Some(embedder) = searcher.embedder() {
-                // Best effort: without a vector the note is still found by
-                // full text, and the next writer embeds it.
-                let _ = mnemo_retrieve::vectors::embed_pending(store, embedder, 10);
-            }
-            Ok((id, project.map(|p| p.root)))
-        })
+        .run(move |store| Ok(memory::remember(&parts, store, &note)?))
         .await?;
+    let id = remembered.id;
     let status = if id.is_some() {
         StatusCode::CREATED
     } else {
@@ -565,8 +546,8 @@ pub async fn remember(
         Json(json!({
             "id": id,
             "stored": id.is_some(),
-            "project": stored_in,
-            "removed": report.total_redactions() + report.private_spans,
+            "project": remembered.project.map(|p| p.root),
+            "removed": remembered.removed,
         })),
     )
         .into_response())

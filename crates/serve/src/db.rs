@@ -2,11 +2,11 @@
 //! prepared statements with them), each used on tokio's blocking pool so a
 //! slow or locked database never stalls the async workers.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::StatusCode;
-use mnemo_store::{Store, StoreError, StoreOptions};
+use mnemo_app::parts::Opener;
+use mnemo_store::{Store, StoreError};
 
 use crate::api::ApiError;
 
@@ -16,17 +16,15 @@ const KEEP_IDLE: usize = 4;
 
 /// The database the handlers use.
 pub struct Db {
-    path: PathBuf,
-    options: StoreOptions,
+    open: Opener,
     idle: Mutex<Vec<Store>>,
 }
 
 impl Db {
-    /// Handlers' access to the database at `path`; opens nothing yet.
-    pub fn new(path: PathBuf, options: StoreOptions) -> Arc<Db> {
+    /// Handlers' access to the database `open` connects to; opens nothing yet.
+    pub fn new(open: Opener) -> Arc<Db> {
         Arc::new(Db {
-            path,
-            options,
+            open,
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -48,12 +46,6 @@ impl Db {
         .map_err(|e| ApiError::internal(format!("request task failed: {e}")))?
     }
 
-    /// A way to open one more connection later, on another thread.
-    pub fn opener(&self) -> impl FnOnce() -> mnemo_store::Result<Store> + Send + 'static {
-        let (path, options) = (self.path.clone(), self.options.clone());
-        move || Store::open(&path, &options)
-    }
-
     fn take(&self) -> Result<Store, ApiError> {
         let idle = self
             .idle
@@ -62,7 +54,7 @@ impl Db {
             .pop();
         match idle {
             Some(store) => Ok(store),
-            None => Ok(Store::open(&self.path, &self.options)?),
+            None => Ok((self.open)()?),
         }
     }
 

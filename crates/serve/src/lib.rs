@@ -19,8 +19,9 @@
 //!   [`SHUTDOWN_GRACE`]); the server starts no processes of its own.
 //!
 //! Handlers run their queries on tokio's blocking pool with pooled store
-//! connections (`db.rs`); the queries themselves are `mnemo_retrieve`'s
-//! (reads) and `mnemo_store`'s (forget, restore, remember).
+//! connections (`db.rs`); what they do is `mnemo_app::memory`'s (search,
+//! timeline, forget, restore, remember, the context preview) and
+//! `mnemo_retrieve::browse`'s (the viewer's lists and details).
 
 #![warn(missing_docs)]
 
@@ -41,11 +42,8 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::routing::{any, get, post};
+use mnemo_app::parts::Parts;
 use mnemo_capture::lock::FileLock;
-use mnemo_capture::{privacy_options, store_options};
-use mnemo_config::{Config, Paths};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -68,14 +66,11 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What a server needs.
 pub struct Options {
-    /// The data directory.
-    pub paths: Paths,
-    /// The effective configuration.
-    pub config: Config,
+    /// The data directory and configuration made into parts (the store,
+    /// the redactor, the searcher with the configured embedder).
+    pub parts: Parts,
     /// The port to listen on (127.0.0.1); 0 picks a free one.
     pub port: u16,
-    /// The configured embedder, for hybrid search (`None`: full text only).
-    pub embedder: Option<Box<dyn mnemo_embed::Embedder>>,
 }
 
 /// The outcome of [`Server::start`].
@@ -108,8 +103,6 @@ pub struct Server {
     port: u16,
     url: String,
     state: AppState,
-    db: PathBuf,
-    store_options: mnemo_store::StoreOptions,
     limits: Limits,
     instance_file: PathBuf,
     stop_streams: watch::Sender<bool>,
@@ -158,12 +151,9 @@ impl Server {
     /// Take the data directory's server lock, bind the port and open the
     /// database; or report the server that already holds the lock.
     pub fn start(options: Options) -> anyhow::Result<Started> {
-        let Options {
-            paths,
-            config,
-            port,
-            embedder,
-        } = options;
+        let Options { parts, port } = options;
+        let parts = Arc::new(parts.long_lived());
+        let paths = &parts.paths;
         paths.ensure_dirs()?;
         let token_file = paths.home.join(TOKEN_FILE);
         let instance_file = paths.home.join(INSTANCE_FILE);
@@ -186,12 +176,12 @@ impl Server {
         })?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let store_options = store_options(&config);
-        // Open (and migrate) now, so a bad database fails the start, not the first request.
-        Store::open(&paths.db, &store_options)
-            .with_context(|| format!("cannot open {}", paths.db.display()))?;
-        let redactor = Redactor::new(&privacy_options(&config))?;
-        let limits = Limits::from_config(&config.serve);
+        // Open (and migrate) now, so a bad database fails the start, not the
+        // first request; so do bad privacy patterns and embedder settings.
+        parts.open_store()?;
+        parts.redactor()?;
+        parts.searcher()?;
+        let limits = Limits::from_config(&parts.config.serve);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .max_blocking_threads(8)
@@ -204,13 +194,10 @@ impl Server {
         };
         let (stop_streams, streams_stopped) = watch::channel(false);
         let state = AppState {
-            db: Db::new(paths.db.clone(), store_options.clone()),
+            db: Db::new(parts.opener()),
             live: Live::new(streams_stopped),
             guard: Guard::new(port, token.clone()),
-            redactor: Arc::new(redactor),
-            config: Arc::new(config),
-            paths: Arc::new(paths.clone()),
-            searcher: Arc::new(mnemo_retrieve::Searcher::new(embedder)),
+            parts: Arc::clone(&parts),
         };
         write_instance(
             &instance_file,
@@ -224,8 +211,6 @@ impl Server {
             port,
             url: viewer_url(port, &token),
             state,
-            db: paths.db,
-            store_options,
             limits,
             instance_file,
             stop_streams,
@@ -253,11 +238,10 @@ impl Server {
             ..
         } = self;
         let stop_watcher = Arc::new(AtomicBool::new(false));
-        let watcher = self.state.live.watch_database(
-            self.db.clone(),
-            self.store_options.clone(),
-            Arc::clone(&stop_watcher),
-        )?;
+        let watcher = self
+            .state
+            .live
+            .watch_database(self.state.parts.opener(), Arc::clone(&stop_watcher))?;
         let app = router(self.state.clone(), self.limits);
         let stop_streams = self.stop_streams.clone();
         let served = runtime.block_on(async move {

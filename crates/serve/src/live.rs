@@ -22,7 +22,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -31,8 +30,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
+use mnemo_app::parts::Opener;
 use mnemo_retrieve::browse::{self, Processing, Watermark};
-use mnemo_store::{Store, StoreOptions};
+use mnemo_store::Store;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
@@ -77,19 +77,18 @@ impl Live {
         let _ = self.sender.send(LiveEvent { kind, data });
     }
 
-    /// Start the thread that watches the database at `db`; it stops when
+    /// Start the thread that watches the database `open` connects to; it stops when
     /// `stop` is set. A failing read (a locked or vanished file) is logged
     /// and retried after [`RETRY`], from where the watcher was.
     pub fn watch_database(
         &self,
-        db: PathBuf,
-        options: StoreOptions,
+        open: Opener,
         stop: Arc<AtomicBool>,
     ) -> std::io::Result<JoinHandle<()>> {
         let live = self.clone();
         // Read the starting point now, before any client can connect, so a
         // client never misses what is written right after it connects.
-        let mut watcher = Watcher::open(&db, &options)
+        let mut watcher = Watcher::open(&open)
             .inspect_err(|e| tracing::warn!("live stream: {e}; retrying"))
             .ok();
         std::thread::Builder::new()
@@ -99,7 +98,7 @@ impl Live {
                     std::thread::sleep(POLL);
                     let step = match watcher.as_mut() {
                         Some(w) => w.step(&live),
-                        None => Watcher::open(&db, &options).map(|w| watcher = Some(w)),
+                        None => Watcher::open(&open).map(|w| watcher = Some(w)),
                     };
                     if let Err(e) = step {
                         tracing::warn!("live stream: {e}; retrying");
@@ -154,8 +153,8 @@ struct Watcher {
 }
 
 impl Watcher {
-    fn open(db: &Path, options: &StoreOptions) -> mnemo_store::Result<Watcher> {
-        let store = Store::open(db, options)?;
+    fn open(open: &Opener) -> mnemo_store::Result<Watcher> {
+        let store = open()?;
         let version = data_version(&store)?;
         let (mark, sent_episodes) = start_from_now(&store)?;
         let status = browse::processing(&store)?;

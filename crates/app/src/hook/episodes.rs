@@ -76,7 +76,7 @@ impl EpisodeStep<'_> {
             store,
             self.redactor,
             &compress_options(self.config, HOOK_EPISODES),
-            mnemo_capture::now_ms(),
+            crate::parts::now_ms(),
         )?;
         if report.episodes > 0 {
             tracing::info!(?report, "compressed");
@@ -116,7 +116,7 @@ pub(super) fn work_left(store: &Store, paths: &Paths, config: &Config) -> anyhow
     if config.compress.in_hooks {
         let stale_after = i64::try_from(config.compress.stale_after_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
-        let stale_before = mnemo_capture::now_ms().saturating_sub(stale_after);
+        let stale_before = crate::parts::now_ms().saturating_sub(stale_after);
         if !store.pending_episodes(stale_before, 1)?.is_empty() {
             return Ok(true);
         }

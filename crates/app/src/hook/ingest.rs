@@ -8,8 +8,9 @@
 
 use std::io::BufRead;
 
+use crate::parts::{dedupe_window_ms, store_options};
 use anyhow::Context;
-use mnemo_capture::{HookInput, Normalized, dedupe_window_ms, store_options};
+use mnemo_capture::{HookInput, Normalized};
 use mnemo_import::claude_code::{Counts, Importer, Options, TranscriptFile};
 use mnemo_store::{HookRecord, Recorded, Store};
 
@@ -98,7 +99,7 @@ impl HookPipeline<'_> {
             };
             match self
                 .capturer
-                .normalize(None, &input, mnemo_capture::now_ms())
+                .normalize(None, &input, crate::parts::now_ms())
             {
                 Normalized::Record {
                     record, warning, ..

@@ -3,46 +3,14 @@
 //! Code's documented hook JSON with the text as `additionalContext`, read
 //! on the hook's own connection.
 
-use std::path::Path;
-
-use anyhow::Context;
+use crate::parts::context_options;
 use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::tool_call::Tool;
-use mnemo_capture::{foreground_store_options, project};
-use mnemo_config::{Config, EmbedBackend, Paths};
+use mnemo_config::{Config, EmbedBackend};
 use mnemo_embed::{Embedder, StaticEmbedder};
-use mnemo_retrieve::context::{ContextOptions, session_context};
+use mnemo_retrieve::context::session_context;
 use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
 use mnemo_store::{HookRecord, Store};
-
-/// The memory index of the project at `root` (named `name`), as a new
-/// session in it is told (empty when there is nothing to tell).
-pub fn project_context(
-    store: &Store,
-    config: &Config,
-    root: &str,
-    name: &str,
-) -> anyhow::Result<String> {
-    let options = ContextOptions {
-        max_tokens: config.context.max_tokens,
-        max_observations: config.context.max_observations,
-    };
-    Ok(session_context(store, root, name, options)?)
-}
-
-/// The memory index a new session in the project containing `dir` is
-/// told (`mnemo context`).
-pub fn context_of_dir(paths: &Paths, config: &Config, dir: &Path) -> anyhow::Result<String> {
-    let project = project::resolve(dir);
-    let store = Store::open(&paths.db, &foreground_store_options(config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    project_context(
-        &store,
-        config,
-        &project.root.to_string_lossy(),
-        &project.name,
-    )
-}
 
 /// SessionStart's answer: the project's memory index, or `None` when there
 /// is nothing to say.
@@ -51,7 +19,7 @@ pub(super) fn session_start(store: &Store, config: &Config, record: &HookRecord)
         return None;
     }
     let project = record.project.as_ref()?;
-    match project_context(store, config, &project.root, &project.name) {
+    match session_context(store, &project.root, &project.name, context_options(config)) {
         Ok(text) if !text.is_empty() => Some(additional_context(HookEvent::SessionStart, text)),
         Ok(_) => None,
         Err(e) => {

@@ -46,7 +46,7 @@ fn session_inputs(project: &Path) -> Vec<Vec<u8>> {
 
 fn run(pipeline: &HookPipeline, input: &[u8]) -> HookOutput {
     let input = read_input(input, usize::MAX).unwrap();
-    pipeline.run(None, &input, mnemo_capture::now_ms())
+    pipeline.run(None, &input, crate::parts::now_ms())
 }
 
 /// A temporary directory holding a data directory, and default settings.

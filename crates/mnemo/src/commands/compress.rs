@@ -7,7 +7,7 @@ use mnemo_app::hosts::compress_now;
 pub fn run(json: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
     let started = Instant::now();
-    let total = compress_now(&paths, &config, &|| super::vectors::configured(&config))?;
+    let total = compress_now(&paths, &config, &|| mnemo_app::parts::embedder(&config))?;
     let secs = started.elapsed().as_secs_f64();
     if json {
         println!(

@@ -2,14 +2,20 @@
 
 use std::path::Path;
 
-use mnemo_app::hook::inject::context_of_dir;
+use mnemo_app::memory::{self, ScopeRequest};
 
-pub fn run(dir: Option<&Path>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
-    let dir = match dir {
-        Some(d) => d.to_path_buf(),
-        None => std::env::current_dir()?,
+/// `mnemo context [--project DIR]`: what SessionStart would inject.
+pub fn run(project: Option<&Path>) -> anyhow::Result<()> {
+    let parts = super::parts()?;
+    let store = parts.open_foreground_store()?;
+    let request = ScopeRequest {
+        project: project.map(|p| p.to_string_lossy().into_owned()),
+        all_projects: false,
+        here: std::env::current_dir().ok(),
     };
-    println!("{}", context_of_dir(&paths, &config, &dir)?);
+    println!(
+        "{}",
+        memory::context_preview(&parts, &store, &request)?.text
+    );
     Ok(())
 }

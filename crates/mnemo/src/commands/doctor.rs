@@ -578,7 +578,7 @@ fn database(paths: &Paths) -> (Check, Option<Stats>) {
         );
     }
     let store = Store::from_connection(conn);
-    let stats = store.stats(utc_day_start(mnemo_capture::now_ms())).ok();
+    let stats = store.stats(utc_day_start(mnemo_app::parts::now_ms())).ok();
     (
         Check::ok(
             "database",
@@ -672,7 +672,7 @@ fn llm(config: &Config, paths: &Paths) -> Check {
         return Check::ok("llm", "off (rule-based compression only)");
     }
     let fix_config = format!("set [llm] in {}", paths.config_file.display());
-    let client = match super::worker::client(config, paths) {
+    let client = match mnemo_app::parts::llm_client(config, &paths.home) {
         Ok(c) => c,
         Err(e) => return Check::fail("llm", format!("{e:#}"), fix_config),
     };

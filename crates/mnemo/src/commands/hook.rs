@@ -113,9 +113,9 @@ fn handle(event: Option<&str>) {
         Ok(input) => input,
         Err(e) => return say!("could not read hook input: {e}"),
     };
-    let at = event_time().unwrap_or_else(mnemo_capture::now_ms);
+    let at = event_time().unwrap_or_else(mnemo_app::parts::now_ms);
     let process = HookProcess { home: &paths.home };
-    let make_embedder = || super::vectors::configured(&config);
+    let make_embedder = || mnemo_app::parts::embedder(&config);
     let pipeline = HookPipeline::failing_open(&paths, &config, &process, &make_embedder);
     let output = pipeline.run(event, &input, at);
     for problem in &output.problems {

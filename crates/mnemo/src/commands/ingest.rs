@@ -21,7 +21,7 @@ pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
         _ => Box::new(BufReader::new(io::stdin())),
     };
     let process = CommandProcess { home: &paths.home };
-    let make_embedder = || super::vectors::configured(&config);
+    let make_embedder = || mnemo_app::parts::embedder(&config);
     let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder)?;
     let started = Instant::now();
     let counts = pipeline.ingest(reader, &mut |problem| {

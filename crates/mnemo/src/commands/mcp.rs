@@ -5,22 +5,13 @@
 
 use std::path::Path;
 
-use mnemo_capture::{privacy_options, project, store_options};
-
-pub fn run(project_dir: Option<&Path>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
-    // The project the session works in scopes calls that name none; without
-    // a usable directory, calls cover every project.
-    let dir = match project_dir {
-        Some(d) => Some(d.to_path_buf()),
-        None => std::env::current_dir().ok(),
-    };
-    let default_project = dir.map(|d| project::resolve(&d).root.to_string_lossy().into_owned());
+pub fn run(project: Option<&Path>) -> anyhow::Result<()> {
+    let parts = super::parts()?;
+    // Calls that name no project cover `--project`, else the project of
+    // the directory the session works in, else every project.
     mnemo_mcp::serve_stdio(
-        paths.db,
-        store_options(&config),
-        privacy_options(&config),
-        default_project,
-        super::vectors::configured(&config)?,
+        parts,
+        std::env::current_dir().ok(),
+        project.map(|p| p.to_string_lossy().into_owned()),
     )
 }

@@ -41,3 +41,9 @@ pub fn load() -> anyhow::Result<(Paths, Config)> {
     crate::logging::init(&paths, &config);
     Ok((paths, config))
 }
+
+/// [`load`], made into the working parts a command uses.
+pub fn parts() -> anyhow::Result<mnemo_app::parts::Parts> {
+    let (paths, config) = load()?;
+    Ok(mnemo_app::parts::Parts::new(paths, config))
+}

@@ -22,12 +22,11 @@ use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
 pub fn run(port: Option<u16>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
+    let parts = super::parts()?;
+    let (paths, config) = (parts.paths.clone(), parts.config.clone());
     let options = Options {
         port: port.unwrap_or(config.serve.port),
-        paths: paths.clone(),
-        config: config.clone(),
-        embedder: super::vectors::configured(&config)?,
+        parts,
     };
     let server = match Server::start(options)? {
         Started::Serving(server) => server,
@@ -64,7 +63,7 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
     let mut background: Vec<JoinHandle<()>> = Vec::new();
     let embed_config = config.clone();
     let make_embedder: Arc<MakeEmbedder<'static>> =
-        Arc::new(move || super::vectors::configured(&embed_config));
+        Arc::new(move || mnemo_app::parts::embedder(&embed_config));
     if config.llm.backend != LlmBackend::Off {
         let (llm_config, llm_paths) = (config.clone(), paths.clone());
         background.push(enrichment_host(

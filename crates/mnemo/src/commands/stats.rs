@@ -1,15 +1,14 @@
 //! `mnemo stats`: what the store holds, and what the LLM has cost.
 
-use anyhow::Context;
-use mnemo_capture::{spool, store_options};
-use mnemo_store::{Store, utc_day_start};
+use mnemo_capture::spool;
+use mnemo_store::utc_day_start;
 
 pub fn run(json: bool) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
-    let store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let stats = store.stats(utc_day_start(mnemo_capture::now_ms()))?;
-    let spooled = spool::pending_all(&paths);
+    let parts = super::parts()?;
+    let (paths, config) = (&parts.paths, &parts.config);
+    let store = parts.open_store()?;
+    let stats = store.stats(utc_day_start(parts.now()))?;
+    let spooled = spool::pending_all(paths);
     let budget = config.llm.daily_token_budget;
     if json {
         let mut value = serde_json::to_value(&stats)?;

@@ -15,29 +15,31 @@ use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use mnemo_capture::{privacy_options, project, store_options};
 use mnemo_privacy::Redactor;
 use mnemo_retrieve::time::{local_minute, parse_time};
 use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::Value;
 
+use super::search::ScopeFlags;
+
 /// Rejected lines explained one by one on stderr; the rest are counted.
 const REJECTIONS_SHOWN: usize = 20;
 
-/// `mnemo export [--project DIR] [--output FILE]`.
-pub fn export(project_dir: Option<&Path>, output: Option<&Path>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
-    let store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let root = project_dir.map(|d| project::resolve(d).root.to_string_lossy().into_owned());
+/// `mnemo export [--project DIR | --all-projects] [--output FILE]`: the
+/// current project when run inside one, like every memory command.
+pub fn export(scope: &ScopeFlags, output: Option<&Path>) -> anyhow::Result<()> {
+    let parts = super::parts()?;
+    let store = parts.open_store()?;
+    let scope = mnemo_app::memory::scope::resolve(&store, &scope.request())?;
+    let root = scope.root();
     let header = Header {
         format: FORMAT_VERSION,
         schema: store.schema_version()?,
-        exported_at: mnemo_capture::now_ms(),
+        exported_at: mnemo_app::parts::now_ms(),
         mnemo_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let write = |out: &mut dyn Write| archive::export(&store, root.as_deref(), &header, out);
+    let write = |out: &mut dyn Write| archive::export(&store, root, &header, out);
     match output.filter(|p| *p != Path::new("-")) {
         Some(path) => {
             // Written beside the target and renamed over it: a reader never
@@ -103,21 +105,20 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
     if format != "jsonl" {
         bail!("unknown import format {format:?} (supported: jsonl)");
     }
-    let (paths, config) = super::load()?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
+    let parts = super::parts()?;
+    let redactor = parts.redactor()?;
     let mut lines = Lines::open(file)?;
-    let mut store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let mut store = parts.open_store()?;
     let first = lines.next_nonempty()?;
     let header = match &first {
         Some((_, Ok(line))) => Header::parse(line)?,
         _ => None,
     };
     match header {
-        Some(header) => import_archive(&mut store, &redactor, &header, lines)?,
-        None => import_observations(&mut store, &redactor, first, lines)?,
+        Some(header) => import_archive(&mut store, redactor, &header, lines)?,
+        None => import_observations(&mut store, redactor, first, lines)?,
     }
-    super::vectors::embed_queued(&mut store, &config, usize::MAX);
+    super::vectors::embed_queued(&mut store, &parts.config, usize::MAX);
     Ok(())
 }
 
@@ -207,24 +208,27 @@ fn import_observations(
     first: Option<(usize, Result<String, String>)>,
     mut lines: Lines,
 ) -> anyhow::Result<()> {
-    let here = project::resolve(&std::env::current_dir()?).to_ref();
+    let here = ScopeFlags::default().request();
+    let here = mnemo_app::memory::scope::resolve_one(store, &here)?;
     let (mut stored, mut duplicates) = (0, 0);
     let mut rejections = Rejections::default();
-    let now = mnemo_capture::now_ms();
+    let now = mnemo_app::parts::now_ms();
     let mut next = first;
     while let Some((n, line)) = next {
         match line.and_then(|line| observation(&line, redactor, now)) {
             Ok((project, o)) => {
                 let project = project.map_or_else(
                     || here.clone(),
-                    |root| ProjectRef {
-                        name: Path::new(&root)
-                            .file_name()
-                            .map_or(root.clone(), |n| n.to_string_lossy().into_owned()),
-                        root,
+                    |root| {
+                        Some(ProjectRef {
+                            name: Path::new(&root)
+                                .file_name()
+                                .map_or(root.clone(), |n| n.to_string_lossy().into_owned()),
+                            root,
+                        })
                     },
                 );
-                match store.remember(Some(&project), &o, now)? {
+                match store.remember(project.as_ref(), &o, now)? {
                     Some(_) => stored += 1,
                     None => duplicates += 1,
                 }

@@ -30,7 +30,7 @@ use mnemo_llm::{BackendConfig, Client, Limits};
 /// prints nothing).
 pub fn run(once: bool, background: bool) -> anyhow::Result<()> {
     let (paths, config) = super::load()?;
-    let make_embedder = || super::vectors::configured(&config);
+    let make_embedder = || mnemo_app::parts::embedder(&config);
     catch_up(&paths, &config, &make_embedder);
     if config.llm.backend == LlmBackend::Off {
         if !background {

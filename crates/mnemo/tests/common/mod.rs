@@ -86,9 +86,12 @@ impl Env {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
 
+    /// `mnemo <args>` as run from the data directory's parent: outside any
+    /// project, so memory commands cover every project unless told.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(args)
+            .current_dir(self.tmp.path())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.tmp.path())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use mnemo_app::hook::{HookPipeline, ImportProgress};
-use mnemo_capture::dedupe_window_ms;
+use mnemo_app::parts::dedupe_window_ms;
 use mnemo_import::claude_code::{self, Counts, Options};
 
 use super::super::worker::CommandProcess;
@@ -34,7 +34,7 @@ pub fn run(
     let (paths, config) = super::super::load()?;
     let files = claude_code::discover(&dir, project.as_deref())?;
     let process = CommandProcess { home: &paths.home };
-    let make_embedder = || super::super::vectors::configured(&config);
+    let make_embedder = || mnemo_app::parts::embedder(&config);
     let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder)?;
     let started = Instant::now();
     let options = Options {
@@ -42,7 +42,7 @@ pub fn run(
         live_window: LIVE_WINDOW,
         dedupe_window_ms: dedupe_window_ms(&config),
         max_input_bytes: config.capture.max_stdin_bytes,
-        now: mnemo_capture::now_ms(),
+        now: mnemo_app::parts::now_ms(),
     };
     let bar = super::progress_bar(
         files.iter().map(|f| f.size).sum(),

@@ -4,11 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use mnemo_capture::{privacy_options, store_options};
 use mnemo_import::claude_mem::{self, Report, Tally, projects::MappedBy};
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
 
 pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> anyhow::Result<()> {
     let home = std::env::var_os("HOME")
@@ -18,33 +14,27 @@ pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> 
     let db = db.unwrap_or_else(|| claude_mem::default_db(data_dir.as_deref(), &home));
     let claude_dir =
         std::env::var_os("CLAUDE_CONFIG_DIR").map_or_else(|| home.join(".claude"), PathBuf::from);
-    let (paths, config) = super::super::load()?;
-    let redactor = Redactor::new(&privacy_options(&config))?;
-    let mut store = Store::open(&paths.db, &store_options(&config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let parts = super::super::parts()?;
+    let redactor = parts.redactor()?;
+    let mut store = parts.open_store()?;
     let options = claude_mem::Options {
         db,
         maps,
         transcripts: Some(claude_dir.join("projects")),
         dry_run,
-        now: mnemo_capture::now_ms(),
+        now: parts.now(),
     };
     let started = Instant::now();
     let bar = super::progress_bar(0, "{msg:13} {bar:30} {pos}/{len} {eta}");
-    let report = claude_mem::import(
-        &mut store,
-        &redactor,
-        &options,
-        &mut |phase, done, total| {
-            bar.set_message(phase.name());
-            bar.set_length(total);
-            bar.set_position(done);
-        },
-    );
+    let report = claude_mem::import(&mut store, redactor, &options, &mut |phase, done, total| {
+        bar.set_message(phase.name());
+        bar.set_length(total);
+        bar.set_position(done);
+    });
     bar.finish_and_clear();
     let report = report?;
     if !dry_run {
-        super::super::vectors::embed_queued(&mut store, &config, usize::MAX);
+        super::super::vectors::embed_queued(&mut store, &parts.config, usize::MAX);
     }
     print_report(&options, &report, started.elapsed(), dry_run);
     Ok(())

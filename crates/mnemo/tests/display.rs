@@ -44,7 +44,7 @@ fn every_command_prints_local_time_with_its_offset() {
     // A zone given as a POSIX rule needs no time zone database.
     let zoned = with_one_memory().env("TZ", "<+0530>-5:30");
     let shown = "2026-11-24 02:53 +05:30";
-    let id = zoned.ok_json(&["search", "invoices", "--json"])[0]["id"].to_string();
+    let id = zoned.ok_json(&["search", "invoices", "--json"])["items"][0]["id"].to_string();
     for args in [
         vec!["search", "invoices"],
         vec!["timeline"],

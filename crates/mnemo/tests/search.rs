@@ -413,16 +413,17 @@ fn in_an_imported_chat_the_reply_to_a_question_answers_it() {
 #[test]
 fn a_word_finds_its_forms_the_stemmer_keeps_apart() {
     let env = Env::new();
+    let project = env.project.to_str().unwrap();
     let out = env.ok_json(&[
         "remember",
         "The worker panicked on an empty queue; a guard now returns early.",
         "--project",
-        "/home/dev/queue",
+        project,
         "--json",
     ]);
     let id = format!("#{}", out["id"].as_i64().expect("stored"));
     for query in ["panic", "panics", "panicking", "panicked"] {
-        let found = env.ok(&["search", query, "--project", "/home/dev/queue"]);
+        let found = env.ok(&["search", query, "--project", project]);
         assert!(found.contains(&id), "{query:?} finds {id}:\n{found}");
     }
 }

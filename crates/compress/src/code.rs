@@ -44,7 +44,7 @@ static ARROW_DEF: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 static ASSIGNED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[\t\n\x0B\x0C\r ]*(?:(?:pub|let|const|var|readonly|export|static|mut)[\t\n\x0B\x0C\r ]+)*(?:self\.|this\.)?([A-Za-z_][0-9A-Za-z_]*)[\t\n\x0B\x0C\r ]*(?::[\t\n\x0B\x0C\r ]*[^=]+?)?[\t\n\x0B\x0C\r ]*=[^=]")
+    Regex::new(r"^[\t\n\x0B\x0C\r ]*(?:(?:pub|let|const|var|readonly|export|static|mut)[\t\n\x0B\x0C\r ]+)*(?:self\.|this\.)?([A-Za-z_][0-9A-Za-z_]*)(?:\.[A-Za-z_][0-9A-Za-z_]*|\[[^\]=]*\])*[\t\n\x0B\x0C\r ]*(?::[\t\n\x0B\x0C\r ]*[^=]+?)?[\t\n\x0B\x0C\r ]*=[^=]")
         .expect("static regex")
 });
 const NOT_NAMES: &[&str] = &[
@@ -261,5 +261,21 @@ mod tests {
         assert_eq!(c.conditions, ["qty == 0"]);
         assert_eq!(c.raises[0].0, "InventoryError");
         assert_eq!(c.raises[1], ("panic".into(), "bad state".into()));
+    }
+
+    #[test]
+    fn assignments_to_items_and_fields_are_assignments() {
+        let c = describe(
+            "",
+            "    df[col] = df[col].dt.tz_localize(\"UTC\")\n    self.cache.limit = 512\n    if df[col] == 0:\n        pass",
+            None,
+        );
+        assert_eq!(
+            c.assignments,
+            [
+                "df[col] = df[col].dt.tz_localize(\"UTC\")",
+                "self.cache.limit = 512"
+            ]
+        );
     }
 }

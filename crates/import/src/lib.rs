@@ -6,5 +6,7 @@
 //! - [`claude_mem`]: a claude-mem database, its sessions, prompts,
 //!   observations and summaries.
 
+#![warn(missing_docs)]
+
 pub mod claude_code;
 pub mod claude_mem;

@@ -1,7 +1,11 @@
-//! mnemo's store: one SQLite file holding projects, sessions, prompts and the
-//! raw event log, with versioned migrations.
+//! mnemo's store: one SQLite file holding what was captured (projects,
+//! sessions, prompts, the raw event log), the memories made of it
+//! (observations, summaries, their full-text indexes and vectors), and the
+//! bookkeeping of recall, enrichment and imports, with versioned migrations.
+//! It owns the schema and every write.
 //!
-//! The store knows nothing about Claude Code's JSON: callers hand it
+//! The store knows nothing about Claude Code's JSON (the events that open or
+//! end a session or close an episode it names through `mnemo-agent`): callers hand it
 //! normalized [`HookRecord`]s (already redacted) and it turns them into rows in
 //! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
 //! deadlock and a killed process leaves either the whole record or nothing.

@@ -2,10 +2,10 @@
 //! observations and summaries, brought into a mnemo store.
 //!
 //! The database is opened read-only and read by whatever columns its schema
-//! version has ([`source`]). Each claude-mem project name is given a mnemo
+//! version has (`source.rs`). Each claude-mem project name is given a mnemo
 //! root ([`projects`]). Rows then go in four passes — sessions, prompts,
-//! summaries, observations — in transactions of at most [`source::CHUNK`]
-//! rows, each keyed on the natural key capture uses: a session on Claude
+//! summaries, observations — in transactions of at most 1,000
+//! rows (`source::CHUNK`), each keyed on the natural key capture uses: a session on Claude
 //! Code's session id, a prompt on its number in the session, an observation
 //! on its content hash in its project, a summary on its prompt. So a second
 //! run, or a run after a killed one, adds only what is missing. Every text

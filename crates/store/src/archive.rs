@@ -2,7 +2,7 @@
 //! [`export`] and merged back in by [`Importer`] (the format is documented
 //! in `docs/EXPORT.md`).
 //!
-//! One table describes each record kind ([`TABLES`]): its fields, how a row
+//! One table describes each record kind (`TABLES`): its fields, how a row
 //! already stored is recognised (a natural key, never the id, so importing a
 //! file twice or onto the machine it came from adds nothing), and which rows
 //! belong to a project. Export and import are both driven by it, so a column

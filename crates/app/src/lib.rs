@@ -8,7 +8,8 @@
 //! Front ends (the `mnemo` binary, the MCP server, the HTTP API) parse a
 //! request, call a use case here and render its answer; they never open a
 //! store, build a redactor or read a configuration key themselves. This
-//! crate prints nothing and reads no process environment: process matters
+//! crate prints nothing and reads no process environment (but the API key
+//! variables `[llm]` and `[embed]` name): process matters
 //! (signals, spawning the detached worker, stdin and stdout) stay with the
 //! front end, which hands the use cases what they need of them. It holds
 //! use cases, not algorithms: ranking, redaction, compression and storage

@@ -145,7 +145,7 @@ pub fn sleep_unless(until: &Until, duration: Duration) {
 /// takes the worker lock (a worker a hook started may hold it until it
 /// goes idle), then enriches as episodes are compressed, until `stop`.
 /// After a spent budget or an unavailable backend it tries again every
-/// [`RETRY_AFTER`]. No process is started: an LLM call's `claude` child
+/// minute (`RETRY_AFTER`). No process is started: an LLM call's `claude` child
 /// dies with this thread (`PR_SET_PDEATHSIG`).
 pub fn enrichment_host(
     paths: Paths,

@@ -12,6 +12,8 @@
 //! `rejected_inputs`, never silently dropped; no function here panics on any
 //! input.
 
+#![warn(missing_docs)]
+
 pub mod lock;
 pub mod project;
 pub mod spool;
@@ -42,12 +44,17 @@ const DRAIN_BUDGET: usize = 1000;
 /// Configuration problems found while building a [`Capturer`].
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
+    /// The privacy options were rejected (an invalid redaction pattern or limit).
     #[error("{0}")]
     Privacy(#[from] mnemo_privacy::PrivacyError),
+    /// A skip or exclude pattern in the configuration is not a valid glob.
     #[error("{key}: invalid glob {pattern:?}: {source}")]
     Glob {
+        /// The configuration key the pattern came from.
         key: &'static str,
+        /// The pattern as written.
         pattern: String,
+        /// Why globset refused it.
         source: globset::Error,
     },
 }
@@ -170,7 +177,9 @@ pub enum Normalized {
     /// Ready to persist. `warning` explains anything the user should know
     /// (e.g. an input over the size cap stored as a stub).
     Record {
+        /// The record to persist, already redacted.
         record: Box<HookRecord>,
+        /// What the user should know about this input (see above).
         warning: Option<String>,
         /// The file the tool call names (`tool_input.file_path`), redacted
         /// like the payload: taken before the payload is serialised, so
@@ -182,9 +191,13 @@ pub enum Normalized {
     Ignored(String),
     /// An input that could not be interpreted; `head` is redacted.
     Rejected {
+        /// The hook event name, when the input got far enough to name one.
         hook: Option<String>,
+        /// Why the input was refused, in one line.
         reason: String,
+        /// The size of the whole input in bytes.
         input_bytes: usize,
+        /// The start of the input, redacted, kept for diagnosis.
         head: String,
     },
 }
@@ -469,13 +482,18 @@ pub enum Persisted {
     /// (its filesystem is full or read-only); it waits in the fallback spool
     /// `dir` and is stored by the next hook that can write the database.
     SpooledElsewhere {
+        /// Why the database refused it, when it was tried at all.
         store: Option<mnemo_store::StoreError>,
+        /// Why the data directory's spool refused it.
         spool: io::Error,
+        /// The fallback spool directory now holding the event.
         dir: std::path::PathBuf,
     },
     /// Neither the database nor either spool could take it.
     Lost {
+        /// Why the database refused it, when it was tried at all.
         store: Option<mnemo_store::StoreError>,
+        /// Why the last spool tried refused it.
         spool: io::Error,
     },
 }

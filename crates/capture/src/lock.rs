@@ -7,7 +7,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// A held lock.
+/// An exclusive lock on a file, released when dropped: one process at a
+/// time drains the spool, enriches (`worker.lock`) or serves (`serve.lock`).
 pub struct FileLock(File);
 
 impl FileLock {

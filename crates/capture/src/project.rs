@@ -8,8 +8,8 @@
 //! the basename: two repositories both called `api` stay two projects.
 //!
 //! The git files read here (`.git` as a file, `commondir`, `HEAD`) are read
-//! only when they are regular files, at most [`GIT_FILE_MAX_BYTES`] each,
-//! within [`GIT_FILE_TIMEOUT`]: a FIFO or `/dev/zero` planted there must not
+//! only when they are regular files, at most 4 KiB each
+//! (`GIT_FILE_MAX_BYTES`), within 500 ms (`GIT_FILE_TIMEOUT`): a FIFO or `/dev/zero` planted there must not
 //! hang or flood a hook. An unreadable file counts as absent.
 
 use std::fs;

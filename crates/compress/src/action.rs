@@ -14,41 +14,66 @@ use crate::outcome::{self, Outcome};
 /// What one tool call did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// A file was read (Read).
     Read {
+        /// The file, relative to the project when inside it.
         path: String,
     },
+    /// Files or text were searched for (Grep, Glob).
     Search {
+        /// The pattern and where it was looked for, as one phrase.
         query: String,
     },
+    /// A whole file was written (Write).
     Write {
+        /// The file, relative to the project when inside it.
         path: String,
+        /// The file did not exist before (Claude Code did not report an update).
         created: bool,
+        /// The definitions the written content holds (functions, types).
         defs: Vec<String>,
     },
+    /// A file was edited (Edit, MultiEdit).
     Edit {
+        /// The file, relative to the project when inside it.
         path: String,
+        /// What the edit added and removed.
         change: Change,
     },
+    /// A shell command ran (Bash).
     Command {
+        /// The command line, paths relative to the project.
         command: String,
+        /// Its exit status, test counts and telling output lines.
         outcome: Outcome,
+        /// The commit's subject when the command was a `git commit`.
         commit: Option<String>,
     },
     /// A tool other than Bash failed (PostToolUseFailure).
     ToolFailed {
+        /// The tool's name.
         tool: String,
+        /// The error Claude Code reported.
         error: String,
     },
+    /// Work was handed to a subagent (Agent).
     Delegate {
+        /// What the subagent was asked to do.
         description: String,
     },
+    /// A web page was fetched or the web searched (WebFetch, WebSearch).
     Fetch {
+        /// The URL, or the search query as `search `query``.
         target: String,
     },
+    /// The todo list was written (TodoWrite).
     Todos {
+        /// The items still pending or in progress.
         pending: Vec<String>,
     },
+    /// Any other tool, kept only by name.
     Other {
+        /// The tool's name.
         tool: String,
     },
 }
@@ -56,7 +81,9 @@ pub enum Action {
 /// An action and the event it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
+    /// The stored event this step was read from (`events.id`).
     pub event_id: i64,
+    /// What the tool call did.
     pub action: Action,
 }
 

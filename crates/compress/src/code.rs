@@ -28,7 +28,9 @@ pub struct Change {
     pub replaced: Option<(String, String)>,
     /// For a small addition: the added lines.
     pub inserted: Vec<String>,
+    /// Lines the change adds.
     pub lines_added: usize,
+    /// Lines the change removes.
     pub lines_removed: usize,
 }
 

@@ -112,7 +112,9 @@ pub enum Enriched {
 
 /// Enriches episodes with one [`Client`] under a daily token budget.
 pub struct Enricher<'a> {
+    /// The LLM client every call goes through.
     pub client: &'a Client,
+    /// Redacts the closing message sent to the model and the answer it gives back.
     pub redactor: &'a Redactor,
     /// Tokens (input + output) allowed per UTC day.
     pub daily_budget: u64,

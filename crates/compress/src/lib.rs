@@ -13,6 +13,8 @@
 //! get late events (async hooks landing after the Stop) are recompressed,
 //! replacing what the rules produced before.
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod code;
 pub mod directive;
@@ -63,9 +65,13 @@ impl Default for Options {
 /// What a compression run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Episodes compressed.
     pub episodes: usize,
+    /// Observations inserted.
     pub observations: usize,
+    /// Observations not inserted because an identical one (same project and content hash) exists.
     pub duplicates: usize,
+    /// Observations folded into a near-duplicate of the same session.
     pub merged: usize,
     /// Raw event payload bytes covered.
     pub raw_bytes: usize,

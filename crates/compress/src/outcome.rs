@@ -8,7 +8,9 @@ use regex::Regex;
 /// Test results found in a command's output.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TestCounts {
+    /// Tests reported as passing.
     pub passed: u32,
+    /// Tests reported as failing.
     pub failed: u32,
 }
 
@@ -28,9 +30,11 @@ impl TestCounts {
 pub struct Outcome {
     /// Exit status 0 and no failing tests.
     pub ok: bool,
+    /// The command's exit code, when Claude Code reported one.
     pub exit_code: Option<i32>,
     /// The most telling error line, e.g. `RecursionError: maximum recursion depth exceeded`.
     pub error_line: Option<String>,
+    /// Passed and failed test counts, when the output reports them.
     pub tests: Option<TestCounts>,
     /// First meaningful output line, for commands that just print something.
     pub first_line: Option<String>,

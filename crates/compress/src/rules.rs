@@ -35,21 +35,32 @@ use crate::prose::{self, Reading};
 /// An observation before hashing and storage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
+    /// The observation type, one of `mnemo_store::OBSERVATION_TYPES`.
     pub kind: &'static str,
+    /// One line naming what happened, in words.
     pub title: String,
+    /// One line of context under the title.
     pub subtitle: String,
+    /// The account in prose: what was done, found and decided.
     pub narrative: String,
+    /// Short standalone statements a later session can use as they are.
     pub facts: Vec<String>,
+    /// Tags for the kind of knowledge (`problem-solution`, `gotcha`…).
     pub concepts: Vec<&'static str>,
+    /// Files the episode read, relative to the project.
     pub files_read: Vec<String>,
+    /// Files the episode changed, relative to the project.
     pub files_modified: Vec<String>,
+    /// The stored events this observation was drawn from.
     pub source_event_ids: Vec<i64>,
 }
 
 /// The result of compressing one episode by rules.
 #[derive(Debug, Clone, Default)]
 pub struct Compression {
+    /// The observations, in the order they are stored.
     pub observations: Vec<Draft>,
+    /// The episode's summary.
     pub summary: NewSummary,
 }
 

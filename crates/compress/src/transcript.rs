@@ -8,8 +8,8 @@
 //! do not count as prompts).
 //!
 //! The path comes from the hook input, so it may name anything: only a
-//! regular file is read, and only its last [`TAIL_BYTES`] (the turn being
-//! closed is at the end), within [`READ_TIMEOUT`].
+//! regular file is read, and only its last 4 MiB (`TAIL_BYTES`; the turn
+//! being closed is at the end), within 2 s (`READ_TIMEOUT`).
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,10 +2,10 @@
 //! observations and summaries, brought into a mnemo store.
 //!
 //! The database is opened read-only and read by whatever columns its schema
-//! version has ([`source`]). Each claude-mem project name is given a mnemo
+//! version has (`source.rs`). Each claude-mem project name is given a mnemo
 //! root ([`projects`]). Rows then go in four passes — sessions, prompts,
-//! summaries, observations — in transactions of at most [`source::CHUNK`]
-//! rows, each keyed on the natural key capture uses: a session on Claude
+//! summaries, observations — in transactions of at most 1,000
+//! rows (`source::CHUNK`), each keyed on the natural key capture uses: a session on Claude
 //! Code's session id, a prompt on its number in the session, an observation
 //! on its content hash in its project, a summary on its prompt. So a second
 //! run, or a run after a killed one, adds only what is missing. Every text
@@ -51,26 +51,47 @@ pub struct Options {
 /// Why an import could not run. Each renders as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// No file at the given path.
     #[error("no claude-mem database at {0}")]
     Missing(PathBuf),
+    /// The file is not an SQLite database that can be opened read-only.
     #[error("{path} is not a readable SQLite database: {why}")]
-    NotDatabase { path: PathBuf, why: String },
+    NotDatabase {
+        /// The file.
+        path: PathBuf,
+        /// SQLite's reason.
+        why: String,
+    },
+    /// A table every claude-mem database has is missing.
     #[error("{path} has no {table} table: not a claude-mem database")]
-    MissingTable { path: PathBuf, table: &'static str },
+    MissingTable {
+        /// The file.
+        path: PathBuf,
+        /// The missing table.
+        table: &'static str,
+    },
     #[error(
         "{path}: table {table} has no {column} column: a claude-mem schema this mnemo cannot read"
     )]
+    /// A column this importer reads is missing from its table.
     MissingColumn {
+        /// The claude-mem database.
         path: PathBuf,
+        /// The table.
         table: &'static str,
+        /// The column.
         column: &'static str,
     },
+    /// A query on the claude-mem database failed.
     #[error("reading {path}: {source}")]
     Read {
+        /// The claude-mem database.
         path: PathBuf,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// Writing to mnemo's database failed.
     #[error("writing the mnemo database: {0}")]
     Store(#[from] StoreError),
 }
@@ -106,13 +127,18 @@ impl Tally {
 pub struct Report {
     /// `max(version)` of claude-mem's `schema_versions`.
     pub schema_version: Option<i64>,
+    /// Where each claude-mem project name was placed.
     pub projects: Vec<ProjectMapping>,
+    /// Sessions imported, present or skipped.
     pub sessions: Tally,
+    /// Prompts imported, present or skipped.
     pub prompts: Tally,
     /// Prompts made for summaries whose prompt claude-mem did not keep
     /// (their text is the summary's request); counted in `prompts` too.
     pub placeholder_prompts: u64,
+    /// Observations imported, present or skipped.
     pub observations: Tally,
+    /// Summaries imported, present or skipped.
     pub summaries: Tally,
     /// Secrets redacted and `<private>` spans dropped on the way in.
     pub redactions: usize,
@@ -121,9 +147,13 @@ pub struct Report {
 /// The four passes, for progress reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// The `sdk_sessions` pass.
     Sessions,
+    /// The `user_prompts` pass.
     Prompts,
+    /// The `session_summaries` pass.
     Summaries,
+    /// The `observations` pass.
     Observations,
 }
 

@@ -7,9 +7,10 @@
 //! for one JSON object described by a JSON Schema and returns it only after
 //! checking it against that schema ([`schema::validate`]).
 //!
-//! The code is blocking (it runs in mnemo's background worker, never in a
-//! hook). A call is bounded: its input is estimated and refused above
-//! [`Limits::max_input_tokens`] before anything is sent, each attempt has a
+//! The code is blocking (it runs in mnemo's background worker or `mnemo
+//! serve`'s enrichment thread, never in a hook). A call is bounded: its
+//! input is estimated and refused above [`Limits::max_input_tokens`] before
+//! anything is sent, each attempt has a
 //! timeout, retries are few and only for transient failures, and every
 //! attempt — failed ones too — is reported as a [`CallRecord`] so the caller
 //! can account for every token against its daily budget.

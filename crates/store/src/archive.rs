@@ -2,7 +2,7 @@
 //! [`export`] and merged back in by [`Importer`] (the format is documented
 //! in `docs/EXPORT.md`).
 //!
-//! One table describes each record kind ([`TABLES`]): its fields, how a row
+//! One table describes each record kind (`TABLES`): its fields, how a row
 //! already stored is recognised (a natural key, never the id, so importing a
 //! file twice or onto the machine it came from adds nothing), and which rows
 //! belong to a project. Export and import are both driven by it, so a column
@@ -380,7 +380,12 @@ pub enum HeaderError {
     #[error(
         "this file is mnemo export format {found}; this mnemo reads format {FORMAT_VERSION} and older: upgrade mnemo to import it"
     )]
-    Newer { found: i64 },
+    /// The file's format version is newer than this build reads.
+    Newer {
+        /// The format version the file declares.
+        found: i64,
+    },
+    /// The line looks like a header but cannot be read as one.
     #[error("the header line is malformed: {0}")]
     Malformed(String),
 }
@@ -433,10 +438,13 @@ impl Header {
 /// Why an export stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
+    /// The store failed while reading.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing to the output failed.
     #[error("cannot write the export: {0}")]
     Io(#[from] io::Error),
+    /// The project asked for is not in this store.
     #[error("no project with root {0} in this store")]
     NoSuchProject(String),
 }
@@ -563,8 +571,11 @@ pub trait Sanitizer {
 /// Counts of one record kind in an import.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KindCounts {
+    /// Records of this kind stored.
     pub imported: u64,
+    /// Records already in the store, recognised by their natural key.
     pub present: u64,
+    /// Records not stored, each reported with its reason.
     pub rejected: u64,
 }
 
@@ -582,7 +593,9 @@ pub struct ImportReport {
 /// What became of one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineOutcome {
+    /// The record was stored.
     Imported,
+    /// The record was already in the store.
     AlreadyPresent,
     /// A kind this build does not know; skipped.
     UnknownKind,

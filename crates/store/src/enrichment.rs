@@ -10,29 +10,47 @@ use crate::{Result, Store};
 /// One LLM call attempt, as recorded in `llm_calls`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LlmCall {
+    /// When the attempt started (Unix ms).
     pub at: i64,
+    /// Which client made it: `claude-cli`, `anthropic` or `openai`.
     pub backend: String,
+    /// The model asked.
     pub model: String,
+    /// What the call was for, e.g. `enrich`.
     pub purpose: String,
+    /// The episode's prompt the call was about.
     pub prompt_id: Option<i64>,
+    /// Tokens sent, as the backend counted them.
     pub input_tokens: i64,
+    /// Tokens received, as the backend counted them.
     pub output_tokens: i64,
+    /// This attempt produced the answer.
     pub ok: bool,
+    /// Why the attempt failed, in one line.
     pub error: Option<String>,
+    /// How long the attempt took.
     pub duration_ms: i64,
 }
 
 /// A stored observation of an episode, for building the enrichment input.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EpisodeObservation {
+    /// The observation type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its subtitle.
     pub subtitle: String,
+    /// Its narrative.
     pub narrative: String,
+    /// Its facts.
     pub facts: Vec<String>,
+    /// Its knowledge tags.
     pub concepts: Vec<String>,
+    /// Files it lists as read.
     pub files_read: Vec<String>,
+    /// Files it lists as changed.
     pub files_modified: Vec<String>,
 }
 

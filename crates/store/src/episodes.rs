@@ -16,38 +16,55 @@ use crate::{Result, Store};
 /// An event of an episode, as stored.
 #[derive(Debug, Clone)]
 pub struct EpisodeEvent {
+    /// The event's row id (`events.id`).
     pub id: i64,
+    /// The hook event's name, as Claude Code spelled it.
     pub hook: String,
+    /// The tool a tool event is about.
     pub tool_name: Option<String>,
+    /// Claude Code's id for the tool call, shared by its Pre and PostToolUse events.
     pub tool_use_id: Option<String>,
     /// Set for events from inside a subagent.
     pub agent_id: Option<String>,
     /// JSON text.
     pub payload: String,
+    /// When the hook ran (Unix ms).
     pub created_at: i64,
 }
 
 /// Everything compression needs about one episode.
 #[derive(Debug, Clone)]
 pub struct EpisodeData {
+    /// The prompt that opened the episode (`prompts.id`).
     pub prompt_id: i64,
+    /// The session the episode belongs to.
     pub session_id: i64,
+    /// The session's project, when it has one.
     pub project_id: Option<i64>,
+    /// The project's root directory.
     pub project_root: Option<String>,
     /// The prompt's number in its session.
     pub n: i64,
+    /// The prompt's text, redacted.
     pub prompt: String,
+    /// The whole prompt was inside `<private>` tags: nothing of the episode is kept.
     pub private: bool,
+    /// When the prompt was received (Unix ms).
     pub prompt_at: i64,
+    /// The session's working directory.
     pub cwd: Option<String>,
+    /// The session's transcript file, for the closing message of old Stop events.
     pub transcript_path: Option<String>,
+    /// The episode's events in arrival order.
     pub events: Vec<EpisodeEvent>,
 }
 
 /// An episode ready to compress, and why it counts as closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingEpisode {
+    /// The prompt that opened the episode.
     pub prompt_id: i64,
+    /// Why it counts as closed: `stop`, `next-prompt`, `session-end`, `pre-compact` or `stale`.
     pub close_reason: String,
     /// Already compressed once; late events arrived since.
     pub recompress: bool,
@@ -56,16 +73,27 @@ pub struct PendingEpisode {
 /// A new observation. JSON-array fields are plain vectors here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewObservation {
+    /// The observation type, one of [`crate::OBSERVATION_TYPES`].
     pub kind: String,
+    /// One line naming what happened.
     pub title: String,
+    /// One line of context under the title.
     pub subtitle: String,
+    /// The account in prose.
     pub narrative: String,
+    /// Short standalone statements.
     pub facts: Vec<String>,
+    /// Tags for the kind of knowledge.
     pub concepts: Vec<String>,
+    /// Files read, relative to the project.
     pub files_read: Vec<String>,
+    /// Files changed, relative to the project.
     pub files_modified: Vec<String>,
+    /// The events it was drawn from (`events.id`).
     pub source_event_ids: Vec<i64>,
+    /// Hash of its text; an identical hash in the same project makes it a duplicate.
     pub content_hash: String,
+    /// Who wrote it: `rules`, `llm:<model>` or `user`.
     pub generated_by: String,
     /// Caller-supplied reference (imports); `None` for captured memories.
     pub reference: Option<String>,
@@ -76,13 +104,21 @@ pub struct NewObservation {
 /// A new episode summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewSummary {
+    /// What the user asked for.
     pub request: String,
+    /// What was looked into.
     pub investigated: String,
+    /// What was found out.
     pub learned: String,
+    /// What was done.
     pub completed: String,
+    /// What is left to do.
     pub next_steps: String,
+    /// Files read during the episode.
     pub files_read: Vec<String>,
+    /// Files changed during the episode.
     pub files_modified: Vec<String>,
+    /// Who wrote it: `rules`, `llm:<model>` or `user`.
     pub generated_by: String,
 }
 
@@ -90,20 +126,30 @@ pub struct NewSummary {
 /// (a near-duplicate) instead of inserting another.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservationMerge {
+    /// The stored observation to fold into.
     pub id: i64,
+    /// Facts it does not have yet.
     pub facts: Vec<String>,
+    /// Files read it does not list yet.
     pub files_read: Vec<String>,
+    /// Files changed it does not list yet.
     pub files_modified: Vec<String>,
+    /// Events it does not cite yet.
     pub source_event_ids: Vec<i64>,
 }
 
 /// The result of compressing one episode.
 #[derive(Debug, Clone, Default)]
 pub struct CompressedEpisode {
+    /// The episode's prompt.
     pub prompt_id: i64,
+    /// Why the episode counts as closed.
     pub close_reason: String,
+    /// New observations to insert.
     pub observations: Vec<NewObservation>,
+    /// Near-duplicates folded into observations already stored.
     pub merges: Vec<ObservationMerge>,
+    /// The summary; `None` stores none (an episode compressed to nothing).
     pub summary: Option<NewSummary>,
     /// Events covered (marked processed).
     pub event_ids: Vec<i64>,
@@ -118,20 +164,30 @@ pub struct CompressedEpisode {
 /// An observation already stored, as near-duplicate detection sees it.
 #[derive(Debug, Clone)]
 pub struct ExistingObservation {
+    /// The observation's row id.
     pub id: i64,
+    /// Its type.
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its facts.
     pub facts: Vec<String>,
+    /// Files it lists as read.
     pub files_read: Vec<String>,
+    /// Files it lists as changed.
     pub files_modified: Vec<String>,
+    /// Events it cites.
     pub source_event_ids: Vec<i64>,
 }
 
 /// What [`Store::save_episode`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SavedEpisode {
+    /// Observations inserted.
     pub inserted: usize,
+    /// Observations skipped: an identical one was already stored.
     pub duplicates: usize,
+    /// Observations folded into a near-duplicate.
     pub merged: usize,
     /// Another process compressed it first; nothing was written.
     pub already_done: bool,

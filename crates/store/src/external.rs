@@ -16,12 +16,17 @@ pub struct ExternalSession {
     pub agent: String,
     /// The agent's own session id (Claude Code's `session_id`).
     pub agent_session_id: String,
+    /// The project the session worked in, when the other tool knew it.
     pub project: Option<ProjectRef>,
+    /// The session's working directory.
     pub cwd: Option<String>,
+    /// The agent's transcript of the session.
     pub transcript_path: Option<String>,
+    /// When the session started (Unix ms).
     pub started_at: i64,
     /// Set when the other tool saw the session end.
     pub ended_at: Option<i64>,
+    /// Why the session ended, as the other tool recorded it.
     pub end_reason: Option<String>,
 }
 
@@ -30,9 +35,11 @@ pub struct ExternalSession {
 pub struct ExternalPrompt {
     /// Its number in the session, from 1.
     pub n: i64,
+    /// The prompt's text.
     pub text: String,
     /// True when nothing was left after removing `<private>` spans.
     pub private: bool,
+    /// When the prompt was sent (Unix ms).
     pub created_at: i64,
 }
 

@@ -13,8 +13,9 @@ pub struct TranscriptMark {
     pub path: String,
     /// The Claude Code session the file belongs to.
     pub agent_session_id: String,
-    /// Size and modification time (Unix ms) when last read.
+    /// The file's size in bytes when last read.
     pub size: u64,
+    /// Modification time of the file (Unix ms) when last read.
     pub mtime: i64,
     /// Bytes of complete turns replayed, from the start of the file.
     pub consumed: u64,
@@ -41,14 +42,18 @@ pub enum SessionOrigin {
 /// the events that followed it, in order.
 #[derive(Debug, Clone, Default)]
 pub struct ImportedTurn {
+    /// The turn's records, already normalized and redacted.
     pub records: Vec<HookRecord>,
 }
 
 /// What [`Store::record_imported`] stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportTally {
+    /// Prompts stored.
     pub prompts: usize,
+    /// Tool events stored.
     pub tool_events: usize,
+    /// Other events stored (session starts and ends, stops, compactions…).
     pub other_events: usize,
     /// Records already in the store (captured live, or imported before).
     pub duplicates: usize,

@@ -1,10 +1,16 @@
-//! mnemo's store: one SQLite file holding projects, sessions, prompts and the
-//! raw event log, with versioned migrations.
+//! mnemo's store: one SQLite file holding what was captured (projects,
+//! sessions, prompts, the raw event log), the memories made of it
+//! (observations, summaries, their full-text indexes and vectors), and the
+//! bookkeeping of recall, enrichment and imports, with versioned migrations.
+//! It owns the schema and every write.
 //!
-//! The store knows nothing about Claude Code's JSON: callers hand it
+//! The store knows nothing about Claude Code's JSON (the events that open or
+//! end a session or close an episode it names through `mnemo-agent`): callers hand it
 //! normalized [`HookRecord`]s (already redacted) and it turns them into rows in
 //! one short `BEGIN IMMEDIATE` transaction, so concurrent hook processes never
 //! deadlock and a killed process leaves either the whole record or nothing.
+
+#![warn(missing_docs)]
 
 pub mod archive;
 mod enrichment;
@@ -63,8 +69,10 @@ pub const CONCEPTS: &[&str] = &[
 /// (WAL); `Full` also survives power loss, at the cost of an fsync per commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
+    /// WAL with `synchronous = NORMAL`: a commit survives a crash of the writer.
     #[default]
     Normal,
+    /// `synchronous = FULL`: a commit also survives power loss.
     Full,
 }
 
@@ -73,12 +81,13 @@ pub enum Durability {
 pub struct StoreOptions {
     /// How long a writer waits for another writer before giving up.
     pub busy_timeout: Duration,
+    /// Whether a commit also survives power loss (`store.synchronous`).
     pub durability: Durability,
     /// Leave the WAL as it is when this connection closes, even if it is
-    /// the last one. For a hook's second, read-mostly connection: the first
-    /// one already checkpointed, and doing it again would cost fsyncs for a
-    /// few pages. Never for a writer of many pages: the next process would
-    /// have to read the whole WAL back.
+    /// the last one. For a hook the agent waits for: the checkpoint would
+    /// cost fsyncs for a few pages, which the next writer checkpoints anyway.
+    /// Never for a writer of many pages: the next process would have to read
+    /// the whole WAL back.
     pub keep_wal_on_close: bool,
 }
 
@@ -96,18 +105,29 @@ impl Default for StoreOptions {
 /// explain it in one line and decide to spool.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Another writer held the lock past the busy timeout.
     #[error("database is locked (another writer held it past the busy timeout)")]
     Busy(#[source] rusqlite::Error),
+    /// The file is not a readable SQLite database.
     #[error("database file is corrupt or not a database: {0}")]
     Corrupt(#[source] rusqlite::Error),
+    /// The file or its directory cannot be written.
     #[error("database is read-only: {0}")]
     ReadOnly(#[source] rusqlite::Error),
+    /// The disk, or SQLite's size limit, is full.
     #[error("disk or database is full: {0}")]
     Full(#[source] rusqlite::Error),
     #[error(
         "database schema version {found} is newer than this mnemo understands ({known}); upgrade mnemo"
     )]
-    NewerSchema { found: i64, known: i64 },
+    /// The database was written by a newer mnemo; it is neither read nor migrated.
+    NewerSchema {
+        /// The schema version the file holds.
+        found: i64,
+        /// The newest schema version this binary knows.
+        known: i64,
+    },
+    /// Any other SQLite error.
     #[error("database error: {0}")]
     Other(#[source] rusqlite::Error),
 }
@@ -153,6 +173,7 @@ impl StoreError {
     }
 }
 
+/// The store's result, failing with a [`StoreError`] unless said otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open mnemo database.

@@ -19,6 +19,7 @@ pub struct ProjectRef {
 /// The text of a user prompt, already redacted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromptText {
+    /// The prompt's text with `<private>` spans dropped.
     pub text: String,
     /// True when the whole prompt was inside `<private>` tags.
     pub private: bool,
@@ -33,19 +34,26 @@ pub struct HookRecord {
     pub hook: String,
     /// The agent that sent it, e.g. `claude-code`.
     pub agent: String,
+    /// Claude Code's `session_id`.
     pub agent_session_id: String,
     /// When the hook received the event, Unix epoch milliseconds.
     pub at: i64,
+    /// The project the event's working directory belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<ProjectRef>,
+    /// The working directory Claude Code reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// The git branch checked out in the project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The session's transcript file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript_path: Option<String>,
+    /// The tool a tool event is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_name: Option<String>,
+    /// Claude Code's id for the tool call, shared by its Pre and PostToolUse events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_use_id: Option<String>,
     /// Subagent id, for events fired inside a subagent.
@@ -95,8 +103,11 @@ impl HookRecord {
 /// What [`Store::record`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
+    /// The event was written.
     Stored {
+        /// The new row in `events`.
         event_id: i64,
+        /// The prompt the event belongs to, when one is known.
         prompt_id: Option<i64>,
     },
     /// The same event was already stored (a redelivery).

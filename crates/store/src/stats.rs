@@ -10,15 +10,21 @@ pub fn utc_day_start(now_ms: i64) -> i64 {
 /// Row counts and sizes of a store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
+    /// Projects known.
     pub projects: i64,
+    /// Sessions recorded.
     pub sessions: i64,
+    /// Prompts recorded.
     pub prompts: i64,
+    /// Hook events recorded.
     pub events: i64,
     /// Events not yet compressed.
     pub events_pending: i64,
+    /// Inputs refused and kept for diagnosis.
     pub rejected_inputs: i64,
     /// Observations not deleted.
     pub observations: i64,
+    /// Session summaries.
     pub summaries: i64,
     /// Episodes compressed.
     pub episodes: i64,
@@ -26,16 +32,19 @@ pub struct Stats {
     pub episodes_skipped: i64,
     /// Episodes waiting for LLM enrichment.
     pub enrich_pending: i64,
-    /// LLM calls and tokens (input + output) since 00:00 UTC today.
+    /// LLM calls since 00:00 UTC today.
     pub llm_calls_today: i64,
+    /// LLM tokens (input + output) since 00:00 UTC today.
     pub llm_tokens_today: i64,
-    /// LLM calls and tokens ever.
+    /// LLM calls ever.
     pub llm_calls_total: i64,
+    /// LLM tokens (input + output) ever.
     pub llm_tokens_total: i64,
     /// Size of the main database file (pages × page size), excluding the WAL.
     pub db_bytes: i64,
-    /// Stored vectors (all embedding models) and observations waiting for one.
+    /// Stored vectors, of every embedding model.
     pub vectors: i64,
+    /// Observations waiting in the vector queue.
     pub vectors_pending: i64,
 }
 

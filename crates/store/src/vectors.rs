@@ -11,13 +11,17 @@ use crate::{Result, Store};
 /// An observation waiting to be embedded, with the fields worth embedding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VectorSource {
+    /// The observation's row id.
     pub observation_id: i64,
     /// 0 when the observation has no project.
     pub project_id: i64,
+    /// Its title.
     pub title: String,
+    /// Its subtitle.
     pub subtitle: String,
     /// The JSON list of facts, as stored.
     pub facts: String,
+    /// Its narrative.
     pub narrative: String,
 }
 

@@ -4,7 +4,7 @@
 //! sent). Both are captured by the pipeline's capturer, written on one
 //! connection, and end like an episode-ending hook: closed episodes
 //! compressed with the pipeline's redactor, vectors embedded, and the
-//! background worker started when enrichment waits.
+//! background worker started when work is left that nobody is doing.
 
 use std::io::BufRead;
 
@@ -160,8 +160,8 @@ impl HookPipeline<'_> {
     }
 
     /// What ends a batch run like an episode-ending hook: vectors for what
-    /// was compressed, and the background worker when enrichment waits
-    /// with nobody doing it.
+    /// was compressed, and the background worker when closed episodes are
+    /// left uncompressed or enrichment waits with nobody doing it.
     fn after_batches(&self, store: &mut Store) {
         embed_queued(store, self.make_embedder, usize::MAX);
         match work_left(store, self.paths, self.config) {

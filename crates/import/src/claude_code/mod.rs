@@ -42,6 +42,7 @@ const HASHED_BYTES: u64 = 4096;
 /// One transcript file to import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TranscriptFile {
+    /// Where the file is.
     pub path: PathBuf,
     /// A session's own transcript or a subagent's.
     pub kind: Kind,
@@ -73,6 +74,7 @@ pub struct Options {
 /// rows only), then the lines read, then what compression made of it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counts {
+    /// Transcript files found.
     pub transcripts: usize,
     /// Read (new, grown or changed).
     pub transcripts_read: usize,
@@ -82,7 +84,9 @@ pub struct Counts {
     pub transcripts_failed: usize,
     /// Sessions that received something.
     pub sessions: usize,
+    /// Prompts stored.
     pub prompts: usize,
+    /// Tool events stored.
     pub tool_events: usize,
     /// Session, stop, compaction and subagent events.
     pub other_events: usize,
@@ -90,7 +94,9 @@ pub struct Counts {
     pub duplicates: usize,
     /// Left out by the configuration (`capture.skip_tools`, excluded projects).
     pub ignored: usize,
+    /// Inputs refused (stored in `rejected_inputs`).
     pub rejected: usize,
+    /// Lines read.
     pub lines: usize,
     /// Lines with nothing to replay (summaries, snapshots, meta lines).
     pub lines_housekeeping: usize,
@@ -98,9 +104,13 @@ pub struct Counts {
     pub lines_unknown: usize,
     /// Lines that are not JSON (damaged or cut off).
     pub lines_broken: usize,
+    /// Bytes of transcript read.
     pub bytes_read: u64,
+    /// Closed episodes compressed.
     pub episodes: usize,
+    /// Observations compressed from them.
     pub observations: usize,
+    /// Summaries written for them.
     pub summaries: usize,
     /// Files that could not be read, one line each.
     pub problems: Vec<String>,
@@ -109,8 +119,15 @@ pub struct Counts {
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// A transcript directory could not be listed.
     #[error("cannot read {}: {source}", path.display())]
-    Dir { path: PathBuf, source: io::Error },
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+    /// The store failed; nothing after the last committed turn was written.
     #[error("{0}")]
     Store(#[from] StoreError),
 }

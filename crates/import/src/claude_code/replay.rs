@@ -23,13 +23,18 @@ pub enum Kind {
     /// A session's own transcript: `<slug>/<session>.jsonl`.
     Main,
     /// A subagent's transcript; its events carry `agent_id`.
-    Subagent { agent_id: String },
+    Subagent {
+        /// The subagent's id, from the file name `agent-<id>.jsonl`.
+        agent_id: String,
+    },
 }
 
 /// One hook input and when it fired (Unix ms).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayedInput {
+    /// When the line was written (Unix ms).
     pub at: i64,
+    /// The hook input Claude Code would have sent.
     pub input: Value,
     /// The branch named on the line it came from.
     pub git_branch: Option<String>,
@@ -39,7 +44,9 @@ pub struct ReplayedInput {
 /// where the next group starts (where a later import resumes).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Turn {
+    /// The turn's inputs, in file order.
     pub events: Vec<ReplayedInput>,
+    /// Where in the file the next turn starts.
     pub end_offset: u64,
 }
 

@@ -53,7 +53,9 @@ impl MappedBy {
 pub struct ProjectMapping {
     /// claude-mem's name.
     pub name: String,
+    /// The mnemo project it was placed on.
     pub project: ProjectRef,
+    /// What placed it there.
     pub by: MappedBy,
     /// A placeholder project of this name from an earlier import was merged
     /// into `project`.

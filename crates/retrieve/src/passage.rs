@@ -136,7 +136,7 @@ impl Evidence {
 
 /// The sentences of `text`: split after `.`, `!` or `?` followed by
 /// white space, and at line breaks.
-fn sentences(text: &str) -> Vec<String> {
+pub(crate) fn sentences(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut chars = text.chars().peekable();
@@ -163,7 +163,7 @@ fn push_trimmed(out: &mut Vec<String>, text: &str) {
 }
 
 /// `text` cut to [`MAX_PASSAGE_CHARS`] at a word boundary, with an ellipsis.
-fn cut(text: &str) -> String {
+pub(crate) fn cut(text: &str) -> String {
     if text.chars().count() <= MAX_PASSAGE_CHARS {
         return text.to_string();
     }

@@ -464,6 +464,41 @@ pub fn recall(
     hand_over(store, session, intro, &entries, options.max_tokens, now)
 }
 
+/// Lines of a memory a file note shows at most.
+const FILE_NOTE_LINES: usize = 4;
+
+/// The lines of `memory` to show before `file` is read: its facts and
+/// narrative sentences that name the file first (what the memory says about
+/// that file), then its first facts; every memory's first line before any
+/// memory's second, and so on.
+fn lines_about_file(memory: &Observation, file: &str) -> Vec<(f64, String)> {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let mut texts: Vec<&str> = memory.facts.iter().map(String::as_str).collect();
+    let sentences: Vec<String> = crate::passage::sentences(&memory.narrative)
+        .iter()
+        .map(|sentence| crate::passage::cut(sentence))
+        .collect();
+    texts.extend(sentences.iter().map(String::as_str));
+    let naming = texts
+        .iter()
+        .filter(|text| !name.is_empty() && text.contains(name));
+    let first_facts = memory.facts.iter().map(String::as_str);
+    let mut chosen: Vec<&str> = Vec::new();
+    for text in naming.copied().chain(first_facts) {
+        if chosen.len() == FILE_NOTE_LINES {
+            break;
+        }
+        if !chosen.contains(&text) {
+            chosen.push(text);
+        }
+    }
+    chosen
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| (-(i as f64), inline(text).into_owned()))
+        .collect()
+}
+
 /// What is known about `file` (a path relative to the project root) before
 /// Claude reads it: the newest memories that read or changed it, not yet
 /// given to this session.
@@ -493,14 +528,7 @@ pub fn file_note(
             break;
         }
         if !already_given(store, session, o.id)? {
-            // Every memory's first fact before any second one, and so on.
-            let lines = o
-                .facts
-                .iter()
-                .take(4)
-                .enumerate()
-                .map(|(i, fact)| (-(i as f64), inline(fact).into_owned()))
-                .collect();
+            let lines = lines_about_file(&o, file);
             entries.push(Entry {
                 id: o.id,
                 at: o.created_at,
@@ -517,4 +545,47 @@ pub fn file_note(
         options.max_tokens,
         now,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_note_leads_with_what_the_memory_says_about_that_file() {
+        let memory = Observation {
+            id: 1,
+            kind: "bugfix".into(),
+            title: "Lazy refill in the limiter".into(),
+            subtitle: String::new(),
+            narrative: "The leak was one goroutine per key. `limiter.go` now refills on demand.".into(),
+            facts: vec![
+                "`go test ./...` passed".into(),
+                "main() in cmd/main.go: added `defer l.Stop()`".into(),
+                "Allow() in internal/limiter.go: sets `b.tokens = min(b.burst, b.tokens + elapsed)`".into(),
+            ],
+            concepts: Vec::new(),
+            files_read: Vec::new(),
+            files_modified: Vec::new(),
+            project: None,
+            session_id: None,
+            prompt: None,
+            generated_by: "rules".into(),
+            created_at: 0,
+            reference: None,
+        };
+        let lines: Vec<String> = lines_about_file(&memory, "internal/limiter.go")
+            .into_iter()
+            .map(|(_, line)| line)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "Allow() in internal/limiter.go: sets `b.tokens = min(b.burst, b.tokens + elapsed)`",
+                "`limiter.go` now refills on demand.",
+                "`go test ./...` passed",
+                "main() in cmd/main.go: added `defer l.Stop()`",
+            ]
+        );
+    }
 }

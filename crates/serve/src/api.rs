@@ -13,8 +13,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mnemo_app::memory::{self, Id, ScopeRequest, SearchRequest, TimelineRequest};
 use mnemo_app::parts::Parts;
-use mnemo_retrieve::browse::{self, ListQuery, Position};
-use mnemo_retrieve::query;
+use mnemo_retrieve::search::query;
+use mnemo_retrieve::viewer::{self, ListQuery, Position};
 use mnemo_store::{OBSERVATION_TYPES, utc_day_start};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -250,12 +250,12 @@ pub async fn list(
     state
         .db
         .run(move |store| {
-            let page = browse::list(store, &query)?;
+            let page = viewer::list(store, &query)?;
             let mut session_ids: Vec<i64> =
                 page.items.iter().filter_map(|e| e.session_id).collect();
             session_ids.sort_unstable();
             session_ids.dedup();
-            let sessions: BTreeMap<String, _> = browse::session_overviews(store, &session_ids)?
+            let sessions: BTreeMap<String, _> = viewer::session_overviews(store, &session_ids)?
                 .into_iter()
                 .map(|s| (s.id.to_string(), s))
                 .collect();
@@ -278,7 +278,7 @@ pub async fn observation(
     state
         .db
         .run(move |store| {
-            found(browse::observation_detail(store, id)?, || {
+            found(viewer::observation_detail(store, id)?, || {
                 format!("no observation #{id}")
             })
         })
@@ -420,7 +420,7 @@ pub async fn sessions(
     state
         .db
         .run(move |store| {
-            let page = browse::sessions(store, project.as_deref(), before, limit)?;
+            let page = viewer::sessions(store, project.as_deref(), before, limit)?;
             ok(json!({ "items": page.items, "next": page.next.map(Position::to_cursor) }))
         })
         .await
@@ -435,7 +435,7 @@ pub async fn session_detail(
     state
         .db
         .run(move |store| {
-            found(browse::session_detail(store, id)?, || {
+            found(viewer::session_detail(store, id)?, || {
                 format!("no session {id}")
             })
         })
@@ -446,7 +446,7 @@ pub async fn session_detail(
 pub async fn projects(State(state): State<AppState>) -> Reply {
     state
         .db
-        .run(|store| ok(json!({ "items": browse::projects(store)? })))
+        .run(|store| ok(json!({ "items": viewer::projects(store)? })))
         .await
 }
 

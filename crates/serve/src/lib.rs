@@ -21,7 +21,7 @@
 //! Handlers run their queries on tokio's blocking pool with pooled store
 //! connections (`db.rs`); what they do is `mnemo_app::memory`'s (search,
 //! timeline, forget, restore, remember, the context preview) and
-//! `mnemo_retrieve::browse`'s (the viewer's lists and details).
+//! `mnemo_retrieve::viewer`'s (the viewer's lists and details).
 
 #![warn(missing_docs)]
 

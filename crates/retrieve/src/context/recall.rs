@@ -22,14 +22,15 @@ use mnemo_store::{Result, Store};
 use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
-use crate::passage::{Evidence, Passage, WeightedQuery, evidence};
-use crate::provenance;
-use crate::query::content_terms;
+use crate::fetch::provenance;
 use crate::quote::inline;
-use crate::temporal::{self, Direction};
+use crate::search::passage::{Evidence, Passage, WeightedQuery, evidence};
+use crate::search::query::content_terms;
+use crate::search::temporal::{self, Direction};
 use mnemo_embed::{Embedder, StaticEmbedder};
 
-use crate::{Observation, SearchQuery, get_observations, search, search_weighed};
+use crate::search::search_weighed;
+use crate::{Observation, SearchQuery, get_observations, search};
 
 /// How many of the best search results are weighed for a prompt.
 const CANDIDATES: usize = 10;
@@ -279,7 +280,7 @@ fn recall_relative(
     if anchor_terms.is_empty() {
         return Ok(None);
     }
-    let Some(anchor_weights) = crate::term_weights(store, root, &anchor_terms)? else {
+    let Some(anchor_weights) = crate::search::term_weights(store, root, &anchor_terms)? else {
         return Ok(None);
     };
     let hits = search_weighed(
@@ -374,7 +375,7 @@ pub fn recall(
     }
     let needed = wanted.len().min(2);
     // Weighed once, for the search's passage ranking and for the gate.
-    let Some(weights) = crate::term_weights(store, root, &wanted)? else {
+    let Some(weights) = crate::search::term_weights(store, root, &wanted)? else {
         return Ok(None); // no memory of this project yet
     };
     let session = session_id(store, agent, agent_session_id)?;

@@ -10,8 +10,8 @@ use rusqlite::OptionalExtension;
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
-use crate::filter::push_time_range;
-use crate::{SearchQuery, query};
+use crate::search::filter::push_time_range;
+use crate::search::{SearchQuery, query};
 
 /// Which kind of record [`search_records`] looks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +90,8 @@ pub fn search_records(store: &Store, kind: RecordKind, q: &SearchQuery) -> Resul
     }
     push_time_range(&mut sql, &mut args, "r.created_at", q.since, q.until);
     sql.push_str(" ORDER BY score DESC, r.created_at DESC, r.id DESC LIMIT ? OFFSET ?");
-    args.push(SqlValue::Integer(crate::sql_count(q.limit.max(1))));
-    args.push(SqlValue::Integer(crate::sql_count(q.offset)));
+    args.push(SqlValue::Integer(crate::search::sql_count(q.limit.max(1))));
+    args.push(SqlValue::Integer(crate::search::sql_count(q.offset)));
     let mut stmt = store.conn().prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {

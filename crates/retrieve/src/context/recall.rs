@@ -19,7 +19,6 @@
 //! sessions are answered from the project's timeline (`temporal.rs`).
 
 use mnemo_store::{Result, Store};
-use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
 use crate::fetch::provenance;
@@ -119,25 +118,13 @@ impl Entry {
     }
 }
 
-fn session_id(store: &Store, agent: &str, agent_session_id: &str) -> Result<Option<i64>> {
-    Ok(store
-        .conn()
-        .query_row(
-            "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
-            params![agent, agent_session_id],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
+/// Whether `session` (if the agent's session is stored) has already been
+/// given `observation`.
 fn already_given(store: &Store, session: Option<i64>, observation: i64) -> Result<bool> {
-    let Some(session) = session else {
-        return Ok(false);
-    };
-    Ok(store
-        .conn()
-        .prepare_cached("SELECT 1 FROM recalls WHERE session_id = ?1 AND observation_id = ?2")?
-        .exists(params![session, observation])?)
+    match session {
+        Some(session) => store.was_recalled(session, observation),
+        None => Ok(false),
+    }
 }
 
 /// What every recall says its memories are, after its intro.
@@ -198,13 +185,9 @@ fn hand_over(
         }
     }
     text.push_str(close);
-    if let Some(s) = session {
-        for entry in &shown {
-            store.conn().execute(
-                "INSERT OR IGNORE INTO recalls (session_id, observation_id, at) VALUES (?1, ?2, ?3)",
-                params![s, entry.id, now],
-            )?;
-        }
+    if let Some(session) = session {
+        let given: Vec<i64> = shown.iter().map(|entry| entry.id).collect();
+        store.record_recalls(session, &given, now)?;
     }
     Ok(Some(text))
 }
@@ -378,7 +361,7 @@ pub fn recall(
     let Some(weights) = crate::search::term_weights(store, root, &wanted)? else {
         return Ok(None); // no memory of this project yet
     };
-    let session = session_id(store, agent, agent_session_id)?;
+    let session = store.session_id(agent, agent_session_id)?;
     let hits = search_weighed(
         store,
         &SearchQuery {
@@ -477,7 +460,7 @@ pub fn file_note(
     options: RecallOptions,
     now: i64,
 ) -> Result<Option<String>> {
-    let session = session_id(store, agent, agent_session_id)?;
+    let session = store.session_id(agent, agent_session_id)?;
     let hits = search(
         store,
         &SearchQuery {

@@ -27,16 +27,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use futures_util::stream::{self, Stream, StreamExt};
 use mnemo_app::parts::Opener;
 use mnemo_retrieve::viewer::live::{self, Processing, Watermark};
 use mnemo_store::Store;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
-
-use crate::api::{ApiError, AppState};
 
 /// How often the watcher looks for commits by other processes.
 pub const POLL: Duration = Duration::from_millis(50);
@@ -110,7 +107,7 @@ impl Live {
 
     /// The stream for one client: `hello` with the current processing
     /// state, then every event, until the server shuts down.
-    fn subscribe(
+    pub fn subscribe(
         &self,
         hello: Processing,
     ) -> impl Stream<Item = Result<Event, Infallible>> + use<> {
@@ -222,12 +219,4 @@ fn data_version(store: &Store) -> mnemo_store::Result<i64> {
     Ok(store
         .conn()
         .query_row("PRAGMA data_version", [], |r| r.get(0))?)
-}
-
-/// `GET /api/stream`: the live stream (Server-Sent Events).
-pub async fn stream(
-    State(state): State<AppState>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let processing = state.db.run(|store| Ok(live::processing(store)?)).await?;
-    Ok(Sse::new(state.live.subscribe(processing)).keep_alive(KeepAlive::default()))
 }

@@ -15,6 +15,8 @@
 //! [`mnemo_store::Store::conn`]) and asks the store's methods to write (the
 //! queued vectors, the memories a session was given).
 
+#![warn(missing_docs)]
+
 pub mod context;
 pub mod fetch;
 pub mod quote;

@@ -71,7 +71,9 @@ const LINE_STRENGTH_POWER: i32 = 4;
 /// How much to recall, and with which embedder.
 #[derive(Clone, Copy)]
 pub struct RecallOptions<'a> {
+    /// Most tokens the recalled text may take.
     pub max_tokens: usize,
+    /// Most memories shown.
     pub max_memories: usize,
     /// The configured embedder; `None` ranks by full text alone.
     pub embedder: Option<&'a dyn Embedder>,

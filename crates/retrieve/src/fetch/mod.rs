@@ -1,6 +1,6 @@
 //! Fetching memories by id: full observations ([`get_observations`]), a
 //! project's observations in time order ([`timeline`]), session summaries and
-//! prompts ([`records`]), and the tool calls behind a memory ([`provenance`]).
+//! prompts (`records.rs`), and the tool calls behind a memory ([`provenance`]).
 
 pub mod provenance;
 pub(crate) mod records;
@@ -13,20 +13,34 @@ use crate::search::{Hit, hit, hit_columns};
 /// A full observation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Observation {
+    /// Its id (`observations.id`).
     pub id: i64,
+    /// Its type (`bugfix`, `feature`, `decision`, `discovery`, …).
     #[serde(rename = "type")]
     pub kind: String,
+    /// One line saying what it is about.
     pub title: String,
+    /// A second line with the detail that tells it apart.
     pub subtitle: String,
+    /// The account in prose.
     pub narrative: String,
+    /// Short statements that hold on their own.
     pub facts: Vec<String>,
+    /// Tags such as `how-it-works` or `gotcha`.
     pub concepts: Vec<String>,
+    /// Files read in its episode.
     pub files_read: Vec<String>,
+    /// Files changed in its episode.
     pub files_modified: Vec<String>,
+    /// Project root.
     pub project: Option<String>,
+    /// The session it was made in (`sessions.id`).
     pub session_id: Option<i64>,
+    /// The prompt its episode answered.
     pub prompt: Option<String>,
+    /// `rules`, `llm:<model>` or `user`.
     pub generated_by: String,
+    /// When its episode ended (or it was remembered), Unix ms.
     pub created_at: i64,
     /// The caller's own reference, for imported memories.
     #[serde(rename = "ref")]

@@ -41,7 +41,9 @@ pub struct RecordHit {
     pub title: String,
     /// What was completed and learned (summaries); empty for prompts.
     pub detail: String,
+    /// Project root.
     pub project: Option<String>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
     /// Higher is better; 0 without text.
     pub score: f64,
@@ -118,7 +120,9 @@ pub struct Record {
     /// A summary's parts in order (`investigated`, `learned`, `completed`,
     /// `next_steps`), the empty ones left out; none for a prompt.
     pub sections: Vec<(String, String)>,
+    /// Project root.
     pub project: Option<String>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
     /// The live observations made from the same prompt, oldest first.
     pub observations: Vec<i64>,

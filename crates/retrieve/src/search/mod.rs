@@ -1,7 +1,7 @@
 //! Finding memories by what a query says: full text (BM25 over FTS5,
-//! [`lexical`]) fused with vector similarity ([`vectors`]), weighed by the
-//! passages that hold the query's words ([`passage`]), the days it names and
-//! the order it asks about ([`temporal`]). [`Searcher`] keeps the vectors of a
+//! `lexical.rs`) fused with vector similarity ([`vectors`]), weighed by the
+//! passages that hold the query's words (`passage.rs`), the days it names and
+//! the order it asks about (`temporal.rs`). [`Searcher`] keeps the vectors of a
 //! long-lived process in memory.
 
 pub(crate) mod filter;
@@ -41,20 +41,29 @@ pub struct SearchQuery {
     pub file: Option<String>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
+    /// See `since`.
     pub until: Option<i64>,
+    /// Most results.
     pub limit: usize,
+    /// Results skipped first (paging).
     pub offset: usize,
 }
 
 /// One search result: enough to decide whether to fetch the full record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// The observation's id.
     pub id: i64,
+    /// Its type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its subtitle.
     pub subtitle: String,
+    /// Project root.
     pub project: Option<String>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
     /// Higher is better.
     pub score: f64,
@@ -85,6 +94,7 @@ pub struct Fusion {
     /// Extra weight for a memory made just now, halving every
     /// `recency_half_life_days`.
     pub recency_weight: f64,
+    /// Days after which the recency boost is half.
     pub recency_half_life_days: f64,
     /// Weight of the share of the query's distinctive words a memory holds
     /// (0 leaves passages out of ranking).

@@ -23,7 +23,9 @@ pub struct Processing {
 /// How far a reader of [`changes_since`] has seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watermark {
+    /// Last prompt id seen.
     pub prompt_id: i64,
+    /// Last observation id seen (forgotten ones included).
     pub observation_id: i64,
     /// Latest `compressed_at` / `enriched_at` of an episode seen, Unix ms.
     pub episode_at: i64,
@@ -33,19 +35,26 @@ pub struct Watermark {
 /// ids of its observations now (earlier ones of the prompt are gone).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpisodeUpdate {
+    /// The episode's prompt.
     pub prompt_id: i64,
+    /// Its session.
     pub session_id: i64,
     /// When it was last compressed or enriched, Unix ms.
     pub at: i64,
+    /// Its live observations now, oldest first.
     pub observation_ids: Vec<i64>,
+    /// Its summary now, if it has one.
     pub summary: Option<Summary>,
 }
 
 /// What was written since a [`Watermark`], oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Changes {
+    /// New prompts.
     pub prompts: Vec<PromptItem>,
+    /// New observations (forgotten ones left out).
     pub observations: Vec<Entry>,
+    /// Episodes compressed again or enriched.
     pub episodes: Vec<EpisodeUpdate>,
     /// A limit was reached: ask again from the returned watermark.
     pub more: bool,

@@ -37,6 +37,7 @@ const MAX_OUTPUT_CHARS: usize = 8_000;
 pub struct Position {
     /// Unix ms.
     pub created_at: i64,
+    /// The observation's id, to order entries of the same millisecond.
     pub id: i64,
 }
 
@@ -72,9 +73,11 @@ pub struct ListQuery {
     pub session: Option<i64>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
+    /// See `since`.
     pub until: Option<i64>,
     /// Only entries older than this (the previous page's `next`).
     pub before: Option<Position>,
+    /// Most entries on the page.
     pub limit: usize,
 }
 
@@ -82,18 +85,28 @@ pub struct ListQuery {
 /// grouping by day and session; [`observation_detail`] has the rest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The observation's id.
     pub id: i64,
+    /// Its type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its subtitle.
     pub subtitle: String,
     /// Project root.
     pub project: Option<String>,
+    /// The session it was made in.
     pub session_id: Option<i64>,
+    /// The prompt its episode answered.
     pub prompt_id: Option<i64>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
+    /// Its concepts.
     pub concepts: Vec<String>,
+    /// Files read in its episode.
     pub files_read: Vec<String>,
+    /// Files changed in its episode.
     pub files_modified: Vec<String>,
     /// `rules`, `llm:<model>` or `user`.
     pub generated_by: String,
@@ -104,6 +117,7 @@ pub struct Entry {
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
+    /// This page's entries.
     pub items: Vec<T>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Position>,
@@ -112,19 +126,27 @@ pub struct Page<T> {
 /// A session in a list: when, where, what it was asked first, how far it got.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionOverview {
+    /// The session's id (`sessions.id`).
     pub id: i64,
     /// The agent's own session id.
     pub agent_session_id: String,
+    /// The agent (`claude-code`).
     pub agent: String,
     /// Project root and name.
     pub project: Option<String>,
+    /// The project's name.
     pub project_name: Option<String>,
+    /// The git branch it started on.
     pub branch: Option<String>,
+    /// When it started, Unix ms.
     pub started_at: i64,
+    /// When it ended, Unix ms.
     pub ended_at: Option<i64>,
     /// `active` or `ended`.
     pub status: String,
+    /// Prompts it holds.
     pub prompts: i64,
+    /// Live observations made in it.
     pub observations: i64,
     /// The first prompt, cut to a few hundred characters.
     pub first_prompt: Option<String>,
@@ -135,45 +157,65 @@ pub struct SessionOverview {
 /// What one episode (a prompt and what followed) came to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
+    /// The summary's id.
     pub id: i64,
+    /// The prompt that opened the episode.
     pub prompt_id: i64,
+    /// What was asked.
     pub request: String,
+    /// What was looked into.
     pub investigated: String,
+    /// What was learned.
     pub learned: String,
+    /// What was done.
     pub completed: String,
+    /// What is left to do.
     pub next_steps: String,
+    /// `rules` or `llm:<model>`.
     pub generated_by: String,
+    /// When it was made, Unix ms.
     pub created_at: i64,
 }
 
 /// A user prompt, with its episode's summary once there is one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PromptItem {
+    /// The prompt's id.
     pub id: i64,
+    /// Its session.
     pub session_id: i64,
     /// Its number in the session, from 1.
     pub n: i64,
+    /// What the user wrote, redacted.
     pub text: String,
     /// Everything in it was `<private>`; the text is empty.
     pub private: bool,
+    /// When it was submitted, Unix ms.
     pub created_at: i64,
+    /// Its episode's summary, once there is one.
     pub summary: Option<Summary>,
 }
 
 /// A session with every prompt, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionDetail {
+    /// The session as lists show it.
     #[serde(flatten)]
     pub overview: SessionOverview,
+    /// Its prompts, in order.
     pub prompt_list: Vec<PromptItem>,
 }
 
 /// A tool call an observation was made from, as far as a reader cares.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceEvent {
+    /// The event's id.
     pub id: i64,
+    /// The hook event (`PostToolUse`, …).
     pub hook: String,
+    /// The tool called.
     pub tool_name: Option<String>,
+    /// When it was captured, Unix ms.
     pub created_at: i64,
     /// The command, path, pattern or URL the call was about.
     pub target: String,
@@ -184,8 +226,11 @@ pub struct SourceEvent {
 /// A tool call of an episode, whatever the tool, with how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpisodeCall {
+    /// The event's id.
     pub id: i64,
+    /// The tool called.
     pub tool_name: String,
+    /// When it was captured, Unix ms.
     pub created_at: i64,
     /// The command, path, pattern or URL the call was about.
     pub target: String,
@@ -201,9 +246,12 @@ pub struct EpisodeCall {
 /// One observation in full, with its origin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservationDetail {
+    /// The observation itself.
     #[serde(flatten)]
     pub observation: Observation,
+    /// The prompt its episode answered.
     pub prompt_item: Option<PromptItem>,
+    /// The session it was made in.
     pub session: Option<SessionOverview>,
     /// The tool calls this observation was made from.
     pub events: Vec<SourceEvent>,
@@ -215,9 +263,13 @@ pub struct ObservationDetail {
 /// A project and how much is remembered of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectInfo {
+    /// Project root.
     pub root: String,
+    /// Project name.
     pub name: String,
+    /// Live observations of it.
     pub observations: i64,
+    /// Sessions in it.
     pub sessions: i64,
     /// Newest observation, Unix ms.
     pub last_at: Option<i64>,

@@ -13,7 +13,9 @@ use serde_json::json;
 /// An error answer: a status and one line saying why.
 #[derive(Debug)]
 pub struct ApiError {
+    /// The HTTP status answered.
     pub status: StatusCode,
+    /// Why, in one line.
     pub message: String,
 }
 

@@ -11,8 +11,11 @@ use crate::live::Live;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// Pooled store connections for handlers.
     pub db: Arc<Db>,
+    /// The live stream's fan-out.
     pub live: Live,
+    /// Who may call the API.
     pub guard: Guard,
     /// The data directory's parts: configuration, redactor, the searcher
     /// with its vectors kept in memory.

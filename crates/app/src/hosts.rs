@@ -17,7 +17,7 @@ use mnemo_compress::{Options, Report, compress_pending};
 use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_embed::Embedder;
 use mnemo_privacy::Redactor;
-use mnemo_retrieve::vectors::embed_pending;
+use mnemo_retrieve::search::vectors::embed_pending;
 use mnemo_store::Store;
 
 use crate::worker::{Until, sleep_unless};

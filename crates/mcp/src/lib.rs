@@ -6,7 +6,7 @@
 //!   type, title, approximate tokens of the full record);
 //! - `timeline` lists what happened before and after one observation;
 //! - `get_observations` returns full records for chosen ids, as JSON, with
-//!   the tool calls each came from (`retrieve::provenance`);
+//!   the tool calls each came from (`retrieve::fetch::provenance`);
 //! - `remember` stores a note (redacted first, like everything mnemo keeps).
 //!
 //! The protocol is [`rmcp`]'s; [`serve_stdio`] runs it over stdin/stdout on a

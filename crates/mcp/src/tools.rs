@@ -12,7 +12,7 @@ use mnemo_app::memory::{
     TimelineRequest,
 };
 use mnemo_app::parts::Parts;
-use mnemo_retrieve::provenance::Source;
+use mnemo_retrieve::fetch::provenance::Source;
 use mnemo_retrieve::quote::inline;
 use mnemo_retrieve::time::{iso, utc_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind};

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use mnemo_embed::{Embedder, StaticEmbedder};
-use mnemo_retrieve::vectors::embed_pending;
+use mnemo_retrieve::search::vectors::embed_pending;
 use mnemo_retrieve::{Fusion, SearchQuery, search_with};
 use mnemo_store::{NewObservation, ProjectRef, Store};
 use serde_json::Value;

@@ -1,103 +1,35 @@
-//! The JSON API under `/api` (reference: `docs/API.md`). Each handler reads
-//! its parameters, runs one blocking unit of work on a store connection
-//! ([`Db::run`]) and answers JSON; errors are `{"error": "…"}` with a
-//! fitting status.
+//! The JSON API under `/api` (reference: `docs/API.md`) and the live
+//! stream's endpoint. Each handler reads its parameters, runs one blocking
+//! unit of work on a store connection ([`Db::run`](crate::db::Db::run)) and
+//! answers JSON; errors are [`ApiError`]s: `{"error": "…"}` with a fitting
+//! status.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
 use mnemo_app::memory::{self, Id, ScopeRequest, SearchRequest, TimelineRequest};
-use mnemo_app::parts::Parts;
-use mnemo_retrieve::browse::{self, ListQuery, Position};
-use mnemo_retrieve::query;
+use mnemo_retrieve::search::query;
+use mnemo_retrieve::viewer::{self, ListQuery, Position};
 use mnemo_store::{OBSERVATION_TYPES, utc_day_start};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::auth::Guard;
-use crate::db::Db;
-use crate::live::Live;
+use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Default and largest page size.
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
 /// Largest timeline depth on each side.
 const MAX_DEPTH: usize = 50;
-
-/// An error answer: a status and one line saying why.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl ApiError {
-    /// An error with `status`.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    /// 400: the request is wrong.
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    /// 404: nothing there.
-    pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, message)
-    }
-
-    /// 500: our fault.
-    pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::warn!(status = self.status.as_u16(), "{}", self.message);
-        }
-        (self.status, Json(json!({ "error": self.message }))).into_response()
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
-    }
-}
-
-impl From<PathRejection> for ApiError {
-    fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
-    }
-}
-
-impl From<memory::Error> for ApiError {
-    fn from(err: memory::Error) -> Self {
-        match err {
-            memory::Error::NotFound(message) => ApiError::not_found(message),
-            memory::Error::Invalid(message) => ApiError::bad_request(message),
-            memory::Error::Store(e) => e.into(),
-            memory::Error::Setup(e) => ApiError::internal(format!("{e:#}")),
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError::new(rejection.status(), rejection.body_text())
-    }
-}
 
 /// A JSON answer or an error.
 type Reply = Result<Response, ApiError>;
@@ -112,17 +44,6 @@ fn found(value: Option<impl serde::Serialize>, missing: impl FnOnce() -> String)
         Some(value) => ok(value),
         None => Err(ApiError::not_found(missing())),
     }
-}
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Arc<Db>,
-    pub live: Live,
-    pub guard: Guard,
-    /// The data directory's parts: configuration, redactor, the searcher
-    /// with its vectors kept in memory.
-    pub parts: Arc<Parts>,
 }
 
 /// Filters shared by the list and search: `project`, `type` and `concept`
@@ -250,12 +171,12 @@ pub async fn list(
     state
         .db
         .run(move |store| {
-            let page = browse::list(store, &query)?;
+            let page = viewer::list(store, &query)?;
             let mut session_ids: Vec<i64> =
                 page.items.iter().filter_map(|e| e.session_id).collect();
             session_ids.sort_unstable();
             session_ids.dedup();
-            let sessions: BTreeMap<String, _> = browse::session_overviews(store, &session_ids)?
+            let sessions: BTreeMap<String, _> = viewer::session_overviews(store, &session_ids)?
                 .into_iter()
                 .map(|s| (s.id.to_string(), s))
                 .collect();
@@ -278,7 +199,7 @@ pub async fn observation(
     state
         .db
         .run(move |store| {
-            found(browse::observation_detail(store, id)?, || {
+            found(viewer::observation_detail(store, id)?, || {
                 format!("no observation #{id}")
             })
         })
@@ -420,7 +341,7 @@ pub async fn sessions(
     state
         .db
         .run(move |store| {
-            let page = browse::sessions(store, project.as_deref(), before, limit)?;
+            let page = viewer::sessions(store, project.as_deref(), before, limit)?;
             ok(json!({ "items": page.items, "next": page.next.map(Position::to_cursor) }))
         })
         .await
@@ -435,7 +356,7 @@ pub async fn session_detail(
     state
         .db
         .run(move |store| {
-            found(browse::session_detail(store, id)?, || {
+            found(viewer::session_detail(store, id)?, || {
                 format!("no session {id}")
             })
         })
@@ -446,7 +367,7 @@ pub async fn session_detail(
 pub async fn projects(State(state): State<AppState>) -> Reply {
     state
         .db
-        .run(|store| ok(json!({ "items": browse::projects(store)? })))
+        .run(|store| ok(json!({ "items": viewer::projects(store)? })))
         .await
 }
 
@@ -556,4 +477,15 @@ pub async fn remember(
 /// Anything else under `/api`.
 pub async fn no_such_route() -> ApiError {
     ApiError::not_found("no such API route (see docs/API.md)")
+}
+
+/// `GET /api/stream`: the live stream (Server-Sent Events).
+pub async fn stream(
+    State(state): State<AppState>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let processing = state
+        .db
+        .run(|store| Ok(viewer::live::processing(store)?))
+        .await?;
+    Ok(Sse::new(state.live.subscribe(processing)).keep_alive(KeepAlive::default()))
 }

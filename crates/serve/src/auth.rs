@@ -37,7 +37,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// The token file, in `$MNEMO_HOME`.
 pub const TOKEN_FILE: &str = "serve.token";

@@ -4,11 +4,10 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::http::StatusCode;
 use mnemo_app::parts::Opener;
-use mnemo_store::{Store, StoreError};
+use mnemo_store::Store;
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// Connections kept open between requests; more are opened under load and
 /// closed after.
@@ -63,15 +62,5 @@ impl Db {
         if idle.len() < KEEP_IDLE {
             idle.push(store);
         }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        let status = match err {
-            StoreError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, err.to_string())
     }
 }

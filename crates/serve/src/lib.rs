@@ -21,7 +21,7 @@
 //! Handlers run their queries on tokio's blocking pool with pooled store
 //! connections (`db.rs`); what they do is `mnemo_app::memory`'s (search,
 //! timeline, forget, restore, remember, the context preview) and
-//! `mnemo_retrieve::browse`'s (the viewer's lists and details).
+//! `mnemo_retrieve::viewer`'s (the viewer's lists and details).
 
 #![warn(missing_docs)]
 
@@ -29,8 +29,10 @@ mod api;
 mod assets;
 mod auth;
 mod db;
+mod error;
 mod listen;
 mod live;
+mod state;
 
 use std::fs;
 use std::net::TcpListener;
@@ -47,20 +49,19 @@ use mnemo_capture::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::api::AppState;
 use crate::auth::Guard;
 use crate::db::Db;
 use crate::listen::Limits;
 use crate::live::Live;
+use crate::state::AppState;
 
 pub use auth::TOKEN_FILE;
+pub use listen::MAX_BODY_BYTES;
 
 /// Held while a server runs, in `$MNEMO_HOME`.
 pub const LOCK_FILE: &str = "serve.lock";
 /// Where the running server is (pid, port), in `$MNEMO_HOME`.
 pub const INSTANCE_FILE: &str = "serve.json";
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest a shutdown waits for open connections.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -286,7 +287,7 @@ fn router(state: AppState, limits: Limits) -> Router {
         .route("/api/stats", get(api::stats))
         .route("/api/context", get(api::context))
         .route("/api/remember", post(api::remember))
-        .route("/api/stream", get(live::stream))
+        .route("/api/stream", get(api::stream))
         .route("/api/{*rest}", any(api::no_such_route))
         .fallback(assets::file)
         // Also caps bodies at MAX_BODY_BYTES, before any handler reads one.

@@ -30,8 +30,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use crate::MAX_BODY_BYTES;
-use crate::api::ApiError;
+use crate::error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What one server allows its clients.
 #[derive(Debug, Clone, Copy)]

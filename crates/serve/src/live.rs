@@ -5,14 +5,14 @@
 //! with its own connection reads `PRAGMA data_version` every
 //! [`POLL`] (a counter SQLite bumps when another connection commits; no
 //! query runs while nothing changes), and after a change asks
-//! [`browse::changes_since`] what is new. Each change becomes one event on
+//! [`live::changes_since`] what is new. Each change becomes one event on
 //! a broadcast channel that every `/api/stream` client reads:
 //!
 //! | event | data |
 //! |---|---|
 //! | `hello` | `{"processing": {...}}`, first, on connect |
-//! | `prompt` | a prompt (`browse::PromptItem`) |
-//! | `observation` | a new observation (`browse::Entry`) |
+//! | `prompt` | a prompt (`viewer::PromptItem`) |
+//! | `observation` | a new observation (`viewer::Entry`) |
 //! | `episode` | an episode compressed (again) or enriched: its observation ids now, its summary |
 //! | `forgotten`, `restored` | `{"ids": [...]}` |
 //! | `status` | `{"events_pending": n, "enrich_pending": n}` when it changes |
@@ -27,16 +27,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use futures_util::stream::{self, Stream, StreamExt};
 use mnemo_app::parts::Opener;
-use mnemo_retrieve::browse::{self, Processing, Watermark};
+use mnemo_retrieve::viewer::live::{self, Processing, Watermark};
 use mnemo_store::Store;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
-
-use crate::api::{ApiError, AppState};
 
 /// How often the watcher looks for commits by other processes.
 pub const POLL: Duration = Duration::from_millis(50);
@@ -110,7 +107,7 @@ impl Live {
 
     /// The stream for one client: `hello` with the current processing
     /// state, then every event, until the server shuts down.
-    fn subscribe(
+    pub fn subscribe(
         &self,
         hello: Processing,
     ) -> impl Stream<Item = Result<Event, Infallible>> + use<> {
@@ -157,7 +154,7 @@ impl Watcher {
         let store = open()?;
         let version = data_version(&store)?;
         let (mark, sent_episodes) = start_from_now(&store)?;
-        let status = browse::processing(&store)?;
+        let status = live::processing(&store)?;
         Ok(Watcher {
             store,
             version,
@@ -178,8 +175,8 @@ impl Watcher {
             self.version = version;
             return Ok(());
         }
-        let (changes, next) = browse::changes_since(&self.store, self.mark, EPISODE_SLACK_MS)?;
-        let processing = browse::processing(&self.store)?;
+        let (changes, next) = live::changes_since(&self.store, self.mark, EPISODE_SLACK_MS)?;
+        let processing = live::processing(&self.store)?;
         for prompt in &changes.prompts {
             live.announce("prompt", prompt);
         }
@@ -208,8 +205,8 @@ impl Watcher {
 /// The watermark of now, and the episodes inside its look-back window
 /// (counted as sent, so they are not announced as news).
 fn start_from_now(store: &Store) -> mnemo_store::Result<(Watermark, HashMap<i64, i64>)> {
-    let mark = browse::watermark(store)?;
-    let (recent, _) = browse::changes_since(store, mark, EPISODE_SLACK_MS)?;
+    let mark = live::watermark(store)?;
+    let (recent, _) = live::changes_since(store, mark, EPISODE_SLACK_MS)?;
     let sent = recent
         .episodes
         .iter()
@@ -222,12 +219,4 @@ fn data_version(store: &Store) -> mnemo_store::Result<i64> {
     Ok(store
         .conn()
         .query_row("PRAGMA data_version", [], |r| r.get(0))?)
-}
-
-/// `GET /api/stream`: the live stream (Server-Sent Events).
-pub async fn stream(
-    State(state): State<AppState>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let processing = state.db.run(|store| Ok(browse::processing(store)?)).await?;
-    Ok(Sse::new(state.live.subscribe(processing)).keep_alive(KeepAlive::default()))
 }

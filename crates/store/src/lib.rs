@@ -20,6 +20,7 @@ mod forget;
 mod imports;
 mod migrate;
 pub mod rank;
+mod recalls;
 mod record;
 mod stats;
 mod vectors;

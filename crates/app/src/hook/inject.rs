@@ -8,8 +8,7 @@ use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::tool_call::Tool;
 use mnemo_config::{Config, EmbedBackend};
 use mnemo_embed::{Embedder, StaticEmbedder};
-use mnemo_retrieve::context::session_context;
-use mnemo_retrieve::recall::{RecallOptions, file_note, recall};
+use mnemo_retrieve::context::{RecallOptions, file_note, recall, session_context};
 use mnemo_store::{HookRecord, Store};
 
 /// SessionStart's answer: the project's memory index, or `None` when there

@@ -1,8 +1,8 @@
 //! The context preview: exactly what the next SessionStart in a project
 //! would be told (`mnemo context`, the viewer's preview).
 
-use mnemo_retrieve::browse;
 use mnemo_retrieve::context::{estimate_tokens, session_context};
+use mnemo_retrieve::viewer;
 use mnemo_store::{ProjectRef, Store};
 
 use super::scope::{self, ScopeRequest};
@@ -29,7 +29,7 @@ pub fn context_preview(
 ) -> Result<ContextPreview> {
     let project = match scope::resolve_one(store, request)? {
         Some(project) => project,
-        None => match browse::projects(store)?.into_iter().next() {
+        None => match viewer::projects(store)?.into_iter().next() {
             Some(p) => ProjectRef {
                 root: p.root,
                 name: p.name,

@@ -1,6 +1,6 @@
 //! `show` and `timeline`: reading memories back by the ids mnemo printed.
 
-use mnemo_retrieve::provenance::{self, Source};
+use mnemo_retrieve::fetch::provenance::{self, Source};
 use mnemo_retrieve::{Hit, Observation, Record, RecordKind, SearchQuery, get_record};
 use mnemo_store::Store;
 

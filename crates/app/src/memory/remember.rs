@@ -66,7 +66,7 @@ pub fn remember(parts: &Parts, store: &mut Store, note: &Note) -> Result<Remembe
         Ok(searcher) => {
             if let Some(embedder) = searcher.embedder()
                 && let Err(e) =
-                    mnemo_retrieve::vectors::embed_pending(store, embedder, EMBED_BUDGET)
+                    mnemo_retrieve::search::vectors::embed_pending(store, embedder, EMBED_BUDGET)
             {
                 tracing::warn!("embedding failed, left queued: {e}");
             }

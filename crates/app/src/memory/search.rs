@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use mnemo_retrieve::{Fusion, Hit, RecordHit, RecordKind, SearchQuery, query, search_with};
+use mnemo_retrieve::search::query;
+use mnemo_retrieve::{Fusion, Hit, RecordHit, RecordKind, SearchQuery, search_with};
 use mnemo_store::{OBSERVATION_TYPES, Store};
 use serde::Serialize;
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use mnemo_embed::StaticEmbedder;
-use mnemo_retrieve::vectors::embed_pending;
+use mnemo_retrieve::search::vectors::embed_pending;
 use mnemo_store::{NewObservation, OBSERVATION_TYPES, ProjectRef, Store, StoreOptions};
 
 pub const MODULES: &[&str] = &[

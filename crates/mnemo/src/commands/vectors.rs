@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::bail;
 use mnemo_config::Config;
-use mnemo_retrieve::vectors::embed_pending;
+use mnemo_retrieve::search::vectors::embed_pending;
 use mnemo_store::Store;
 
 /// Embed up to `max` queued observations with the configured embedder

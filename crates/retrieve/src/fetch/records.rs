@@ -10,8 +10,8 @@ use rusqlite::OptionalExtension;
 use rusqlite::types::Value as SqlValue;
 use serde::Serialize;
 
-use crate::filter::push_time_range;
-use crate::{SearchQuery, query};
+use crate::search::filter::push_time_range;
+use crate::search::{SearchQuery, query};
 
 /// Which kind of record [`search_records`] looks in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,9 @@ pub struct RecordHit {
     pub title: String,
     /// What was completed and learned (summaries); empty for prompts.
     pub detail: String,
+    /// Project root.
     pub project: Option<String>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
     /// Higher is better; 0 without text.
     pub score: f64,
@@ -90,8 +92,8 @@ pub fn search_records(store: &Store, kind: RecordKind, q: &SearchQuery) -> Resul
     }
     push_time_range(&mut sql, &mut args, "r.created_at", q.since, q.until);
     sql.push_str(" ORDER BY score DESC, r.created_at DESC, r.id DESC LIMIT ? OFFSET ?");
-    args.push(SqlValue::Integer(crate::sql_count(q.limit.max(1))));
-    args.push(SqlValue::Integer(crate::sql_count(q.offset)));
+    args.push(SqlValue::Integer(crate::search::sql_count(q.limit.max(1))));
+    args.push(SqlValue::Integer(crate::search::sql_count(q.offset)));
     let mut stmt = store.conn().prepare(&sql)?;
     let hits = stmt
         .query_map(rusqlite::params_from_iter(args), |r| {
@@ -118,7 +120,9 @@ pub struct Record {
     /// A summary's parts in order (`investigated`, `learned`, `completed`,
     /// `next_steps`), the empty ones left out; none for a prompt.
     pub sections: Vec<(String, String)>,
+    /// Project root.
     pub project: Option<String>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
     /// The live observations made from the same prompt, oldest first.
     pub observations: Vec<i64>,

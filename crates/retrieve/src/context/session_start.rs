@@ -37,7 +37,9 @@ pub fn symbol(kind: &str) -> &'static str {
 /// How much to say.
 #[derive(Debug, Clone, Copy)]
 pub struct ContextOptions {
+    /// Most tokens the index may take.
     pub max_tokens: usize,
+    /// Most observations listed.
     pub max_observations: usize,
 }
 

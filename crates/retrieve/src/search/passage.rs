@@ -271,8 +271,9 @@ mod tests {
 
     #[test]
     fn the_answering_sentence_scores_highest() {
-        let terms =
-            crate::query::content_terms("why did the goroutines pile up in the refill loop");
+        let terms = crate::search::query::content_terms(
+            "why did the goroutines pile up in the refill loop",
+        );
         let weights = vec![3.0; terms.len()];
         let query = WeightedQuery {
             terms: &terms,

@@ -29,8 +29,8 @@ use rusqlite::types::Value as SqlValue;
 
 use mnemo_store::rank::idf;
 
-use crate::filter::Filter;
-use crate::query::word_match;
+use crate::search::filter::Filter;
+use crate::search::query::word_match;
 
 /// BM25 column weights of
 /// `observations_fts(title, subtitle, narrative, facts, concepts, kind_words, scope)`.
@@ -193,10 +193,12 @@ fn recent_window(
                 "SELECT rowid FROM observations_fts WHERE observations_fts MATCH ?1
                  ORDER BY rowid DESC LIMIT 1 OFFSET ?2",
             )?
-            .query_row(rusqlite::params![scope, crate::sql_count(n)], |r| r.get(0)),
+            .query_row(rusqlite::params![scope, crate::search::sql_count(n)], |r| {
+                r.get(0)
+            }),
         None => conn
             .prepare_cached("SELECT id FROM observations ORDER BY id DESC LIMIT 1 OFFSET ?1")?
-            .query_row([crate::sql_count(n)], |r| r.get(0)),
+            .query_row([crate::search::sql_count(n)], |r| r.get(0)),
     };
     let oldest = match nth_newest(size - 1) {
         Ok(rowid) => rowid,
@@ -244,7 +246,7 @@ fn count(
         .query_row(
             rusqlite::params![
                 expression(term.into_iter(), scope),
-                crate::sql_count(cap.saturating_add(1))
+                crate::search::sql_count(cap.saturating_add(1))
             ],
             |r| r.get(0),
         )?;
@@ -309,7 +311,7 @@ fn ranked(
         filter.push_sql(&mut sql, &mut args);
     }
     sql.push_str(" ORDER BY score DESC, f.rowid DESC LIMIT ?");
-    args.push(SqlValue::Integer(crate::sql_count(want)));
+    args.push(SqlValue::Integer(crate::search::sql_count(want)));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
         Ok((r.get(0)?, r.get(1)?))
@@ -360,7 +362,7 @@ mod tests {
     }
 
     fn words(text: &str) -> Vec<String> {
-        crate::query::terms(text)
+        crate::search::query::terms(text)
     }
 
     #[test]

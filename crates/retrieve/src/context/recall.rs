@@ -19,17 +19,17 @@
 //! sessions are answered from the project's timeline (`temporal.rs`).
 
 use mnemo_store::{Result, Store};
-use rusqlite::{OptionalExtension, params};
 
 use crate::context::{estimate_tokens, symbol};
-use crate::passage::{Evidence, Passage, WeightedQuery, evidence};
-use crate::provenance;
-use crate::query::content_terms;
+use crate::fetch::provenance;
 use crate::quote::inline;
-use crate::temporal::{self, Direction};
+use crate::search::passage::{Evidence, Passage, WeightedQuery, evidence};
+use crate::search::query::content_terms;
+use crate::search::temporal::{self, Direction};
 use mnemo_embed::{Embedder, StaticEmbedder};
 
-use crate::{Observation, SearchQuery, get_observations, search, search_weighed};
+use crate::search::search_weighed;
+use crate::{Observation, SearchQuery, get_observations, search};
 
 /// How many of the best search results are weighed for a prompt.
 const CANDIDATES: usize = 10;
@@ -71,7 +71,9 @@ const LINE_STRENGTH_POWER: i32 = 4;
 /// How much to recall, and with which embedder.
 #[derive(Clone, Copy)]
 pub struct RecallOptions<'a> {
+    /// Most tokens the recalled text may take.
     pub max_tokens: usize,
+    /// Most memories shown.
     pub max_memories: usize,
     /// The configured embedder; `None` ranks by full text alone.
     pub embedder: Option<&'a dyn Embedder>,
@@ -118,25 +120,13 @@ impl Entry {
     }
 }
 
-fn session_id(store: &Store, agent: &str, agent_session_id: &str) -> Result<Option<i64>> {
-    Ok(store
-        .conn()
-        .query_row(
-            "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
-            params![agent, agent_session_id],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
+/// Whether `session` (if the agent's session is stored) has already been
+/// given `observation`.
 fn already_given(store: &Store, session: Option<i64>, observation: i64) -> Result<bool> {
-    let Some(session) = session else {
-        return Ok(false);
-    };
-    Ok(store
-        .conn()
-        .prepare_cached("SELECT 1 FROM recalls WHERE session_id = ?1 AND observation_id = ?2")?
-        .exists(params![session, observation])?)
+    match session {
+        Some(session) => store.was_recalled(session, observation),
+        None => Ok(false),
+    }
 }
 
 /// What every recall says its memories are, after its intro.
@@ -197,13 +187,9 @@ fn hand_over(
         }
     }
     text.push_str(close);
-    if let Some(s) = session {
-        for entry in &shown {
-            store.conn().execute(
-                "INSERT OR IGNORE INTO recalls (session_id, observation_id, at) VALUES (?1, ?2, ?3)",
-                params![s, entry.id, now],
-            )?;
-        }
+    if let Some(session) = session {
+        let given: Vec<i64> = shown.iter().map(|entry| entry.id).collect();
+        store.record_recalls(session, &given, now)?;
     }
     Ok(Some(text))
 }
@@ -279,7 +265,7 @@ fn recall_relative(
     if anchor_terms.is_empty() {
         return Ok(None);
     }
-    let Some(anchor_weights) = crate::term_weights(store, root, &anchor_terms)? else {
+    let Some(anchor_weights) = crate::search::term_weights(store, root, &anchor_terms)? else {
         return Ok(None);
     };
     let hits = search_weighed(
@@ -374,10 +360,10 @@ pub fn recall(
     }
     let needed = wanted.len().min(2);
     // Weighed once, for the search's passage ranking and for the gate.
-    let Some(weights) = crate::term_weights(store, root, &wanted)? else {
+    let Some(weights) = crate::search::term_weights(store, root, &wanted)? else {
         return Ok(None); // no memory of this project yet
     };
-    let session = session_id(store, agent, agent_session_id)?;
+    let session = store.session_id(agent, agent_session_id)?;
     let hits = search_weighed(
         store,
         &SearchQuery {
@@ -511,7 +497,7 @@ pub fn file_note(
     options: RecallOptions,
     now: i64,
 ) -> Result<Option<String>> {
-    let session = session_id(store, agent, agent_session_id)?;
+    let session = store.session_id(agent, agent_session_id)?;
     let hits = search(
         store,
         &SearchQuery {

@@ -2,12 +2,14 @@
 //! newest first with filters and keyset pagination, one observation with
 //! where it came from (prompt, session, tool events, diffs), sessions with
 //! their prompts and summaries, projects, and what changed since a
-//! [`Watermark`] (the live stream).
+//! [`live::Watermark`] (the live stream, [`live`]).
 //!
 //! Pages are keyed on `(created_at, id)` ([`Position`]), never on an
 //! offset, so the 2,000th page costs what the first does; the
 //! `observations_time` and `observations_project_time` indexes serve the
 //! order. Forgotten observations (`deleted_at`) are never listed.
+
+pub mod live;
 
 use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::tool_call::{Tool, ToolCall};
@@ -18,14 +20,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Observation;
-use crate::filter::Filter;
+use crate::search::filter::Filter;
 
 /// Longest diff shown for one tool call, in lines.
 const MAX_DIFF_LINES: usize = 400;
 /// Longest prompt excerpt in a session overview, in characters.
 const PROMPT_EXCERPT_CHARS: usize = 240;
-/// Most observations one change report carries (the rest come next time).
-const MAX_CHANGES: usize = 200;
 /// Most tool calls of one episode listed with an observation.
 const MAX_EPISODE_CALLS: usize = 300;
 /// Longest output shown for one tool call, in lines and in characters.
@@ -37,6 +37,7 @@ const MAX_OUTPUT_CHARS: usize = 8_000;
 pub struct Position {
     /// Unix ms.
     pub created_at: i64,
+    /// The observation's id, to order entries of the same millisecond.
     pub id: i64,
 }
 
@@ -72,9 +73,11 @@ pub struct ListQuery {
     pub session: Option<i64>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
+    /// See `since`.
     pub until: Option<i64>,
     /// Only entries older than this (the previous page's `next`).
     pub before: Option<Position>,
+    /// Most entries on the page.
     pub limit: usize,
 }
 
@@ -82,18 +85,28 @@ pub struct ListQuery {
 /// grouping by day and session; [`observation_detail`] has the rest.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Entry {
+    /// The observation's id.
     pub id: i64,
+    /// Its type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// Its subtitle.
     pub subtitle: String,
     /// Project root.
     pub project: Option<String>,
+    /// The session it was made in.
     pub session_id: Option<i64>,
+    /// The prompt its episode answered.
     pub prompt_id: Option<i64>,
+    /// When it was made, Unix ms.
     pub created_at: i64,
+    /// Its concepts.
     pub concepts: Vec<String>,
+    /// Files read in its episode.
     pub files_read: Vec<String>,
+    /// Files changed in its episode.
     pub files_modified: Vec<String>,
     /// `rules`, `llm:<model>` or `user`.
     pub generated_by: String,
@@ -104,6 +117,7 @@ pub struct Entry {
 /// One page of a listing, newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {
+    /// This page's entries.
     pub items: Vec<T>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<Position>,
@@ -112,19 +126,27 @@ pub struct Page<T> {
 /// A session in a list: when, where, what it was asked first, how far it got.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionOverview {
+    /// The session's id (`sessions.id`).
     pub id: i64,
     /// The agent's own session id.
     pub agent_session_id: String,
+    /// The agent (`claude-code`).
     pub agent: String,
     /// Project root and name.
     pub project: Option<String>,
+    /// The project's name.
     pub project_name: Option<String>,
+    /// The git branch it started on.
     pub branch: Option<String>,
+    /// When it started, Unix ms.
     pub started_at: i64,
+    /// When it ended, Unix ms.
     pub ended_at: Option<i64>,
     /// `active` or `ended`.
     pub status: String,
+    /// Prompts it holds.
     pub prompts: i64,
+    /// Live observations made in it.
     pub observations: i64,
     /// The first prompt, cut to a few hundred characters.
     pub first_prompt: Option<String>,
@@ -135,45 +157,65 @@ pub struct SessionOverview {
 /// What one episode (a prompt and what followed) came to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
+    /// The summary's id.
     pub id: i64,
+    /// The prompt that opened the episode.
     pub prompt_id: i64,
+    /// What was asked.
     pub request: String,
+    /// What was looked into.
     pub investigated: String,
+    /// What was learned.
     pub learned: String,
+    /// What was done.
     pub completed: String,
+    /// What is left to do.
     pub next_steps: String,
+    /// `rules` or `llm:<model>`.
     pub generated_by: String,
+    /// When it was made, Unix ms.
     pub created_at: i64,
 }
 
 /// A user prompt, with its episode's summary once there is one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PromptItem {
+    /// The prompt's id.
     pub id: i64,
+    /// Its session.
     pub session_id: i64,
     /// Its number in the session, from 1.
     pub n: i64,
+    /// What the user wrote, redacted.
     pub text: String,
     /// Everything in it was `<private>`; the text is empty.
     pub private: bool,
+    /// When it was submitted, Unix ms.
     pub created_at: i64,
+    /// Its episode's summary, once there is one.
     pub summary: Option<Summary>,
 }
 
 /// A session with every prompt, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionDetail {
+    /// The session as lists show it.
     #[serde(flatten)]
     pub overview: SessionOverview,
+    /// Its prompts, in order.
     pub prompt_list: Vec<PromptItem>,
 }
 
 /// A tool call an observation was made from, as far as a reader cares.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceEvent {
+    /// The event's id.
     pub id: i64,
+    /// The hook event (`PostToolUse`, …).
     pub hook: String,
+    /// The tool called.
     pub tool_name: Option<String>,
+    /// When it was captured, Unix ms.
     pub created_at: i64,
     /// The command, path, pattern or URL the call was about.
     pub target: String,
@@ -184,8 +226,11 @@ pub struct SourceEvent {
 /// A tool call of an episode, whatever the tool, with how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpisodeCall {
+    /// The event's id.
     pub id: i64,
+    /// The tool called.
     pub tool_name: String,
+    /// When it was captured, Unix ms.
     pub created_at: i64,
     /// The command, path, pattern or URL the call was about.
     pub target: String,
@@ -201,9 +246,12 @@ pub struct EpisodeCall {
 /// One observation in full, with its origin.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObservationDetail {
+    /// The observation itself.
     #[serde(flatten)]
     pub observation: Observation,
+    /// The prompt its episode answered.
     pub prompt_item: Option<PromptItem>,
+    /// The session it was made in.
     pub session: Option<SessionOverview>,
     /// The tool calls this observation was made from.
     pub events: Vec<SourceEvent>,
@@ -215,52 +263,16 @@ pub struct ObservationDetail {
 /// A project and how much is remembered of it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectInfo {
+    /// Project root.
     pub root: String,
+    /// Project name.
     pub name: String,
+    /// Live observations of it.
     pub observations: i64,
+    /// Sessions in it.
     pub sessions: i64,
     /// Newest observation, Unix ms.
     pub last_at: Option<i64>,
-}
-
-/// How much work is waiting.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Processing {
-    /// Captured events not yet compressed into observations.
-    pub events_pending: i64,
-    /// Compressed episodes waiting for LLM enrichment.
-    pub enrich_pending: i64,
-}
-
-/// How far a reader of [`changes_since`] has seen.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Watermark {
-    pub prompt_id: i64,
-    pub observation_id: i64,
-    /// Latest `compressed_at` / `enriched_at` of an episode seen, Unix ms.
-    pub episode_at: i64,
-}
-
-/// An episode that was compressed again or enriched: its summary and the
-/// ids of its observations now (earlier ones of the prompt are gone).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EpisodeUpdate {
-    pub prompt_id: i64,
-    pub session_id: i64,
-    /// When it was last compressed or enriched, Unix ms.
-    pub at: i64,
-    pub observation_ids: Vec<i64>,
-    pub summary: Option<Summary>,
-}
-
-/// What was written since a [`Watermark`], oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Changes {
-    pub prompts: Vec<PromptItem>,
-    pub observations: Vec<Entry>,
-    pub episodes: Vec<EpisodeUpdate>,
-    /// A limit was reached: ask again from the returned watermark.
-    pub more: bool,
 }
 
 const ENTRY_COLUMNS: &str = "o.id, o.type, o.title, o.subtitle, p.root, o.session_id, o.prompt_id,
@@ -297,7 +309,7 @@ pub fn list(store: &Store, q: &ListQuery) -> Result<Page<Entry>> {
     );
     let project = match &q.project {
         // Through the project id, so the (project_id, created_at) index serves the order.
-        Some(root) => match crate::project_id(store.conn(), root)? {
+        Some(root) => match crate::search::project_id(store.conn(), root)? {
             Some(id) => Some(id),
             None => {
                 return Ok(Page {
@@ -776,124 +788,9 @@ pub fn project_roots(store: &Store) -> Result<Vec<(String, String)>> {
     Ok(roots)
 }
 
-/// How much work is waiting for compression and enrichment.
-pub fn processing(store: &Store) -> Result<Processing> {
-    Ok(store.conn().query_row(
-        "SELECT
-            (SELECT count(*) FROM events WHERE processed_at IS NULL AND prompt_id IS NOT NULL),
-            (SELECT count(*) FROM episodes WHERE enrich_state = 'pending')",
-        [],
-        |r| {
-            Ok(Processing {
-                events_pending: r.get(0)?,
-                enrich_pending: r.get(1)?,
-            })
-        },
-    )?)
-}
-
-/// Where the store is now: a reader starting here sees only what comes next.
-pub fn watermark(store: &Store) -> Result<Watermark> {
-    Ok(store.conn().query_row(
-        "SELECT (SELECT coalesce(max(id), 0) FROM prompts),
-                (SELECT coalesce(max(id), 0) FROM observations),
-                (SELECT coalesce(max(max(compressed_at, coalesce(enriched_at, 0))), 0) FROM episodes)",
-        [],
-        |r| {
-            Ok(Watermark {
-                prompt_id: r.get(0)?,
-                observation_id: r.get(1)?,
-                episode_at: r.get(2)?,
-            })
-        },
-    )?)
-}
-
-/// What was written after `since`, and the watermark to ask from next.
-///
-/// New prompts and observations come by id (ids grow in commit order:
-/// SQLite has one writer at a time). Episodes compressed again or enriched
-/// come by time, looking back `episode_slack_ms` before the watermark
-/// because writers stamp times before they commit; a caller that does not
-/// want repeats drops the ones it has already seen.
-pub fn changes_since(
-    store: &Store,
-    since: Watermark,
-    episode_slack_ms: i64,
-) -> Result<(Changes, Watermark)> {
-    let mut next = since;
-    let prompts: Vec<PromptItem> = store
-        .conn()
-        .prepare_cached(&format!(
-            "{} ORDER BY pr.id LIMIT ?2",
-            prompts_where("pr.id > ?1")
-        ))?
-        .query_map(params![since.prompt_id, MAX_CHANGES as i64], prompt_item)?
-        .collect::<rusqlite::Result<_>>()?;
-    if let Some(last) = prompts.last() {
-        next.prompt_id = last.id;
-    }
-    // Ids are read with forgotten ones, so the watermark passes them too.
-    let mut stmt = store.conn().prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS}, o.deleted_at IS NOT NULL
-         FROM observations o LEFT JOIN projects p ON p.id = o.project_id
-         WHERE o.id > ?1 ORDER BY o.id LIMIT ?2"
-    ))?;
-    let mut observations = Vec::new();
-    let mut rows = stmt.query(params![since.observation_id, MAX_CHANGES as i64])?;
-    let mut read = 0;
-    while let Some(row) = rows.next()? {
-        read += 1;
-        let e = entry(row)?;
-        next.observation_id = e.id;
-        if !row.get::<_, bool>(13)? {
-            observations.push(e);
-        }
-    }
-    drop(rows);
-    let touched: Vec<(i64, i64, i64)> = store
-        .conn()
-        .prepare_cached(
-            "SELECT prompt_id, session_id, max(compressed_at, coalesce(enriched_at, 0))
-             FROM episodes WHERE max(compressed_at, coalesce(enriched_at, 0)) > ?1",
-        )?
-        .query_map([since.episode_at - episode_slack_ms], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut episodes = Vec::with_capacity(touched.len());
-    for (prompt_id, session_id, at) in touched {
-        next.episode_at = next.episode_at.max(at);
-        let observation_ids = store
-            .conn()
-            .prepare_cached(
-                "SELECT id FROM observations WHERE prompt_id = ?1 AND deleted_at IS NULL ORDER BY id",
-            )?
-            .query_map([prompt_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let summary = prompt(store, prompt_id)?.and_then(|p| p.summary);
-        episodes.push(EpisodeUpdate {
-            prompt_id,
-            session_id,
-            at,
-            observation_ids,
-            summary,
-        });
-    }
-    let more = prompts.len() == MAX_CHANGES || read == MAX_CHANGES;
-    Ok((
-        Changes {
-            prompts,
-            observations,
-            episodes,
-            more,
-        },
-        next,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::live::*;
     use super::*;
     use mnemo_store::{
         CompressedEpisode, HookRecord, NewObservation, NewSummary, ProjectRef, PromptText,

@@ -210,7 +210,7 @@ pub(crate) fn around_anchor(
         .iter()
         .enumerate()
         .map(|(i, &id)| (id, top + (count - i) as f64 * 1e-3));
-    let mut hits = crate::hits_by_id(store, scored)?;
+    let mut hits = crate::search::hits_by_id(store, scored)?;
     hits.extend(own.into_iter().filter(|h| !near.contains(&h.id)));
     Ok(hits
         .into_iter()

@@ -24,8 +24,10 @@ const NARRATIVE_CHARS: usize = 600;
 /// Why queued observations could not be embedded.
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The embedder failed.
     #[error(transparent)]
     Embed(#[from] EmbedError),
 }

@@ -460,9 +460,9 @@ const FILE_NOTE_LINES: usize = 4;
 fn lines_about_file(memory: &Observation, file: &str) -> Vec<(f64, String)> {
     let name = file.rsplit('/').next().unwrap_or(file);
     let mut texts: Vec<&str> = memory.facts.iter().map(String::as_str).collect();
-    let sentences: Vec<String> = crate::passage::sentences(&memory.narrative)
+    let sentences: Vec<String> = crate::search::passage::sentences(&memory.narrative)
         .iter()
-        .map(|sentence| crate::passage::cut(sentence))
+        .map(|sentence| crate::search::passage::cut(sentence))
         .collect();
     texts.extend(sentences.iter().map(String::as_str));
     let naming = texts

@@ -8,7 +8,11 @@ use common::*;
 #[test]
 fn the_demo_tells_the_whole_story_and_cleans_up() {
     let env = Env::new();
-    let out = env.command(&["demo"]).output().unwrap();
+    // Run from inside a repository, as the README's first command is.
+    let repo = env.tmp.path().join("somewhere-else");
+    std::fs::create_dir(&repo).unwrap();
+    git_init(&repo);
+    let out = env.command(&["demo"]).current_dir(&repo).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

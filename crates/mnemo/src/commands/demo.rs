@@ -110,7 +110,7 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
     );
     let stats = mnemo.json(&["stats", "--json"])?;
     for hit in mnemo
-        .json(&["timeline", "--before", "20", "--json"])?
+        .json(&["timeline", "--project", PROJECT, "--before", "20", "--json"])?
         .as_array()
         .into_iter()
         .flatten()
@@ -163,7 +163,16 @@ fn story(home: &Path, style: Style) -> anyhow::Result<()> {
         "mnemo search \"negative input\"",
         "full text and meaning, from the command line",
     );
-    let found = mnemo.output(&["search", "negative input", "--limit", "3"])?;
+    // The demo's project, wherever the demo is run from (inside another
+    // repository, the memory commands would cover that one).
+    let found = mnemo.output(&[
+        "search",
+        "negative input",
+        "--project",
+        PROJECT,
+        "--limit",
+        "3",
+    ])?;
     for line in found.lines() {
         println!("{}", format!("  {line}").trim_end());
     }

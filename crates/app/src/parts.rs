@@ -289,6 +289,40 @@ impl Parts {
         Ok(Arc::clone(self.searcher.get_or_init(|| built)))
     }
 
+    /// The LLM client of `[llm]`, made anew (see [`llm_client`]).
+    pub fn llm_client(&self) -> anyhow::Result<Client> {
+        llm_client(&self.config, &self.paths.home)
+    }
+
+    /// Whether `[llm]` names a backend: compressed episodes then wait for
+    /// enrichment.
+    pub fn enriches(&self) -> bool {
+        self.config.llm.backend != LlmBackend::Off
+    }
+
+    /// The LLM's daily token budget (`[llm] daily_token_budget`), over the
+    /// UTC day.
+    pub fn llm_daily_token_budget(&self) -> u64 {
+        self.config.llm.daily_token_budget
+    }
+
+    /// The most a hook reads of its input (`[capture] max_stdin_bytes`);
+    /// what lies past it is counted, not kept.
+    pub fn max_hook_input_bytes(&self) -> usize {
+        self.config.capture.max_stdin_bytes
+    }
+
+    /// How long an idle `mnemo worker` waits for work before it exits
+    /// (`[llm] idle_exit_secs`).
+    pub fn worker_idle_exit(&self) -> Duration {
+        Duration::from_secs(self.config.llm.idle_exit_secs)
+    }
+
+    /// The port `mnemo serve` listens on when none is asked for (`[serve]`).
+    pub fn serve_port(&self) -> u16 {
+        self.config.serve.port
+    }
+
     /// Now, in Unix milliseconds.
     pub fn now(&self) -> i64 {
         now_ms()

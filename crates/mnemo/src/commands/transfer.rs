@@ -118,7 +118,7 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
         Some(header) => import_archive(&mut store, redactor, &header, lines)?,
         None => import_observations(&mut store, redactor, first, lines)?,
     }
-    super::vectors::embed_queued(&mut store, &parts.config, usize::MAX);
+    mnemo_app::hosts::embed_queued(&mut store, &parts, usize::MAX);
     Ok(())
 }
 

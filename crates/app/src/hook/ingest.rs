@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::parts::dedupe_window_ms;
 use anyhow::Context;
 use mnemo_capture::{HookInput, Normalized};
-use mnemo_import::claude_code::{Counts, Importer, Options, TranscriptFile};
+use mnemo_import::claude_code::{Counts, Options, TranscriptFile, TranscriptImporter};
 use mnemo_store::{HookRecord, Recorded, Store};
 
 use super::HookPipeline;
@@ -148,7 +148,7 @@ impl HookPipeline<'_> {
             now: self.parts.now(),
         };
         let mut store = self.parts.open_store()?;
-        let mut importer = Importer::new(&mut store, &self.capturer, options);
+        let mut importer = TranscriptImporter::new(&mut store, &self.capturer, options);
         for (n, file) in files.iter().enumerate() {
             progress(ImportProgress::File(n + 1, file));
             importer.import(file, &mut |bytes| progress(ImportProgress::Bytes(bytes)))?;

@@ -108,7 +108,7 @@ pub struct Counts {
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum ImportError {
+pub enum TranscriptImportError {
     #[error("cannot read {}: {source}", path.display())]
     Dir { path: PathBuf, source: io::Error },
     #[error("{0}")]
@@ -120,10 +120,13 @@ pub enum ImportError {
 /// path order. With `project`, only folders whose sessions ran in that
 /// project: in it, a worktree of it, or (for a directory that is gone) a
 /// subdirectory of the path given.
-pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile>, ImportError> {
+pub fn discover(
+    dir: &Path,
+    project: Option<&Path>,
+) -> Result<Vec<TranscriptFile>, TranscriptImportError> {
     let dir_error = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ImportError::Dir { path, source }
+        move |source| TranscriptImportError::Dir { path, source }
     };
     let wanted = project.map(|p| project::resolve(p).root);
     let mut slugs: Vec<PathBuf> = fs::read_dir(dir)
@@ -231,7 +234,7 @@ fn first_cwd(files: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// Replays transcripts into one store.
-pub struct Importer<'a> {
+pub struct TranscriptImporter<'a> {
     store: &'a mut Store,
     capturer: &'a Capturer,
     options: Options,
@@ -251,10 +254,14 @@ struct Resume {
     session_id: Option<String>,
 }
 
-impl<'a> Importer<'a> {
+impl<'a> TranscriptImporter<'a> {
     /// An importer writing to `store`, every input normalized by `capturer`.
-    pub fn new(store: &'a mut Store, capturer: &'a Capturer, options: Options) -> Importer<'a> {
-        Importer {
+    pub fn new(
+        store: &'a mut Store,
+        capturer: &'a Capturer,
+        options: Options,
+    ) -> TranscriptImporter<'a> {
+        TranscriptImporter {
             store,
             capturer,
             options,
@@ -269,7 +276,7 @@ impl<'a> Importer<'a> {
         &mut self,
         file: &TranscriptFile,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<(), ImportError> {
+    ) -> Result<(), TranscriptImportError> {
         self.counts.transcripts += 1;
         match self.import_file(file, progress) {
             Ok(()) => Ok(()),
@@ -533,7 +540,7 @@ impl<'a> Importer<'a> {
         &mut self,
         redactor: &Redactor,
         options: &mnemo_compress::Options,
-    ) -> Result<Report, ImportError> {
+    ) -> Result<Report, TranscriptImportError> {
         let mut total = Report::default();
         if self.options.dry_run {
             return Ok(total);

@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_privacy::Redactor;
 use mnemo_retrieve::time::{local_minute, parse_time};
-use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
+use mnemo_store::archive::{self, ArchiveImporter, FORMAT_VERSION, Header, LineOutcome, Sanitizer};
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::Value;
 
@@ -142,7 +142,7 @@ fn import_archive(
     mut lines: Lines,
 ) -> anyhow::Result<()> {
     let sanitizer = Redacting(redactor);
-    let mut importer = Importer::new(store, &sanitizer)?;
+    let mut importer = ArchiveImporter::new(store, &sanitizer)?;
     let mut rejections = Rejections::default();
     while let Some((n, line)) = lines.next_nonempty()? {
         let outcome = match line {

@@ -108,12 +108,23 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
     let parts = super::parts()?;
     let redactor = parts.redactor()?;
     let mut lines = Lines::open(file)?;
-    let mut store = parts.open_store()?;
     let first = lines.next_nonempty()?;
     let header = match &first {
         Some((_, Ok(line))) => Header::parse(line)?,
         _ => None,
     };
+    // Observation lines are JSON objects: a file that starts with anything
+    // else is neither kind, refused before the store is even opened.
+    if header.is_none()
+        && let Some((n, line)) = &first
+        && let Err(why) = line.as_deref().map_err(String::clone).and_then(json_object)
+    {
+        bail!(
+            "{} is neither a mnemo export nor observation lines (line {n}: {why})",
+            file.display()
+        );
+    }
+    let mut store = parts.open_store()?;
     match header {
         Some(header) => import_archive(&mut store, redactor, &header, lines)?,
         None => import_observations(&mut store, redactor, first, lines)?,
@@ -307,13 +318,22 @@ impl Lines {
     }
 }
 
+/// `line` read as a JSON object.
+fn json_object(line: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str(line) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err("not a JSON object".into()),
+        Err(e) => Err(format!("not JSON ({e})")),
+    }
+}
+
 /// One plain observation line, redacted.
 fn observation(
     line: &str,
     redactor: &Redactor,
     now: i64,
 ) -> Result<(Option<String>, NewObservation), String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    let v = Value::Object(json_object(line)?);
     let text = |key: &str| redactor.clean_text(v[key].as_str().unwrap_or("").trim());
     let list = |key: &str| -> Vec<String> {
         v[key]

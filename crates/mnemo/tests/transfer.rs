@@ -366,7 +366,10 @@ fn damaged_files_import_what_is_whole() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1);
-    assert!(!env.db_path().exists(), "refused before the store is opened");
+    assert!(
+        !env.db_path().exists(),
+        "refused before the store is opened"
+    );
 }
 
 #[test]

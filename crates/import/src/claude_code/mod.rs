@@ -113,13 +113,21 @@ pub enum TranscriptImportError {
     Dir { path: PathBuf, source: io::Error },
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// `dir` holds no transcript: neither `*.jsonl` files nor folders of them.
+    #[error(
+        "no Claude Code transcripts in {}: name a projects directory (~/.claude/projects) or one project's folder in it",
+        .0.display()
+    )]
+    NoTranscripts(PathBuf),
 }
 
-/// Every transcript under `dir` (a `projects` directory: one folder per
-/// project slug), main transcripts first, then subagent ones, each group in
-/// path order. With `project`, only folders whose sessions ran in that
-/// project: in it, a worktree of it, or (for a directory that is gone) a
-/// subdirectory of the path given.
+/// Every transcript under `dir`, main transcripts first, then subagent
+/// ones, each group in path order. `dir` is a `projects` directory (one
+/// folder per project slug) or one project's folder, which holds the
+/// `*.jsonl` transcripts directly; holding none either way is an error.
+/// With `project`, only folders whose sessions ran in that project: in
+/// it, a worktree of it, or (for a directory that is gone) a subdirectory
+/// of the path given.
 pub fn discover(
     dir: &Path,
     project: Option<&Path>,
@@ -136,9 +144,15 @@ pub fn discover(
         .filter(|p| p.is_dir())
         .collect();
     slugs.sort();
+    if !jsonl_files(dir).is_empty() {
+        // One project's folder: its session folders hold only subagents.
+        slugs = vec![dir.to_path_buf()];
+    }
     let (mut mains, mut subagents) = (Vec::new(), Vec::new());
+    let mut found_any = false;
     for slug in slugs {
         let files = jsonl_files(&slug);
+        found_any |= !files.is_empty();
         if let Some(wanted) = &wanted
             && !first_cwd(&files).is_some_and(|cwd| project::resolve(&cwd).root.starts_with(wanted))
         {
@@ -178,6 +192,9 @@ pub fn discover(
                 Some(path),
             ));
         }
+    }
+    if !found_any {
+        return Err(TranscriptImportError::NoTranscripts(dir.to_path_buf()));
     }
     mains.append(&mut subagents);
     Ok(mains)

@@ -25,14 +25,15 @@ pub mod inject;
 
 pub use ingest::{ImportProgress, Ingested, LineProblem};
 
-use crate::parts::{dedupe_window_ms, foreground_store_options, privacy_options, store_options};
+use crate::parts::{
+    Parts, dedupe_window_ms, foreground_store_options, privacy_options, store_options,
+};
 use mnemo_agent::claude_code::event::{self, HookEvent};
 use mnemo_capture::{CaptureError, Capturer, HookInput, Normalized, Persisted, persist};
-use mnemo_config::{Config, Paths};
+use mnemo_config::Config;
 use mnemo_privacy::PrivacyOptions;
 use mnemo_store::{HookRecord, Recorded, Store, StoreError};
 
-use crate::hosts::MakeEmbedder;
 use episodes::EpisodeStep;
 
 /// What the process running the pipeline does for it.
@@ -56,53 +57,41 @@ pub struct HookOutput {
 /// The pipeline under one configuration: its capturer (and redactor) are
 /// built once and serve every input it is given.
 pub struct HookPipeline<'a> {
-    paths: &'a Paths,
-    config: &'a Config,
+    parts: &'a Parts,
     capturer: Capturer,
     process: &'a dyn Process,
-    make_embedder: &'a MakeEmbedder<'a>,
     /// A problem found while building the pipeline, told with the first answer.
     setup_problem: Option<String>,
 }
 
 impl<'a> HookPipeline<'a> {
-    /// A pipeline for `config`; capture settings that cannot work (an
-    /// invalid pattern or glob) are an error.
+    /// A pipeline for the data directory and configuration of `parts`;
+    /// capture settings that cannot work (an invalid pattern or glob) are
+    /// an error.
     pub fn new(
-        paths: &'a Paths,
-        config: &'a Config,
+        parts: &'a Parts,
         process: &'a dyn Process,
-        make_embedder: &'a MakeEmbedder<'a>,
     ) -> Result<HookPipeline<'a>, CaptureError> {
         Ok(HookPipeline {
-            capturer: Capturer::new(config, privacy_options(config))?,
-            paths,
-            config,
+            capturer: Capturer::new(&parts.config, privacy_options(&parts.config))?,
+            parts,
             process,
-            make_embedder,
             setup_problem: None,
         })
     }
 
     /// A pipeline for a hook, which never fails: capture settings that
     /// cannot work are replaced by the defaults, and the first answer says so.
-    pub fn failing_open(
-        paths: &'a Paths,
-        config: &'a Config,
-        process: &'a dyn Process,
-        make_embedder: &'a MakeEmbedder<'a>,
-    ) -> HookPipeline<'a> {
-        match Self::new(paths, config, process, make_embedder) {
+    pub fn failing_open(parts: &'a Parts, process: &'a dyn Process) -> HookPipeline<'a> {
+        match Self::new(parts, process) {
             Ok(pipeline) => pipeline,
             Err(e) => {
                 tracing::warn!("{e}; capturing with default settings");
                 let defaults = Capturer::new(&Config::default(), PrivacyOptions::default());
                 HookPipeline {
                     capturer: defaults.expect("the default settings are valid"),
-                    paths,
-                    config,
+                    parts,
                     process,
-                    make_embedder,
                     setup_problem: Some(format!("{e}; capturing with default settings")),
                 }
             }
@@ -133,11 +122,10 @@ impl<'a> HookPipeline<'a> {
                     .problems
                     .push(format!("{reason}; input kept in rejected_inputs"));
                 tracing::warn!(?hook, input_bytes, "{reason}");
-                let kept = Store::open(&self.paths.db, &store_options(self.config)).and_then(
-                    |mut store| {
+                let kept = Store::open(&self.parts.paths.db, &store_options(self.config()))
+                    .and_then(|mut store| {
                         store.record_rejected(hook.as_deref(), &reason, input_bytes, &head, at)
-                    },
-                );
+                    });
                 if let Err(e) = kept {
                     tracing::error!("could not keep rejected input: {e}");
                 }
@@ -154,20 +142,20 @@ impl<'a> HookPipeline<'a> {
         file_path: Option<&str>,
         output: &mut HookOutput,
     ) {
-        let paths = self.paths;
+        let paths = &self.parts.paths;
         // Hooks the agent waits for answer quickly even when another process
         // holds the database's write lock.
         let foreground = event::injects_context(&record.hook);
         let options = if foreground {
-            foreground_store_options(self.config)
+            foreground_store_options(self.config())
         } else {
-            store_options(self.config)
+            store_options(self.config())
         };
         let mut store = None;
         let told_to_stop = || self.process.told_to_stop();
         let persisted = persist(
             paths,
-            dedupe_window_ms(self.config),
+            dedupe_window_ms(self.config()),
             &options,
             record,
             &told_to_stop,
@@ -242,7 +230,7 @@ impl<'a> HookPipeline<'a> {
     ) -> Option<String> {
         if stop {
             tracing::info!(hook = %record.hook, "asked to stop after storing");
-            if self.config.compress.in_hooks && event::closes_episode(&record.hook) {
+            if self.config().compress.in_hooks && event::closes_episode(&record.hook) {
                 self.process.start_worker();
             }
             return None;
@@ -254,7 +242,7 @@ impl<'a> HookPipeline<'a> {
         if self.episode_step().after(store, record, prompt_id) {
             self.process.start_worker();
         }
-        let config = self.config;
+        let config = self.config();
         match (HookEvent::from_name(&record.hook), outcome) {
             (Some(HookEvent::SessionStart), _) => inject::session_start(store, config, record),
             // A redelivered prompt already got its recall.
@@ -279,19 +267,24 @@ impl<'a> HookPipeline<'a> {
         }
         let store = match store {
             Some(store) => store,
-            None => Store::open(&self.paths.db, &foreground_store_options(self.config))
-                .inspect_err(|e| tracing::warn!("no context for the new session: {e}"))
-                .ok()?,
+            None => Store::open(
+                &self.parts.paths.db,
+                &foreground_store_options(self.config()),
+            )
+            .inspect_err(|e| tracing::warn!("no context for the new session: {e}"))
+            .ok()?,
         };
-        inject::session_start(&store, self.config, record)
+        inject::session_start(&store, self.config(), record)
+    }
+
+    fn config(&self) -> &Config {
+        &self.parts.config
     }
 
     fn episode_step(&self) -> EpisodeStep<'_> {
         EpisodeStep {
-            paths: self.paths,
-            config: self.config,
+            parts: self.parts,
             redactor: self.capturer.redactor(),
-            make_embedder: self.make_embedder,
             process: self.process,
         }
     }

@@ -10,23 +10,15 @@ use std::sync::atomic::AtomicBool;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::parts::{privacy_options, store_options};
-use anyhow::Context;
 use mnemo_capture::spool;
 use mnemo_compress::{Options, Report, compress_pending};
-use mnemo_config::{Config, LlmBackend, Paths};
-use mnemo_embed::Embedder;
+use mnemo_config::{Config, LlmBackend};
 use mnemo_privacy::Redactor;
 use mnemo_retrieve::search::vectors::embed_pending;
 use mnemo_store::Store;
 
+use crate::parts::Parts;
 use crate::worker::{Until, sleep_unless};
-
-/// Makes the configured embedder (`None`: vectors are off). Called only
-/// where vectors are made, so a process that never gets there never builds
-/// one (a local transformer model is slow to load).
-pub type MakeEmbedder<'a> =
-    dyn Fn() -> anyhow::Result<Option<Box<dyn Embedder>>> + Send + Sync + 'a;
 
 /// Episodes one hook run (or one round of the server's host) compresses
 /// at most; a backlog is left to later runs.
@@ -72,24 +64,20 @@ pub fn compress_all(
 
 /// Compress every closed episode left and embed what that queued: `mnemo
 /// compress`.
-pub fn compress_now(
-    paths: &Paths,
-    config: &Config,
-    make_embedder: &MakeEmbedder<'_>,
-) -> anyhow::Result<Report> {
-    let redactor = Redactor::new(&privacy_options(config))?;
-    let mut store = Store::open(&paths.db, &store_options(config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
-    let report = compress_all(&mut store, &redactor, config)?;
-    embed_queued(&mut store, make_embedder, usize::MAX);
+pub fn compress_now(parts: &Parts) -> anyhow::Result<Report> {
+    let mut store = parts.open_store()?;
+    let report = compress_all(&mut store, parts.redactor()?, &parts.config)?;
+    embed_queued(&mut store, parts, usize::MAX);
     Ok(report)
 }
 
-/// Embed up to `max` queued observations with the embedder `make_embedder`
-/// makes. Problems are logged and leave the queue for later: a write never
-/// fails because vectors could not be made.
-pub fn embed_queued(store: &mut Store, make_embedder: &MakeEmbedder<'_>, max: usize) {
-    let embedder = match make_embedder() {
+/// Embed up to `max` queued observations with the configured embedder,
+/// made only here, so a process that never gets here never builds one (a
+/// local transformer model is slow to load). Problems are logged and leave
+/// the queue for later: a write never fails because vectors could not be
+/// made.
+pub fn embed_queued(store: &mut Store, parts: &Parts, max: usize) {
+    let embedder = match parts.embedder() {
         Ok(Some(embedder)) => embedder,
         Ok(None) => return,
         Err(e) => {
@@ -109,9 +97,10 @@ pub fn embed_queued(store: &mut Store, make_embedder: &MakeEmbedder<'_>, max: us
 /// ones that compress) and embed queued vectors. Idempotent, so any process
 /// may run it at any time; the background worker does before it enriches,
 /// `mnemo serve` as it starts. Problems are logged.
-pub fn catch_up(paths: &Paths, config: &Config, make_embedder: &MakeEmbedder<'_>) {
+pub fn catch_up(parts: &Parts) {
+    let (paths, config) = (&parts.paths, &parts.config);
     let result = (|| -> anyhow::Result<Report> {
-        let mut store = Store::open(&paths.db, &store_options(config))?;
+        let mut store = parts.open_store()?;
         if spool::pending_all(paths) > 0 {
             let window = crate::parts::dedupe_window_ms(config);
             let drained = spool::drain(
@@ -124,12 +113,11 @@ pub fn catch_up(paths: &Paths, config: &Config, make_embedder: &MakeEmbedder<'_>
             tracing::info!(?drained, "replayed spooled events");
         }
         let report = if config.compress.in_hooks {
-            let redactor = Redactor::new(&privacy_options(config))?;
-            compress_all(&mut store, &redactor, config)?
+            compress_all(&mut store, parts.redactor()?, config)?
         } else {
             Report::default()
         };
-        embed_queued(&mut store, make_embedder, usize::MAX);
+        embed_queued(&mut store, parts, usize::MAX);
         Ok(report)
     })();
     match result {
@@ -144,25 +132,22 @@ pub fn catch_up(paths: &Paths, config: &Config, make_embedder: &MakeEmbedder<'_>
 /// do not (`compress.in_hooks = false`), closed episodes every few seconds,
 /// until `stop`.
 pub fn compression_host(
-    paths: Paths,
-    config: Config,
-    make_embedder: Arc<MakeEmbedder<'static>>,
+    parts: Arc<Parts>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("mnemo-compress".into())
         .spawn(move || {
-            if config.compress.in_hooks {
-                return catch_up(&paths, &config, make_embedder.as_ref());
+            if parts.config.compress.in_hooks {
+                return catch_up(&parts);
             }
             let until = Until::Stopped(&stop);
             let work = || -> anyhow::Result<Report> {
-                let redactor = Redactor::new(&privacy_options(&config))?;
-                let mut store = Store::open(&paths.db, &store_options(&config))?;
-                let options = compress_options(&config, HOOK_EPISODES);
+                let mut store = parts.open_store()?;
+                let options = compress_options(&parts.config, HOOK_EPISODES);
                 let report =
-                    compress_pending(&mut store, &redactor, &options, crate::parts::now_ms())?;
-                embed_queued(&mut store, make_embedder.as_ref(), HOOK_VECTORS);
+                    compress_pending(&mut store, parts.redactor()?, &options, parts.now())?;
+                embed_queued(&mut store, &parts, HOOK_VECTORS);
                 Ok(report)
             };
             while !until.stopped() {

@@ -3,7 +3,8 @@
 //! case is written once for every front end: the hook pipeline ([`hook`]),
 //! the memory operations ([`memory`]: search, timeline, show, remember,
 //! forget and restore, the context preview, under one project scope rule),
-//! and the background work ([`hosts`], [`worker`]).
+//! the data directory's status ([`status`]) and the background work
+//! ([`hosts`], [`worker`]).
 //!
 //! Front ends (the `mnemo` binary, the MCP server, the HTTP API) parse a
 //! request, call a use case here and render its answer; they never open a
@@ -21,4 +22,5 @@ pub mod hook;
 pub mod hosts;
 pub mod memory;
 pub mod parts;
+pub mod status;
 pub mod worker;

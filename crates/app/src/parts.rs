@@ -2,10 +2,10 @@
 //! redactor, the embedder, the searcher, the LLM client and the clock.
 //!
 //! Every process builds one [`Parts`] from its data directory and
-//! configuration and asks it for what a use case needs. The free functions
-//! map configuration sections to the options of the engine crates; they are
-//! public for the callers that hold a `Config` but no `Parts` yet (the hook
-//! path, which builds them before it knows whether it needs a store).
+//! configuration and asks it for what a use case needs: it is the one way
+//! a front end gets a store, the redactor, the embedder, the LLM client or
+//! a setting. The free functions map configuration sections to the options
+//! of the engine crates, for the use cases of this crate and their tests.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -80,7 +80,7 @@ pub use mnemo_retrieve::time::now_ms;
 /// The embedder of `[embed]`, or `None` for `backend = "off"`. A setting
 /// that cannot work (missing URL, a `local` model in a build without it) is
 /// an error naming the key.
-pub fn embedder(config: &Config) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+fn embedder(config: &Config) -> anyhow::Result<Option<Box<dyn Embedder>>> {
     let e = &config.embed;
     Ok(match e.backend {
         EmbedBackend::Off => None,
@@ -129,7 +129,7 @@ fn local_embedder(_model_dir: &str) -> anyhow::Result<Box<dyn Embedder>> {
 /// The LLM client described by `[llm]`; an error when it is off or a
 /// setting it needs is missing. `home` holds the `claude` CLI's work
 /// directory.
-pub fn llm_client(config: &Config, home: &Path) -> anyhow::Result<Client> {
+fn llm_client(config: &Config, home: &Path) -> anyhow::Result<Client> {
     let llm = &config.llm;
     let model = |default: &str| {
         if llm.model.is_empty() {
@@ -274,7 +274,8 @@ impl Parts {
         Ok(self.redactor.get_or_init(|| built))
     }
 
-    /// The configured embedder, made anew (see [`embedder`]).
+    /// The embedder of `[embed]`, made anew, or `None` when it is off; a
+    /// setting that cannot work is an error naming the key.
     pub fn embedder(&self) -> anyhow::Result<Option<Box<dyn Embedder>>> {
         embedder(&self.config)
     }
@@ -287,6 +288,41 @@ impl Parts {
         }
         let built = Arc::new(Searcher::new(self.embedder()?));
         Ok(Arc::clone(self.searcher.get_or_init(|| built)))
+    }
+
+    /// The LLM client of `[llm]`, made anew; an error when it is off or a
+    /// setting it needs is missing.
+    pub fn llm_client(&self) -> anyhow::Result<Client> {
+        llm_client(&self.config, &self.paths.home)
+    }
+
+    /// Whether `[llm]` names a backend: compressed episodes then wait for
+    /// enrichment.
+    pub fn enriches(&self) -> bool {
+        self.config.llm.backend != LlmBackend::Off
+    }
+
+    /// The LLM's daily token budget (`[llm] daily_token_budget`), over the
+    /// UTC day.
+    pub fn llm_daily_token_budget(&self) -> u64 {
+        self.config.llm.daily_token_budget
+    }
+
+    /// The most a hook reads of its input (`[capture] max_stdin_bytes`);
+    /// what lies past it is counted, not kept.
+    pub fn max_hook_input_bytes(&self) -> usize {
+        self.config.capture.max_stdin_bytes
+    }
+
+    /// How long an idle `mnemo worker` waits for work before it exits
+    /// (`[llm] idle_exit_secs`).
+    pub fn worker_idle_exit(&self) -> Duration {
+        Duration::from_secs(self.config.llm.idle_exit_secs)
+    }
+
+    /// The port `mnemo serve` listens on when none is asked for (`[serve]`).
+    pub fn serve_port(&self) -> u16 {
+        self.config.serve.port
     }
 
     /// Now, in Unix milliseconds.

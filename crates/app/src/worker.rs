@@ -10,16 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::parts::{privacy_options, store_options};
-use anyhow::Context;
 use mnemo_capture::lock::FileLock;
 use mnemo_compress::enrich::{Enriched, Enricher};
-use mnemo_config::{Config, Paths};
-use mnemo_llm::Client;
-use mnemo_privacy::Redactor;
-use mnemo_store::Store;
 
-use crate::hosts::{HOOK_VECTORS, MakeEmbedder, embed_queued};
+use crate::hosts::{HOOK_VECTORS, catch_up, embed_queued};
+use crate::parts::Parts;
 
 /// The lock file of the one enricher of a data directory.
 pub const LOCK_FILE: &str = "worker.lock";
@@ -27,10 +22,6 @@ pub const LOCK_FILE: &str = "worker.lock";
 const POLL: Duration = Duration::from_secs(2);
 /// How long a hosted enricher waits after a spent budget or a failing backend.
 const RETRY_AFTER: Duration = Duration::from_secs(60);
-
-/// Makes the LLM client `[llm]` describes (an error when it is off or
-/// cannot work, naming the key).
-pub type MakeClient<'a> = dyn Fn() -> anyhow::Result<Client> + Send + Sync + 'a;
 
 /// When [`enrich`] returns (besides a stopped backend or a spent budget).
 pub enum Until<'a> {
@@ -65,22 +56,14 @@ pub struct Enrichment {
 /// backend fails, or the daily budget is spent). The caller holds the
 /// worker lock. Enriched observations replace the rules' ones, and are
 /// embedded as they come.
-pub fn enrich(
-    paths: &Paths,
-    config: &Config,
-    make_client: &MakeClient<'_>,
-    make_embedder: &MakeEmbedder<'_>,
-    until: Until,
-) -> anyhow::Result<Enrichment> {
-    let client = make_client()?;
-    let redactor = Redactor::new(&privacy_options(config))?;
+pub fn enrich(parts: &Parts, until: Until) -> anyhow::Result<Enrichment> {
+    let client = parts.llm_client()?;
     let enricher = Enricher {
         client: &client,
-        redactor: &redactor,
-        daily_budget: config.llm.daily_token_budget,
+        redactor: parts.redactor()?,
+        daily_budget: parts.config.llm.daily_token_budget,
     };
-    let mut store = Store::open(&paths.db, &store_options(config))
-        .with_context(|| format!("cannot open {}", paths.db.display()))?;
+    let mut store = parts.open_store()?;
     let mut idle_since = Instant::now();
     let mut result = Enrichment::default();
     'work: while !until.stopped() {
@@ -98,10 +81,10 @@ pub fn enrich(
             if until.stopped() {
                 break 'work;
             }
-            match enricher.enrich(&mut store, prompt_id, crate::parts::now_ms())? {
+            match enricher.enrich(&mut store, prompt_id, parts.now())? {
                 Enriched::Done => {
                     result.done += 1;
-                    embed_queued(&mut store, make_embedder, HOOK_VECTORS);
+                    embed_queued(&mut store, parts, HOOK_VECTORS);
                 }
                 Enriched::Failed(why) => {
                     result.failed += 1;
@@ -132,6 +115,37 @@ pub fn enrich(
     Ok(result)
 }
 
+/// What a run of the worker came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerRun {
+    /// `[llm]` is off: catch-up only.
+    EnrichmentOff,
+    /// Another enricher holds the data directory's lock.
+    AlreadyRunning,
+    /// This run enriched (possibly nothing).
+    Enriched(Enrichment),
+}
+
+/// `mnemo worker`: catch up on what killed hooks left
+/// ([`catch_up`]), then, when `[llm]` names a backend and no other
+/// enricher holds the lock, [`enrich`] until the queue is empty (`once`)
+/// or has been empty for `[llm] idle_exit_secs`.
+pub fn run_worker(parts: &Parts, once: bool) -> anyhow::Result<WorkerRun> {
+    catch_up(parts);
+    if !parts.enriches() {
+        return Ok(WorkerRun::EnrichmentOff);
+    }
+    let Some(_lock) = FileLock::try_acquire(&parts.paths.home.join(LOCK_FILE)) else {
+        return Ok(WorkerRun::AlreadyRunning);
+    };
+    let until = if once {
+        Until::QueueEmpty
+    } else {
+        Until::IdleFor(parts.worker_idle_exit())
+    };
+    Ok(WorkerRun::Enriched(enrich(parts, until)?))
+}
+
 /// Sleep for `duration`, waking early if `until` says stop.
 pub fn sleep_unless(until: &Until, duration: Duration) {
     let step = Duration::from_millis(100);
@@ -148,27 +162,18 @@ pub fn sleep_unless(until: &Until, duration: Duration) {
 /// minute (`RETRY_AFTER`). No process is started: an LLM call's `claude` child
 /// dies with this thread (`PR_SET_PDEATHSIG`).
 pub fn enrichment_host(
-    paths: Paths,
-    config: Config,
-    make_client: Arc<MakeClient<'static>>,
-    make_embedder: Arc<MakeEmbedder<'static>>,
+    parts: Arc<Parts>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("mnemo-enrich".into())
         .spawn(move || {
             let until = Until::Stopped(&stop);
-            let lock = paths.home.join(LOCK_FILE);
+            let lock = parts.paths.home.join(LOCK_FILE);
             while !until.stopped() {
                 match FileLock::try_acquire(&lock) {
                     Some(_held) => {
-                        let enriched = enrich(
-                            &paths,
-                            &config,
-                            make_client.as_ref(),
-                            make_embedder.as_ref(),
-                            Until::Stopped(&stop),
-                        );
+                        let enriched = enrich(&parts, Until::Stopped(&stop));
                         if let Err(e) = enriched {
                             tracing::warn!("enrichment stopped: {e:#}");
                         }

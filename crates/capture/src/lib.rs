@@ -450,7 +450,7 @@ impl Capturer {
     /// other stored string (a directory may be named like a token).
     fn clean_project(
         &self,
-        project: Option<project::ProjectInfo>,
+        project: Option<project::ProjectIdentity>,
     ) -> (Option<ProjectRef>, Option<String>) {
         let Some(project) = project else {
             return (None, None);

@@ -30,7 +30,7 @@ fn read_git_file(path: &Path) -> Option<String> {
 
 /// Where a working directory belongs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectInfo {
+pub struct ProjectIdentity {
     /// Canonical root: the identity.
     pub root: PathBuf,
     /// Display name: the root's last component.
@@ -39,7 +39,7 @@ pub struct ProjectInfo {
     pub branch: Option<String>,
 }
 
-impl ProjectInfo {
+impl ProjectIdentity {
     /// The store's view of this project.
     pub fn to_ref(&self) -> mnemo_store::ProjectRef {
         mnemo_store::ProjectRef {
@@ -51,7 +51,7 @@ impl ProjectInfo {
 
 /// Resolve the project of `cwd`. A directory that no longer exists (e.g. an
 /// imported session) is taken as given.
-pub fn resolve(cwd: &Path) -> ProjectInfo {
+pub fn resolve(cwd: &Path) -> ProjectIdentity {
     let start = fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
     for dir in start.ancestors() {
         let dot_git = dir.join(".git");
@@ -72,12 +72,12 @@ pub fn resolve(cwd: &Path) -> ProjectInfo {
     info(start, None)
 }
 
-fn info(root: PathBuf, git_dir: Option<&Path>) -> ProjectInfo {
+fn info(root: PathBuf, git_dir: Option<&Path>) -> ProjectIdentity {
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| root.to_string_lossy().into_owned());
-    ProjectInfo {
+    ProjectIdentity {
         branch: git_dir.and_then(branch),
         name,
         root,

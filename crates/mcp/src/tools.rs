@@ -14,7 +14,7 @@ use mnemo_app::memory::{
 use mnemo_app::parts::Parts;
 use mnemo_retrieve::fetch::provenance::Source;
 use mnemo_retrieve::quote::inline;
-use mnemo_retrieve::time::{iso, utc_minute};
+use mnemo_retrieve::time::{iso, local_minute};
 use mnemo_retrieve::{Hit, Observation, RecordHit, RecordKind};
 use mnemo_store::Store;
 use serde_json::{Value, json};
@@ -284,13 +284,13 @@ fn more_line(more: More, next_offset: usize) -> String {
     }
 }
 
-/// `#12 | 2026-11-23 14:03 | bugfix | Fixed … | ~120 tokens`, and
+/// `#12 | 2026-11-23 15:03 +01:00 | bugfix | Fixed … | ~120 tokens`, and
 /// `| /src/shop` when results come from several projects.
 fn index_line(h: &Hit, several: bool) -> String {
     let mut line = format!(
         "#{} | {} | {} | {} | ~{} tokens",
         h.id,
-        utc_minute(h.created_at),
+        local_minute(h.created_at),
         h.kind,
         inline(&h.title),
         h.tokens
@@ -333,7 +333,7 @@ fn records_index(
             "#{}{} | {} | {}",
             kind.prefix(),
             h.id,
-            utc_minute(h.created_at),
+            local_minute(h.created_at),
             clip(&inline(&h.title), 240)
         ));
         if !h.detail.is_empty() {

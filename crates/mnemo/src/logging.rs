@@ -16,6 +16,10 @@ use mnemo_config::{Config, LogLevel, Paths};
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Install the global subscriber. Safe to call more than once.
+///
+/// This reads `[log]` itself, the one configuration a front end reads:
+/// only the binary installs a subscriber, and it must do so before it
+/// builds any part, so that their problems are logged.
 pub fn init(paths: &Paths, config: &Config) {
     let level = match config.log.level {
         LogLevel::Error => tracing::Level::ERROR,

@@ -342,7 +342,7 @@ fn llm_reachability_and_budget() {
     let budget = check(&report, "llm budget");
     assert_eq!(
         budget["finding"],
-        "1000 of 1000 tokens left today (0 used in 0 calls)"
+        "1000 of 1000 tokens left today, the UTC day (0 used in 0 calls)"
     );
 
     config(closed, 0);

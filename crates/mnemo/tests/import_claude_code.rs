@@ -800,6 +800,60 @@ fn default_dir_project_filter_dry_run_and_errors() {
     );
 }
 
+#[test]
+fn one_projects_folder_imports_its_transcripts() {
+    let env = Env::new();
+    let dir = fixture_dir(&env);
+    // `~/.claude/projects/-home-dev-src-shop`: the transcripts sit directly
+    // in it, the session's subagents one folder down.
+    let shop = dir.join("-home-dev-src-shop");
+    let counts = import_json(&env, &shop);
+    assert_eq!(counts["transcripts"], 2, "{counts}");
+    assert_eq!(counts["transcripts_read"], 2, "{counts}");
+    assert!(counts["prompts"].as_u64().unwrap() > 0, "{counts}");
+    let roots = || {
+        let db = env.db();
+        let mut query = db
+            .prepare("SELECT DISTINCT pr.root FROM prompts p JOIN sessions s ON s.id = p.session_id JOIN projects pr ON pr.id = s.project_id")
+            .unwrap();
+        query
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(roots(), ["/home/dev/src/shop"], "only that project's");
+
+    // The same folder again adds nothing; the whole directory adds the rest.
+    let again = import_json(&env, &shop);
+    assert_eq!(again["transcripts_unchanged"], 2, "{again}");
+    assert_eq!(again["prompts"], 0, "{again}");
+    import_json(&env, &dir);
+    assert_eq!(roots().len(), 2);
+}
+
+#[test]
+fn a_folder_without_transcripts_is_an_error() {
+    let env = Env::new();
+    let empty = env.tmp.path().join("claude/projects/-home-dev-empty");
+    fs::create_dir_all(empty.join("notes")).unwrap();
+    fs::write(empty.join("notes/readme.txt"), "not a transcript").unwrap();
+    for dir in [&empty, &empty.parent().unwrap().to_path_buf()] {
+        let out = env
+            .command(&["import", "claude-code", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", dir.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("no Claude Code transcripts in {}", dir.display())),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
 /// Throughput on a generated directory (200 transcripts, 48,000 lines):
 /// `cargo test --release -p mnemo --test integration import_claude_code:: -- --ignored --nocapture`
 #[test]

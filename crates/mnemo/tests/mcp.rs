@@ -153,7 +153,9 @@ async fn a_client_searches_reads_and_remembers() {
     for row in &rows {
         assert_eq!(row.len(), 5, "{index}");
         assert!(row[0].starts_with('#'), "{index}");
-        assert_eq!(row[1].len(), "2026-11-23 21:58".len(), "{index}");
+        // Local time with its offset, as the CLI prints (TZ=UTC here).
+        assert_eq!(row[1].len(), "2026-11-23 21:58 +00:00".len(), "{index}");
+        assert!(row[1].ends_with(" +00:00"), "{index}");
         assert!(
             row[4].starts_with('~') && row[4].ends_with(" tokens"),
             "{index}"
@@ -371,6 +373,29 @@ async fn a_client_searches_reads_and_remembers() {
         started.elapsed()
     );
     assert!(!is_running(pid), "mnemo mcp (pid {pid}) is still running");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn times_are_local_with_their_offset_like_the_cli() {
+    let env = Env::new().env("TZ", "<+0530>-5:30");
+    let note = env.tmp.path().join("one.jsonl");
+    let line = json!({
+        "project": env.project, "type": "decision", "title": "Invoices restart at one each year",
+        "created_at": "2026-11-23T21:23:00Z",
+    });
+    std::fs::write(&note, line.to_string()).unwrap();
+    env.ok(&["import", note.to_str().unwrap()]);
+    let shown = "2026-11-24 02:53 +05:30";
+    assert!(env.ok(&["search", "invoices"]).contains(shown));
+    let (client, _) = connect(&env, &[]).await;
+    let index = ok(&client, "search", json!({"query": "invoices"})).await;
+    assert!(
+        index.contains(&format!(" | {shown} | decision | ")),
+        "{index}"
+    );
+    let around = ok(&client, "timeline", json!({"query": "invoices"})).await;
+    assert!(around.contains(shown), "{around}");
+    client.cancel().await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]

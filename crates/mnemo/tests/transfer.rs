@@ -366,7 +366,10 @@ fn damaged_files_import_what_is_whole() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1);
-    assert_eq!(env.count("SELECT count(*) FROM observations"), 0);
+    assert!(
+        !env.db_path().exists(),
+        "refused before the store is opened"
+    );
 }
 
 #[test]
@@ -447,4 +450,43 @@ fn plain_observation_lines_still_import_with_their_refs() {
     import(&other, &file);
     let hits = support_group(&other);
     assert_eq!(hits[0]["ref"], "D1:3");
+}
+
+#[test]
+fn a_file_of_neither_kind_is_refused_in_one_line_and_nothing_is_stored() {
+    let env = Env::new();
+    env.replay_session();
+    let before = env.count("SELECT count(*) FROM observations");
+    let garbage = env.tmp.path().join("garbage.txt");
+    for (text, why) in [
+        (
+            "hello, this is a shopping list\n{\"title\": \"x\"}\n",
+            "not JSON",
+        ),
+        ("[1, 2, 3]\n", "not a JSON object"),
+        ("\u{0}\u{159}\u{0}\u{1}\n", "not JSON"),
+    ] {
+        std::fs::write(&garbage, text).unwrap();
+        let out = env
+            .command(&["import", garbage.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{text:?} accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("neither a mnemo export nor observation lines")
+                && stderr.contains(&format!("line 1: {why}")),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    std::fs::write(&garbage, b"\xff\xfe binary\n").unwrap();
+    let out = env
+        .command(&["import", garbage.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: not UTF-8"));
+    assert_eq!(env.count("SELECT count(*) FROM observations"), before);
 }

@@ -18,9 +18,9 @@ use futures_util::Stream;
 use mnemo_app::memory::{self, Id, ScopeRequest, SearchRequest, TimelineRequest};
 use mnemo_retrieve::search::query;
 use mnemo_retrieve::viewer::{self, ListQuery, Position};
-use mnemo_store::{OBSERVATION_TYPES, utc_day_start};
+use mnemo_store::OBSERVATION_TYPES;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -377,13 +377,12 @@ pub async fn stats(State(state): State<AppState>) -> Reply {
     state
         .db
         .run(move |store| {
-            let (paths, config) = (&parts.paths, &parts.config);
-            let stats = store.stats(utc_day_start(parts.now()))?;
-            let mut value = serde_json::to_value(stats)
+            let status = mnemo_app::status::status(&parts, store)?;
+            let mut value = serde_json::to_value(status.stats)
                 .map_err(|e| ApiError::internal(format!("cannot render stats: {e}")))?;
-            value["spooled"] = mnemo_capture::spool::pending_all(paths).into();
-            value["llm_backend"] = serde_json::to_value(config.llm.backend).unwrap_or(Value::Null);
-            value["llm_daily_token_budget"] = config.llm.daily_token_budget.into();
+            value["spooled"] = status.spooled.into();
+            value["llm_backend"] = status.llm_backend.into();
+            value["llm_daily_token_budget"] = status.llm_daily_token_budget.into();
             ok(value)
         })
         .await
@@ -411,12 +410,11 @@ pub async fn context(
         .db
         .run(move |store| {
             let preview = memory::context_preview(&parts, store, &scope)?;
-            let config = &parts.config;
             ok(json!({
                 "project": preview.project.root,
                 "name": preview.project.name,
-                "enabled": config.context.enabled,
-                "max_tokens": config.context.max_tokens,
+                "enabled": preview.enabled,
+                "max_tokens": preview.max_tokens,
                 "tokens": preview.tokens,
                 "text": preview.text,
             }))

@@ -1,5 +1,5 @@
 //! The archive: everything in the store as JSON lines, streamed out by
-//! [`export`] and merged back in by [`Importer`] (the format is documented
+//! [`export`] and merged back in by [`ArchiveImporter`] (the format is documented
 //! in `docs/EXPORT.md`).
 //!
 //! One table describes each record kind (`TABLES`): its fields, how a row
@@ -612,7 +612,7 @@ pub enum LineOutcome {
 /// is filled in). New rows keep their id from the file when it is above
 /// every local id, so a restore into an empty store reproduces the original
 /// ids and ids still only grow.
-pub struct Importer<'a> {
+pub struct ArchiveImporter<'a> {
     store: &'a mut Store,
     sanitizer: &'a dyn Sanitizer,
     counts: Vec<KindCounts>,
@@ -621,9 +621,12 @@ pub struct Importer<'a> {
     in_batch: usize,
 }
 
-impl<'a> Importer<'a> {
+impl<'a> ArchiveImporter<'a> {
     /// Start an import into `store` (creating this connection's id map).
-    pub fn new(store: &'a mut Store, sanitizer: &'a dyn Sanitizer) -> crate::Result<Importer<'a>> {
+    pub fn new(
+        store: &'a mut Store,
+        sanitizer: &'a dyn Sanitizer,
+    ) -> crate::Result<ArchiveImporter<'a>> {
         // Each kind has a lookup and an insert statement: keep them all.
         store.conn.set_prepared_statement_cache_capacity(64);
         store.conn.execute_batch(
@@ -635,7 +638,7 @@ impl<'a> Importer<'a> {
              DELETE FROM archive_ids;
              DELETE FROM archive_supersedes;",
         )?;
-        Ok(Importer {
+        Ok(ArchiveImporter {
             store,
             sanitizer,
             counts: vec![KindCounts::default(); TABLES.len()],

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use mnemo_agent::claude_code::event::{self, HookEvent};
 use mnemo_compress::{compress_pending, unfinished_tool_calls};
-use mnemo_config::{Config, LlmBackend, Paths};
 use mnemo_privacy::Redactor;
 use mnemo_store::{HookRecord, Store};
 
 use super::Process;
-use crate::hosts::{HOOK_EPISODES, HOOK_VECTORS, MakeEmbedder, compress_options, embed_queued};
+use crate::hosts::{HOOK_EPISODES, HOOK_VECTORS, compress_options, embed_queued};
+use crate::parts::Parts;
 
 /// How often a Stop looks whether its episode's tool results have arrived.
 const TOOL_EVENTS_POLL: Duration = Duration::from_millis(50);
@@ -19,10 +19,8 @@ const TOOL_EVENTS_POLL: Duration = Duration::from_millis(50);
 /// What the episode step runs with: the hook's connection and redactor,
 /// and what the process around it provides.
 pub(super) struct EpisodeStep<'a> {
-    pub paths: &'a Paths,
-    pub config: &'a Config,
+    pub parts: &'a Parts,
     pub redactor: &'a Redactor,
-    pub make_embedder: &'a MakeEmbedder<'a>,
     pub process: &'a dyn Process,
 }
 
@@ -38,14 +36,14 @@ impl EpisodeStep<'_> {
     /// the agent.
     pub fn after(&self, store: &mut Store, record: &HookRecord, prompt_id: Option<i64>) -> bool {
         let hook = record.hook.as_str();
-        let compresses = self.config.compress.in_hooks && event::closes_episode(hook);
+        let compresses = self.parts.config.compress.in_hooks && event::closes_episode(hook);
         if !compresses && !HookEvent::SessionStart.is(hook) {
             return false;
         }
         let result = if compresses {
             self.compress(store, hook, prompt_id)
         } else {
-            work_left(store, self.paths, self.config)
+            work_left(store, self.parts)
         };
         result.unwrap_or_else(|e| {
             tracing::warn!("work after {hook} failed: {e:#}");
@@ -64,7 +62,7 @@ impl EpisodeStep<'_> {
         {
             // An episode that cannot even be loaded is compressed anyway,
             // which sets it aside with its reason instead of stalling here.
-            let limit = Duration::from_millis(self.config.compress.stop_wait_ms);
+            let limit = Duration::from_millis(self.parts.config.compress.stop_wait_ms);
             if let Err(e) = self.wait_for_tool_events(store, prompt_id, limit) {
                 tracing::warn!(prompt_id, "could not wait for tool events: {e:#}");
             }
@@ -75,8 +73,8 @@ impl EpisodeStep<'_> {
         let report = compress_pending(
             store,
             self.redactor,
-            &compress_options(self.config, HOOK_EPISODES),
-            crate::parts::now_ms(),
+            &compress_options(&self.parts.config, HOOK_EPISODES),
+            self.parts.now(),
         )?;
         if report.episodes > 0 {
             tracing::info!(?report, "compressed");
@@ -84,8 +82,8 @@ impl EpisodeStep<'_> {
         if self.process.told_to_stop() {
             return Ok(true);
         }
-        embed_queued(store, self.make_embedder, HOOK_VECTORS);
-        work_left(store, self.paths, self.config)
+        embed_queued(store, self.parts, HOOK_VECTORS);
+        work_left(store, self.parts)
     }
 
     fn wait_for_tool_events(
@@ -112,16 +110,17 @@ impl EpisodeStep<'_> {
 /// doing: closed episodes still uncompressed (when hooks compress), or
 /// episodes waiting for enrichment with no worker running. Two indexed
 /// queries over the few rows still pending.
-pub(super) fn work_left(store: &Store, paths: &Paths, config: &Config) -> anyhow::Result<bool> {
+pub(super) fn work_left(store: &Store, parts: &Parts) -> anyhow::Result<bool> {
+    let config = &parts.config;
     if config.compress.in_hooks {
         let stale_after = i64::try_from(config.compress.stale_after_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
-        let stale_before = crate::parts::now_ms().saturating_sub(stale_after);
+        let stale_before = parts.now().saturating_sub(stale_after);
         if !store.pending_episodes(stale_before, 1)?.is_empty() {
             return Ok(true);
         }
     }
-    Ok(config.llm.backend != LlmBackend::Off
+    Ok(parts.enriches()
         && !store.pending_enrichment(1)?.is_empty()
-        && !crate::worker::running(&paths.home))
+        && !crate::worker::running(&parts.paths.home))
 }

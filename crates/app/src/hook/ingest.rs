@@ -7,11 +7,12 @@
 //! background worker started when work is left that nobody is doing.
 
 use std::io::BufRead;
+use std::time::Duration;
 
-use crate::parts::{dedupe_window_ms, store_options};
+use crate::parts::dedupe_window_ms;
 use anyhow::Context;
 use mnemo_capture::{HookInput, Normalized};
-use mnemo_import::claude_code::{Counts, Importer, Options, TranscriptFile};
+use mnemo_import::claude_code::{Counts, Options, TranscriptFile, TranscriptImporter};
 use mnemo_store::{HookRecord, Recorded, Store};
 
 use super::HookPipeline;
@@ -75,8 +76,8 @@ impl HookPipeline<'_> {
         reader: impl BufRead,
         on_problem: &mut dyn FnMut(LineProblem),
     ) -> anyhow::Result<Ingested> {
-        let mut store = self.open_store()?;
-        let window = dedupe_window_ms(self.config);
+        let mut store = self.parts.open_store()?;
+        let window = dedupe_window_ms(self.config());
         let mut counts = Ingested::default();
         let mut batch = Vec::with_capacity(BATCH);
         for (n, line) in reader.split(b'\n').enumerate() {
@@ -97,10 +98,7 @@ impl HookPipeline<'_> {
                     message,
                 })
             };
-            match self
-                .capturer
-                .normalize(None, &input, crate::parts::now_ms())
-            {
+            match self.capturer.normalize(None, &input, self.parts.now()) {
                 Normalized::Record {
                     record, warning, ..
                 } => {
@@ -120,8 +118,8 @@ impl HookPipeline<'_> {
             }
         }
         record_batch(&mut store, &mut batch, window, &mut counts)?;
-        if self.config.compress.in_hooks {
-            let report = compress_all(&mut store, self.capturer.redactor(), self.config)?;
+        if self.config().compress.in_hooks {
+            let report = compress_all(&mut store, self.capturer.redactor(), self.config())?;
             counts.episodes = report.episodes;
             counts.observations = report.observations;
         }
@@ -132,16 +130,25 @@ impl HookPipeline<'_> {
     /// Replay Claude Code's transcripts `files` (see
     /// [`mnemo_import::claude_code`]) through the pipeline's capturer; then
     /// compress each closed episode at the time it ended, and embed.
+    /// A transcript written to within `live_window` may belong to a running
+    /// session and is left for later; `dry_run` counts without writing.
     /// `progress` hears where the import is.
     pub fn import_claude_code(
         &self,
         files: &[TranscriptFile],
-        options: Options,
+        dry_run: bool,
+        live_window: Duration,
         progress: &mut dyn FnMut(ImportProgress),
     ) -> anyhow::Result<Counts> {
-        let dry_run = options.dry_run;
-        let mut store = self.open_store()?;
-        let mut importer = Importer::new(&mut store, &self.capturer, options);
+        let options = Options {
+            dry_run,
+            live_window,
+            dedupe_window_ms: dedupe_window_ms(self.config()),
+            max_input_bytes: self.parts.max_hook_input_bytes(),
+            now: self.parts.now(),
+        };
+        let mut store = self.parts.open_store()?;
+        let mut importer = TranscriptImporter::new(&mut store, &self.capturer, options);
         for (n, file) in files.iter().enumerate() {
             progress(ImportProgress::File(n + 1, file));
             importer.import(file, &mut |bytes| progress(ImportProgress::Bytes(bytes)))?;
@@ -149,7 +156,7 @@ impl HookPipeline<'_> {
         progress(ImportProgress::Compressing);
         importer.compress(
             self.capturer.redactor(),
-            &compress_options(self.config, IMPORT_EPISODES),
+            &compress_options(self.config(), IMPORT_EPISODES),
         )?;
         let counts = importer.counts;
         if !dry_run {
@@ -163,17 +170,12 @@ impl HookPipeline<'_> {
     /// was compressed, and the background worker when closed episodes are
     /// left uncompressed or enrichment waits with nobody doing it.
     fn after_batches(&self, store: &mut Store) {
-        embed_queued(store, self.make_embedder, usize::MAX);
-        match work_left(store, self.paths, self.config) {
+        embed_queued(store, self.parts, usize::MAX);
+        match work_left(store, self.parts) {
             Ok(true) => self.process.start_worker(),
             Ok(false) => {}
             Err(e) => tracing::warn!("could not look for work left: {e:#}"),
         }
-    }
-
-    fn open_store(&self) -> anyhow::Result<Store> {
-        Store::open(&self.paths.db, &store_options(self.config))
-            .with_context(|| format!("cannot open {}", self.paths.db.display()))
     }
 }
 

@@ -5,11 +5,12 @@ use std::cell::Cell;
 use std::path::Path;
 
 use mnemo_capture::read_input;
-use mnemo_config::{Config, Paths};
+use mnemo_config::{Config, EmbedBackend, Paths};
 use mnemo_store::Store;
 use serde_json::Value;
 
 use super::{HookOutput, HookPipeline, Process};
+use crate::parts::Parts;
 
 /// A hook process whose signals and worker starts are only counted.
 #[derive(Default)]
@@ -49,12 +50,15 @@ fn run(pipeline: &HookPipeline, input: &[u8]) -> HookOutput {
     pipeline.run(None, &input, crate::parts::now_ms())
 }
 
-/// A temporary directory holding a data directory, and default settings.
-fn data_dir() -> (tempfile::TempDir, Paths, Config) {
+/// A temporary directory holding a data directory, and its parts with
+/// default settings but no vectors.
+fn data_dir() -> (tempfile::TempDir, Parts) {
     let tmp = tempfile::tempdir().unwrap();
     let paths = Paths::new(tmp.path().join("home"));
     paths.ensure_dirs().unwrap();
-    (tmp, paths, Config::default())
+    let mut config = Config::default();
+    config.embed.backend = EmbedBackend::Off;
+    (tmp, Parts::new(paths, config))
 }
 
 fn count(paths: &Paths, sql: &str) -> i64 {
@@ -64,17 +68,17 @@ fn count(paths: &Paths, sql: &str) -> i64 {
 
 #[test]
 fn episodes_end_compressed_and_the_next_session_is_told() {
-    let (tmp, paths, config) = data_dir();
+    let (tmp, parts) = data_dir();
+    let paths = &parts.paths;
     let process = Recorded::default();
-    let make_embedder = || Ok(None);
-    let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder).unwrap();
+    let pipeline = HookPipeline::new(&parts, &process).unwrap();
     let inputs = session_inputs(tmp.path());
     for input in &inputs {
         let output = run(&pipeline, input);
         assert!(output.problems.is_empty(), "{:?}", output.problems);
     }
-    assert_eq!(count(&paths, "SELECT count(*) FROM episodes"), 2);
-    assert!(count(&paths, "SELECT count(*) FROM observations") >= 2);
+    assert_eq!(count(paths, "SELECT count(*) FROM episodes"), 2);
+    assert!(count(paths, "SELECT count(*) FROM observations") >= 2);
     assert_eq!(process.workers_started.get(), 0, "nothing was left over");
 
     // A new session in the same project is told what the first one did.
@@ -94,20 +98,20 @@ fn episodes_end_compressed_and_the_next_session_is_told() {
 
 #[test]
 fn a_hook_told_to_stop_stores_its_event_and_leaves_the_rest_to_the_worker() {
-    let (tmp, paths, config) = data_dir();
+    let (tmp, parts) = data_dir();
+    let paths = &parts.paths;
     let process = Recorded {
         stopping: true,
         ..Recorded::default()
     };
-    let make_embedder = || Ok(None);
-    let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder).unwrap();
+    let pipeline = HookPipeline::new(&parts, &process).unwrap();
     let inputs = session_inputs(tmp.path());
     for input in &inputs {
         let output = run(&pipeline, input);
         assert_eq!(output.stdout, None, "a stopping hook answers nothing");
     }
-    assert!(count(&paths, "SELECT count(*) FROM events") > 0);
-    assert_eq!(count(&paths, "SELECT count(*) FROM episodes"), 0);
+    assert!(count(paths, "SELECT count(*) FROM events") > 0);
+    assert_eq!(count(paths, "SELECT count(*) FROM episodes"), 0);
     // One start for each episode-ending event (two Stops and the SessionEnd).
     let ending = inputs
         .iter()

@@ -18,6 +18,10 @@ pub struct ContextPreview {
     pub text: String,
     /// Its estimated tokens.
     pub tokens: usize,
+    /// Whether sessions are told anything at all (`[context] enabled`).
+    pub enabled: bool,
+    /// The token budget of what they are told (`[context] max_tokens`).
+    pub max_tokens: usize,
 }
 
 /// The context for the project of `request` ([`scope::resolve_one`]); with
@@ -45,6 +49,8 @@ pub fn context_preview(
     )?;
     Ok(ContextPreview {
         tokens: estimate_tokens(&text),
+        enabled: parts.config.context.enabled,
+        max_tokens: parts.config.context.max_tokens,
         project,
         text,
     })

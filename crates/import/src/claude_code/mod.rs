@@ -118,7 +118,7 @@ pub struct Counts {
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum ImportError {
+pub enum TranscriptImportError {
     /// A transcript directory could not be listed.
     #[error("cannot read {}: {source}", path.display())]
     Dir {
@@ -130,17 +130,28 @@ pub enum ImportError {
     /// The store failed; nothing after the last committed turn was written.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// `dir` holds no transcript: neither `*.jsonl` files nor folders of them.
+    #[error(
+        "no Claude Code transcripts in {}: name a projects directory (~/.claude/projects) or one project's folder in it",
+        .0.display()
+    )]
+    NoTranscripts(PathBuf),
 }
 
-/// Every transcript under `dir` (a `projects` directory: one folder per
-/// project slug), main transcripts first, then subagent ones, each group in
-/// path order. With `project`, only folders whose sessions ran in that
-/// project: in it, a worktree of it, or (for a directory that is gone) a
-/// subdirectory of the path given.
-pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile>, ImportError> {
+/// Every transcript under `dir`, main transcripts first, then subagent
+/// ones, each group in path order. `dir` is a `projects` directory (one
+/// folder per project slug) or one project's folder, which holds the
+/// `*.jsonl` transcripts directly; holding none either way is an error.
+/// With `project`, only folders whose sessions ran in that project: in
+/// it, a worktree of it, or (for a directory that is gone) a subdirectory
+/// of the path given.
+pub fn discover(
+    dir: &Path,
+    project: Option<&Path>,
+) -> Result<Vec<TranscriptFile>, TranscriptImportError> {
     let dir_error = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ImportError::Dir { path, source }
+        move |source| TranscriptImportError::Dir { path, source }
     };
     let wanted = project.map(|p| project::resolve(p).root);
     let mut slugs: Vec<PathBuf> = fs::read_dir(dir)
@@ -150,9 +161,15 @@ pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile
         .filter(|p| p.is_dir())
         .collect();
     slugs.sort();
+    if !jsonl_files(dir).is_empty() {
+        // One project's folder: its session folders hold only subagents.
+        slugs = vec![dir.to_path_buf()];
+    }
     let (mut mains, mut subagents) = (Vec::new(), Vec::new());
+    let mut found_any = false;
     for slug in slugs {
         let files = jsonl_files(&slug);
+        found_any |= !files.is_empty();
         if let Some(wanted) = &wanted
             && !first_cwd(&files).is_some_and(|cwd| project::resolve(&cwd).root.starts_with(wanted))
         {
@@ -192,6 +209,9 @@ pub fn discover(dir: &Path, project: Option<&Path>) -> Result<Vec<TranscriptFile
                 Some(path),
             ));
         }
+    }
+    if !found_any {
+        return Err(TranscriptImportError::NoTranscripts(dir.to_path_buf()));
     }
     mains.append(&mut subagents);
     Ok(mains)
@@ -248,7 +268,7 @@ fn first_cwd(files: &[PathBuf]) -> Option<PathBuf> {
 }
 
 /// Replays transcripts into one store.
-pub struct Importer<'a> {
+pub struct TranscriptImporter<'a> {
     store: &'a mut Store,
     capturer: &'a Capturer,
     options: Options,
@@ -268,10 +288,14 @@ struct Resume {
     session_id: Option<String>,
 }
 
-impl<'a> Importer<'a> {
+impl<'a> TranscriptImporter<'a> {
     /// An importer writing to `store`, every input normalized by `capturer`.
-    pub fn new(store: &'a mut Store, capturer: &'a Capturer, options: Options) -> Importer<'a> {
-        Importer {
+    pub fn new(
+        store: &'a mut Store,
+        capturer: &'a Capturer,
+        options: Options,
+    ) -> TranscriptImporter<'a> {
+        TranscriptImporter {
             store,
             capturer,
             options,
@@ -286,7 +310,7 @@ impl<'a> Importer<'a> {
         &mut self,
         file: &TranscriptFile,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<(), ImportError> {
+    ) -> Result<(), TranscriptImportError> {
         self.counts.transcripts += 1;
         match self.import_file(file, progress) {
             Ok(()) => Ok(()),
@@ -550,7 +574,7 @@ impl<'a> Importer<'a> {
         &mut self,
         redactor: &Redactor,
         options: &mnemo_compress::Options,
-    ) -> Result<Report, ImportError> {
+    ) -> Result<Report, TranscriptImportError> {
         let mut total = Report::default();
         if self.options.dry_run {
             return Ok(total);

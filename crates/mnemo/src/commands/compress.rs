@@ -5,9 +5,9 @@ use std::time::Instant;
 use mnemo_app::hosts::compress_now;
 
 pub fn run(json: bool) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
+    let parts = super::parts()?;
     let started = Instant::now();
-    let total = compress_now(&paths, &config, &|| mnemo_app::parts::embedder(&config))?;
+    let total = compress_now(&parts)?;
     let secs = started.elapsed().as_secs_f64();
     if json {
         println!(

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::event;
 use mnemo_agent::claude_code::settings::{self, HOOK_SUBCOMMAND, MCP_SUBCOMMAND};
+use mnemo_app::parts::Parts;
 use mnemo_capture::lock::FileLock;
 use mnemo_capture::spool;
-use mnemo_config::{Config, LlmBackend, Paths};
+use mnemo_config::{Config, Paths};
 use mnemo_llm::BackendConfig;
 use mnemo_store::{SCHEMA_VERSION, Stats, Store, utc_day_start};
 use rusqlite::{Connection, OpenFlags};
@@ -93,6 +94,7 @@ impl Check {
 pub fn run(json: bool) -> anyhow::Result<bool> {
     let paths = Paths::from_env()?;
     let (config, config_error) = Config::load_or_default(&paths);
+    let parts = Parts::new(paths.clone(), config);
     let exe = std::env::current_exe()
         .and_then(fs::canonicalize)
         .unwrap_or_else(|_| PathBuf::from("mnemo"));
@@ -134,8 +136,8 @@ pub fn run(json: bool) -> anyhow::Result<bool> {
     checks.push(spooled(&paths, db_usable));
     checks.push(backlog(stats.as_ref()));
     checks.push(server(&paths));
-    checks.push(llm(&config, &paths));
-    checks.push(budget(&config, stats.as_ref()));
+    checks.push(llm(&parts));
+    checks.push(budget(&parts, stats.as_ref()));
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if json {
@@ -577,6 +579,8 @@ fn database(paths: &Paths) -> (Check, Option<Stats>) {
             None,
         );
     }
+    // Doctor checks the database without changing it: the connection above
+    // is read-only and never migrates, which a store from `Parts` would.
     let store = Store::from_connection(conn);
     let stats = store.stats(utc_day_start(mnemo_app::parts::now_ms())).ok();
     (
@@ -667,12 +671,13 @@ fn server(paths: &Paths) -> Check {
     }
 }
 
-fn llm(config: &Config, paths: &Paths) -> Check {
-    if config.llm.backend == LlmBackend::Off {
+fn llm(parts: &Parts) -> Check {
+    if !parts.enriches() {
         return Check::ok("llm", "off (rule-based compression only)");
     }
+    let paths = &parts.paths;
     let fix_config = format!("set [llm] in {}", paths.config_file.display());
-    let client = match mnemo_app::parts::llm_client(config, &paths.home) {
+    let client = match parts.llm_client() {
         Ok(c) => c,
         Err(e) => return Check::fail("llm", format!("{e:#}"), fix_config),
     };
@@ -790,18 +795,18 @@ fn connects(url: &str) -> Result<(), String> {
     Err(last)
 }
 
-fn budget(config: &Config, stats: Option<&Stats>) -> Check {
-    if config.llm.backend == LlmBackend::Off {
+fn budget(parts: &Parts, stats: Option<&Stats>) -> Check {
+    if !parts.enriches() {
         return Check::skip("llm budget", "not checked (llm off)");
     }
     let Some(s) = stats else {
         return Check::skip("llm budget", "not checked (no usable database)");
     };
-    let budget = config.llm.daily_token_budget;
+    let budget = parts.llm_daily_token_budget();
     let used = u64::try_from(s.llm_tokens_today).unwrap_or(0);
     let left = budget.saturating_sub(used);
     let finding = format!(
-        "{left} of {budget} tokens left today ({used} used in {} calls)",
+        "{left} of {budget} tokens left today, the UTC day ({used} used in {} calls)",
         s.llm_calls_today
     );
     if left == 0 {

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mnemo_app::hook::{HookPipeline, Process};
+use mnemo_app::parts::Parts;
 use mnemo_capture::IdleTimeoutReader;
 use mnemo_config::{Config, Paths, hooks_disabled};
 
@@ -109,14 +110,16 @@ fn handle(event: Option<&str>) {
         return say!("`mnemo hook` reads a Claude Code hook event as JSON on stdin");
     }
     let reader = IdleTimeoutReader::new(stdin.lock(), STDIN_IDLE_TIMEOUT, STDIN_TOTAL_TIMEOUT);
-    let input = match mnemo_capture::read_input(reader, config.capture.max_stdin_bytes) {
+    let parts = Parts::new(paths, config);
+    let input = match mnemo_capture::read_input(reader, parts.max_hook_input_bytes()) {
         Ok(input) => input,
         Err(e) => return say!("could not read hook input: {e}"),
     };
-    let at = event_time().unwrap_or_else(mnemo_app::parts::now_ms);
-    let process = HookProcess { home: &paths.home };
-    let make_embedder = || mnemo_app::parts::embedder(&config);
-    let pipeline = HookPipeline::failing_open(&paths, &config, &process, &make_embedder);
+    let at = event_time().unwrap_or_else(|| parts.now());
+    let process = HookProcess {
+        home: &parts.paths.home,
+    };
+    let pipeline = HookPipeline::failing_open(&parts, &process);
     let output = pipeline.run(event, &input, at);
     for problem in &output.problems {
         say!("{problem}");

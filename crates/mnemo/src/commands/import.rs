@@ -28,8 +28,9 @@ pub struct Args {
 enum Source {
     /// Backfill from Claude Code's session transcripts.
     ClaudeCode {
-        /// Where the transcripts are (default: $CLAUDE_CONFIG_DIR/projects,
-        /// else ~/.claude/projects).
+        /// Where the transcripts are: a projects directory (default:
+        /// $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects) or one
+        /// project's folder in it.
         dir: Option<PathBuf>,
         /// Only the sessions of this project (a directory inside it).
         #[arg(long)]

@@ -13,16 +13,17 @@ use mnemo_app::hook::HookPipeline;
 use super::worker::CommandProcess;
 
 pub fn run(file: Option<&Path>) -> anyhow::Result<()> {
-    let (paths, config) = super::load()?;
+    let parts = super::parts()?;
     let reader: Box<dyn BufRead> = match file {
         Some(p) if p != Path::new("-") => Box::new(BufReader::new(
             File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
         )),
         _ => Box::new(BufReader::new(io::stdin())),
     };
-    let process = CommandProcess { home: &paths.home };
-    let make_embedder = || mnemo_app::parts::embedder(&config);
-    let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder)?;
+    let process = CommandProcess {
+        home: &parts.paths.home,
+    };
+    let pipeline = HookPipeline::new(&parts, &process)?;
     let started = Instant::now();
     let counts = pipeline.ingest(reader, &mut |problem| {
         eprintln!("mnemo: line {}: {}", problem.line, problem.message);

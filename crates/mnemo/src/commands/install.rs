@@ -719,7 +719,7 @@ fn diff(path: &Path, before: Option<&str>, after: Option<&str>) -> String {
     for line in &a[start..prefix] {
         let _ = writeln!(out, " {line}");
     }
-    for op in line_diff(am, bm) {
+    for op in middle_diff(am, bm) {
         let _ = writeln!(out, "{op}");
     }
     for line in &a[a.len() - suffix..a_end] {
@@ -730,7 +730,7 @@ fn diff(path: &Path, before: Option<&str>, after: Option<&str>) -> String {
 
 /// The middle of a diff by longest common subsequence; large middles (never
 /// mnemo's own edits) fall back to all-removed then all-added.
-fn line_diff(a: &[&str], b: &[&str]) -> Vec<String> {
+fn middle_diff(a: &[&str], b: &[&str]) -> Vec<String> {
     if a.len() * b.len() > 4_000_000 {
         return a
             .iter()

@@ -19,6 +19,7 @@ pub mod worker;
 
 use std::process::ExitCode;
 
+use mnemo_app::parts::Parts;
 use mnemo_config::{Config, Paths};
 
 /// Exit status for a non-hook command: errors print one line to stderr.
@@ -32,18 +33,14 @@ pub fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Paths (created if missing) and configuration for an interactive
-/// command: a bad config is an error.
-pub fn load() -> anyhow::Result<(Paths, Config)> {
+/// The working parts of an interactive command (every command but the
+/// hook and doctor, which fall back to defaults): the data directory
+/// (created if missing) and its configuration, where a bad config is an
+/// error; logging set up from it.
+pub fn parts() -> anyhow::Result<Parts> {
     let paths = Paths::from_env()?;
     paths.ensure_dirs()?;
     let config = Config::load(&paths)?;
     crate::logging::init(&paths, &config);
-    Ok((paths, config))
-}
-
-/// [`load`], made into the working parts a command uses.
-pub fn parts() -> anyhow::Result<mnemo_app::parts::Parts> {
-    let (paths, config) = load()?;
-    Ok(mnemo_app::parts::Parts::new(paths, config))
+    Ok(Parts::new(paths, config))
 }

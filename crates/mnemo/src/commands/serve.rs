@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mnemo_app::hosts::{MakeEmbedder, compression_host};
+use mnemo_app::hosts::compression_host;
+use mnemo_app::parts::Parts;
 use mnemo_app::worker::enrichment_host;
-use mnemo_config::LlmBackend;
 use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
 
 /// How long the exit waits for background work to finish its step (an LLM
@@ -23,9 +23,11 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 
 pub fn run(port: Option<u16>) -> anyhow::Result<()> {
     let parts = super::parts()?;
-    let (paths, config) = (parts.paths.clone(), parts.config.clone());
+    let paths = parts.paths.clone();
+    // The background hosts' own parts: the server keeps those it is given.
+    let hosts = Arc::new(Parts::new(paths.clone(), parts.config.clone()));
     let options = Options {
-        port: port.unwrap_or(config.serve.port),
+        port: port.unwrap_or(parts.serve_port()),
         parts,
     };
     let server = match Server::start(options)? {
@@ -61,25 +63,10 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
     tracing::info!(port = server.port(), "serving");
     let stop = Arc::new(AtomicBool::new(false));
     let mut background: Vec<JoinHandle<()>> = Vec::new();
-    let embed_config = config.clone();
-    let make_embedder: Arc<MakeEmbedder<'static>> =
-        Arc::new(move || mnemo_app::parts::embedder(&embed_config));
-    if config.llm.backend != LlmBackend::Off {
-        let (llm_config, llm_paths) = (config.clone(), paths.clone());
-        background.push(enrichment_host(
-            paths.clone(),
-            config.clone(),
-            Arc::new(move || super::worker::client(&llm_config, &llm_paths)),
-            Arc::clone(&make_embedder),
-            Arc::clone(&stop),
-        )?);
+    if hosts.enriches() {
+        background.push(enrichment_host(Arc::clone(&hosts), Arc::clone(&stop))?);
     }
-    background.push(compression_host(
-        paths.clone(),
-        config.clone(),
-        make_embedder,
-        Arc::clone(&stop),
-    )?);
+    background.push(compression_host(hosts, Arc::clone(&stop))?);
     let served = server.run();
     stop.store(true, Ordering::Relaxed);
     let deadline = Instant::now() + STOP_GRACE;

@@ -1,24 +1,22 @@
 //! `mnemo stats`: what the store holds, and what the LLM has cost.
 
-use mnemo_capture::spool;
-use mnemo_store::utc_day_start;
+use mnemo_app::status::status;
 
 pub fn run(json: bool) -> anyhow::Result<()> {
     let parts = super::parts()?;
-    let (paths, config) = (&parts.paths, &parts.config);
     let store = parts.open_store()?;
-    let stats = store.stats(utc_day_start(parts.now()))?;
-    let spooled = spool::pending_all(paths);
-    let budget = config.llm.daily_token_budget;
+    let status = status(&parts, &store)?;
+    let (stats, spooled, budget) = (&status.stats, status.spooled, status.llm_daily_token_budget);
+    let db = &parts.paths.db;
     if json {
-        let mut value = serde_json::to_value(&stats)?;
+        let mut value = serde_json::to_value(stats)?;
         value["spooled"] = spooled.into();
-        value["db_path"] = paths.db.display().to_string().into();
+        value["db_path"] = db.display().to_string().into();
         value["llm_daily_token_budget"] = budget.into();
         println!("{value}");
         return Ok(());
     }
-    println!("database      {}", paths.db.display());
+    println!("database      {}", db.display());
     println!("projects      {}", stats.projects);
     println!("sessions      {}", stats.sessions);
     println!("prompts       {}", stats.prompts);
@@ -38,19 +36,14 @@ pub fn run(json: bool) -> anyhow::Result<()> {
     }
     println!(
         "vectors       {} ({} memories waiting; embedder {})",
-        stats.vectors,
-        stats.vectors_pending,
-        serde_json::to_value(config.embed.backend)?
-            .as_str()
-            .unwrap_or("builtin")
+        stats.vectors, stats.vectors_pending, status.embedder
     );
     println!("rejected      {}", stats.rejected_inputs);
     println!("spooled       {spooled}");
     println!("size          {:.1} MiB", stats.db_bytes as f64 / 1048576.0);
-    let backend = serde_json::to_value(config.llm.backend)?;
     println!(
         "llm           {} — today (UTC) {} tokens in {} calls (budget {budget}); total {} tokens in {} calls; {} episodes waiting",
-        backend.as_str().unwrap_or("off"),
+        status.llm_backend,
         stats.llm_tokens_today,
         stats.llm_calls_today,
         stats.llm_tokens_total,

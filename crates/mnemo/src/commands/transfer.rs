@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use mnemo_privacy::Redactor;
 use mnemo_retrieve::time::{local_minute, parse_time};
-use mnemo_store::archive::{self, FORMAT_VERSION, Header, Importer, LineOutcome, Sanitizer};
+use mnemo_store::archive::{self, ArchiveImporter, FORMAT_VERSION, Header, LineOutcome, Sanitizer};
 use mnemo_store::{NewObservation, OBSERVATION_TYPES as TYPES, ProjectRef, Store};
 use serde_json::Value;
 
@@ -108,17 +108,28 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
     let parts = super::parts()?;
     let redactor = parts.redactor()?;
     let mut lines = Lines::open(file)?;
-    let mut store = parts.open_store()?;
     let first = lines.next_nonempty()?;
     let header = match &first {
         Some((_, Ok(line))) => Header::parse(line)?,
         _ => None,
     };
+    // Observation lines are JSON objects: a file that starts with anything
+    // else is neither kind, refused before the store is even opened.
+    if header.is_none()
+        && let Some((n, line)) = &first
+        && let Err(why) = line.as_deref().map_err(String::clone).and_then(json_object)
+    {
+        bail!(
+            "{} is neither a mnemo export nor observation lines (line {n}: {why})",
+            file.display()
+        );
+    }
+    let mut store = parts.open_store()?;
     match header {
         Some(header) => import_archive(&mut store, redactor, &header, lines)?,
         None => import_observations(&mut store, redactor, first, lines)?,
     }
-    super::vectors::embed_queued(&mut store, &parts.config, usize::MAX);
+    mnemo_app::hosts::embed_queued(&mut store, &parts, usize::MAX);
     Ok(())
 }
 
@@ -142,7 +153,7 @@ fn import_archive(
     mut lines: Lines,
 ) -> anyhow::Result<()> {
     let sanitizer = Redacting(redactor);
-    let mut importer = Importer::new(store, &sanitizer)?;
+    let mut importer = ArchiveImporter::new(store, &sanitizer)?;
     let mut rejections = Rejections::default();
     while let Some((n, line)) = lines.next_nonempty()? {
         let outcome = match line {
@@ -307,13 +318,22 @@ impl Lines {
     }
 }
 
+/// `line` read as a JSON object.
+fn json_object(line: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str(line) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err("not a JSON object".into()),
+        Err(e) => Err(format!("not JSON ({e})")),
+    }
+}
+
 /// One plain observation line, redacted.
 fn observation(
     line: &str,
     redactor: &Redactor,
     now: i64,
 ) -> Result<(Option<String>, NewObservation), String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    let v = Value::Object(json_object(line)?);
     let text = |key: &str| redactor.clean_text(v[key].as_str().unwrap_or("").trim());
     let list = |key: &str| -> Vec<String> {
         v[key]

@@ -1,18 +1,9 @@
-//! Embedding what a command's writes queued, and `mnemo reindex`.
+//! `mnemo reindex`.
 
 use std::time::Instant;
 
 use anyhow::bail;
-use mnemo_config::Config;
 use mnemo_retrieve::search::vectors::embed_pending;
-use mnemo_store::Store;
-
-/// Embed up to `max` queued observations with the configured embedder
-/// ([`mnemo_app::hosts::embed_queued`]: problems are logged and leave the
-/// queue for later).
-pub fn embed_queued(store: &mut Store, config: &Config, max: usize) {
-    mnemo_app::hosts::embed_queued(store, &|| mnemo_app::parts::embedder(config), max);
-}
 
 /// `mnemo reindex`: embed every observation again with the configured embedder.
 pub fn reindex(json: bool) -> anyhow::Result<()> {

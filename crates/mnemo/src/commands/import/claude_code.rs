@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use mnemo_app::hook::{HookPipeline, ImportProgress};
-use mnemo_app::parts::dedupe_window_ms;
-use mnemo_import::claude_code::{self, Counts, Options};
+use mnemo_import::claude_code::{self, Counts};
 
 use super::super::worker::CommandProcess;
 
@@ -31,33 +30,33 @@ pub fn run(
             dir.display()
         );
     }
-    let (paths, config) = super::super::load()?;
+    let parts = super::super::parts()?;
     let files = claude_code::discover(&dir, project.as_deref())?;
-    let process = CommandProcess { home: &paths.home };
-    let make_embedder = || mnemo_app::parts::embedder(&config);
-    let pipeline = HookPipeline::new(&paths, &config, &process, &make_embedder)?;
-    let started = Instant::now();
-    let options = Options {
-        dry_run,
-        live_window: LIVE_WINDOW,
-        dedupe_window_ms: dedupe_window_ms(&config),
-        max_input_bytes: config.capture.max_stdin_bytes,
-        now: mnemo_app::parts::now_ms(),
+    let process = CommandProcess {
+        home: &parts.paths.home,
     };
+    let pipeline = HookPipeline::new(&parts, &process)?;
+    let started = Instant::now();
     let bar = super::progress_bar(
         files.iter().map(|f| f.size).sum(),
         "{bar:30} {bytes}/{total_bytes} {eta} {wide_msg:.dim}",
     );
-    let counts = pipeline.import_claude_code(&files, options, &mut |progress| match progress {
-        ImportProgress::File(n, file) => bar.set_message(format!(
-            "{n}/{} {}",
-            files.len(),
-            short_name(&dir, &file.path)
-        )),
-        ImportProgress::Bytes(bytes) => bar.inc(bytes),
-        ImportProgress::Compressing => bar.set_message("compressing"),
-        ImportProgress::Embedding => bar.set_message("embedding"),
-    })?;
+    let counts =
+        pipeline.import_claude_code(
+            &files,
+            dry_run,
+            LIVE_WINDOW,
+            &mut |progress| match progress {
+                ImportProgress::File(n, file) => bar.set_message(format!(
+                    "{n}/{} {}",
+                    files.len(),
+                    short_name(&dir, &file.path)
+                )),
+                ImportProgress::Bytes(bytes) => bar.inc(bytes),
+                ImportProgress::Compressing => bar.set_message("compressing"),
+                ImportProgress::Embedding => bar.set_message("embedding"),
+            },
+        )?;
     bar.finish_and_clear();
     for problem in &counts.problems {
         eprintln!("mnemo: skipped {problem}");

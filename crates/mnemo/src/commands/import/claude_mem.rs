@@ -34,7 +34,7 @@ pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> 
     bar.finish_and_clear();
     let report = report?;
     if !dry_run {
-        super::super::vectors::embed_queued(&mut store, &parts.config, usize::MAX);
+        mnemo_app::hosts::embed_queued(&mut store, &parts, usize::MAX);
     }
     print_report(&options, &report, started.elapsed(), dry_run);
     Ok(())

@@ -117,11 +117,21 @@ fn memory_commands_cover_the_current_project_unless_told_otherwise() {
     let timeline = json_in(&env, &inside, &["timeline", "--all-projects", "--json"]);
     assert_eq!(projects(&timeline), both);
 
-    // Export follows the same rule.
-    let exported = stdout_in(&env, &inside, &["export"]);
-    assert!(exported.contains("Shop cache") && !exported.contains("Blog cache"));
-    let everything = stdout_in(&env, &inside, &["export", "--all-projects"]);
-    assert!(everything.contains("Shop cache") && everything.contains("Blog cache"));
+    // Export follows the same rule, and its report says whose records it wrote.
+    let exported = run_in(&env, &inside, &["export"]);
+    let (records, report) = (
+        String::from_utf8_lossy(&exported.stdout),
+        String::from_utf8_lossy(&exported.stderr),
+    );
+    assert!(records.contains("Shop cache") && !records.contains("Blog cache"));
+    assert!(
+        report.contains(&format!("of {shop} (--all-projects exports every project)")),
+        "{report}"
+    );
+    let everything = run_in(&env, &inside, &["export", "--all-projects"]);
+    let records = String::from_utf8_lossy(&everything.stdout);
+    assert!(records.contains("Shop cache") && records.contains("Blog cache"));
+    assert!(String::from_utf8_lossy(&everything.stderr).contains("of every project"));
 
     // A note written inside a project belongs to it; a project's name works
     // where its directory would.

@@ -40,6 +40,11 @@ pub fn export(scope: &ScopeFlags, output: Option<&Path>) -> anyhow::Result<()> {
         mnemo_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let write = |out: &mut dyn Write| archive::export(&store, root, &header, out);
+    // Which records these are: a backup of everything needs --all-projects.
+    let of = match root {
+        Some(root) => format!("of {root} (--all-projects exports every project)"),
+        None => "of every project".to_string(),
+    };
     match output.filter(|p| *p != Path::new("-")) {
         Some(path) => {
             // Written beside the target and renamed over it: a reader never
@@ -62,13 +67,13 @@ pub fn export(scope: &ScopeFlags, output: Option<&Path>) -> anyhow::Result<()> {
             tmp.as_file().sync_all()?;
             tmp.persist(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("exported {} to {}", summary(&counts), path.display());
+            println!("exported {} {of} to {}", summary(&counts), path.display());
         }
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
             let counts = write(&mut out)?;
             out.flush()?;
-            eprintln!("mnemo: exported {}", summary(&counts));
+            eprintln!("mnemo: exported {} {of}", summary(&counts));
         }
     }
     Ok(())

@@ -50,11 +50,11 @@ pub(crate) struct SearchArgs {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub files: Option<Value>,
-    /// Only memories from this time on: ISO date or date-time (UTC), or Unix milliseconds.
+    /// Only memories from this time on: a date or date-time as the tools print it (local time unless it carries an offset or Z), or Unix milliseconds.
     #[serde(default, rename = "dateStart")]
     #[schemars(with = "Option<DateSchema>")]
     pub date_start: Option<Value>,
-    /// Only memories up to this time: ISO date (the whole day counts) or date-time (UTC), or Unix milliseconds.
+    /// Only memories up to this time: a date (the whole day counts) or date-time as the tools print it (local time unless it carries an offset or Z), or Unix milliseconds.
     #[serde(default, rename = "dateEnd")]
     #[schemars(with = "Option<DateSchema>")]
     pub date_end: Option<Value>,
@@ -131,7 +131,7 @@ enum IdSchema {
     Text(String),
 }
 
-/// An ISO date or date-time (UTC), or Unix milliseconds.
+/// A date or date-time (local unless it carries an offset or Z), or Unix milliseconds.
 #[allow(dead_code)]
 #[derive(JsonSchema)]
 #[serde(untagged)]
@@ -257,8 +257,10 @@ pub(crate) fn observation_ids(v: &Value) -> Result<Vec<i64>, String> {
 }
 
 /// A time bound: Unix milliseconds (number or digits), an RFC 3339 date-time,
-/// `YYYY-MM-DD[ T]HH:MM[:SS]` (UTC) or `YYYY-MM-DD`. A bare date means the
-/// start of that day, or its last millisecond when `end_of_day`.
+/// a time as the tools print it (`YYYY-MM-DD HH:MM ±HH:MM`), or
+/// `YYYY-MM-DD[ T]HH:MM[:SS]` or `YYYY-MM-DD` in local time, as the tools and
+/// the CLI print times. A bare date means the start of that day, or its last
+/// millisecond when `end_of_day`.
 pub(crate) fn time_bound(
     v: Option<&Value>,
     name: &str,
@@ -279,7 +281,7 @@ pub(crate) fn time_bound(
     if text.is_empty() {
         return Ok(None);
     }
-    mnemo_retrieve::time::parse_time(text, end_of_day)
+    mnemo_retrieve::time::parse_local_time(text, end_of_day)
         .map(Some)
         .ok_or_else(|| bad(format!("{text:?}")))
 }
@@ -391,25 +393,19 @@ mod tests {
 
     #[test]
     fn times() {
+        // Bare dates and times are local (the integration tests set the
+        // zone); these forms name their instant whatever the zone.
         let day = 1_683_504_000_000; // 2023-05-08T00:00:00Z
-        assert_eq!(
-            time_bound(Some(&json!("2023-05-08")), "d", false),
-            Ok(Some(day))
-        );
-        assert_eq!(
-            time_bound(Some(&json!("2023-05-08")), "d", true),
-            Ok(Some(day + 86_400_000 - 1))
-        );
         assert_eq!(
             time_bound(Some(&json!("2023-05-08T13:56:00Z")), "d", false),
             Ok(Some(1_683_554_160_000))
         );
         assert_eq!(
-            time_bound(Some(&json!("2023-05-08 13:56")), "d", false),
+            time_bound(Some(&json!("2023-05-08T15:56:00+02:00")), "d", false),
             Ok(Some(1_683_554_160_000))
         );
         assert_eq!(
-            time_bound(Some(&json!("2023-05-08T15:56:00+02:00")), "d", false),
+            time_bound(Some(&json!("2023-05-08 15:56 +02:00")), "d", false),
             Ok(Some(1_683_554_160_000))
         );
         assert_eq!(time_bound(Some(&json!(day)), "d", false), Ok(Some(day)));

@@ -395,6 +395,21 @@ async fn times_are_local_with_their_offset_like_the_cli() {
     );
     let around = ok(&client, "timeline", json!({"query": "invoices"})).await;
     assert!(around.contains(shown), "{around}");
+    // Times are read as they are printed: a bare date is a local day.
+    for (bounds, found) in [
+        (json!({"dateStart": shown}), true),
+        (json!({"dateStart": "2026-11-24 02:54 +05:30"}), false),
+        (json!({"dateStart": "2026-11-24"}), true),
+        (json!({"dateEnd": "2026-11-23"}), false),
+        (json!({"dateStart": "2026-11-24 02:53"}), true),
+    ] {
+        let mut args = json!({"query": "invoices"});
+        args.as_object_mut()
+            .unwrap()
+            .extend(bounds.as_object().unwrap().clone());
+        let index = ok(&client, "search", args.clone()).await;
+        assert_eq!(index.contains("Invoices"), found, "{args}: {index}");
+    }
     client.cancel().await.unwrap();
 }
 

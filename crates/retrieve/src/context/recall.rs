@@ -539,27 +539,14 @@ mod tests {
 
     #[test]
     fn a_file_note_leads_with_what_the_memory_says_about_that_file() {
-        let memory = Observation {
-            id: 1,
-            kind: "bugfix".into(),
-            title: "Lazy refill in the limiter".into(),
-            subtitle: String::new(),
-            narrative: "The leak was one goroutine per key. `limiter.go` now refills on demand.".into(),
-            facts: vec![
-                "`go test ./...` passed".into(),
-                "main() in cmd/main.go: added `defer l.Stop()`".into(),
-                "Allow() in internal/limiter.go: sets `b.tokens = min(b.burst, b.tokens + elapsed)`".into(),
+        let memory = crate::search::passage::tests::memory(
+            "The leak was one goroutine per key. `limiter.go` now refills on demand.",
+            &[
+                "`go test ./...` passed",
+                "main() in cmd/main.go: added `defer l.Stop()`",
+                "Allow() in internal/limiter.go: sets `b.tokens = min(b.burst, b.tokens + elapsed)`",
             ],
-            concepts: Vec::new(),
-            files_read: Vec::new(),
-            files_modified: Vec::new(),
-            project: None,
-            session_id: None,
-            prompt: None,
-            generated_by: "rules".into(),
-            created_at: 0,
-            reference: None,
-        };
+        );
         let lines: Vec<String> = lines_about_file(&memory, "internal/limiter.go")
             .into_iter()
             .map(|(_, line)| line)

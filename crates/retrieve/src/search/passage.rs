@@ -32,24 +32,19 @@ fn words(text: &str) -> Vec<String> {
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
     {
-        let mut part = String::new();
-        let mut parts = Vec::new();
+        // camelCase parts, found by where a capital follows a small letter;
+        // most words have none and cost no allocation here.
+        let mut start = 0;
         let mut prev_lower = false;
-        for c in word.chars() {
+        for (i, c) in word.char_indices() {
             if c.is_uppercase() && prev_lower {
-                parts.push(std::mem::take(&mut part));
+                push_part(&mut out, &word[start..i]);
+                start = i;
             }
             prev_lower = c.is_lowercase();
-            part.push(c);
         }
-        if !parts.is_empty() {
-            parts.push(part);
-            out.extend(
-                parts
-                    .iter()
-                    .filter(|p| p.chars().count() >= 3)
-                    .map(|p| p.to_lowercase()),
-            );
+        if start > 0 {
+            push_part(&mut out, &word[start..]);
         }
         let word = word.to_lowercase();
         if word.contains('_') {
@@ -62,6 +57,13 @@ fn words(text: &str) -> Vec<String> {
         out.push(word);
     }
     out
+}
+
+/// A camelCase part of three letters or more, lower-cased, into `out`.
+fn push_part(out: &mut Vec<String>, part: &str) {
+    if part.chars().count() >= 3 {
+        out.push(part.to_lowercase());
+    }
 }
 
 /// The query's words with their weights (IDF in the searched scope).
@@ -235,10 +237,11 @@ pub(crate) fn evidence(memory: &Observation, query: &WeightedQuery) -> Evidence 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn memory(narrative: &str, facts: &[&str]) -> Observation {
+    /// A bugfix memory with `narrative` and `facts` (for tests elsewhere too).
+    pub(crate) fn memory(narrative: &str, facts: &[&str]) -> Observation {
         Observation {
             id: 1,
             kind: "bugfix".into(),

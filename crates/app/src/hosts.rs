@@ -71,6 +71,30 @@ pub fn compress_now(parts: &Parts) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// What `mnemo reindex` did.
+#[derive(Debug)]
+pub struct Reindexed {
+    /// The embedder's model.
+    pub model: String,
+    /// Memories embedded.
+    pub embedded: usize,
+}
+
+/// Embed every observation again with the configured embedder (`mnemo
+/// reindex`); an error when vector search is off.
+pub fn reindex(parts: &Parts) -> anyhow::Result<Reindexed> {
+    let Some(embedder) = parts.embedder()? else {
+        anyhow::bail!("vector search is off ([embed] backend = \"off\"): nothing to index");
+    };
+    let mut store = parts.open_store()?;
+    store.requeue_all_vectors()?;
+    let embedded = embed_pending(&mut store, embedder.as_ref(), usize::MAX)?;
+    Ok(Reindexed {
+        model: embedder.model_id().to_string(),
+        embedded,
+    })
+}
+
 /// Embed up to `max` queued observations with the configured embedder,
 /// made only here, so a process that never gets here never builds one (a
 /// local transformer model is slow to load). Problems are logged and leave

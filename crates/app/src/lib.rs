@@ -23,4 +23,5 @@ pub mod hosts;
 pub mod memory;
 pub mod parts;
 pub mod status;
+pub mod transfer;
 pub mod worker;

@@ -325,6 +325,18 @@ impl Parts {
         self.config.serve.port
     }
 
+    /// How long a client of `mnemo serve` may take to send a request's
+    /// headers, then its body; also an idle keep-alive's life (`[serve]`,
+    /// at least a second).
+    pub fn serve_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.config.serve.header_timeout_secs.max(1))
+    }
+
+    /// Connections `mnemo serve` serves at once (`[serve]`, at least one).
+    pub fn serve_max_connections(&self) -> usize {
+        self.config.serve.max_connections.max(1)
+    }
+
     /// Now, in Unix milliseconds.
     pub fn now(&self) -> i64 {
         now_ms()

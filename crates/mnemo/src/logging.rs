@@ -74,7 +74,7 @@ impl RotatingFile {
         Ok((file, meta.len()))
     }
 
-    /// mnemo.log → mnemo.log.1 → … → mnemo.log.<keep>; the oldest is dropped.
+    /// `mnemo.log` → `mnemo.log.1` → … → `mnemo.log.<keep>`; the oldest is dropped.
     fn rotate(&self) {
         let numbered = |n: u32| PathBuf::from(format!("{}.{n}", self.path.display()));
         for n in (1..self.keep).rev() {

@@ -3,6 +3,10 @@
 //! This crate is only the command line: argument parsing, logging set-up and
 //! one module per subcommand that wires the library crates together.
 
+// The items' doc comments are clap's help text, where `[llm]` names a
+// section of config.toml, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod commands;
 mod logging;
 mod signals;

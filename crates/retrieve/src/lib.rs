@@ -1,13 +1,14 @@
 //! mnemo's retrieval: reading memories back, arranged by who asks.
 //!
-//! - [`search`]: finding memories by what a query says (full text fused with
-//!   vectors, passages, dates and order), for the CLI, MCP, the HTTP API and
-//!   recall.
+//! - [`search`](mod@search): finding memories by what a query says (full
+//!   text fused with vectors, passages, dates and order), for the CLI, MCP,
+//!   the HTTP API and recall.
 //! - [`fetch`]: memories by id, a project's timeline, session summaries and
 //!   prompts, and the tool calls behind a memory.
 //! - [`context`]: what a session is told (the index at its start, the
 //!   memories a prompt recalls, the note before a file is read).
 //! - [`viewer`]: the web viewer's pages and its live feed.
+//! - [`projects`]: the projects mnemo knows, for every audience.
 //! - [`quote`] and [`time`]: stored text made inert for a model, and times
 //!   read and written the same way everywhere.
 //!
@@ -19,6 +20,7 @@
 
 pub mod context;
 pub mod fetch;
+pub mod projects;
 pub mod quote;
 pub mod search;
 pub mod time;

@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use mnemo_app::memory::{self, Id, ScopeRequest, SearchRequest, TimelineRequest};
+use mnemo_retrieve::projects;
 use mnemo_retrieve::search::query;
 use mnemo_retrieve::viewer::{self, ListQuery, Position};
 use mnemo_store::OBSERVATION_TYPES;
@@ -367,7 +368,7 @@ pub async fn session_detail(
 pub async fn projects(State(state): State<AppState>) -> Reply {
     state
         .db
-        .run(|store| ok(json!({ "items": viewer::projects(store)? })))
+        .run(|store| ok(json!({ "items": projects::projects(store)? })))
         .await
 }
 

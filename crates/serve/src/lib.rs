@@ -182,7 +182,10 @@ impl Server {
         parts.open_store()?;
         parts.redactor()?;
         parts.searcher()?;
-        let limits = Limits::from_config(&parts.config.serve);
+        let limits = Limits {
+            header_timeout: parts.serve_header_timeout(),
+            max_connections: parts.serve_max_connections(),
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .max_blocking_threads(8)

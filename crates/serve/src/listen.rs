@@ -45,16 +45,6 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-impl Limits {
-    /// The limits `[serve]` asks for (zero values are raised to one).
-    pub fn from_config(serve: &mnemo_config::ServeConfig) -> Limits {
-        Limits {
-            header_timeout: Duration::from_secs(serve.header_timeout_secs.max(1)),
-            max_connections: serve.max_connections.max(1),
-        }
-    }
-}
-
 /// What a connection over the cap reads before it is closed.
 const BUSY: &str = "mnemo serve: too many open connections, try again\n";
 

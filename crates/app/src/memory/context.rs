@@ -2,7 +2,7 @@
 //! would be told (`mnemo context`, the viewer's preview).
 
 use mnemo_retrieve::context::{estimate_tokens, session_context};
-use mnemo_retrieve::viewer;
+use mnemo_retrieve::projects;
 use mnemo_store::{ProjectRef, Store};
 
 use super::scope::{self, ScopeRequest};
@@ -33,7 +33,7 @@ pub fn context_preview(
 ) -> Result<ContextPreview> {
     let project = match scope::resolve_one(store, request)? {
         Some(project) => project,
-        None => match viewer::projects(store)?.into_iter().next() {
+        None => match projects::projects(store)?.into_iter().next() {
             Some(p) => ProjectRef {
                 root: p.root,
                 name: p.name,

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use mnemo_capture::project;
-use mnemo_retrieve::viewer::project_roots;
+use mnemo_retrieve::projects::project_roots;
 use mnemo_store::{ProjectRef, Store};
 
 use super::{Error, Result};

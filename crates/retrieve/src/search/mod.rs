@@ -102,7 +102,7 @@ pub struct Fusion {
     /// Weight of the share its best passage holds.
     pub best_passage_weight: f64,
     /// Share of a question's score passed to the memory that answers it
-    /// (see [`weigh_answers`]; 0 leaves answers out of ranking).
+    /// (see `weigh_answers`; 0 leaves answers out of ranking).
     pub answer_weight: f64,
     /// Added to memories made on the days the query names ("on 25 May,
     /// 2022", "in August 2023") that hold one of its words.

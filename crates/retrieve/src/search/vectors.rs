@@ -167,7 +167,7 @@ const PREFILTER_PER_RESULT: usize = 10;
 ///
 /// Each vector is kept 8-bit (as stored) and as its sign bits. A query
 /// first ranks every vector by the Hamming distance of the sign bits (a few
-/// nanoseconds each), then scores the best [`PREFILTER_PER_RESULT`]× with
+/// nanoseconds each), then scores the best `PREFILTER_PER_RESULT`× with
 /// the exact 8-bit dot product. [`VectorIndex::refresh`] reads only vectors
 /// written since the last refresh.
 #[derive(Debug, Default)]

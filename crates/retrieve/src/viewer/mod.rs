@@ -27,9 +27,10 @@ const MAX_DIFF_LINES: usize = 400;
 /// Longest prompt excerpt in a session overview, in characters.
 const PROMPT_EXCERPT_CHARS: usize = 240;
 /// Most tool calls of one episode listed with an observation.
-const MAX_EPISODE_CALLS: usize = 300;
-/// Longest output shown for one tool call, in lines and in characters.
-const MAX_OUTPUT_LINES: usize = 80;
+pub const MAX_EPISODE_CALLS: usize = 300;
+/// Longest output shown for one tool call, in lines.
+pub const MAX_OUTPUT_LINES: usize = 80;
+/// Longest output shown for one tool call, in characters.
 const MAX_OUTPUT_CHARS: usize = 8_000;
 
 /// A place in the newest-first order: entries strictly older come next.
@@ -258,21 +259,6 @@ pub struct ObservationDetail {
     /// Every tool call of its episode, in order (its sources when it has no
     /// episode), up to [`MAX_EPISODE_CALLS`].
     pub tool_calls: Vec<EpisodeCall>,
-}
-
-/// A project and how much is remembered of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProjectInfo {
-    /// Project root.
-    pub root: String,
-    /// Project name.
-    pub name: String,
-    /// Live observations of it.
-    pub observations: i64,
-    /// Sessions in it.
-    pub sessions: i64,
-    /// Newest observation, Unix ms.
-    pub last_at: Option<i64>,
 }
 
 const ENTRY_COLUMNS: &str = "o.id, o.type, o.title, o.subtitle, p.root, o.session_id, o.prompt_id,
@@ -744,50 +730,6 @@ pub fn session_detail(store: &Store, id: i64) -> Result<Option<SessionDetail>> {
     }))
 }
 
-/// Every project, the most recently active first.
-pub fn projects(store: &Store) -> Result<Vec<ProjectInfo>> {
-    let mut stmt = store.conn().prepare_cached(
-        "SELECT p.root, p.name,
-                (SELECT count(*) FROM observations WHERE project_id = p.id AND deleted_at IS NULL),
-                (SELECT count(*) FROM sessions WHERE project_id = p.id),
-                (SELECT max(created_at) FROM observations WHERE project_id = p.id)
-         FROM projects p",
-    )?;
-    let mut projects: Vec<ProjectInfo> = stmt
-        .query_map([], |r| {
-            Ok(ProjectInfo {
-                root: r.get(0)?,
-                name: r.get(1)?,
-                observations: r.get(2)?,
-                sessions: r.get(3)?,
-                last_at: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    projects.sort_by_key(|p| (std::cmp::Reverse(p.last_at), p.root.clone()));
-    Ok(projects)
-}
-
-/// The project's display name, `None` if the root is unknown.
-pub fn project_name(store: &Store, root: &str) -> Result<Option<String>> {
-    Ok(store
-        .conn()
-        .prepare_cached("SELECT name FROM projects WHERE root = ?1")?
-        .query_row([root], |r| r.get(0))
-        .optional()?)
-}
-
-/// Every project's root and name, by root (cheap: no counts).
-pub fn project_roots(store: &Store) -> Result<Vec<(String, String)>> {
-    let mut stmt = store
-        .conn()
-        .prepare_cached("SELECT root, name FROM projects ORDER BY root")?;
-    let roots = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(roots)
-}
-
 #[cfg(test)]
 mod tests {
     use super::live::*;
@@ -1095,7 +1037,7 @@ mod tests {
                 .items
                 .is_empty()
         );
-        let projects = projects(&store).unwrap();
+        let projects = crate::projects::projects(&store).unwrap();
         assert_eq!(projects.len(), 1);
         assert_eq!((projects[0].observations, projects[0].sessions), (2, 1));
 

@@ -10,6 +10,8 @@
 //! and show). Only `title` is required; `type` defaults to `discovery`,
 //! `project` to the caller's current project.
 //!
+//! A claude-mem database migrates through [`import_claude_mem`].
+//!
 //! Everything imported passes the redactor first, whichever form it has.
 
 use std::fs::File;
@@ -17,6 +19,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use mnemo_import::claude_mem;
 use mnemo_privacy::Redactor;
 use mnemo_retrieve::time::parse_time;
 use mnemo_store::archive::{
@@ -120,6 +123,21 @@ pub fn import(
     };
     crate::hosts::embed_queued(&mut store, parts, usize::MAX);
     Ok(imported)
+}
+
+/// Migrate a claude-mem database (`mnemo import claude-mem`), reporting
+/// each phase's progress, and embed what it stored (not for a dry run).
+pub fn import_claude_mem(
+    parts: &Parts,
+    options: &claude_mem::Options,
+    progress: &mut dyn FnMut(claude_mem::Phase, u64, u64),
+) -> anyhow::Result<claude_mem::Report> {
+    let mut store = parts.open_store()?;
+    let report = claude_mem::import(&mut store, parts.redactor()?, options, progress)?;
+    if !options.dry_run {
+        crate::hosts::embed_queued(&mut store, parts, usize::MAX);
+    }
+    Ok(report)
 }
 
 /// The redactor as the archive's sanitizer.

@@ -15,8 +15,6 @@ pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> 
     let claude_dir =
         std::env::var_os("CLAUDE_CONFIG_DIR").map_or_else(|| home.join(".claude"), PathBuf::from);
     let parts = super::super::parts()?;
-    let redactor = parts.redactor()?;
-    let mut store = parts.open_store()?;
     let options = claude_mem::Options {
         db,
         maps,
@@ -26,16 +24,14 @@ pub fn run(db: Option<PathBuf>, maps: Vec<(String, PathBuf)>, dry_run: bool) -> 
     };
     let started = Instant::now();
     let bar = super::progress_bar(0, "{msg:13} {bar:30} {pos}/{len} {eta}");
-    let report = claude_mem::import(&mut store, redactor, &options, &mut |phase, done, total| {
-        bar.set_message(phase.name());
-        bar.set_length(total);
-        bar.set_position(done);
-    });
+    let report =
+        mnemo_app::transfer::import_claude_mem(&parts, &options, &mut |phase, done, total| {
+            bar.set_message(phase.name());
+            bar.set_length(total);
+            bar.set_position(done);
+        });
     bar.finish_and_clear();
     let report = report?;
-    if !dry_run {
-        mnemo_app::hosts::embed_queued(&mut store, &parts, usize::MAX);
-    }
     print_report(&options, &report, started.elapsed(), dry_run);
     Ok(())
 }

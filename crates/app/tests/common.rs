@@ -7,6 +7,10 @@
 #[path = "../../mnemo/tests/common/files.rs"]
 mod files;
 
+#[path = "../../mnemo/tests/common/chat_api.rs"]
+mod chat_api;
+
+pub use chat_api::*;
 pub use files::*;
 
 use std::io::BufReader;

@@ -10,4 +10,5 @@ mod common;
 
 mod compression;
 mod context;
+mod enrichment;
 mod scenarios;

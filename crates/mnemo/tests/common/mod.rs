@@ -3,6 +3,7 @@
 //! Code spawns hooks (JSON on stdin, no TTY).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod chat_api;
 pub mod claude_code;
 pub mod files;
 pub mod http;

@@ -88,7 +88,8 @@ impl Env {
         self.process.workers_started.load(Ordering::Relaxed)
     }
 
-    fn pipeline(&self) -> HookPipeline<'_> {
+    /// The hook pipeline of these parts, with the counting process.
+    pub fn pipeline(&self) -> HookPipeline<'_> {
         HookPipeline::new(&self.parts, &self.process).expect("capture settings")
     }
 

@@ -7,8 +7,11 @@
 //! tested through the real binary in `crates/mnemo/tests/`.
 
 mod common;
+#[path = "../../mnemo/tests/common/transcripts.rs"]
+mod transcripts;
 
 mod compression;
 mod context;
 mod enrichment;
+mod import_claude_code;
 mod scenarios;

@@ -10,6 +10,7 @@ pub mod http;
 pub mod llm;
 pub mod mcp_client;
 pub mod messages_api;
+pub mod transcripts;
 
 pub use files::*;
 

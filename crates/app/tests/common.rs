@@ -22,6 +22,7 @@ use mnemo_app::memory::ScopeRequest;
 use mnemo_app::parts::Parts;
 use mnemo_capture::read_input;
 use mnemo_config::{Config, Paths};
+use mnemo_retrieve::time::parse_time;
 use mnemo_store::{NewObservation, ProjectRef, Store};
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -167,8 +168,8 @@ impl Env {
 
     /// Store ready-made memories as an import of observation lines does
     /// (text through the redactor, each in the project its `project` root
-    /// names, then embedded), for tests whose subject is what is done with
-    /// memories rather than how they are made.
+    /// names, dated by its `created_at` if any, then embedded), for tests
+    /// whose subject is what is done with memories, not how they are made.
     pub fn seed(&self, lines: &[Value]) {
         let redactor = self.parts.redactor().unwrap();
         // A string or an array of them, each cleaned.
@@ -197,17 +198,24 @@ impl Env {
             let kind = line["type"].as_str().unwrap_or("discovery").to_string();
             let [title, subtitle, narrative] =
                 ["title", "subtitle", "narrative"].map(|key| cleaned(&line[key]).concat());
+            let created_at = line["created_at"]
+                .as_str()
+                .map_or(now, |at| parse_time(at, false).expect("a time"));
+            let reference = line["ref"].as_str().map(String::from);
+            // The reference is part of an imported memory's identity.
+            let identity = format!("{narrative}{}", reference.as_deref().unwrap_or(""));
             let observation = NewObservation {
-                content_hash: mnemo_compress::content_hash(&kind, &title, &narrative),
+                content_hash: mnemo_compress::content_hash(&kind, &title, &identity),
                 facts: cleaned(&line["facts"]),
                 files_read: cleaned(&line["files_read"]),
                 files_modified: cleaned(&line["files_modified"]),
                 generated_by: "import".into(),
-                created_at: Some(now),
+                created_at: Some(created_at),
                 kind,
                 title,
                 subtitle,
                 narrative,
+                reference,
                 ..NewObservation::default()
             };
             store.remember(Some(&project), &observation, now).unwrap();

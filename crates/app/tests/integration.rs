@@ -14,4 +14,5 @@ mod compression;
 mod context;
 mod enrichment;
 mod import_claude_code;
+mod memory;
 mod scenarios;

@@ -10,6 +10,7 @@ mod common;
 #[path = "../../mnemo/tests/common/transcripts.rs"]
 mod transcripts;
 
+mod capture;
 mod compression;
 mod context;
 mod enrichment;

@@ -95,17 +95,16 @@ impl Env {
     }
 
     /// Run one hook input as `mnemo hook [event]` does, received now; the
-    /// answer is Claude Code's hook JSON or nothing, with no problem told.
+    /// answer is Claude Code's hook JSON (one line) or nothing, with no
+    /// problem told.
     pub fn hook(&self, event: Option<&str>, payload: &Value) -> HookOutput {
-        let output = self.hook_raw(event, payload.to_string().as_bytes());
-        assert!(output.problems.is_empty(), "{:?}", output.problems);
-        output
-    }
-
-    /// Run raw hook input; whatever the pipeline answers.
-    pub fn hook_raw(&self, event: Option<&str>, input: &[u8]) -> HookOutput {
-        let input = read_input(input, self.parts.max_hook_input_bytes()).expect("read input");
+        let input = read_input(
+            payload.to_string().as_bytes(),
+            self.parts.max_hook_input_bytes(),
+        )
+        .expect("read input");
         let output = self.pipeline().run(event, &input, self.parts.now());
+        assert!(output.problems.is_empty(), "{:?}", output.problems);
         if let Some(stdout) = &output.stdout {
             let v: Value = serde_json::from_str(stdout).expect("hook answer is JSON");
             assert!(
@@ -228,31 +227,23 @@ impl Env {
         self.parts.open_store().expect("open store")
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.parts.paths.db.clone()
-    }
-
     /// A plain SQLite connection to the database file.
     pub fn db(&self) -> Connection {
-        Connection::open(self.db_path()).expect("open db")
+        Connection::open(&self.parts.paths.db).expect("open db")
     }
 
+    /// The one value `sql` selects.
     pub fn count(&self, sql: &str) -> i64 {
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
-    }
-
-    /// A request made from `dir`, naming no project.
-    pub fn from_dir(dir: &Path) -> ScopeRequest {
-        ScopeRequest {
-            here: Some(dir.to_path_buf()),
-            ..ScopeRequest::default()
-        }
     }
 
     /// A request made outside any project (the temp directory), as the
     /// binary's tests run commands.
     pub fn outside(&self) -> ScopeRequest {
-        Env::from_dir(self.tmp.path())
+        ScopeRequest {
+            here: Some(self.tmp.path().to_path_buf()),
+            ..ScopeRequest::default()
+        }
     }
 
     /// A request naming `project`.

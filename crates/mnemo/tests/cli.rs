@@ -301,3 +301,53 @@ fn search_says_when_more_results_exist() {
         "says how to widen: {nothing}"
     );
 }
+
+/// What `ingest`, `compress` and `stats` print about the work they did
+/// (what that work stores is tested in process, in the app's tests).
+#[test]
+fn batch_commands_report_what_they_did() {
+    let env = Env::new();
+    let lines: Vec<String> = std::fs::read_to_string(fixtures_dir().join("session.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut payload: Value = serde_json::from_str(line).unwrap();
+            payload["cwd"] = json!(env.project.to_str().unwrap());
+            payload.to_string()
+        })
+        .collect();
+    let input = env.tmp.path().join("session-input.jsonl");
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = env.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(
+        out.contains("2 episodes compressed into"),
+        "ingest says what compression made: {out}"
+    );
+    let again = env.ok(&["ingest", input.to_str().unwrap()]);
+    assert!(again.contains("0 episodes compressed"), "{again}");
+    let out = env.ok(&["compress"]);
+    assert!(out.starts_with("0 episodes"), "{out}");
+    let stats = env.ok_json(&["stats", "--json"]);
+    assert_eq!(stats["summaries"], 2);
+    assert!(stats["observations"].as_i64().unwrap() >= 2);
+    assert_eq!(stats["llm_tokens_today"], 0);
+    assert_eq!(stats["events_pending"], 0);
+}
+
+/// `mnemo context` prints exactly what a new session in the project is told.
+#[test]
+fn context_prints_what_a_new_session_is_told() {
+    let env = fib_memories();
+    let mut start = env.fixture("session_start__startup");
+    start["cwd"] = json!("/home/dev/fib-cli");
+    start["session_id"] = json!("new-session");
+    let out = env.hook(Some("session-start"), &start);
+    let told: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let context = told["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(context.starts_with("<mnemo-context>"), "{context}");
+    let printed = env.ok(&["context", "--project", "/home/dev/fib-cli"]);
+    assert_eq!(printed.trim_end(), context);
+}

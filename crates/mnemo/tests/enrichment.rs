@@ -1,7 +1,8 @@
-//! LLM enrichment end to end: hooks compress and start the worker, the
-//! worker calls a local server speaking the OpenAI chat-completions wire
-//! format (or a fake `claude` CLI), records every call, respects the daily
-//! budget, keeps the rule-based result on bad answers, and exits when idle.
+//! LLM enrichment across processes: hooks start the detached worker, which
+//! calls a local server speaking the OpenAI chat-completions wire format and
+//! exits when idle; `mnemo serve` hosts the worker as a thread; a worker
+//! SIGKILLed mid-call loses nothing. What enrichment stores (budget, bad
+//! answers, the claude CLI backend) is tested in process, in the app's tests.
 
 use crate::common;
 
@@ -9,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::llm::*;
 use common::*;
-use serde_json::{Value, json};
 
 /// Run `mnemo worker --once`; both episodes of the session are enriched.
 fn work_once_and_see_both_enriched(env: &Env) {
@@ -35,121 +35,12 @@ fn hooks_start_a_worker_that_enriches_records_spend_and_exits() {
     });
     wait_until("the worker to exit", || !worker_running(&env));
     assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 1"), 2);
-    assert_eq!(env.count("SELECT sum(input_tokens) FROM llm_calls"), 2400);
-    assert_eq!(
-        env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'"),
-        0,
-        "rule-based records replaced"
-    );
-    assert!(
-        env.count("SELECT count(*) FROM observations WHERE generated_by = 'llm:test-model'") >= 1
-    );
-    // The enriched observations have vectors, and only they.
-    assert_eq!(env.count("SELECT count(*) FROM vector_queue"), 0);
-    assert_eq!(
-        env.count("SELECT count(*) FROM observation_vectors"),
-        env.count("SELECT count(*) FROM observations")
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM summaries WHERE generated_by = 'llm:test-model'"),
-        2
-    );
-    // What was sent: the episode digest with the draft, as chat completions.
-    let requests = mock.requests.lock().unwrap().clone();
-    assert_eq!(requests.len(), 2);
-    assert_eq!(requests[0]["model"], "test-model");
-    let user = requests[0]["messages"][1]["content"].as_str().unwrap();
-    assert!(user.contains("draft") && user.contains("fib"), "{user}");
+    assert_eq!(mock.requests.lock().unwrap().len(), 2);
+    assert!(env.processes().is_empty(), "{:?}", env.processes());
     // Spend is visible.
-    let out = env.command(&["stats", "--json"]).output().unwrap();
-    let stats: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stats = env.ok_json(&["stats", "--json"]);
     assert_eq!(stats["llm_tokens_today"], 2800);
     assert_eq!(stats["llm_calls_total"], 2);
-}
-
-#[test]
-fn over_budget_calls_nothing_and_keeps_the_rules() {
-    let mock = MockLlm::start(good_answer());
-    let env = llm_env(Env::new(), &mock)
-        .env("MNEMO_LLM_DAILY_TOKEN_BUDGET", "100")
-        .env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    env.replay_session();
-    assert!(
-        env.command(&["compress"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        mock.requests.lock().unwrap().is_empty(),
-        "no call over budget"
-    );
-    assert_eq!(
-        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'pending'"),
-        2
-    );
-    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
-}
-
-#[test]
-fn an_invalid_answer_keeps_the_rules_and_is_recorded() {
-    let mock = MockLlm::start("Sorry, I can't produce JSON today.".into());
-    let env = llm_env(Env::new(), &mock).env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    env.replay_session();
-    env.command(&["compress"]).output().unwrap();
-    let out = env.command(&["worker", "--once"]).output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        env.count("SELECT count(*) FROM episodes WHERE enrich_state = 'failed'"),
-        2
-    );
-    assert_eq!(env.count("SELECT count(*) FROM llm_calls WHERE ok = 0"), 2);
-    assert!(env.count("SELECT count(*) FROM observations WHERE generated_by = 'rules'") >= 2);
-}
-
-#[test]
-fn the_claude_cli_backend_runs_with_hooks_disabled() {
-    let env = Env::new();
-    let bin = env.tmp.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let seen = env.tmp.path().join("claude-env.txt");
-    let output = json!({
-        "type": "result", "subtype": "success", "is_error": false, "duration_ms": 900,
-        "num_turns": 1, "result": good_answer(), "session_id": "s-1", "total_cost_usd": 0.002,
-        "usage": {"input_tokens": 900, "output_tokens": 150, "cache_read_input_tokens": 0,
-                  "cache_creation_input_tokens": 0},
-        "structured_output": serde_json::from_str::<Value>(&good_answer()).unwrap()
-    });
-    let script = format!(
-        "#!/bin/sh\necho \"MNEMO_DISABLE_HOOKS=$MNEMO_DISABLE_HOOKS\" > '{}'\ncat > /dev/null\ncat <<'EOF'\n{}\nEOF\n",
-        seen.display(),
-        output
-    );
-    let claude = bin.join("claude");
-    std::fs::write(&claude, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let env = env
-        .env("MNEMO_LLM_BACKEND", "claude-cli")
-        .env("MNEMO_LLM_CLAUDE_PROGRAM", claude.to_str().unwrap())
-        .env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    env.replay_session();
-    env.command(&["compress"]).output().unwrap();
-    work_once_and_see_both_enriched(&env);
-    assert_eq!(
-        std::fs::read_to_string(&seen).unwrap().trim(),
-        "MNEMO_DISABLE_HOOKS=1"
-    );
-    assert!(
-        env.count("SELECT count(*) FROM llm_calls WHERE backend = 'claude-cli' AND ok = 1") == 2
-    );
 }
 
 #[test]

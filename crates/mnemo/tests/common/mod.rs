@@ -3,14 +3,19 @@
 //! Code spawns hooks (JSON on stdin, no TTY).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod chat_api;
 pub mod claude_code;
+pub mod files;
 pub mod http;
 pub mod llm;
 pub mod mcp_client;
 pub mod messages_api;
+pub mod transcripts;
+
+pub use files::*;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -36,17 +41,6 @@ pub fn skip_or_fail(test: &str, why: &str, require_env: &str) {
     }
     let line = format!("SKIPPED {test}: {why} (set {require_env}=1 to fail instead)\n");
     let _ = std::io::stderr().write_all(line.as_bytes());
-}
-
-/// Make `dir` (which exists) a git repository on branch `main`.
-pub fn git_init(dir: &Path) {
-    let ok = Command::new("git")
-        .args(["init", "-q", "-b", "main"])
-        .current_dir(dir)
-        .status()
-        .expect("git")
-        .success();
-    assert!(ok, "git init {}", dir.display());
 }
 
 impl Env {
@@ -278,39 +272,6 @@ pub fn assert_contract(out: &Output) {
         stderr.lines().count() <= 1,
         "at most one stderr line, got: {stderr}"
     );
-}
-
-pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks")
-}
-
-pub fn fixture(name: &str) -> Value {
-    let path = fixtures_dir().join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Every file under `dir`, concatenated (for byte searches of everything mnemo wrote).
-pub fn all_bytes(dir: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                out.extend(bytes);
-            }
-        }
-    }
-    out
-}
-
-pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// Wait (up to 20 s) until `done`; panics naming `what` on timeout.

@@ -1,16 +1,9 @@
 //! The quality bar of the rule-based compressor, on realistic sessions
 //! (crates/compress/tests/fixtures/scenarios; their README lists what a good
-//! memory must contain — the MUST items are asserted here).
+//! memory must contain — the MUST items are asserted here), recorded hook
+//! input replayed through the hook pipeline.
 
-use crate::common;
-
-use std::path::PathBuf;
-
-use common::*;
-
-fn scenarios_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../compress/tests/fixtures/scenarios")
-}
+use crate::common::*;
 
 /// One episode's memory, as stored.
 struct Episode {
@@ -79,23 +72,14 @@ fn sorted(items: &[&str]) -> Vec<String> {
     v
 }
 
-/// Replay a scenario through `mnemo ingest` and `mnemo compress`; return its
-/// episodes in order.
+/// Replay a scenario through the pipeline's batch path, then compress
+/// what is left; return its episodes in order.
 fn run(name: &str) -> (Env, Vec<Episode>) {
     let env = Env::new();
-    let mut text = std::fs::read_to_string(scenarios_dir().join(format!("{name}.jsonl"))).unwrap();
+    let text = std::fs::read_to_string(scenarios_dir().join(format!("{name}.jsonl"))).unwrap();
     let transcript = scenarios_dir().join(format!("{name}.transcript.jsonl"));
-    text = text.replace("__TRANSCRIPT__", transcript.to_str().unwrap());
-    let input = env.tmp.path().join("input.jsonl");
-    std::fs::write(&input, text).unwrap();
-    for args in [vec!["ingest", input.to_str().unwrap()], vec!["compress"]] {
-        let out = env.command(&args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    env.ingest(&text.replace("__TRANSCRIPT__", transcript.to_str().unwrap()));
+    env.compress();
     let db = env.db();
     let mut episodes = Vec::new();
     let prompts: Vec<i64> = db

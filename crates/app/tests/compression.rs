@@ -1,9 +1,9 @@
-//! Compression through the real binary: hooks compress episodes as they end,
-//! exactly once; stale and late episodes are handled; private ones leave nothing.
+//! Compression through the hook pipeline: episode-ending hooks compress
+//! episodes as they end, exactly once; stale and late episodes are handled;
+//! private ones leave nothing; ingested input is compressed as hooked input is.
 
-use crate::common;
+use crate::common::*;
 
-use common::*;
 use mnemo_agent::claude_code::HookEvent;
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 fn hooks_compress_each_episode_once_as_it_ends() {
     let env = Env::new();
     env.replay_session();
-    // No `mnemo compress`: the Stop hooks did it.
+    // No separate compression: the Stop hooks did it.
     assert_eq!(env.count("SELECT count(*) FROM episodes"), 2);
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
     assert!(env.count("SELECT count(*) FROM observations") >= 2);
@@ -33,57 +33,44 @@ fn hooks_compress_each_episode_once_as_it_ends() {
         env.count("SELECT count(*) FROM observations_fts"),
         env.count("SELECT count(*) FROM observations")
     );
-    assert!(
+    assert_eq!(
         env.count(
             "SELECT count(*) FROM observations_fts f JOIN observations o ON o.id = f.rowid
              WHERE observations_fts MATCH 'recursion' AND o.type = 'bugfix'"
-        ) == 1
+        ),
+        1
     );
     assert_eq!(
         env.count("SELECT count(*) FROM prompts_fts WHERE prompts_fts MATCH 'fibonacci'"),
         1
     );
+    assert_eq!(env.workers_started(), 0, "nothing was left over");
 
-    // Running compression again finds nothing to do and changes nothing.
+    // Compressing again finds nothing to do and changes nothing.
     let before = env.count("SELECT count(*) FROM observations");
-    let out = env.command(&["compress"]).output().unwrap();
-    assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("0 episodes"));
+    assert_eq!(env.compress().episodes, 0);
     assert_eq!(env.count("SELECT count(*) FROM observations"), before);
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
 }
 
-/// The fixture session as `mnemo ingest` input, in this environment's project.
-fn session_input(env: &Env) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(fixtures_dir().join("session.jsonl")).unwrap();
-    let lines: Vec<String> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let mut payload: Value = serde_json::from_str(line).unwrap();
-            payload["cwd"] = json!(env.project.to_str().unwrap());
-            payload.to_string()
-        })
-        .collect();
-    let input = env.tmp.path().join("session-input.jsonl");
-    std::fs::write(&input, lines.join("\n")).unwrap();
-    input
+/// The fixture session as recorded hook input, in `env`'s project.
+fn session_input(env: &Env) -> String {
+    let lines: Vec<String> = env.session_inputs().iter().map(Value::to_string).collect();
+    lines.join("\n")
 }
 
 #[test]
 fn ingested_sessions_become_observations_as_hooked_ones_do() {
     let env = Env::new();
     let input = session_input(&env);
-    let out = env.ok(&["ingest", input.to_str().unwrap()]);
-    assert!(
-        out.contains("2 episodes compressed into"),
-        "ingest says what compression made: {out}"
-    );
-    // No `mnemo compress`: ingest closed the episodes as the Stop hooks do.
+    let ingested = env.ingest(&input);
+    // Ingest closed the episodes as the Stop hooks do, and says so.
+    assert_eq!(ingested.episodes, 2, "{ingested:?}");
     assert_eq!(env.count("SELECT count(*) FROM episodes"), 2);
     assert_eq!(env.count("SELECT count(*) FROM summaries"), 2);
     let observations = env.count("SELECT count(*) FROM observations");
     assert!(observations >= 2, "{observations}");
+    assert_eq!(ingested.observations as i64, observations);
     assert_eq!(
         env.count(
             "SELECT count(*) FROM observations WHERE type = 'bugfix' AND title LIKE '%ValueError%'"
@@ -97,21 +84,20 @@ fn ingested_sessions_become_observations_as_hooked_ones_do() {
         observations
     );
     // The same input again is redeliveries: no episode to compress again.
-    let again = env.ok(&["ingest", input.to_str().unwrap()]);
-    assert!(again.contains("0 episodes compressed"), "{again}");
+    let again = env.ingest(&input);
+    assert_eq!(again.episodes, 0, "{again:?}");
     assert_eq!(env.count("SELECT count(*) FROM observations"), observations);
 
     // When hooks leave compression to `mnemo serve`, so does ingest.
-    let deferred = Env::new().env("MNEMO_COMPRESS_IN_HOOKS", "false");
-    let input = session_input(&deferred);
-    deferred.ok(&["ingest", input.to_str().unwrap()]);
+    let deferred = Env::configured("[compress]\nin_hooks = false\n");
+    deferred.ingest(&session_input(&deferred));
     assert!(deferred.count("SELECT count(*) FROM events") > 0);
     assert_eq!(deferred.count("SELECT count(*) FROM observations"), 0);
 }
 
 #[test]
 fn an_episode_left_open_by_a_crash_is_swept() {
-    let env = Env::new().env("MNEMO_COMPRESS_STALE_AFTER_SECS", "0");
+    let env = Env::configured("[compress]\nstale_after_secs = 0\n");
     env.hook(None, &env.fixture("user_prompt_submit__basic"));
     env.hook(None, &env.fixture("post_tool_use__edit"));
     // The session never stops; another session's Stop sweeps it.
@@ -174,16 +160,15 @@ fn private_episodes_leave_no_memory() {
 }
 
 #[test]
-fn stats_show_memories_and_llm_spend() {
+fn status_shows_memories_and_llm_spend() {
     let env = Env::new();
     env.replay_session();
-    let out = env.command(&["stats", "--json"]).output().unwrap();
-    assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["summaries"], 2);
-    assert!(v["observations"].as_i64().unwrap() >= 2);
-    assert_eq!(v["llm_tokens_today"], 0);
-    assert_eq!(v["events_pending"], 0);
+    let status = mnemo_app::status::status(&env.parts, &env.store()).unwrap();
+    assert_eq!(status.stats.summaries, 2);
+    assert!(status.stats.observations >= 2);
+    assert_eq!(status.stats.llm_tokens_today, 0);
+    assert_eq!(status.stats.events_pending, 0);
+    assert_eq!(status.spooled, 0);
 }
 
 /// A turn that ends on an API error sends StopFailure instead of Stop: the

@@ -1,19 +1,16 @@
-//! What a new session is told: SessionStart injects the project's memory
-//! index through `additionalContext`, within the token budget.
+//! What a session is told, through the hook pipeline: SessionStart injects
+//! the project's memory index through `additionalContext` within the token
+//! budget, prompts recall what bears on them once per session, a Read of a
+//! remembered file brings its note, and injected text never becomes memory.
 
-use crate::common;
+use crate::common::*;
 
-use std::path::Path;
-
-use common::*;
+use mnemo_app::memory::context_preview;
 use serde_json::{Value, json};
 
 fn fib_memories(env: &Env) {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../compress/tests/fixtures/scenarios/fib_cli.jsonl");
-    for args in [vec!["ingest", fixture.to_str().unwrap()], vec!["compress"]] {
-        assert!(env.command(&args).output().unwrap().status.success());
-    }
+    env.ingest_file(&scenarios_dir().join("fib_cli.jsonl"));
+    env.compress();
 }
 
 fn start(env: &Env, cwd: &str, session: &str) -> Option<String> {
@@ -23,20 +20,6 @@ fn start(env: &Env, cwd: &str, session: &str) -> Option<String> {
     let out = env.hook(Some("session-start"), &p);
     additional_context(&out, "SessionStart")
 }
-
-/// The `additionalContext` a hook printed for `event`, if it printed any.
-/// Context never comes with a permission decision: nothing is blocked.
-fn additional_context(out: &std::process::Output, event: &str) -> Option<String> {
-    if out.stdout.is_empty() {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let output = &v["hookSpecificOutput"];
-    assert_eq!(output["hookEventName"], event);
-    assert!(output.get("permissionDecision").is_none(), "never blocks");
-    Some(output["additionalContext"].as_str().unwrap().to_string())
-}
-
 fn tokens(text: &str) -> usize {
     text.chars().count().div_ceil(4)
 }
@@ -54,12 +37,10 @@ fn a_new_session_starts_with_the_projects_memories() {
     assert!(context.contains("Latest episode"));
     assert!(context.contains("mnemo show"));
     assert!(tokens(&context) <= 1000);
-    // `mnemo context` prints exactly the same text.
-    let out = env
-        .command(&["context", "--project", "/home/dev/fib-cli"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), context);
+    // The context preview is exactly the same text.
+    let preview =
+        context_preview(&env.parts, &env.store(), &Env::naming("/home/dev/fib-cli")).unwrap();
+    assert_eq!(preview.text, context);
     // The injected block is never captured back into memory.
     let mut prompt = env.fixture("user_prompt_submit__basic");
     prompt["session_id"] = json!("new-session");
@@ -78,7 +59,7 @@ fn a_new_session_starts_with_the_projects_memories() {
 
 #[test]
 fn the_budget_holds_and_an_empty_project_gets_one_line() {
-    let env = Env::new().env("MNEMO_CONTEXT_MAX_TOKENS", "120");
+    let env = Env::configured("[context]\nmax_tokens = 120\n");
     fib_memories(&env);
     let context = start(&env, "/home/dev/fib-cli", "s2").unwrap();
     assert!(
@@ -86,14 +67,14 @@ fn the_budget_holds_and_an_empty_project_gets_one_line() {
         "{} tokens: {context}",
         tokens(&context)
     );
-    let other = start(&env, env.project.to_str().unwrap(), "s3").unwrap();
+    let other = start(&env, env.project_dir(), "s3").unwrap();
     assert!(other.contains("no memories of project shop yet"), "{other}");
     assert_eq!(other.lines().count(), 3);
 }
 
 #[test]
 fn context_can_be_turned_off() {
-    let env = Env::new().env("MNEMO_CONTEXT_ENABLED", "false");
+    let env = Env::configured("[context]\nenabled = false\n");
     fib_memories(&env);
     assert_eq!(start(&env, "/home/dev/fib-cli", "s4"), None);
 }
@@ -142,7 +123,7 @@ fn asking_about_past_work_recalls_it_once() {
 
 #[test]
 fn recall_can_be_turned_off() {
-    let env = Env::new().env("MNEMO_CONTEXT_RECALL", "false");
+    let env = Env::configured("[context]\nrecall = false\n");
     fib_memories(&env);
     assert_eq!(
         prompt(
@@ -178,7 +159,7 @@ fn reading_a_known_file_brings_its_memories_once() {
     again["tool_input"]["file_path"] = json!("/home/dev/fib-cli/fibonacci.py");
     again["tool_use_id"] = json!("toolu_second_read");
     assert!(
-        env.hook(None, &again).stdout.is_empty(),
+        env.hook(None, &again).stdout.is_none(),
         "not twice in a session"
     );
     assert_eq!(
@@ -205,7 +186,7 @@ fn a_hostile_memory_stays_inside_its_line_and_the_fence() {
         "facts": [hostile],
         "files_read": ["fibonacci.py"],
     });
-    import(&env, &[line]);
+    env.seed(&[line]);
     let injections = [
         start(&env, "/home/dev/fib-cli", "h1").expect("index"),
         prompt(&env, "h1", "what was the fibonacci overflow bug?").expect("recall"),
@@ -314,7 +295,10 @@ fn a_turn_that_only_recalls_memory_leaves_no_memory() {
         2,
         "the recall calls are kept as calls"
     );
-    assert!(!contains(&all_bytes(&env.home), "recalled through MCP"));
+    assert!(!contains(
+        &all_bytes(&env.parts.paths.home),
+        "recalled through MCP"
+    ));
 
     // The same answer after real work is remembered.
     prompt(&env, "asker", "check the memoized version of fibonacci");
@@ -445,15 +429,7 @@ fn many_memories(env: &Env, project: &str, count: usize) {
         "facts": ["jobs/export.py: rewrote 9 line(s)"],
         "files_modified": ["jobs/export.py"],
     }));
-    import(env, &lines);
-}
-
-/// `mnemo import` of plain observation lines.
-fn import(env: &Env, lines: &[Value]) {
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let file = env.tmp.path().join("memories.jsonl");
-    std::fs::write(&file, text).unwrap();
-    env.ok(&["import", file.to_str().unwrap()]);
+    env.seed(&lines);
 }
 
 #[test]

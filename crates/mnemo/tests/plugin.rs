@@ -73,7 +73,10 @@ fn marketplace_lists_the_plugin() {
     );
     for script in ["bin/mnemo", "libexec/install-binary"] {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join(script)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join(script))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o111, 0o111, "{script} is executable");
     }
 }

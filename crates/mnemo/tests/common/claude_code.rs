@@ -325,13 +325,18 @@ pub struct HookTiming {
 
 /// Every timed hook line of a `--debug-file` log: `Hooks: <event>
 /// [<command>] finished with status <n> (<ms>ms)` and `... moved to the
-/// background (<ms>ms)`.
+/// background (<ms>ms)`; a plugin's hooks have `(plugin <name>) ` before
+/// the outcome.
 pub fn hook_timings(log: &str) -> Vec<HookTiming> {
     log.lines()
         .filter_map(|line| {
             let rest = line.split_once("] Hooks: ")?.1;
             let (event, rest) = rest.split_once(" [")?;
             let (command, outcome) = rest.rsplit_once("] ")?;
+            let outcome = match outcome.strip_prefix("(plugin ") {
+                Some(rest) => rest.split_once(") ")?.1,
+                None => outcome,
+            };
             let timed = outcome.starts_with("finished with status")
                 || outcome.starts_with("moved to the background");
             let millis = outcome

@@ -1,0 +1,784 @@
+//! The plugin installs its own binary from npm: the packages
+//! `scripts/npm-packages.sh` builds from the binary under test, published to
+//! a real npm registry (verdaccio, pinned in `tests/registry/`, on loopback),
+//! fetched by the plugin's launcher (`plugin/bin/mnemo`) with the real npm,
+//! in a HOME where neither `mnemo` nor a Rust toolchain is on PATH.
+//!
+//! The end-to-end tests run the real Claude Code CLI (as `claude_code.rs`
+//! does) from `claude plugin marketplace add` to the session's events in
+//! the store; the others run the launcher alone, the way a hook does.
+//! Without verdaccio (`npm ci` in `tests/registry/`) or npm, a test prints a
+//! SKIPPED line to stderr and passes, unless `MNEMO_REQUIRE_REGISTRY=1`
+//! (set by `.ci/run`).
+
+use crate::common;
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::claude_code::{self, ClaudeCode, claude_or_skip, hook_timings};
+use common::messages_api::{Script, Step};
+use serde_json::{Value, json};
+
+/// Set to `1` (as `.ci/run` does) to make a missing registry a failure.
+const REQUIRE_ENV: &str = "MNEMO_REQUIRE_REGISTRY";
+
+/// The version of the binary, the packages and the plugin.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How long an install from the loopback registry (and the replay of what
+/// was spooled meanwhile) may take before it counts as hung.
+const INSTALL_BOUND: Duration = Duration::from_secs(90);
+
+/// The most a hook may take while the binary is missing: it spools its
+/// event and exits (a hang check; it takes milliseconds).
+const SPOOLING_HOOK_BOUND_MS: f64 = 3000.0;
+
+/// The commands the launcher and its installer use.
+const LAUNCHER_TOOLS: &[&str] = &[
+    "sh", "env", "cat", "chmod", "date", "find", "grep", "head", "mkdir", "mv", "rm", "rmdir",
+    "sed", "setsid", "sleep", "tr", "uname",
+];
+
+/// What else a session needs: npm, and what Claude Code and its Bash tool run.
+const SESSION_TOOLS: &[&str] = &["node", "npm", "bash", "git", "ls", "which"];
+
+fn registry_package_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/registry")
+}
+
+fn plugin_dir() -> PathBuf {
+    claude_code::repo_root().join("plugin")
+}
+
+/// verdaccio, or why it cannot run here.
+fn verdaccio_program() -> Result<PathBuf, String> {
+    let program = registry_package_dir().join("node_modules/.bin/verdaccio");
+    if !program.exists() {
+        return Err(format!(
+            "verdaccio is not installed (run `npm ci` in {})",
+            registry_package_dir().display()
+        ));
+    }
+    match Command::new("npm").arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(program),
+        _ => Err("npm is not on PATH".into()),
+    }
+}
+
+/// verdaccio, or `None` after saying visibly why the test is skipped.
+fn registry_or_skip(test: &str) -> Option<PathBuf> {
+    match verdaccio_program() {
+        Ok(program) => Some(program),
+        Err(why) => {
+            common::skip_or_fail(test, &why, REQUIRE_ENV);
+            None
+        }
+    }
+}
+
+/// This machine as npm's platform packages name it.
+fn npm_platform() -> &'static str {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "linux-x64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-x64",
+        ("macos", "aarch64") => "darwin-arm64",
+        (os, arch) => panic!("no npm package is built for {os}-{arch}"),
+    }
+}
+
+/// Run `command`; it must succeed. Its stdout.
+fn run_ok(command: &mut Command) -> String {
+    let out = command.stdin(Stdio::null()).output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Packages built by `scripts/npm-packages.sh` and packed by `npm pack`.
+struct Packages {
+    /// The binary the platform package holds.
+    binary: PathBuf,
+    /// Tarballs in publish order: the platform package, then the main one.
+    tarballs: Vec<PathBuf>,
+}
+
+/// Build and pack the packages of `binary` under `dir`; with `tamper`, the
+/// platform package's binary is changed after checksums.json was written.
+fn build_packages(dir: &Path, binary: &Path, tamper: bool) -> Packages {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let platform = npm_platform();
+    let script = claude_code::repo_root().join("scripts/npm-packages.sh");
+    let folders = run_ok(Command::new(script).args([
+        "--out".as_ref(),
+        dir.join("packages").as_os_str(),
+        VERSION.as_ref(),
+        format!("{platform}={}", binary.display()).as_ref(),
+    ]));
+    let folders: Vec<PathBuf> = folders.lines().map(PathBuf::from).collect();
+    assert_eq!(folders.len(), 2, "{folders:?}");
+    let packed_binary = folders[0].join("bin/mnemo");
+    if tamper {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&packed_binary)
+            .unwrap();
+        file.write_all(b"\0tampered").unwrap();
+    }
+    let tarballs = folders
+        .iter()
+        .map(|folder| {
+            let name = run_ok(
+                Command::new("npm")
+                    .args(["pack", "--silent", "--pack-destination"])
+                    .arg(dir)
+                    .arg(folder)
+                    .env("npm_config_cache", dir.join("npm-cache")),
+            );
+            dir.join(name.trim())
+        })
+        .collect();
+    Packages {
+        binary: packed_binary,
+        tarballs,
+    }
+}
+
+/// Where the packages of the binary under test are built, once per run.
+fn build_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("plugin-install")
+}
+
+/// The binary under test without its debug sections (`strip`), which are a
+/// debug build's bulk: the same program, published in a fifth of the time.
+fn published_binary() -> &'static Path {
+    static STRIPPED: OnceLock<PathBuf> = OnceLock::new();
+    STRIPPED.get_or_init(|| {
+        std::fs::create_dir_all(build_dir()).unwrap();
+        let stripped = build_dir().join("mnemo");
+        run_ok(
+            Command::new("strip")
+                .arg("-o")
+                .arg(&stripped)
+                .arg(claude_code::MNEMO),
+        );
+        stripped
+    })
+}
+
+/// The packages of the binary under test.
+fn packages() -> &'static Packages {
+    static PACKAGES: OnceLock<Packages> = OnceLock::new();
+    PACKAGES.get_or_init(|| build_packages(&build_dir().join("good"), published_binary(), false))
+}
+
+/// A verdaccio on a free loopback port, its storage in a temp dir, no
+/// uplinks, anyone may publish; stopped on drop.
+struct Registry {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(verdaccio: &Path) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("config.yaml");
+        let storage = dir.path().join("storage");
+        std::fs::write(
+            &config,
+            format!(
+                "storage: {storage}\n\
+                 auth:\n  htpasswd:\n    file: {htpasswd}\n    max_users: -1\n\
+                 uplinks: {{}}\n\
+                 packages:\n  '**':\n    access: $anonymous\n    publish: $anonymous\n\
+                 max_body_size: 500mb\n\
+                 log: {{ type: stdout, format: pretty, level: error }}\n",
+                storage = storage.display(),
+                htpasswd = dir.path().join("htpasswd").display(),
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("verdaccio.log")).unwrap();
+        let mut child = Command::new(verdaccio)
+            .arg("--config")
+            .arg(&config)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn verdaccio");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "verdaccio exited ({status}): {}",
+                    std::fs::read_to_string(dir.path().join("verdaccio.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "verdaccio did not listen within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            url: format!("http://127.0.0.1:{port}/"),
+            dir,
+        }
+    }
+
+    /// `npm publish` each tarball, in order (anonymous: the token is any word).
+    fn publish(&self, packages: &Packages) {
+        let host = self.url.trim_start_matches("http:");
+        let npmrc = self.dir.path().join("publish.npmrc");
+        std::fs::write(&npmrc, format!("{host}:_authToken=anonymous\n")).unwrap();
+        for tarball in &packages.tarballs {
+            run_ok(
+                Command::new("npm")
+                    .args(["publish", "--loglevel=error", "--registry", &self.url])
+                    .arg("--userconfig")
+                    .arg(&npmrc)
+                    .arg(tarball)
+                    .env("npm_config_cache", self.dir.path().join("npm-cache")),
+            );
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port nothing listens on (at the moment it is returned).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A directory of symlinks to `tools` (found in the system's directories),
+/// plus `extra` (name, target): a PATH with just what is named on it, and
+/// neither mnemo nor cargo nor rustc.
+fn tool_path(dir: &Path, tools: &[&str], extra: &[(&str, &Path)]) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    for tool in tools {
+        let target = ["/usr/local/bin", "/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{tool} is not installed"));
+        std::os::unix::fs::symlink(target, dir.join(tool)).unwrap();
+    }
+    for (name, target) in extra {
+        std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+    }
+    let path = dir.to_str().unwrap().to_string();
+    for absent in ["mnemo", "cargo", "rustc"] {
+        let found = Command::new(dir.join("sh"))
+            .args(["-c", &format!("command -v {absent}")])
+            .env_clear()
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        assert!(!found.status.success(), "{absent} is on the test's PATH");
+    }
+    path
+}
+
+/// The launcher's data directory, as Claude Code names it for this plugin.
+fn plugin_data(home: &Path) -> PathBuf {
+    home.join(".claude/plugins/data/mnemo-mnemo")
+}
+
+/// Wait until no installer runs in `data` and no event waits in its spool.
+fn wait_for_installer(data: &Path) {
+    let started = Instant::now();
+    while data.join("install.lock").exists() || data.join("spool").exists() {
+        assert!(
+            started.elapsed() < INSTALL_BOUND,
+            "the installer still runs after {INSTALL_BOUND:?} (lock held by {:?}, spooled {:?}): {}",
+            std::fs::read_to_string(data.join("install.lock/pid")).ok(),
+            std::fs::read_dir(data.join("spool"))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+                .ok(),
+            std::fs::read_to_string(data.join("install.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The installed binary of this version in `data`.
+fn installed_binary(data: &Path) -> PathBuf {
+    data.join(format!("bin/mnemo-{VERSION}"))
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = run_ok(Command::new("sha256sum").arg(path));
+    out.split_whitespace().next().unwrap().to_string()
+}
+
+/// The binary in `data` is the published one, and the installer's record
+/// says it verified exactly that.
+fn assert_installed(data: &Path, packages: &Packages) {
+    let installed = installed_binary(data);
+    assert!(
+        std::fs::read(&installed).unwrap() == std::fs::read(&packages.binary).unwrap(),
+        "{} is not the published binary",
+        installed.display()
+    );
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("installed.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["version"], VERSION);
+    assert_eq!(record["platform"], npm_platform());
+    assert_eq!(record["sha256"], sha256_hex(&packages.binary), "{record}");
+    assert!(!data.join("install-failed").exists());
+}
+
+/// Every `systemMessage` the session's hooks printed (from
+/// `--output-format stream-json --verbose`).
+fn system_messages(stream: &str) -> Vec<String> {
+    stream
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["subtype"] == "hook_response")
+        .filter_map(|m| {
+            let output: Value = serde_json::from_str(m["stdout"].as_str()?.trim()).ok()?;
+            Some(output["systemMessage"].as_str()?.to_string())
+        })
+        .collect()
+}
+
+/// The stored events of the Claude Code session `session`, hook names in
+/// order.
+fn stored_hooks(cc: &ClaudeCode, session: &str) -> Vec<String> {
+    let db = cc.db();
+    let mut statement = db
+        .prepare(
+            "SELECT e.hook FROM events e JOIN sessions s ON s.id = e.session_id
+             WHERE s.agent_session_id = ?1 ORDER BY e.created_at, e.id",
+        )
+        .unwrap();
+    statement
+        .query_map([session], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The session id each headless run got, in order (from the `init` line).
+fn session_id(stream: &str) -> String {
+    stream
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|m| m["type"] == "system" && m["subtype"] == "init")
+        .and_then(|m| m["session_id"].as_str().map(String::from))
+        .unwrap_or_else(|| panic!("no init line in {stream}"))
+}
+
+const WORK_PROMPT: &str = "Look around this project";
+const SEARCH_TOOL: &str = "mcp__plugin_mnemo_mnemo__search";
+
+/// A HOME with Claude Code, a mock API that answers `WORK_PROMPT` with a
+/// Bash call, a Read, and a call of mnemo's search tool, `.npmrc` pointing
+/// at `registry`, and a PATH with only what is needed.
+fn plugin_home(claude: PathBuf, registry: &str) -> ClaudeCode {
+    let mut cc = ClaudeCode::new(claude.clone());
+    // No enrichment: the LLM settings `ClaudeCode` adds are not this test's.
+    cc.envs.retain(|(key, _)| !key.starts_with("MNEMO_LLM_"));
+    let path = tool_path(
+        &cc.tmp.path().join("path"),
+        &[LAUNCHER_TOOLS, SESSION_TOOLS].concat(),
+        &[("claude", &claude)],
+    );
+    cc.envs.push(("PATH".into(), path));
+    set_registry(&cc, registry);
+    std::fs::write(cc.project.join("README.md"), "# demo\nPrints greetings.\n").unwrap();
+    let project = cc.project.to_str().unwrap().to_string();
+    cc.api.script(Script {
+        prompt: WORK_PROMPT.into(),
+        steps: vec![
+            Step::tool(
+                "Bash",
+                json!({"command": "ls", "description": "List the project"}),
+            ),
+            Step::tool("Read", json!({"file_path": format!("{project}/README.md")})),
+            Step::tool(
+                "ToolSearch",
+                json!({"query": format!("select:{SEARCH_TOOL}"), "max_results": 5}),
+            ),
+            Step::tool(SEARCH_TOOL, json!({"query": "greetings"})),
+            Step::Say("It prints greetings.".into()),
+        ],
+    });
+    cc
+}
+
+fn set_registry(cc: &ClaudeCode, registry: &str) {
+    std::fs::write(cc.home.join(".npmrc"), format!("registry={registry}\n")).unwrap();
+}
+
+/// Marketplace add and plugin install of a copy of this repository's
+/// marketplace and plugin.
+fn add_plugin(cc: &ClaudeCode) {
+    let market = cc.tmp.path().join("marketplace");
+    copy_dir(
+        &claude_code::repo_root().join(".claude-plugin"),
+        &market.join(".claude-plugin"),
+    );
+    copy_dir(&plugin_dir(), &market.join("plugin"));
+    let market = market.to_str().unwrap();
+    cc.ok(&cc.claude, &["plugin", "marketplace", "add", market]);
+    cc.ok(&cc.claude, &["plugin", "install", "mnemo@mnemo"]);
+}
+
+/// Copy a directory tree (file modes kept).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// One headless session of `WORK_PROMPT` that must succeed, every hook
+/// within the spooling bound when `spooling`; its stream-json output.
+fn work_session(cc: &ClaudeCode, spooling: bool) -> String {
+    let run = cc.session(
+        WORK_PROMPT,
+        &["--output-format", "stream-json", "--verbose"],
+    );
+    assert!(
+        run.status.success(),
+        "claude -p: {}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    if spooling {
+        let log = latest_debug_log(cc);
+        let timings = hook_timings(&log);
+        assert!(!timings.is_empty(), "no hook timings in the debug log");
+        for timing in timings.iter().filter(|t| t.command.contains("bin/mnemo")) {
+            assert!(
+                timing.millis < SPOOLING_HOOK_BOUND_MS,
+                "{} took {} ms while the binary was missing",
+                timing.event,
+                timing.millis
+            );
+        }
+    }
+    run.stdout
+}
+
+fn latest_debug_log(cc: &ClaudeCode) -> String {
+    let mut logs: Vec<_> = std::fs::read_dir(cc.debug_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    logs.sort();
+    std::fs::read_to_string(logs.last().unwrap()).unwrap()
+}
+
+/// The first event's arrival in the store, polled from a thread started at
+/// `start` (read-only opens; the file may not exist yet).
+fn watch_first_event(db: PathBuf, start: Instant) -> std::thread::JoinHandle<Option<Duration>> {
+    std::thread::spawn(move || {
+        while start.elapsed() < Duration::from_secs(300) {
+            let count = rusqlite::Connection::open_with_flags(
+                &db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .and_then(|c| c.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0)));
+            if matches!(count, Ok(n) if n > 0) {
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    })
+}
+
+/// The tool results the model got back from mnemo's search tool.
+fn search_results(cc: &ClaudeCode) -> Vec<String> {
+    cc.api
+        .requests()
+        .iter()
+        .filter(|r| r.is_messages() && !r.is_structured())
+        .flat_map(|r| {
+            let calls: Vec<String> = r.body["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+                .filter(|b| b["type"] == "tool_use" && b["name"] == SEARCH_TOOL)
+                .map(|b| b["id"].as_str().unwrap_or_default().to_string())
+                .collect();
+            r.body["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+                .filter(|b| {
+                    b["type"] == "tool_result"
+                        && calls.iter().any(|id| b["tool_use_id"].as_str() == Some(id))
+                })
+                .map(|b| b["content"].to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// From a fresh HOME with only Claude Code and npm: marketplace add, plugin
+/// install, one session. The launcher installs the published binary,
+/// verified, the session's events reach the store (replayed from the spool,
+/// in order), mnemo's MCP tool answers, and the route's time is reported.
+#[test]
+fn a_fresh_home_gets_mnemo_from_the_plugin_alone() {
+    let test = "plugin_install::a_fresh_home_gets_mnemo_from_the_plugin_alone";
+    let Some(verdaccio) = registry_or_skip(test) else {
+        return;
+    };
+    let Some(claude) = claude_or_skip(test) else {
+        return;
+    };
+    let registry = Registry::start(&verdaccio);
+    let packages = packages();
+    registry.publish(packages);
+    let cc = plugin_home(claude, &registry.url);
+    let data = plugin_data(&cc.home);
+
+    let start = Instant::now();
+    let first_event = watch_first_event(cc.mnemo_home.join("mnemo.db"), start);
+    add_plugin(&cc);
+    let added = start.elapsed();
+    let stream = work_session(&cc, true);
+    let session_done = start.elapsed();
+    let first_event = first_event.join().unwrap();
+    wait_for_installer(&data);
+
+    let messages = system_messages(&stream);
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("mnemo: installing its binary from npm")),
+        "the user is told the binary is being installed: {messages:?}"
+    );
+    assert_installed(&data, packages);
+    let session = session_id(&stream);
+    let hooks = stored_hooks(&cc, &session);
+    assert_eq!(
+        hooks.first().map(String::as_str),
+        Some("SessionStart"),
+        "{hooks:?}"
+    );
+    for hook in ["UserPromptSubmit", "PostToolUse", "Stop", "SessionEnd"] {
+        assert!(hooks.iter().any(|h| h == hook), "{hook} in {hooks:?}");
+    }
+    let tools = hooks.iter().filter(|h| *h == "PostToolUse").count();
+    assert!(tools >= 3, "Bash, Read and search were recorded: {hooks:?}");
+    let results = search_results(&cc);
+    assert!(
+        !results.is_empty() && results.iter().all(|r| !r.contains("No such tool")),
+        "mnemo's search tool answered through the plugin: {results:?}"
+    );
+    let first_event = first_event.expect("an event reached the store");
+    // Straight to stderr, which the test harness does not capture.
+    let report = format!(
+        "plugin route from a fresh HOME: marketplace add + plugin install {:.1} s, \
+         first event in the store {:.1} s, session done {:.1} s\n",
+        added.as_secs_f64(),
+        first_event.as_secs_f64(),
+        session_done.as_secs_f64()
+    );
+    let _ = std::io::stderr().write_all(report.as_bytes());
+}
+
+/// With the registry unreachable, every hook exits 0 at once, the session
+/// completes and the user is told why and what to do; nothing is installed.
+/// With the registry back, the next session installs and replays every
+/// spooled event.
+#[test]
+fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
+    let test = "plugin_install::an_unreachable_registry_costs_nothing_and_the_events_wait";
+    let Some(verdaccio) = registry_or_skip(test) else {
+        return;
+    };
+    let Some(claude) = claude_or_skip(test) else {
+        return;
+    };
+    let closed = format!("http://127.0.0.1:{}/", free_port());
+    let cc = plugin_home(claude, &closed);
+    let data = plugin_data(&cc.home);
+    add_plugin(&cc);
+
+    let first = work_session(&cc, true);
+    wait_for_installer_attempt(&data);
+    let second = work_session(&cc, true);
+    wait_for_installer_attempt(&data);
+    let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
+    assert!(
+        reason.contains(&closed) && reason.contains("npm config get registry"),
+        "the failure names the registry and the fix: {reason}"
+    );
+    let messages = system_messages(&second);
+    assert!(
+        messages.iter().any(|m| m.contains(reason.trim())),
+        "the next session tells the user: {messages:?}"
+    );
+    assert!(!installed_binary(&data).exists(), "nothing is installed");
+    assert!(!cc.mnemo_home.join("mnemo.db").exists(), "nothing ran");
+
+    let registry = Registry::start(&verdaccio);
+    let packages = packages();
+    registry.publish(packages);
+    set_registry(&cc, &registry.url);
+    let third = work_session(&cc, false);
+    wait_for_installer(&data);
+    assert_installed(&data, packages);
+    let mut previous_end = 0;
+    for stream in [&first, &second, &third] {
+        let session = session_id(stream);
+        let hooks = stored_hooks(&cc, &session);
+        assert_eq!(
+            hooks.first().map(String::as_str),
+            Some("SessionStart"),
+            "{hooks:?}"
+        );
+        assert!(hooks.iter().any(|h| h == "SessionEnd"), "{hooks:?}");
+        // Dated when they happened: each session's events after the last's.
+        let (start, end): (i64, i64) = cc
+            .db()
+            .query_row(
+                "SELECT min(e.created_at), max(e.created_at) FROM events e
+                 JOIN sessions s ON s.id = e.session_id WHERE s.agent_session_id = ?1",
+                [&session],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(start > previous_end, "sessions keep their own times");
+        previous_end = end;
+    }
+}
+
+/// Wait for the installer a session started to give up.
+fn wait_for_installer_attempt(data: &Path) {
+    let started = Instant::now();
+    while data.join("install.lock").exists() || !data.join("install-failed").exists() {
+        assert!(
+            started.elapsed() < INSTALL_BOUND,
+            "no failed attempt recorded after {INSTALL_BOUND:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The launcher run as Claude Code runs a hook: `event` on stdin, the
+/// plugin's data directory in `CLAUDE_PLUGIN_DATA`, only `path` on PATH.
+fn launch(home: &Path, path: &str, args: &[&str], stdin: &Value) -> Output {
+    let mut child = Command::new(plugin_dir().join("bin/mnemo"))
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", path)
+        .env("MNEMO_HOME", home.join(".mnemo"))
+        .env("CLAUDE_PLUGIN_DATA", plugin_data(home))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the launcher");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.to_string().as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A SessionStart run of the launcher that spooled its event: exit 0,
+/// nothing on stderr, and on stdout one JSON line whose `systemMessage` (the
+/// user's line, returned) is all it says.
+fn assert_spooled(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let shown: Value = serde_json::from_str(&text).unwrap();
+    let line = shown["systemMessage"].as_str().unwrap().to_string();
+    assert_eq!(shown, json!({ "systemMessage": line }));
+    assert!(line.starts_with("mnemo: "), "{line}");
+    line
+}
+
+/// A SessionStart event of session `session` in `cwd`.
+fn session_start(session: &str, cwd: &Path) -> Value {
+    json!({"session_id": session, "hook_event_name": "SessionStart", "source": "startup",
+           "cwd": cwd, "transcript_path": cwd.join("t.jsonl")})
+}
+
+/// A downloaded binary that does not match checksums.json is refused:
+/// nothing is installed, and the user's line says why.
+#[test]
+fn a_tampered_binary_is_refused() {
+    let test = "plugin_install::a_tampered_binary_is_refused";
+    let Some(verdaccio) = registry_or_skip(test) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tampered = build_packages(&tmp.path().join("tampered"), published_binary(), true);
+    let registry = Registry::start(&verdaccio);
+    registry.publish(&tampered);
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".npmrc"), format!("registry={}\n", registry.url)).unwrap();
+    let path = tool_path(
+        &tmp.path().join("path"),
+        &[LAUNCHER_TOOLS, &["node", "npm"]].concat(),
+        &[],
+    );
+    let data = plugin_data(&home);
+    let event = session_start("tampered-1", tmp.path());
+
+    let out = launch(&home, &path, &["hook", "session-start"], &event);
+    assert_spooled(&out);
+    wait_for_installer_attempt(&data);
+    let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
+    assert!(reason.contains("checksum mismatch"), "{reason}");
+    assert!(!installed_binary(&data).exists(), "nothing is installed");
+    assert!(!data.join("installed.json").exists());
+    assert!(!home.join(".mnemo").exists(), "nothing ran");
+
+    let line = assert_spooled(&launch(&home, &path, &["hook", "session-start"], &event));
+    assert!(
+        line.contains("refused the downloaded binary: checksum mismatch"),
+        "{line}"
+    );
+    wait_for_installer_attempt(&data);
+    assert!(!installed_binary(&data).exists(), "refused again");
+}

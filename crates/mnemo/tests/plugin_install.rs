@@ -81,6 +81,12 @@ fn registry_or_skip(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// verdaccio and Claude Code, or `None` after saying why the test is skipped.
+fn registry_and_claude_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let verdaccio = registry_or_skip(test)?;
+    Some((verdaccio, claude_or_skip(test)?))
+}
+
 /// This machine as npm's platform packages name it.
 fn npm_platform() -> &'static str {
     match (std::env::consts::OS, std::env::consts::ARCH) {
@@ -559,11 +565,9 @@ fn search_results(cc: &ClaudeCode) -> Vec<String> {
 /// in order), mnemo's MCP tool answers, and the route's time is reported.
 #[test]
 fn a_fresh_home_gets_mnemo_from_the_plugin_alone() {
-    let test = "plugin_install::a_fresh_home_gets_mnemo_from_the_plugin_alone";
-    let Some(verdaccio) = registry_or_skip(test) else {
-        return;
-    };
-    let Some(claude) = claude_or_skip(test) else {
+    let Some((verdaccio, claude)) = registry_and_claude_or_skip(
+        "plugin_install::a_fresh_home_gets_mnemo_from_the_plugin_alone",
+    ) else {
         return;
     };
     let registry = Registry::start(&verdaccio);
@@ -624,11 +628,9 @@ fn a_fresh_home_gets_mnemo_from_the_plugin_alone() {
 /// spooled event.
 #[test]
 fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
-    let test = "plugin_install::an_unreachable_registry_costs_nothing_and_the_events_wait";
-    let Some(verdaccio) = registry_or_skip(test) else {
-        return;
-    };
-    let Some(claude) = claude_or_skip(test) else {
+    let Some((verdaccio, claude)) = registry_and_claude_or_skip(
+        "plugin_install::an_unreachable_registry_costs_nothing_and_the_events_wait",
+    ) else {
         return;
     };
     let closed = format!("http://127.0.0.1:{}/", free_port());
@@ -653,6 +655,13 @@ fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
     assert!(!installed_binary(&data).exists(), "nothing is installed");
     assert!(!cc.mnemo_home.join("mnemo.db").exists(), "nothing ran");
 
+    // What an older plugin version left: replaced by this version's install.
+    std::fs::create_dir_all(data.join("bin")).unwrap();
+    let leftovers = [data.join("bin/mnemo-0.0.1"), data.join("path-0.0.1")];
+    for leftover in &leftovers {
+        std::fs::write(leftover, "older").unwrap();
+    }
+
     let registry = Registry::start(&verdaccio);
     let packages = packages();
     registry.publish(packages);
@@ -660,6 +669,9 @@ fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
     let third = work_session(&cc, false);
     wait_for_installer(&data);
     assert_installed(&data, packages);
+    for leftover in &leftovers {
+        assert!(!leftover.exists(), "{} is removed", leftover.display());
+    }
     let mut previous_end = 0;
     for stream in [&first, &second, &third] {
         let session = session_id(stream);
@@ -781,4 +793,160 @@ fn a_tampered_binary_is_refused() {
     );
     wait_for_installer_attempt(&data);
     assert!(!installed_binary(&data).exists(), "refused again");
+}
+
+/// A fake `mnemo` in `dir` that reports `version` and, run for anything
+/// else, writes its arguments to `dir/ran`.
+fn fake_mnemo(dir: &Path, version: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).unwrap();
+    let program = dir.join("mnemo");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = --version ] && echo 'mnemo {version}' && exit 0\n\
+             echo \"$@\" >> '{}'\n",
+            dir.join("ran").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    program
+}
+
+/// The hooks stored in `home`'s store, in order.
+fn stored_events(home: &Path) -> Vec<(String, i64)> {
+    let db = rusqlite::Connection::open(home.join(".mnemo/mnemo.db")).unwrap();
+    let mut statement = db
+        .prepare("SELECT hook, created_at FROM events ORDER BY created_at, id")
+        .unwrap();
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The launcher's order without npm: the installed binary first; else a
+/// `mnemo` on PATH of the plugin's version or newer (remembered), never an
+/// older one; else the event is spooled, the user told, and the install's
+/// failure ("npm is not on PATH") shown at the next session. A binary found
+/// later replays the spooled events in order, dated when they arrived.
+#[test]
+fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = tool_path(&tmp.path().join("tools"), LAUNCHER_TOOLS, &[]);
+    let older = fake_mnemo(&tmp.path().join("older"), "0.0.1");
+    let newer = fake_mnemo(&tmp.path().join("newer"), "99.0.0");
+    let same_dir = tmp.path().join("same");
+    std::fs::create_dir_all(&same_dir).unwrap();
+    std::os::unix::fs::symlink(claude_code::MNEMO, same_dir.join("mnemo")).unwrap();
+    let on_path = |dir: &Path| format!("{}:{tools}", dir.display());
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    common::git_init(&project);
+    let start = session_start("launcher-1", &project);
+
+    // Newer on PATH: used, and remembered.
+    let home = tmp.path().join("home-newer");
+    let out = launch(
+        &home,
+        &on_path(newer.parent().unwrap()),
+        &["stats"],
+        &json!({}),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let ran = std::fs::read_to_string(newer.with_file_name("ran")).unwrap();
+    assert_eq!(ran.trim(), "stats");
+    let choice = plugin_data(&home).join(format!("path-{VERSION}"));
+    assert_eq!(
+        std::fs::read_to_string(&choice).unwrap().trim(),
+        newer.to_str().unwrap()
+    );
+
+    // Older on PATH: not used; the event waits and the user is told.
+    let home = tmp.path().join("home");
+    let data = plugin_data(&home);
+    let older_path = on_path(older.parent().unwrap());
+    let began = Instant::now();
+    let line = assert_spooled(&launch(
+        &home,
+        &older_path,
+        &["hook", "session-start"],
+        &start,
+    ));
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "a spooling hook returns at once"
+    );
+    assert!(line.contains("installing its binary from npm"), "{line}");
+    assert!(
+        !older.with_file_name("ran").exists(),
+        "the older mnemo never runs"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join(format!("path-{VERSION}")))
+            .unwrap()
+            .trim(),
+        "-"
+    );
+    wait_for_installer_attempt(&data);
+    let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
+    assert!(reason.starts_with("npm is not on PATH."), "{reason}");
+    let prompt = json!({"session_id": "launcher-1", "hook_event_name": "UserPromptSubmit",
+                        "prompt": "first words", "cwd": project});
+    let out = launch(&home, &older_path, &["hook", "user-prompt-submit"], &prompt);
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    let mut resume = start.clone();
+    resume["source"] = json!("resume");
+    let line = assert_spooled(&launch(
+        &home,
+        &older_path,
+        &["hook", "session-start"],
+        &resume,
+    ));
+    assert!(
+        line.contains(reason.trim()),
+        "the next session says why: {line}"
+    );
+    wait_for_installer_attempt(&data);
+    assert_eq!(std::fs::read_dir(data.join("spool")).unwrap().count(), 3);
+    assert!(!home.join(".mnemo").exists(), "nothing ran");
+
+    // Same version on PATH, found at the next session: it runs, after
+    // replaying what waited, in order and dated when it arrived.
+    let mut clear = start.clone();
+    clear["source"] = json!("clear");
+    let out = launch(
+        &home,
+        &on_path(&same_dir),
+        &["hook", "session-start"],
+        &clear,
+    );
+    assert!(out.status.success(), "{out:?}");
+    wait_for_installer(&data);
+    let events = stored_events(&home);
+    let hooks: Vec<&str> = events.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(
+        hooks,
+        [
+            "SessionStart",
+            "UserPromptSubmit",
+            "SessionStart",
+            "SessionStart"
+        ],
+        "{events:?}"
+    );
+    assert!(events.windows(2).all(|w| w[0].1 <= w[1].1), "{events:?}");
+    assert!(events[0].1 < events[3].1, "replayed events keep their time");
+
+    // Installed: the fast path, whatever PATH holds.
+    std::fs::create_dir_all(data.join("bin")).unwrap();
+    std::fs::copy(claude_code::MNEMO, installed_binary(&data)).unwrap();
+    let out = launch(&home, &older_path, &["--version"], &json!({}));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("mnemo {VERSION}")
+    );
+    assert!(!older.with_file_name("ran").exists());
 }

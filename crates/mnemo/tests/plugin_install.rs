@@ -868,13 +868,16 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
     let home = tmp.path().join("home");
     let data = plugin_data(&home);
     let older_path = on_path(older.parent().unwrap());
+    let spooled_start = |event: &Value| {
+        assert_spooled(&launch(
+            &home,
+            &older_path,
+            &["hook", "session-start"],
+            event,
+        ))
+    };
     let began = Instant::now();
-    let line = assert_spooled(&launch(
-        &home,
-        &older_path,
-        &["hook", "session-start"],
-        &start,
-    ));
+    let line = spooled_start(&start);
     assert!(
         began.elapsed() < Duration::from_secs(5),
         "a spooling hook returns at once"
@@ -899,12 +902,7 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     let mut resume = start.clone();
     resume["source"] = json!("resume");
-    let line = assert_spooled(&launch(
-        &home,
-        &older_path,
-        &["hook", "session-start"],
-        &resume,
-    ));
+    let line = spooled_start(&resume);
     assert!(
         line.contains(reason.trim()),
         "the next session says why: {line}"

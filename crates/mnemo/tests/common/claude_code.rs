@@ -138,7 +138,8 @@ impl ClaudeCode {
 
     /// `program args` with only this HOME's environment: the mock API, no
     /// telemetry or updates, bypass-permission mode allowed for root, and
-    /// mnemo's directory first on PATH (the plugin runs `mnemo` from PATH).
+    /// mnemo's directory first on PATH (the plugin's launcher takes a
+    /// `mnemo` of its version from PATH). An entry of `envs` overrides any.
     pub fn command(&self, program: &Path, args: &[&str]) -> Command {
         let mnemo_dir = Path::new(MNEMO).parent().unwrap();
         let path = format!("{}:/usr/local/bin:/usr/bin:/bin", mnemo_dir.display());

@@ -948,3 +948,72 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
     );
     assert!(!older.with_file_name("ran").exists());
 }
+
+/// `npm i -g` (what `npx` does too): `mnemo` on PATH is the main package's
+/// shim, which runs the platform package's binary with the caller's
+/// arguments, stdio and exit status; without the platform package it says
+/// so in one line.
+#[test]
+fn the_npm_package_runs_the_platform_binary() {
+    let test = "plugin_install::the_npm_package_runs_the_platform_binary";
+    let Some(verdaccio) = registry_or_skip(test) else {
+        return;
+    };
+    let registry = Registry::start(&verdaccio);
+    registry.publish(packages());
+    let tmp = tempfile::tempdir().unwrap();
+    let npm_install = |prefix: &Path, extra: &[&str]| {
+        run_ok(
+            Command::new("npm")
+                .args(["install", "--global", "--loglevel=error", "--registry"])
+                .arg(&registry.url)
+                .arg("--prefix")
+                .arg(prefix)
+                .args(extra)
+                .arg(format!("@mnemo-memory/mnemo@{VERSION}"))
+                .env("npm_config_cache", tmp.path().join("npm-cache")),
+        );
+        prefix.join("bin/mnemo")
+    };
+    let mnemo = npm_install(&tmp.path().join("global"), &[]);
+    let run = |program: &Path, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .env("MNEMO_HOME", tmp.path().join("mnemo-home"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&mnemo, &["--version"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("mnemo {VERSION}")
+    );
+    let out = run(&mnemo, &["show", "999999"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the binary's exit status: {out:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("999999"),
+        "{out:?}"
+    );
+
+    // Installed as if for another CPU: no platform package fits this one.
+    let other_cpu = if npm_platform().ends_with("x64") {
+        "--cpu=arm64"
+    } else {
+        "--cpu=x64"
+    };
+    let without = npm_install(&tmp.path().join("without"), &[other_cpu]);
+    let out = run(&without, &["--version"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("mnemo: no prebuilt binary for {}", npm_platform())),
+        "{stderr}"
+    );
+}

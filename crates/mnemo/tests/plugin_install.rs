@@ -20,7 +20,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::claude_code::{self, ClaudeCode, claude_or_skip, hook_timings};
+use common::claude_code::{self, ClaudeCode, HookTiming, claude_or_skip, hook_timings};
 use common::messages_api::{Script, Step};
 use serde_json::{Value, json};
 
@@ -486,10 +486,7 @@ fn work_session(cc: &ClaudeCode, spooling: bool) -> String {
         run.stderr
     );
     if spooling {
-        let log = latest_debug_log(cc);
-        let timings = hook_timings(&log);
-        assert!(!timings.is_empty(), "no hook timings in the debug log");
-        for timing in timings.iter().filter(|t| t.command.contains("bin/mnemo")) {
+        for timing in launcher_timings(cc) {
             assert!(
                 timing.millis < SPOOLING_HOOK_BOUND_MS,
                 "{} took {} ms while the binary was missing",
@@ -501,13 +498,24 @@ fn work_session(cc: &ClaudeCode, spooling: bool) -> String {
     run.stdout
 }
 
-fn latest_debug_log(cc: &ClaudeCode) -> String {
+/// How long each run of the plugin's launcher took in the latest session,
+/// as Claude Code's debug log reports it.
+fn launcher_timings(cc: &ClaudeCode) -> Vec<HookTiming> {
     let mut logs: Vec<_> = std::fs::read_dir(cc.debug_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     logs.sort();
-    std::fs::read_to_string(logs.last().unwrap()).unwrap()
+    let log = std::fs::read_to_string(logs.last().unwrap()).unwrap();
+    let timings: Vec<HookTiming> = hook_timings(&log)
+        .into_iter()
+        .filter(|t| t.command.contains("bin/mnemo"))
+        .collect();
+    assert!(
+        !timings.is_empty(),
+        "no launcher in the debug log's hook timings"
+    );
+    timings
 }
 
 /// When the installed binary appeared in `data` and when the first event
@@ -625,14 +633,21 @@ fn a_fresh_home_gets_mnemo_from_the_plugin_alone() {
     );
     let first_event = first_event.expect("an event reached the store");
     let binary_installed = binary_installed.expect("the binary was installed first");
+    let slowest = launcher_timings(&cc)
+        .into_iter()
+        .max_by(|a, b| a.millis.total_cmp(&b.millis))
+        .unwrap();
     // Straight to stderr, which the test harness does not capture.
     let report = format!(
         "plugin route from a fresh HOME: marketplace add + plugin install {:.1} s, \
-         binary installed {:.1} s, first event in the store {:.1} s, session done {:.1} s\n",
+         binary installed {:.1} s, first event in the store {:.1} s, session done {:.1} s \
+         (slowest hook {} {:.0} ms)\n",
         added.as_secs_f64(),
         binary_installed.as_secs_f64(),
         first_event.as_secs_f64(),
-        session_done.as_secs_f64()
+        session_done.as_secs_f64(),
+        slowest.event,
+        slowest.millis
     );
     let _ = std::io::stderr().write_all(report.as_bytes());
 }

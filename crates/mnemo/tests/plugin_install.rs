@@ -864,8 +864,9 @@ fn stored_events(home: &Path) -> Vec<(String, i64)> {
 /// The launcher's order without npm: the installed binary first; else a
 /// `mnemo` on PATH of the plugin's version or newer (remembered), never an
 /// older one; else the event is spooled, the user told, and the install's
-/// failure ("npm is not on PATH") shown at the next session. A binary found
-/// later replays the spooled events in order, dated when they arrived.
+/// failure ("npm is not on PATH") shown at the next session, or by the MCP
+/// server, which waited for it. A binary found later replays the spooled
+/// events in order, dated when they arrived.
 #[test]
 fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() {
     let tmp = tempfile::tempdir().unwrap();
@@ -880,6 +881,22 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
     std::fs::create_dir_all(&project).unwrap();
     common::git_init(&project);
     let start = session_start("launcher-1", &project);
+
+    // The MCP server waits for the install, and ends with its failure.
+    let home = tmp.path().join("home-mcp");
+    let began = Instant::now();
+    let out = launch(&home, &tools, &["mcp"], &json!({}));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(30),
+        "no longer than the install"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("mnemo: could not install its binary: npm is not on PATH."),
+        "{stderr}"
+    );
 
     // Newer on PATH: used, and remembered.
     let home = tmp.path().join("home-newer");

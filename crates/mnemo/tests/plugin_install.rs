@@ -282,17 +282,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A directory of symlinks to `tools` (found in the system's directories),
-/// plus `extra` (name, target): a PATH with just what is named on it, and
+/// A directory of symlinks to `tools` (found on the test's PATH), plus
+/// `extra` (name, target): a PATH with just what is named on it, and
 /// neither mnemo nor cargo nor rustc.
 fn tool_path(dir: &Path, tools: &[&str], extra: &[(&str, &Path)]) -> String {
     std::fs::create_dir_all(dir).unwrap();
+    let search = std::env::var_os("PATH").unwrap_or_default();
     for tool in tools {
-        let target = ["/usr/local/bin", "/usr/bin", "/bin"]
-            .iter()
-            .map(|d| Path::new(d).join(tool))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| panic!("{tool} is not installed"));
+        let target = std::env::split_paths(&search)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is not on PATH"));
         std::os::unix::fs::symlink(target, dir.join(tool)).unwrap();
     }
     for (name, target) in extra {

@@ -18,7 +18,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::claude_code::{self, ClaudeCode, HookTiming, claude_or_skip, hook_timings};
 use common::messages_api::{Script, Step};
@@ -668,10 +668,12 @@ fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
     let data = plugin_data(&cc.home);
     add_plugin(&cc);
 
+    let before = failure_mark(&data);
     let first = work_session(&cc, true);
-    wait_for_installer_attempt(&data);
+    wait_for_failed_attempt(&data, before);
+    let before = failure_mark(&data);
     let second = work_session(&cc, true);
-    wait_for_installer_attempt(&data);
+    wait_for_failed_attempt(&data, before);
     let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
     assert!(
         reason.contains(&closed) && reason.contains("npm config get registry"),
@@ -727,10 +729,21 @@ fn an_unreachable_registry_costs_nothing_and_the_events_wait() {
     }
 }
 
-/// Wait for the installer a session started to give up.
-fn wait_for_installer_attempt(data: &Path) {
+/// Which failure `install-failed` records: its inode and time (each failure
+/// writes a new file in its place).
+type FailureMark = Option<(u64, SystemTime)>;
+
+fn failure_mark(data: &Path) -> FailureMark {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(data.join("install-failed")).ok()?;
+    Some((metadata.ino(), metadata.modified().ok()?))
+}
+
+/// Wait for an installer to give up with a failure other than `before`.
+fn wait_for_failed_attempt(data: &Path, before: FailureMark) {
     let started = Instant::now();
-    while data.join("install.lock").exists() || !data.join("install-failed").exists() {
+    while data.join("install.lock").exists() || failure_mark(data).is_none_or(|m| Some(m) == before)
+    {
         assert!(
             started.elapsed() < INSTALL_BOUND,
             "no failed attempt recorded after {INSTALL_BOUND:?}"
@@ -811,21 +824,22 @@ fn a_tampered_binary_is_refused() {
     let data = plugin_data(&home);
     let event = session_start("tampered-1", tmp.path());
 
-    let out = launch(&home, &path, &["hook", "session-start"], &event);
-    assert_spooled(&out);
-    wait_for_installer_attempt(&data);
+    let before = failure_mark(&data);
+    assert_spooled(&launch(&home, &path, &["hook", "session-start"], &event));
+    wait_for_failed_attempt(&data, before);
     let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
     assert!(reason.contains("checksum mismatch"), "{reason}");
     assert!(!installed_binary(&data).exists(), "nothing is installed");
     assert!(!data.join("installed.json").exists());
     assert!(!home.join(".mnemo").exists(), "nothing ran");
 
+    let before = failure_mark(&data);
     let line = assert_spooled(&launch(&home, &path, &["hook", "session-start"], &event));
     assert!(
         line.contains("refused the downloaded binary: checksum mismatch"),
         "{line}"
     );
-    wait_for_installer_attempt(&data);
+    wait_for_failed_attempt(&data, before);
     assert!(!installed_binary(&data).exists(), "refused again");
 }
 
@@ -927,6 +941,7 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
             event,
         ))
     };
+    let before = failure_mark(&data);
     let began = Instant::now();
     let line = spooled_start(&start);
     assert!(
@@ -944,7 +959,7 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
             .trim(),
         "-"
     );
-    wait_for_installer_attempt(&data);
+    wait_for_failed_attempt(&data, before);
     let reason = std::fs::read_to_string(data.join("install-failed")).unwrap();
     assert!(reason.starts_with("npm is not on PATH."), "{reason}");
     let prompt = json!({"session_id": "launcher-1", "hook_event_name": "UserPromptSubmit",
@@ -953,12 +968,13 @@ fn the_launcher_prefers_the_installed_binary_then_a_recent_enough_one_on_path() 
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
     let mut resume = start.clone();
     resume["source"] = json!("resume");
+    let before = failure_mark(&data);
     let line = spooled_start(&resume);
     assert!(
         line.contains(reason.trim()),
         "the next session says why: {line}"
     );
-    wait_for_installer_attempt(&data);
+    wait_for_failed_attempt(&data, before);
     assert_eq!(std::fs::read_dir(data.join("spool")).unwrap().count(), 3);
     assert!(!home.join(".mnemo").exists(), "nothing ran");
 

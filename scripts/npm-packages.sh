@@ -7,15 +7,17 @@
 # PLATFORM  one of linux-x64, linux-arm64, darwin-x64, darwin-arm64, win32-x64
 #           (Node's process.platform-process.arch), each given at most once.
 # BINARY    the mnemo binary built for it (mnemo.exe for win32-x64).
-# --out DIR where the package folders go (default target/npm); emptied first.
+# --out DIR where the package folders go (default target/npm); mnemo folders
+#           already there are replaced.
 #
 # Writes DIR/mnemo-PLATFORM/ for each platform (@mnemo-memory/mnemo-PLATFORM:
 # the binary in bin/, with npm's os/cpu/libc fields, so npm installs only the
 # one that fits) and DIR/mnemo/ (@mnemo-memory/mnemo: optionalDependencies on
 # exactly the platforms given, bin/mnemo.js that runs the binary, and
 # checksums.json with each binary's SHA-256, which the Claude Code plugin
-# checks before it runs one). Prints the folders in publish order, platform
-# packages before the main one, one per line:
+# checks before it runs one). Once every package is built, prints the
+# folders in publish order, platform packages before the main one, one per
+# line (nothing, and a non-zero status, when it fails):
 #
 #   for dir in $(scripts/npm-packages.sh 0.1.0 linux-x64=target/release/mnemo); do
 #     npm publish "$dir"
@@ -54,9 +56,9 @@ platform_fields() {
   esac
 }
 
-rm -rf "$out"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+rm -rf "$out/mnemo" "$out"/mnemo-*
 platforms=()
 for pair in "$@"; do
   [[ "$pair" == *=* ]] || die "not PLATFORM=BINARY: $pair"
@@ -87,7 +89,6 @@ if (libc !== '-') manifest.libc = [libc]
 fs.writeFileSync(target, JSON.stringify(manifest, null, 2) + '\n')
 JS
   platforms+=("$platform")
-  echo "$dir"
 done
 
 main="$out/mnemo"
@@ -116,4 +117,9 @@ fs.writeFileSync(
   JSON.stringify({ version, sha256 }, null, 2) + '\n'
 )
 JS
+# Printed only once every package is built, so a caller never publishes a
+# partial set.
+for platform in "${platforms[@]}"; do
+  echo "$out/mnemo-$platform"
+done
 echo "$main"

@@ -19,6 +19,7 @@ mod install;
 mod lifecycle;
 mod mcp;
 mod plugin;
+mod plugin_install;
 mod poisoning;
 mod redaction;
 mod search;

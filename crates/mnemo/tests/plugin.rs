@@ -1,6 +1,6 @@
 //! The plugin marketplace files: the fields Claude Code requires, paths that
-//! exist, and the same hooks and MCP server as `mnemo install` (with `mnemo`
-//! from PATH instead of an absolute path).
+//! exist, and the same hooks and MCP server as `mnemo install`, run through
+//! the plugin's launcher (`plugin/bin/mnemo`) instead of an absolute path.
 
 use crate::common;
 
@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use common::Env;
 use mnemo_agent::claude_code::{HookEvent, event};
 use serde_json::{Value, json};
+
+/// What the plugin's hooks and MCP server run: its launcher.
+const LAUNCHER: &str = "${CLAUDE_PLUGIN_ROOT}/bin/mnemo";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -56,8 +59,25 @@ fn marketplace_lists_the_plugin() {
         "hooks/hooks.json",
         ".mcp.json",
         "skills/mem-search/SKILL.md",
+        "bin/mnemo",
+        "libexec/install-binary",
     ] {
         assert!(dir.join(path).is_file(), "{path}");
+    }
+    // The launcher installs the binary of the plugin's own version.
+    let launcher = std::fs::read_to_string(dir.join("bin/mnemo")).unwrap();
+    let line = format!("version={}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        launcher.lines().any(|l| l == line),
+        "plugin/bin/mnemo sets {line}"
+    );
+    for script in ["bin/mnemo", "libexec/install-binary"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(script))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "{script} is executable");
     }
 }
 
@@ -79,14 +99,14 @@ fn plugin_hooks_are_the_installed_hooks() {
     for groups in expected.as_object_mut().unwrap().values_mut() {
         for group in groups.as_array_mut().unwrap() {
             for handler in group["hooks"].as_array_mut().unwrap() {
-                handler["command"] = json!("mnemo");
+                handler["command"] = json!(LAUNCHER);
             }
         }
     }
     assert_eq!(plugin["hooks"], expected);
     // Byte for byte too, so the events are in install's order: the plugin
-    // file is install's settings file with a description line and `mnemo`
-    // from PATH.
+    // file is install's settings file with a description line and the
+    // launcher.
     let plugin_text = std::fs::read_to_string(dir.join("hooks/hooks.json")).unwrap();
     let without_description: String = plugin_text
         .lines()
@@ -97,13 +117,13 @@ fn plugin_hooks_are_the_installed_hooks() {
     let exe = exe.to_str().unwrap();
     let installed_text = std::fs::read_to_string(env.tmp.path().join(".claude/settings.json"))
         .unwrap()
-        .replace(&format!("\"{exe}\""), "\"mnemo\"");
+        .replace(&format!("\"{exe}\""), &format!("\"{LAUNCHER}\""));
     assert_eq!(without_description, installed_text);
 
     let mcp = load(&dir.join(".mcp.json"));
     let installed = load(&env.tmp.path().join(".claude.json"));
     let mut server = installed["mcpServers"]["mnemo"].clone();
-    server["command"] = json!("mnemo");
+    server["command"] = json!(LAUNCHER);
     assert_eq!(mcp, json!({"mcpServers": {"mnemo": server}}));
 }
 

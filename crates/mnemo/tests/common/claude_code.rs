@@ -138,7 +138,8 @@ impl ClaudeCode {
 
     /// `program args` with only this HOME's environment: the mock API, no
     /// telemetry or updates, bypass-permission mode allowed for root, and
-    /// mnemo's directory first on PATH (the plugin runs `mnemo` from PATH).
+    /// mnemo's directory first on PATH (the plugin's launcher takes a
+    /// `mnemo` of its version from PATH). An entry of `envs` overrides any.
     pub fn command(&self, program: &Path, args: &[&str]) -> Command {
         let mnemo_dir = Path::new(MNEMO).parent().unwrap();
         let path = format!("{}:/usr/local/bin:/usr/bin:/bin", mnemo_dir.display());
@@ -325,13 +326,18 @@ pub struct HookTiming {
 
 /// Every timed hook line of a `--debug-file` log: `Hooks: <event>
 /// [<command>] finished with status <n> (<ms>ms)` and `... moved to the
-/// background (<ms>ms)`.
+/// background (<ms>ms)`; a plugin's hooks have `(plugin <name>) ` before
+/// the outcome.
 pub fn hook_timings(log: &str) -> Vec<HookTiming> {
     log.lines()
         .filter_map(|line| {
             let rest = line.split_once("] Hooks: ")?.1;
             let (event, rest) = rest.split_once(" [")?;
             let (command, outcome) = rest.rsplit_once("] ")?;
+            let outcome = match outcome.strip_prefix("(plugin ") {
+                Some(rest) => rest.split_once(") ")?.1,
+                None => outcome,
+            };
             let timed = outcome.starts_with("finished with status")
                 || outcome.starts_with("moved to the background");
             let millis = outcome

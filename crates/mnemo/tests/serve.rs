@@ -856,14 +856,24 @@ fn slow_idle_and_surplus_connections_are_cut_off() {
     let held: Vec<_> = (0..3)
         .map(|_| connect(port, "GET / HTTP/1.1\r\n"))
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
-    let mut surplus = connect(port, "");
-    let (answer, waited) = read_until_closed(&mut surplus);
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.contains("too many open connections"), "{answer}");
+    // On a loaded machine the server may not have accepted all three yet:
+    // a surplus connection that got a free slot is cut off by the header
+    // timeout instead, and the next one must meet the cap.
+    let mut tries = Vec::new();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut surplus = connect(port, "");
+        let (answer, waited) = read_until_closed(&mut surplus);
+        if answer.starts_with("HTTP/1.1 503") && waited < Duration::from_millis(900) {
+            assert!(answer.contains("too many open connections"), "{answer}");
+            tries.clear();
+            break;
+        }
+        tries.push(format!("{answer:?} after {waited:?}"));
+    }
     assert!(
-        waited < Duration::from_millis(900),
-        "not at once: {waited:?}"
+        tries.is_empty(),
+        "a connection over the cap was not refused at once: {tries:?}"
     );
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -13,10 +13,13 @@ use crate::Observation;
 const MAX_PASSAGE_CHARS: usize = 360;
 
 /// Whether two words are forms of one another: they share their first
-/// letters, at least three and up to five; shorter words must be equal.
+/// letters, at least three and up to five; shorter words must be equal, and
+/// so must words with a digit, which name one version or variant ("node16"
+/// is not "node", "es2022" not "es2020").
 pub(crate) fn same_word(a: &str, b: &str) -> bool {
     let k = a.chars().count().min(b.chars().count()).min(5);
-    if k < 3 {
+    let numbered = |w: &str| w.chars().any(|c| c.is_ascii_digit());
+    if k < 3 || numbered(a) || numbered(b) {
         return a == b;
     }
     a.chars().take(k).eq(b.chars().take(k))
@@ -319,6 +322,8 @@ pub(crate) mod tests {
     fn word_forms_match() {
         assert!(same_word("recursion", "recursive") && !same_word("go", "good"));
         assert!(same_word("fixed", "fix") && !same_word("stats", "state"));
+        assert!(same_word("node16", "node16") && !same_word("node16", "node"));
+        assert!(!same_word("es2022", "es2020") && !same_word("v2", "v20"));
     }
 
     #[test]

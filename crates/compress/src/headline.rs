@@ -16,6 +16,9 @@ pub const TITLE_CHARS: usize = 140;
 /// How long the problem part of a title may be.
 const PROBLEM_CHARS: usize = 80;
 
+/// How long the problem as reported may be, told in full as a fact.
+const REPORT_CHARS: usize = 300;
+
 /// Words that say something is wrong. Asking for a fix ("fix", "can you")
 /// is no description of the problem, so those are not among them.
 static SYMPTOM: LazyLock<Regex> = LazyLock::new(|| {
@@ -31,17 +34,24 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// problem: the first clause that names a symptom, with parentheticals
 /// dropped ("the yearly backfill for 2025 gets killed on the batch box").
 pub fn problem_in_prompt(prompt: &str) -> Option<String> {
-    for clause in clauses(prompt) {
+    symptom_clause(prompt).map(|clause| capitalized(&clip_words(&clause, PROBLEM_CHARS)))
+}
+
+/// The clause of a prompt that names a symptom, whole: the problem as the
+/// user reported it, with the details a title has no room for ("… on node
+/// 18 and 20, and a TS user on moduleResolution node16 gets TS1479").
+pub fn reported_problem(prompt: &str) -> Option<String> {
+    symptom_clause(prompt).map(|clause| capitalized(&clip_words(&clause, REPORT_CHARS)))
+}
+
+/// The first clause of `prompt` that names a symptom and asks nothing.
+fn symptom_clause(prompt: &str) -> Option<String> {
+    clauses(prompt).into_iter().find(|clause| {
         let lowered = clause.to_lowercase();
-        if !SYMPTOM.is_match(&lowered) || REQUEST.is_match(&lowered) {
-            continue;
-        }
-        if clause.split_whitespace().count() < 3 {
-            continue;
-        }
-        return Some(capitalized(&clip_words(&clause, PROBLEM_CHARS)));
-    }
-    None
+        SYMPTOM.is_match(&lowered)
+            && !REQUEST.is_match(&lowered)
+            && clause.split_whitespace().count() >= 3
+    })
 }
 
 /// A failure's message as the problem part of a title.

@@ -205,6 +205,15 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
         let mut told: Vec<&Draft> = others.iter().collect();
         told.extend(decision.as_ref());
         attach_account(main, &told, &reading);
+        if let Some(reported) = problem
+            .as_deref()
+            .and_then(|_| headline::reported_problem(&ep.prompt))
+            .filter(|reported| !main.title.contains(reported.trim_end_matches('…')))
+        {
+            // The title has room for the start of the report only; a
+            // question about its details looks for the rest.
+            main.facts.insert(0, format!("Reported: {reported}"));
+        }
         main.facts.extend(evidence(&steps));
     }
     observations.extend(decision);
@@ -570,6 +579,12 @@ fn installs(program: &[String]) -> bool {
 
 /// How much of Claude's account an observation keeps.
 const ACCOUNT_CHARS: usize = 2000;
+
+/// Most characters of the question a discovery answers, kept as its
+/// subtitle: the question is what the discovery is about, and its later
+/// clauses often name the symptom ("… so a user ended up with stored XSS in
+/// their admin page") that a search in other words looks for.
+const ASKED_CHARS: usize = 320;
 
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
@@ -1319,7 +1334,7 @@ fn discovery(
     Some(Draft {
         kind: "discovery",
         title: clip_words(title.trim_end_matches('.'), TITLE_CHARS),
-        subtitle: clip_words(&format!("Asked: {}", ep.prompt.trim()), 140),
+        subtitle: clip_words(&format!("Asked: {}", ep.prompt.trim()), ASKED_CHARS),
         narrative: if story.is_empty() {
             narrative_from(reading, &title, "", &[])
         } else {
@@ -1563,7 +1578,9 @@ mod tests {
     fn long_titles_and_subtitles_end_at_a_word_not_inside_an_identifier() {
         let prompt = "how does authentication work in this codebase? I need to understand login, \
             how requests are checked and how sessions are refreshed before I touch \
-            SessionRefreshMiddleware.handle_expired_token anywhere";
+            SessionRefreshMiddleware.handle_expired_token anywhere, and which of the \
+            handlers still read the legacy cookie instead of the bearer header when the \
+            mobile client retries after a refresh";
         let read = (
             "Read",
             json!({"tool_input": {"file_path": "/home/dev/app/auth.js"},
@@ -1573,7 +1590,7 @@ mod tests {
         let subtitle = &c.observations[0].subtitle;
         assert!(subtitle.starts_with("Asked: how does"), "{subtitle}");
         assert!(
-            subtitle.ends_with('…') && subtitle.chars().count() <= 140,
+            subtitle.ends_with('…') && subtitle.chars().count() <= ASKED_CHARS,
             "{subtitle}"
         );
         let kept = subtitle.trim_end_matches('…');
@@ -1620,6 +1637,59 @@ mod tests {
             !fix.facts.iter().any(|f| f.starts_with("Committed")),
             "the commit is the title: {:?}",
             fix.facts
+        );
+    }
+
+    #[test]
+    fn a_reported_problem_too_long_for_the_title_is_kept_whole_as_a_fact() {
+        let ep = episode(
+            "issue #57: `require('gridmark')` throws ERR_REQUIRE_ESM on node 18 and 20, and a TS \
+             user on moduleResolution node16 gets TS1479. fix the packaging properly",
+            vec![
+                edit("package.json", "\"build\": \"tsc\"", "\"build\": \"tsup\""),
+                bash("npm test", "Tests  19 passed (19)"),
+            ],
+        );
+        let c = compress(
+            &ep,
+            Some("The require condition pointed at the ESM file. The build is now tsup."),
+        );
+        let main = &c.observations[0];
+        assert!(
+            main.title.starts_with("`require('gridmark')` throws"),
+            "{main:#?}"
+        );
+        assert!(!main.title.contains("node16"), "{main:#?}");
+        assert_eq!(
+            main.facts[0],
+            "Reported: `require('gridmark')` throws ERR_REQUIRE_ESM on node 18 and 20, and a TS user \
+             on moduleResolution node16 gets TS1479",
+            "{main:#?}"
+        );
+    }
+
+    #[test]
+    fn a_reported_problem_told_whole_in_the_title_is_not_repeated() {
+        let ep = episode(
+            "since Monday the export endpoint returns 504 on every request. can you look?",
+            vec![edit(
+                "internal/export/export.go",
+                "q.All(context.Background())",
+                "q.All(ctx)",
+            )],
+        );
+        let c = compress(
+            &ep,
+            Some("The export query now takes the request's context."),
+        );
+        let main = &c.observations[0];
+        assert!(
+            main.title.starts_with("Since Monday the export endpoint"),
+            "{main:#?}"
+        );
+        assert!(
+            !main.facts.iter().any(|f| f.starts_with("Reported:")),
+            "{main:#?}"
         );
     }
 

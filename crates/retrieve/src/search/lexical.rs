@@ -27,6 +27,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 
+use mnemo_embed::StaticEmbedder;
 use mnemo_store::rank::idf;
 
 use crate::search::filter::Filter;
@@ -117,10 +118,30 @@ fn weigh(
     })
 }
 
+/// How much of an unseen word's weight an ordinary word of the language
+/// keeps when no memory has it: a question names the things it is about
+/// (a library, a tool: words no memory has are strong evidence that the
+/// question is about something else) but phrases the rest in everyday
+/// words ("alternatives", "rejected") that a memory of the same work need
+/// not contain. Measured on the coding-session development set.
+const ORDINARY_UNSEEN_SHARE: f64 = 0.7;
+
+/// Whether `word` is an everyday word of the language rather than a name:
+/// a whole word of the built-in embedder's vocabulary, which holds the
+/// commonest words of general English text (names of tools, libraries and
+/// identifiers are split into pieces). Letters only: the vocabulary spells
+/// every ASCII letter, so such a word is never its unknown token.
+fn ordinary_word(word: &str) -> bool {
+    word.len() >= 3
+        && word.chars().all(|c| c.is_ascii_alphabetic())
+        && StaticEmbedder::builtin().token_ids(word).len() == 1
+}
+
 /// The IDF of each of `terms` among the memories passing `filter`'s project
 /// and types; a word no memory has weighs as much as one that a single
 /// memory has (so that how much an absent word counts does not depend on
-/// the size of the store).
+/// the size of the store), an ordinary word only [`ORDINARY_UNSEEN_SHARE`]
+/// of that.
 pub(crate) fn term_weights(
     conn: &Connection,
     terms: &[String],
@@ -132,7 +153,12 @@ pub(crate) fn term_weights(
     Ok(weighing
         .words
         .iter()
-        .map(|word| word.map_or(unseen, |(weight, _)| weight))
+        .zip(terms)
+        .map(|(word, term)| match word {
+            Some((weight, _)) => *weight,
+            None if ordinary_word(term) => unseen * ORDINARY_UNSEEN_SHARE,
+            None => unseen,
+        })
         .collect())
 }
 
@@ -426,5 +452,17 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn an_unseen_name_weighs_more_than_an_unseen_everyday_word() {
+        let store = store();
+        let terms = words("fibonacci rejected kubectl");
+        let weights = term_weights(store.conn(), &terms, &Filter::default()).unwrap();
+        // "fibonacci" is in one memory; "rejected" (an everyday word) and
+        // "kubectl" (a name) are in none.
+        assert_eq!(weights[2], weights[0], "{weights:?}");
+        assert!(weights[1] < weights[2], "{weights:?}");
+        assert!(weights[1] > 0.0, "{weights:?}");
     }
 }

@@ -13,13 +13,30 @@ use crate::Observation;
 const MAX_PASSAGE_CHARS: usize = 360;
 
 /// Whether two words are forms of one another: they share their first
-/// letters, at least three and up to five; shorter words must be equal.
+/// letters, at least three and up to five; shorter words must be equal, and
+/// so must words with a digit, which name one version or variant ("node16"
+/// is not "node", "es2022" not "es2020").
 pub(crate) fn same_word(a: &str, b: &str) -> bool {
     let k = a.chars().count().min(b.chars().count()).min(5);
-    if k < 3 {
+    let numbered = |w: &str| w.chars().any(|c| c.is_ascii_digit());
+    if k < 3 || numbered(a) || numbered(b) {
         return a == b;
     }
+    if agent_of(a, b) || agent_of(b, a) {
+        return false;
+    }
     a.chars().take(k).eq(b.chars().take(k))
+}
+
+/// Whether `agent` is the "-er" noun of the word `root` is a form of: a
+/// limiter is a thing, not a limit, and a reporter is no report.
+fn agent_of(agent: &str, root: &str) -> bool {
+    let singular = agent.strip_suffix('s').unwrap_or(agent);
+    let Some(stem) = singular.strip_suffix("er").filter(|stem| stem.len() >= 3) else {
+        return false;
+    };
+    root.strip_prefix(stem)
+        .is_some_and(|rest| ["", "s", "e", "es", "ed", "ing"].contains(&rest))
 }
 
 /// The lower-cased words of `text`; an identifier also gives its parts
@@ -319,6 +336,10 @@ pub(crate) mod tests {
     fn word_forms_match() {
         assert!(same_word("recursion", "recursive") && !same_word("go", "good"));
         assert!(same_word("fixed", "fix") && !same_word("stats", "state"));
+        assert!(same_word("node16", "node16") && !same_word("node16", "node"));
+        assert!(!same_word("es2022", "es2020") && !same_word("v2", "v20"));
+        assert!(!same_word("limiter", "limit") && !same_word("reports", "reporters"));
+        assert!(!same_word("parse", "parser") && same_word("filtered", "filter"));
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod mcp;
 mod plugin;
 mod poisoning;
 mod redaction;
+mod release;
 mod scenarios;
 mod search;
 mod secrets;

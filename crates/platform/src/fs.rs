@@ -91,11 +91,13 @@ pub fn owner(metadata: &Metadata) -> Option<u32> {
 /// This process's (effective) user id, the owner of the files it creates,
 /// or `None` where the system has no numeric user ids.
 pub fn current_user() -> Option<u32> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
     #[cfg(unix)]
+    // SAFETY: geteuid has no preconditions and cannot fail.
     return Some(unsafe { libc::geteuid() });
     #[cfg(not(unix))]
-    None
+    {
+        None
+    }
 }
 
 /// Whether `dir` is a directory (not a symlink) owned by this user, with no

@@ -133,7 +133,9 @@ pub fn has_exited(child: &mut Child) -> io::Result<bool> {
         }
     }
     #[cfg(not(unix))]
-    child.try_wait().map(|status| status.is_some())
+    {
+        child.try_wait().map(|status| status.is_some())
+    }
 }
 
 /// Kills `child` and, on Unix, every process in the group it leads (see

@@ -27,6 +27,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use mnemo_agent::claude_code::HookEvent;
 use mnemo_agent::claude_code::event;
 use mnemo_config::{Config, Paths};
+use mnemo_platform::io::{Waitable, wait_readable};
 use mnemo_privacy::{MAX_PAYLOAD_VALUES, PrivacyOptions, Redactor};
 use mnemo_store::{HookRecord, ProjectRef, PromptText, Recorded, Store, StoreError, StoreOptions};
 use serde_json::{Map, Value};
@@ -129,7 +130,7 @@ pub struct IdleTimeoutReader<R> {
     deadline: Option<Instant>,
 }
 
-impl<R: Read + std::os::fd::AsRawFd> IdleTimeoutReader<R> {
+impl<R: Read + Waitable> IdleTimeoutReader<R> {
     /// At most `idle` between bytes, and `total` for the whole input,
     /// counted from the first read.
     pub fn new(inner: R, idle: Duration, total: Duration) -> Self {
@@ -142,7 +143,7 @@ impl<R: Read + std::os::fd::AsRawFd> IdleTimeoutReader<R> {
     }
 }
 
-impl<R: Read + std::os::fd::AsRawFd> Read for IdleTimeoutReader<R> {
+impl<R: Read + Waitable> Read for IdleTimeoutReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let deadline = *self
             .deadline
@@ -156,17 +157,10 @@ impl<R: Read + std::os::fd::AsRawFd> Read for IdleTimeoutReader<R> {
         } else {
             (self.idle, format!("no input for {} s", self.idle.as_secs()))
         };
-        let mut fds = libc::pollfd {
-            fd: self.inner.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: one valid pollfd for the duration of the call.
-        match unsafe { libc::poll(&mut fds, 1, millis) } {
-            0 => Err(io::Error::new(io::ErrorKind::TimedOut, timeout)),
-            n if n < 0 => Err(io::Error::last_os_error()),
-            _ => self.inner.read(buf),
+        if wait_readable(&self.inner, wait)? {
+            self.inner.read(buf)
+        } else {
+            Err(io::Error::new(io::ErrorKind::TimedOut, timeout))
         }
     }
 }

@@ -16,12 +16,12 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use mnemo_config::{Paths, bounded};
+use mnemo_platform::fs::is_private_dir;
 
 use mnemo_store::{HookRecord, Store};
 
@@ -48,11 +48,9 @@ pub fn write(dir: &Path, record: &HookRecord) -> io::Result<PathBuf> {
     let dest = dir.join(&name);
     let body = serde_json::to_vec(record).map_err(io::Error::other)?;
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut file =
+            mnemo_platform::fs::owner_only(OpenOptions::new().write(true).create_new(true))
+                .open(&tmp)?;
         file.write_all(&body)?;
         file.sync_all()?;
         fs::rename(&tmp, &dest)
@@ -107,7 +105,7 @@ pub struct Drained {
 /// Append `record` to the fallback spool `dir`, creating it private (0700)
 /// or refusing it when it is not this user's private directory.
 pub fn write_fallback(dir: &Path, record: &HookRecord) -> io::Result<PathBuf> {
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
+    match mnemo_platform::fs::dir_mode(&mut fs::DirBuilder::new(), 0o700).create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(e),
@@ -122,15 +120,6 @@ pub fn write_fallback(dir: &Path, record: &HookRecord) -> io::Result<PathBuf> {
         ));
     }
     write(dir, record)
-}
-
-/// Whether `dir` is a directory (not a symlink) owned by this user, with no
-/// permissions for group or others.
-pub fn is_private_dir(dir: &Path) -> bool {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
-    fs::symlink_metadata(dir)
-        .is_ok_and(|md| md.is_dir() && md.uid() == uid && md.mode() & 0o077 == 0)
 }
 
 /// The spool files of `dir` and `fallback`, as (file name, its directory).

@@ -5,6 +5,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use mnemo_platform::fs as platform;
+
 use crate::{ConfigError, ENV_HOME};
 
 /// Where everything lives: the data directory (`$MNEMO_HOME`, default
@@ -36,11 +38,10 @@ pub struct Paths {
 
 /// See [`Paths::fallback_spool_dir`].
 fn fallback_spool_dir(home: &Path) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
     // FNV-1a: stable across builds, so a newer mnemo finds an older one's events.
     let hash = home
         .as_os_str()
-        .as_bytes()
+        .as_encoded_bytes()
         .iter()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -51,8 +52,7 @@ fn fallback_spool_dir(home: &Path) -> PathBuf {
     {
         Some(runtime) => runtime.join(format!("mnemo-spool-{hash:016x}")),
         None => {
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
+            let uid = mnemo_platform::fs::current_user().unwrap_or(0);
             std::env::temp_dir().join(format!("mnemo-{uid}-spool-{hash:016x}"))
         }
     }
@@ -129,14 +129,11 @@ impl Paths {
     /// runs when the directory is new, has other permissions, or was
     /// tampered with.
     pub fn ensure_dirs(&self) -> Result<(), ConfigError> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            if let Ok(md) = fs::metadata(&self.home) {
-                let nlink = md.nlink();
-                if md.is_dir() && md.mode() & 0o777 == 0o700 && (nlink == 1 || nlink >= 4) {
-                    return Ok(());
-                }
+        if let Ok(md) = fs::metadata(&self.home) {
+            let finished = platform::permission_bits(&md) == Some(0o700)
+                && platform::link_count(&md).is_some_and(|n| n == 1 || n >= 4);
+            if md.is_dir() && finished {
+                return Ok(());
             }
         }
         self.ensure_dirs_full()
@@ -168,13 +165,7 @@ impl Paths {
 /// whether it was created (false: something already exists there).
 fn create_dir(dir: &Path, mode: u32) -> Result<bool, ConfigError> {
     let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
+    platform::dir_mode(&mut builder, mode);
     match builder.create(dir) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
@@ -201,13 +192,8 @@ fn set_private(dir: &Path) -> Result<(), ConfigError> {
             path: dir.to_path_buf(),
         });
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if md.permissions().mode() & 0o777 != 0o700 {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| ConfigError::io(dir, e))?;
-        }
+    if platform::permission_bits(&md).is_some_and(|bits| bits != 0o700) {
+        platform::set_permission_bits(dir, 0o700).map_err(|e| ConfigError::io(dir, e))?;
     }
     Ok(())
 }

@@ -53,13 +53,14 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use mnemo_platform::fs as platform_fs;
+use mnemo_platform::process;
 
 use serde_json::Value;
 
@@ -139,9 +140,9 @@ pub(crate) fn attempt(
         .env_remove("CLAUDE_CODE_ENTRYPOINT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    die_with_parent(&mut command);
+        .stderr(Stdio::piped());
+    // Its own process group, so a timeout kills whatever it started too.
+    process::isolate_child(&mut command);
     let child = match command.spawn() {
         Ok(child) => child,
         Err(e) => return Attempt::failed(spawn_error(program, &e)),
@@ -152,33 +153,6 @@ pub(crate) fn attempt(
         Err(error) => Attempt::failed(error),
     }
 }
-
-/// On Linux, the child gets SIGKILL if the thread that spawned it dies (the
-/// worker crashing or being killed mid-call), so even then no `claude`
-/// process is left behind. The call blocks that thread until the child is
-/// reaped, so this never fires in normal operation.
-#[cfg(target_os = "linux")]
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: getpid is always safe.
-    let parent = unsafe { libc::getpid() };
-    // SAFETY: the closure runs between fork and exec and only makes
-    // async-signal-safe syscalls; it allocates nothing.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died before prctl: then no signal comes.
-            if libc::getppid() != parent {
-                return Err(io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut Command) {}
 
 fn spawn_error(program: &Path, error: &io::Error) -> LlmError {
     match error.kind() {
@@ -198,13 +172,9 @@ fn spawn_error(program: &Path, error: &io::Error) -> LlmError {
 
 /// Creates `dir` (and its parents) and makes `dir` itself 0700.
 fn private_dir(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let mode = fs::metadata(dir)?.permissions().mode() & 0o777;
-    if mode != 0o700 {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    platform_fs::dir_mode(fs::DirBuilder::new().recursive(true), 0o700).create(dir)?;
+    if platform_fs::permission_bits(&fs::metadata(dir)?).is_some_and(|bits| bits != 0o700) {
+        platform_fs::set_permission_bits(dir, 0o700)?;
     }
     Ok(())
 }
@@ -221,7 +191,6 @@ struct Run {
 /// its process group and reaps it.
 fn run(mut child: Child, input: &str, timeout: Duration) -> Result<Run, LlmError> {
     let started = Instant::now();
-    let pid = child.id();
 
     if let Some(mut stdin) = child.stdin.take() {
         let input = input.to_owned();
@@ -236,11 +205,11 @@ fn run(mut child: Child, input: &str, timeout: Duration) -> Result<Run, LlmError
     let mut timed_out = false;
     let mut pause = Duration::from_millis(5);
     loop {
-        match exited_unreaped(pid) {
+        match process::has_exited(&mut child) {
             Ok(true) => break,
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "waitid failed; killing the claude process");
+                tracing::warn!(error = %e, "could not check on the claude process; killing it");
                 break;
             }
         }
@@ -252,7 +221,7 @@ fn run(mut child: Child, input: &str, timeout: Duration) -> Result<Run, LlmError
         thread::sleep(pause.min(timeout - elapsed));
         pause = (pause * 2).min(Duration::from_millis(50));
     }
-    kill_group(pid);
+    process::kill_tree(&mut child);
     let status = child
         .wait()
         .map_err(|e| LlmError::Transport(one_line(&format!("wait failed: {e}"))))?;
@@ -294,43 +263,6 @@ fn collect(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
         let _ = tx.send(bytes);
     });
     rx
-}
-
-/// Whether the child has exited, without reaping it (so its pid, which is
-/// also its process group id, stays reserved until we kill the group).
-fn exited_unreaped(pid: u32) -> io::Result<bool> {
-    loop {
-        // SAFETY: siginfo_t is plain data; waitid fills it in.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: a plain syscall on our own child.
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        if rc == 0 {
-            // SAFETY: waitid succeeded, so si_pid is initialised (0 when the child still runs).
-            return Ok(unsafe { info.si_pid() } != 0);
-        }
-        let error = io::Error::last_os_error();
-        if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    }
-}
-
-/// SIGKILLs every process in the group led by `pid` (ESRCH is fine).
-fn kill_group(pid: u32) {
-    let Ok(pgid) = libc::pid_t::try_from(pid) else {
-        return;
-    };
-    // SAFETY: signals our own child's process group, which exists until we reap the child.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
 }
 
 fn read_output(run: &Run, model: &str, prompt: &Prompt<'_>) -> Attempt {

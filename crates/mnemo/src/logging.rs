@@ -8,11 +8,11 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use mnemo_config::{Config, LogLevel, Paths};
+use mnemo_platform::fs as platform_fs;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Install the global subscriber. Safe to call more than once.
@@ -58,12 +58,11 @@ impl RotatingFile {
         // O_NONBLOCK: a FIFO planted at the log's path must not block the
         // open (it fails without a reader); anything but a regular file is
         // refused, so a hook never writes into a pipe or a device.
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&self.path)?;
+        let mut options = OpenOptions::new();
+        platform_fs::owner_only(platform_fs::without_blocking(
+            options.create(true).append(true),
+        ));
+        let file = options.open(&self.path)?;
         let meta = file.metadata()?;
         if !meta.is_file() {
             return Err(io::Error::new(

@@ -9,7 +9,6 @@
 
 mod commands;
 mod logging;
-mod signals;
 mod style;
 
 use std::process::ExitCode;
@@ -179,15 +178,13 @@ enum Command {
 
 fn main() -> ExitCode {
     // Everything mnemo creates (database, WAL, spool, logs) is owner-only.
-    // SAFETY: umask only changes this process's file-creation mask.
-    unsafe { libc::umask(0o077) };
+    mnemo_platform::process::restrict_new_files();
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Hook { .. } | Command::Mcp { .. }) {
         // A reader that goes away (`mnemo search x | head`) ends a command
         // quietly, as for any Unix tool. Hooks and the MCP server keep Rust's
         // default (a write error) so they can finish their work regardless.
-        // SAFETY: restoring the default disposition of one signal.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        mnemo_platform::process::quiet_broken_pipe();
     }
     match cli.command {
         Command::Demo { keep } => commands::report(commands::demo::run(keep)),

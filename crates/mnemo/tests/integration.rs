@@ -22,6 +22,7 @@ mod plugin;
 mod plugin_install;
 mod poisoning;
 mod redaction;
+mod release;
 mod search;
 mod secrets;
 mod serve;

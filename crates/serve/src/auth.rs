@@ -26,8 +26,7 @@
 //!   take a string) and the usual hardening headers on everything.
 
 use std::fs;
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{self, Write};
 use std::path::Path;
 
 use axum::extract::{Request, State};
@@ -53,7 +52,8 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 /// A token file others could read is replaced: the old token may have leaked.
 pub fn load_or_create_token(path: &Path) -> io::Result<String> {
     if let Ok(meta) = fs::metadata(path) {
-        let private = meta.permissions().mode() & 0o077 == 0;
+        let private =
+            mnemo_platform::fs::permission_bits(&meta).is_none_or(|bits| bits & 0o077 == 0);
         let token = fs::read_to_string(path)?.trim().to_string();
         if private && token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(token);
@@ -65,15 +65,13 @@ pub fn load_or_create_token(path: &Path) -> io::Result<String> {
         fs::remove_file(path)?;
     }
     let mut secret = [0u8; 32];
-    fs::File::open("/dev/urandom")?.read_exact(&mut secret)?;
+    mnemo_platform::random::fill(&mut secret)?;
     let token = hex(&secret);
     let tmp = path.with_extension("token.tmp");
     let _ = fs::remove_file(&tmp);
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)?;
+    let mut file =
+        mnemo_platform::fs::owner_only(fs::OpenOptions::new().write(true).create_new(true))
+            .open(&tmp)?;
     file.write_all(token.as_bytes())?;
     file.sync_all()?;
     fs::rename(&tmp, path)?;
@@ -402,6 +400,7 @@ mod tests {
 
     #[test]
     fn token_file_is_private_and_kept() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(TOKEN_FILE);
         let token = load_or_create_token(&path).unwrap();

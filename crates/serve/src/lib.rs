@@ -115,12 +115,14 @@ pub struct Server {
 /// SIGINT, SIGTERM and SIGHUP, caught from [`Server::start`] on: the URL is
 /// printed before [`Server::run`], and a signal sent as soon as it appears
 /// must stop the server gracefully, not kill it with the default action.
+#[cfg(unix)]
 struct ShutdownSignals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
 }
 
+#[cfg(unix)]
 impl ShutdownSignals {
     /// Install the handlers (needs the runtime's context).
     fn install() -> anyhow::Result<Self> {
@@ -139,6 +141,26 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => "SIGTERM",
             _ = self.hangup.recv() => "SIGHUP",
         }
+    }
+}
+
+/// Ctrl-C where there are no Unix signals (listened for from the first
+/// [`ShutdownSignals::recv`] on).
+#[cfg(not(unix))]
+struct ShutdownSignals;
+
+#[cfg(not(unix))]
+impl ShutdownSignals {
+    fn install() -> anyhow::Result<Self> {
+        Ok(Self)
+    }
+
+    /// Wait for Ctrl-C; its name. Without a handler, wait forever.
+    async fn recv(&mut self) -> &'static str {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        "Ctrl-C"
     }
 }
 

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use crate::style::Style;
 
 /// Session 1: write fibonacci.py, hit RecursionError on -5, fix it with a
-/// ValueError, add tests — as Claude Code's hooks delivered it.
-const SESSION: &str = include_str!("../../../compress/tests/fixtures/scenarios/fib_cli.jsonl");
+/// ValueError, add tests — as Claude Code's hooks delivered it. The file is a
+/// link to compression's test fixture, so the published package carries it.
+const SESSION: &str = include_str!("demo/fib_cli.jsonl");
 
 /// The project directory of the recorded session.
 const PROJECT: &str = "/home/dev/fib-cli";

@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use mnemo_capture::lock::FileLock;
 use mnemo_capture::spool;
 use mnemo_config::{Config, Paths};
 use mnemo_llm::BackendConfig;
+use mnemo_platform::fs as platform;
 use mnemo_store::{SCHEMA_VERSION, Stats, Store, utc_day_start};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
@@ -218,7 +218,7 @@ fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && platform::is_executable(&m)))
         .map(|p| fs::canonicalize(&p).unwrap_or(p))
 }
 
@@ -458,21 +458,22 @@ fn data_dir(paths: &Paths) -> Check {
             "move it aside, or set MNEMO_HOME to another directory",
         );
     }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
+    let me = platform::current_user();
+    if let (Some(owner), Some(me)) = (platform::owner(&meta), me)
+        && owner != me
+    {
         return Check::fail(
             "data dir",
             format!(
-                "{} is owned by uid {}, not you (uid {me})",
-                dir.display(),
-                meta.uid()
+                "{} is owned by uid {owner}, not you (uid {me})",
+                dir.display()
             ),
             format!("sudo chown -R $(id -u) {}", dir.display()),
         );
     }
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
+    if let Some(mode) = platform::permission_bits(&meta)
+        && mode & 0o077 != 0
+    {
         return Check::warn(
             "data dir",
             format!(
@@ -486,7 +487,10 @@ fn data_dir(paths: &Paths) -> Check {
         .iter()
         .map(|suffix| PathBuf::from(format!("{}{suffix}", paths.db.display())))
         .filter(|f| {
-            fs::metadata(f).is_ok_and(|m| m.permissions().mode() & 0o077 != 0 || m.uid() != me)
+            fs::metadata(f).is_ok_and(|m| {
+                platform::permission_bits(&m).is_some_and(|bits| bits & 0o077 != 0)
+                    || platform::owner(&m) != me
+            })
         })
         .map(|f| f.display().to_string())
         .collect();

@@ -29,6 +29,7 @@ use mnemo_app::hook::{HookPipeline, Process};
 use mnemo_app::parts::Parts;
 use mnemo_capture::IdleTimeoutReader;
 use mnemo_config::{Config, Paths, hooks_disabled};
+use mnemo_platform::signals::{self, Signal};
 
 /// One line on stderr, `mnemo: ` first, with line breaks in the message
 /// folded (Claude Code shows hook stderr line by line).
@@ -50,13 +51,13 @@ const STDIN_TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The signals that would otherwise end a hook half-way: Claude Code's
 /// SIGTERM at the end of a session, SIGHUP from a closing terminal, SIGINT.
-const ENDING_SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGHUP, libc::SIGINT];
+const ENDING_SIGNALS: [Signal; 3] = [Signal::Terminate, Signal::Hangup, Signal::Interrupt];
 
 /// Hold the ending signals back for this thread and every thread it starts:
 /// they stay pending instead of killing the process. Children started with
 /// `std::process::Command` get a clean mask.
 fn hold_ending_signals() {
-    if let Err(e) = crate::signals::hold(&ENDING_SIGNALS) {
+    if let Err(e) = signals::hold(&ENDING_SIGNALS) {
         tracing::warn!("cannot hold back ending signals: {e}");
     }
 }
@@ -64,7 +65,7 @@ fn hold_ending_signals() {
 /// Whether an ending signal arrived while held back: the hook has been
 /// asked to stop and should leave derived work to catch-up.
 fn told_to_stop() -> bool {
-    crate::signals::pending(&ENDING_SIGNALS)
+    signals::pending(&ENDING_SIGNALS)
 }
 
 /// Run the hook; never fails.

@@ -14,7 +14,6 @@
 //! started when a session ends. It stops by itself when idle; SIGINT or
 //! SIGKILL stop it sooner.
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -88,34 +87,11 @@ pub fn start_background(home: &Path) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: `detach` makes only async-signal-safe calls (setsid,
-    // pthread_sigmask, fork, _exit), as required between fork and exec.
-    unsafe { command.pre_exec(detach) };
-    match command
-        .spawn()
+    match mnemo_platform::process::detach(&mut command)
+        .and_then(|()| command.spawn())
         .and_then(|mut intermediate| intermediate.wait())
     {
         Ok(_) => tracing::info!(home = %home.display(), "started the background worker"),
         Err(e) => tracing::warn!("could not start the background worker: {e}"),
-    }
-}
-
-/// Runs in the forked child before exec: a new session (no controlling
-/// terminal, its own process group), SIGTERM and SIGHUP held back (a held
-/// signal survives exec; the worker's own children get a clean mask), and
-/// a second fork whose parent exits at once, so the worker that execs is
-/// re-parented away from the hook.
-fn detach() -> std::io::Result<()> {
-    // SAFETY: plain system calls on this process; see `start_background`.
-    unsafe {
-        if libc::setsid() < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        crate::signals::hold(&[libc::SIGTERM, libc::SIGHUP])?;
-        match libc::fork() {
-            -1 => Err(std::io::Error::last_os_error()),
-            0 => Ok(()),
-            _ => libc::_exit(0),
-        }
     }
 }

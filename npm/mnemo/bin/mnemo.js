@@ -24,7 +24,7 @@ try {
     .join(', ')
   fail(
     `no prebuilt binary for ${platform} (packages exist for ${supported}; ` +
-      'if yours is listed, reinstall without --omit=optional); build it with `cargo install mnemo`'
+      'if yours is listed, reinstall without --omit=optional), or build mnemo from source (its README says how)'
   )
 }
 

@@ -34,24 +34,29 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// problem: the first clause that names a symptom, with parentheticals
 /// dropped ("the yearly backfill for 2025 gets killed on the batch box").
 pub fn problem_in_prompt(prompt: &str) -> Option<String> {
-    symptom_clause(prompt).map(|clause| capitalized(&clip_words(&clause, PROBLEM_CHARS)))
+    reported_problem(prompt).map(|reported| problem_part(&reported))
 }
 
-/// The clause of a prompt that names a symptom, whole: the problem as the
-/// user reported it, with the details a title has no room for ("… on node
-/// 18 and 20, and a TS user on moduleResolution node16 gets TS1479").
+/// The problem as the user reported it ([`reported_problem`]), as short as
+/// a title's problem part must be.
+pub fn problem_part(reported: &str) -> String {
+    clip_words(reported, PROBLEM_CHARS)
+}
+
+/// The first clause of a prompt that names a symptom and asks nothing,
+/// whole: the problem as the user reported it, with the details a title has
+/// no room for ("… on node 18 and 20, and a TS user on moduleResolution
+/// node16 gets TS1479").
 pub fn reported_problem(prompt: &str) -> Option<String> {
-    symptom_clause(prompt).map(|clause| capitalized(&clip_words(&clause, REPORT_CHARS)))
-}
-
-/// The first clause of `prompt` that names a symptom and asks nothing.
-fn symptom_clause(prompt: &str) -> Option<String> {
-    clauses(prompt).into_iter().find(|clause| {
-        let lowered = clause.to_lowercase();
-        SYMPTOM.is_match(&lowered)
-            && !REQUEST.is_match(&lowered)
-            && clause.split_whitespace().count() >= 3
-    })
+    clauses(prompt)
+        .into_iter()
+        .find(|clause| {
+            let lowered = clause.to_lowercase();
+            SYMPTOM.is_match(&lowered)
+                && !REQUEST.is_match(&lowered)
+                && clause.split_whitespace().count() >= 3
+        })
+        .map(|clause| capitalized(&clip_words(&clause, REPORT_CHARS)))
 }
 
 /// A failure's message as the problem part of a title.

@@ -158,9 +158,10 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
     // A fix the prompt did not ask for, next to other work, was found along
     // the way: the work is what the episode is about.
     let along_the_way = more_work && !prompt_reports;
-    let problem = prompt_reports
-        .then(|| headline::problem_in_prompt(&ep.prompt))
+    let reported = prompt_reports
+        .then(|| headline::reported_problem(&ep.prompt))
         .flatten();
+    let problem = reported.as_deref().map(headline::problem_part);
     let fix_context = FixContext {
         reading: &reading,
         files_read: &files_read,
@@ -205,9 +206,8 @@ pub fn compress(ep: &EpisodeData, closing: Option<&str>) -> Compression {
         let mut told: Vec<&Draft> = others.iter().collect();
         told.extend(decision.as_ref());
         attach_account(main, &told, &reading);
-        if let Some(reported) = problem
+        if let Some(reported) = reported
             .as_deref()
-            .and_then(|_| headline::reported_problem(&ep.prompt))
             .filter(|reported| !main.title.contains(reported.trim_end_matches('…')))
         {
             // The title has room for the start of the report only; a

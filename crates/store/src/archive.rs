@@ -236,6 +236,9 @@ const TABLES: &[Table] = &[
             field("superseded_by", "superseded_by", Type::LaterObservation),
             field("deleted_at", "deleted_at", Type::Int),
             field("ref", "ref", Type::Text),
+            field("gid", "gid", Type::Text),
+            field("author", "author", Type::Clean),
+            field("origin", "origin", Type::Text),
         ],
         // Spelled like the unique index, so the lookup uses it.
         identity: &[Identity {
@@ -267,6 +270,9 @@ const TABLES: &[Table] = &[
             field("generated_by", "generated_by", Type::Text),
             field("created_at", "created_at", Type::Int),
             field("deleted_at", "deleted_at", Type::Int),
+            field("gid", "gid", Type::Text),
+            field("author", "author", Type::Clean),
+            field("origin", "origin", Type::Text),
         ],
         identity: &[Identity {
             fields: &["prompt"],

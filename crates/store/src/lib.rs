@@ -23,6 +23,7 @@ pub mod rank;
 mod recalls;
 mod record;
 mod stats;
+pub mod team;
 mod vectors;
 
 use std::path::Path;
@@ -41,6 +42,7 @@ pub use imports::{ImportTally, ImportedTurn, SessionOrigin, TranscriptMark};
 pub use migrate::{SCHEMA_VERSION, migrate_to};
 pub use record::{HookRecord, ProjectRef, PromptText, Recorded};
 pub use stats::{Stats, utc_day_start};
+pub use team::{Applied, JoinedProject, OutboxEntry, TeamKind, TeamMemory};
 pub use vectors::VectorSource;
 
 /// Observation types (claude-mem's `code` mode), as the schema's CHECK allows.

@@ -47,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "compress skipped",
         include_str!("migrations/0011_compress_skipped.sql"),
     ),
+    (12, "team", include_str!("migrations/0012_team.sql")),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,993 @@
+//! Team memory's local side: the projects this machine shares, the outbox
+//! of their changes (filled by triggers, migration 0012), applying memories
+//! pulled from the team server, and sync's small state.
+//!
+//! A shared memory travels as a [`TeamMemory`] whose `body` holds the
+//! row's fields as JSON (the shape is [`observation_body`]'s and
+//! [`summary_body`]'s). File paths in a body are relative to the project
+//! root, so a memory pulled into a clone at another path names the same
+//! files there. Raw events and prompts never become a [`TeamMemory`].
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
+use serde_json::{Value, json};
+
+use crate::episodes::json as json_text;
+use crate::record::upsert_project;
+use crate::{ProjectRef, Result, Store};
+
+/// The `sessions.agent` of sessions made to hold pulled memories: they never
+/// ran on this machine.
+pub const TEAM_AGENT: &str = "team";
+
+/// What kind of memory a [`TeamMemory`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TeamKind {
+    /// An observation.
+    Observation,
+    /// A session summary.
+    Summary,
+}
+
+impl TeamKind {
+    /// The outbox's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamKind::Observation => "observation",
+            TeamKind::Summary => "summary",
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            TeamKind::Observation => "observations",
+            TeamKind::Summary => "summaries",
+        }
+    }
+
+    fn parse(text: &str) -> TeamKind {
+        if text == "summary" {
+            TeamKind::Summary
+        } else {
+            TeamKind::Observation
+        }
+    }
+}
+
+/// One version of a shared memory, as this store reads or applies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamMemory {
+    /// Global id (32 hex characters).
+    pub gid: String,
+    /// Observation or summary.
+    pub kind: TeamKind,
+    /// The project's portable key.
+    pub project_key: String,
+    /// The agent's session id the memory came from, when known.
+    pub session: Option<String>,
+    /// Who wrote it; `None` when it was written on this machine.
+    pub author: Option<String>,
+    /// The machine it came from; `None` for this machine.
+    pub origin: Option<String>,
+    /// When its events happened (Unix ms).
+    pub created_at: i64,
+    /// When this version was made (Unix ms).
+    pub edited_at: i64,
+    /// Forgotten or replaced.
+    pub deleted: bool,
+    /// The memory's fields, paths relative to the project root.
+    pub body: Value,
+}
+
+/// A change waiting to go up: the memory's current version and the outbox
+/// entry's version, which [`Store::team_sent`] checks.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    /// The outbox row.
+    pub id: i64,
+    /// Its version when read.
+    pub version: i64,
+    /// What goes up.
+    pub memory: TeamMemory,
+}
+
+/// A project this machine shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinedProject {
+    /// Its root here.
+    pub root: String,
+    /// Its portable key.
+    pub key: String,
+    /// When it was joined (Unix ms).
+    pub joined_at: i64,
+    /// Its changes waiting to go up.
+    pub waiting: i64,
+}
+
+/// What [`Store::team_apply`] did with a page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Memories added or updated here.
+    pub applied: usize,
+    /// Memories whose local, unsent version won.
+    pub kept_local: usize,
+    /// Memories with nothing to do (a tombstone of a memory never seen, an
+    /// identical memory already here, a project no longer joined).
+    pub skipped: usize,
+}
+
+/// Sync's state keys.
+pub mod state {
+    /// This machine's origin id (random, made once).
+    pub const ORIGIN: &str = "origin";
+    /// Where the next pull resumes.
+    pub const WATERMARK: &str = "watermark";
+    /// When the last round succeeded (Unix ms).
+    pub const LAST_SUCCESS: &str = "last_success";
+    /// The last round's error, cleared by a success.
+    pub const LAST_ERROR: &str = "last_error";
+}
+
+/// Now, in Unix ms, as the outbox triggers write it.
+const SQL_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+
+impl Store {
+    /// Share the project at `project`'s root under `key`: record it and
+    /// queue its live observations and summaries. Joining again keeps the
+    /// first join and queues nothing new. Returns the rows queued.
+    pub fn team_join(&mut self, project: &ProjectRef, key: &str, now: i64) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let project_id = upsert_project(&tx, project, now)?;
+        let new = tx.execute(
+            "INSERT INTO team_projects (project_id, key, joined_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![project_id, key, now],
+        )?;
+        let mut queued = 0;
+        if new == 1 {
+            for kind in [TeamKind::Observation, TeamKind::Summary] {
+                queued += tx.execute(
+                    &format!(
+                        "INSERT INTO team_outbox (kind, row_id, project_id, changed_at)
+                         SELECT ?1, id, project_id, {SQL_NOW} FROM {}
+                         WHERE project_id = ?2 AND deleted_at IS NULL AND origin IS NULL
+                         ORDER BY id
+                         ON CONFLICT DO NOTHING",
+                        kind.table()
+                    ),
+                    params![kind.as_str(), project_id],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(queued)
+    }
+
+    /// Stop sharing the project at `root`: forget its key and drop its
+    /// changes not yet sent. Memories already pulled stay. Returns whether
+    /// it was joined.
+    pub fn team_leave(&mut self, root: &str) -> Result<bool> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let project_id: Option<i64> = tx
+            .query_row(
+                "SELECT t.project_id FROM team_projects t JOIN projects p ON p.id = t.project_id
+                 WHERE p.root = ?1",
+                [root],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(project_id) = project_id else {
+            return Ok(false);
+        };
+        tx.execute(
+            "DELETE FROM team_outbox WHERE project_id = ?1",
+            [project_id],
+        )?;
+        tx.execute(
+            "DELETE FROM team_projects WHERE project_id = ?1",
+            [project_id],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// The projects this machine shares, by root.
+    pub fn team_projects(&self) -> Result<Vec<JoinedProject>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.root, t.key, t.joined_at,
+                    (SELECT count(*) FROM team_outbox o WHERE o.project_id = t.project_id)
+             FROM team_projects t JOIN projects p ON p.id = t.project_id ORDER BY p.root",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(JoinedProject {
+                    root: r.get(0)?,
+                    key: r.get(1)?,
+                    joined_at: r.get(2)?,
+                    waiting: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// A value of sync's state ([`state`]).
+    pub fn team_state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM team_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Set (or, with `None`, clear) a value of sync's state.
+    pub fn set_team_state(&self, key: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(value) => self.conn.execute(
+                "INSERT INTO team_state (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?,
+            None => self
+                .conn
+                .execute("DELETE FROM team_state WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    /// The state value at `key`, set to `make()` first when absent (this
+    /// machine's origin id).
+    pub fn team_state_or_init(&self, key: &str, make: impl FnOnce() -> String) -> Result<String> {
+        if let Some(value) = self.team_state(key)? {
+            return Ok(value);
+        }
+        self.conn.execute(
+            "INSERT INTO team_state (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![key, make()],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM team_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Changes waiting to go up, in total.
+    pub fn team_waiting(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM team_outbox", [], |r| r.get(0))?)
+    }
+
+    /// Conflicts met so far.
+    pub fn team_conflicts(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM team_conflicts", [], |r| r.get(0))?)
+    }
+
+    /// Up to `limit` changes waiting to go up, oldest first, each with its
+    /// memory's current version. A row sent for the first time gets its
+    /// global id here, from `new_gid`, in the same transaction that reads
+    /// it. `author` is not filled in: `None` means this machine's.
+    pub fn team_outbox(
+        &mut self,
+        limit: usize,
+        mut new_gid: impl FnMut() -> String,
+    ) -> Result<Vec<OutboxEntry>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let pending: Vec<Pending> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT o.id, o.version, o.kind, o.row_id, o.gid, o.changed_at, t.key, o.project_id
+                 FROM team_outbox o JOIN team_projects t ON t.project_id = o.project_id
+                 ORDER BY o.id LIMIT ?1",
+            )?;
+            stmt.query_map([limit as i64], |r| {
+                Ok(Pending {
+                    id: r.get(0)?,
+                    version: r.get(1)?,
+                    kind: TeamKind::parse(&r.get::<_, String>(2)?),
+                    row_id: r.get(3)?,
+                    gid: r.get(4)?,
+                    changed_at: r.get(5)?,
+                    key: r.get(6)?,
+                    project_id: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut entries = Vec::with_capacity(pending.len());
+        for Pending {
+            id,
+            version,
+            kind,
+            row_id,
+            gid,
+            changed_at,
+            key,
+            project_id,
+        } in pending
+        {
+            let memory = match row_id {
+                Some(row_id) => {
+                    let root = project_root(&tx, project_id)?;
+                    let Some(mut memory) = read_row(&tx, kind, row_id, &root)? else {
+                        // Only a trigger's mistake could leave this; drop it.
+                        tx.execute("DELETE FROM team_outbox WHERE id = ?1", [id])?;
+                        continue;
+                    };
+                    if memory.gid.is_empty() {
+                        memory.gid = new_gid();
+                        tx.execute(
+                            &format!("UPDATE {} SET gid = ?2 WHERE id = ?1", kind.table()),
+                            params![row_id, memory.gid],
+                        )?;
+                    }
+                    memory.project_key = key;
+                    memory.edited_at = changed_at;
+                    memory
+                }
+                None => TeamMemory {
+                    gid: gid.unwrap_or_default(),
+                    kind,
+                    project_key: key,
+                    session: None,
+                    author: None,
+                    origin: None,
+                    created_at: changed_at,
+                    edited_at: changed_at,
+                    deleted: true,
+                    body: json!({}),
+                },
+            };
+            entries.push(OutboxEntry {
+                id,
+                version,
+                memory,
+            });
+        }
+        tx.commit()?;
+        Ok(entries)
+    }
+
+    /// Mark pushed entries sent: each is removed unless it changed since it
+    /// was read (then its newer version goes up next round).
+    pub fn team_sent(&mut self, sent: &[(i64, i64)]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM team_outbox WHERE id = ?1 AND version = ?2")?;
+            for (id, version) in sent {
+                stmt.execute(params![id, version])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Apply one pulled page and the watermark that follows it, in one
+    /// transaction. A memory whose row has a change not yet sent is a
+    /// conflict: `team_wins(incoming, local)` decides, and the outcome is
+    /// logged in `team_conflicts`. Applying never leaves an outbox entry
+    /// behind, so pulled memories do not go back up.
+    pub fn team_apply(
+        &mut self,
+        memories: &[TeamMemory],
+        watermark: &str,
+        origin: &str,
+        now: i64,
+        team_wins: impl Fn(&TeamMemory, &TeamMemory) -> bool,
+    ) -> Result<Applied> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut applied = Applied::default();
+        for incoming in memories {
+            match apply_one(&tx, incoming, origin, now, &team_wins)? {
+                Outcome::Applied => applied.applied += 1,
+                Outcome::KeptLocal => applied.kept_local += 1,
+                Outcome::Skipped => applied.skipped += 1,
+            }
+        }
+        tx.execute(
+            "INSERT INTO team_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![state::WATERMARK, watermark],
+        )?;
+        tx.commit()?;
+        Ok(applied)
+    }
+}
+
+/// An outbox entry as read, before its memory is.
+struct Pending {
+    id: i64,
+    version: i64,
+    kind: TeamKind,
+    row_id: Option<i64>,
+    gid: Option<String>,
+    changed_at: i64,
+    key: String,
+    project_id: i64,
+}
+
+enum Outcome {
+    Applied,
+    KeptLocal,
+    Skipped,
+}
+
+fn project_root(tx: &Transaction, project_id: i64) -> Result<String> {
+    Ok(tx.query_row(
+        "SELECT root FROM projects WHERE id = ?1",
+        [project_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// `path` relative to `root` when it lies inside it.
+fn relative(path: &str, root: &str) -> String {
+    path.strip_prefix(root)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .map_or_else(|| path.to_string(), str::to_string)
+}
+
+/// A relative `path` placed under `root`; an absolute one kept.
+fn rerooted(path: &str, root: &str) -> String {
+    if path.starts_with('/') || path.is_empty() {
+        path.to_string()
+    } else {
+        format!("{}/{path}", root.trim_end_matches('/'))
+    }
+}
+
+fn paths(text: &str, root: &str, map: fn(&str, &str) -> String) -> Value {
+    let list: Vec<String> = serde_json::from_str(text).unwrap_or_default();
+    Value::from(list.iter().map(|p| map(p, root)).collect::<Vec<_>>())
+}
+
+fn list(text: &str) -> Value {
+    serde_json::from_str::<Vec<String>>(text)
+        .map(Value::from)
+        .unwrap_or_else(|_| json!([]))
+}
+
+fn text_list(body: &Value, key: &str) -> String {
+    let items: Vec<&str> = body[key]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    json_text(&items)
+}
+
+fn rerooted_list(body: &Value, key: &str, root: &str) -> String {
+    let items: Vec<String> = body[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(|p| rerooted(p, root))
+                .collect()
+        })
+        .unwrap_or_default();
+    json_text(&items)
+}
+
+/// An observation's body: the fields that travel.
+fn observation_body(r: &rusqlite::Row, root: &str) -> rusqlite::Result<Value> {
+    Ok(json!({
+        "type": r.get::<_, String>("type")?,
+        "title": r.get::<_, String>("title")?,
+        "subtitle": r.get::<_, String>("subtitle")?,
+        "narrative": r.get::<_, String>("narrative")?,
+        "facts": list(&r.get::<_, String>("facts")?),
+        "concepts": list(&r.get::<_, String>("concepts")?),
+        "files_read": paths(&r.get::<_, String>("files_read")?, root, relative),
+        "files_modified": paths(&r.get::<_, String>("files_modified")?, root, relative),
+        "content_hash": r.get::<_, String>("content_hash")?,
+        "generated_by": r.get::<_, String>("generated_by")?,
+    }))
+}
+
+/// A summary's body: the fields that travel.
+fn summary_body(r: &rusqlite::Row, root: &str) -> rusqlite::Result<Value> {
+    Ok(json!({
+        "request": r.get::<_, String>("request")?,
+        "investigated": r.get::<_, String>("investigated")?,
+        "learned": r.get::<_, String>("learned")?,
+        "completed": r.get::<_, String>("completed")?,
+        "next_steps": r.get::<_, String>("next_steps")?,
+        "files_read": paths(&r.get::<_, String>("files_read")?, root, relative),
+        "files_modified": paths(&r.get::<_, String>("files_modified")?, root, relative),
+        "generated_by": r.get::<_, String>("generated_by")?,
+    }))
+}
+
+/// The memory in row `row_id` (gid empty when it has none yet).
+fn read_row(
+    tx: &Transaction,
+    kind: TeamKind,
+    row_id: i64,
+    root: &str,
+) -> Result<Option<TeamMemory>> {
+    let sql = format!(
+        "SELECT m.*, s.agent_session_id AS session FROM {} m
+         LEFT JOIN sessions s ON s.id = m.session_id WHERE m.id = ?1",
+        kind.table()
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row([row_id], |r| {
+            let body = match kind {
+                TeamKind::Observation => observation_body(r, root)?,
+                TeamKind::Summary => summary_body(r, root)?,
+            };
+            Ok(TeamMemory {
+                gid: r.get::<_, Option<String>>("gid")?.unwrap_or_default(),
+                kind,
+                project_key: String::new(),
+                session: r.get("session")?,
+                author: r.get("author")?,
+                origin: r.get("origin")?,
+                created_at: r.get("created_at")?,
+                edited_at: 0,
+                deleted: r.get::<_, Option<i64>>("deleted_at")?.is_some(),
+                body,
+            })
+        })
+        .optional()?)
+}
+
+/// Apply one pulled version.
+fn apply_one(
+    tx: &Transaction,
+    incoming: &TeamMemory,
+    origin: &str,
+    now: i64,
+    team_wins: &impl Fn(&TeamMemory, &TeamMemory) -> bool,
+) -> Result<Outcome> {
+    let table = incoming.kind.table();
+    let kind = incoming.kind.as_str();
+    let project: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT t.project_id, p.root FROM team_projects t JOIN projects p ON p.id = t.project_id
+             WHERE t.key = ?1 ORDER BY t.project_id LIMIT 1",
+            [&incoming.project_key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((project_id, root)) = project else {
+        return Ok(Outcome::Skipped);
+    };
+    let row_id: Option<i64> = tx
+        .query_row(
+            &format!("SELECT id FROM {table} WHERE gid = ?1"),
+            [&incoming.gid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(row_id) = row_id {
+        let pending: Option<i64> = tx
+            .query_row(
+                "SELECT changed_at FROM team_outbox WHERE kind = ?1 AND row_id = ?2",
+                params![kind, row_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(changed_at) = pending
+            && let Some(mut local) = read_row(tx, incoming.kind, row_id, &root)?
+        {
+            local.project_key = incoming.project_key.clone();
+            local.edited_at = changed_at;
+            local.origin = Some(origin.to_string());
+            let team = team_wins(incoming, &local);
+            tx.execute(
+                "INSERT INTO team_conflicts (at, gid, kind, kept, local_edited_at, team_edited_at, team_origin)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    now,
+                    incoming.gid,
+                    kind,
+                    if team { "team" } else { "local" },
+                    changed_at,
+                    incoming.edited_at,
+                    incoming.origin.as_deref().unwrap_or("")
+                ],
+            )?;
+            if !team {
+                return Ok(Outcome::KeptLocal);
+            }
+        }
+        update_row(tx, incoming, row_id, &root)?;
+        forget_outbox(tx, kind, row_id)?;
+        return Ok(Outcome::Applied);
+    }
+    // A tombstone of a memory never seen here, or one whose row was
+    // deleted here since: nothing to do.
+    if incoming.deleted {
+        return Ok(Outcome::Skipped);
+    }
+    let session_id = team_session(tx, project_id, incoming)?;
+    let inserted: Option<i64> = match incoming.kind {
+        TeamKind::Observation => insert_observation(tx, incoming, project_id, session_id, &root)?,
+        TeamKind::Summary => {
+            let session_id = match session_id {
+                Some(id) => id,
+                None => session_row(tx, project_id, &format!("team:{}", incoming.gid), incoming)?,
+            };
+            insert_summary(tx, incoming, project_id, session_id, &root, now)?
+        }
+    };
+    match inserted {
+        Some(row_id) => {
+            forget_outbox(tx, kind, row_id)?;
+            Ok(Outcome::Applied)
+        }
+        None => Ok(Outcome::Skipped),
+    }
+}
+
+fn forget_outbox(tx: &Transaction, kind: &str, row_id: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM team_outbox WHERE kind = ?1 AND row_id = ?2",
+        params![kind, row_id],
+    )?;
+    Ok(())
+}
+
+/// The session pulled memories of `incoming.session` are grouped under.
+fn team_session(tx: &Transaction, project_id: i64, incoming: &TeamMemory) -> Result<Option<i64>> {
+    match &incoming.session {
+        Some(session) => Ok(Some(session_row(tx, project_id, session, incoming)?)),
+        None => Ok(None),
+    }
+}
+
+fn session_row(
+    tx: &Transaction,
+    project_id: i64,
+    session: &str,
+    incoming: &TeamMemory,
+) -> Result<i64> {
+    if let Some(id) = tx
+        .query_row(
+            "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
+            params![TEAM_AGENT, session],
+            |r| r.get(0),
+        )
+        .optional()?
+    {
+        return Ok(id);
+    }
+    Ok(tx.query_row(
+        "INSERT INTO sessions (agent, agent_session_id, project_id, started_at, ended_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?4, 'ended') RETURNING id",
+        params![TEAM_AGENT, session, project_id, incoming.created_at],
+        |r| r.get(0),
+    )?)
+}
+
+fn deleted_at(incoming: &TeamMemory) -> Option<i64> {
+    incoming.deleted.then_some(incoming.edited_at)
+}
+
+/// The columns a pulled body sets, with their values (file lists re-rooted
+/// under `root`): one list for both inserting and updating a row.
+fn body_columns(m: &TeamMemory, root: &str) -> Vec<(&'static str, SqlValue)> {
+    let b = &m.body;
+    let text = |key: &str| SqlValue::Text(b[key].as_str().unwrap_or("").to_string());
+    let mut columns = match m.kind {
+        TeamKind::Observation => {
+            let kind = b["type"].as_str().unwrap_or("");
+            let kind = if crate::OBSERVATION_TYPES.contains(&kind) {
+                kind
+            } else {
+                "discovery"
+            };
+            vec![
+                ("type", SqlValue::Text(kind.to_string())),
+                ("title", text("title")),
+                ("subtitle", text("subtitle")),
+                ("narrative", text("narrative")),
+                ("facts", SqlValue::Text(text_list(b, "facts"))),
+                ("concepts", SqlValue::Text(text_list(b, "concepts"))),
+            ]
+        }
+        TeamKind::Summary => [
+            "request",
+            "investigated",
+            "learned",
+            "completed",
+            "next_steps",
+        ]
+        .into_iter()
+        .map(|key| (key, text(key)))
+        .collect(),
+    };
+    columns.extend([
+        (
+            "files_read",
+            SqlValue::Text(rerooted_list(b, "files_read", root)),
+        ),
+        (
+            "files_modified",
+            SqlValue::Text(rerooted_list(b, "files_modified", root)),
+        ),
+        ("generated_by", text("generated_by")),
+        (
+            "author",
+            m.author.clone().map_or(SqlValue::Null, SqlValue::Text),
+        ),
+        (
+            "origin",
+            m.origin.clone().map_or(SqlValue::Null, SqlValue::Text),
+        ),
+    ]);
+    columns
+}
+
+/// Insert a pulled memory as a new row; `None` when an identical memory
+/// (same project and content) is already here and stands for it.
+fn insert_row(
+    tx: &Transaction,
+    m: &TeamMemory,
+    mut columns: Vec<(&'static str, SqlValue)>,
+) -> Result<Option<i64>> {
+    columns.extend([
+        ("created_at", SqlValue::Integer(m.created_at)),
+        (
+            "deleted_at",
+            deleted_at(m).map_or(SqlValue::Null, SqlValue::Integer),
+        ),
+        ("gid", SqlValue::Text(m.gid.clone())),
+    ]);
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id",
+        m.kind.table(),
+        names.join(", "),
+        marks.join(", ")
+    );
+    Ok(tx
+        .query_row(
+            &sql,
+            params_from_iter(columns.into_iter().map(|(_, value)| value)),
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn insert_observation(
+    tx: &Transaction,
+    m: &TeamMemory,
+    project_id: i64,
+    session_id: Option<i64>,
+    root: &str,
+) -> Result<Option<i64>> {
+    let hash = match m.body["content_hash"].as_str() {
+        Some(hash) if !hash.is_empty() => hash.to_string(),
+        _ => m.gid.clone(),
+    };
+    let mut columns = body_columns(m, root);
+    columns.extend([
+        ("project_id", SqlValue::Integer(project_id)),
+        (
+            "session_id",
+            session_id.map_or(SqlValue::Null, SqlValue::Integer),
+        ),
+        ("content_hash", SqlValue::Text(hash)),
+    ]);
+    insert_row(tx, m, columns)
+}
+
+/// A pulled summary needs a prompt (one summary per prompt): a placeholder
+/// numbered below 1, private and empty, marked compressed, so it is never
+/// shown, searched or compressed.
+fn insert_summary(
+    tx: &Transaction,
+    m: &TeamMemory,
+    project_id: i64,
+    session_id: i64,
+    root: &str,
+    now: i64,
+) -> Result<Option<i64>> {
+    let prompt_id: i64 = tx.query_row(
+        "INSERT INTO prompts (session_id, n, text, private, created_at, compressed_at)
+         VALUES (?1, (SELECT min(0, coalesce(min(n), 1)) - 1 FROM prompts WHERE session_id = ?1),
+                 '', 1, ?2, ?3)
+         RETURNING id",
+        params![session_id, m.created_at, now],
+        |r| r.get(0),
+    )?;
+    let mut columns = body_columns(m, root);
+    columns.extend([
+        ("project_id", SqlValue::Integer(project_id)),
+        ("session_id", SqlValue::Integer(session_id)),
+        ("prompt_id", SqlValue::Integer(prompt_id)),
+    ]);
+    insert_row(tx, m, columns)
+}
+
+/// Bring row `row_id` to the pulled version. A tombstone keeps the row's
+/// content (an undo elsewhere brings it back); a live version replaces it.
+fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Result<()> {
+    let table = m.kind.table();
+    if m.deleted {
+        tx.execute(
+            &format!(
+                "UPDATE {table} SET deleted_at = coalesce(deleted_at, ?2), author = ?3, origin = ?4
+                 WHERE id = ?1"
+            ),
+            params![row_id, m.edited_at, m.author, m.origin],
+        )?;
+        return Ok(());
+    }
+    let mut columns = body_columns(m, root);
+    columns.push(("deleted_at", SqlValue::Null));
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| format!("{name} = ?{}", i + 2))
+        .collect();
+    let values =
+        std::iter::once(SqlValue::Integer(row_id)).chain(columns.into_iter().map(|(_, v)| v));
+    tx.execute(
+        &format!("UPDATE {table} SET {} WHERE id = ?1", sets.join(", ")),
+        params_from_iter(values),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NewObservation;
+
+    fn api() -> ProjectRef {
+        ProjectRef {
+            root: "/src/api".into(),
+            name: "api".into(),
+        }
+    }
+
+    fn note(store: &mut Store, title: &str) -> i64 {
+        let o = NewObservation {
+            kind: "discovery".into(),
+            title: title.into(),
+            content_hash: title.into(),
+            generated_by: "user".into(),
+            files_read: vec!["/src/api/src/lib.rs".into()],
+            ..NewObservation::default()
+        };
+        store.remember(Some(&api()), &o, 1).unwrap();
+        store
+            .conn()
+            .query_row("SELECT max(id) FROM observations", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn counter() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("{n:032x}")
+        }
+    }
+
+    #[test]
+    fn only_joined_projects_fill_the_outbox_and_sent_entries_leave_it() {
+        let mut s = Store::open_in_memory().unwrap();
+        note(&mut s, "before join");
+        assert_eq!(s.team_waiting().unwrap(), 0, "not joined yet");
+        assert_eq!(s.team_join(&api(), "github.com/acme/api", 2).unwrap(), 1);
+        note(&mut s, "after join");
+        let entries = s.team_outbox(10, counter()).unwrap();
+        assert_eq!(entries.len(), 2);
+        let m = &entries[0].memory;
+        assert_eq!(
+            m.body["files_read"],
+            json!(["src/lib.rs"]),
+            "paths go up relative"
+        );
+        assert_eq!(m.gid.len(), 32);
+        // A change after reading keeps the entry for the next round.
+        s.conn()
+            .execute(
+                "UPDATE observations SET title = 'edited' WHERE title = 'after join'",
+                [],
+            )
+            .unwrap();
+        let sent: Vec<_> = entries.iter().map(|e| (e.id, e.version)).collect();
+        s.team_sent(&sent).unwrap();
+        assert_eq!(s.team_waiting().unwrap(), 1);
+        let again = s.team_outbox(10, counter()).unwrap();
+        assert_eq!(again[0].memory.body["title"], "edited");
+        assert_eq!(
+            again[0].memory.gid, entries[1].memory.gid,
+            "the gid is kept"
+        );
+    }
+
+    #[test]
+    fn a_deleted_row_goes_up_as_a_tombstone_only_once_it_was_sent() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.team_join(&api(), "k", 1).unwrap();
+        let never_sent = note(&mut s, "never sent");
+        s.conn()
+            .execute("DELETE FROM observations WHERE id = ?1", [never_sent])
+            .unwrap();
+        assert_eq!(s.team_waiting().unwrap(), 0);
+        let sent = note(&mut s, "sent");
+        let entries = s.team_outbox(10, counter()).unwrap();
+        s.team_sent(&[(entries[0].id, entries[0].version)]).unwrap();
+        s.conn()
+            .execute("DELETE FROM observations WHERE id = ?1", [sent])
+            .unwrap();
+        let tomb = s.team_outbox(10, counter()).unwrap();
+        assert_eq!(tomb.len(), 1);
+        assert!(tomb[0].memory.deleted);
+        assert_eq!(tomb[0].memory.gid, entries[0].memory.gid);
+    }
+
+    #[test]
+    fn pulled_memories_do_not_go_back_up_and_a_newer_local_change_wins() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.team_join(&api(), "k", 1).unwrap();
+        let pulled = TeamMemory {
+            gid: "a".repeat(32),
+            kind: TeamKind::Summary,
+            project_key: "k".into(),
+            session: Some("s-1".into()),
+            author: Some("ana".into()),
+            origin: Some("m-a".into()),
+            created_at: 5,
+            edited_at: 5,
+            deleted: false,
+            body: json!({"request": "fix login", "learned": "tokens expire",
+                         "files_read": ["src/auth.rs"]}),
+        };
+        let wins = |a: &TeamMemory, b: &TeamMemory| a.edited_at >= b.edited_at;
+        let done = s
+            .team_apply(std::slice::from_ref(&pulled), "w1", "me", 9, wins)
+            .unwrap();
+        assert_eq!(done.applied, 1);
+        assert_eq!(s.team_waiting().unwrap(), 0, "nothing bounces back");
+        assert_eq!(
+            s.team_state(state::WATERMARK).unwrap().as_deref(),
+            Some("w1")
+        );
+        let files: String = s
+            .conn()
+            .query_row("SELECT files_read FROM summaries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(files, r#"["/src/api/src/auth.rs"]"#);
+        // A local edit not yet sent, then an older team version: local stays.
+        s.conn()
+            .execute("UPDATE summaries SET learned = 'mine'", [])
+            .unwrap();
+        let older = TeamMemory {
+            body: json!({"learned": "theirs"}),
+            edited_at: 6,
+            ..pulled
+        };
+        let done = s.team_apply(&[older], "w2", "me", 9, wins).unwrap();
+        assert_eq!(done.kept_local, 1);
+        assert_eq!(s.team_conflicts().unwrap(), 1);
+        let learned: String = s
+            .conn()
+            .query_row("SELECT learned FROM summaries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(learned, "mine");
+        assert_eq!(s.team_waiting().unwrap(), 1);
+    }
+}

@@ -110,6 +110,8 @@ pub struct Config {
     pub serve: ServeConfig,
     /// `[log]`: mnemo's own log files.
     pub log: LogConfig,
+    /// `[team]`: sharing joined projects' memories through a team server.
+    pub team: TeamConfig,
 }
 
 /// `[capture]`: what is recorded and size limits.
@@ -440,6 +442,66 @@ impl Default for LogConfig {
     }
 }
 
+/// `[team]`: sharing joined projects' memories through a PostgreSQL server
+/// (`mnemo team`, `mnemo sync`). Empty strings mean "not set".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamConfig {
+    /// The team server's PostgreSQL connection URL. Empty: no team. Never
+    /// shown with its password (see [`mask_url_password`]). Default empty.
+    pub url: String,
+    /// The name shared memories carry. Empty: git's `user.name` of the
+    /// project, else the OS user. Default empty.
+    pub author: String,
+    /// A file whose first line is the server's password, when it is neither
+    /// in the URL nor in `PGPASSWORD`/`~/.pgpass`. Default empty.
+    pub password_file: String,
+    /// A `mnemo sync` started in the background exits after this many
+    /// seconds without a change to sync. Default 120.
+    pub idle_exit_secs: u64,
+}
+
+impl Default for TeamConfig {
+    fn default() -> Self {
+        TeamConfig {
+            url: String::new(),
+            author: String::new(),
+            password_file: String::new(),
+            idle_exit_secs: 120,
+        }
+    }
+}
+
+/// `url` with the password of its user-info part (`scheme://user:PASSWORD@host`)
+/// and any `password=` query parameter replaced by `***`, for showing it.
+pub fn mask_url_password(url: &str) -> String {
+    let mut masked = url.to_string();
+    if let Some(scheme_end) = masked.find("://") {
+        let authority_start = scheme_end + 3;
+        let authority_end = masked[authority_start..]
+            .find(['/', '?', '#'])
+            .map_or(masked.len(), |i| authority_start + i);
+        if let Some(at) = masked[authority_start..authority_end].rfind('@') {
+            let userinfo = &masked[authority_start..authority_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                masked.replace_range(authority_start + colon + 1..authority_start + at, "***");
+            }
+        }
+    }
+    if let Some(query_start) = masked.find('?') {
+        let (head, query) = masked.split_at(query_start + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        masked = format!("{head}{}", query.join("&"));
+    }
+    masked
+}
+
 /// A log verbosity, from least to most verbose (so `a <= b` means `a` is at
 /// most as verbose as `b`). Written in lower case: `"error"`, `"warn"`,
 /// `"info"`, `"debug"`, `"trace"`.
@@ -512,11 +574,14 @@ impl Config {
     }
 
     /// The effective config as TOML (every key, no comments), for
-    /// `mnemo config`. It parses back to `self`.
+    /// `mnemo config`. It parses back to `self`, except that a password in
+    /// `team.url` is masked.
     pub fn to_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.team.url = mask_url_password(&self.team.url);
         // Cannot fail for configs built from TOML and the environment; an
         // integer above i64::MAX set in code is the only way to fail.
-        toml::to_string(self).unwrap_or_else(|e| {
+        toml::to_string(&shown).unwrap_or_else(|e| {
             format!(
                 "# cannot render the config as TOML: {}\n",
                 one_line(&e.to_string())

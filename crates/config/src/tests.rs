@@ -778,3 +778,42 @@ fn line_col_counts_chars() {
     assert_eq!(line_col("ab\ncdé\nf", 8), (3, 1));
     assert_eq!(line_col("ab", 99), (1, 3));
 }
+
+#[test]
+fn a_team_url_is_shown_without_its_password() {
+    assert_eq!(
+        mask_url_password("postgresql://ana:s3cret@db.example.com:5432/mnemo?sslmode=require"),
+        "postgresql://ana:***@db.example.com:5432/mnemo?sslmode=require"
+    );
+    assert_eq!(
+        mask_url_password("postgres://db/mnemo?user=ana&password=s3cret"),
+        "postgres://db/mnemo?user=ana&password=***"
+    );
+    assert_eq!(
+        mask_url_password("postgresql://ana@db/mnemo"),
+        "postgresql://ana@db/mnemo"
+    );
+    let config = Config {
+        team: TeamConfig {
+            url: "postgresql://ana:s3cret@db/mnemo".into(),
+            ..TeamConfig::default()
+        },
+        ..Config::default()
+    };
+    assert!(!config.to_toml().contains("s3cret"));
+}
+
+#[test]
+fn team_keys_have_environment_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_env(
+        &dir.path().join("config.toml"),
+        &[
+            ("MNEMO_TEAM_URL", "postgresql://db/team"),
+            ("MNEMO_TEAM_AUTHOR", "Ana"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.team.url, "postgresql://db/team");
+    assert_eq!(config.team.author, "Ana");
+}

@@ -23,5 +23,6 @@ pub mod hosts;
 pub mod memory;
 pub mod parts;
 pub mod status;
+pub mod team;
 pub mod transfer;
 pub mod worker;

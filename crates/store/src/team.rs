@@ -89,10 +89,12 @@ pub struct OutboxEntry {
     pub version: i64,
     /// What goes up.
     pub memory: TeamMemory,
+    /// The name the project's memories written here carry (from the join).
+    pub project_author: String,
 }
 
 /// A project this machine shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct JoinedProject {
     /// Its root here.
     pub root: String,
@@ -132,18 +134,25 @@ pub mod state {
 const SQL_NOW: &str = "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
 
 impl Store {
-    /// Share the project at `project`'s root under `key`: record it and
-    /// queue its live observations and summaries. Joining again keeps the
-    /// first join and queues nothing new. Returns the rows queued.
-    pub fn team_join(&mut self, project: &ProjectRef, key: &str, now: i64) -> Result<usize> {
+    /// Share the project at `project`'s root under `key`, its memories
+    /// signed `author`: record it and queue its live observations and
+    /// summaries written here. Joining again keeps the first join and queues
+    /// nothing new. Returns the rows queued.
+    pub fn team_join(
+        &mut self,
+        project: &ProjectRef,
+        key: &str,
+        author: &str,
+        now: i64,
+    ) -> Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let project_id = upsert_project(&tx, project, now)?;
         let new = tx.execute(
-            "INSERT INTO team_projects (project_id, key, joined_at) VALUES (?1, ?2, ?3)
+            "INSERT INTO team_projects (project_id, key, author, joined_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
-            params![project_id, key, now],
+            params![project_id, key, author, now],
         )?;
         let mut queued = 0;
         if new == 1 {
@@ -163,6 +172,32 @@ impl Store {
         }
         tx.commit()?;
         Ok(queued)
+    }
+
+    /// What joining the project at `root` would send up now: its live
+    /// observations and summaries written here, oldest first (no global ids
+    /// yet, `key` as the project key).
+    pub fn team_preview(&mut self, root: &str, key: &str) -> Result<Vec<TeamMemory>> {
+        let tx = self.conn.transaction()?;
+        let mut memories = Vec::new();
+        for kind in [TeamKind::Observation, TeamKind::Summary] {
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT m.id FROM {} m JOIN projects p ON p.id = m.project_id
+                     WHERE p.root = ?1 AND m.deleted_at IS NULL AND m.origin IS NULL ORDER BY m.id",
+                    kind.table()
+                ))?;
+                stmt.query_map([root], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for id in ids {
+                if let Some(mut memory) = read_row(&tx, kind, id, root)? {
+                    memory.project_key = key.to_string();
+                    memories.push(memory);
+                }
+            }
+        }
+        Ok(memories)
     }
 
     /// Stop sharing the project at `root`: forget its key and drop its
@@ -285,7 +320,8 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pending: Vec<Pending> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT o.id, o.version, o.kind, o.row_id, o.gid, o.changed_at, t.key, o.project_id
+                "SELECT o.id, o.version, o.kind, o.row_id, o.gid, o.changed_at, t.key, o.project_id,
+                        t.author
                  FROM team_outbox o JOIN team_projects t ON t.project_id = o.project_id
                  ORDER BY o.id LIMIT ?1",
             )?;
@@ -299,6 +335,7 @@ impl Store {
                     changed_at: r.get(5)?,
                     key: r.get(6)?,
                     project_id: r.get(7)?,
+                    author: r.get(8)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?
@@ -313,6 +350,7 @@ impl Store {
             changed_at,
             key,
             project_id,
+            author,
         } in pending
         {
             let memory = match row_id {
@@ -351,6 +389,7 @@ impl Store {
                 id,
                 version,
                 memory,
+                project_author: author,
             });
         }
         tx.commit()?;
@@ -418,6 +457,7 @@ struct Pending {
     changed_at: i64,
     key: String,
     project_id: i64,
+    author: String,
 }
 
 enum Outcome {
@@ -889,7 +929,11 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         note(&mut s, "before join");
         assert_eq!(s.team_waiting().unwrap(), 0, "not joined yet");
-        assert_eq!(s.team_join(&api(), "github.com/acme/api", 2).unwrap(), 1);
+        assert_eq!(
+            s.team_join(&api(), "github.com/acme/api", "ana", 2)
+                .unwrap(),
+            1
+        );
         note(&mut s, "after join");
         let entries = s.team_outbox(10, counter()).unwrap();
         assert_eq!(entries.len(), 2);
@@ -921,7 +965,7 @@ mod tests {
     #[test]
     fn a_deleted_row_goes_up_as_a_tombstone_only_once_it_was_sent() {
         let mut s = Store::open_in_memory().unwrap();
-        s.team_join(&api(), "k", 1).unwrap();
+        s.team_join(&api(), "k", "ana", 1).unwrap();
         let never_sent = note(&mut s, "never sent");
         s.conn()
             .execute("DELETE FROM observations WHERE id = ?1", [never_sent])
@@ -942,7 +986,7 @@ mod tests {
     #[test]
     fn pulled_memories_do_not_go_back_up_and_a_newer_local_change_wins() {
         let mut s = Store::open_in_memory().unwrap();
-        s.team_join(&api(), "k", 1).unwrap();
+        s.team_join(&api(), "k", "ana", 1).unwrap();
         let pulled = TeamMemory {
             gid: "a".repeat(32),
             kind: TeamKind::Summary,

@@ -4,10 +4,13 @@
 
 -- Projects this machine shares, with their portable key (the normalised git
 -- remote, or `root:<sha>` of the root commit): the same repository cloned at
--- different paths on different machines has one key.
+-- different paths on different machines has one key. `author` is the name
+-- this machine's memories of it carry unless `[team] author` says otherwise
+-- (git's user.name there when it was joined).
 CREATE TABLE team_projects (
     project_id  INTEGER PRIMARY KEY REFERENCES projects(id) ON DELETE CASCADE,
     key         TEXT    NOT NULL,
+    author      TEXT    NOT NULL,
     joined_at   INTEGER NOT NULL
 );
 CREATE INDEX team_projects_key ON team_projects (key);

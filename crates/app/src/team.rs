@@ -73,6 +73,26 @@ pub struct Preview {
     pub records: Vec<Record>,
 }
 
+/// A record as JSON, exactly the fields that travel (for showing what a
+/// join would upload).
+pub fn record_json(record: &Record) -> serde_json::Value {
+    serde_json::json!({
+        "gid": record.gid,
+        "project": record.project,
+        "kind": match record.kind {
+            Kind::Observation => "observation",
+            Kind::Summary => "summary",
+        },
+        "session": record.session,
+        "author": record.author,
+        "origin": record.origin,
+        "created_at": record.created_at,
+        "edited_at": record.edited_at,
+        "deleted": record.deleted,
+        "body": record.body,
+    })
+}
+
 /// The answer of [`join`].
 #[derive(Debug, Clone)]
 pub enum Join {

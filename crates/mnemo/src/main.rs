@@ -168,6 +168,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Share memories with a team through a PostgreSQL server ([team] url):
+    /// join or leave a project, or see how sharing goes.
+    Team {
+        #[command(subcommand)]
+        action: commands::team::Action,
+    },
+    /// Send this machine's changes of joined projects to the team server and
+    /// bring the team's here; keeps syncing until Ctrl-C unless `--once`.
+    Sync {
+        /// One round, then exit (non-zero when the server cannot be used).
+        #[arg(long)]
+        once: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Started in the background: print nothing, exit when idle.
+        #[arg(long, hide = true)]
+        background: bool,
+    },
     /// Print the effective configuration (file + environment overrides).
     Config {
         /// Print the documented defaults instead.
@@ -229,6 +248,12 @@ fn main() -> ExitCode {
             commands::report(commands::install::run(false, project, dry_run))
         }
         Command::Stats { json } => commands::report(commands::stats::run(json)),
+        Command::Team { action } => commands::report(commands::team::run(action)),
+        Command::Sync {
+            once,
+            json,
+            background,
+        } => commands::report(commands::sync::run(once, json, background)),
         Command::Config { defaults } => commands::report(commands::config::run(defaults)),
     }
 }

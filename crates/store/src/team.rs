@@ -193,6 +193,7 @@ impl Store {
             for id in ids {
                 if let Some(mut memory) = read_row(&tx, kind, id, root)? {
                     memory.project_key = key.to_string();
+                    memory.edited_at = memory.created_at;
                     memories.push(memory);
                 }
             }

@@ -13,6 +13,8 @@ pub mod mcp;
 pub mod search;
 pub mod serve;
 pub mod stats;
+pub mod sync;
+pub mod team;
 pub mod transfer;
 pub mod vectors;
 pub mod worker;

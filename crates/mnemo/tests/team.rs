@@ -1,0 +1,417 @@
+//! Team memory end to end: several data directories, each with its own
+//! clone of one repository at a different path (the same remote URL),
+//! stand in for teammates' machines; a real PostgreSQL cluster
+//! (`mnemo_pgtest`, skipped with a visible line when none can be started)
+//! is the team server. Everything goes through the real binary: hooks,
+//! `mnemo team`, `mnemo sync`, `mnemo search`, `mnemo export`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common;
+
+use common::*;
+use mnemo_pgtest::TeamDatabase;
+use serde_json::{Value, json};
+
+/// The remote every machine's clone has.
+const REMOTE: &str = "git@github.com:Acme/shop.git";
+
+/// A team database on the shared cluster, or `None` (after a SKIPPED line).
+fn team_db(test: &str) -> Option<TeamDatabase> {
+    let cluster = mnemo_pgtest::shared(test)?;
+    Some(cluster.team_database(test))
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git")
+        .success();
+    assert!(ok, "git {args:?} in {}", dir.display());
+}
+
+/// A machine: its own data directory and clone, configured for the team.
+fn machine(db: &TeamDatabase, author: &str) -> Env {
+    let env = Env::new()
+        .env("MNEMO_TEAM_URL", &db.url)
+        .env("MNEMO_TEAM_AUTHOR", author);
+    git(&env.project, &["remote", "add", "origin", REMOTE]);
+    env
+}
+
+fn project(env: &Env) -> &str {
+    env.project.to_str().unwrap()
+}
+
+fn join(env: &Env) {
+    let out = env.ok(&["team", "join", project(env)]);
+    assert!(out.contains("github.com/acme/shop"), "{out}");
+}
+
+fn sync(env: &Env) -> Value {
+    env.ok_json(&["sync", "--once", "--json"])
+}
+
+fn remember(env: &Env, dir: &Path, text: &str) {
+    env.ok(&["remember", text, "--project", dir.to_str().unwrap()]);
+}
+
+/// The shared memories in `mnemo export`, by global id, without what is
+/// local to a machine (row ids and links, author and origin columns, the
+/// moment a forget was applied) and with file paths relative to the
+/// project root.
+fn shared(env: &Env) -> BTreeMap<String, Value> {
+    let export = env.ok(&["export", "--all-projects"]);
+    let root = format!("{}/", project(env));
+    let mut out = BTreeMap::new();
+    for line in export.lines() {
+        let mut record: Value = serde_json::from_str(line).unwrap();
+        let kind = record["kind"].as_str().unwrap_or("").to_string();
+        if !matches!(kind.as_str(), "observation" | "summary") {
+            continue;
+        }
+        let Some(gid) = record["gid"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let fields = record.as_object_mut().unwrap();
+        for local in [
+            "id",
+            "project",
+            "session",
+            "prompt",
+            "source_events",
+            "superseded_by",
+            "ref",
+            "author",
+            "origin",
+        ] {
+            fields.remove(local);
+        }
+        let forgotten = fields.get("deleted_at").is_some_and(|v| !v.is_null());
+        fields.insert("deleted_at".into(), json!(forgotten));
+        for list in ["files_read", "files_modified"] {
+            if let Some(paths) = fields.get_mut(list).and_then(Value::as_array_mut) {
+                for path in paths {
+                    *path = json!(path.as_str().unwrap().trim_start_matches(&root));
+                }
+            }
+        }
+        assert!(
+            out.insert(gid.clone(), record).is_none(),
+            "{gid} twice in one store"
+        );
+    }
+    out
+}
+
+/// The titles of live observations, lower-cased.
+fn live_titles(env: &Env) -> Vec<String> {
+    let db = env.db();
+    let mut stmt = db
+        .prepare("SELECT lower(title) FROM observations WHERE deleted_at IS NULL ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `text` as it appears inside a JSON string.
+fn json_text(text: &str) -> String {
+    let quoted = serde_json::to_string(text).unwrap();
+    quoted[1..quoted.len() - 1].to_string()
+}
+
+/// Every row of every table of the team database, as text: what the server
+/// holds, whatever its schema.
+fn server_dump(db: &TeamDatabase, test: &str) -> String {
+    let cluster = mnemo_pgtest::shared(test).unwrap();
+    let mut admin = cluster.admin(&db.database);
+    let tables: Vec<String> = admin
+        .query(
+            "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables
+             WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+               AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut dump = String::new();
+    for table in tables {
+        let text: String = admin
+            .query_one(
+                &format!(
+                    "SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n'), '') FROM {table} t"
+                ),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        dump.push_str(&text);
+        dump.push('\n');
+    }
+    dump
+}
+
+#[test]
+fn two_machines_share_memories_with_their_author_and_converge() {
+    let test = "team::two_machines";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    a.replay_session();
+    let titles = live_titles(&a);
+    assert!(!titles.is_empty(), "the session made memories");
+    join(&a);
+    let round = sync(&a);
+    assert!(round["pushed"].as_u64().unwrap() >= titles.len() as u64, "{round}");
+
+    join(&b);
+    let round = sync(&b);
+    assert!(round["applied"].as_u64().unwrap() >= titles.len() as u64, "{round}");
+    let from_ana = b.count("SELECT count(*) FROM observations WHERE author = 'Ana'");
+    assert_eq!(from_ana, titles.len() as i64);
+
+    // B finds A's memory by its words, in its own clone.
+    let found = b.ok(&["search", &titles[0], "--project", project(&b), "--json"]);
+    assert!(found.to_lowercase().contains(&json_text(&titles[0])), "{found}");
+
+    sync(&a);
+    let (on_a, on_b) = (shared(&a), shared(&b));
+    assert!(on_a.len() > titles.len(), "observations and the summary: {on_a:?}");
+    assert_eq!(on_a, on_b);
+    // Nothing bounced back to go up again.
+    assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
+    assert_eq!(b.count("SELECT count(*) FROM team_outbox"), 0);
+}
+
+#[test]
+fn three_machines_converge_after_interleaved_edits_forget_and_undo() {
+    let test = "team::three_machines";
+    let Some(db) = team_db(test) else { return };
+    let machines = [
+        machine(&db, "Ana"),
+        machine(&db, "Ben"),
+        machine(&db, "Cy"),
+    ];
+    let [a, b, c] = &machines;
+    for m in &machines {
+        join(m);
+    }
+    for n in 1..=3 {
+        remember(a, &a.project, &format!("note {n} from Ana about the cart"));
+    }
+    for m in &machines {
+        sync(m);
+    }
+    let id_of = |m: &Env, n: u32| -> String {
+        let id: i64 = m
+            .db()
+            .query_row(
+                "SELECT id FROM observations WHERE title LIKE ?1",
+                [format!("note {n} from Ana%")],
+                |r| r.get(0),
+            )
+            .unwrap();
+        id.to_string()
+    };
+    // Interleaved, each machine offline from the others meanwhile.
+    b.ok(&["forget", &id_of(b, 1)]);
+    remember(c, &c.project, "note from Cy about the checkout");
+    a.ok(&["forget", &id_of(a, 2)]);
+    a.ok(&["forget", "--undo", &id_of(a, 2)]);
+    // Concurrent versions of one memory: B forgets it, C forgets and brings it back.
+    b.ok(&["forget", &id_of(b, 3)]);
+    c.ok(&["forget", &id_of(c, 3)]);
+    c.ok(&["forget", "--undo", &id_of(c, 3)]);
+    for _ in 0..2 {
+        for m in [b, c, a] {
+            sync(m);
+        }
+    }
+    let on_a = shared(a);
+    assert_eq!(on_a.len(), 4, "three notes and Cy's: {on_a:?}");
+    assert_eq!(on_a, shared(b));
+    assert_eq!(on_a, shared(c));
+    for m in &machines {
+        let live = live_titles(m);
+        assert!(!live.iter().any(|t| t.starts_with("note 1 ")), "{live:?}");
+        assert!(live.iter().any(|t| t.starts_with("note 2 ")), "{live:?}");
+        assert!(live.iter().any(|t| t.starts_with("note from Cy")), "{live:?}");
+        assert_eq!(
+            m.count("SELECT count(*) FROM observations"),
+            4,
+            "no duplicates"
+        );
+    }
+}
+
+#[test]
+fn a_secret_planted_after_join_never_reaches_the_server() {
+    let test = "team::secrets";
+    let Some(db) = team_db(test) else { return };
+    let a = machine(&db, "Ana");
+    join(&a);
+    // Assembled at run time so no secret-looking literal sits in the repository.
+    let secrets = [
+        format!("AKIA{}", "Q7ZK3M2P9XW4T6RB"),
+        format!("ghp_{}", &"aB3dE5fG7h".repeat(4)[..36]),
+        format!("sk-ant-api03-{}", "Qw3rTy7UiOp9AsDf".repeat(6)),
+        format!("xoxb-2048{}-{}", "1234567", "Ab9Cd8Ef7G".repeat(3)),
+    ];
+    let mut prompt = a.fixture("user_prompt_submit__basic");
+    prompt["prompt"] = json!(format!(
+        "the deploy fails with key {} and token {}",
+        secrets[0], secrets[1]
+    ));
+    a.hook(None, &prompt);
+    a.replay_session();
+    remember(
+        &a,
+        &a.project,
+        &format!("the staging bot uses {}", secrets[3]),
+    );
+    // A memory stored before a redaction rule knew its secret: the upload
+    // redacts again.
+    a.db()
+        .execute(
+            "UPDATE observations SET narrative = narrative || ?1
+             WHERE id = (SELECT min(id) FROM observations)",
+            [format!(" the key was {}", secrets[2])],
+        )
+        .unwrap();
+    let round = sync(&a);
+    assert!(round["pushed"].as_u64().unwrap() > 0, "{round}");
+
+    let dump = server_dump(&db, test);
+    let title = &live_titles(&a)[0];
+    assert!(
+        dump.to_lowercase().contains(&json_text(title)),
+        "the memories are on the server"
+    );
+    for secret in &secrets {
+        assert!(!dump.contains(secret.as_str()), "{secret} reached the server");
+    }
+}
+
+#[test]
+fn an_unreachable_server_fails_one_round_in_one_line_and_the_next_converges() {
+    let test = "team::unreachable";
+    let Some(cluster) = mnemo_pgtest::private(test) else {
+        return;
+    };
+    let db = cluster.team_database("unreachable");
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "the first note before the outage");
+    sync(&a);
+
+    cluster.stop();
+    remember(&a, &a.project, "a note written during the outage");
+    let started = Instant::now();
+    let out = a.command(&["sync", "--once"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(30), "bounded");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mnemo: "), "{stderr}");
+    assert!(!stderr.contains(&db.password), "no password: {stderr}");
+    // Capture goes on meanwhile.
+    a.replay_session();
+    assert!(a.count("SELECT count(*) FROM observations") > 2);
+    let status = a.ok_json(&["team", "status", "--json"]);
+    assert_eq!(status["reachable"], false);
+    assert!(status["last_error"].is_string(), "{status}");
+    assert!(!status.to_string().contains(&db.password));
+
+    cluster.restart().unwrap();
+    sync(&a);
+    join(&b);
+    sync(&b);
+    assert_eq!(shared(&a), shared(&b));
+    assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
+}
+
+#[test]
+fn sigkill_during_a_push_of_many_records_loses_and_duplicates_nothing() {
+    let test = "team::sigkill";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "the seed note");
+    const MANY: i64 = 3000;
+    {
+        // Many memories at once, as an import would write them.
+        let conn = a.db();
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO observations (project_id, type, title, narrative, content_hash,
+                                       generated_by, created_at)
+             SELECT (SELECT project_id FROM team_projects), 'discovery', 'bulk note ' || i,
+                    'what bulk note ' || i || ' says', 'bulk-' || i, 'user', 1700000000000 + i
+             FROM n",
+            [MANY],
+        )
+        .unwrap();
+    }
+    assert_eq!(a.count("SELECT count(*) FROM team_outbox"), MANY + 1);
+    for delay_ms in [150, 400, 800, 1500] {
+        let mut child = a.command(&["sync", "--once"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    sync(&a);
+    assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
+    assert_eq!(
+        a.count("SELECT count(DISTINCT gid) FROM observations"),
+        MANY + 1
+    );
+    join(&b);
+    sync(&b);
+    assert_eq!(
+        b.count("SELECT count(*) FROM observations WHERE author = 'Ana'"),
+        MANY + 1,
+        "every record once"
+    );
+    assert_eq!(shared(&a), shared(&b));
+}
+
+#[test]
+fn only_joined_projects_leave_the_machine() {
+    let test = "team::only_joined";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    let other = a.tmp.path().join("private-tool");
+    std::fs::create_dir_all(&other).unwrap();
+    git_init(&other);
+    git(&other, &["remote", "add", "origin", "https://github.com/ana/private-tool"]);
+    remember(&a, &other, "the private tool keeps its cache in /var/cache/zebra");
+    join(&a);
+    remember(&a, &a.project, "the shop's cart rounds totals to cents");
+    remember(&a, &other, "the private tool's second note mentions yak shaving");
+    let dry_run = a.ok(&["team", "join", "--dry-run", other.to_str().unwrap()]);
+    assert!(dry_run.contains("yak shaving"), "{dry_run}");
+    sync(&a);
+
+    let dump = server_dump(&db, test);
+    assert!(dump.contains("rounds totals to cents"));
+    assert!(!dump.contains("zebra") && !dump.contains("yak shaving"), "{dump}");
+    join(&b);
+    sync(&b);
+    let on_b = live_titles(&b);
+    assert_eq!(on_b.len(), 1, "{on_b:?}");
+    assert!(on_b[0].contains("rounds totals to cents"), "{on_b:?}");
+
+    // After leaving, nothing more goes up.
+    a.ok(&["team", "leave", project(&a)]);
+    remember(&a, &a.project, "written after leaving: the shop uses kiwi");
+    sync(&a);
+    assert!(!server_dump(&db, test).contains("kiwi"));
+}

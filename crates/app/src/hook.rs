@@ -43,6 +43,10 @@ pub trait Process {
     fn told_to_stop(&self) -> bool;
     /// Start the detached background worker (catch-up, then enrichment).
     fn start_worker(&self);
+    /// Start the detached background `mnemo sync`, which sends new
+    /// memories of joined projects to the team. A process that cannot
+    /// (an importer) leaves them to the next sync.
+    fn start_sync(&self) {}
 }
 
 /// What a hook run says back.
@@ -241,6 +245,9 @@ impl<'a> HookPipeline<'a> {
         };
         if self.episode_step().after(store, record, prompt_id) {
             self.process.start_worker();
+        }
+        if event::closes_episode(&record.hook) && crate::team::sync_wanted(store, self.parts) {
+            self.process.start_sync();
         }
         let config = self.config();
         match (HookEvent::from_name(&record.hook), outcome) {

@@ -467,6 +467,15 @@ fn sleep_unless(stop: &AtomicBool, total: Duration) {
     }
 }
 
+/// Whether an episode-ending hook should start the background sync: a
+/// team server is configured, joined projects' changes wait to go up, and
+/// no sync runs. No network: a count of the outbox and a look at the lock.
+pub fn sync_wanted(store: &Store, parts: &Parts) -> bool {
+    !parts.config.team.url.trim().is_empty()
+        && store.team_waiting().is_ok_and(|waiting| waiting > 0)
+        && !FileLock::is_held(&parts.paths.home.join(LOCK_FILE))
+}
+
 /// One round: `mnemo sync --once`.
 pub fn sync_round(parts: &Parts) -> anyhow::Result<Round> {
     Syncer::new(parts)?.round()

@@ -144,6 +144,10 @@ impl Process for HookProcess<'_> {
     fn start_worker(&self) {
         super::worker::start_background(self.home);
     }
+
+    fn start_sync(&self) {
+        super::sync::start_background(self.home);
+    }
 }
 
 /// The time [`mnemo_config::ENV_EVENT_TIME`] gives the event, if it is set

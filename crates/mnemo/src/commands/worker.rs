@@ -78,12 +78,18 @@ impl Process for CommandProcess<'_> {
 /// and return once it is on its own: the hook reaps the short-lived
 /// intermediate process, so nothing of the worker stays in its tree.
 pub fn start_background(home: &Path) {
+    start_detached(home, "worker");
+}
+
+/// Start `mnemo <command> --background` detached, as [`start_background`]
+/// starts the worker.
+pub fn start_detached(home: &Path, command_name: &str) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
     let mut command = Command::new(exe);
     command
-        .args(["worker", "--background"])
+        .args([command_name, "--background"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -91,7 +97,7 @@ pub fn start_background(home: &Path) {
         .and_then(|()| command.spawn())
         .and_then(|mut intermediate| intermediate.wait())
     {
-        Ok(_) => tracing::info!(home = %home.display(), "started the background worker"),
-        Err(e) => tracing::warn!("could not start the background worker: {e}"),
+        Ok(_) => tracing::info!(home = %home.display(), "started the background {command_name}"),
+        Err(e) => tracing::warn!("could not start the background {command_name}: {e}"),
     }
 }

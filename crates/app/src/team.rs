@@ -17,7 +17,9 @@ mod key;
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -547,6 +549,39 @@ pub fn sync_loop(
         }
     }
     Ok(LoopEnd::Stopped)
+}
+
+/// `mnemo serve`'s sync: [`sync_loop`] on a thread until `stop`, when a
+/// team server is configured (`None` otherwise). While another process
+/// (a background `mnemo sync`) holds the lock, it waits its turn.
+pub fn sync_host(
+    parts: Arc<Parts>,
+    stop: Arc<AtomicBool>,
+) -> Option<std::io::Result<JoinHandle<()>>> {
+    if parts.config.team.url.trim().is_empty() {
+        return None;
+    }
+    Some(
+        std::thread::Builder::new()
+            .name("mnemo-sync".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let log = |result: &anyhow::Result<Round>| match result {
+                        Ok(round) if round.moved() => tracing::info!(?round, "synced"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("sync round failed: {e:#}"),
+                    };
+                    match sync_loop(&parts, &stop, None, log) {
+                        Ok(LoopEnd::AlreadyRunning) => sleep_unless(&stop, RETRY.0),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!("sync stopped: {e:#}");
+                            sleep_unless(&stop, RETRY.1);
+                        }
+                    }
+                }
+            }),
+    )
 }
 
 /// What `mnemo team status` shows.

@@ -1,10 +1,11 @@
 //! `mnemo serve`: the web viewer and HTTP API, plus the background work a
 //! long-lived process can take on: LLM enrichment when `[llm]` is
 //! configured, compression (what killed hooks left, at start; all of it
-//! when hooks do not compress, `compress.in_hooks = false`). Both are
-//! threads of this process (`mnemo_app::worker::enrichment_host`,
-//! `mnemo_app::hosts::compression_host`), stopped with it; nothing is left
-//! running after it exits.
+//! when hooks do not compress, `compress.in_hooks = false`), and team sync
+//! when `[team] url` is set. All are threads of this process
+//! (`mnemo_app::worker::enrichment_host`, `mnemo_app::hosts::compression_host`,
+//! `mnemo_app::team::sync_host`), stopped with it; nothing is left running
+//! after it exits.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use mnemo_app::hosts::compression_host;
 use mnemo_app::parts::Parts;
+use mnemo_app::team::sync_host;
 use mnemo_app::worker::enrichment_host;
 use mnemo_serve::{Options, Server, Started, TOKEN_FILE};
 
@@ -65,6 +67,9 @@ pub fn run(port: Option<u16>) -> anyhow::Result<()> {
     let mut background: Vec<JoinHandle<()>> = Vec::new();
     if hosts.enriches() {
         background.push(enrichment_host(Arc::clone(&hosts), Arc::clone(&stop))?);
+    }
+    if let Some(sync) = sync_host(Arc::clone(&hosts), Arc::clone(&stop)) {
+        background.push(sync?);
     }
     background.push(compression_host(hosts, Arc::clone(&stop))?);
     let served = server.run();

@@ -31,10 +31,12 @@ use serde_json::{Value, json};
 pub const SESSION: &str = "6f1c2c9e-8d0a-4b7e-9a51-2f3d4c5b6a70";
 
 /// A hook process that is never told to stop and only counts the workers
-/// it is asked to start (the tests run what a worker would do themselves).
+/// and syncs it is asked to start (the tests run what a worker would do
+/// themselves).
 #[derive(Default)]
 pub struct CountedProcess {
     workers_started: AtomicUsize,
+    syncs_started: AtomicUsize,
 }
 
 impl Process for CountedProcess {
@@ -44,6 +46,10 @@ impl Process for CountedProcess {
 
     fn start_worker(&self) {
         self.workers_started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn start_sync(&self) {
+        self.syncs_started.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -87,6 +93,11 @@ impl Env {
     /// How many times the pipeline asked for the background worker.
     pub fn workers_started(&self) -> usize {
         self.process.workers_started.load(Ordering::Relaxed)
+    }
+
+    /// How many times the pipeline asked for the background sync.
+    pub fn syncs_started(&self) -> usize {
+        self.process.syncs_started.load(Ordering::Relaxed)
     }
 
     /// The hook pipeline of these parts, with the counting process.

@@ -17,3 +17,4 @@ mod enrichment;
 mod import_claude_code;
 mod memory;
 mod scenarios;
+mod team;

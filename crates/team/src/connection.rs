@@ -305,7 +305,7 @@ fn find_password(server: &ServerConfig, config: &postgres::Config) -> Result<Opt
 }
 
 fn read_password_file(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path)
+    let text = pgpass::read_small_file(path)
         .map_err(|e| Error::Config(format!("password_file {}: {e}", path.display())))?;
     let first = text.lines().next().unwrap_or("");
     if first.is_empty() {

@@ -3,7 +3,6 @@
 //! memories.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 
 use mnemo_team::{Error, Server, ServerConfig, Watermark};
 
@@ -117,13 +116,13 @@ fn the_password_comes_from_password_file_pgpassword_or_pgpass() {
         db.database, db.role, db.password
     )
     .unwrap();
-    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
     // SAFETY: no other thread of this test binary reads PGPASSFILE or PGPASSWORD.
     unsafe { std::env::set_var("PGPASSFILE", &pgpass) };
     let from_pgpass = Server::connect(&config(&db.url_without_password), TIMEOUT);
+    // PGPASSWORD comes before the file, which now holds a wrong password.
+    std::fs::write(&pgpass, format!("*:*:*:*:wrong\n")).unwrap();
     // SAFETY: as above.
     unsafe { std::env::set_var("PGPASSWORD", &db.password) };
-    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let from_env = Server::connect(&config(&db.url_without_password), TIMEOUT);
     // SAFETY: as above.
     unsafe {

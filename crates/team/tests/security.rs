@@ -120,7 +120,7 @@ fn the_password_comes_from_password_file_pgpassword_or_pgpass() {
     unsafe { std::env::set_var("PGPASSFILE", &pgpass) };
     let from_pgpass = Server::connect(&config(&db.url_without_password), TIMEOUT);
     // PGPASSWORD comes before the file, which now holds a wrong password.
-    std::fs::write(&pgpass, format!("*:*:*:*:wrong\n")).unwrap();
+    std::fs::write(&pgpass, "*:*:*:*:wrong\n").unwrap();
     // SAFETY: as above.
     unsafe { std::env::set_var("PGPASSWORD", &db.password) };
     let from_env = Server::connect(&config(&db.url_without_password), TIMEOUT);

@@ -18,9 +18,19 @@
 
 #![warn(missing_docs)]
 
+mod connection;
+mod pgpass;
+mod schema;
+mod sync;
+mod tls;
+
 use std::cmp::Ordering;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use connection::{Scrub, Target};
 
 /// How to reach the team's server, from `[team]` in config.toml.
 #[derive(Clone, Debug, Default)]
@@ -148,7 +158,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A connection to the team's server, its schema migrated to this binary's.
 pub struct Server {
-    _private: (),
+    client: postgres::Client,
+    description: String,
+    /// This connection's backend: the notifications it sent itself are not news.
+    backend_pid: i32,
+    scrub: Scrub,
 }
 
 impl Server {
@@ -156,32 +170,65 @@ impl Server {
     /// and bring the server's schema up to date (versioned migrations; a
     /// newer schema is [`Error::SchemaNewer`]).
     pub fn connect(config: &ServerConfig, timeout: Duration) -> Result<Server> {
-        let _ = (config, timeout);
-        unimplemented!("mnemo-team: connect")
+        let target = Target::from_config(config)?;
+        let mut client = target.connect(timeout)?;
+        let scrub = target.scrub;
+        schema::migrate(&mut client, &scrub)?;
+        // Listening from the start, so a change made between a pull and the
+        // next wait is not missed.
+        client
+            .batch_execute(&format!("LISTEN {}", sync::CHANNEL))
+            .map_err(|e| scrub.error(&e))?;
+        let backend_pid = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map_err(|e| scrub.error(&e))?
+            .get(0);
+        Ok(Server {
+            client,
+            description: target.description,
+            backend_pid,
+            scrub,
+        })
     }
 
     /// The server as people may see it: host, port and database, never the
     /// password.
     pub fn describe(&self) -> String {
-        unimplemented!("mnemo-team: describe")
+        self.description.clone()
     }
 
     /// Store a batch in one transaction; returns after it committed.
     pub fn push(&mut self, records: &[Record]) -> Result<PushReport> {
-        let _ = records;
-        unimplemented!("mnemo-team: push")
+        sync::push(&mut self.client, records, &self.scrub)
     }
 
     /// The records of `projects` changed since `after`, at most `limit`.
     pub fn pull(&mut self, projects: &[String], after: &Watermark, limit: usize) -> Result<Page> {
-        let _ = (projects, after, limit);
-        unimplemented!("mnemo-team: pull")
+        sync::pull(&mut self.client, projects, after, limit, &self.scrub)
     }
 
     /// Wait until the server says something changed (LISTEN/NOTIFY), or
     /// `timeout` passes. Returns whether a change was announced.
     pub fn wait_for_change(&mut self, timeout: Duration) -> Result<bool> {
-        let _ = timeout;
-        unimplemented!("mnemo-team: wait_for_change")
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            let next = self.client.notifications().timeout_iter(left).next();
+            match next {
+                Ok(Some(notification)) if notification.process_id() == self.backend_pid => continue,
+                Ok(Some(_)) => return Ok(true),
+                Ok(None) if self.client.is_closed() => {
+                    return Err(Error::Unreachable(format!(
+                        "the connection to {} was closed",
+                        self.description
+                    )));
+                }
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(self.scrub.error(&e)),
+            }
+        }
     }
 }

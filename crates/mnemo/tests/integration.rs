@@ -27,5 +27,6 @@ mod search;
 mod secrets;
 mod serve;
 mod soak;
+mod team;
 mod transfer;
 mod viewer;

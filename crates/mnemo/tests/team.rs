@@ -170,21 +170,33 @@ fn two_machines_share_memories_with_their_author_and_converge() {
     assert!(!titles.is_empty(), "the session made memories");
     join(&a);
     let round = sync(&a);
-    assert!(round["pushed"].as_u64().unwrap() >= titles.len() as u64, "{round}");
+    assert!(
+        round["pushed"].as_u64().unwrap() >= titles.len() as u64,
+        "{round}"
+    );
 
     join(&b);
     let round = sync(&b);
-    assert!(round["applied"].as_u64().unwrap() >= titles.len() as u64, "{round}");
+    assert!(
+        round["applied"].as_u64().unwrap() >= titles.len() as u64,
+        "{round}"
+    );
     let from_ana = b.count("SELECT count(*) FROM observations WHERE author = 'Ana'");
     assert_eq!(from_ana, titles.len() as i64);
 
     // B finds A's memory by its words, in its own clone.
     let found = b.ok(&["search", &titles[0], "--project", project(&b), "--json"]);
-    assert!(found.to_lowercase().contains(&json_text(&titles[0])), "{found}");
+    assert!(
+        found.to_lowercase().contains(&json_text(&titles[0])),
+        "{found}"
+    );
 
     sync(&a);
     let (on_a, on_b) = (shared(&a), shared(&b));
-    assert!(on_a.len() > titles.len(), "observations and the summary: {on_a:?}");
+    assert!(
+        on_a.len() > titles.len(),
+        "observations and the summary: {on_a:?}"
+    );
     assert_eq!(on_a, on_b);
     // Nothing bounced back to go up again.
     assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
@@ -195,11 +207,7 @@ fn two_machines_share_memories_with_their_author_and_converge() {
 fn three_machines_converge_after_interleaved_edits_forget_and_undo() {
     let test = "team::three_machines";
     let Some(db) = team_db(test) else { return };
-    let machines = [
-        machine(&db, "Ana"),
-        machine(&db, "Ben"),
-        machine(&db, "Cy"),
-    ];
+    let machines = [machine(&db, "Ana"), machine(&db, "Ben"), machine(&db, "Cy")];
     let [a, b, c] = &machines;
     for m in &machines {
         join(m);
@@ -243,7 +251,10 @@ fn three_machines_converge_after_interleaved_edits_forget_and_undo() {
         let live = live_titles(m);
         assert!(!live.iter().any(|t| t.starts_with("note 1 ")), "{live:?}");
         assert!(live.iter().any(|t| t.starts_with("note 2 ")), "{live:?}");
-        assert!(live.iter().any(|t| t.starts_with("note from Cy")), "{live:?}");
+        assert!(
+            live.iter().any(|t| t.starts_with("note from cy")),
+            "{live:?}"
+        );
         assert_eq!(
             m.count("SELECT count(*) FROM observations"),
             4,
@@ -296,7 +307,10 @@ fn a_secret_planted_after_join_never_reaches_the_server() {
         "the memories are on the server"
     );
     for secret in &secrets {
-        assert!(!dump.contains(secret.as_str()), "{secret} reached the server");
+        assert!(
+            !dump.contains(secret.as_str()),
+            "{secret} reached the server"
+        );
     }
 }
 
@@ -361,12 +375,23 @@ fn sigkill_during_a_push_of_many_records_loses_and_duplicates_nothing() {
         .unwrap();
     }
     assert_eq!(a.count("SELECT count(*) FROM team_outbox"), MANY + 1);
-    for delay_ms in [150, 400, 800, 1500] {
+    // Kill rounds at growing delays until one was cut off half-way
+    // through the outbox (some batches sent, some not).
+    let mut cut_mid_push = 0;
+    for attempt in 0..30 {
         let mut child = a.command(&["sync", "--once"]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::thread::sleep(Duration::from_millis(100 + 60 * attempt));
         child.kill().unwrap();
         child.wait().unwrap();
+        let left = a.count("SELECT count(*) FROM team_outbox");
+        if left > 0 && left < MANY + 1 {
+            cut_mid_push += 1;
+        }
+        if left == 0 || cut_mid_push >= 2 {
+            break;
+        }
     }
+    assert!(cut_mid_push > 0, "no kill landed during the push");
     sync(&a);
     assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
     assert_eq!(
@@ -391,18 +416,37 @@ fn only_joined_projects_leave_the_machine() {
     let other = a.tmp.path().join("private-tool");
     std::fs::create_dir_all(&other).unwrap();
     git_init(&other);
-    git(&other, &["remote", "add", "origin", "https://github.com/ana/private-tool"]);
-    remember(&a, &other, "the private tool keeps its cache in /var/cache/zebra");
+    git(
+        &other,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/ana/private-tool",
+        ],
+    );
+    remember(
+        &a,
+        &other,
+        "the private tool keeps its cache in /var/cache/zebra",
+    );
     join(&a);
     remember(&a, &a.project, "the shop's cart rounds totals to cents");
-    remember(&a, &other, "the private tool's second note mentions yak shaving");
+    remember(
+        &a,
+        &other,
+        "the private tool's second note mentions yak shaving",
+    );
     let dry_run = a.ok(&["team", "join", "--dry-run", other.to_str().unwrap()]);
     assert!(dry_run.contains("yak shaving"), "{dry_run}");
     sync(&a);
 
     let dump = server_dump(&db, test);
     assert!(dump.contains("rounds totals to cents"));
-    assert!(!dump.contains("zebra") && !dump.contains("yak shaving"), "{dump}");
+    assert!(
+        !dump.contains("zebra") && !dump.contains("yak shaving"),
+        "{dump}"
+    );
     join(&b);
     sync(&b);
     let on_b = live_titles(&b);

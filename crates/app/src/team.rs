@@ -26,7 +26,7 @@ use anyhow::{Context, bail};
 use mnemo_capture::lock::FileLock;
 use mnemo_config::mask_url_password;
 use mnemo_privacy::Redactor;
-use mnemo_store::team::state;
+use mnemo_store::team::{state, watermark_key};
 use mnemo_store::{JoinedProject, Store, TeamKind, TeamMemory};
 use mnemo_team::{Kind, Record, Server, ServerConfig, Watermark, winner};
 use serde::Serialize;
@@ -382,13 +382,22 @@ impl<'a> Syncer<'a> {
         keys.sort();
         keys.dedup();
         let mut round = Round::default();
+        for key in keys {
+            self.pull_project(&key, &mut round)?;
+        }
+        Ok(round)
+    }
+
+    /// Pull one project's changes since its watermark, page by page.
+    fn pull_project(&mut self, key: &str, round: &mut Round) -> anyhow::Result<()> {
         let origin = self.origin.clone();
-        let mut after = match self.store.team_state(state::WATERMARK)? {
+        let mut after = match self.store.team_state(&watermark_key(key))? {
             Some(mark) => Watermark(mark),
             None => Watermark::start(),
         };
+        let projects = [key.to_string()];
         loop {
-            let page = self.server()?.pull(&keys, &after, BATCH)?;
+            let page = self.server()?.pull(&projects, &after, BATCH)?;
             round.pulled += page.records.len();
             // This machine's own versions are here already, or newer ones.
             let memories: Vec<TeamMemory> = page
@@ -398,6 +407,7 @@ impl<'a> Syncer<'a> {
                 .map(from_record)
                 .collect();
             let applied = self.store.team_apply(
+                key,
                 &memories,
                 &page.next.0,
                 &origin,
@@ -411,7 +421,7 @@ impl<'a> Syncer<'a> {
             round.kept_local += applied.kept_local;
             after = page.next;
             if !page.more {
-                return Ok(round);
+                return Ok(());
             }
         }
     }

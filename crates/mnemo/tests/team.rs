@@ -201,6 +201,22 @@ fn two_machines_share_memories_with_their_author_and_converge() {
     // Nothing bounced back to go up again.
     assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
     assert_eq!(b.count("SELECT count(*) FROM team_outbox"), 0);
+
+    // A memory replaced where it was written (as enrichment deletes the
+    // rules' observations) is removed everywhere.
+    a.db()
+        .execute(
+            "DELETE FROM observations WHERE id = (SELECT min(id) FROM observations)",
+            [],
+        )
+        .unwrap();
+    sync(&a);
+    sync(&b);
+    assert_eq!(
+        b.count("SELECT count(*) FROM observations"),
+        titles.len() as i64 - 1
+    );
+    assert_eq!(shared(&a), shared(&b));
 }
 
 #[test]
@@ -437,6 +453,17 @@ fn only_joined_projects_leave_the_machine() {
         &other,
         "the private tool's second note mentions yak shaving",
     );
+    // B syncs another project of its own first: joining the shop later
+    // still brings all of the shop's memories.
+    let own = b.tmp.path().join("ben-tool");
+    std::fs::create_dir_all(&own).unwrap();
+    git_init(&own);
+    git(
+        &own,
+        &["remote", "add", "origin", "https://github.com/ben/tool"],
+    );
+    b.ok(&["team", "join", own.to_str().unwrap()]);
+    sync(&b);
     let dry_run = a.ok(&["team", "join", "--dry-run", other.to_str().unwrap()]);
     assert!(dry_run.contains("yak shaving"), "{dry_run}");
     sync(&a);

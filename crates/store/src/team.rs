@@ -122,7 +122,8 @@ pub struct Applied {
 pub mod state {
     /// This machine's origin id (random, made once).
     pub const ORIGIN: &str = "origin";
-    /// Where the next pull resumes.
+    /// Where the next pull of a project resumes (followed by `:` and the
+    /// project's key, see [`super::watermark_key`]).
     pub const WATERMARK: &str = "watermark";
     /// When the last round succeeded (Unix ms).
     pub const LAST_SUCCESS: &str = "last_success";
@@ -414,13 +415,15 @@ impl Store {
         Ok(())
     }
 
-    /// Apply one pulled page and the watermark that follows it, in one
-    /// transaction. A memory whose row has a change not yet sent is a
-    /// conflict: `team_wins(incoming, local)` decides, and the outcome is
-    /// logged in `team_conflicts`. Applying never leaves an outbox entry
-    /// behind, so pulled memories do not go back up.
+    /// Apply one pulled page of project `key` and the watermark that
+    /// follows it ([`watermark_key`]), in one transaction. A memory whose
+    /// row has a change not yet sent is a conflict: `team_wins(incoming,
+    /// local)` decides, and the outcome is logged in `team_conflicts`.
+    /// Applying never leaves an outbox entry behind, so pulled memories do
+    /// not go back up.
     pub fn team_apply(
         &mut self,
+        key: &str,
         memories: &[TeamMemory],
         watermark: &str,
         origin: &str,
@@ -441,11 +444,17 @@ impl Store {
         tx.execute(
             "INSERT INTO team_state (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![state::WATERMARK, watermark],
+            params![watermark_key(key), watermark],
         )?;
         tx.commit()?;
         Ok(applied)
     }
+}
+
+/// The state key of the pull watermark of project `key`: each project is
+/// pulled from its own, so a project joined later is read from its start.
+pub fn watermark_key(key: &str) -> String {
+    format!("{}:{key}", state::WATERMARK)
 }
 
 /// An outbox entry as read, before its memory is.
@@ -650,11 +659,20 @@ fn apply_one(
         }
         update_row(tx, incoming, row_id, &root)?;
         forget_outbox(tx, kind, row_id)?;
+        if is_removal(incoming) {
+            // Deleting the row left a tombstone entry for its gid.
+            tx.execute(
+                "DELETE FROM team_outbox WHERE kind = ?1 AND row_id IS NULL AND gid = ?2",
+                params![kind, incoming.gid],
+            )?;
+        }
         return Ok(Outcome::Applied);
     }
-    // A tombstone of a memory never seen here, or one whose row was
-    // deleted here since: nothing to do.
-    if incoming.deleted {
+    // A removal of a memory never seen here, or of one whose row was
+    // deleted here since: nothing to do. A forgotten memory is kept as
+    // forgotten, as on the machines that had it, so an undo can bring it
+    // back.
+    if is_removal(incoming) {
         return Ok(Outcome::Skipped);
     }
     let session_id = team_session(tx, project_id, incoming)?;
@@ -859,10 +877,21 @@ fn insert_summary(
     insert_row(tx, m, columns)
 }
 
-/// Bring row `row_id` to the pulled version. A tombstone keeps the row's
+/// A tombstone without content: the memory's row was deleted where it was
+/// written (replaced by enrichment or a new compression), not forgotten.
+fn is_removal(m: &TeamMemory) -> bool {
+    m.deleted && m.body.as_object().is_none_or(|fields| fields.is_empty())
+}
+
+/// Bring row `row_id` to the pulled version. A removal deletes the row, as
+/// it was deleted where it was written; a forgotten memory keeps its
 /// content (an undo elsewhere brings it back); a live version replaces it.
 fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Result<()> {
     let table = m.kind.table();
+    if is_removal(m) {
+        tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [row_id])?;
+        return Ok(());
+    }
     if m.deleted {
         tx.execute(
             &format!(
@@ -1003,12 +1032,12 @@ mod tests {
         };
         let wins = |a: &TeamMemory, b: &TeamMemory| a.edited_at >= b.edited_at;
         let done = s
-            .team_apply(std::slice::from_ref(&pulled), "w1", "me", 9, wins)
+            .team_apply("k", std::slice::from_ref(&pulled), "w1", "me", 9, wins)
             .unwrap();
         assert_eq!(done.applied, 1);
         assert_eq!(s.team_waiting().unwrap(), 0, "nothing bounces back");
         assert_eq!(
-            s.team_state(state::WATERMARK).unwrap().as_deref(),
+            s.team_state(&watermark_key("k")).unwrap().as_deref(),
             Some("w1")
         );
         let files: String = s
@@ -1025,7 +1054,7 @@ mod tests {
             edited_at: 6,
             ..pulled
         };
-        let done = s.team_apply(&[older], "w2", "me", 9, wins).unwrap();
+        let done = s.team_apply("k", &[older], "w2", "me", 9, wins).unwrap();
         assert_eq!(done.kept_local, 1);
         assert_eq!(s.team_conflicts().unwrap(), 1);
         let learned: String = s
@@ -1034,5 +1063,63 @@ mod tests {
             .unwrap();
         assert_eq!(learned, "mine");
         assert_eq!(s.team_waiting().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_removal_deletes_the_row_and_a_forgotten_memory_arrives_forgotten() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.team_join(&api(), "k", "ana", 1).unwrap();
+        let memory = |gid: char, deleted: bool, body: Value| TeamMemory {
+            gid: gid.to_string().repeat(32),
+            kind: TeamKind::Observation,
+            project_key: "k".into(),
+            session: None,
+            author: Some("ben".into()),
+            origin: Some("m-b".into()),
+            created_at: 5,
+            edited_at: 7,
+            deleted,
+            body,
+        };
+        let wins = |_: &TeamMemory, _: &TeamMemory| true;
+        let title = json!({"type": "decision", "title": "use cents", "content_hash": "h1"});
+        let live = memory('a', false, title.clone());
+        let forgotten = memory(
+            'b',
+            true,
+            json!({"title": "old idea", "content_hash": "h2"}),
+        );
+        let unknown_removal = memory('c', true, json!({}));
+        let done = s
+            .team_apply(
+                "k",
+                &[live, forgotten, unknown_removal],
+                "w1",
+                "me",
+                9,
+                wins,
+            )
+            .unwrap();
+        assert_eq!((done.applied, done.skipped), (2, 1));
+        let rows = |s: &Store| -> Vec<(String, bool)> {
+            s.conn()
+                .prepare("SELECT title, deleted_at IS NOT NULL FROM observations ORDER BY id")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        assert_eq!(
+            rows(&s),
+            [
+                ("use cents".to_string(), false),
+                ("old idea".to_string(), true)
+            ]
+        );
+        let removal = memory('a', true, json!({}));
+        s.team_apply("k", &[removal], "w2", "me", 9, wins).unwrap();
+        assert_eq!(rows(&s), [("old idea".to_string(), true)]);
+        assert_eq!(s.team_waiting().unwrap(), 0, "no tombstone goes back up");
     }
 }

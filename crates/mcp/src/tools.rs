@@ -301,6 +301,9 @@ fn index_line(h: &Hit, several: bool) -> String {
             inline(h.project.as_deref().unwrap_or("no project"))
         ));
     }
+    if let Some(author) = &h.author {
+        line.push_str(&format!(" | by {}", inline(author)));
+    }
     line
 }
 

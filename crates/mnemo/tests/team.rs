@@ -184,12 +184,22 @@ fn two_machines_share_memories_with_their_author_and_converge() {
     let from_ana = b.count("SELECT count(*) FROM observations WHERE author = 'Ana'");
     assert_eq!(from_ana, titles.len() as i64);
 
-    // B finds A's memory by its words, in its own clone.
-    let found = b.ok(&["search", &titles[0], "--project", project(&b), "--json"]);
-    assert!(
-        found.to_lowercase().contains(&json_text(&titles[0])),
-        "{found}"
+    // B finds A's memory by its words, in its own clone, with its author.
+    let found = b.ok_json(&["search", &titles[0], "--project", project(&b), "--json"]);
+    let hit = &found["items"][0];
+    assert_eq!(hit["title"].as_str().unwrap().to_lowercase(), titles[0]);
+    assert_eq!(hit["author"], "Ana");
+    let by_ana = b.ok_json(&["search", "--author", "ana", "--all-projects", "--json"]);
+    assert_eq!(
+        by_ana["items"].as_array().unwrap().len(),
+        titles.len().min(10)
     );
+    let by_nobody = b.ok_json(&["search", "--author", "Nobody", "--all-projects", "--json"]);
+    assert_eq!(by_nobody["items"], json!([]));
+    let shown = b.ok(&["show", &hit["id"].to_string()]);
+    assert!(shown.contains("by Ana"), "{shown}");
+    let listed = b.ok(&["search", &titles[0], "--project", project(&b)]);
+    assert!(listed.contains("by Ana"), "{listed}");
 
     sync(&a);
     let (on_a, on_b) = (shared(&a), shared(&b));

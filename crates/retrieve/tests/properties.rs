@@ -124,6 +124,8 @@ fn query() -> impl Strategy<Value = SearchQuery> {
                 project,
                 types,
                 concepts,
+                // Any text as an author too (the file strategy's).
+                author: file.clone(),
                 file,
                 since,
                 until,

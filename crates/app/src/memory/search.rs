@@ -53,6 +53,8 @@ pub struct SearchRequest {
     pub concepts: Vec<String>,
     /// Files read or modified (any of; a path or its tail).
     pub files: Vec<String>,
+    /// Only memories pulled from the team that this teammate wrote.
+    pub author: Option<String>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
     /// See `since`.
@@ -74,6 +76,7 @@ impl SearchRequest {
             types: Vec::new(),
             concepts: Vec::new(),
             files: Vec::new(),
+            author: None,
             since: None,
             until: None,
             limit,
@@ -118,6 +121,7 @@ impl SearchRequest {
             types: self.types.clone(),
             concepts: self.concepts.clone(),
             file,
+            author: self.author.clone(),
             since: self.since,
             until: self.until,
             limit,

@@ -65,6 +65,10 @@ pub struct Request {
     /// Only observations that read or modified this file (path or file name).
     #[arg(long)]
     file: Option<String>,
+    /// Only memories a teammate wrote (pulled from the team, by the name
+    /// they carry; `mnemo team status` lists the team's projects).
+    #[arg(long)]
+    author: Option<String>,
     /// Only from this time on: YYYY-MM-DD or YYYY-MM-DD HH:MM in local time,
     /// a time as mnemo prints it, a date-time with an offset or Z, or Unix ms.
     #[arg(long)]
@@ -104,6 +108,7 @@ pub fn search(r: Request) -> anyhow::Result<()> {
         types: r.types,
         concepts: r.concepts,
         files: r.file.into_iter().collect(),
+        author: r.author,
         since: bound(r.since.as_deref(), "--since", false)?,
         until: bound(r.until.as_deref(), "--until", true)?,
         offset: r.offset,
@@ -212,6 +217,9 @@ fn print_hits(hits: &[Hit], several: bool, style: Style) {
             style.dim(&format!("(~{} tokens)", h.tokens)),
             project_note(h.project.as_deref(), several, style)
         );
+        if let Some(author) = &h.author {
+            println!("        {}", style.dim(&format!("by {}", inline(author))));
+        }
         if !h.subtitle.is_empty() {
             println!("        {}", inline(&h.subtitle));
         }
@@ -407,6 +415,9 @@ fn print_observation(o: &mnemo_retrieve::Observation, style: Style) {
         local_minute(o.created_at),
         o.generated_by
     );
+    if let Some(author) = &o.author {
+        println!("by {}", inline(author));
+    }
     if !o.subtitle.is_empty() {
         println!("{}", inline(&o.subtitle));
     }

@@ -45,6 +45,9 @@ pub struct Observation {
     /// The caller's own reference, for imported memories.
     #[serde(rename = "ref")]
     pub reference: Option<String>,
+    /// Who wrote it, for a memory pulled from the team; `None` when it was
+    /// written on this machine.
+    pub author: Option<String>,
 }
 
 /// Observations of one project in time order around `anchor` (`before`
@@ -117,7 +120,8 @@ pub fn timeline(
 pub fn get_observations(store: &Store, ids: &[i64]) -> Result<Vec<Observation>> {
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.subtitle, o.narrative, o.facts, o.concepts, o.files_read,
-                o.files_modified, p.root, o.session_id, pr.text, o.generated_by, o.created_at, o.ref
+                o.files_modified, p.root, o.session_id, pr.text, o.generated_by, o.created_at, o.ref,
+                o.author
          FROM observations o
          LEFT JOIN projects p ON p.id = o.project_id
          LEFT JOIN prompts pr ON pr.id = o.prompt_id
@@ -143,6 +147,7 @@ pub fn get_observations(store: &Store, ids: &[i64]) -> Result<Vec<Observation>> 
                 generated_by: r.get(12)?,
                 created_at: r.get(13)?,
                 reference: r.get(14)?,
+                author: r.get(15)?,
             })
         });
         match found {

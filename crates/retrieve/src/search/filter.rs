@@ -12,6 +12,7 @@ pub(crate) struct Filter {
     pub(crate) types: Vec<String>,
     pub(crate) concepts: Vec<String>,
     pub(crate) file: Option<String>,
+    pub(crate) author: Option<String>,
     pub(crate) since: Option<i64>,
     pub(crate) until: Option<i64>,
 }
@@ -23,6 +24,7 @@ impl Filter {
             types: q.types.clone(),
             concepts: q.concepts.clone(),
             file: q.file.clone(),
+            author: q.author.clone(),
             since: q.since,
             until: q.until,
         }
@@ -39,6 +41,7 @@ impl Filter {
     pub(crate) fn has_post_conditions(&self) -> bool {
         !self.concepts.is_empty()
             || self.file.is_some()
+            || self.author.is_some()
             || self.since.is_some()
             || self.until.is_some()
     }
@@ -107,6 +110,10 @@ impl Filter {
             args.push(SqlValue::Text(name.to_string()));
             args.push(SqlValue::Text(file.clone()));
             args.push(SqlValue::Text(format!("%/{}", escape_like(file))));
+        }
+        if let Some(author) = &self.author {
+            sql.push_str(" AND o.author = ? COLLATE NOCASE");
+            args.push(SqlValue::Text(author.clone()));
         }
         push_time_range(sql, args, "o.created_at", self.since, self.until);
     }

@@ -39,6 +39,8 @@ pub struct SearchQuery {
     pub concepts: Vec<String>,
     /// A path (or its tail, e.g. `cart.py`) read or modified.
     pub file: Option<String>,
+    /// Only memories pulled from the team that this teammate wrote (any case).
+    pub author: Option<String>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
     /// See `since`.
@@ -72,6 +74,9 @@ pub struct Hit {
     /// The caller's own reference, for imported memories.
     #[serde(rename = "ref")]
     pub reference: Option<String>,
+    /// Who wrote it, for a memory pulled from the team; `None` when it was
+    /// written on this machine.
+    pub author: Option<String>,
 }
 
 /// How full-text and vector rankings are combined: each side's scores are
@@ -629,7 +634,8 @@ fn most_recent(
 pub(crate) fn hit_columns(score: &str) -> String {
     format!(
         "o.id, o.type, o.title, o.subtitle, p.root, o.created_at, {score} AS score,
-         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts), o.ref"
+         length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts), o.ref,
+         o.author"
     )
 }
 
@@ -668,6 +674,7 @@ pub(crate) fn hit(r: &rusqlite::Row) -> rusqlite::Result<Hit> {
         score: r.get(6)?,
         tokens: r.get::<_, i64>(7)?.max(0) as usize / 4 + 1,
         reference: r.get(8)?,
+        author: r.get(9)?,
     })
 }
 

@@ -279,6 +279,7 @@ pub(crate) mod tests {
             generated_by: "rules".into(),
             created_at: 0,
             reference: None,
+            author: None,
         }
     }
 

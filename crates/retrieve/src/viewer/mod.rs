@@ -311,6 +311,7 @@ pub fn list(store: &Store, q: &ListQuery) -> Result<Page<Entry>> {
         types: q.types.clone(),
         concepts: q.concepts.clone(),
         file: q.file.clone(),
+        author: None,
         since: q.since,
         until: q.until,
     };

@@ -505,7 +505,9 @@ pub enum LoopEnd {
 }
 
 /// Keep syncing until `stop` is set (or, with `idle_exit`, nothing moved
-/// for that long and nothing waits to go up): a round when the store
+/// for that long and either nothing waits to go up or the server cannot be
+/// used: a sync started in the background never outlives its purpose, and
+/// the next episode-ending hook starts another): a round when the store
 /// changed (`PRAGMA data_version`, looked at about once a second), when the
 /// server announces a change, and at least every minute; failed rounds are
 /// retried with a growing wait. One loop per data directory ([`LOCK_FILE`]).
@@ -523,6 +525,7 @@ pub fn sync_loop(
     let mut data_version = 0;
     syncer.store_changed(&mut data_version)?;
     let mut due = Some(Instant::now());
+    let mut failing = false;
     let mut retry = RETRY.0;
     let mut last_round = Instant::now();
     let mut last_moved = Instant::now();
@@ -531,6 +534,7 @@ pub fn sync_loop(
             let result = syncer.round();
             on_round(&result);
             last_round = Instant::now();
+            failing = result.is_err();
             match &result {
                 Ok(round) => {
                     due = None;
@@ -551,9 +555,8 @@ pub fn sync_loop(
             due = Some(Instant::now());
         }
         if let Some(limit) = idle_exit
-            && due.is_none()
             && last_moved.elapsed() >= limit
-            && syncer.store.team_waiting()? == 0
+            && (failing || (due.is_none() && syncer.store.team_waiting()? == 0))
         {
             return Ok(LoopEnd::Idle);
         }

@@ -36,12 +36,38 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 /// A machine: its own data directory and clone, configured for the team.
-fn machine(db: &TeamDatabase, author: &str) -> Env {
+/// Its hooks start background syncs; they exit a second after their work,
+/// and the test waits for them (killing any left) when the machine goes.
+struct Machine(Env);
+
+impl std::ops::Deref for Machine {
+    type Target = Env;
+
+    fn deref(&self) -> &Env {
+        &self.0
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let started = Instant::now();
+        while !self.pids("sync").is_empty() && started.elapsed() < Duration::from_secs(15) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for pid in self.pids("sync") {
+            // SAFETY: a plain kill(2) of a process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+fn machine(db: &TeamDatabase, author: &str) -> Machine {
     let env = Env::new()
         .env("MNEMO_TEAM_URL", &db.url)
-        .env("MNEMO_TEAM_AUTHOR", author);
+        .env("MNEMO_TEAM_AUTHOR", author)
+        .env("MNEMO_TEAM_IDLE_EXIT_SECS", "1");
     git(&env.project, &["remote", "add", "origin", REMOTE]);
-    env
+    Machine(env)
 }
 
 fn project(env: &Env) -> &str {
@@ -495,4 +521,37 @@ fn only_joined_projects_leave_the_machine() {
     remember(&a, &a.project, "written after leaving: the shop uses kiwi");
     sync(&a);
     assert!(!server_dump(&db, test).contains("kiwi"));
+}
+
+#[test]
+fn a_session_end_syncs_in_the_background_and_the_sync_exits_when_idle() {
+    let test = "team::background";
+    let Some(db) = team_db(test) else { return };
+    let a = machine(&db, "Ana");
+    let b = machine(&db, "Ben");
+    join(&a);
+    join(&b);
+    // No `mnemo sync` run by hand on A: the Stop hook starts one.
+    a.replay_session();
+    wait_until("the background sync to send the session's memories", || {
+        a.count("SELECT count(*) FROM team_outbox") == 0
+    });
+    sync(&b);
+    assert_eq!(shared(&a), shared(&b));
+    assert!(!shared(&b).is_empty());
+    wait_until("the background sync to exit when idle", || {
+        a.pids("sync").is_empty()
+    });
+}
+
+#[test]
+fn a_background_sync_gives_up_when_the_server_cannot_be_reached() {
+    let env = Env::new()
+        .env("MNEMO_TEAM_URL", "postgresql://ana@127.0.0.1:9/team")
+        .env("MNEMO_TEAM_IDLE_EXIT_SECS", "1");
+    let started = Instant::now();
+    let out = env.command(&["sync", "--background"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(started.elapsed() < Duration::from_secs(15), "it exits");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "silent");
 }

@@ -553,6 +553,7 @@ function buildCard(e) {
     files.slice(0, 3).map((f) => h("span", { class: "file", title: f }, baseName(f))),
     files.length > 3 ? h("span", { class: "muted" }, `+${files.length - 3}`) : null,
     (e.concepts || []).slice(0, 2).map((c) => h("span", { class: "concept" }, c)),
+    e.author ? h("span", { class: "meta-author", title: "from the team" }, `by ${e.author}`) : null,
     h("span", { class: "meta-right" }, h("span", { class: "mono" }, `#${e.id}`), ` · ~${e.tokens} tokens`));
   const details = h("div", { class: "card-details", id: `details-${e.id}` });
   details.hidden = !expanded;
@@ -664,8 +665,16 @@ function detailView(d) {
   frag.append(h("div", { class: "card-actions" },
     h("button", { class: "btn btn-danger", type: "button", onclick: () => forget(d.id) }, icon("M5 6h10M8 6V4h4v2M6 6l1 10h6l1-10"), "Forget"),
     h("button", { class: "btn", type: "button", onclick: () => showAround(d.id) }, icon("M10 3v14M4 7l6-4 6 4"), "Around this"),
-    h("span", { class: "muted small", title: d.project || null }, `${d.generated_by === "user" ? "written by you" : d.generated_by.startsWith("llm") ? `enriched by ${d.generated_by.slice(4)}` : "by rules"} · ${projectName(d.project)}`)));
+    h("span", { class: "muted small", title: d.project || null }, `${madeBy(d)} · ${projectName(d.project)}`)));
   return frag;
+}
+
+// Who made a memory: you or a teammate (pulled from the team), by hand,
+// by the rules or enriched by a model.
+function madeBy(d) {
+  if (d.generated_by === "user") return `written by ${d.author || "you"}`;
+  const how = d.generated_by.startsWith("llm") ? `enriched by ${d.generated_by.slice(4)}` : "by rules";
+  return d.author ? `${how} · from ${d.author}` : how;
 }
 
 // One tool call: the tool, what it was about, a mark when it failed, and

@@ -119,7 +119,7 @@ pub fn changes_since(
     }
     // Ids are read with forgotten ones, so the watermark passes them too.
     let mut stmt = store.conn().prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS}, o.deleted_at IS NOT NULL
+        "SELECT {ENTRY_COLUMNS}, o.deleted_at IS NOT NULL AS forgotten
          FROM observations o LEFT JOIN projects p ON p.id = o.project_id
          WHERE o.id > ?1 ORDER BY o.id LIMIT ?2"
     ))?;
@@ -130,7 +130,7 @@ pub fn changes_since(
         read += 1;
         let e = entry(row)?;
         next.observation_id = e.id;
-        if !row.get::<_, bool>(13)? {
+        if !row.get::<_, bool>("forgotten")? {
             observations.push(e);
         }
     }

@@ -113,6 +113,9 @@ pub struct Entry {
     pub generated_by: String,
     /// Approximate tokens of the full record.
     pub tokens: usize,
+    /// Who wrote it, for a memory pulled from the team; `None` when it was
+    /// written on this machine.
+    pub author: Option<String>,
 }
 
 /// One page of a listing, newest first.
@@ -263,7 +266,7 @@ pub struct ObservationDetail {
 
 const ENTRY_COLUMNS: &str = "o.id, o.type, o.title, o.subtitle, p.root, o.session_id, o.prompt_id,
      o.created_at, o.concepts, o.files_read, o.files_modified, o.generated_by,
-     length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts)";
+     length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts), o.author";
 
 fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     Ok(Entry {
@@ -280,6 +283,7 @@ fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
         files_modified: strings(r.get(10)?),
         generated_by: r.get(11)?,
         tokens: r.get::<_, i64>(12)?.max(0) as usize / 4 + 1,
+        author: r.get(13)?,
     })
 }
 

@@ -40,15 +40,18 @@ pub fn run(action: Action) -> anyhow::Result<()> {
             let dir = dir.unwrap_or_else(|| PathBuf::from("."));
             match team::join(&parts, &dir, dry_run)? {
                 Join::Joined(joined) => println!(
-                    "joined {} ({}) as {}; {} memories queued for `mnemo sync`",
-                    joined.key, joined.root, joined.author, joined.queued
+                    "joined {} ({}) as {}; {} queued for `mnemo sync`",
+                    joined.key,
+                    joined.root,
+                    joined.author,
+                    memories(joined.queued)
                 ),
                 Join::DryRun(preview) => {
                     println!(
-                        "dry run: joining {} ({}) would upload {} memories, exactly these:",
+                        "dry run: joining {} ({}) would upload {}, exactly these:",
                         preview.key,
                         preview.root,
-                        preview.records.len()
+                        memories(preview.records.len())
                     );
                     for record in &preview.records {
                         println!("{}", team::record_json(record));
@@ -71,6 +74,15 @@ pub fn run(action: Action) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `1 memory`, `2 memories`.
+fn memories(count: usize) -> String {
+    if count == 1 {
+        "1 memory".to_string()
+    } else {
+        format!("{count} memories")
+    }
 }
 
 fn print_status(status: &TeamStatus, config_file: &Path) {

@@ -105,14 +105,27 @@ pub struct Cluster {
     admin_password: String,
     /// The unprivileged user the server runs as when the tests run as root.
     run_as: Option<(u32, u32)>,
+    /// Whether commits reach the disk (benchmarks) or not (tests).
+    durable: bool,
     postmaster: Mutex<Option<Child>>,
     /// The watchdog and the write end of its pipe, held for the cluster's life.
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
 }
 
 impl Cluster {
-    /// initdb a new cluster and start it.
+    /// initdb a new cluster and start it, with durability off: commits
+    /// never wait for the disk (tests).
     pub fn start() -> Result<Cluster, String> {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster with PostgreSQL's default durability (fsync on every
+    /// commit), for benchmarks whose figures should hold for real servers.
+    pub fn start_durable() -> Result<Cluster, String> {
+        Cluster::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Cluster, String> {
         let bin = find_bin_dir()?;
         let run_as = unprivileged_user()?;
         remove_stale_clusters();
@@ -128,6 +141,7 @@ impl Cluster {
             port: 0,
             admin_password: random_hex(16),
             run_as,
+            durable,
             postmaster: Mutex::new(None),
             watchdog: Mutex::new(None),
         };
@@ -274,6 +288,19 @@ impl Cluster {
             .open(&log_path)
             .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let durability: &[&str] = if self.durable {
+            &[]
+        } else {
+            // A throwaway cluster: durability only costs time here.
+            &[
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
+        };
         let child = self
             .command("postgres")
             .arg("-D")
@@ -281,9 +308,8 @@ impl Cluster {
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
-            // A throwaway cluster: durability only costs time here.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .args(durability)
+            .args(["-c", "max_connections=200"])
             .stdout(log)
             .stderr(log_err)
             // Out of the terminal's process group: Ctrl-C reaches the test

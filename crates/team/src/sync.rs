@@ -93,12 +93,14 @@ const SELECT_CHANGES: &str = r#"
     SELECT changed.*, horizon.xid::text
     FROM horizon LEFT JOIN LATERAL (
         SELECT gid, project, kind, session, author, origin, created_at, edited_at, deleted,
-               body::text, changed_xid::text
-        FROM mnemo_records
+               body::text, changed_xid::text AS changed_xid_text
+        FROM mnemo_records AS record
         WHERE project = ANY($1)
           AND (changed_xid, gid) > ($2::text::xid8, $3::text COLLATE "C")
           AND changed_xid < horizon.xid
-        ORDER BY changed_xid, gid
+        -- The columns, qualified: ordered as xid8 (never as text, where
+        -- "10000" sorts before "9999"), along the index.
+        ORDER BY record.changed_xid, record.gid
         LIMIT $4) AS changed ON true"#;
 
 /// Store `records` in one transaction (see [`crate::Server::push`]).

@@ -241,3 +241,43 @@ fn another_teams_open_transaction_does_not_hold_back_pulls() {
     assert_eq!(sorted(pulled), sorted(pushed));
     open.rollback().unwrap();
 }
+
+/// Transaction ids crossing a power of ten (999 → 1000): pages follow xid
+/// order, not the order of their decimal text, so paging skips nothing.
+#[test]
+fn pages_follow_transaction_order_across_a_power_of_ten() {
+    let test = "pages_follow_transaction_order_across_a_power_of_ten";
+    let Some(cluster) = mnemo_pgtest::private(test) else {
+        return;
+    };
+    let db = cluster.team_database("xid_digits");
+    let mut server = connect(&db.url);
+    let mut admin = cluster.admin(&db.database);
+    let next_power = |xid: u64| 10u64.pow(xid.to_string().len() as u32);
+    let first: u64 = admin
+        .query_one("SELECT pg_current_xact_id()::text", &[])
+        .unwrap()
+        .get::<_, String>(0)
+        .parse()
+        .unwrap();
+    let target = next_power(first) - 5;
+    let mut xid = first;
+    while xid < target {
+        xid = admin
+            .query_one("SELECT pg_current_xact_id()::text", &[])
+            .unwrap()
+            .get::<_, String>(0)
+            .parse()
+            .unwrap();
+    }
+
+    // One transaction each: their ids run across the power of ten.
+    let pushed = records("p", 10);
+    for record in &pushed {
+        server.push(std::slice::from_ref(record)).unwrap();
+    }
+    for limit in [1, 3] {
+        let (pulled, _) = pull_all(&mut server, &["p"], &Watermark::start(), limit);
+        assert_eq!(pulled, pushed, "pages of {limit}");
+    }
+}

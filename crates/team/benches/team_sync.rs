@@ -1,6 +1,9 @@
 //! Team sync against a real PostgreSQL: the initial push of 100,000
 //! memories and the pull of all of them into memory, in memories per
-//! second each way (median of the runs), and the server's size per 100k.
+//! second each way (median of the runs), the server's size per 100k; then
+//! one memory's way from a push on one connection to a pull on another
+//! woken by its notification, and the CPU a client waiting for changes
+//! uses.
 //!
 //!   cargo bench -p mnemo-team --bench team_sync            # 100k records, 3 runs
 //!   cargo bench -p mnemo-team --bench team_sync -- --quick # 20k records, 1 run
@@ -91,6 +94,7 @@ fn main() {
         push_rates.push(push_rate);
         pull_rates.push(pull_rate);
     }
+    let (propagation, idle_cpu, idle) = propagation_and_idle(&cluster, quick);
     println!();
     println!("| team sync ({count} memories) | median |");
     println!("|---|---|");
@@ -105,6 +109,86 @@ fn main() {
     println!(
         "| server size (records + history, with indexes) | {size_per_100k:.1} MiB per 100k memories |"
     );
+    println!(
+        "| push on one client → notified pull on another | {:.1} ms |",
+        propagation.as_secs_f64() * 1e3
+    );
+    println!(
+        "| CPU of a client waiting for changes | {:.0} ms over {} s |",
+        idle_cpu.as_secs_f64() * 1e3,
+        idle.as_secs()
+    );
+}
+
+/// The median time from a push's return on one connection to its record
+/// pulled by another connection that a notification woke; then the CPU a
+/// connection waiting with nothing happening uses.
+fn propagation_and_idle(
+    cluster: &mnemo_pgtest::Cluster,
+    quick: bool,
+) -> (Duration, Duration, Duration) {
+    let database = cluster.team_database("bench_propagation");
+    let config = ServerConfig {
+        url: database.url.clone(),
+        password_file: None,
+    };
+    let mut writer = Server::connect(&config, Duration::from_secs(30)).expect("connect");
+    let mut reader = Server::connect(&config, Duration::from_secs(30)).expect("connect");
+    let projects = vec!["github.com/acme/api".to_owned()];
+    let mut watermark = Watermark::start();
+    let mut times = Vec::new();
+    for record in memories(if quick { 10 } else { 40 })
+        .into_iter()
+        .filter(|r| r.project == projects[0])
+    {
+        let pushed = std::thread::scope(|scope| {
+            let push = scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                writer.push(std::slice::from_ref(&record)).expect("push");
+                Instant::now()
+            });
+            assert!(
+                reader
+                    .wait_for_change(Duration::from_secs(10))
+                    .expect("wait"),
+                "no notification"
+            );
+            push.join().expect("push thread")
+        });
+        let page = reader.pull(&projects, &watermark, 100).expect("pull");
+        let arrived = Instant::now();
+        assert!(
+            page.records.contains(&record),
+            "the notified pull missed the record"
+        );
+        watermark = page.next;
+        times.push(arrived.saturating_duration_since(pushed).as_secs_f64());
+    }
+    let idle = Duration::from_secs(if quick { 2 } else { 10 });
+    let before = cpu_time();
+    assert!(
+        !reader.wait_for_change(idle).expect("wait"),
+        "a change while idle"
+    );
+    let idle_cpu = cpu_time().saturating_sub(before);
+    (Duration::from_secs_f64(median(&mut times)), idle_cpu, idle)
+}
+
+/// This process's CPU time (user + system), from /proc (Linux; zero elsewhere).
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // Linux reports in USER_HZ, 100 on every architecture it runs on.
+    Duration::from_millis(ticks * 10)
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -206,6 +206,12 @@ impl Server {
     }
 
     /// The records of `projects` changed since `after`, at most `limit`.
+    ///
+    /// A record may come again in a later page or pull (apply by
+    /// [`winner`]); none changed since `after` is ever left out. A
+    /// watermark belongs to the set of projects it was pulled with: the
+    /// rows of a project joined later lie behind it, so pull a newly joined
+    /// project from [`Watermark::start`].
     pub fn pull(&mut self, projects: &[String], after: &Watermark, limit: usize) -> Result<Page> {
         sync::pull(&mut self.client, projects, after, limit, &self.scrub)
     }

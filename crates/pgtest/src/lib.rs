@@ -174,6 +174,11 @@ impl Cluster {
         Err(last_error)
     }
 
+    /// The cluster's directory (data, sockets, certificates, log).
+    pub fn directory(&self) -> &Path {
+        &self.dir
+    }
+
     /// The port the server listens on (host 127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port

@@ -60,6 +60,8 @@ bench scale -- "${quick[@]}" || echo "scale: an operation was over its budget (s
 bench locomo
 bench locomo_cli
 bench coding_dev
+# Team sync against a throwaway PostgreSQL (skipped, with a line, without one).
+cargo bench --quiet -p mnemo-team --bench team_sync -- "${quick[@]}"
 
 echo
 echo "## mnemo benchmarks, $(date -u +%Y-%m-%d)"

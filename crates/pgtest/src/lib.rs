@@ -37,6 +37,9 @@ pub const ADMIN: &str = "mnemo_admin";
 /// The environment variable that turns a missing server into a failure.
 pub const REQUIRE_ENV: &str = "MNEMO_REQUIRE_POSTGRES";
 
+/// The group role whose members pg_hba.conf lets in over TLS only.
+const TLS_ONLY: &str = "mnemo_tls_only";
+
 /// Prefix of the clusters' directories under the temporary directory.
 const DIR_PREFIX: &str = "mnemo-pgtest-";
 
@@ -105,14 +108,30 @@ pub struct Cluster {
     admin_password: String,
     /// The unprivileged user the server runs as when the tests run as root.
     run_as: Option<(u32, u32)>,
+    /// Whether commits reach the disk (benchmarks) or not (tests).
+    durable: bool,
+    /// The CA that signed the server's certificate, when TLS is on (it is
+    /// whenever `openssl` could make the certificates).
+    tls_ca: Option<PathBuf>,
     postmaster: Mutex<Option<Child>>,
     /// The watchdog and the write end of its pipe, held for the cluster's life.
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
 }
 
 impl Cluster {
-    /// initdb a new cluster and start it.
+    /// initdb a new cluster and start it, with durability off: commits
+    /// never wait for the disk (tests).
     pub fn start() -> Result<Cluster, String> {
+        Cluster::start_with(false)
+    }
+
+    /// A cluster with PostgreSQL's default durability (fsync on every
+    /// commit), for benchmarks whose figures should hold for real servers.
+    pub fn start_durable() -> Result<Cluster, String> {
+        Cluster::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Result<Cluster, String> {
         let bin = find_bin_dir()?;
         let run_as = unprivileged_user()?;
         remove_stale_clusters();
@@ -128,22 +147,36 @@ impl Cluster {
             port: 0,
             admin_password: random_hex(16),
             run_as,
+            durable,
+            tls_ca: None,
             postmaster: Mutex::new(None),
             watchdog: Mutex::new(None),
         };
         cluster.start_watchdog()?;
         cluster.init()?;
+        cluster.tls_ca = cluster.make_certificates().ok();
         // A free port can be taken between the probe and the server's bind:
         // try a few.
         let mut last_error = String::new();
         for _ in 0..5 {
             cluster.port = free_port()?;
             match cluster.start_server() {
-                Ok(()) => return Ok(cluster),
+                Ok(()) => {
+                    cluster
+                        .admin("postgres")
+                        .batch_execute(&format!("CREATE ROLE {TLS_ONLY} NOLOGIN"))
+                        .map_err(|e| format!("creating {TLS_ONLY}: {e:?}"))?;
+                    return Ok(cluster);
+                }
                 Err(why) => last_error = why,
             }
         }
         Err(last_error)
+    }
+
+    /// The cluster's directory (data, sockets, certificates, log).
+    pub fn directory(&self) -> &Path {
+        &self.dir
     }
 
     /// The port the server listens on (host 127.0.0.1).
@@ -194,6 +227,23 @@ impl Cluster {
             role: name,
             password,
         }
+    }
+
+    /// The PEM file of the CA that signed the server's certificate (for
+    /// `sslrootcert`); `None` when the cluster has no TLS (no `openssl`).
+    /// The certificate names `localhost` only, not `127.0.0.1`.
+    pub fn tls_ca(&self) -> Option<&Path> {
+        self.tls_ca.as_deref()
+    }
+
+    /// Like [`Cluster::team_database`], but the role may log in over TLS
+    /// only (pg_hba.conf rejects its plain connections).
+    pub fn tls_only_team_database(&self, label: &str) -> TeamDatabase {
+        let team = self.team_database(label);
+        self.admin("postgres")
+            .batch_execute(&format!("GRANT {TLS_ONLY} TO {}", team.role))
+            .unwrap_or_else(|e| panic!("GRANT {TLS_ONLY}: {e:?}"));
+        team
     }
 
     /// Stop the server (fast shutdown: sessions are cut off), keeping its
@@ -263,7 +313,89 @@ impl Cluster {
                 last_line(&String::from_utf8_lossy(&output.stderr))
             ));
         }
-        Ok(())
+        // Members of TLS_ONLY may not log in without TLS; the rest of
+        // initdb's rules (SCRAM for everyone) follow.
+        let hba = self.data_dir().join("pg_hba.conf");
+        let rules = fs::read_to_string(&hba).map_err(|e| e.to_string())?;
+        let tls_only = format!(
+            "hostnossl all +{TLS_ONLY} 127.0.0.1/32 reject\nhostnossl all +{TLS_ONLY} ::1/128 reject\n"
+        );
+        fs::write(&hba, tls_only + &rules).map_err(|e| e.to_string())
+    }
+
+    /// A CA and a server certificate signed by it for `localhost`, made
+    /// with the `openssl` command, in the cluster's directory.
+    fn make_certificates(&self) -> Result<PathBuf, String> {
+        let tls = self.dir.join("tls");
+        fs::create_dir(&tls).map_err(|e| e.to_string())?;
+        fs::write(
+            tls.join("server.ext"),
+            "subjectAltName=DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .map_err(|e| e.to_string())?;
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let steps: [&[&str]; 3] = [
+            &[
+                &["req", "-x509", "-new"],
+                &key[..],
+                &["-keyout", "ca.key", "-out", "ca.crt"],
+            ]
+            .concat(),
+            &[
+                &["req", "-new"],
+                &key[..],
+                &["-keyout", "server.key", "-out", "server.csr"],
+            ]
+            .concat(),
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+            ],
+        ];
+        for (step, args) in steps.iter().enumerate() {
+            let mut command = Command::new("openssl");
+            command.args(*args).current_dir(&tls).stdin(Stdio::null());
+            match step {
+                0 => command.args(["-days", "3", "-subj", "/CN=mnemo-pgtest-ca"]),
+                1 => command.args(["-subj", "/CN=localhost"]),
+                _ => command.args([
+                    "-CAcreateserial",
+                    "-days",
+                    "3",
+                    "-extfile",
+                    "server.ext",
+                    "-out",
+                    "server.crt",
+                ]),
+            };
+            let output = command.output().map_err(|e| format!("openssl: {e}"))?;
+            if !output.status.success() {
+                return Err(format!(
+                    "openssl: {}",
+                    last_line(&String::from_utf8_lossy(&output.stderr))
+                ));
+            }
+        }
+        for file in ["server.key", "server.crt"] {
+            self.give_to_server_user(&tls.join(file))?;
+        }
+        self.give_to_server_user(&tls)?;
+        fs::set_permissions(tls.join("server.key"), fs::Permissions::from_mode(0o600))
+            .map_err(|e| e.to_string())?;
+        Ok(tls.join("ca.crt"))
     }
 
     fn start_server(&self) -> Result<(), String> {
@@ -274,6 +406,33 @@ impl Cluster {
             .open(&log_path)
             .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let durability: &[&str] = if self.durable {
+            &[]
+        } else {
+            // A throwaway cluster: durability only costs time here.
+            &[
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
+        };
+        let tls: Vec<String> = match &self.tls_ca {
+            Some(ca) => {
+                let dir = ca.parent().unwrap_or(&self.dir).display().to_string();
+                vec![
+                    "-c".into(),
+                    "ssl=on".into(),
+                    "-c".into(),
+                    format!("ssl_cert_file={dir}/server.crt"),
+                    "-c".into(),
+                    format!("ssl_key_file={dir}/server.key"),
+                ]
+            }
+            None => Vec::new(),
+        };
         let child = self
             .command("postgres")
             .arg("-D")
@@ -281,9 +440,9 @@ impl Cluster {
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(&self.dir)
             .args(["-c", "listen_addresses=127.0.0.1"])
-            // A throwaway cluster: durability only costs time here.
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=200"])
+            .args(durability)
+            .args(&tls)
+            .args(["-c", "max_connections=200"])
             .stdout(log)
             .stderr(log_err)
             // Out of the terminal's process group: Ctrl-C reaches the test

@@ -166,7 +166,16 @@ impl Scrub {
 
     /// A driver error as one of [`Error`]'s kinds.
     pub(crate) fn error(&self, error: &postgres::Error) -> Error {
-        let message = self.clean(&chain(error));
+        // The server's own words for its errors (the driver's Display says
+        // only "db error"), on one line.
+        let text = match error.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{} ({detail})", db.message()),
+                None => db.message().to_owned(),
+            },
+            None => chain(error),
+        };
+        let message = self.clean(&text.replace('\n', " "));
         if let Some(db) = error.as_db_error() {
             let code = db.code().code();
             // Class 28 is invalid authorization; 3D000 a database that does not
@@ -200,8 +209,8 @@ fn is_connect_refusal(db: &postgres::error::DbError) -> bool {
     db.message().starts_with("permission denied for database")
 }
 
-/// An error and its causes, `outer: inner: innermost`, as the driver's
-/// own Display says only "db error".
+/// An error and its causes, `outer: inner: innermost`: the driver's own
+/// Display names only the kind ("error connecting to server").
 pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![error.to_string()];
     let mut source = error.source();

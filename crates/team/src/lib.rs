@@ -175,9 +175,12 @@ impl Server {
         let scrub = target.scrub;
         schema::migrate(&mut client, &scrub)?;
         // Listening from the start, so a change made between a pull and the
-        // next wait is not missed.
+        // next wait is not missed. No sorts: a pull must walk its index in
+        // order, and right after a bulk push (statistics not yet analysed)
+        // the planner would sort every row past the watermark for each
+        // page instead; none of this session's other statements sorts.
         client
-            .batch_execute(&format!("LISTEN {}", sync::CHANNEL))
+            .batch_execute(&format!("LISTEN {}; SET enable_sort = off", sync::CHANNEL))
             .map_err(|e| scrub.error(&e))?;
         let backend_pid = client
             .query_one("SELECT pg_backend_pid()", &[])
@@ -203,6 +206,12 @@ impl Server {
     }
 
     /// The records of `projects` changed since `after`, at most `limit`.
+    ///
+    /// A record may come again in a later page or pull (apply by
+    /// [`winner`]); none changed since `after` is ever left out. A
+    /// watermark belongs to the set of projects it was pulled with: the
+    /// rows of a project joined later lie behind it, so pull a newly joined
+    /// project from [`Watermark::start`].
     pub fn pull(&mut self, projects: &[String], after: &Watermark, limit: usize) -> Result<Page> {
         sync::pull(&mut self.client, projects, after, limit, &self.scrub)
     }

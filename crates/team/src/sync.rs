@@ -20,8 +20,6 @@
 //! xmin is cluster-wide: on a server shared by several teams, another
 //! team's long transaction would otherwise hold back every pull.
 
-use std::collections::HashMap;
-
 use postgres::Client;
 use postgres::types::ToSql;
 use sha2::{Digest, Sha256};
@@ -93,12 +91,14 @@ const SELECT_CHANGES: &str = r#"
     SELECT changed.*, horizon.xid::text
     FROM horizon LEFT JOIN LATERAL (
         SELECT gid, project, kind, session, author, origin, created_at, edited_at, deleted,
-               body::text, changed_xid::text
-        FROM mnemo_records
+               body::text, changed_xid::text AS changed_xid_text
+        FROM mnemo_records AS record
         WHERE project = ANY($1)
           AND (changed_xid, gid) > ($2::text::xid8, $3::text COLLATE "C")
           AND changed_xid < horizon.xid
-        ORDER BY changed_xid, gid
+        -- The columns, qualified: ordered as xid8 (never as text, where
+        -- "10000" sorts before "9999"), along the index.
+        ORDER BY record.changed_xid, record.gid
         LIMIT $4) AS changed ON true"#;
 
 /// Store `records` in one transaction (see [`crate::Server::push`]).
@@ -117,7 +117,14 @@ pub(crate) fn push(client: &mut Client, records: &[Record], scrub: &Scrub) -> Re
     schema::check_not_newer(schema::version_in(&mut transaction).map_err(sql)?)?;
 
     let bodies: Vec<String> = records.iter().map(|r| r.body.to_string()).collect();
-    for chunk in indexed(records, &bodies).chunks(ROWS_PER_STATEMENT) {
+    // In gid order (stable: a gid's versions keep the batch's order), so
+    // concurrent pushes lock shared rows in one order and never deadlock.
+    let mut rows: Vec<(&Record, &str)> = records
+        .iter()
+        .zip(bodies.iter().map(String::as_str))
+        .collect();
+    rows.sort_by(|a, b| a.0.gid.cmp(&b.0.gid));
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let columns = Columns::of(chunk);
         let versions: Vec<Vec<u8>> = chunk
             .iter()
@@ -127,7 +134,7 @@ pub(crate) fn push(client: &mut Client, records: &[Record], scrub: &Scrub) -> Re
         params.insert(1, &versions);
         transaction.execute(INSERT_HISTORY, &params).map_err(sql)?;
     }
-    let winners = winners_by_gid(records, &bodies);
+    let winners = winners_by_gid(&rows);
     let mut stored = 0;
     for chunk in winners.chunks(ROWS_PER_STATEMENT) {
         let columns = Columns::of(chunk);
@@ -275,28 +282,19 @@ fn storable(record: &Record) -> Result<()> {
     Ok(())
 }
 
-fn indexed<'a>(records: &'a [Record], bodies: &'a [String]) -> Vec<(&'a Record, &'a str)> {
-    records
-        .iter()
-        .zip(bodies.iter().map(String::as_str))
-        .collect()
-}
-
-/// Each gid's winning version in the batch (an upsert may touch a row once).
-fn winners_by_gid<'a>(records: &'a [Record], bodies: &'a [String]) -> Vec<(&'a Record, &'a str)> {
-    let mut position: HashMap<&str, usize> = HashMap::with_capacity(records.len());
-    let mut winners: Vec<(&Record, &str)> = Vec::with_capacity(records.len());
-    for (record, body) in indexed(records, bodies) {
-        match position.get(record.gid.as_str()) {
-            Some(&at) => {
-                if !std::ptr::eq(winner(winners[at].0, record), winners[at].0) {
-                    winners[at] = (record, body);
+/// Each gid's winning version in rows sorted by gid (an upsert may touch
+/// a row once); on a full tie the earlier version, as [`winner`] keeps its
+/// first argument.
+fn winners_by_gid<'a>(rows: &[(&'a Record, &'a str)]) -> Vec<(&'a Record, &'a str)> {
+    let mut winners: Vec<(&Record, &str)> = Vec::with_capacity(rows.len());
+    for &(record, body) in rows {
+        match winners.last_mut() {
+            Some(last) if last.0.gid == record.gid => {
+                if !std::ptr::eq(winner(last.0, record), last.0) {
+                    *last = (record, body);
                 }
             }
-            None => {
-                position.insert(&record.gid, winners.len());
-                winners.push((record, body));
-            }
+            _ => winners.push((record, body)),
         }
     }
     winners

@@ -8,3 +8,4 @@ mod conflicts;
 mod faults;
 mod push_pull;
 mod security;
+mod tls;

@@ -13,7 +13,9 @@ fn a_pushed_batch_is_pulled_back_field_for_field() {
     let Some((_db, mut server)) = team("a_pushed_batch_is_pulled_back_field_for_field") else {
         return;
     };
-    let pushed = records("github.com/acme/api", 120);
+    let mut pushed = records("github.com/acme/api", 120);
+    // Characters JSON must escape, and text PostgreSQL's jsonb would refuse.
+    pushed[0].body = serde_json::json!({ "title": "nul \u{0} tab \t bell \u{7} emoji \u{1F600}", "z": 1, "a": [] });
     let report = server.push(&pushed).unwrap();
     assert_eq!(
         report,
@@ -240,4 +242,113 @@ fn another_teams_open_transaction_does_not_hold_back_pulls() {
     let (pulled, _) = pull_all(&mut server, &["p"], &Watermark::start(), 100);
     assert_eq!(sorted(pulled), sorted(pushed));
     open.rollback().unwrap();
+}
+
+/// Transaction ids crossing a power of ten (999 → 1000): pages follow xid
+/// order, not the order of their decimal text, so paging skips nothing.
+#[test]
+fn pages_follow_transaction_order_across_a_power_of_ten() {
+    let test = "pages_follow_transaction_order_across_a_power_of_ten";
+    let Some(cluster) = mnemo_pgtest::private(test) else {
+        return;
+    };
+    let db = cluster.team_database("xid_digits");
+    let mut server = connect(&db.url);
+    let mut admin = cluster.admin(&db.database);
+    let next_power = |xid: u64| 10u64.pow(xid.to_string().len() as u32);
+    let first: u64 = admin
+        .query_one("SELECT pg_current_xact_id()::text", &[])
+        .unwrap()
+        .get::<_, String>(0)
+        .parse()
+        .unwrap();
+    let target = next_power(first) - 5;
+    let mut xid = first;
+    while xid < target {
+        xid = admin
+            .query_one("SELECT pg_current_xact_id()::text", &[])
+            .unwrap()
+            .get::<_, String>(0)
+            .parse()
+            .unwrap();
+    }
+
+    // One transaction each: their ids run across the power of ten.
+    let pushed = records("p", 10);
+    for record in &pushed {
+        server.push(std::slice::from_ref(record)).unwrap();
+    }
+    for limit in [1, 3] {
+        let (pulled, _) = pull_all(&mut server, &["p"], &Watermark::start(), limit);
+        assert_eq!(pulled, pushed, "pages of {limit}");
+    }
+}
+
+/// Writers pushing overlapping records concurrently while a reader pulls
+/// in small pages the whole time: once the writers are done and a last pull
+/// has run, the reader, applying what it pulled by `winner`, holds exactly
+/// what the server holds.
+#[test]
+fn a_reader_pulling_during_concurrent_writes_converges_on_the_servers_state() {
+    let test = "a_reader_pulling_during_concurrent_writes_converges_on_the_servers_state";
+    let Some((db, mut reader)) = team(test) else {
+        return;
+    };
+    let gids: Vec<String> = (0..60).map(|_| gid()).collect();
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let (url, gids) = (db.url.clone(), gids.clone());
+            std::thread::spawn(move || {
+                let mut server = connect(&url);
+                for round in 0..25 {
+                    let batch: Vec<mnemo_team::Record> = (0..8)
+                        .map(|i| {
+                            let mut version = record("p", round * 8 + i);
+                            version.gid =
+                                gids[(writer * 7 + round * 13 + i * 5) % gids.len()].clone();
+                            version.origin = format!("machine-{writer}");
+                            version.edited_at =
+                                1_700_000_000_000 + (round as i64 * 3 + i as i64) % 40;
+                            version
+                        })
+                        .collect();
+                    server.push(&batch).unwrap();
+                }
+            })
+        })
+        .collect();
+
+    let mut applied: HashMap<String, mnemo_team::Record> = HashMap::new();
+    let mut apply = |records: Vec<mnemo_team::Record>| {
+        for record in records {
+            let current = applied.remove(&record.gid);
+            let kept = match current {
+                Some(current) => mnemo_team::winner(&current, &record).clone(),
+                None => record,
+            };
+            applied.insert(kept.gid.clone(), kept);
+        }
+    };
+    let mut watermark = Watermark::start();
+    while writers.iter().any(|writer| !writer.is_finished()) {
+        let (records, next) = pull_all(&mut reader, &["p"], &watermark, 3);
+        apply(records);
+        watermark = next;
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let (records, _) = pull_all(&mut reader, &["p"], &watermark, 3);
+    apply(records);
+
+    let (server_state, _) = pull_all(&mut connect(&db.url), &["p"], &Watermark::start(), 1_000);
+    assert_eq!(applied.len(), server_state.len());
+    for record in server_state {
+        assert_eq!(
+            applied.get(&record.gid),
+            Some(&record),
+            "the reader missed the latest {}",
+            record.gid
+        );
+    }
 }

@@ -30,6 +30,17 @@ fn a_wrong_password_is_an_auth_error_that_does_not_show_it() {
     assert!(matches!(err, Error::Auth(_)), "{err}");
     assert_hidden(&err, wrong);
 
+    // An expired password: the same kind.
+    let mut admin = cluster.admin("postgres");
+    admin
+        .batch_execute(&format!("ALTER ROLE {} VALID UNTIL '2001-01-01'", db.role))
+        .unwrap();
+    let err = Server::connect(&config(&db.url), TIMEOUT)
+        .err()
+        .expect("logged in with an expired password");
+    assert!(matches!(err, Error::Auth(_)), "{err}");
+    assert_hidden(&err, &db.password);
+
     // No such role: the same kind.
     let url = cluster.url("nobody_here", Some(wrong), &db.database);
     let err = Server::connect(&config(&url), TIMEOUT)
@@ -96,6 +107,21 @@ fn the_password_comes_from_password_file_pgpassword_or_pgpass() {
     };
     assert!(matches!(
         Server::connect(&missing, TIMEOUT),
+        Err(Error::Config(_))
+    ));
+    // A FIFO nobody writes to would block a reader forever: refused at once.
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let blocking = ServerConfig {
+        url: db.url_without_password.clone(),
+        password_file: Some(fifo),
+    };
+    assert!(matches!(
+        Server::connect(&blocking, TIMEOUT),
         Err(Error::Config(_))
     ));
 

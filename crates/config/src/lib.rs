@@ -473,7 +473,8 @@ impl Default for TeamConfig {
 }
 
 /// `url` with the password of its user-info part (`scheme://user:PASSWORD@host`)
-/// and any `password=` query parameter replaced by `***`, for showing it.
+/// and the value of any `password=` parameter (in the query, or in a
+/// `key=value` connection string) replaced by `***`, for showing it.
 pub fn mask_url_password(url: &str) -> String {
     let mut masked = url.to_string();
     if let Some(scheme_end) = masked.find("://") {
@@ -488,16 +489,24 @@ pub fn mask_url_password(url: &str) -> String {
             }
         }
     }
-    if let Some(query_start) = masked.find('?') {
-        let (head, query) = masked.split_at(query_start + 1);
-        let query: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
-                _ => pair.to_string(),
-            })
-            .collect();
-        masked = format!("{head}{}", query.join("&"));
+    const KEY: &str = "password=";
+    let mut from = 0;
+    while let Some(found) = masked[from..].to_ascii_lowercase().find(KEY) {
+        let start = from + found;
+        let value_start = start + KEY.len();
+        let at_boundary = masked[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| matches!(c, '?' | '&' | ';') || c.is_whitespace());
+        let value_end = masked[value_start..]
+            .find(|c: char| c == '&' || c == ';' || c.is_whitespace())
+            .map_or(masked.len(), |i| value_start + i);
+        if at_boundary {
+            masked.replace_range(value_start..value_end, "***");
+            from = value_start + 3;
+        } else {
+            from = value_start;
+        }
     }
     masked
 }

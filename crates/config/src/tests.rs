@@ -793,6 +793,14 @@ fn a_team_url_is_shown_without_its_password() {
         mask_url_password("postgresql://ana@db/mnemo"),
         "postgresql://ana@db/mnemo"
     );
+    assert_eq!(
+        mask_url_password("host=db user=ana PASSWORD=s3cret dbname=mnemo"),
+        "host=db user=ana PASSWORD=*** dbname=mnemo"
+    );
+    assert_eq!(
+        mask_url_password("postgres://db/x?old_password=a&password=b"),
+        "postgres://db/x?old_password=a&password=***"
+    );
     let config = Config {
         team: TeamConfig {
             url: "postgresql://ana:s3cret@db/mnemo".into(),

@@ -226,6 +226,9 @@ fn two_machines_share_memories_with_their_author_and_converge() {
     assert!(shown.contains("by Ana"), "{shown}");
     let listed = b.ok(&["search", &titles[0], "--project", project(&b)]);
     assert!(listed.contains("by Ana"), "{listed}");
+    // A new session in B's clone is told of A's memories, and by whom.
+    let context = b.ok(&["context", "--project", project(&b)]);
+    assert!(context.contains(" by Ana (~"), "{context}");
 
     sync(&a);
     let (on_a, on_b) = (shared(&a), shared(&b));

@@ -50,6 +50,8 @@ struct Line {
     title: String,
     created_at: i64,
     tokens: usize,
+    /// The teammate who wrote it, for a memory pulled from the team.
+    author: Option<String>,
 }
 
 /// How many of the latest sessions lead the index.
@@ -94,7 +96,7 @@ pub fn session_context(
     let mut stmt = store.conn().prepare_cached(
         "SELECT o.id, o.type, o.title, o.created_at,
                 length(o.title) + length(o.subtitle) + length(o.narrative) + length(o.facts),
-                o.session_id
+                o.session_id, o.author
          FROM observations o JOIN projects p ON p.id = o.project_id
          WHERE p.root = ?1 AND o.deleted_at IS NULL
          ORDER BY o.created_at DESC, o.id DESC LIMIT ?2",
@@ -110,6 +112,7 @@ pub fn session_context(
                     created_at: r.get(3)?,
                     tokens: r.get::<_, i64>(4)?.max(0) as usize / 4 + 1,
                     session: r.get(5)?,
+                    author: r.get(6)?,
                 })
             },
         )?
@@ -154,8 +157,12 @@ pub fn session_context(
     let mut older_used = 0;
     let render = |l: &Line| {
         let (_, minute) = day_and_minute(l.created_at);
+        let by = l
+            .author
+            .as_deref()
+            .map_or_else(String::new, |a| format!(" by {}", inline(a)));
         format!(
-            "#{} {} {} {} (~{}t)\n",
+            "#{} {} {} {}{by} (~{}t)\n",
             l.id,
             minute,
             symbol(&l.kind),

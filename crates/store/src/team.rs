@@ -889,7 +889,21 @@ fn is_removal(m: &TeamMemory) -> bool {
 fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Result<()> {
     let table = m.kind.table();
     if is_removal(m) {
+        let placeholder: Option<i64> = match m.kind {
+            TeamKind::Summary => tx
+                .query_row(
+                    "SELECT p.id FROM summaries s JOIN prompts p ON p.id = s.prompt_id
+                     WHERE s.id = ?1 AND p.n < 1",
+                    [row_id],
+                    |r| r.get(0),
+                )
+                .optional()?,
+            TeamKind::Observation => None,
+        };
         tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [row_id])?;
+        if let Some(prompt_id) = placeholder {
+            tx.execute("DELETE FROM prompts WHERE id = ?1", [prompt_id])?;
+        }
         return Ok(());
     }
     if m.deleted {
@@ -1052,7 +1066,7 @@ mod tests {
         let older = TeamMemory {
             body: json!({"learned": "theirs"}),
             edited_at: 6,
-            ..pulled
+            ..pulled.clone()
         };
         let done = s.team_apply("k", &[older], "w2", "me", 9, wins).unwrap();
         assert_eq!(done.kept_local, 1);
@@ -1063,6 +1077,22 @@ mod tests {
             .unwrap();
         assert_eq!(learned, "mine");
         assert_eq!(s.team_waiting().unwrap(), 1);
+        // Removed where it was written: the summary and its placeholder go.
+        let removal = TeamMemory {
+            body: json!({}),
+            deleted: true,
+            edited_at: i64::MAX,
+            ..pulled
+        };
+        let done = s.team_apply("k", &[removal], "w3", "me", 9, wins).unwrap();
+        assert_eq!(done.applied, 1);
+        let count = |table: &str| -> i64 {
+            s.conn()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!((count("summaries"), count("prompts")), (0, 0));
+        assert_eq!(s.team_waiting().unwrap(), 0);
     }
 
     #[test]

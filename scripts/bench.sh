@@ -62,6 +62,9 @@ bench locomo_cli
 bench coding_dev
 # Team sync against a throwaway PostgreSQL (skipped, with a line, without one).
 cargo bench --quiet -p mnemo-team --bench team_sync -- "${quick[@]}"
+# The same through the binary and two local stores, and the propagation
+# between two running syncs.
+bench team -- "${quick[@]}"
 
 echo
 echo "## mnemo benchmarks, $(date -u +%Y-%m-%d)"

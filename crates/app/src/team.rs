@@ -33,6 +33,7 @@ use serde::Serialize;
 
 pub use key::{normalize_remote, portable_key};
 
+use crate::hosts::embed_queued;
 use crate::parts::Parts;
 
 /// The lock file of the one sync loop of a data directory.
@@ -419,6 +420,8 @@ impl<'a> Syncer<'a> {
             )?;
             round.applied += applied.applied;
             round.kept_local += applied.kept_local;
+            // Pulled memories are searched by meaning too, as soon as here.
+            embed_queued(&mut self.store, self.parts, applied.applied);
             after = page.next;
             if !page.more {
                 return Ok(());

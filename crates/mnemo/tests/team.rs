@@ -209,6 +209,11 @@ fn two_machines_share_memories_with_their_author_and_converge() {
     );
     let from_ana = b.count("SELECT count(*) FROM observations WHERE author = 'Ana'");
     assert_eq!(from_ana, titles.len() as i64);
+    assert_eq!(
+        b.count("SELECT count(*) FROM vector_queue"),
+        0,
+        "pulled memories are embedded as they arrive"
+    );
 
     // B finds A's memory by its words, in its own clone, with its author.
     let found = b.ok_json(&["search", &titles[0], "--project", project(&b), "--json"]);

@@ -365,7 +365,8 @@ impl Store {
                     };
                     if memory.gid.is_empty() {
                         memory.gid = new_gid();
-                        tx.execute(
+                        cached_exec(
+                            &tx,
                             &format!("UPDATE {} SET gid = ?2 WHERE id = ?1", kind.table()),
                             params![row_id, memory.gid],
                         )?;
@@ -597,6 +598,26 @@ fn read_row(
         .optional()?)
 }
 
+/// `query_row` through the statement cache: applying a page runs the same
+/// few statements for every record.
+fn cached_row<T, P: rusqlite::Params>(
+    tx: &Transaction,
+    sql: &str,
+    params: P,
+    row: impl FnOnce(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(params, row)
+}
+
+/// `execute` through the statement cache, as [`cached_row`].
+fn cached_exec<P: rusqlite::Params>(
+    tx: &Transaction,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
 /// Apply one pulled version.
 fn apply_one(
     tx: &Transaction,
@@ -607,32 +628,32 @@ fn apply_one(
 ) -> Result<Outcome> {
     let table = incoming.kind.table();
     let kind = incoming.kind.as_str();
-    let project: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT t.project_id, p.root FROM team_projects t JOIN projects p ON p.id = t.project_id
+    let project: Option<(i64, String)> = cached_row(
+        tx,
+        "SELECT t.project_id, p.root FROM team_projects t JOIN projects p ON p.id = t.project_id
              WHERE t.key = ?1 ORDER BY t.project_id LIMIT 1",
-            [&incoming.project_key],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
+        [&incoming.project_key],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?;
     let Some((project_id, root)) = project else {
         return Ok(Outcome::Skipped);
     };
-    let row_id: Option<i64> = tx
-        .query_row(
-            &format!("SELECT id FROM {table} WHERE gid = ?1"),
-            [&incoming.gid],
+    let row_id: Option<i64> = cached_row(
+        tx,
+        &format!("SELECT id FROM {table} WHERE gid = ?1"),
+        [&incoming.gid],
+        |r| r.get(0),
+    )
+    .optional()?;
+    if let Some(row_id) = row_id {
+        let pending: Option<i64> = cached_row(
+            tx,
+            "SELECT changed_at FROM team_outbox WHERE kind = ?1 AND row_id = ?2",
+            params![kind, row_id],
             |r| r.get(0),
         )
         .optional()?;
-    if let Some(row_id) = row_id {
-        let pending: Option<i64> = tx
-            .query_row(
-                "SELECT changed_at FROM team_outbox WHERE kind = ?1 AND row_id = ?2",
-                params![kind, row_id],
-                |r| r.get(0),
-            )
-            .optional()?;
         if let Some(changed_at) = pending
             && let Some(mut local) = read_row(tx, incoming.kind, row_id, &root)?
         {
@@ -640,7 +661,7 @@ fn apply_one(
             local.edited_at = changed_at;
             local.origin = Some(origin.to_string());
             let team = team_wins(incoming, &local);
-            tx.execute(
+            cached_exec(tx,
                 "INSERT INTO team_conflicts (at, gid, kind, kept, local_edited_at, team_edited_at, team_origin)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
@@ -661,7 +682,8 @@ fn apply_one(
         forget_outbox(tx, kind, row_id)?;
         if is_removal(incoming) {
             // Deleting the row left a tombstone entry for its gid.
-            tx.execute(
+            cached_exec(
+                tx,
                 "DELETE FROM team_outbox WHERE kind = ?1 AND row_id IS NULL AND gid = ?2",
                 params![kind, incoming.gid],
             )?;
@@ -696,7 +718,8 @@ fn apply_one(
 }
 
 fn forget_outbox(tx: &Transaction, kind: &str, row_id: i64) -> Result<()> {
-    tx.execute(
+    cached_exec(
+        tx,
         "DELETE FROM team_outbox WHERE kind = ?1 AND row_id = ?2",
         params![kind, row_id],
     )?;
@@ -717,17 +740,18 @@ fn session_row(
     session: &str,
     incoming: &TeamMemory,
 ) -> Result<i64> {
-    if let Some(id) = tx
-        .query_row(
-            "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
-            params![TEAM_AGENT, session],
-            |r| r.get(0),
-        )
-        .optional()?
+    if let Some(id) = cached_row(
+        tx,
+        "SELECT id FROM sessions WHERE agent = ?1 AND agent_session_id = ?2",
+        params![TEAM_AGENT, session],
+        |r| r.get(0),
+    )
+    .optional()?
     {
         return Ok(id);
     }
-    Ok(tx.query_row(
+    Ok(cached_row(
+        tx,
         "INSERT INTO sessions (agent, agent_session_id, project_id, started_at, ended_at, status)
          VALUES (?1, ?2, ?3, ?4, ?4, 'ended') RETURNING id",
         params![TEAM_AGENT, session, project_id, incoming.created_at],
@@ -817,13 +841,13 @@ fn insert_row(
         names.join(", "),
         marks.join(", ")
     );
-    Ok(tx
-        .query_row(
-            &sql,
-            params_from_iter(columns.into_iter().map(|(_, value)| value)),
-            |r| r.get(0),
-        )
-        .optional()?)
+    Ok(cached_row(
+        tx,
+        &sql,
+        params_from_iter(columns.into_iter().map(|(_, value)| value)),
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 fn insert_observation(
@@ -860,7 +884,8 @@ fn insert_summary(
     root: &str,
     now: i64,
 ) -> Result<Option<i64>> {
-    let prompt_id: i64 = tx.query_row(
+    let prompt_id: i64 = cached_row(
+        tx,
         "INSERT INTO prompts (session_id, n, text, private, created_at, compressed_at)
          VALUES (?1, (SELECT min(0, coalesce(min(n), 1)) - 1 FROM prompts WHERE session_id = ?1),
                  '', 1, ?2, ?3)
@@ -890,24 +915,25 @@ fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Resu
     let table = m.kind.table();
     if is_removal(m) {
         let placeholder: Option<i64> = match m.kind {
-            TeamKind::Summary => tx
-                .query_row(
-                    "SELECT p.id FROM summaries s JOIN prompts p ON p.id = s.prompt_id
+            TeamKind::Summary => cached_row(
+                tx,
+                "SELECT p.id FROM summaries s JOIN prompts p ON p.id = s.prompt_id
                      WHERE s.id = ?1 AND p.n < 1",
-                    [row_id],
-                    |r| r.get(0),
-                )
-                .optional()?,
+                [row_id],
+                |r| r.get(0),
+            )
+            .optional()?,
             TeamKind::Observation => None,
         };
-        tx.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [row_id])?;
+        cached_exec(tx, &format!("DELETE FROM {table} WHERE id = ?1"), [row_id])?;
         if let Some(prompt_id) = placeholder {
-            tx.execute("DELETE FROM prompts WHERE id = ?1", [prompt_id])?;
+            cached_exec(tx, "DELETE FROM prompts WHERE id = ?1", [prompt_id])?;
         }
         return Ok(());
     }
     if m.deleted {
-        tx.execute(
+        cached_exec(
+            tx,
             &format!(
                 "UPDATE {table} SET deleted_at = coalesce(deleted_at, ?2), author = ?3, origin = ?4
                  WHERE id = ?1"
@@ -925,7 +951,8 @@ fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Resu
         .collect();
     let values =
         std::iter::once(SqlValue::Integer(row_id)).chain(columns.into_iter().map(|(_, v)| v));
-    tx.execute(
+    cached_exec(
+        tx,
         &format!("UPDATE {table} SET {} WHERE id = ?1", sets.join(", ")),
         params_from_iter(values),
     )?;

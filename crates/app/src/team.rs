@@ -31,7 +31,7 @@ use mnemo_store::{JoinedProject, Store, TeamKind, TeamMemory};
 use mnemo_team::{Kind, Record, Server, ServerConfig, Watermark, winner};
 use serde::Serialize;
 
-pub use key::{normalize_remote, portable_key};
+use key::portable_key;
 
 use crate::hosts::embed_queued;
 use crate::parts::Parts;

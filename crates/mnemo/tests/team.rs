@@ -563,3 +563,53 @@ fn a_background_sync_gives_up_when_the_server_cannot_be_reached() {
     assert!(started.elapsed() < Duration::from_secs(15), "it exits");
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "silent");
 }
+
+#[test]
+fn doctor_reports_the_team_setup_without_contacting_the_server() {
+    let team_check = |env: &Env| -> Value {
+        let out = env.command(&["doctor", "--json"]).output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "team")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let env = Env::new();
+    assert!(team_check(&env).is_null(), "no team, no check");
+    git(&env.project, &["remote", "add", "origin", REMOTE]);
+    env.ok(&["team", "join", project(&env)]);
+    let check = team_check(&env);
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        check["finding"]
+            .as_str()
+            .unwrap()
+            .contains("no team server set")
+    );
+
+    let password = "s3cret-doctor";
+    let env = env.env(
+        "MNEMO_TEAM_URL",
+        &format!("postgresql://ana:{password}@127.0.0.1:9/team"),
+    );
+    assert!(
+        !env.command(&["sync", "--once"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let check = team_check(&env);
+    assert_eq!(check["status"], "warn", "{check}");
+    assert!(
+        check["finding"]
+            .as_str()
+            .unwrap()
+            .contains("the last sync failed"),
+        "{check}"
+    );
+    assert!(!check.to_string().contains(password), "{check}");
+}

@@ -16,6 +16,8 @@ use mnemo_capture::spool;
 use mnemo_config::{Config, Paths};
 use mnemo_llm::BackendConfig;
 use mnemo_platform::fs as platform;
+use mnemo_retrieve::time::local_minute;
+use mnemo_store::team::state;
 use mnemo_store::{SCHEMA_VERSION, Stats, Store, utc_day_start};
 use rusqlite::{Connection, OpenFlags};
 use serde_json::{Value, json};
@@ -138,6 +140,7 @@ pub fn run(json: bool) -> anyhow::Result<bool> {
     checks.push(server(&paths));
     checks.push(llm(&parts));
     checks.push(budget(&parts, stats.as_ref()));
+    checks.extend(team(&parts));
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);
     if json {
@@ -594,6 +597,67 @@ fn database(paths: &Paths) -> (Check, Option<Stats>) {
         ),
         stats,
     )
+}
+
+/// Team memory, once it is set up (a server configured or a project
+/// joined), from the database: the server itself is not contacted here
+/// (connecting brings its schema up to date); `mnemo team status` does.
+fn team(parts: &Parts) -> Option<Check> {
+    let url = parts.config.team.url.trim();
+    let store = Connection::open_with_flags(&parts.paths.db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .ok()
+        .filter(|conn| {
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .is_ok_and(|version| version == SCHEMA_VERSION)
+        })
+        .map(Store::from_connection);
+    let joined = store
+        .as_ref()
+        .and_then(|s| s.team_projects().ok())
+        .map_or(0, |projects| projects.len());
+    let projects = if joined == 1 {
+        "1 project joined".to_string()
+    } else {
+        format!("{joined} projects joined")
+    };
+    if url.is_empty() {
+        return (joined > 0).then(|| {
+            Check::warn(
+                "team",
+                format!("{projects} but no team server set: nothing is shared"),
+                format!(
+                    "set [team] url in {} (or MNEMO_TEAM_URL)",
+                    parts.paths.config_file.display()
+                ),
+            )
+        });
+    }
+    let server = mnemo_config::mask_url_password(url);
+    let Some(store) = store.filter(|_| joined > 0) else {
+        return Some(Check::ok(
+            "team",
+            format!("server {server}; no project joined yet (`mnemo team join` in a repository)"),
+        ));
+    };
+    let state = |key| store.team_state(key).ok().flatten();
+    if let Some(error) = state(state::LAST_ERROR) {
+        return Some(Check::warn(
+            "team",
+            format!("{projects}; the last sync failed: {error}"),
+            "`mnemo team status` tells whether the server answers now; `mnemo sync --once` retries",
+        ));
+    }
+    let last = state(state::LAST_SUCCESS)
+        .and_then(|t| t.parse().ok())
+        .map_or_else(
+            || "not synced yet".to_string(),
+            |t| format!("last synced {}", local_minute(t)),
+        );
+    let waiting = store.team_waiting().unwrap_or(0);
+    Some(Check::ok(
+        "team",
+        format!("{projects} with {server}; {last}; {waiting} changes waiting to go up"),
+    ))
 }
 
 fn spooled(paths: &Paths, db_usable: bool) -> Check {

@@ -130,15 +130,7 @@ fn plugin_hooks_are_the_installed_hooks() {
 /// Doctor's `hooks` check with `settings` in `file`.
 fn doctor_hooks(env: &Env, file: &Path, settings: &Value) -> Value {
     std::fs::write(file, settings.to_string()).unwrap();
-    let out = env.command(&["doctor", "--json"]).output().unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "hooks")
-        .cloned()
-        .unwrap()
+    env.doctor_check("hooks")
 }
 
 /// The roles table, the plugin's hooks file, what install writes and what

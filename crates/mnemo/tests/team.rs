@@ -566,29 +566,17 @@ fn a_background_sync_gives_up_when_the_server_cannot_be_reached() {
 
 #[test]
 fn doctor_reports_the_team_setup_without_contacting_the_server() {
-    let team_check = |env: &Env| -> Value {
-        let out = env.command(&["doctor", "--json"]).output().unwrap();
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == "team")
-            .cloned()
-            .unwrap_or(Value::Null)
+    // The finding of doctor's team check, which must be a warning.
+    let team_warning = |env: &Env| -> String {
+        let check = env.doctor_check("team");
+        assert_eq!(check["status"], "warn", "{check}");
+        check["finding"].as_str().unwrap().to_string()
     };
     let env = Env::new();
-    assert!(team_check(&env).is_null(), "no team, no check");
+    assert!(env.doctor_check("team").is_null(), "no team, no check");
     git(&env.project, &["remote", "add", "origin", REMOTE]);
     env.ok(&["team", "join", project(&env)]);
-    let check = team_check(&env);
-    assert_eq!(check["status"], "warn", "{check}");
-    assert!(
-        check["finding"]
-            .as_str()
-            .unwrap()
-            .contains("no team server set")
-    );
+    assert!(team_warning(&env).contains("no team server set"));
 
     let password = "s3cret-doctor";
     let env = env.env(
@@ -602,14 +590,7 @@ fn doctor_reports_the_team_setup_without_contacting_the_server() {
             .status
             .success()
     );
-    let check = team_check(&env);
-    assert_eq!(check["status"], "warn", "{check}");
-    assert!(
-        check["finding"]
-            .as_str()
-            .unwrap()
-            .contains("the last sync failed"),
-        "{check}"
-    );
-    assert!(!check.to_string().contains(password), "{check}");
+    let finding = team_warning(&env);
+    assert!(finding.contains("the last sync failed"), "{finding}");
+    assert!(!finding.contains(password), "{finding}");
 }

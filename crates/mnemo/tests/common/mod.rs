@@ -138,6 +138,19 @@ impl Env {
         }
     }
 
+    /// The check `name` of `mnemo doctor --json`, or null when it has none.
+    pub fn doctor_check(&self, name: &str) -> Value {
+        let out = self.command(&["doctor", "--json"]).output().unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.home.join("mnemo.db")
     }

@@ -245,15 +245,43 @@ fn compiler_error(lines: &[&str]) -> Option<String> {
 }
 
 /// pytest: the summary's `FAILED tests/x.py::test_y - AssertionError: ...`,
-/// else the first `E   ` line of the report.
+/// else the first `E   ` line of the report. When the report shows where
+/// two compared values differ, that difference replaces the summary's
+/// assertion, which repeats both values whole and is cut before it.
 fn pytest_failure(lines: &[&str]) -> Option<String> {
     if let Some(l) = lines.iter().find(|l| l.starts_with("FAILED ")) {
-        return Some(l.trim_start_matches("FAILED ").trim().to_string());
+        let summary = l.trim_start_matches("FAILED ").trim();
+        if let Some(difference) = pytest_difference(lines) {
+            let test = summary.split_once(" - ").map_or(summary, |(test, _)| test);
+            return Some(format!("{test} - AssertionError: {difference}"));
+        }
+        return Some(summary.to_string());
     }
     let e = lines
         .iter()
         .find(|l| l.starts_with("E   ") && l.len() > 4 && !l[1..].trim().is_empty())?;
     Some(e[1..].trim().to_string())
+}
+
+/// The first difference pytest's assertion rewriting explains: the item
+/// under `Differing items:`, or `At index 0 diff: 'a' != 'b'`.
+fn pytest_difference(lines: &[&str]) -> Option<String> {
+    let mut report = lines.iter().filter_map(|&l| {
+        l.strip_prefix('E')
+            .filter(|rest| rest.is_empty() || rest.starts_with(' '))
+            .map(str::trim)
+    });
+    while let Some(line) = report.next() {
+        if line == "Differing items:" {
+            return report.next().filter(|l| !l.is_empty()).map(str::to_string);
+        }
+        if line.starts_with("At index ")
+            && let Some((_, difference)) = line.split_once(" diff: ")
+        {
+            return Some(difference.to_string());
+        }
+    }
+    None
 }
 
 /// Jest/vitest: the failing test's name, with the assertion's
@@ -459,6 +487,20 @@ mod tests {
         assert_eq!(
             error_of(old),
             "panic: index out of bounds: the len is 3 but the index is 7"
+        );
+    }
+
+    #[test]
+    fn pytest_names_the_differing_item_not_the_cut_assertion() {
+        let dicts = "E       AssertionError: assert {'day': 'date32[day]', 'rides': 'uint32'} == {'day': 'date32[day]', 'rides': 'int64'}\nE         \nE         Common items:\nE         {'day': 'date32[day]'}\nE         Differing items:\nE         {'rides': 'uint32'} != {'rides': 'int64'}\n\ntests/test_schema.py:13: AssertionError\nFAILED tests/test_schema.py::test_schema - AssertionError: assert {'day': 'date32[day]', 'rides': 'uint32'} == {'day': ...\n1 failed, 6 passed in 0.52s";
+        assert_eq!(
+            error_of(dicts),
+            "tests/test_schema.py::test_schema - AssertionError: {'rides': 'uint32'} != {'rides': 'int64'}"
+        );
+        let lists = "E       AssertionError: assert ['a', 'b'] == ['a', 'c']\nE         At index 1 diff: 'b' != 'c'\nFAILED tests/test_x.py::test_y - AssertionError: assert ['a', 'b'] == ['a', 'c']";
+        assert_eq!(
+            error_of(lists),
+            "tests/test_x.py::test_y - AssertionError: 'b' != 'c'"
         );
     }
 

@@ -588,8 +588,13 @@ const ASKED_CHARS: usize = 320;
 
 /// The program a command runs, ignoring `cd x &&`, env assignments and runners.
 fn program(command: &str) -> Vec<String> {
-    let last = command.rsplit("&&").next().unwrap_or(command);
-    let mut words: Vec<String> = last
+    program_of(command.rsplit("&&").next().unwrap_or(command))
+}
+
+/// The program one command of a chain runs, by its name (`.venv/bin/pytest`
+/// is `pytest`).
+fn program_of(segment: &str) -> Vec<String> {
+    let mut words: Vec<String> = segment
         .split_whitespace()
         .filter(|w| !w.contains('=') || w.starts_with('-'))
         .map(|w| w.trim_matches(['"', '\'']).to_string())
@@ -603,7 +608,8 @@ fn program(command: &str) -> Vec<String> {
         words.remove(0);
     }
     if let Some(first) = words.first_mut() {
-        *first = first
+        let name = first.rsplit('/').next().unwrap_or(first);
+        *first = name
             .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
             .to_string();
         if first == "python" && words.get(1).is_some_and(|w| w == "-m") {
@@ -616,8 +622,15 @@ fn program(command: &str) -> Vec<String> {
 /// Two commands count as the same check when they run the same program on
 /// the same target (`python fibonacci.py -5` ~ `python fibonacci.py -5`,
 /// `cargo build` ~ `cargo test`, `pytest tests/x.py` ~ `pytest`).
+/// A later chain that runs the check among other commands (`pytest &&
+/// tripagg yearly`) runs it too.
 fn similar(a: &str, b: &str) -> bool {
-    let (a, b) = (program(a), program(b));
+    let a = program(a);
+    b.split("&&")
+        .any(|segment| same_check(&a, &program_of(segment)))
+}
+
+fn same_check(a: &[String], b: &[String]) -> bool {
     match (a.first(), b.first()) {
         (Some(x), Some(y)) if x == y => {}
         _ => return false,
@@ -2033,5 +2046,10 @@ mod tests {
         assert!(similar("python -m pytest tests/test_cart.py", "pytest -q"));
         assert!(!similar("python a.py", "python b.py"));
         assert!(!similar("ls", "cat x"));
+        assert!(similar(
+            ".venv/bin/pytest",
+            ".venv/bin/pytest && /usr/bin/time -v tripagg yearly --year 2025"
+        ));
+        assert!(!similar("pytest", "make build && tripagg yearly"));
     }
 }

@@ -81,10 +81,12 @@ pub struct Record {
 }
 
 /// The deterministic conflict rule: the version with the later `edited_at`
-/// wins; ties go to the greater `origin`, then to the greater body text.
+/// wins; ties go to the greater `origin`, then to the tombstone (so a
+/// forget and its undo made in the same millisecond on one machine resolve
+/// the same way everywhere), then to the greater body text.
 /// Every machine and the server apply the same rule, so all converge.
 pub fn winner<'a>(a: &'a Record, b: &'a Record) -> &'a Record {
-    let key = |r: &Record| (r.edited_at, r.origin.clone(), r.body.to_string());
+    let key = |r: &Record| (r.edited_at, r.origin.clone(), r.deleted, r.body.to_string());
     match key(a).cmp(&key(b)) {
         Ordering::Less => b,
         _ => a,

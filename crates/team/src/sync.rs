@@ -50,7 +50,7 @@ const INSERT_HISTORY: &str = "
     ON CONFLICT DO NOTHING";
 
 /// The upsert keeps the version `winner` picks: the pushed one replaces the
-/// stored one only when its (edited_at, origin, body text) is greater, byte
+/// stored one only when its (edited_at, origin, deleted, body text) is greater, byte
 /// for byte; a tie keeps what the server has.
 const UPSERT_CURRENT: &str = r#"
     INSERT INTO mnemo_records AS existing
@@ -65,8 +65,8 @@ const UPSERT_CURRENT: &str = r#"
         author = excluded.author, origin = excluded.origin, created_at = excluded.created_at,
         edited_at = excluded.edited_at, deleted = excluded.deleted, body = excluded.body,
         changed_xid = excluded.changed_xid
-    WHERE (excluded.edited_at, excluded.origin, excluded.body::text COLLATE "C")
-        > (existing.edited_at, existing.origin, existing.body::text COLLATE "C")"#;
+    WHERE (excluded.edited_at, excluded.origin, excluded.deleted, excluded.body::text COLLATE "C")
+        > (existing.edited_at, existing.origin, existing.deleted, existing.body::text COLLATE "C")"#;
 
 /// The transactions running in other databases of the cluster, read
 /// before the pull's snapshot is taken (see [`SELECT_CHANGES`]).

@@ -79,9 +79,10 @@ pub struct Hit {
     pub author: Option<String>,
 }
 
-/// How full-text and vector rankings are combined: each side's scores are
-/// min-max normalised over its best `depth` candidates and added with their
-/// weights, then recent memories get a mild boost. Score fusion beat
+/// How full-text and vector rankings are combined: full-text scores are
+/// divided by the best one and vector similarities min-max normalised over
+/// the best `depth` candidates, added with their weights, then recent
+/// memories get a mild boost. Score fusion beat
 /// reciprocal rank fusion on the LoCoMo development set (0.650 against 0.621
 /// R@5 at their best); `cargo bench -p mnemo --bench locomo -- --grid`
 /// prints the grid the defaults come from.
@@ -312,7 +313,7 @@ fn hybrid(
         None => Vec::new(),
     };
     let mut fused: HashMap<i64, f64> = HashMap::new();
-    for (id, score) in normalised(&lexical) {
+    for (id, score) in share_of_best(&lexical) {
         *fused.entry(id).or_default() += fusion.lexical_weight * score;
     }
     for (id, score) in normalised(&semantic) {
@@ -568,6 +569,17 @@ fn similar(
         }
     }
     Ok(kept)
+}
+
+/// BM25 scores as shares of the best one. BM25 is 0 for no match and grows
+/// with the evidence, so a memory with half the best score keeps half the
+/// weight; min-max scaling would give the last of the candidates nothing
+/// and stretch small differences among close ones into the whole range.
+fn share_of_best(ranked: &[(i64, f64)]) -> impl Iterator<Item = (i64, f64)> + '_ {
+    let best = ranked.iter().map(|&(_, s)| s).fold(0.0, f64::max);
+    ranked
+        .iter()
+        .map(move |&(id, s)| (id, if best > 0.0 { s / best } else { 1.0 }))
 }
 
 /// Scores mapped onto 0..=1 (best 1, worst 0; all 1 when they are equal).
@@ -897,6 +909,14 @@ mod tests {
         let full = get_observations(&store, &[hits[0].id, 999]).unwrap();
         assert_eq!(full.len(), 1);
         assert_eq!(full[0].files_modified, ["fib/fibonacci.py"]);
+    }
+
+    #[test]
+    fn full_text_scores_keep_their_proportions() {
+        let shares: Vec<(i64, f64)> = share_of_best(&[(1, 8.0), (2, 4.0), (3, 2.0)]).collect();
+        assert_eq!(shares, [(1, 1.0), (2, 0.5), (3, 0.25)]);
+        let min_max: Vec<(i64, f64)> = normalised(&[(1, 8.0), (2, 4.0), (3, 2.0)]).collect();
+        assert_eq!(min_max[2], (3, 0.0), "min-max gives the last nothing");
     }
 
     #[test]

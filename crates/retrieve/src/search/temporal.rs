@@ -6,11 +6,14 @@
 //! the work next to it in time, which shares none of the anchor's words.
 //! The anchor is found like any memory; its neighbours are read from the
 //! project's timeline, cut into units of work: one session, split where
-//! nothing happened for [`UNIT_GAP_MS`] (a session resumed the next
-//! morning is the next unit of work).
+//! nothing happened for [`UNIT_GAP_MS`] or where the session was ended or
+//! resumed (a session resumed the next morning is the next unit of work,
+//! even when the memories' times say nothing of the night between, as for
+//! events replayed without their own times).
 
+use mnemo_agent::claude_code::HookEvent;
 use mnemo_store::{Result, Store};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use crate::{Hit, SearchQuery};
 
@@ -146,7 +149,9 @@ pub(crate) fn neighbours(store: &Store, anchor: i64, direction: Direction) -> Re
     let mut units = Vec::with_capacity(timeline.len());
     for (i, &(_, session, at)) in timeline.iter().enumerate() {
         if let Some(&(_, prev_session, prev_at)) = i.checked_sub(1).map(|p| &timeline[p])
-            && (session != prev_session || (at - prev_at).abs() >= UNIT_GAP_MS)
+            && (session != prev_session
+                || (at - prev_at).abs() >= UNIT_GAP_MS
+                || sitting_ended(conn, session, prev_at.min(at), prev_at.max(at))?)
         {
             unit += 1;
         }
@@ -162,6 +167,25 @@ pub(crate) fn neighbours(store: &Store, anchor: i64, direction: Direction) -> Re
         .map(|(&(id, _, _), _)| id)
         .take(MAX_NEIGHBOURS)
         .collect())
+}
+
+/// Whether `session` ended, or was resumed, after `from` and by `to`.
+fn sitting_ended(conn: &Connection, session: i64, from: i64, to: i64) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM events
+         WHERE session_id = ?1 AND hook IN (?2, ?3) AND created_at > ?4 AND created_at <= ?5
+           AND (hook = ?2 OR json_extract(payload, '$.source') = 'resume'))",
+    )?;
+    Ok(stmt.query_row(
+        params![
+            session,
+            HookEvent::SessionEnd.name(),
+            HookEvent::SessionStart.name(),
+            from,
+            to
+        ],
+        |r| r.get(0),
+    )?)
 }
 
 /// Whether `q` is words and a project only: the order of units of work is
@@ -301,6 +325,30 @@ mod tests {
         assert_eq!(after(6), Vec::<i64>::new());
         assert_eq!(before(2), [1], "what came just before, in the same session");
         assert_eq!(before(3), [2, 1], "the session before, nearest first");
+    }
+
+    /// Replayed events can carry no time of their own: a session ended or
+    /// resumed between two memories still starts the next unit of work.
+    #[test]
+    fn a_resumed_session_is_the_next_unit_of_work_without_a_gap_in_time() {
+        let mut store = timeline(&[("a", 1), ("b", 2), ("b", 3), ("c", 4), ("c", 5)]);
+        let mut record = |hook: &str, session: &str, at: i64, payload: &str| {
+            let event = HookRecord {
+                project: Some(ProjectRef {
+                    root: "/src/app".into(),
+                    name: "app".into(),
+                }),
+                payload: payload.into(),
+                ..HookRecord::new(hook, "claude-code", session, at)
+            };
+            store.record(&event, 0).expect("recorded");
+        };
+        record("SessionEnd", "b", 2 * HOUR + 1, "{}");
+        record("SessionStart", "c", 4 * HOUR + 1, r#"{"source":"resume"}"#);
+        let after = |id| neighbours(&store, id, Direction::After).expect("read");
+        assert_eq!(after(2), [3], "ended, then resumed: the next unit");
+        assert_eq!(after(4), [5], "resumed without an end: the next unit");
+        assert_eq!(after(1), [2], "an unbroken session is one unit");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The input is text split on the record separator `\x1e`: the query, then
 //! project, file, types (comma-separated), concepts (comma-separated),
-//! limit, offset, since, until. Missing or empty parts mean "not given";
+//! limit, offset, since, until, author. Missing or empty parts mean "not given";
 //! numbers that do not parse are taken as their length, so huge values come
 //! from the seeds. Every search must be answered: an SQL or FTS5 error, or a
 //! panic, is a bug.
@@ -73,6 +73,7 @@ fuzz_target!(|data: &[u8]| {
         offset: number(parts.next()).unwrap_or(0),
         since: number(parts.next()),
         until: number(parts.next()),
+        author: text(parts.next()),
     };
     STORE.with(|store| {
         if let Err(e) = search(store, &q) {

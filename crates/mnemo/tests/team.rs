@@ -594,3 +594,41 @@ fn doctor_reports_the_team_setup_without_contacting_the_server() {
     assert!(finding.contains("the last sync failed"), "{finding}");
     assert!(!finding.contains(password), "{finding}");
 }
+
+#[test]
+fn the_http_api_lists_and_searches_one_teammates_memories() {
+    let test = "team::http_author";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "Ana says the cart total is rounded once");
+    sync(&a);
+    join(&b);
+    remember(&b, &b.project, "Ben says the cart badge counts items");
+    sync(&b);
+
+    let server = b.serve();
+    let authors = server.get("/api/authors");
+    assert_eq!(
+        authors["items"],
+        json!([{"name": "Ana", "observations": 1}])
+    );
+    let listed = server.get("/api/observations?author=ana");
+    let titles: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 1, "{listed}");
+    assert!(titles[0].contains("rounded once"), "{listed}");
+    assert_eq!(listed["items"][0]["author"], "Ana");
+    // Both notes match the words; the filter keeps Ana's.
+    let everyone = server.get("/api/search?q=cart");
+    assert_eq!(everyone["items"].as_array().unwrap().len(), 2, "{everyone}");
+    let by_ana = server.get("/api/search?q=cart&author=Ana");
+    assert_eq!(by_ana["items"].as_array().unwrap().len(), 1, "{by_ana}");
+    assert_eq!(by_ana["items"][0]["author"], "Ana");
+    let by_nobody = server.get("/api/search?q=cart&author=Nobody");
+    assert_eq!(by_nobody["items"], json!([]));
+}

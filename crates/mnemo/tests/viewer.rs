@@ -102,6 +102,12 @@ fn seed(env: &Env) {
     let file = env.tmp.path().join("imported.jsonl");
     std::fs::write(&file, lines.join("\n")).unwrap();
     env.ok(&["import", file.to_str().unwrap()]);
+    import_from_teammate(
+        env,
+        "Ada",
+        json!({"project": "/src/payments", "type": "decision", "title": "Refunds go back to the card they came from",
+               "narrative": "Store credit confused customers.", "created_at": noon_days_ago(2)}),
+    );
     let project = env.project.to_str().unwrap();
     env.ok(&[
         "remember",
@@ -113,6 +119,30 @@ fn seed(env: &Env) {
         "<img src=x onerror=\"window.__xss='title'\">",
         "<script>window.__xss='narrative'</script> payload in the narrative",
     ]);
+}
+
+/// `memory` as if pulled from `author`'s machine: an archive (the way
+/// memories move between machines) written by another data directory,
+/// its observation signed by `author`, imported into `env`.
+fn import_from_teammate(env: &Env, author: &str, memory: serde_json::Value) {
+    let teammate = Env::new();
+    let plain = teammate.tmp.path().join("memory.jsonl");
+    std::fs::write(&plain, memory.to_string()).unwrap();
+    teammate.ok(&["import", plain.to_str().unwrap()]);
+    let signed: Vec<String> = teammate
+        .ok(&["export", "--all-projects"])
+        .lines()
+        .map(|line| {
+            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+            if record["kind"] == "observation" {
+                record["author"] = json!(author);
+            }
+            record.to_string()
+        })
+        .collect();
+    let archive = env.tmp.path().join(format!("from-{author}.jsonl"));
+    std::fs::write(&archive, signed.join("\n")).unwrap();
+    env.ok(&["import", archive.to_str().unwrap()]);
 }
 
 #[test]

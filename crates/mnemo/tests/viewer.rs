@@ -121,30 +121,6 @@ fn seed(env: &Env) {
     ]);
 }
 
-/// `memory` as if pulled from `author`'s machine: an archive (the way
-/// memories move between machines) written by another data directory,
-/// its observation signed by `author`, imported into `env`.
-fn import_from_teammate(env: &Env, author: &str, memory: serde_json::Value) {
-    let teammate = Env::new();
-    let plain = teammate.tmp.path().join("memory.jsonl");
-    std::fs::write(&plain, memory.to_string()).unwrap();
-    teammate.ok(&["import", plain.to_str().unwrap()]);
-    let signed: Vec<String> = teammate
-        .ok(&["export", "--all-projects"])
-        .lines()
-        .map(|line| {
-            let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
-            if record["kind"] == "observation" {
-                record["author"] = json!(author);
-            }
-            record.to_string()
-        })
-        .collect();
-    let archive = env.tmp.path().join(format!("from-{author}.jsonl"));
-    std::fs::write(&archive, signed.join("\n")).unwrap();
-    env.ok(&["import", archive.to_str().unwrap()]);
-}
-
 #[test]
 fn the_viewer_works_in_headless_chromium() {
     let (chromium, node) = match toolchain() {

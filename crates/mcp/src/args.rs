@@ -50,6 +50,9 @@ pub(crate) struct SearchArgs {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub files: Option<Value>,
+    /// Only memories a teammate wrote, by their name (any case), as shown after "by" in results; memories written on this machine have none.
+    #[serde(default)]
+    pub author: Option<String>,
     /// Only memories from this time on: a date or date-time as the tools print it (local time unless it carries an offset or Z), or Unix milliseconds.
     #[serde(default, rename = "dateStart")]
     #[schemars(with = "Option<DateSchema>")]

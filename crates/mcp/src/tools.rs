@@ -92,6 +92,10 @@ impl Memory {
         let mut request = SearchRequest {
             concepts: args::words(a.concepts.as_ref(), "concepts")?,
             files: args::words(a.files.as_ref(), "files")?,
+            author: a
+                .author
+                .map(|name| name.trim().to_string())
+                .filter(|name| !name.is_empty()),
             since: args::time_bound(a.date_start.as_ref(), "dateStart", false)?,
             until: args::time_bound(a.date_end.as_ref(), "dateEnd", true)?,
             offset,
@@ -117,11 +121,14 @@ impl Memory {
         request.types = types;
         let found = memory::search(&self.parts, &store, &request).map_err(refused)?;
         let scope_text = scope_text(&scope);
-        let about = if text.is_empty() {
+        let mut about = if text.is_empty() {
             String::new()
         } else {
             format!(" for {text:?}")
         };
+        if let Some(author) = &request.author {
+            about.push_str(&format!(" by {}", inline(author)));
+        }
         let hits = &found.hits;
         if hits.is_empty() {
             let mut msg = format!("No memories found{about} {scope_text}");

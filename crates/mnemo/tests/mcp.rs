@@ -454,6 +454,40 @@ async fn calls_default_to_the_project_the_server_runs_in() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn search_keeps_one_teammates_memories_by_author() {
+    let env = fib_memories();
+    import_from_teammate(
+        &env,
+        "Ada",
+        json!({"project": FIB, "type": "decision", "title": "fibonacci(0) is 0, not 1",
+               "narrative": "The sequence starts at zero, as the tests expect."}),
+    );
+    let (client, _) = connect(&env, &["--project", FIB]).await;
+    let everyone = ok(&client, "search", json!({"query": "fibonacci"})).await;
+    assert!(index_ids(&everyone).len() > 1, "{everyone}");
+    let by_ada = ok(
+        &client,
+        "search",
+        json!({"query": "fibonacci", "author": "ada"}),
+    )
+    .await;
+    let ids = index_ids(&by_ada);
+    assert_eq!(ids.len(), 1, "{by_ada}");
+    assert!(by_ada.contains("fibonacci(0) is 0"), "{by_ada}");
+    assert!(by_ada.contains("Ada"), "the author is named: {by_ada}");
+    assert!(index_ids(&everyone).contains(&ids[0]), "{everyone}");
+    let by_nobody = ok(
+        &client,
+        "search",
+        json!({"query": "fibonacci", "author": "Nobody"}),
+    )
+    .await;
+    assert!(by_nobody.starts_with("No memories found"), "{by_nobody}");
+    assert!(by_nobody.contains("by Nobody"), "{by_nobody}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_locked_database_fails_one_call_and_blocks_nothing() {
     let env = fib_memories().env("MNEMO_STORE_BUSY_TIMEOUT_MS", "300");
     let (client, _) = connect(&env, &["--project", FIB]).await;

@@ -420,20 +420,7 @@ fn sigkill_during_a_push_of_many_records_loses_and_duplicates_nothing() {
     join(&a);
     remember(&a, &a.project, "the seed note");
     const MANY: i64 = 3000;
-    {
-        // Many memories at once, as an import would write them.
-        let conn = a.db();
-        conn.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-             INSERT INTO observations (project_id, type, title, narrative, content_hash,
-                                       generated_by, created_at)
-             SELECT (SELECT project_id FROM team_projects), 'discovery', 'bulk note ' || i,
-                    'what bulk note ' || i || ' says', 'bulk-' || i, 'user', 1700000000000 + i
-             FROM n",
-            [MANY],
-        )
-        .unwrap();
-    }
+    bulk_memories(&a, MANY);
     assert_eq!(a.count("SELECT count(*) FROM team_outbox"), MANY + 1);
     // Kill rounds at growing delays until one was cut off half-way
     // through the outbox (some batches sent, some not).
@@ -593,4 +580,216 @@ fn doctor_reports_the_team_setup_without_contacting_the_server() {
     let finding = team_warning(&env);
     assert!(finding.contains("the last sync failed"), "{finding}");
     assert!(!finding.contains(password), "{finding}");
+}
+
+#[test]
+fn the_http_api_lists_and_searches_one_teammates_memories() {
+    let test = "team::http_author";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "Ana says the cart total is rounded once");
+    sync(&a);
+    join(&b);
+    remember(&b, &b.project, "Ben says the cart badge counts items");
+    sync(&b);
+
+    let server = b.serve();
+    let authors = server.get("/api/authors");
+    assert_eq!(
+        authors["items"],
+        json!([{"name": "Ana", "observations": 1}])
+    );
+    let listed = server.get("/api/observations?author=ana");
+    let titles: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles.len(), 1, "{listed}");
+    assert!(titles[0].contains("rounded once"), "{listed}");
+    assert_eq!(listed["items"][0]["author"], "Ana");
+    // Both notes match the words; the filter keeps Ana's.
+    let everyone = server.get("/api/search?q=cart");
+    assert_eq!(everyone["items"].as_array().unwrap().len(), 2, "{everyone}");
+    let by_ana = server.get("/api/search?q=cart&author=Ana");
+    assert_eq!(by_ana["items"].as_array().unwrap().len(), 1, "{by_ana}");
+    assert_eq!(by_ana["items"][0]["author"], "Ana");
+    let by_nobody = server.get("/api/search?q=cart&author=Nobody");
+    assert_eq!(by_nobody["items"], json!([]));
+}
+
+/// `count` memories in `env`'s joined project at once, as an import would
+/// write them.
+fn bulk_memories(env: &Env, count: i64) {
+    env.db()
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO observations (project_id, type, title, narrative, content_hash,
+                                       generated_by, created_at)
+             SELECT (SELECT project_id FROM team_projects), 'discovery', 'bulk note ' || i,
+                    'what bulk note ' || i || ' says', 'bulk-' || i, 'user', 1700000000000 + i
+             FROM n",
+            [count],
+        )
+        .unwrap();
+}
+
+/// A failed `mnemo sync --once`'s one stderr line.
+fn failed_round(env: &Env) -> String {
+    let out = env.command(&["sync", "--once"]).output().unwrap();
+    assert!(!out.status.success(), "the round fails");
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mnemo: "), "{stderr}");
+    stderr
+}
+
+#[test]
+fn sigkill_during_a_pull_of_many_records_loses_and_duplicates_nothing() {
+    let test = "team::sigkill_pull";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    const MANY: i64 = 3000;
+    bulk_memories(&a, MANY);
+    sync(&a);
+    join(&b);
+    let arrived = || b.count("SELECT count(*) FROM observations WHERE author = 'Ana'");
+    // Kill rounds at growing delays until one was cut off half-way
+    // through the pull (some pages applied, some not).
+    let mut cut_mid_pull = 0;
+    for attempt in 0..30 {
+        let mut child = b.command(&["sync", "--once"]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(100 + 60 * attempt));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let got = arrived();
+        if got > 0 && got < MANY {
+            cut_mid_pull += 1;
+        }
+        if got == MANY || cut_mid_pull >= 2 {
+            break;
+        }
+    }
+    assert!(cut_mid_pull > 0, "no kill landed during the pull");
+    sync(&b);
+    assert_eq!(arrived(), MANY, "every record once");
+    assert_eq!(
+        b.count("SELECT count(DISTINCT gid) FROM observations"),
+        MANY
+    );
+    assert_eq!(b.count("SELECT count(*) FROM team_outbox"), 0);
+    assert_eq!(shared(&a), shared(&b));
+}
+
+#[test]
+fn a_newer_server_schema_stops_sync_in_one_line_and_nothing_is_written() {
+    let test = "team::schema_newer";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "written before the server was upgraded");
+    sync(&a);
+    let cluster = mnemo_pgtest::shared(test).unwrap();
+    let mut admin = cluster.admin(&db.database);
+    // As a newer mnemo would leave it.
+    admin
+        .execute(
+            "INSERT INTO mnemo_schema_version (version)
+             SELECT max(version) + 1 FROM mnemo_schema_version",
+            &[],
+        )
+        .unwrap();
+    let before = server_dump(&db, test);
+
+    remember(&a, &a.project, "written after the server was upgraded");
+    let line = failed_round(&a);
+    assert!(line.contains("upgrade mnemo"), "{line}");
+    assert_eq!(server_dump(&db, test), before, "nothing written");
+    join(&b);
+    let line = failed_round(&b);
+    assert!(line.contains("upgrade mnemo"), "{line}");
+    assert_eq!(server_dump(&db, test), before, "nothing written");
+    assert_eq!(b.count("SELECT count(*) FROM observations"), 0);
+
+    // Local work goes on, waiting to go up.
+    let waiting = a.count("SELECT count(*) FROM team_outbox");
+    assert!(waiting > 0);
+    a.replay_session();
+    assert!(a.count("SELECT count(*) FROM team_outbox") > waiting);
+    let found = a.ok_json(&["search", "upgraded", "--project", project(&a), "--json"]);
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
+    let status = a.ok_json(&["team", "status", "--json"]);
+    assert!(
+        status["problem"]
+            .as_str()
+            .unwrap()
+            .contains("upgrade mnemo"),
+        "{status}"
+    );
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("upgrade mnemo"),
+        "{status}"
+    );
+}
+
+#[test]
+fn an_expired_password_fails_in_one_line_and_a_renewed_one_converges() {
+    let test = "team::expired_password";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    remember(&a, &a.project, "the note before the password expired");
+    sync(&a);
+    let cluster = mnemo_pgtest::shared(test).unwrap();
+    let mut admin = cluster.admin(&db.database);
+    admin
+        .batch_execute(&format!(
+            "ALTER ROLE \"{}\" VALID UNTIL '2000-01-01'",
+            db.role
+        ))
+        .unwrap();
+
+    remember(&a, &a.project, "the note while the password was expired");
+    let line = failed_round(&a);
+    assert!(line.contains("refused the login"), "{line}");
+    assert!(!line.contains(&db.password), "no password: {line}");
+    a.replay_session();
+    let status = a.ok_json(&["team", "status", "--json"]);
+    assert_eq!(status["reachable"], false);
+    assert!(
+        status["problem"]
+            .as_str()
+            .unwrap()
+            .contains("refused the login"),
+        "{status}"
+    );
+    assert!(!status.to_string().contains(&db.password), "{status}");
+    let shown = a.ok(&["team", "status"]);
+    assert!(shown.contains("refused the login"), "{shown}");
+    assert!(!shown.contains(&db.password), "{shown}");
+
+    admin
+        .batch_execute(&format!(
+            "ALTER ROLE \"{}\" VALID UNTIL 'infinity'",
+            db.role
+        ))
+        .unwrap();
+    sync(&a);
+    assert_eq!(a.count("SELECT count(*) FROM team_outbox"), 0);
+    join(&b);
+    sync(&b);
+    assert_eq!(shared(&a), shared(&b));
+    assert!(
+        live_titles(&b)
+            .iter()
+            .any(|t| t.contains("while the password was expired")),
+        "{:?}",
+        live_titles(&b)
+    );
 }

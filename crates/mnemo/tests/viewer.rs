@@ -102,6 +102,12 @@ fn seed(env: &Env) {
     let file = env.tmp.path().join("imported.jsonl");
     std::fs::write(&file, lines.join("\n")).unwrap();
     env.ok(&["import", file.to_str().unwrap()]);
+    import_from_teammate(
+        env,
+        "Ada",
+        json!({"project": "/src/payments", "type": "decision", "title": "Refunds go back to the card they came from",
+               "narrative": "Store credit confused customers.", "created_at": noon_days_ago(2)}),
+    );
     let project = env.project.to_str().unwrap();
     env.ok(&[
         "remember",

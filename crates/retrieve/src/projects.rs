@@ -53,3 +53,32 @@ pub fn project_roots(store: &Store) -> Result<Vec<(String, String)>> {
         .collect::<rusqlite::Result<_>>()?;
     Ok(roots)
 }
+
+/// A teammate whose memories were pulled, and how many of them are live.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorInfo {
+    /// The name the teammate's machine signs its memories with.
+    pub name: String,
+    /// Live observations by them.
+    pub observations: i64,
+}
+
+/// Every author of a live pulled memory, by name (the viewer's author
+/// menu). Memories written on this machine have no author and are not
+/// counted.
+pub fn authors(store: &Store) -> Result<Vec<AuthorInfo>> {
+    let mut stmt = store.conn().prepare_cached(
+        "SELECT author, count(*) FROM observations
+         WHERE author IS NOT NULL AND deleted_at IS NULL
+         GROUP BY author ORDER BY author COLLATE NOCASE",
+    )?;
+    let authors = stmt
+        .query_map([], |r| {
+            Ok(AuthorInfo {
+                name: r.get(0)?,
+                observations: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(authors)
+}

@@ -26,7 +26,7 @@ const state = {
   query: "",
   terms: [],
   around: null,
-  filters: { project: "", types: new Set(), concept: "", file: "", since: "", until: "", session: null },
+  filters: { project: "", author: "", types: new Set(), concept: "", file: "", since: "", until: "", session: null },
   entries: [],             // what the feed shows, in order
   sessions: new Map(),     // session id -> overview
   next: null,              // cursor of the next page
@@ -256,6 +256,7 @@ function filterParams(extra = {}) {
   const f = state.filters;
   const p = new URLSearchParams();
   if (f.project) p.set("project", f.project);
+  if (f.author) p.set("author", f.author);
   if (f.types.size) p.set("type", [...f.types].join(","));
   if (f.concept) p.set("concept", f.concept);
   if (f.file.trim()) p.set("file", f.file.trim());
@@ -277,6 +278,7 @@ function dateBound(value, endOfDay) {
 function matchesFilters(e) {
   const f = state.filters;
   if (f.project && e.project !== f.project) return false;
+  if (f.author && (e.author || "").toLowerCase() !== f.author.toLowerCase()) return false;
   if (f.types.size && !f.types.has(e.type)) return false;
   if (f.concept && !(e.concepts || []).includes(f.concept)) return false;
   if (f.session !== null && e.session_id !== f.session) return false;
@@ -453,7 +455,7 @@ function renderFeed() {
 }
 
 function emptyState() {
-  const filtered = state.filters.project || state.filters.types.size || state.filters.concept || state.filters.file ||
+  const filtered = state.filters.project || state.filters.author || state.filters.types.size || state.filters.concept || state.filters.file ||
     state.filters.since || state.filters.until || state.filters.session !== null;
   let title = "No memories yet";
   let text = "mnemo turns your Claude Code sessions into memories as you work. They will appear here, live.";
@@ -969,7 +971,7 @@ function entryFromDetail(d) {
 // once a second.
 function soon() {
   clearTimeout(statsTimer);
-  statsTimer = setTimeout(() => { refreshStats(); loadProjects().catch(fail); }, 800);
+  statsTimer = setTimeout(() => { refreshStats(); loadProjects().catch(fail); loadAuthors().catch(fail); }, 800);
   if (!$("context-panel").hidden) {
     clearTimeout(contextTimer);
     contextTimer = setTimeout(refreshContext, 800);
@@ -1013,6 +1015,7 @@ function buildFilters() {
     reload();
     if (!$("context-panel").hidden) refreshContext();
   });
+  $("f-author").addEventListener("change", () => { state.filters.author = $("f-author").value; reload(); });
   let fileTimer = null;
   $("f-file").addEventListener("input", () => {
     clearTimeout(fileTimer);
@@ -1022,10 +1025,10 @@ function buildFilters() {
     $(id).addEventListener("change", () => { state.filters[key] = $(id).value; reload(); });
   }
   $("f-clear").addEventListener("click", () => {
-    Object.assign(state.filters, { project: "", concept: "", file: "", since: "", until: "", session: null });
+    Object.assign(state.filters, { project: "", author: "", concept: "", file: "", since: "", until: "", session: null });
     state.filters.types.clear();
     for (const b of types.querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
-    for (const id of ["f-project", "f-concept", "f-file", "f-since", "f-until"]) $(id).value = "";
+    for (const id of ["f-project", "f-author", "f-concept", "f-file", "f-since", "f-until"]) $(id).value = "";
     reload();
   });
 }
@@ -1049,6 +1052,20 @@ async function loadProjects() {
     if (state.view === "sessions") renderSessions();
     else rerender();
   }
+}
+
+// The author menu lists the teammates whose memories were pulled; with none
+// (team memory unused) it stays hidden.
+async function loadAuthors() {
+  const answer = await api("/api/authors");
+  const select = $("f-author");
+  const current = select.value;
+  for (const option of [...select.options].slice(1)) option.remove();
+  for (const a of answer.items) {
+    select.append(h("option", { value: a.name }, `${a.name} (${numberFmt.format(a.observations)})`));
+  }
+  select.value = current;
+  $("f-author-field").hidden = answer.items.length === 0 && !current;
 }
 
 async function refreshStats() {
@@ -1229,7 +1246,7 @@ async function start() {
     // page or arrives on the stream.
     connect();
     const firstPage = reload();
-    const sidebar = Promise.all([loadProjects(), refreshStats()]);
+    const sidebar = Promise.all([loadProjects(), loadAuthors(), refreshStats()]);
     await firstPage;
     performance.mark("mnemo:ready");
     await sidebar;

@@ -48,11 +48,12 @@ fn found(value: Option<impl serde::Serialize>, missing: impl FnOnce() -> String)
 }
 
 /// Filters shared by the list and search: `project`, `type` and `concept`
-/// (comma-separated, any of), `file`, `since` and `until` (Unix ms,
-/// inclusive).
+/// (comma-separated, any of), `file`, `author` (a teammate whose memories
+/// were pulled), `since` and `until` (Unix ms, inclusive).
 #[derive(Debug, Default, Deserialize)]
 pub struct FilterParams {
     project: Option<String>,
+    author: Option<String>,
     #[serde(rename = "type")]
     types: Option<String>,
     concept: Option<String>,
@@ -64,6 +65,7 @@ pub struct FilterParams {
 /// Checked filters.
 struct Filters {
     project: Option<String>,
+    author: Option<String>,
     types: Vec<String>,
     concepts: Vec<String>,
     file: Option<String>,
@@ -90,6 +92,7 @@ impl FilterParams {
         }
         Ok(Filters {
             project: non_empty(self.project),
+            author: non_empty(self.author),
             types,
             concepts: csv(self.concept.as_deref()),
             file: non_empty(self.file),
@@ -164,6 +167,7 @@ pub async fn list(
         concepts: f.concepts,
         file: f.file,
         session: params.session,
+        author: f.author,
         since: f.since,
         until: f.until,
         before,
@@ -266,6 +270,7 @@ pub async fn search(
                 types: f.types,
                 concepts: f.concepts,
                 files: f.file.into_iter().collect(),
+                author: f.author,
                 since: f.since,
                 until: f.until,
                 offset: params.offset.unwrap_or(0),
@@ -361,6 +366,14 @@ pub async fn session_detail(
                 format!("no session {id}")
             })
         })
+        .await
+}
+
+/// `GET /api/authors`: the teammates whose memories were pulled, by name.
+pub async fn authors(State(state): State<AppState>) -> Reply {
+    state
+        .db
+        .run(|store| ok(json!({ "items": projects::authors(store)? })))
         .await
 }
 

@@ -309,6 +309,7 @@ fn router(state: AppState, limits: Limits) -> Router {
         .route("/api/sessions", get(api::sessions))
         .route("/api/sessions/{id}", get(api::session_detail))
         .route("/api/projects", get(api::projects))
+        .route("/api/authors", get(api::authors))
         .route("/api/stats", get(api::stats))
         .route("/api/context", get(api::context))
         .route("/api/remember", post(api::remember))

@@ -246,6 +246,25 @@ test("filters narrow the timeline", async () => {
   await card(page, "fibonacci() raises ValueError for negative n").waitFor();
 });
 
+test("the author menu lists teammates and keeps their memories", async () => {
+  await page.locator("#f-author-field").waitFor();
+  const options = await page.locator("#f-author option").evaluateAll((els) => els.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(options, [["", "Everyone"], ["Ada", "Ada (1)"]]);
+  await page.selectOption("#f-author", "Ada");
+  await page.waitForFunction(() => document.querySelectorAll(".card").length === 1);
+  const only = card(page, "Refunds go back to the card they came from");
+  assert.equal(await only.count(), 1);
+  assert.equal((await only.locator(".meta-author").textContent()).trim(), "by Ada");
+  // "card" also finds the gift cards of someone else's memory.
+  await page.fill("#q", "card");
+  await page.waitForFunction(() => document.querySelector(".bar-title") &&
+    document.querySelectorAll(".card").length === 1 && document.querySelector(".card").textContent.includes("Refunds"));
+  await clearSearch(page);
+  await page.selectOption("#f-author", "");
+  await card(page, "fibonacci() raises ValueError for negative n").waitFor();
+  assert.ok(await page.locator(".card").count() > 1);
+});
+
 test("keyboard: j and k move, Enter opens", async () => {
   await page.locator("#main").focus();
   const selected = () => page.evaluate(() => document.querySelector(".card.selected").dataset.id);

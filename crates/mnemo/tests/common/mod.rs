@@ -368,3 +368,27 @@ impl Drop for Served {
         }
     }
 }
+
+/// `memory` as if pulled from `author`'s machine: an archive (the way
+/// memories move between machines) written by another data directory,
+/// its observation signed by `author`, imported into `env`.
+pub fn import_from_teammate(env: &Env, author: &str, memory: Value) {
+    let teammate = Env::new();
+    let plain = teammate.tmp.path().join("memory.jsonl");
+    std::fs::write(&plain, memory.to_string()).unwrap();
+    teammate.ok(&["import", plain.to_str().unwrap()]);
+    let signed: Vec<String> = teammate
+        .ok(&["export", "--all-projects"])
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            if record["kind"] == "observation" {
+                record["author"] = json!(author);
+            }
+            record.to_string()
+        })
+        .collect();
+    let archive = env.tmp.path().join(format!("from-{author}.jsonl"));
+    std::fs::write(&archive, signed.join("\n")).unwrap();
+    env.ok(&["import", archive.to_str().unwrap()]);
+}

@@ -72,6 +72,8 @@ pub struct ListQuery {
     pub file: Option<String>,
     /// A session's id (`sessions.id`).
     pub session: Option<i64>,
+    /// The teammate who wrote a pulled memory (any case).
+    pub author: Option<String>,
     /// Inclusive bounds, Unix ms.
     pub since: Option<i64>,
     /// See `since`.
@@ -315,7 +317,7 @@ pub fn list(store: &Store, q: &ListQuery) -> Result<Page<Entry>> {
         types: q.types.clone(),
         concepts: q.concepts.clone(),
         file: q.file.clone(),
-        author: None,
+        author: q.author.clone(),
         since: q.since,
         until: q.until,
     };

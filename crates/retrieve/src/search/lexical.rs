@@ -31,7 +31,7 @@ use mnemo_embed::StaticEmbedder;
 use mnemo_store::rank::idf;
 
 use crate::search::filter::Filter;
-use crate::search::query::word_match;
+use crate::search::query::{is_filler, word_match};
 
 /// BM25 column weights of
 /// `observations_fts(title, subtitle, narrative, facts, concepts, kind_words, scope)`.
@@ -49,8 +49,26 @@ pub(crate) fn rank(
     terms: &[String],
     filter: &Filter,
     want: usize,
-) -> rusqlite::Result<Vec<(i64, f64)>> {
-    rank_with(conn, terms, filter, want, RARE_DF, RANK_WINDOW)
+) -> rusqlite::Result<Ranked> {
+    let scope = filter.fts_scope();
+    let weighing = weigh(
+        conn,
+        terms,
+        scope.as_deref(),
+        RARE_DF,
+        RANK_WINDOW.max(want),
+    )?;
+    let (mut total, mut unseen) = (0.0, 0.0);
+    for ((weight, seen), term) in weights(&weighing, terms).zip(terms) {
+        if !is_filler(term) {
+            total += weight;
+            unseen += if seen { 0.0 } else { weight };
+        }
+    }
+    Ok(Ranked {
+        found: rank_weighed(conn, terms, filter, want, &weighing)?,
+        unseen_share: if total > 0.0 { unseen / total } else { 0.0 },
+    })
 }
 
 /// The most recent memories in scope: those from rowid `oldest` on.
@@ -149,20 +167,41 @@ pub(crate) fn term_weights(
 ) -> rusqlite::Result<Vec<f64>> {
     let scope = filter.fts_scope();
     let weighing = weigh(conn, terms, scope.as_deref(), RARE_DF, RANK_WINDOW)?;
-    let unseen = idf(weighing.rows, 1.0);
-    Ok(weighing
-        .words
-        .iter()
-        .zip(terms)
-        .map(|(word, term)| match word {
-            Some((weight, _)) => *weight,
-            None if ordinary_word(term) => unseen * ORDINARY_UNSEEN_SHARE,
-            None => unseen,
-        })
+    Ok(weights(&weighing, terms)
+        .map(|(weight, _)| weight)
         .collect())
 }
 
-/// [`rank`] with explicit bounds (tests and the evaluation use small ones).
+/// Each term's weight in `weighing` ([`term_weights`]), and whether some
+/// memory in scope holds it.
+fn weights<'a>(
+    weighing: &'a Weighing,
+    terms: &'a [String],
+) -> impl Iterator<Item = (f64, bool)> + 'a {
+    let unseen = idf(weighing.rows, 1.0);
+    weighing
+        .words
+        .iter()
+        .zip(terms)
+        .map(move |(word, term)| match word {
+            Some((weight, _)) => (*weight, true),
+            None if ordinary_word(term) => (unseen * ORDINARY_UNSEEN_SHARE, false),
+            None => (unseen, false),
+        })
+}
+
+/// What [`rank`] found, and the share of the query's evidence (its words
+/// but question filler, weighed as [`term_weights`] does) that no memory in
+/// scope holds: how much of the query full text cannot find at all.
+pub(crate) struct Ranked {
+    /// `(observation id, BM25 score)`, best first.
+    pub found: Vec<(i64, f64)>,
+    /// 0 (every word is somewhere) to 1 (none is).
+    pub unseen_share: f64,
+}
+
+/// [`rank`]'s matches with explicit bounds (tests use small ones).
+#[cfg(test)]
 pub(crate) fn rank_with(
     conn: &Connection,
     terms: &[String],
@@ -172,8 +211,20 @@ pub(crate) fn rank_with(
     window: usize,
 ) -> rusqlite::Result<Vec<(i64, f64)>> {
     let scope = filter.fts_scope();
+    let weighing = weigh(conn, terms, scope.as_deref(), rare_df, window.max(want))?;
+    rank_weighed(conn, terms, filter, want, &weighing)
+}
+
+/// The best `want` matches of `terms`, weighed in `weighing`.
+fn rank_weighed(
+    conn: &Connection,
+    terms: &[String],
+    filter: &Filter,
+    want: usize,
+    weighing: &Weighing,
+) -> rusqlite::Result<Vec<(i64, f64)>> {
+    let scope = filter.fts_scope();
     let scope = scope.as_deref();
-    let weighing = weigh(conn, terms, scope, rare_df, window.max(want))?;
     // Words with no match in scope are left out: they cannot rank anything,
     // and FTS5 would walk their posting lists again to find that out.
     let mut all = Vec::with_capacity(terms.len());
@@ -186,7 +237,7 @@ pub(crate) fn rank_with(
             }
         }
     }
-    let Some(window) = weighing.window else {
+    let Some(window) = &weighing.window else {
         // Every match is ranked.
         return ranked(conn, &all, scope, None, filter, want);
     };
@@ -389,6 +440,22 @@ mod tests {
 
     fn words(text: &str) -> Vec<String> {
         crate::search::query::terms(text)
+    }
+
+    #[test]
+    fn the_share_of_words_no_memory_holds_is_measured_without_filler() {
+        let store = store();
+        let share = |text: &str| {
+            rank(store.conn(), &words(text), &Filter::default(), 5)
+                .unwrap()
+                .unseen_share
+        };
+        assert_eq!(share("fibonacci cache retries"), 0.0);
+        assert_eq!(share("zqxvw"), 1.0);
+        // "right" is question filler: it counts for nothing either way.
+        assert_eq!(share("fibonacci right"), 0.0);
+        let half = share("fibonacci zqxvw");
+        assert!(half > 0.3 && half < 0.7, "{half}");
     }
 
     #[test]

@@ -92,6 +92,11 @@ pub struct Fusion {
     pub lexical_weight: f64,
     /// Weight of the vector (cosine) side.
     pub vector_weight: f64,
+    /// How much the vector side's weight grows with the share of the
+    /// query's weight that no memory in scope holds (1: doubled when full
+    /// text finds none of it): a question in other words than the memories
+    /// can only be answered by meaning.
+    pub unseen_vector_boost: f64,
     /// Candidates ranked on each side (at least offset + limit).
     pub depth: usize,
     /// Vector matches less similar than this are left out: below it, the
@@ -120,6 +125,7 @@ impl Fusion {
     pub const DEFAULT: Fusion = Fusion {
         lexical_weight: 1.0,
         vector_weight: 0.75,
+        unseen_vector_boost: 1.0,
         depth: 50,
         min_similarity: 0.3,
         recency_weight: 0.1,
@@ -300,7 +306,10 @@ fn hybrid(
     // Both come from the user: `--offset` near `usize::MAX` must not overflow.
     let want = q.offset.saturating_add(limit);
     let depth = fusion.depth.max(want);
-    let lexical = lexical::rank(conn, &terms, &filter, depth)?;
+    let lexical::Ranked {
+        found: lexical,
+        unseen_share,
+    } = lexical::rank(conn, &terms, &filter, depth)?;
     let semantic = match vectors {
         Some((embedder, index)) => similar(
             conn,
@@ -316,8 +325,9 @@ fn hybrid(
     for (id, score) in share_of_best(&lexical) {
         *fused.entry(id).or_default() += fusion.lexical_weight * score;
     }
+    let vector_weight = fusion.vector_weight * (1.0 + fusion.unseen_vector_boost * unseen_share);
     for (id, score) in normalised(&semantic) {
-        *fused.entry(id).or_default() += fusion.vector_weight * score;
+        *fused.entry(id).or_default() += vector_weight * score;
     }
     if let Some((from, to)) = query::named_days(&q.text).filter(|_| fusion.date_weight > 0.0) {
         // The query's own bounds still hold.
@@ -326,7 +336,7 @@ fn hybrid(
             until: Some(filter.until.map_or(to, |u| u.min(to))),
             ..filter.clone()
         };
-        for (id, _) in lexical::rank(conn, &terms, &on_those_days, depth)? {
+        for (id, _) in lexical::rank(conn, &terms, &on_those_days, depth)?.found {
             *fused.entry(id).or_default() += fusion.date_weight;
         }
     }

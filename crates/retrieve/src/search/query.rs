@@ -49,8 +49,13 @@ pub fn terms(text: &str) -> Vec<String> {
 /// evidence of what a memory is about.
 pub fn content_terms(text: &str) -> Vec<String> {
     let mut words = terms(text);
-    words.retain(|w| !FILLER_WORDS.contains(&w.as_str()));
+    words.retain(|w| !is_filler(w));
     words
+}
+
+/// Whether `word` (lower-cased) is question filler ([`content_terms`]).
+pub(crate) fn is_filler(word: &str) -> bool {
+    FILLER_WORDS.contains(&word)
 }
 
 const MONTHS: [&str; 12] = [

@@ -9,6 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::HashMap;
 
 use mnemo_embed::{EmbedError, Embedder, quant};
 use mnemo_store::{Store, StoreError, VectorSource};
@@ -17,9 +18,20 @@ use rusqlite::{Connection, OptionalExtension};
 /// Observations embedded per batch (one transaction each).
 const BATCH: usize = 256;
 
-/// Narrative characters embedded after the title, subtitle and facts: an
-/// average over a long narrative blurs what the memory is about.
-const NARRATIVE_CHARS: usize = 600;
+/// Narrative characters embedded after the title and subtitle: an average
+/// over a long narrative blurs what the memory is about.
+const NARRATIVE_CHARS: usize = 1200;
+
+/// Characters of the request a memory answers that are embedded with it.
+const REQUEST_CHARS: usize = 600;
+
+/// How much the facts and the request weigh in a memory's vector next to
+/// its prose (each part's unit vector, weighted, summed). Facts are mostly
+/// paths, code and command output: embedded in one text with the prose,
+/// their many tokens outweigh the sentences that a question in other words
+/// comes close to. The request is the problem in the user's own words.
+const FACTS_WEIGHT: f32 = 0.3;
+const REQUEST_WEIGHT: f32 = 0.5;
 
 /// Why queued observations could not be embedded.
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +44,8 @@ pub enum VectorError {
     Embed(#[from] EmbedError),
 }
 
-/// The text an observation is embedded from.
-fn embedding_text(source: &VectorSource) -> String {
-    let facts: Vec<String> = serde_json::from_str(&source.facts).unwrap_or_default();
+/// The prose an observation is embedded from: title, subtitle, narrative.
+fn prose(source: &VectorSource) -> String {
     let narrative: String = source.narrative.chars().take(NARRATIVE_CHARS).collect();
     // A title that repeats part of the narrative (its opening, cut short)
     // would weigh those words twice and blur the rest.
@@ -43,12 +54,49 @@ fn embedding_text(source: &VectorSource) -> String {
     } else {
         source.title.as_str()
     };
-    let mut text = format!("{}. {}. {}", title, source.subtitle, facts.join(". "));
+    let mut text = format!("{}. {}", title, source.subtitle);
     if !narrative.is_empty() {
         text.push_str(". ");
         text.push_str(&narrative);
     }
     text
+}
+
+/// The weighted texts an observation's vector is made of.
+fn embedding_parts(source: &VectorSource, request: Option<&str>) -> Vec<(f32, String)> {
+    let facts: Vec<String> = serde_json::from_str(&source.facts).unwrap_or_default();
+    let mut parts = vec![(1.0, prose(source))];
+    if !facts.is_empty() {
+        // A memory without a narrative is its facts.
+        let weight = if source.narrative.trim().is_empty() {
+            1.0
+        } else {
+            FACTS_WEIGHT
+        };
+        parts.push((weight, facts.join(". ")));
+    }
+    if let Some(request) = request.filter(|r| !r.trim().is_empty()) {
+        parts.push((
+            REQUEST_WEIGHT,
+            request.chars().take(REQUEST_CHARS).collect(),
+        ));
+    }
+    parts
+}
+
+/// The text of the prompt each of `ids` answers, where it has one.
+fn requests(conn: &Connection, ids: &[i64]) -> rusqlite::Result<HashMap<i64, String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.text FROM observations o JOIN prompts p ON p.id = o.prompt_id
+         WHERE o.id = ?1",
+    )?;
+    let mut found = HashMap::new();
+    for &id in ids {
+        if let Some(text) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            found.insert(id, text);
+        }
+    }
+    Ok(found)
 }
 
 /// Embed up to `max` queued observations with `embedder`; returns how many.
@@ -65,14 +113,29 @@ pub fn embed_pending(
         if batch.is_empty() {
             break;
         }
-        let texts: Vec<String> = batch.iter().map(embedding_text).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = embedder.embed_batch(&refs)?;
-        let rows: Vec<(i64, i64, Vec<u8>)> = batch
+        let ids: Vec<i64> = batch.iter().map(|s| s.observation_id).collect();
+        let requests = requests(store.conn(), &ids).map_err(StoreError::from)?;
+        let parts: Vec<Vec<(f32, String)>> = batch
             .iter()
-            .zip(vectors)
-            .map(|(s, v)| (s.observation_id, s.project_id, quant::quantize(&v)))
+            .map(|s| embedding_parts(s, requests.get(&s.observation_id).map(String::as_str)))
             .collect();
+        let texts: Vec<&str> = parts.iter().flatten().map(|(_, t)| t.as_str()).collect();
+        let mut vectors = embedder.embed_batch(&texts)?.into_iter();
+        let mut rows = Vec::with_capacity(batch.len());
+        for (source, parts) in batch.iter().zip(&parts) {
+            let mut sum = vec![0.0; embedder.dims()];
+            for ((weight, _), vector) in parts.iter().zip(vectors.by_ref()) {
+                for (s, v) in sum.iter_mut().zip(vector) {
+                    *s += weight * v;
+                }
+            }
+            mnemo_embed::normalize(&mut sum);
+            rows.push((
+                source.observation_id,
+                source.project_id,
+                quant::quantize(&sum),
+            ));
+        }
         store.save_vectors(model, &rows)?;
         done += rows.len();
     }
@@ -303,12 +366,33 @@ pub(crate) mod tests {
             facts: "[]".into(),
             narrative: "Ana: We got another cat. Her name is Bailey.".into(),
         };
-        let repeated = embedding_text(&source("We got another cat."));
+        let repeated = prose(&source("We got another cat."));
         assert_eq!(repeated.matches("another cat").count(), 1, "{repeated}");
-        let cut = embedding_text(&source("We got another …"));
+        let cut = prose(&source("We got another …"));
         assert_eq!(cut.matches("another").count(), 1, "{cut}");
-        let own = embedding_text(&source("Pets at home"));
+        let own = prose(&source("Pets at home"));
         assert!(own.starts_with("Pets at home.") && own.contains("Bailey"));
+    }
+
+    #[test]
+    fn facts_and_the_request_weigh_less_than_the_prose() {
+        let source = |narrative: &str| VectorSource {
+            observation_id: 1,
+            project_id: 1,
+            title: "Lazy refill".into(),
+            subtitle: String::new(),
+            facts: r#"["limiter.go: added Allow()"]"#.into(),
+            narrative: narrative.into(),
+        };
+        let told = embedding_parts(&source("Goroutines grew until the deploy."), Some("why?"));
+        let weights: Vec<f32> = told.iter().map(|(w, _)| *w).collect();
+        assert_eq!(weights, [1.0, FACTS_WEIGHT, REQUEST_WEIGHT]);
+        assert!(told[0].1.contains("Goroutines") && !told[0].1.contains("Allow"));
+        assert_eq!(told[2].1, "why?");
+        // Without a narrative the facts are what the memory says.
+        let untold = embedding_parts(&source(""), Some("  "));
+        assert_eq!(untold.len(), 2);
+        assert_eq!(untold[1], (1.0, "limiter.go: added Allow()".to_string()));
     }
 
     /// Three notes in one project (ids 1–3; #2 is about expired

@@ -85,15 +85,15 @@ impl Store {
 
     /// Store `vectors` (observation id, project id, bytes) of `model` and
     /// take them off the queue, in one transaction. An observation keeps one
-    /// vector per model; an older one is replaced.
+    /// vector, of the model it was last embedded with: vectors of another
+    /// model are never read again (a query embeds with the current one).
     pub fn save_vectors(&mut self, model: i64, vectors: &[(i64, i64, Vec<u8>)]) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut drop_old = tx.prepare_cached(
-                "DELETE FROM observation_vectors WHERE observation_id = ?1 AND model_id = ?2",
-            )?;
+            let mut drop_old =
+                tx.prepare_cached("DELETE FROM observation_vectors WHERE observation_id = ?1")?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO observation_vectors (model_id, project_id, observation_id, vector, seq)
                  VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1
@@ -102,7 +102,7 @@ impl Store {
             let mut dequeue =
                 tx.prepare_cached("DELETE FROM vector_queue WHERE observation_id = ?1")?;
             for (observation, project, bytes) in vectors {
-                drop_old.execute(params![observation, model])?;
+                drop_old.execute([observation])?;
                 insert.execute(params![model, project, observation, bytes])?;
                 dequeue.execute([observation])?;
             }

@@ -106,7 +106,7 @@ pub fn embed_pending(
     embedder: &dyn Embedder,
     max: usize,
 ) -> Result<usize, VectorError> {
-    let model = store.embedding_model(embedder.model_id(), embedder.dims())?;
+    let model = store.embedding_model(&stored_model_name(embedder), embedder.dims())?;
     let mut done = 0;
     while done < max {
         let batch = store.vector_queue(BATCH.min(max - done))?;
@@ -142,13 +142,23 @@ pub fn embed_pending(
     Ok(done)
 }
 
+/// How an observation becomes the texts its vector is made of
+/// ([`embedding_parts`]). Part of the name vectors are stored under, so a
+/// new recipe re-embeds every memory, as a new model does.
+const RECIPE: &str = "prose-weighted";
+
+/// The name `embedder`'s vectors are stored under: the model and the recipe.
+fn stored_model_name(embedder: &dyn Embedder) -> String {
+    format!("{}+{RECIPE}", embedder.model_id())
+}
+
 /// The stored model id of `embedder`, if anything was ever embedded with it.
 pub(crate) fn model_row(
     conn: &Connection,
     embedder: &dyn Embedder,
 ) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached("SELECT id FROM embedding_models WHERE name = ?1")?
-        .query_row([embedder.model_id()], |r| r.get(0))
+        .query_row([stored_model_name(embedder)], |r| r.get(0))
         .optional()
 }
 

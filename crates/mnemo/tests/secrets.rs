@@ -8,7 +8,7 @@
 //! that text.
 
 #[path = "common/secrets/mod.rs"]
-mod secret_corpus;
+pub(crate) mod secret_corpus;
 
 use std::collections::HashSet;
 

@@ -374,6 +374,54 @@ fn a_secret_planted_after_join_never_reaches_the_server() {
     }
 }
 
+/// The whole secrets corpus, written into a joined project's memories
+/// behind capture's back (as if stored before a redaction rule knew them),
+/// so only the redaction before upload stands between it and the server:
+/// no secret value is in the server's tables, and the benign look-alikes
+/// are kept as the other carriers keep them.
+#[test]
+fn the_secrets_corpus_never_reaches_the_server() {
+    let test = "team::secrets_corpus";
+    let Some(db) = team_db(test) else { return };
+    let a = machine(&db, "Ana");
+    join(&a);
+    a.replay_session();
+    let items = crate::secrets::secret_corpus::corpus();
+    // One memory per item, so no item's words are another's context.
+    for (n, item) in items.iter().enumerate() {
+        a.db()
+            .execute(
+                "INSERT INTO observations (project_id, session_id, type, title, narrative,
+                     content_hash, generated_by, created_at)
+                 SELECT project_id, session_id, 'discovery', ?1, ?2, ?1, 'user', created_at
+                 FROM observations ORDER BY id LIMIT 1",
+                rusqlite::params![format!("planted item {n}"), item.text],
+            )
+            .unwrap();
+    }
+    let round = sync(&a);
+    assert!(round["pushed"].as_u64().unwrap() > 0, "{round}");
+
+    let dump = server_dump(&db, test);
+    let on_server = |value: &str| dump.contains(value) || dump.contains(&json_text(value));
+    let leaked: Vec<&str> = items
+        .iter()
+        .filter(|i| !i.is_benign() && i.values.iter().any(|v| on_server(v)))
+        .map(|i| i.kind)
+        .collect();
+    assert!(leaked.is_empty(), "secrets on the server: {leaked:?}");
+    let benign: Vec<_> = items.iter().filter(|i| i.is_benign()).collect();
+    let kept = benign
+        .iter()
+        .filter(|i| i.values.iter().all(|v| on_server(v)))
+        .count();
+    assert!(
+        kept * 100 >= benign.len() * 97,
+        "benign look-alikes kept: {kept} of {}",
+        benign.len()
+    );
+}
+
 #[test]
 fn an_unreachable_server_fails_one_round_in_one_line_and_the_next_converges() {
     let test = "team::unreachable";

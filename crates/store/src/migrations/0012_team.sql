@@ -45,9 +45,11 @@ CREATE TABLE team_outbox (
 CREATE UNIQUE INDEX team_outbox_row ON team_outbox (kind, row_id) WHERE row_id IS NOT NULL;
 
 -- The triggers cost a lookup in the (small) joined-projects table per write
--- and never write the memory's row again.
+-- and never write the memory's row again. A memory inserted with an origin
+-- came from elsewhere (a pull) and is not queued; a later local change of
+-- it (forget, undo) is.
 CREATE TRIGGER team_outbox_observation_insert AFTER INSERT ON observations
-WHEN new.project_id IN (SELECT project_id FROM team_projects) BEGIN
+WHEN new.origin IS NULL AND new.project_id IN (SELECT project_id FROM team_projects) BEGIN
     INSERT INTO team_outbox (kind, row_id, project_id, changed_at)
     VALUES ('observation', new.id, new.project_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
     ON CONFLICT (kind, row_id) WHERE row_id IS NOT NULL
@@ -71,7 +73,7 @@ WHEN old.project_id IN (SELECT project_id FROM team_projects) BEGIN
 END;
 
 CREATE TRIGGER team_outbox_summary_insert AFTER INSERT ON summaries
-WHEN new.project_id IN (SELECT project_id FROM team_projects) BEGIN
+WHEN new.origin IS NULL AND new.project_id IN (SELECT project_id FROM team_projects) BEGIN
     INSERT INTO team_outbox (kind, row_id, project_id, changed_at)
     VALUES ('summary', new.id, new.project_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
     ON CONFLICT (kind, row_id) WHERE row_id IS NOT NULL

@@ -216,6 +216,10 @@ impl Store {
         if options.keep_wal_on_close {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         }
+        // The default 16 is fewer than the statements one busy path (a
+        // pulled page, a hook with its searches) cycles through, and a
+        // statement pushed out is parsed again on its next use.
+        conn.set_prepared_statement_cache_capacity(64);
         rank::register(&conn)?;
         let mut store = Store { conn };
         migrate::migrate(&mut store.conn)?;

@@ -435,12 +435,34 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut applied = Applied::default();
-        for incoming in memories {
-            match apply_one(&tx, incoming, origin, now, &team_wins)? {
-                Outcome::Applied => applied.applied += 1,
-                Outcome::KeptLocal => applied.kept_local += 1,
-                Outcome::Skipped => applied.skipped += 1,
+        match joined_project(&tx, key)? {
+            Some(project) => {
+                let mut new_rows = NewObservations::default();
+                for incoming in memories {
+                    if new_rows.holds(&incoming.gid) {
+                        new_rows.insert(&tx, &mut applied)?;
+                    }
+                    let outcome = apply_one(
+                        &tx,
+                        &project,
+                        incoming,
+                        origin,
+                        now,
+                        &team_wins,
+                        &mut new_rows,
+                    )?;
+                    match outcome {
+                        Outcome::Applied => applied.applied += 1,
+                        Outcome::KeptLocal => applied.kept_local += 1,
+                        Outcome::Skipped => applied.skipped += 1,
+                        Outcome::Queued => {}
+                    }
+                }
+                new_rows.insert(&tx, &mut applied)?;
             }
+            // No longer joined here: nothing to apply, but the watermark
+            // still moves on.
+            None => applied.skipped = memories.len(),
         }
         tx.execute(
             "INSERT INTO team_state (key, value) VALUES (?1, ?2)
@@ -475,6 +497,71 @@ enum Outcome {
     Applied,
     KeptLocal,
     Skipped,
+    /// A new observation, inserted with the rest of its page by
+    /// [`NewObservations::insert`].
+    Queued,
+}
+
+/// The joined project a page is applied to: its id and root here.
+struct PageProject {
+    id: i64,
+    root: String,
+}
+
+fn joined_project(tx: &Transaction, key: &str) -> Result<Option<PageProject>> {
+    Ok(tx
+        .query_row(
+            "SELECT t.project_id, p.root FROM team_projects t JOIN projects p ON p.id = t.project_id
+             WHERE t.key = ?1 ORDER BY t.project_id LIMIT 1",
+            [key],
+            |r| {
+                Ok(PageProject {
+                    id: r.get(0)?,
+                    root: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// A page's new observations, inserted by one statement. Each statement
+/// that writes the full-text index inside a transaction makes FTS5 write
+/// its pending terms out as a new segment (its savepoint), and SQLite
+/// journal the pages it touches: one row per statement made an initial
+/// pull spend half its time there.
+#[derive(Default)]
+struct NewObservations {
+    rows: Vec<Vec<(&'static str, SqlValue)>>,
+    gids: std::collections::HashSet<String>,
+}
+
+impl NewObservations {
+    fn holds(&self, gid: &str) -> bool {
+        self.gids.contains(gid)
+    }
+
+    fn push(&mut self, gid: &str, columns: Vec<(&'static str, SqlValue)>) {
+        self.gids.insert(gid.to_string());
+        self.rows.push(columns);
+    }
+
+    /// Insert the queued rows; one that an identical memory already here
+    /// stands for (same project and content) is skipped.
+    fn insert(&mut self, tx: &Transaction, applied: &mut Applied) -> Result<()> {
+        let rows = std::mem::take(&mut self.rows);
+        self.gids.clear();
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        // SQLite binds at most 32,766 parameters per statement.
+        let per_statement = (32_766 / first.len()).max(1);
+        for chunk in rows.chunks(per_statement) {
+            let inserted = insert_rows(tx, TeamKind::Observation.table(), chunk.to_vec())?;
+            applied.applied += inserted;
+            applied.skipped += chunk.len() - inserted;
+        }
+        Ok(())
+    }
 }
 
 fn project_root(tx: &Transaction, project_id: i64) -> Result<String> {
@@ -618,27 +705,19 @@ fn cached_exec<P: rusqlite::Params>(
     tx.prepare_cached(sql)?.execute(params)
 }
 
-/// Apply one pulled version.
+/// Apply one pulled version; a new observation is queued in `new_rows`.
 fn apply_one(
     tx: &Transaction,
+    project: &PageProject,
     incoming: &TeamMemory,
     origin: &str,
     now: i64,
     team_wins: &impl Fn(&TeamMemory, &TeamMemory) -> bool,
+    new_rows: &mut NewObservations,
 ) -> Result<Outcome> {
     let table = incoming.kind.table();
     let kind = incoming.kind.as_str();
-    let project: Option<(i64, String)> = cached_row(
-        tx,
-        "SELECT t.project_id, p.root FROM team_projects t JOIN projects p ON p.id = t.project_id
-             WHERE t.key = ?1 ORDER BY t.project_id LIMIT 1",
-        [&incoming.project_key],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .optional()?;
-    let Some((project_id, root)) = project else {
-        return Ok(Outcome::Skipped);
-    };
+    let (project_id, root) = (project.id, project.root.as_str());
     let row_id: Option<i64> = cached_row(
         tx,
         &format!("SELECT id FROM {table} WHERE gid = ?1"),
@@ -655,7 +734,7 @@ fn apply_one(
         )
         .optional()?;
         if let Some(changed_at) = pending
-            && let Some(mut local) = read_row(tx, incoming.kind, row_id, &root)?
+            && let Some(mut local) = read_row(tx, incoming.kind, row_id, root)?
         {
             local.project_key = incoming.project_key.clone();
             local.edited_at = changed_at;
@@ -678,7 +757,7 @@ fn apply_one(
                 return Ok(Outcome::KeptLocal);
             }
         }
-        update_row(tx, incoming, row_id, &root)?;
+        update_row(tx, incoming, row_id, root)?;
         forget_outbox(tx, kind, row_id)?;
         if is_removal(incoming) {
             // Deleting the row left a tombstone entry for its gid.
@@ -698,22 +777,29 @@ fn apply_one(
         return Ok(Outcome::Skipped);
     }
     let session_id = team_session(tx, project_id, incoming)?;
-    let inserted: Option<i64> = match incoming.kind {
-        TeamKind::Observation => insert_observation(tx, incoming, project_id, session_id, &root)?,
+    // A row inserted with an origin is not queued (the insert triggers'
+    // `WHEN`), so there is no outbox entry to take back.
+    match incoming.kind {
+        TeamKind::Observation => {
+            new_rows.push(
+                &incoming.gid,
+                observation_columns(incoming, project_id, session_id, root),
+            );
+            Ok(Outcome::Queued)
+        }
         TeamKind::Summary => {
             let session_id = match session_id {
                 Some(id) => id,
                 None => session_row(tx, project_id, &format!("team:{}", incoming.gid), incoming)?,
             };
-            insert_summary(tx, incoming, project_id, session_id, &root, now)?
+            Ok(
+                match insert_summary(tx, incoming, project_id, session_id, root, now)? {
+                    0 => Outcome::Skipped,
+                    _ => Outcome::Applied,
+                },
+            )
         }
-    };
-    // A row inserted with an origin is not queued (the insert triggers'
-    // `WHEN`), so there is no outbox entry to take back.
-    Ok(match inserted {
-        Some(_) => Outcome::Applied,
-        None => Outcome::Skipped,
-    })
+    }
 }
 
 fn forget_outbox(tx: &Transaction, kind: &str, row_id: i64) -> Result<()> {
@@ -817,45 +903,55 @@ fn body_columns(m: &TeamMemory, root: &str) -> Vec<(&'static str, SqlValue)> {
     columns
 }
 
-/// Insert a pulled memory as a new row; `None` when an identical memory
-/// (same project and content) is already here and stands for it.
-fn insert_row(
-    tx: &Transaction,
-    m: &TeamMemory,
-    mut columns: Vec<(&'static str, SqlValue)>,
-) -> Result<Option<i64>> {
-    columns.extend([
+/// The columns every new row of a pulled memory sets besides its body's.
+fn new_row_columns(m: &TeamMemory) -> [(&'static str, SqlValue); 3] {
+    [
         ("created_at", SqlValue::Integer(m.created_at)),
         (
             "deleted_at",
             deleted_at(m).map_or(SqlValue::Null, SqlValue::Integer),
         ),
         ("gid", SqlValue::Text(m.gid.clone())),
-    ]);
-    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT DO NOTHING RETURNING id",
-        m.kind.table(),
-        names.join(", "),
-        marks.join(", ")
-    );
-    Ok(cached_row(
-        tx,
-        &sql,
-        params_from_iter(columns.into_iter().map(|(_, value)| value)),
-        |r| r.get(0),
-    )
-    .optional()?)
+    ]
 }
 
-fn insert_observation(
+/// Insert pulled memories as new rows of `table` (all with the same
+/// columns, in the same order), in one statement; returns how many were
+/// inserted. A row an identical memory already here stands for (same
+/// project and content) is skipped.
+fn insert_rows(
     tx: &Transaction,
+    table: &str,
+    rows: Vec<Vec<(&'static str, SqlValue)>>,
+) -> Result<usize> {
+    let Some(first) = rows.first() else {
+        return Ok(0);
+    };
+    let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
+    let single = rows.len() == 1;
+    let row_marks = format!("({})", vec!["?"; names.len()].join(", "));
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT DO NOTHING",
+        names.join(", "),
+        vec![row_marks; rows.len()].join(", ")
+    );
+    let values = rows
+        .into_iter()
+        .flat_map(|row| row.into_iter().map(|(_, value)| value));
+    // One-row statements repeat for every summary; page-sized ones vary.
+    Ok(if single {
+        tx.prepare_cached(&sql)?.execute(params_from_iter(values))?
+    } else {
+        tx.prepare(&sql)?.execute(params_from_iter(values))?
+    })
+}
+
+fn observation_columns(
     m: &TeamMemory,
     project_id: i64,
     session_id: Option<i64>,
     root: &str,
-) -> Result<Option<i64>> {
+) -> Vec<(&'static str, SqlValue)> {
     let hash = match m.body["content_hash"].as_str() {
         Some(hash) if !hash.is_empty() => hash.to_string(),
         _ => m.gid.clone(),
@@ -869,7 +965,8 @@ fn insert_observation(
         ),
         ("content_hash", SqlValue::Text(hash)),
     ]);
-    insert_row(tx, m, columns)
+    columns.extend(new_row_columns(m));
+    columns
 }
 
 /// A pulled summary needs a prompt (one summary per prompt): a placeholder
@@ -882,7 +979,7 @@ fn insert_summary(
     session_id: i64,
     root: &str,
     now: i64,
-) -> Result<Option<i64>> {
+) -> Result<usize> {
     let prompt_id: i64 = cached_row(
         tx,
         "INSERT INTO prompts (session_id, n, text, private, created_at, compressed_at)
@@ -898,7 +995,13 @@ fn insert_summary(
         ("session_id", SqlValue::Integer(session_id)),
         ("prompt_id", SqlValue::Integer(prompt_id)),
     ]);
-    insert_row(tx, m, columns)
+    columns.extend(new_row_columns(m));
+    let inserted = insert_rows(tx, TeamKind::Summary.table(), vec![columns])?;
+    if inserted == 0 {
+        // An identical summary stands for it: its placeholder is not needed.
+        cached_exec(tx, "DELETE FROM prompts WHERE id = ?1", [prompt_id])?;
+    }
+    Ok(inserted)
 }
 
 /// A tombstone without content: the memory's row was deleted where it was
@@ -1051,6 +1154,55 @@ mod tests {
         assert_eq!(tomb.len(), 1);
         assert!(tomb[0].memory.deleted);
         assert_eq!(tomb[0].memory.gid, entries[0].memory.gid);
+    }
+
+    #[test]
+    fn a_page_inserts_its_new_observations_together_and_a_repeated_gid_in_order() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.team_join(&api(), "k", "ana", 1).unwrap();
+        let observation = |gid: char, title: &str, edited_at: i64| TeamMemory {
+            gid: gid.to_string().repeat(32),
+            kind: TeamKind::Observation,
+            project_key: "k".into(),
+            session: Some("s-1".into()),
+            author: Some("ana".into()),
+            origin: Some("m-a".into()),
+            created_at: 5,
+            edited_at,
+            deleted: false,
+            body: json!({"type": "bugfix", "title": title, "content_hash": title,
+                         "files_read": ["src/auth.rs"]}),
+        };
+        let page = [
+            observation('a', "tokens expire", 5),
+            // Another gid, the same content: the row already here stands for it.
+            observation('b', "tokens expire", 5),
+            observation('c', "retry on 429", 5),
+            // A later version of the first, in the same page.
+            observation('a', "tokens expire hourly", 6),
+        ];
+        let wins = |a: &TeamMemory, b: &TeamMemory| a.edited_at >= b.edited_at;
+        let done = s.team_apply("k", &page, "w1", "me", 9, wins).unwrap();
+        assert_eq!((done.applied, done.skipped), (3, 1));
+        let titles: Vec<String> = s
+            .conn()
+            .prepare("SELECT title FROM observations ORDER BY gid")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(titles, ["tokens expire hourly", "retry on 429"]);
+        let found: i64 = s
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM observations_fts WHERE observations_fts MATCH 'hourly OR retry'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 2, "both are in the full-text index");
+        assert_eq!(s.team_waiting().unwrap(), 0);
     }
 
     #[test]

@@ -836,21 +836,23 @@ impl<'a> ArchiveImporter<'a> {
         } else {
             None
         };
-        let shared = match self.find_shared(table, &values)? {
-            Some(local) => Some((local, self.merge_shared(table, local, &values)?)),
-            None => self
-                .find(table, &values)?
-                .map(|local| (local, LineOutcome::AlreadyPresent)),
-        };
-        let (local, outcome) = match shared {
-            Some(found) => found,
-            None => match self.insert(table, source_id, &values) {
-                Ok(local) => (local, LineOutcome::Imported),
-                Err(StoreError::Other(e)) if is_bad_data(&e) => {
-                    return Ok(LineOutcome::Rejected(format!("not accepted: {e}")));
-                }
-                Err(e) => return Err(e),
+        let stored = match self.find_shared(table, &values)? {
+            Some(local) => self
+                .merge_shared(table, local, &values)
+                .map(|outcome| (local, outcome)),
+            None => match self.find(table, &values)? {
+                Some(local) => Ok((local, LineOutcome::AlreadyPresent)),
+                None => self
+                    .insert(table, source_id, &values)
+                    .map(|local| (local, LineOutcome::Imported)),
             },
+        };
+        let (local, outcome) = match stored {
+            Ok(stored) => stored,
+            Err(StoreError::Other(e)) if is_bad_data(&e) => {
+                return Ok(LineOutcome::Rejected(format!("not accepted: {e}")));
+            }
+            Err(e) => return Err(e),
         };
         let conn = &self.store.conn;
         if let (true, Some(source)) = (table.has_id, source_id) {
@@ -1412,6 +1414,21 @@ mod tests {
             )
             .unwrap();
         assert_eq!(gids, 0, "never two rows with one gid");
+
+        // A newer version the database refuses is one rejected line.
+        let archive = archive_of(&ana);
+        let line = archive
+            .lines()
+            .find(|l| l.contains(r#""kind":"observation""#))
+            .unwrap();
+        let mut bad: Value = serde_json::from_str(line).unwrap();
+        bad["type"] = "not a type".into();
+        bad["edited_at"] = i64::MAX.into();
+        let mut importer = ArchiveImporter::new(&mut ana, &Verbatim).unwrap();
+        let outcome = importer.line(&bad.to_string()).unwrap();
+        assert!(matches!(outcome, LineOutcome::Rejected(_)), "{outcome:?}");
+        importer.finish().unwrap();
+        assert_eq!(rows(&ana)[0].1, "prices in cents, rounded");
     }
 
     /// Importing into a joined project queues what it adds for the team,

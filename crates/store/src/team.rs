@@ -364,19 +364,25 @@ impl Store {
                         tx.execute("DELETE FROM team_outbox WHERE id = ?1", [id])?;
                         continue;
                     };
-                    if memory.gid.is_empty() {
-                        memory.gid = new_gid();
-                    }
                     // The version about to go up is the row's last one: a
                     // later change is versioned after it (migration 0013).
-                    cached_exec(
-                        &tx,
-                        &format!(
-                            "UPDATE {} SET gid = ?2, edited_at = ?3 WHERE id = ?1",
-                            kind.table()
-                        ),
-                        params![row_id, memory.gid, changed_at],
-                    )?;
+                    if memory.gid.is_empty() {
+                        memory.gid = new_gid();
+                        cached_exec(
+                            &tx,
+                            &format!(
+                                "UPDATE {} SET gid = ?2, edited_at = ?3 WHERE id = ?1",
+                                kind.table()
+                            ),
+                            params![row_id, memory.gid, changed_at],
+                        )?;
+                    } else {
+                        cached_exec(
+                            &tx,
+                            &format!("UPDATE {} SET edited_at = ?2 WHERE id = ?1", kind.table()),
+                            params![row_id, changed_at],
+                        )?;
+                    }
                     memory.project_key = key;
                     memory.edited_at = changed_at;
                     memory

@@ -878,6 +878,19 @@ fn an_archive_import_meeting_a_shared_memory_keeps_one_row_and_the_newer_version
         ))
     };
     assert_eq!(rows_of(&b), 1, "Ben has Ana's memory");
+    let waiting = |env: &Env| env.count("SELECT count(*) FROM team_outbox");
+
+    // The same version: a duplicate, nothing to send.
+    let same = a.tmp.path().join("same.jsonl");
+    a.ok(&[
+        "export",
+        "--all-projects",
+        "--output",
+        same.to_str().unwrap(),
+    ]);
+    let report = b.ok(&["import", same.to_str().unwrap()]);
+    assert!(!report.contains("with other content"), "{report}");
+    assert_eq!((rows_of(&b), waiting(&b)), (1, 0));
 
     a.db()
         .execute(
@@ -901,9 +914,11 @@ fn an_archive_import_meeting_a_shared_memory_keeps_one_row_and_the_newer_version
     );
     assert_eq!(rows_of(&b), 1, "one row per global id");
     assert_eq!(version_of(&b, &gid).0, "prices are stored in whole cents");
+    assert_eq!(waiting(&b), 1, "the newer version goes up from here too");
 
     let again = b.ok(&["import", file]);
     assert!(!again.contains("with other content"), "{again}");
+    assert_eq!(waiting(&b), 1);
     b.db()
         .execute(
             "UPDATE observations SET title = 'prices are stored in cents, rounded down'

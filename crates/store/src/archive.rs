@@ -971,12 +971,12 @@ impl<'a> ArchiveImporter<'a> {
         table: &Table,
         values: &[Option<SqlValue>],
     ) -> crate::Result<Option<i64>> {
-        let Some(gid @ SqlValue::Text(_)) = value_of(table, values, "gid") else {
-            return Ok(None);
-        };
         if table.shared.is_empty() {
             return Ok(None);
         }
+        let Some(gid @ SqlValue::Text(_)) = value_of(table, values, "gid") else {
+            return Ok(None);
+        };
         Ok(self
             .store
             .conn

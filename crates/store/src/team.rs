@@ -1,6 +1,7 @@
 //! Team memory's local side: the projects this machine shares, the outbox
-//! of their changes (filled by triggers, migration 0012), applying memories
-//! pulled from the team server, and sync's small state.
+//! of their changes (filled by triggers, migrations 0012 and 0013, which
+//! version each change after the row's last version sent or pulled),
+//! applying memories pulled from the team server, and sync's small state.
 //!
 //! A shared memory travels as a [`TeamMemory`] whose `body` holds the
 //! row's fields as JSON (the shape is [`observation_body`]'s and

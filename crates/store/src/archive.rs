@@ -1450,4 +1450,60 @@ mod tests {
         assert_eq!(queued.len(), 1);
         assert_eq!(queued[0].body["title"], "carts expire after a day");
     }
+
+    /// A summary is matched by its global id too: Cy's summary, pulled by
+    /// Ana and Ben, edited by Ana, is updated in Ben's store by her archive.
+    #[test]
+    fn a_shared_summary_met_again_by_gid_is_updated_in_place() {
+        let from_cy = crate::TeamMemory {
+            gid: "c".repeat(32),
+            kind: crate::TeamKind::Summary,
+            project_key: "k".into(),
+            session: Some("s-1".into()),
+            author: Some("cy".into()),
+            origin: Some("m-c".into()),
+            created_at: 5,
+            edited_at: 5,
+            deleted: false,
+            body: serde_json::json!({"request": "fix login", "learned": "tokens expire"}),
+        };
+        let wins = |_: &crate::TeamMemory, _: &crate::TeamMemory| true;
+        let (mut ana, mut ben) = (
+            Store::open_in_memory().unwrap(),
+            Store::open_in_memory().unwrap(),
+        );
+        for (store, owner) in [(&mut ana, "ana"), (&mut ben, "ben")] {
+            store.team_join(&shop(owner), "k", owner, 1).unwrap();
+            store
+                .team_apply("k", std::slice::from_ref(&from_cy), "w", "m", 9, wins)
+                .unwrap();
+        }
+        ana.conn()
+            .execute(
+                "UPDATE summaries SET learned = 'tokens expire after an hour'",
+                [],
+            )
+            .unwrap();
+        let mut importer = ArchiveImporter::new(&mut ben, &Verbatim).unwrap();
+        for line in archive_of(&ana).lines().skip(1) {
+            importer.line(line).unwrap();
+        }
+        let report = importer.finish().unwrap();
+        let summaries = report
+            .kinds
+            .iter()
+            .find(|(k, _)| *k == "summary")
+            .unwrap()
+            .1;
+        assert_eq!((summaries.imported, summaries.updated), (0, 1));
+        let learned: Vec<String> = ben
+            .conn()
+            .prepare("SELECT learned FROM summaries")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(learned, ["tokens expire after an hour"]);
+    }
 }

@@ -841,3 +841,161 @@ fn an_expired_password_fails_in_one_line_and_a_renewed_one_converges() {
         live_titles(&b)
     );
 }
+
+/// The title and version time of the memory with global id `gid`.
+fn version_of(env: &Env, gid: &str) -> (String, Option<i64>, bool) {
+    env.db()
+        .query_row(
+            "SELECT title, edited_at, deleted_at IS NOT NULL FROM observations WHERE gid = ?1",
+            [gid],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+}
+
+/// Ana exports a memory Ben pulled, after editing it; importing her file
+/// into Ben's data directory meets the same global id: one row stays,
+/// updated to the newer version, and reported; the same file again, or
+/// after a newer edit of Ben's, changes nothing; the team converges on the
+/// newest version.
+#[test]
+fn an_archive_import_meeting_a_shared_memory_keeps_one_row_and_the_newer_version() {
+    let test = "team::archive_same_gid";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    join(&b);
+    remember(&a, &a.project, "prices are stored in cents");
+    sync(&a);
+    sync(&b);
+    let gid: String = a
+        .db()
+        .query_row("SELECT gid FROM observations", [], |r| r.get(0))
+        .unwrap();
+    let rows_of = |env: &Env| {
+        env.count(&format!(
+            "SELECT count(*) FROM observations WHERE gid = '{gid}'"
+        ))
+    };
+    assert_eq!(rows_of(&b), 1, "Ben has Ana's memory");
+    let waiting = |env: &Env| env.count("SELECT count(*) FROM team_outbox");
+
+    // The same version: a duplicate, nothing to send.
+    let same = a.tmp.path().join("same.jsonl");
+    a.ok(&[
+        "export",
+        "--all-projects",
+        "--output",
+        same.to_str().unwrap(),
+    ]);
+    let report = b.ok(&["import", same.to_str().unwrap()]);
+    assert!(!report.contains("with other content"), "{report}");
+    assert_eq!((rows_of(&b), waiting(&b)), (1, 0));
+
+    a.db()
+        .execute(
+            "UPDATE observations SET title = 'prices are stored in whole cents'",
+            [],
+        )
+        .unwrap();
+    let file = a.tmp.path().join("ana.jsonl");
+    a.ok(&[
+        "export",
+        "--all-projects",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    let file = file.to_str().unwrap();
+    let report = b.ok(&["import", file]);
+    assert!(
+        report.contains("1 already present with other content")
+            && report.contains("1 updated to the file's newer version, 0 kept"),
+        "{report}"
+    );
+    assert_eq!(rows_of(&b), 1, "one row per global id");
+    assert_eq!(version_of(&b, &gid).0, "prices are stored in whole cents");
+    assert_eq!(waiting(&b), 1, "the newer version goes up from here too");
+
+    let again = b.ok(&["import", file]);
+    assert!(!again.contains("with other content"), "{again}");
+    assert_eq!(waiting(&b), 1);
+    b.db()
+        .execute(
+            "UPDATE observations SET title = 'prices are stored in cents, rounded down'
+             WHERE gid = ?1",
+            [&gid],
+        )
+        .unwrap();
+    let kept = b.ok(&["import", file]);
+    assert!(
+        kept.contains("0 updated to the file's newer version, 1 kept as the newer version here"),
+        "{kept}"
+    );
+    assert_eq!(rows_of(&b), 1);
+
+    for m in [&a, &b, &a] {
+        sync(m);
+    }
+    for m in [&a, &b] {
+        assert_eq!(rows_of(m), 1);
+        assert_eq!(
+            version_of(m, &gid).0,
+            "prices are stored in cents, rounded down"
+        );
+    }
+    assert_eq!(shared(&a), shared(&b));
+}
+
+/// Versions of one memory strictly increase on each machine, even when its
+/// clock stands behind the last version it saw (here: Ana's clock runs an
+/// hour ahead, so every change of Ben's happens "before" the version he
+/// pulled, as a forget and its undo within one millisecond would): Ben's
+/// forget, then his undo, each pushed in its own round, reach Ana.
+#[test]
+fn a_forget_and_its_undo_win_over_a_version_from_a_clock_ahead() {
+    let test = "team::versions_increase";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    join(&b);
+    remember(&a, &a.project, "the cart total is rounded once");
+    // Ana's clock is an hour ahead.
+    a.db()
+        .execute(
+            "UPDATE team_outbox SET changed_at = changed_at + 3600000",
+            [],
+        )
+        .unwrap();
+    sync(&a);
+    sync(&b);
+    let gid: String = b
+        .db()
+        .query_row("SELECT gid FROM observations", [], |r| r.get(0))
+        .unwrap();
+    let (_, Some(pulled), false) = version_of(&b, &gid) else {
+        panic!("Ben has Ana's live memory")
+    };
+    let id = b
+        .count(&format!("SELECT id FROM observations WHERE gid = '{gid}'"))
+        .to_string();
+
+    b.ok(&["forget", &id]);
+    sync(&b);
+    let (_, Some(forgotten), true) = version_of(&b, &gid) else {
+        panic!("Ben forgot it")
+    };
+    assert!(forgotten > pulled, "{forgotten} after {pulled}");
+    sync(&a);
+    assert!(version_of(&a, &gid).2, "the forget reached Ana");
+
+    b.ok(&["forget", "--undo", &id]);
+    sync(&b);
+    let (_, Some(restored), false) = version_of(&b, &gid) else {
+        panic!("Ben brought it back")
+    };
+    assert!(restored > forgotten, "{restored} after {forgotten}");
+    sync(&a);
+    assert!(!version_of(&a, &gid).2, "the undo reached Ana");
+    assert_eq!(version_of(&a, &gid).1, Some(restored));
+    assert_eq!(shared(&a), shared(&b));
+}

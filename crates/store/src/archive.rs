@@ -43,6 +43,9 @@ enum Type {
     Clean,
     /// A JSON array of strings kept as JSON text; each string is sanitized.
     List,
+    /// A [`Type::List`] of file paths: when a shared memory is met again in
+    /// a clone at another root, its paths move under the local root.
+    Paths,
     /// A hook payload: a JSON object kept as JSON text, sanitized as an event.
     Payload,
     /// The id of an earlier record of this kind in the same file.
@@ -53,6 +56,10 @@ enum Type {
     /// The id of an observation anywhere in the file, resolved when the
     /// whole file has been read (`superseded_by` points at a newer one).
     LaterObservation,
+    /// A shared memory's version time (Unix ms), an integer or null:
+    /// exported as its change waiting to go up to the team, if any, else the
+    /// last version sent or pulled (the column).
+    Version,
 }
 
 /// One field of a record kind.
@@ -93,6 +100,11 @@ struct Table {
     /// Which rows belong to project `?1`; `None`: not part of a project
     /// export.
     in_project: Option<&'static str>,
+    /// For memories shared with a team (rows with a `gid`): the fields their
+    /// versions differ in. A record whose `gid` is already here is that
+    /// memory: these are compared, and replaced when the file's version is
+    /// the newer one. Empty for every other kind.
+    shared: &'static [&'static str],
 }
 
 const SESSIONS_OF_PROJECT: &str = "session_id IN (SELECT id FROM sessions WHERE project_id = ?1)";
@@ -115,6 +127,7 @@ const TABLES: &[Table] = &[
         }],
         order: "id",
         in_project: Some("id = ?1"),
+        shared: &[],
     },
     Table {
         kind: "session",
@@ -139,6 +152,7 @@ const TABLES: &[Table] = &[
         }],
         order: "id",
         in_project: Some("project_id = ?1"),
+        shared: &[],
     },
     Table {
         kind: "prompt",
@@ -159,6 +173,7 @@ const TABLES: &[Table] = &[
         }],
         order: "id",
         in_project: Some(SESSIONS_OF_PROJECT),
+        shared: &[],
     },
     Table {
         kind: "event",
@@ -190,6 +205,7 @@ const TABLES: &[Table] = &[
         ],
         order: "id",
         in_project: Some(SESSIONS_OF_PROJECT),
+        shared: &[],
     },
     Table {
         kind: "episode",
@@ -212,6 +228,7 @@ const TABLES: &[Table] = &[
         }],
         order: "prompt_id",
         in_project: Some(SESSIONS_OF_PROJECT),
+        shared: &[],
     },
     Table {
         kind: "observation",
@@ -227,8 +244,8 @@ const TABLES: &[Table] = &[
             field("narrative", "narrative", Type::Clean),
             field("facts", "facts", Type::List),
             field("concepts", "concepts", Type::List),
-            field("files_read", "files_read", Type::List),
-            field("files_modified", "files_modified", Type::List),
+            field("files_read", "files_read", Type::Paths),
+            field("files_modified", "files_modified", Type::Paths),
             field("source_events", "source_event_ids", Type::RefList("event")),
             field("content_hash", "content_hash", Type::Text),
             field("generated_by", "generated_by", Type::Text),
@@ -239,6 +256,7 @@ const TABLES: &[Table] = &[
             field("gid", "gid", Type::Text),
             field("author", "author", Type::Clean),
             field("origin", "origin", Type::Text),
+            field("edited_at", "edited_at", Type::Version),
         ],
         // Spelled like the unique index, so the lookup uses it.
         identity: &[Identity {
@@ -251,6 +269,18 @@ const TABLES: &[Table] = &[
             "project_id = ?1 AND (session_id IS NULL
              OR session_id IN (SELECT id FROM sessions WHERE project_id = ?1))",
         ),
+        shared: &[
+            "type",
+            "title",
+            "subtitle",
+            "narrative",
+            "facts",
+            "concepts",
+            "files_read",
+            "files_modified",
+            "generated_by",
+            "deleted_at",
+        ],
     },
     Table {
         kind: "summary",
@@ -265,14 +295,15 @@ const TABLES: &[Table] = &[
             field("learned", "learned", Type::Clean),
             field("completed", "completed", Type::Clean),
             field("next_steps", "next_steps", Type::Clean),
-            field("files_read", "files_read", Type::List),
-            field("files_modified", "files_modified", Type::List),
+            field("files_read", "files_read", Type::Paths),
+            field("files_modified", "files_modified", Type::Paths),
             field("generated_by", "generated_by", Type::Text),
             field("created_at", "created_at", Type::Int),
             field("deleted_at", "deleted_at", Type::Int),
             field("gid", "gid", Type::Text),
             field("author", "author", Type::Clean),
             field("origin", "origin", Type::Text),
+            field("edited_at", "edited_at", Type::Version),
         ],
         identity: &[Identity {
             fields: &["prompt"],
@@ -280,6 +311,17 @@ const TABLES: &[Table] = &[
         }],
         order: "id",
         in_project: Some(SESSIONS_OF_PROJECT),
+        shared: &[
+            "request",
+            "investigated",
+            "learned",
+            "completed",
+            "next_steps",
+            "files_read",
+            "files_modified",
+            "generated_by",
+            "deleted_at",
+        ],
     },
     Table {
         kind: "llm_call",
@@ -320,6 +362,7 @@ const TABLES: &[Table] = &[
             "prompt_id IN (SELECT p.id FROM prompts p JOIN sessions s ON s.id = p.session_id
                            WHERE s.project_id = ?1)",
         ),
+        shared: &[],
     },
     Table {
         kind: "recall",
@@ -339,6 +382,7 @@ const TABLES: &[Table] = &[
             "session_id IN (SELECT id FROM sessions WHERE project_id = ?1)
              AND observation_id IN (SELECT id FROM observations WHERE project_id = ?1)",
         ),
+        shared: &[],
     },
     Table {
         kind: "rejected_input",
@@ -359,6 +403,7 @@ const TABLES: &[Table] = &[
         order: "id",
         // Not tied to any project: only in full exports.
         in_project: None,
+        shared: &[],
     },
 ];
 
@@ -491,7 +536,14 @@ pub fn export(
             (Some(_), None) => continue,
         };
         let id = if table.has_id { "id, " } else { "" };
-        let columns: Vec<&str> = table.fields.iter().map(|f| f.column).collect();
+        let columns: Vec<String> = table
+            .fields
+            .iter()
+            .map(|f| match f.kind {
+                Type::Version => version_sql(table),
+                _ => f.column.to_string(),
+            })
+            .collect();
         let mut stmt = snapshot.prepare(&format!(
             "SELECT {id}{} FROM {} WHERE {filter} ORDER BY {}",
             columns.join(", "),
@@ -543,12 +595,12 @@ fn write_value(out: &mut dyn Write, kind: Type, value: ValueRef) -> io::Result<(
             // JSON kept as text goes out as JSON; anything that does not
             // parse (never written by mnemo) stays a string.
             let parsed = match kind {
-                Type::List | Type::Payload | Type::RefList(_) => {
+                Type::List | Type::Paths | Type::Payload | Type::RefList(_) => {
                     serde_json::from_str::<Value>(&text).ok().filter(|json| {
                         matches!(
                             (kind, json),
                             (Type::Payload, Value::Object(_))
-                                | (Type::List | Type::RefList(_), Value::Array(_))
+                                | (Type::List | Type::Paths | Type::RefList(_), Value::Array(_))
                         )
                     })
                 }
@@ -579,8 +631,16 @@ pub trait Sanitizer {
 pub struct KindCounts {
     /// Records of this kind stored.
     pub imported: u64,
-    /// Records already in the store, recognised by their natural key.
+    /// Records already in the store, recognised by their natural key or
+    /// their global id (those with other content are also counted in
+    /// `updated` or `kept_local`).
     pub present: u64,
+    /// Shared memories already here under the same global id with other
+    /// content, replaced by the file's newer version.
+    pub updated: u64,
+    /// Shared memories already here under the same global id with other
+    /// content, whose version here is the newer one and was kept.
+    pub kept_local: u64,
     /// Records not stored, each reported with its reason.
     pub rejected: u64,
 }
@@ -603,6 +663,12 @@ pub enum LineOutcome {
     Imported,
     /// The record was already in the store.
     AlreadyPresent,
+    /// A shared memory already here (same global id) with other content,
+    /// replaced by the record's newer version.
+    Updated,
+    /// A shared memory already here (same global id) with other content,
+    /// whose newer (or as new) version here was kept.
+    KeptLocal,
     /// A kind this build does not know; skipped.
     UnknownKind,
     /// Not stored, and why (one line, for the user).
@@ -615,7 +681,11 @@ pub enum LineOutcome {
 /// file again, or onto the machine it came from, adds nothing, and an
 /// interrupted import run again converges to the same result. Rows already
 /// stored are left as they are (except that a missing `superseded_by` link
-/// is filled in). New rows keep their id from the file when it is above
+/// is filled in), with one exception: a memory shared with a team is
+/// matched by its global id first (one row per `gid`, whatever project or
+/// clone it came through), and when its content differs the newer version
+/// is kept, the file's replacing the row here only when it is strictly
+/// newer. New rows keep their id from the file when it is above
 /// every local id, so a restore into an empty store reproduces the original
 /// ids and ids still only grow.
 pub struct ArchiveImporter<'a> {
@@ -676,7 +746,15 @@ impl<'a> ArchiveImporter<'a> {
         match &outcome {
             LineOutcome::Imported => counts.imported += 1,
             LineOutcome::AlreadyPresent => counts.present += 1,
-            _ => counts.rejected += 1,
+            LineOutcome::Updated => {
+                counts.present += 1;
+                counts.updated += 1;
+            }
+            LineOutcome::KeptLocal => {
+                counts.present += 1;
+                counts.kept_local += 1;
+            }
+            LineOutcome::UnknownKind | LineOutcome::Rejected(_) => counts.rejected += 1,
         }
         self.in_batch += 1;
         if self.in_batch >= BATCH {
@@ -758,15 +836,23 @@ impl<'a> ArchiveImporter<'a> {
         } else {
             None
         };
-        let (local, outcome) = match self.find(table, &values)? {
-            Some(local) => (local, LineOutcome::AlreadyPresent),
-            None => match self.insert(table, source_id, &values) {
-                Ok(local) => (local, LineOutcome::Imported),
-                Err(StoreError::Other(e)) if is_bad_data(&e) => {
-                    return Ok(LineOutcome::Rejected(format!("not accepted: {e}")));
-                }
-                Err(e) => return Err(e),
+        let stored = match self.find_shared(table, &values)? {
+            Some(local) => self
+                .merge_shared(table, local, &values)
+                .map(|outcome| (local, outcome)),
+            None => match self.find(table, &values)? {
+                Some(local) => Ok((local, LineOutcome::AlreadyPresent)),
+                None => self
+                    .insert(table, source_id, &values)
+                    .map(|local| (local, LineOutcome::Imported)),
             },
+        };
+        let (local, outcome) = match stored {
+            Ok(stored) => stored,
+            Err(StoreError::Other(e)) if is_bad_data(&e) => {
+                return Ok(LineOutcome::Rejected(format!("not accepted: {e}")));
+            }
+            Err(e) => return Err(e),
         };
         let conn = &self.store.conn;
         if let (true, Some(source)) = (table.has_id, source_id) {
@@ -791,13 +877,13 @@ impl<'a> ArchiveImporter<'a> {
         let wrong = || Err(format!("{} is {raw}", f.name));
         Ok(match (f.kind, raw) {
             (_, Value::Null) => Ok(SqlValue::Null),
-            (Type::Int, Value::Number(n)) => match n.as_i64() {
+            (Type::Int | Type::Version, Value::Number(n)) => match n.as_i64() {
                 Some(i) => Ok(SqlValue::Integer(i)),
                 None => wrong(),
             },
             (Type::Text, Value::String(s)) => Ok(SqlValue::Text(s.clone())),
             (Type::Clean, Value::String(s)) => Ok(SqlValue::Text(self.sanitizer.text(s))),
-            (Type::List, Value::Array(items)) => {
+            (Type::List | Type::Paths, Value::Array(items)) => {
                 let mut clean = Vec::with_capacity(items.len());
                 for item in items {
                     match item.as_str() {
@@ -813,7 +899,7 @@ impl<'a> ArchiveImporter<'a> {
                 Ok(SqlValue::Text(payload.to_string()))
             }
             // JSON columns that did not hold JSON went out as strings.
-            (Type::List | Type::Payload, Value::String(s)) => {
+            (Type::List | Type::Paths | Type::Payload, Value::String(s)) => {
                 Ok(SqlValue::Text(self.sanitizer.text(s)))
             }
             (Type::Ref(kind), Value::Number(n)) => match n.as_i64() {
@@ -852,13 +938,7 @@ impl<'a> ArchiveImporter<'a> {
 
     /// The local row matching this record, by the table's identity.
     fn find(&self, table: &Table, values: &[Option<SqlValue>]) -> crate::Result<Option<i64>> {
-        let value_of = |name: &str| {
-            table
-                .fields
-                .iter()
-                .position(|f| f.name == name)
-                .and_then(|i| values[i].as_ref())
-        };
+        let value_of = |name: &str| value_of(table, values, name);
         let complete = |id: &&Identity| {
             id.fields
                 .iter()
@@ -882,6 +962,126 @@ impl<'a> ArchiveImporter<'a> {
             .prepare_cached(identity.sql)?
             .query_row(params_from_iter(bound), |r| r.get(0))
             .optional()?)
+    }
+
+    /// The local row holding the shared memory this record is a version of
+    /// (same `gid`), for tables of shared memories.
+    fn find_shared(
+        &self,
+        table: &Table,
+        values: &[Option<SqlValue>],
+    ) -> crate::Result<Option<i64>> {
+        if table.shared.is_empty() {
+            return Ok(None);
+        }
+        let Some(gid @ SqlValue::Text(_)) = value_of(table, values, "gid") else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .conn
+            .prepare_cached(&format!("SELECT id FROM {} WHERE gid = ?1", table.table))?
+            .query_row([gid], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Merge the file's version of a shared memory into row `local`, which
+    /// holds the same one: the same content is a duplicate; other content
+    /// replaces the row's only when the file's version time is later than
+    /// the row's (its change waiting to go up, else the last version sent
+    /// or pulled), so importing in any order keeps the newest version and
+    /// a local edit is never undone by an older copy of the memory.
+    fn merge_shared(
+        &self,
+        table: &Table,
+        local: i64,
+        values: &[Option<SqlValue>],
+    ) -> crate::Result<LineOutcome> {
+        let conn = &self.store.conn;
+        let (local_root, local_version): (Option<String>, i64) = conn
+            .prepare_cached(&format!(
+                "SELECT (SELECT root FROM projects WHERE id = {t}.project_id),
+                        coalesce({}, 0)
+                 FROM {t} WHERE id = ?1",
+                version_sql(table),
+                t = table.table
+            ))?
+            .query_row([local], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let file_root: Option<String> = match value_of(table, values, "project") {
+            Some(SqlValue::Integer(project)) => conn
+                .prepare_cached("SELECT root FROM projects WHERE id = ?1")?
+                .query_row([project], |r| r.get(0))
+                .optional()?,
+            _ => None,
+        };
+        // The file's values of the shared fields it has, paths moved into
+        // the clone this row belongs to.
+        let incoming: Vec<(&Field, SqlValue)> = table
+            .shared
+            .iter()
+            .filter_map(|name| {
+                let f = table.fields.iter().find(|f| f.name == *name)?;
+                let value = value_of(table, values, name)?.clone();
+                Some(match (f.kind, &file_root, &local_root, value) {
+                    (Type::Paths, Some(from), Some(to), SqlValue::Text(list)) => {
+                        (f, SqlValue::Text(moved_paths(&list, from, to)))
+                    }
+                    (_, _, _, value) => (f, value),
+                })
+            })
+            .collect();
+        if incoming.is_empty() {
+            return Ok(LineOutcome::AlreadyPresent);
+        }
+        let columns: Vec<&str> = incoming.iter().map(|(f, _)| f.column).collect();
+        let here: Vec<SqlValue> = conn
+            .prepare_cached(&format!(
+                "SELECT {} FROM {} WHERE id = ?1",
+                columns.join(", "),
+                table.table
+            ))?
+            .query_row([local], |r| (0..columns.len()).map(|i| r.get(i)).collect())?;
+        let same = incoming.iter().zip(&here).all(|((f, file), here)| {
+            if f.column == "deleted_at" {
+                // Forgotten on both sides, whenever: the same state.
+                matches!(file, SqlValue::Null) == matches!(here, SqlValue::Null)
+            } else {
+                file == here
+            }
+        });
+        if same {
+            return Ok(LineOutcome::AlreadyPresent);
+        }
+        let file_version = match value_of(table, values, "edited_at") {
+            Some(SqlValue::Integer(at)) => *at,
+            _ => 0,
+        };
+        if file_version <= local_version {
+            return Ok(LineOutcome::KeptLocal);
+        }
+        // A forget keeps its first time, as a pull does.
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, column)| match *column {
+                "deleted_at" => format!(
+                    "deleted_at = CASE WHEN ?{n} IS NULL THEN NULL ELSE coalesce(deleted_at, ?{n}) END",
+                    n = i + 2
+                ),
+                column => format!("{column} = ?{}", i + 2),
+            })
+            .chain([format!("edited_at = ?{}", columns.len() + 2)])
+            .collect();
+        let bound = std::iter::once(SqlValue::Integer(local))
+            .chain(incoming.into_iter().map(|(_, value)| value))
+            .chain([SqlValue::Integer(file_version)]);
+        conn.prepare_cached(&format!(
+            "UPDATE {} SET {} WHERE id = ?1",
+            table.table,
+            sets.join(", ")
+        ))?
+        .execute(params_from_iter(bound))?;
+        Ok(LineOutcome::Updated)
     }
 
     /// Insert a new row; returns its local id (0 for tables without ids).
@@ -925,6 +1125,46 @@ impl<'a> ArchiveImporter<'a> {
             0
         })
     }
+}
+
+/// The record's value of field `name`, if the table has it and the record
+/// set it.
+fn value_of<'v>(table: &Table, values: &'v [Option<SqlValue>], name: &str) -> Option<&'v SqlValue> {
+    table
+        .fields
+        .iter()
+        .position(|f| f.name == name)
+        .and_then(|i| values[i].as_ref())
+}
+
+/// The version time of a row of `table` (a shared memory's): its change
+/// waiting to go up to the team, else the last version sent or pulled.
+fn version_sql(table: &Table) -> String {
+    format!(
+        "coalesce((SELECT o.changed_at FROM team_outbox o
+                   WHERE o.kind = '{}' AND o.row_id = {t}.id), {t}.edited_at)",
+        table.kind,
+        t = table.table
+    )
+}
+
+/// A JSON list of paths with those under `from` moved under `to`; anything
+/// else is kept as it is.
+fn moved_paths(list: &str, from: &str, to: &str) -> String {
+    let Ok(paths) = serde_json::from_str::<Vec<String>>(list) else {
+        return list.to_string();
+    };
+    let from = from.trim_end_matches('/');
+    let moved: Vec<String> = paths
+        .into_iter()
+        .map(|path| match path.strip_prefix(from) {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                format!("{}{rest}", to.trim_end_matches('/'))
+            }
+            _ => path,
+        })
+        .collect();
+    json_text(&moved)
 }
 
 /// Whether SQLite refused a row for its content (a constraint or a type),
@@ -987,5 +1227,283 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Keeps text as it is.
+    struct Verbatim;
+
+    impl Sanitizer for Verbatim {
+        fn text(&self, text: &str) -> String {
+            text.to_string()
+        }
+        fn event(&self, _: &mut Value) {}
+    }
+
+    fn shop(owner: &str) -> crate::ProjectRef {
+        crate::ProjectRef {
+            root: format!("/home/{owner}/shop"),
+            name: "shop".into(),
+        }
+    }
+
+    fn note(store: &mut Store, owner: &str, title: &str) {
+        let o = crate::NewObservation {
+            kind: "decision".into(),
+            title: title.into(),
+            content_hash: title.into(),
+            generated_by: "user".into(),
+            files_read: vec![format!("/home/{owner}/shop/src/cart.rs")],
+            ..crate::NewObservation::default()
+        };
+        store.remember(Some(&shop(owner)), &o, 1).unwrap();
+    }
+
+    /// Pushes the waiting changes as the app does: read, then marked sent.
+    fn push(store: &mut Store) -> Vec<crate::TeamMemory> {
+        static GIDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let entries = store
+            .team_outbox(100, || {
+                let n = GIDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                format!("{n:032x}")
+            })
+            .unwrap();
+        let sent: Vec<_> = entries.iter().map(|e| (e.id, e.version)).collect();
+        store.team_sent(&sent).unwrap();
+        entries.into_iter().map(|e| e.memory).collect()
+    }
+
+    fn archive_of(store: &Store) -> String {
+        let header = Header {
+            format: FORMAT_VERSION,
+            schema: crate::SCHEMA_VERSION,
+            exported_at: 1,
+            mnemo_version: "test".into(),
+        };
+        let mut out = Vec::new();
+        export(store, None, &header, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// Imports `archive` and returns the observations' counts.
+    fn import(store: &mut Store, archive: &str) -> KindCounts {
+        let mut importer = ArchiveImporter::new(store, &Verbatim).unwrap();
+        for line in archive.lines().skip(1) {
+            let outcome = importer.line(line).unwrap();
+            assert!(!matches!(outcome, LineOutcome::Rejected(_)), "{outcome:?}");
+        }
+        let report = importer.finish().unwrap();
+        report
+            .kinds
+            .iter()
+            .find(|(k, _)| *k == "observation")
+            .unwrap()
+            .1
+    }
+
+    fn rows(store: &Store) -> Vec<(String, String, String)> {
+        store
+            .conn()
+            .prepare("SELECT coalesce(gid, ''), title, files_read FROM observations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn outbox(store: &Store) -> Vec<(i64, i64)> {
+        store
+            .conn()
+            .prepare("SELECT version, changed_at FROM team_outbox ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// Ana's memory, pulled into Ben's clone at another path, then edited by
+    /// Ana and exported: importing her archive into Ben's store meets the
+    /// same global id. One row per gid stays, holding the newer version
+    /// with Ben's paths; the same version again is a duplicate; a newer
+    /// edit of Ben's is kept over Ana's older one.
+    #[test]
+    fn a_shared_memory_met_again_by_gid_keeps_one_row_and_the_newer_version() {
+        let (mut ana, mut ben) = (
+            Store::open_in_memory().unwrap(),
+            Store::open_in_memory().unwrap(),
+        );
+        ana.team_join(&shop("ana"), "k", "ana", 1).unwrap();
+        ben.team_join(&shop("ben"), "k", "ben", 1).unwrap();
+        note(&mut ana, "ana", "prices in cents");
+        let pulled: Vec<_> = push(&mut ana)
+            .into_iter()
+            .map(|m| crate::TeamMemory {
+                author: Some("ana".into()),
+                origin: Some("m-a".into()),
+                ..m
+            })
+            .collect();
+        let wins = |_: &crate::TeamMemory, _: &crate::TeamMemory| true;
+        ben.team_apply("k", &pulled, "w1", "m-b", 9, wins).unwrap();
+        let gid = pulled[0].gid.clone();
+        let ben_file = r#"["/home/ben/shop/src/cart.rs"]"#.to_string();
+        let cents = (gid.clone(), "prices in cents".to_string(), ben_file.clone());
+        assert_eq!(rows(&ben), std::slice::from_ref(&cents));
+
+        // The same version: a duplicate, nothing queued.
+        let counts = import(&mut ben, &archive_of(&ana));
+        assert_eq!((counts.imported, counts.present, counts.updated), (0, 1, 0));
+        assert_eq!(rows(&ben), std::slice::from_ref(&cents));
+        assert_eq!(ben.team_waiting().unwrap(), 0);
+
+        // Ana's newer edit, not yet sent: it replaces Ben's older version,
+        // and goes up from here at Ana's version time.
+        ana.conn()
+            .execute(
+                "UPDATE observations SET title = 'prices in whole cents'",
+                [],
+            )
+            .unwrap();
+        let ana_version = outbox(&ana)[0].1;
+        let edited = archive_of(&ana);
+        let counts = import(&mut ben, &edited);
+        assert_eq!((counts.imported, counts.present, counts.updated), (0, 1, 1));
+        let whole = (
+            gid.clone(),
+            "prices in whole cents".to_string(),
+            ben_file.clone(),
+        );
+        assert_eq!(rows(&ben), [whole]);
+        let queued = outbox(&ben);
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].1, ana_version);
+        // Imported again: a duplicate, the queued change untouched.
+        let counts = import(&mut ben, &edited);
+        assert_eq!(
+            (counts.present, counts.updated, counts.kept_local),
+            (1, 0, 0)
+        );
+        assert_eq!(outbox(&ben), queued);
+
+        // Ben's own later edit is newer than the file's: kept.
+        ben.conn()
+            .execute(
+                "UPDATE observations SET title = 'prices in cents, rounded'",
+                [],
+            )
+            .unwrap();
+        let counts = import(&mut ben, &edited);
+        assert_eq!(
+            (counts.present, counts.updated, counts.kept_local),
+            (1, 0, 1)
+        );
+        let rounded = (gid, "prices in cents, rounded".to_string(), ben_file);
+        assert_eq!(rows(&ben), [rounded]);
+        // And Ben's version, imported on Ana's side, wins there too.
+        let counts = import(&mut ana, &archive_of(&ben));
+        assert_eq!(counts.updated, 1);
+        assert_eq!(rows(&ana)[0].1, "prices in cents, rounded");
+        assert_eq!(rows(&ana)[0].2, r#"["/home/ana/shop/src/cart.rs"]"#);
+        let gids: i64 = ana
+            .conn()
+            .query_row(
+                "SELECT count(DISTINCT gid) - count(gid) FROM observations",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(gids, 0, "never two rows with one gid");
+
+        // A newer version the database refuses is one rejected line.
+        let archive = archive_of(&ana);
+        let line = archive
+            .lines()
+            .find(|l| l.contains(r#""kind":"observation""#))
+            .unwrap();
+        let mut bad: Value = serde_json::from_str(line).unwrap();
+        bad["type"] = "not a type".into();
+        bad["edited_at"] = i64::MAX.into();
+        let mut importer = ArchiveImporter::new(&mut ana, &Verbatim).unwrap();
+        let outcome = importer.line(&bad.to_string()).unwrap();
+        assert!(matches!(outcome, LineOutcome::Rejected(_)), "{outcome:?}");
+        importer.finish().unwrap();
+        assert_eq!(rows(&ana)[0].1, "prices in cents, rounded");
+    }
+
+    /// Importing into a joined project queues what it adds for the team,
+    /// and nothing for records already here.
+    #[test]
+    fn an_import_into_a_joined_project_queues_new_memories_but_not_duplicates() {
+        let (mut laptop, mut desktop) = (
+            Store::open_in_memory().unwrap(),
+            Store::open_in_memory().unwrap(),
+        );
+        note(&mut laptop, "ana", "prices in cents");
+        note(&mut laptop, "ana", "carts expire after a day");
+        desktop.team_join(&shop("ana"), "k", "ana", 1).unwrap();
+        note(&mut desktop, "ana", "prices in cents");
+        push(&mut desktop);
+        let counts = import(&mut desktop, &archive_of(&laptop));
+        assert_eq!((counts.imported, counts.present), (1, 1));
+        let queued = push(&mut desktop);
+        assert_eq!(queued.len(), 1);
+        assert_eq!(queued[0].body["title"], "carts expire after a day");
+    }
+
+    /// A summary is matched by its global id too: Cy's summary, pulled by
+    /// Ana and Ben, edited by Ana, is updated in Ben's store by her archive.
+    #[test]
+    fn a_shared_summary_met_again_by_gid_is_updated_in_place() {
+        let from_cy = crate::TeamMemory {
+            gid: "c".repeat(32),
+            kind: crate::TeamKind::Summary,
+            project_key: "k".into(),
+            session: Some("s-1".into()),
+            author: Some("cy".into()),
+            origin: Some("m-c".into()),
+            created_at: 5,
+            edited_at: 5,
+            deleted: false,
+            body: serde_json::json!({"request": "fix login", "learned": "tokens expire"}),
+        };
+        let wins = |_: &crate::TeamMemory, _: &crate::TeamMemory| true;
+        let (mut ana, mut ben) = (
+            Store::open_in_memory().unwrap(),
+            Store::open_in_memory().unwrap(),
+        );
+        for (store, owner) in [(&mut ana, "ana"), (&mut ben, "ben")] {
+            store.team_join(&shop(owner), "k", owner, 1).unwrap();
+            store
+                .team_apply("k", std::slice::from_ref(&from_cy), "w", "m", 9, wins)
+                .unwrap();
+        }
+        ana.conn()
+            .execute(
+                "UPDATE summaries SET learned = 'tokens expire after an hour'",
+                [],
+            )
+            .unwrap();
+        let mut importer = ArchiveImporter::new(&mut ben, &Verbatim).unwrap();
+        for line in archive_of(&ana).lines().skip(1) {
+            importer.line(line).unwrap();
+        }
+        let report = importer.finish().unwrap();
+        let summaries = report
+            .kinds
+            .iter()
+            .find(|(k, _)| *k == "summary")
+            .unwrap()
+            .1;
+        assert_eq!((summaries.imported, summaries.updated), (0, 1));
+        let learned: Vec<String> = ben
+            .conn()
+            .prepare("SELECT learned FROM summaries")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(learned, ["tokens expire after an hour"]);
     }
 }

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0011_compress_skipped.sql"),
     ),
     (12, "team", include_str!("migrations/0012_team.sql")),
+    (
+        13,
+        "team versions",
+        include_str!("migrations/0013_team_versions.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,7 @@
 //! Team memory's local side: the projects this machine shares, the outbox
-//! of their changes (filled by triggers, migration 0012), applying memories
-//! pulled from the team server, and sync's small state.
+//! of their changes (filled by triggers, migrations 0012 and 0013, which
+//! version each change after the row's last version sent or pulled),
+//! applying memories pulled from the team server, and sync's small state.
 //!
 //! A shared memory travels as a [`TeamMemory`] whose `body` holds the
 //! row's fields as JSON (the shape is [`observation_body`]'s and
@@ -161,7 +162,8 @@ impl Store {
                 queued += tx.execute(
                     &format!(
                         "INSERT INTO team_outbox (kind, row_id, project_id, changed_at)
-                         SELECT ?1, id, project_id, {SQL_NOW} FROM {}
+                         SELECT ?1, id, project_id, max({SQL_NOW}, coalesce(edited_at, 0) + 1)
+                         FROM {}
                          WHERE project_id = ?2 AND deleted_at IS NULL AND origin IS NULL
                          ORDER BY id
                          ON CONFLICT DO NOTHING",
@@ -363,12 +365,23 @@ impl Store {
                         tx.execute("DELETE FROM team_outbox WHERE id = ?1", [id])?;
                         continue;
                     };
+                    // The version about to go up is the row's last one: a
+                    // later change is versioned after it (migration 0013).
                     if memory.gid.is_empty() {
                         memory.gid = new_gid();
                         cached_exec(
                             &tx,
-                            &format!("UPDATE {} SET gid = ?2 WHERE id = ?1", kind.table()),
-                            params![row_id, memory.gid],
+                            &format!(
+                                "UPDATE {} SET gid = ?2, edited_at = ?3 WHERE id = ?1",
+                                kind.table()
+                            ),
+                            params![row_id, memory.gid, changed_at],
+                        )?;
+                    } else {
+                        cached_exec(
+                            &tx,
+                            &format!("UPDATE {} SET edited_at = ?2 WHERE id = ?1", kind.table()),
+                            params![row_id, changed_at],
                         )?;
                     }
                     memory.project_key = key;
@@ -899,6 +912,7 @@ fn body_columns(m: &TeamMemory, root: &str) -> Vec<(&'static str, SqlValue)> {
             "origin",
             m.origin.clone().map_or(SqlValue::Null, SqlValue::Text),
         ),
+        ("edited_at", SqlValue::Integer(m.edited_at)),
     ]);
     columns
 }
@@ -1037,7 +1051,8 @@ fn update_row(tx: &Transaction, m: &TeamMemory, row_id: i64, root: &str) -> Resu
         cached_exec(
             tx,
             &format!(
-                "UPDATE {table} SET deleted_at = coalesce(deleted_at, ?2), author = ?3, origin = ?4
+                "UPDATE {table} SET deleted_at = coalesce(deleted_at, ?2), author = ?3, origin = ?4,
+                     edited_at = ?2
                  WHERE id = ?1"
             ),
             params![row_id, m.edited_at, m.author, m.origin],
@@ -1329,5 +1344,124 @@ mod tests {
         s.team_apply("k", &[removal], "w2", "me", 9, wins).unwrap();
         assert_eq!(rows(&s), [("old idea".to_string(), true)]);
         assert_eq!(s.team_waiting().unwrap(), 0, "no tombstone goes back up");
+    }
+
+    /// The server's rule, as `mnemo_team::winner` spells it: the later
+    /// version wins, a tie goes to the greater origin, then to the tombstone.
+    fn server_keeps<'a>(a: &'a TeamMemory, b: &'a TeamMemory) -> &'a TeamMemory {
+        let key = |m: &TeamMemory| (m.edited_at, m.origin.clone(), m.deleted);
+        if key(a) >= key(b) { a } else { b }
+    }
+
+    /// Sends this machine's waiting changes as `origin` would: read, marked
+    /// sent, signed with the machine's origin.
+    fn push(s: &mut Store, origin: &str) -> Vec<TeamMemory> {
+        let entries = s.team_outbox(10, counter()).unwrap();
+        let sent: Vec<_> = entries.iter().map(|e| (e.id, e.version)).collect();
+        s.team_sent(&sent).unwrap();
+        entries
+            .into_iter()
+            .map(|e| TeamMemory {
+                origin: Some(origin.into()),
+                ..e.memory
+            })
+            .collect()
+    }
+
+    /// A forget and its undo pushed in two rounds while the clock stands
+    /// still (here: behind the version last pulled, as when a teammate's
+    /// clock runs ahead) are versioned one after the other, so the undo wins
+    /// on the server and on every other machine.
+    #[test]
+    fn a_forget_and_its_undo_get_strictly_increasing_versions_and_the_undo_wins() {
+        let ahead = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 3_600_000;
+        let pulled = TeamMemory {
+            gid: "a".repeat(32),
+            kind: TeamKind::Observation,
+            project_key: "k".into(),
+            session: None,
+            author: Some("ana".into()),
+            origin: Some("m-a".into()),
+            created_at: 5,
+            edited_at: ahead,
+            deleted: false,
+            body: json!({"type": "decision", "title": "prices in cents", "content_hash": "h"}),
+        };
+        let wins = |a: &TeamMemory, b: &TeamMemory| std::ptr::eq(server_keeps(a, b), a);
+        let (mut ben, mut cy) = (
+            Store::open_in_memory().unwrap(),
+            Store::open_in_memory().unwrap(),
+        );
+        for s in [&mut ben, &mut cy] {
+            s.team_join(&api(), "k", "me", 1).unwrap();
+            s.team_apply("k", std::slice::from_ref(&pulled), "w1", "me", 9, wins)
+                .unwrap();
+        }
+        let id: i64 = ben
+            .conn()
+            .query_row("SELECT id FROM observations", [], |r| r.get(0))
+            .unwrap();
+        let version = |s: &Store| -> Option<i64> {
+            s.conn()
+                .query_row("SELECT edited_at FROM observations", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(version(&ben), Some(ahead), "a pull records its version");
+
+        ben.forget(&[id], 10).unwrap();
+        let forget = push(&mut ben, "m-b");
+        ben.restore(&[id]).unwrap();
+        let undo = push(&mut ben, "m-b");
+        let (forget, undo) = (&forget[0], &undo[0]);
+        assert!(forget.deleted && !undo.deleted);
+        assert!(forget.edited_at > ahead, "after the version pulled");
+        assert!(undo.edited_at > forget.edited_at, "after the forget sent");
+        assert_eq!(version(&ben), Some(undo.edited_at));
+
+        // The server keeps the undo whichever order the versions meet in.
+        let on_server = server_keeps(server_keeps(&pulled, forget), undo);
+        assert_eq!(on_server, undo);
+        assert_eq!(server_keeps(undo, forget), undo);
+        // Cy saw the forget in one round and the undo in the next.
+        cy.team_apply("k", std::slice::from_ref(forget), "w2", "me", 9, wins)
+            .unwrap();
+        let forgotten = |s: &Store| -> bool {
+            s.conn()
+                .query_row("SELECT deleted_at IS NOT NULL FROM observations", [], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert!(forgotten(&cy));
+        cy.team_apply("k", std::slice::from_ref(undo), "w3", "me", 9, wins)
+            .unwrap();
+        assert!(!forgotten(&cy), "the undo brought it back");
+        assert_eq!(version(&cy), Some(undo.edited_at));
+        assert_eq!(cy.team_waiting().unwrap(), 0, "nothing goes back up");
+
+        // Deleting the row (as enrichment replaces it) is versioned after
+        // it too, and so is a change made before the last one went up.
+        cy.conn()
+            .execute(
+                "UPDATE observations SET title = 'prices in cents, rounded'",
+                [],
+            )
+            .unwrap();
+        cy.conn()
+            .execute(
+                "UPDATE observations SET title = 'prices in whole cents'",
+                [],
+            )
+            .unwrap();
+        let edit = push(&mut cy, "m-c");
+        assert!(edit[0].edited_at > undo.edited_at);
+        cy.conn().execute("DELETE FROM observations", []).unwrap();
+        let removal = push(&mut cy, "m-c");
+        assert!(removal[0].deleted);
+        assert!(removal[0].edited_at > edit[0].edited_at);
     }
 }

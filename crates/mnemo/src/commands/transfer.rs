@@ -119,6 +119,13 @@ pub fn import(file: &Path, format: &str) -> anyhow::Result<()> {
                 local_minute(header.exported_at),
                 header.mnemo_version,
             );
+            let (updated, kept) = (total(|c| c.updated), total(|c| c.kept_local));
+            if updated + kept > 0 {
+                println!(
+                    "  {} already present with other content (team memories, same global id): {updated} updated to the file's newer version, {kept} kept as the newer version here",
+                    updated + kept
+                );
+            }
             for (kind, c) in report
                 .kinds
                 .iter()

@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -44,6 +44,9 @@ const HOOK_BOUND: Duration = Duration::from_secs(5);
 /// The longest a memory written during a partition may take to reach
 /// another machine once the link is back, with `mnemo sync` running on both.
 const CONVERGENCE_BOUND: Duration = Duration::from_secs(90);
+
+/// The start of the namespaces' names, followed by the test process's id.
+const NAMESPACE_PREFIX: &str = "mnemo-part-";
 
 static NETWORKS: AtomicU32 = AtomicU32::new(0);
 
@@ -71,13 +74,14 @@ impl Network {
 
     fn try_make() -> Result<Network, String> {
         let ip = find_ip()?;
+        remove_stale_namespaces(&ip);
         let n = NETWORKS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let (server, client) = free_subnet(&ip, pid, n)?;
         // Dropped on an error below: whatever was made is removed.
         let network = Network {
             ip,
-            namespace: format!("mnemo-part-{pid}-{n}"),
+            namespace: format!("{NAMESPACE_PREFIX}{pid}-{n}"),
             host_end: format!("mph{pid}-{n}"),
             server,
         };
@@ -235,9 +239,26 @@ fn find_ip() -> Result<PathBuf, String> {
         .ok_or_else(|| "no `ip` command".to_owned())
 }
 
+/// Delete the namespaces of test processes that no longer run (killed
+/// before their drop): their veth pairs and addresses go with them.
+fn remove_stale_namespaces(ip: &Path) {
+    let Ok(out) = Command::new(ip).args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let owner = name
+            .strip_prefix(NAMESPACE_PREFIX)
+            .and_then(|rest| rest.split('-').next());
+        if owner.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = Command::new(ip).args(["netns", "del", name]).output();
+        }
+    }
+}
+
 /// Two addresses of a /30 in 10.77.0.0/16 no interface of this machine
 /// has, picked from this process's id so parallel test runs differ.
-fn free_subnet(ip: &PathBuf, pid: u32, n: u32) -> Result<(Ipv4Addr, Ipv4Addr), String> {
+fn free_subnet(ip: &Path, pid: u32, n: u32) -> Result<(Ipv4Addr, Ipv4Addr), String> {
     let out = Command::new(ip)
         .args(["-o", "-4", "addr", "show"])
         .output()

@@ -37,10 +37,9 @@ const IDLE_TRANSACTION_LIMIT: Duration = Duration::from_secs(60);
 /// whose client vanished mid-transaction is ended, and its transaction
 /// rolled back, within seconds: left open, it would hold row locks the
 /// client's next push waits on, and its transaction id would hold every
-/// pull's horizon back, for the server's keepalive time (two hours by
-/// default). Through `set_config`, since a pooler may refuse startup
-/// options. A stricter value the server already has is kept; a parameter
-/// it does not know (`tcp_user_timeout` before PostgreSQL 12) is left alone.
+/// pull's horizon back, until the server's own TCP gave up (up to two
+/// hours by default). Through `set_config`, since a pooler may refuse
+/// startup options; a stricter value the server already has is kept.
 fn server_session_deadlines() -> String {
     let seconds = |d: Duration| d.as_secs();
     let millis = |d: Duration| d.as_millis();

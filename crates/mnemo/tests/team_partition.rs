@@ -426,6 +426,28 @@ fn a_partition_mid_push_fails_the_round_in_bounded_time_and_the_next_converges()
         "the session's memories are kept"
     );
 
+    // `team status` says why, within its connect deadline.
+    let asked = network
+        .command(&a, &["team", "status", "--json"])
+        .spawn()
+        .unwrap();
+    let (out, took) = finish_within(asked, ROUND_BOUND, "team status");
+    report(test, "team status during the partition", took);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["reachable"], false, "{status}");
+    assert!(
+        status["problem"].as_str().unwrap().contains("unreachable"),
+        "{status}"
+    );
+    assert!(
+        status["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{status}"
+    );
+    assert!(!status.to_string().contains(&db.password), "{status}");
+
     network.heal();
     let healed = Instant::now();
     network.sync(&a);

@@ -28,5 +28,6 @@ mod secrets;
 mod serve;
 mod soak;
 mod team;
+mod team_partition;
 mod transfer;
 mod viewer;

@@ -38,7 +38,7 @@ fn git(dir: &Path, args: &[&str]) {
 /// A machine: its own data directory and clone, configured for the team.
 /// Its hooks start background syncs; they exit a second after their work,
 /// and the test waits for them (killing any left) when the machine goes.
-struct Machine(Env);
+pub(crate) struct Machine(pub(crate) Env);
 
 impl std::ops::Deref for Machine {
     type Target = Env;
@@ -61,7 +61,7 @@ impl Drop for Machine {
     }
 }
 
-fn machine(db: &TeamDatabase, author: &str) -> Machine {
+pub(crate) fn machine(db: &TeamDatabase, author: &str) -> Machine {
     let env = Env::new()
         .env("MNEMO_TEAM_URL", &db.url)
         .env("MNEMO_TEAM_AUTHOR", author)
@@ -70,11 +70,11 @@ fn machine(db: &TeamDatabase, author: &str) -> Machine {
     Machine(env)
 }
 
-fn project(env: &Env) -> &str {
+pub(crate) fn project(env: &Env) -> &str {
     env.project.to_str().unwrap()
 }
 
-fn join(env: &Env) {
+pub(crate) fn join(env: &Env) {
     let out = env.ok(&["team", "join", project(env)]);
     assert!(out.contains("github.com/acme/shop"), "{out}");
 }
@@ -83,7 +83,7 @@ fn sync(env: &Env) -> Value {
     env.ok_json(&["sync", "--once", "--json"])
 }
 
-fn remember(env: &Env, dir: &Path, text: &str) {
+pub(crate) fn remember(env: &Env, dir: &Path, text: &str) {
     env.ok(&["remember", text, "--project", dir.to_str().unwrap()]);
 }
 
@@ -91,7 +91,7 @@ fn remember(env: &Env, dir: &Path, text: &str) {
 /// local to a machine (row ids and links, author and origin columns, the
 /// moment a forget was applied) and with file paths relative to the
 /// project root.
-fn shared(env: &Env) -> BTreeMap<String, Value> {
+pub(crate) fn shared(env: &Env) -> BTreeMap<String, Value> {
     let export = env.ok(&["export", "--all-projects"]);
     let root = format!("{}/", project(env));
     let mut out = BTreeMap::new();
@@ -670,7 +670,7 @@ fn the_http_api_lists_and_searches_one_teammates_memories() {
 
 /// `count` memories in `env`'s joined project at once, as an import would
 /// write them.
-fn bulk_memories(env: &Env, count: i64) {
+pub(crate) fn bulk_memories(env: &Env, count: i64) {
     env.db()
         .execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)

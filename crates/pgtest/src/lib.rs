@@ -5,7 +5,9 @@
 //! (SCRAM) authentication; each test then makes its own databases and roles
 //! with [`Cluster::team_database`], so tests stay independent. [`private`]
 //! starts a cluster a test owns alone, for tests that stop and restart the
-//! server.
+//! server, and [`private_listening_on`] one that is also reachable on another
+//! address of this machine (one end of a veth pair whose other end sits in
+//! a network namespace, for tests that cut the network between the two).
 //!
 //! When no server can be started (PostgreSQL not installed, no unprivileged
 //! user to run it as root), the test prints one `SKIPPED: <test>: no
@@ -22,7 +24,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{IpAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -73,6 +75,20 @@ pub fn private(test: &str) -> Option<Cluster> {
     }
 }
 
+/// Like [`private`], but the server listens on `address` too (an address
+/// this machine already has), and pg_hba.conf lets password logins in from
+/// the networks this machine is directly on (`samenet`), where clients
+/// using that address come from.
+pub fn private_listening_on(test: &str, address: IpAddr) -> Option<Cluster> {
+    match Cluster::start_with(false, Some(address)) {
+        Ok(cluster) => Some(cluster),
+        Err(why) => {
+            skip(test, &why);
+            None
+        }
+    }
+}
+
 /// Report a test that cannot run for want of a server: a panic under
 /// `MNEMO_REQUIRE_POSTGRES=1`, otherwise one line on the real stderr.
 pub fn skip(test: &str, why: &str) {
@@ -110,6 +126,8 @@ pub struct Cluster {
     run_as: Option<(u32, u32)>,
     /// Whether commits reach the disk (benchmarks) or not (tests).
     durable: bool,
+    /// An address the server listens on besides 127.0.0.1.
+    also_listen_on: Option<IpAddr>,
     /// The CA that signed the server's certificate, when TLS is on (it is
     /// whenever `openssl` could make the certificates).
     tls_ca: Option<PathBuf>,
@@ -122,16 +140,16 @@ impl Cluster {
     /// initdb a new cluster and start it, with durability off: commits
     /// never wait for the disk (tests).
     pub fn start() -> Result<Cluster, String> {
-        Cluster::start_with(false)
+        Cluster::start_with(false, None)
     }
 
     /// A cluster with PostgreSQL's default durability (fsync on every
     /// commit), for benchmarks whose figures should hold for real servers.
     pub fn start_durable() -> Result<Cluster, String> {
-        Cluster::start_with(true)
+        Cluster::start_with(true, None)
     }
 
-    fn start_with(durable: bool) -> Result<Cluster, String> {
+    fn start_with(durable: bool, also_listen_on: Option<IpAddr>) -> Result<Cluster, String> {
         let bin = find_bin_dir()?;
         let run_as = unprivileged_user()?;
         remove_stale_clusters();
@@ -148,6 +166,7 @@ impl Cluster {
             admin_password: random_hex(16),
             run_as,
             durable,
+            also_listen_on,
             tls_ca: None,
             postmaster: Mutex::new(None),
             watchdog: Mutex::new(None),
@@ -320,7 +339,11 @@ impl Cluster {
         let tls_only = format!(
             "hostnossl all +{TLS_ONLY} 127.0.0.1/32 reject\nhostnossl all +{TLS_ONLY} ::1/128 reject\n"
         );
-        fs::write(&hba, tls_only + &rules).map_err(|e| e.to_string())
+        let other_networks = match self.also_listen_on {
+            Some(_) => "host all all samenet scram-sha-256\n",
+            None => "",
+        };
+        fs::write(&hba, tls_only + &rules + other_networks).map_err(|e| e.to_string())
     }
 
     /// A CA and a server certificate signed by it for `localhost`, made
@@ -439,7 +462,11 @@ impl Cluster {
             .arg(self.data_dir())
             .args(["-p", &self.port.to_string(), "-k"])
             .arg(&self.dir)
-            .args(["-c", "listen_addresses=127.0.0.1"])
+            .arg("-c")
+            .arg(match self.also_listen_on {
+                Some(address) => format!("listen_addresses=127.0.0.1,{address}"),
+                None => "listen_addresses=127.0.0.1".to_owned(),
+            })
             .args(durability)
             .args(&tls)
             .args(["-c", "max_connections=200"])

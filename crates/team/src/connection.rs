@@ -11,6 +11,53 @@ use postgres::config::{Host, SslMode};
 
 use crate::{Error, Result, ServerConfig, pgpass, tls};
 
+/// How long a link may stay silent while data waits to be acknowledged, or
+/// while keepalive probes go unanswered, before a connection is given up
+/// as dead: the client's `TCP_USER_TIMEOUT`, and the server's for its end.
+/// A partition drops packets without a word to either side; without this,
+/// Linux retransmits for about 15 minutes.
+const DEAD_LINK: Duration = Duration::from_secs(20);
+/// Silence before the first keepalive probe. With [`KEEPALIVE_INTERVAL`]
+/// and [`DEAD_LINK`], a connection with nothing in flight (waiting for the
+/// answer to a question the server acknowledged, or listening for
+/// notifications) is known dead [`DEAD_LINK`] after it fell silent, not
+/// after the system's probe interval (75 s) on top of the idle time.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// Between two keepalive probes.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Unanswered probes before the connection is dropped, where
+/// `TCP_USER_TIMEOUT` is not available to decide it.
+const KEEPALIVE_PROBES: u32 = 3;
+/// The longest the server lets a transaction of ours sit idle. A push
+/// never pauses between its statements, so only a client gone mute (a
+/// stopped process, a link still up) meets it.
+const IDLE_TRANSACTION_LIMIT: Duration = Duration::from_secs(60);
+
+/// The same deadlines for the server's end of the session, so a backend
+/// whose client vanished mid-transaction is ended, and its transaction
+/// rolled back, within seconds: left open, it would hold row locks the
+/// client's next push waits on, and its transaction id would hold every
+/// pull's horizon back, until the server's own TCP gave up (up to two
+/// hours by default). Through `set_config`, since a pooler may refuse
+/// startup options; a stricter value the server already has is kept.
+fn server_session_deadlines() -> String {
+    let seconds = |d: Duration| d.as_secs();
+    let millis = |d: Duration| d.as_millis();
+    format!(
+        "SELECT set_config(name, wanted.setting::text, false)
+         FROM (VALUES ('tcp_keepalives_idle', {}), ('tcp_keepalives_interval', {}),
+                      ('tcp_keepalives_count', {KEEPALIVE_PROBES}), ('tcp_user_timeout', {}),
+                      ('idle_in_transaction_session_timeout', {}))
+                  AS wanted (name, setting)
+             JOIN pg_settings AS current USING (name)
+         WHERE current.setting::bigint = 0 OR current.setting::bigint > wanted.setting",
+        seconds(KEEPALIVE_IDLE),
+        seconds(KEEPALIVE_INTERVAL),
+        millis(DEAD_LINK),
+        millis(IDLE_TRANSACTION_LIMIT),
+    )
+}
+
 /// What the URL's `sslmode` asks for (libpq's names and meanings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TlsMode {
@@ -108,8 +155,10 @@ impl Target {
             // A server that vanishes mid-session (partition, crash) turns
             // into an error instead of a query that waits forever.
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(30))
-            .tcp_user_timeout(timeout.max(Duration::from_secs(20)))
+            .keepalives_idle(KEEPALIVE_IDLE)
+            .keepalives_interval(KEEPALIVE_INTERVAL)
+            .keepalives_retries(KEEPALIVE_PROBES)
+            .tcp_user_timeout(timeout.max(DEAD_LINK))
             .application_name("mnemo");
         let tls = match self.tls_mode {
             TlsMode::Disable => None,
@@ -127,6 +176,10 @@ impl Target {
                 None => config.connect(postgres::NoTls),
                 Some(tls) => config.connect(tls),
             };
+            let result = result.and_then(|mut client| {
+                client.batch_execute(&server_session_deadlines())?;
+                Ok(client)
+            });
             let _ = sender.send(result);
         });
         match receiver.recv_timeout(timeout) {

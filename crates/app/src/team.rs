@@ -47,8 +47,10 @@ const BATCH: usize = 500;
 const POLL: Duration = Duration::from_secs(1);
 /// A round even without a notification, in case one was missed.
 const FULL_ROUND_EVERY: Duration = Duration::from_secs(60);
-/// Waits between failed rounds: doubling from the first to the last.
-const RETRY: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(60));
+/// Waits between failed rounds: doubling from the first to the last. The
+/// last bounds how long a loop takes to notice the network is back; an
+/// attempt while offline fails at once or after the connect deadline.
+const RETRY: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs(30));
 /// Body fields that are not prose and are never redacted.
 const NOT_PROSE: [&str; 3] = ["type", "content_hash", "generated_by"];
 

@@ -42,6 +42,8 @@ pub const LOCK_FILE: &str = "sync.lock";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Records per push and per pulled page.
 const BATCH: usize = 500;
+/// Where `team status` stops counting a project's changes to come down.
+const INCOMING_CAP: i64 = 1_000_000;
 /// How often the loop looks for local changes (`PRAGMA data_version`), and
 /// the longest it waits on the server between two looks.
 const POLL: Duration = Duration::from_secs(1);
@@ -615,6 +617,9 @@ pub struct TeamStatus {
     pub projects: Vec<JoinedProject>,
     /// Local changes waiting to go up.
     pub waiting: i64,
+    /// Teammates' changes waiting to come down; `None` when the server
+    /// could not be asked.
+    pub incoming: Option<i64>,
     /// When the last round succeeded (Unix ms).
     pub last_success: Option<i64>,
     /// The last round's error, when the last round failed.
@@ -625,27 +630,54 @@ pub struct TeamStatus {
     pub origin: String,
 }
 
-/// The team setup and sync's state; tries a connection to the server.
+/// The team setup and sync's state; tries a connection to the server and,
+/// when it answers, counts what waits to come down.
 pub fn status(parts: &Parts) -> anyhow::Result<TeamStatus> {
     let store = parts.open_store()?;
-    let (reachable, problem) = match server_config(parts) {
-        Err(err) => (false, Some(err.to_string())),
-        Ok(config) => match Server::connect(&config, CONNECT_TIMEOUT) {
-            Ok(_) => (true, None),
-            Err(err) => (false, Some(err.to_string())),
-        },
-    };
+    let projects = store.team_projects()?;
+    let origin = machine_origin(&store)?;
+    let (mut incoming, mut problem) = (None, None);
+    let asked = server_config(parts).and_then(|config| {
+        let mut server = Server::connect(&config, CONNECT_TIMEOUT)?;
+        waiting_down(&store, &mut server, &projects, &origin)
+    });
+    match asked {
+        Ok(count) => incoming = Some(count),
+        Err(err) => problem = Some(err.to_string()),
+    }
     Ok(TeamStatus {
         server: mask_url_password(parts.config.team.url.trim()),
-        reachable,
+        reachable: incoming.is_some(),
         problem,
-        projects: store.team_projects()?,
         waiting: store.team_waiting()?,
+        incoming,
+        projects,
         last_success: store
             .team_state(state::LAST_SUCCESS)?
             .and_then(|t| t.parse().ok()),
         last_error: store.team_state(state::LAST_ERROR)?,
         conflicts: store.team_conflicts()?,
-        origin: machine_origin(&store)?,
+        origin,
     })
+}
+
+/// The teammates' changes to the joined projects that the next pull
+/// brings, counted up to [`INCOMING_CAP`] per project.
+fn waiting_down(
+    store: &Store,
+    server: &mut Server,
+    projects: &[JoinedProject],
+    origin: &str,
+) -> anyhow::Result<i64> {
+    let mut keys: Vec<&str> = projects.iter().map(|p| p.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut total = 0;
+    for key in keys {
+        let after = store
+            .team_state(&watermark_key(key))?
+            .map_or_else(Watermark::start, Watermark);
+        total += server.incoming(key, &after, origin, INCOMING_CAP)?;
+    }
+    Ok(total)
 }

@@ -999,3 +999,34 @@ fn a_forget_and_its_undo_win_over_a_version_from_a_clock_ahead() {
     assert_eq!(version_of(&a, &gid).1, Some(restored));
     assert_eq!(shared(&a), shared(&b));
 }
+
+#[test]
+fn status_counts_what_waits_to_come_down() {
+    let test = "team::incoming";
+    let Some(db) = team_db(test) else { return };
+    let (a, b) = (machine(&db, "Ana"), machine(&db, "Ben"));
+    join(&a);
+    join(&b);
+    remember(&a, &a.project, "the first note for Ben");
+    remember(&a, &a.project, "the second note for Ben");
+    let sent = sync(&a);
+    let shared_by_a = shared(&a).len() as i64;
+    assert!(shared_by_a >= 2, "{sent}");
+
+    let status = b.ok_json(&["team", "status", "--json"]);
+    assert_eq!(status["reachable"], true, "{status}");
+    assert_eq!(status["incoming"], shared_by_a, "{status}");
+    let shown = b.ok(&["team", "status"]);
+    assert!(
+        shown.contains(&format!("waiting down  {shared_by_a}")),
+        "{shown}"
+    );
+    // A's own memories are not waiting for A.
+    assert_eq!(a.ok_json(&["team", "status", "--json"])["incoming"], 0);
+
+    sync(&b);
+    assert_eq!(b.ok_json(&["team", "status", "--json"])["incoming"], 0);
+    remember(&a, &a.project, "a third note");
+    sync(&a);
+    assert_eq!(b.ok_json(&["team", "status", "--json"])["incoming"], 1);
+}

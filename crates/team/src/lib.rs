@@ -218,6 +218,19 @@ impl Server {
         sync::pull(&mut self.client, projects, after, limit, &self.scrub)
     }
 
+    /// How many records of `project` changed after `after` by other
+    /// machines than `origin`: what its next pull brings (or a little less:
+    /// a record changed again is pulled once), counted up to `cap`.
+    pub fn incoming(
+        &mut self,
+        project: &str,
+        after: &Watermark,
+        origin: &str,
+        cap: i64,
+    ) -> Result<i64> {
+        sync::incoming(&mut self.client, project, after, origin, cap, &self.scrub)
+    }
+
     /// Wait until the server says something changed (LISTEN/NOTIFY), or
     /// `timeout` passes. Returns whether a change was announced.
     pub fn wait_for_change(&mut self, timeout: Duration) -> Result<bool> {

@@ -101,6 +101,35 @@ const SELECT_CHANGES: &str = r#"
         ORDER BY record.changed_xid, record.gid
         LIMIT $4) AS changed ON true"#;
 
+/// How many records of one project changed after a watermark, written
+/// elsewhere than `$4`, counted up to `$5`.
+const COUNT_CHANGES: &str = r#"
+    SELECT count(*) FROM (
+        SELECT 1 FROM mnemo_records AS record
+        WHERE project = $1
+          AND (changed_xid, gid) > ($2::text::xid8, $3::text COLLATE "C")
+          AND origin <> $4
+        LIMIT $5) AS changed"#;
+
+/// See [`crate::Server::incoming`].
+pub(crate) fn incoming(
+    client: &mut Client,
+    project: &str,
+    after: &Watermark,
+    origin: &str,
+    cap: i64,
+    scrub: &Scrub,
+) -> Result<i64> {
+    let from = Position::read(after)?;
+    let row = client
+        .query_one(
+            COUNT_CHANGES,
+            &[&project, &from.xid.to_string(), &from.gid, &origin, &cap],
+        )
+        .map_err(|e| scrub.error(&e))?;
+    Ok(row.get(0))
+}
+
 /// Store `records` in one transaction (see [`crate::Server::push`]).
 pub(crate) fn push(client: &mut Client, records: &[Record], scrub: &Scrub) -> Result<PushReport> {
     if records.is_empty() {

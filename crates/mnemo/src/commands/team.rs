@@ -25,7 +25,8 @@ pub enum Action {
         dir: Option<PathBuf>,
     },
     /// The team server (reachable, or why not), the joined projects with
-    /// their keys, what waits to go up, the last success and conflicts.
+    /// their keys, what waits to go up and to come down, the last success and
+    /// conflicts.
     Status {
         /// Print JSON instead of text.
         #[arg(long)]
@@ -106,6 +107,10 @@ fn print_status(status: &TeamStatus, config_file: &Path) {
         );
     }
     println!("waiting up    {}", status.waiting);
+    match status.incoming {
+        Some(count) => println!("waiting down  {count}"),
+        None => println!("waiting down  unknown (the server did not answer)"),
+    }
     println!(
         "last success  {}",
         status

@@ -58,13 +58,16 @@ const AGREED_COVERAGE: f64 = 0.35;
 
 /// The best result is recalled on its own evidence when it stands out:
 /// a fused score of at least [`STANDOUT_SCORE`], [`STANDOUT_MARGIN`] ahead
-/// of the second, among a full field of [`CANDIDATES`] (in a store of a
-/// handful of memories, normalised scores spread wide whatever the prompt).
-/// The margin is wide: a memory that is only the nearest in meaning to a
-/// prompt about work never done stands out by less. Measured on the
-/// coding-session development set (BENCHMARKS.md).
+/// of the second among a full field of [`CANDIDATES`], or
+/// [`STANDOUT_MARGIN_SMALL_FIELD`] ahead in a smaller one (in a project of
+/// a handful of memories, scores normalised to the best spread wide
+/// whatever the prompt: the nearest memory to a prompt about work never
+/// done stood a full point ahead there). The margin is wide: a memory that
+/// is only the nearest in meaning to such a prompt stands out by less.
+/// Measured on the coding-session development set (BENCHMARKS.md).
 const STANDOUT_SCORE: f64 = 2.0;
 const STANDOUT_MARGIN: f64 = 0.9;
+const STANDOUT_MARGIN_SMALL_FIELD: f64 = 1.5;
 
 /// How steeply a recalled memory's lines lose priority with its search
 /// score relative to the best one's (a memory at 80 % of the best score
@@ -246,12 +249,14 @@ fn relevant(found: &Evidence, score: Option<f64>, needed: usize) -> bool {
 /// few of its terms, but the rankers still single that memory out; a
 /// prompt about work never done spreads its score over near misses.
 fn standout(hits: &[crate::Hit]) -> Option<i64> {
-    if hits.len() < CANDIDATES {
-        return None;
-    }
+    let margin = if hits.len() < CANDIDATES {
+        STANDOUT_MARGIN_SMALL_FIELD
+    } else {
+        STANDOUT_MARGIN
+    };
     let first = hits.first()?;
     let second = hits.get(1).map_or(0.0, |h| h.score);
-    (first.score >= STANDOUT_SCORE && first.score - second >= STANDOUT_MARGIN).then_some(first.id)
+    (first.score >= STANDOUT_SCORE && first.score - second >= margin).then_some(first.id)
 }
 
 /// The search for a memory's neighbours in time: the anchor it names, found

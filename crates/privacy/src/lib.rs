@@ -378,10 +378,11 @@ impl Redactor {
         &self.kinds[usize::from(kind)]
     }
 
-    /// All redaction spans of `s`, sorted and merged.
+    /// All redaction spans of `s`, sorted and merged; none overlaps a
+    /// marker of an earlier pass ([`detect::Markers::exclude`]).
     fn find_spans(&self, s: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        detect::builtin_spans(s, &mut spans);
+        detect::builtin_spans(s, &self.kinds, &mut spans);
         for (i, up) in self.user.iter().enumerate() {
             let kind = u16::try_from(KINDS.len() + i).unwrap_or(u16::MAX);
             for caps in up.re.captures_iter(s.as_bytes()) {
@@ -400,6 +401,8 @@ impl Redactor {
             }
         }
         self.files.grep_lines(s, &mut spans);
+        let markers = detect::Markers::find(s.as_bytes(), &self.kinds);
+        markers.exclude(&mut spans);
         cap::merge(s, &mut spans);
         spans
     }

@@ -327,6 +327,11 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
         }
         k += 1;
     }
+    // A trigger inside such a prefix (`xoxb-000-000-Pat…`, where `-Pat` is
+    // one) names nothing.
+    if start >= end {
+        return;
+    }
     let name = &b[start..end];
     // `Pwd=` is a password only in a `;`-separated connection string
     // (`PWD=/home/u` is the working directory).
@@ -352,6 +357,17 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     else {
         return;
     };
+    // The name's value is an earlier pass's marker: the value found past it
+    // (the marker read as a type, `token: [REDACTED:…] = x`) is not the
+    // name's own.
+    if let Some(m) = st.markers.first_from(end)
+        && m.start < vs
+        && !b[end..m.start]
+            .iter()
+            .any(|&c| c.is_ascii_alphanumeric() || c == b'\n')
+    {
+        return;
+    }
     let v = &b[vs..ve];
     // The password of `auth=("user", "password")`.
     let auth_pair = name.to_ascii_lowercase().ends_with(b"auth")
@@ -697,7 +713,9 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
-    if colon && first.is_none_or(|(_, _, quoted)| !quoted) {
+    // A type starts like one (`//-----BEGIN … =` is not a type).
+    let type_start = |c: &u8| is_ident_start(*c) || b"&*[?\\".contains(c);
+    if colon && first.is_none_or(|(_, _, quoted)| !quoted) && b.get(j).is_some_and(type_start) {
         let window = &b[j..b.len().min(j + 81)];
         let ty = run(window, 0, |c| !b"=\n;,)({\"'".contains(&c));
         let k = j + ty;
@@ -1076,8 +1094,10 @@ fn is_code_value(
     }
     // A code-style variable named after a secret holds one, it is not one:
     // `password = password_mgr`, `x_auth = authorizer`, `signing_key = key`.
+    // A generated value may hold such a word by chance (`Q7kEYA0…`).
     if ident_path
         && code_style
+        && !looks_random(v)
         && [
             &b"token"[..],
             b"secret",

@@ -1,0 +1,130 @@
+//! Cleaning clean text changes nothing: the inputs the idempotence property
+//! (`tests/properties.rs`) found, each kept here by name. An earlier pass's
+//! marker is one opaque value to the detectors (`detect/markers.rs`).
+
+use super::{alnum, redactor};
+use crate::{PrivacyOptions, Redactor};
+
+fn with_cap(cap: usize) -> Redactor {
+    Redactor::new(&PrivacyOptions {
+        max_field_bytes: cap,
+        ..PrivacyOptions::default()
+    })
+    .unwrap()
+}
+
+/// Clean `input` once with `r`, check a second pass keeps it, and return it.
+#[track_caller]
+fn stable(r: &Redactor, input: &str) -> String {
+    let once = r.clean_text(input);
+    let twice = r.clean_text(&once);
+    assert_eq!(twice, once, "input: {input:?}");
+    once
+}
+
+/// The kind in `[REDACTED:secret-assignment]` is not a variable named like
+/// a secret, so what follows the marker is not its value.
+#[test]
+fn a_markers_kind_is_not_a_name() {
+    let r = with_cap(64);
+    // As found, with `\n` escaped (JSON in a string) and as a line break.
+    let once = stable(&r, "token://sk-= =\\ntoken");
+    assert_eq!(once, "token:[REDACTED:secret-assignment] =\\ntoken");
+    stable(&r, "token://sk-= =\ntoken");
+    stable(&r, "secret://=sk- =sk-");
+    stable(&r, "secret: sk-{{: =\\ntoken");
+}
+
+/// A name whose value is a marker was dealt with: read past the marker (as
+/// a type annotation, `token: [REDACTED:…] = x`) it would get another value.
+#[test]
+fn a_names_value_that_is_a_marker_is_done() {
+    let r = redactor();
+    for kind in ["jwt", "secret-assignment"] {
+        let text = format!("token:[REDACTED:{kind}] =\\ntoken");
+        assert_eq!(r.clean_text(&text), text);
+    }
+    // Without the marker the same shape is an annotated assignment.
+    assert_eq!(
+        r.clean_text("token:x =\\ntoken"),
+        "token:x =[REDACTED:secret-assignment]"
+    );
+}
+
+/// A value that holds a marker is not the text the first pass judged:
+/// `%secret:[REDACTED:…]` is no longer a `%VAR%` template.
+#[test]
+fn a_value_holding_a_marker_was_judged() {
+    let r = with_cap(64);
+    for input in [
+        "password=%secret://\\n%",
+        "Authorization: passwordu:\\n",
+        "Authorization: <private></private>passwordu:\\n",
+        "passwordAuthorization: @-----BEGIN PRIVATE KEY-----Authorization: =",
+        "secret://-----BEGIN PRIVATE KEY-----Authorization: : =: ",
+    ] {
+        stable(&r, input);
+    }
+}
+
+/// A private key's block runs on past a marker inside it: its pieces
+/// around the marker are redacted, so no `BEGIN` is left to start a
+/// smaller block on the second pass.
+#[test]
+fn a_private_key_around_a_marker() {
+    let r = with_cap(300);
+    for input in [
+        "Authorization: -----BEGIN PRIVATE KEY-----Authorization: [REDACTED:jwt]-----BEGIN PRIVATE KEY-----Authorization: ",
+        "-----BEGIN PRIVATE KEY-----API_KEY=Authorization: token[REDACTED:jwt]-----BEGIN PRIVATE KEY-----password-----BEGIN PRIVATE KEY-----tokentoken",
+    ] {
+        let once = stable(&r, input);
+        assert!(
+            !once.contains("BEGIN") && once.contains("[REDACTED:jwt]"),
+            "{once}"
+        );
+    }
+}
+
+/// `name: <type> = value` needs a type that starts like one: when
+/// `//Authorization: Bearer ` was read as a type, the value was the `=`'s,
+/// and once that was redacted the name's own value appeared.
+#[test]
+fn a_type_annotation_needs_a_type() {
+    let r = redactor();
+    let v = alnum(28, 7);
+    for input in [
+        "token://Authorization: Bearer =: ".to_string(),
+        format!("secret://-----BEGIN PRIVATE KEY-----Bearer ={v}-----END PRIVATE KEY-----"),
+    ] {
+        let once = stable(&r, &input);
+        assert!(once.starts_with("token:[REDACTED:") || once.starts_with("secret:[REDACTED:"));
+        assert!(!once.contains(&v));
+    }
+    // Types as code writes them are still skipped.
+    for ty in ["str", "&str", "Optional[str]", "*const u8", "?string"] {
+        let text = format!("token: {ty} = \"{v}\"");
+        assert_eq!(
+            r.clean_text(&text),
+            format!("token: {ty} = \"[REDACTED:secret-assignment]\"")
+        );
+    }
+}
+
+/// Only the kinds the redactor knows make a marker: a made-up one is text,
+/// and a token in it is found.
+#[test]
+fn a_made_up_marker_is_text() {
+    let r = redactor();
+    let gh = format!("{}{}", "ghp_", alnum(36, 11));
+    let out = r.clean_text(&format!("[REDACTED:{gh}]"));
+    assert_eq!(out, "[REDACTED:[REDACTED:github-token]]");
+    // A user pattern's kind makes a marker too.
+    let r = Redactor::new(&PrivacyOptions {
+        extra_patterns: vec![("acme-token".into(), "acme_[a-z0-9]{12}".into())],
+        ..PrivacyOptions::default()
+    })
+    .unwrap();
+    let once = stable(&r, "ACME_TOKEN: acme_0123456789ab = x\\n");
+    assert!(once.starts_with("ACME_TOKEN: [REDACTED:"), "{once}");
+    stable(&r, "x [REDACTED:acme-token] =\\ntoken");
+}

@@ -19,7 +19,8 @@ use memchr::memmem;
 
 use super::{Span, covers_region};
 
-const OPEN: &[u8] = b"[REDACTED:";
+/// How every marker starts.
+pub(crate) const MARKER_OPEN: &[u8] = b"[REDACTED:";
 
 /// The markers of one text: byte ranges, in order, never overlapping.
 #[derive(Debug, Default)]
@@ -32,11 +33,11 @@ impl Markers {
         // The `]` is looked for no further than the longest kind reaches, so
         // many openings without one stay linear.
         let longest = kinds.iter().map(String::len).max().unwrap_or(0);
-        for start in memmem::find_iter(b, OPEN) {
+        for start in memmem::find_iter(b, MARKER_OPEN) {
             if found.last().is_some_and(|m: &Range<usize>| start < m.end) {
                 continue;
             }
-            let kind_start = start + OPEN.len();
+            let kind_start = start + MARKER_OPEN.len();
             let reach = &b[kind_start..b.len().min(kind_start + longest + 1)];
             let Some(len) = memchr::memchr(b']', reach) else {
                 continue;
@@ -92,9 +93,17 @@ impl Markers {
         spans.append(&mut pieces);
     }
 
-    /// The first marker that starts at `i` or after.
-    pub(crate) fn first_from(&self, i: usize) -> Option<&Range<usize>> {
-        self.0.get(self.0.partition_point(|m| m.start < i))
+    /// Is `r` one marker, exactly?
+    pub(crate) fn is_one(&self, r: Range<usize>) -> bool {
+        self.0
+            .binary_search_by_key(&r.start, |m| m.start)
+            .is_ok_and(|k| self.0[k] == r)
+    }
+
+    /// Does `r` overlap a marker?
+    pub(crate) fn overlap(&self, r: Range<usize>) -> bool {
+        let k = self.0.partition_point(|m| m.end <= r.start);
+        self.0.get(k).is_some_and(|m| m.start < r.end)
     }
 }
 

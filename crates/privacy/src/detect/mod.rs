@@ -17,7 +17,7 @@ mod providers;
 mod structure;
 
 pub(crate) use flags::prints_secret;
-pub(crate) use markers::Markers;
+pub(crate) use markers::{MARKER_OPEN, Markers};
 use pem::private_keys;
 pub(crate) use structure::is_secret_key;
 pub(crate) use structure::{is_placeholder, looks_random, mentions_secret};

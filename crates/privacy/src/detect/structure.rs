@@ -357,18 +357,20 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     else {
         return;
     };
-    // The name's value is an earlier pass's marker: the value found past it
-    // (the marker read as a type, `token: [REDACTED:…] = x`) is not the
-    // name's own.
-    if let Some(m) = st.markers.first_from(end)
-        && m.start < vs
-        && !b[end..m.start]
-            .iter()
-            .any(|&c| c.is_ascii_alphanumeric() || c == b'\n')
-    {
+    let v = &b[vs..ve];
+    // The value is an earlier pass's marker: the name was dealt with, and so
+    // were the names its assignment spans (`secret: token: T = …`), as on
+    // that pass.
+    if v.starts_with(MARKER_OPEN) {
+        if st.markers.is_one(vs..ve) {
+            st.names_done = st.names_done.max(ve);
+        }
         return;
     }
-    let v = &b[vs..ve];
+    // A value holding a marker was judged on that pass, as other text.
+    if st.markers.overlap(vs..ve) {
+        return;
+    }
     // The password of `auth=("user", "password")`.
     let auth_pair = name.to_ascii_lowercase().ends_with(b"auth")
         && b[..vs.saturating_sub(1)].trim_ascii_end().ends_with(b",");
@@ -713,9 +715,14 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
-    // A type starts like one (`//-----BEGIN … =` is not a type).
+    // A type starts like one (`//-----BEGIN … =` is not a type), and an
+    // earlier pass's marker is a value.
     let type_start = |c: &u8| is_ident_start(*c) || b"&*[?\\".contains(c);
-    if colon && first.is_none_or(|(_, _, quoted)| !quoted) && b.get(j).is_some_and(type_start) {
+    if colon
+        && first.is_none_or(|(_, _, quoted)| !quoted)
+        && b.get(j).is_some_and(type_start)
+        && !at(b, j, MARKER_OPEN)
+    {
         let window = &b[j..b.len().min(j + 81)];
         let ty = run(window, 0, |c| !b"=\n;,)({\"'".contains(&c));
         let k = j + ty;
@@ -957,6 +964,11 @@ pub(super) fn value_ok(
     let v = if quoted { raw } else { trim_bare(raw) };
     // What trimming took off the end: `,` `;` and unbalanced brackets.
     let trimmed = &raw[v.len()..];
+    // An earlier pass's marker, returned whole: the name's scanner tells
+    // whether the name was dealt with (`name_at`).
+    if v.starts_with(MARKER_OPEN) {
+        return Some((0, v.len()));
+    }
     if !plain_value_ok(v) || is_placeholder(v) {
         return None;
     }

@@ -44,6 +44,9 @@ fn a_names_value_that_is_a_marker_is_done() {
         let text = format!("token:[REDACTED:{kind}] =\\ntoken");
         assert_eq!(r.clean_text(&text), text);
     }
+    // Nor were the names its assignment spans (`token`, `-u` in the type).
+    let once = stable(&with_cap(64), "secret: token: -u = sk-");
+    assert_eq!(once, "secret: token: -u = [REDACTED:secret-assignment]");
     // Without the marker the same shape is an annotated assignment.
     assert_eq!(
         r.clean_text("token:x =\\ntoken"),
@@ -65,6 +68,15 @@ fn a_value_holding_a_marker_was_judged() {
     ] {
         stable(&r, input);
     }
+    // And a name inside such a value gets its own look on the first pass.
+    let once = stable(
+        &with_cap(100),
+        "Authorization: secret=' [REDACTED:jwt]secret=sk-'",
+    );
+    assert!(
+        once.ends_with("[REDACTED:jwt]secret=[REDACTED:secret-assignment]'"),
+        "{once}"
+    );
 }
 
 /// A private key's block runs on past a marker inside it: its pieces

@@ -93,6 +93,12 @@ impl Markers {
         spans.append(&mut pieces);
     }
 
+    /// The marker that ends at `i`, if any.
+    pub(crate) fn ending_at(&self, i: usize) -> Option<&Range<usize>> {
+        let k = self.0.partition_point(|m| m.end < i);
+        self.0.get(k).filter(|m| m.end == i)
+    }
+
     /// Is `r` one marker, exactly?
     pub(crate) fn is_one(&self, r: Range<usize>) -> bool {
         self.0

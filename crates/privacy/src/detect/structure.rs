@@ -307,9 +307,17 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     if i < st.names_done {
         return;
     }
+    // An earlier pass's marker glued before the name is part of it: that
+    // pass saw one longer word there (`$ghp_…-token` is `$[REDACTED:…]-token`).
     let mut start = i;
-    while start > st.names_done && is_name_byte(b[start - 1]) {
-        start -= 1;
+    while start > st.names_done {
+        if is_name_byte(b[start - 1]) {
+            start -= 1;
+        } else if let Some(m) = st.markers.ending_at(start) {
+            start = m.start;
+        } else {
+            break;
+        }
     }
     let mut end = i + run(b, i, is_name_byte);
     st.names_done = end;
@@ -715,19 +723,16 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
-    // A type starts like one (`//-----BEGIN … =` is not a type), and an
-    // earlier pass's marker is a value.
+    // A type starts like one (`//-----BEGIN … =` is not a type), and holds
+    // no earlier pass's marker: that is a value.
     let type_start = |c: &u8| is_ident_start(*c) || b"&*[?\\".contains(c);
-    if colon
-        && first.is_none_or(|(_, _, quoted)| !quoted)
-        && b.get(j).is_some_and(type_start)
-        && !at(b, j, MARKER_OPEN)
-    {
+    if colon && first.is_none_or(|(_, _, quoted)| !quoted) && b.get(j).is_some_and(type_start) {
         let window = &b[j..b.len().min(j + 81)];
         let ty = run(window, 0, |c| !b"=\n;,)({\"'".contains(&c));
         let k = j + ty;
         if ty > 0
             && ty <= 80
+            && memmem::find(&window[..ty], MARKER_OPEN).is_none()
             && b[k - 1].is_ascii_whitespace()
             && b.get(k) == Some(&b'=')
             && !matches!(b.get(k + 1), Some(b'=' | b'>'))

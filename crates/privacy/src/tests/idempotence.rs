@@ -140,3 +140,53 @@ fn a_made_up_marker_is_text() {
     assert!(once.starts_with("ACME_TOKEN: [REDACTED:"), "{once}");
     stable(&r, "x [REDACTED:acme-token] =\\ntoken");
 }
+
+/// A marker is a value: never part of a type (`name: <type> = value`)...
+#[test]
+fn a_marker_is_not_part_of_a_type() {
+    let r = redactor();
+    stable(&r, "token: Authorization: )https://u: = https://u:");
+    stable(
+        &r,
+        "token: https://u:Authorization: --password tokentoken[REDACTED:secret-assignment]+ = ",
+    );
+}
+
+/// ... nor a program, nor the name of a variable set before one.
+#[test]
+fn a_word_holding_a_marker_is_not_a_program() {
+    let r = redactor();
+    let v = alnum(28, 9);
+    for input in [
+        format!("{v}-----END PRIVATE KEY-----://mysql -ptoken"),
+        format!("{v}-----END PRIVATE KEY-----=--password mysql -ptokentoken"),
+    ] {
+        let once = stable(&r, &input);
+        assert!(once.starts_with("[REDACTED:private-key]"), "{once}");
+    }
+    // A variable set before the program still is one.
+    let pw = alnum(14, 10);
+    let input = format!("MYSQL_PWD=[REDACTED:secret-assignment] mysql -p{pw} shop");
+    let out = stable(&r, &input);
+    assert_eq!(
+        out,
+        "MYSQL_PWD=[REDACTED:secret-assignment] mysql -p[REDACTED:password-flag] shop"
+    );
+}
+
+/// A marker glued before a name is part of it: the earlier pass saw one
+/// longer word there (`$ghp_…sk-token`, which reads as a Rust macro's
+/// `$name:fragment`).
+#[test]
+fn a_marker_glued_to_a_name_is_part_of_it() {
+    let gh = format!("{}{}", "ghp_", alnum(30, 12));
+    let once = stable(&with_cap(64), &format!("${gh}sk-token://\\ntoken"));
+    assert_eq!(once, "$[REDACTED:github-token]-token://\\ntoken");
+    stable(
+        &with_cap(100),
+        &format!(
+            "passwordAuthorization: Authorization: {}Authorization: secretsk-Authorization: =\\ntoken",
+            alnum(28, 13)
+        ),
+    );
+}

@@ -14,6 +14,7 @@
 //! `[REDACTED:<token>]` is text like any other, and its token is found.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use memchr::memmem;
 
@@ -29,11 +30,19 @@ pub(crate) struct Markers(Vec<Range<usize>>);
 impl Markers {
     /// The markers in `b` whose kind is one of `kinds`.
     pub(crate) fn find(b: &[u8], kinds: &[String]) -> Markers {
+        // Every string cleaned is searched, most of them short: the searcher
+        // is built once.
+        static OPENING: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(MARKER_OPEN));
+        let mut starts = OPENING.find_iter(b).peekable();
+        if starts.peek().is_none() {
+            return Markers::default();
+        }
         let mut found = Vec::new();
         // The `]` is looked for no further than the longest kind reaches, so
         // many openings without one stay linear.
         let longest = kinds.iter().map(String::len).max().unwrap_or(0);
-        for start in memmem::find_iter(b, MARKER_OPEN) {
+        for start in starts {
             if found.last().is_some_and(|m: &Range<usize>| start < m.end) {
                 continue;
             }

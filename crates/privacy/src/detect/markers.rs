@@ -8,7 +8,12 @@
 //! of `https://user:password@host`), and neither is a value that holds one
 //! (`%secret:[REDACTED:…]`, no longer a `%VAR%`, is not the text the
 //! earlier pass judged; a private key's block keeps its pieces around it);
-//! a name whose value is a marker has been dealt with.
+//! a name whose value is a marker has been dealt with. Nor is a marker ever
+//! part of a type (`token: <type> = x`) or of a program's name, and one
+//! glued before a name is part of that name, as the longer word the
+//! earlier pass saw there (`structure.rs`, `flags.rs`). What a marker still
+//! changes in how its surroundings read, the redactor's next pass over the
+//! string finds (`Redactor::clean`).
 //!
 //! Only the kinds the redactor knows make a marker: a made-up
 //! `[REDACTED:<token>]` is text like any other, and its token is found.

@@ -1,6 +1,8 @@
 //! Time what a hook process pays: `Redactor::new` plus `clean_event` on a
 //! realistic ~4 KB PostToolUse payload, cold (first call in the process,
-//! which compiles the lazily built patterns) and warm.
+//! which compiles the lazily built patterns) and warm; and `clean_text` on a
+//! 16 KB log with and without secrets (a string with redactions is looked
+//! at again until nothing more is found).
 //!
 //! `cargo run --release -p mnemo-privacy --example timing`
 
@@ -132,4 +134,41 @@ fn main() {
         }
         println!("warm: clone + clean_event({name}) {}", us(t.elapsed() / n));
     }
+    let (plain, with_secrets) = logs();
+    for (name, text) in [("no secret", &plain), ("20 secrets", &with_secrets)] {
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(r.clean_text(black_box(text)));
+        }
+        println!(
+            "warm: clean_text(16 KB log, {name}) {}",
+            us(t.elapsed() / n)
+        );
+    }
+}
+
+/// A 16 KB test log, and the same with ten `export API_TOKEN=…` lines and
+/// ten `Authorization: Bearer …` headers spread over it.
+fn logs() -> (String, String) {
+    let mut plain = String::new();
+    for i in 0..200 {
+        plain.push_str(&format!(
+            "test store::tests::case_{i:03} ... ok (took {}ms, key = k{i}, path=/repo/src/x.rs)\n",
+            i * 3
+        ));
+    }
+    plain.truncate(16_000);
+    let mut with_secrets = plain.clone();
+    for i in 0..10 {
+        let at = with_secrets[..(i + 1) * 1500]
+            .rfind('\n')
+            .map_or(0, |p| p + 1);
+        with_secrets.insert_str(
+            at,
+            &format!(
+                "export API_TOKEN=Q7k{i}abcDEF0123456789xyzUVW\ncurl -H \"Authorization: Bearer Q7kxyzABC{i}0123456789defGHIjkl\" https://x\n"
+            ),
+        );
+    }
+    (plain, with_secrets)
 }

@@ -119,10 +119,20 @@
 //! of a whole assignment), and a secret written to a secret file by a
 //! shell command (`echo x > .env` keeps its command).
 //!
-//! Cleaning is idempotent on text it did not cut. Next to a cut, a second
-//! pass may redact a little more: a value judged harmless by what followed
-//! it (`Authorization: eyJx"…` in code) can look like a secret once what
-//! followed was cut away. It never restores anything.
+//! Cleaning is idempotent on text it did not cut, as team memory needs (a
+//! memory is cleaned again before it is shared, and one that changed would
+//! be sent again). To the detectors a marker `[REDACTED:<kind>]` of a kind
+//! the redactor knows is one opaque value, judged already: no trigger
+//! inside it starts a scanner, no span that reads into it or holds it is
+//! kept (a private key's block keeps its pieces around it), a name whose
+//! value it is was dealt with, and it is never part of a type, a program
+//! or a name's start (`detect/markers.rs`). And since a detector may read
+//! a value by what surrounds it, which a marker can change, a string with
+//! redactions is looked at again until nothing more is found (at most four
+//! passes). Next to a cut, a second cleaning may redact a little more: a
+//! value judged harmless by what followed it (`Authorization: eyJx"…` in
+//! code) can look like a secret once what followed was cut away. It never
+//! restores anything.
 
 #![warn(missing_docs)]
 
@@ -161,6 +171,11 @@ pub fn is_own_tool(tool_name: &str) -> bool {
     !tool.is_empty()
         && (server == "mnemo" || (server.starts_with("plugin_") && server.ends_with("_mnemo")))
 }
+
+/// How many times at most a string is redacted until nothing more is found
+/// ([`Redactor::clean_text`]): one, then one that finds nothing, for all
+/// but contrived text.
+const MAX_PASSES: usize = 4;
 
 /// Default for [`PrivacyOptions::max_field_bytes`]: 16 KiB.
 pub const DEFAULT_MAX_FIELD_BYTES: usize = 16 * 1024;
@@ -378,10 +393,11 @@ impl Redactor {
         &self.kinds[usize::from(kind)]
     }
 
-    /// All redaction spans of `s`, sorted and merged.
+    /// All redaction spans of `s`, sorted and merged; none overlaps a
+    /// marker of an earlier pass ([`detect::Markers::exclude`]).
     fn find_spans(&self, s: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        detect::builtin_spans(s, &mut spans);
+        detect::builtin_spans(s, &self.kinds, &mut spans);
         for (i, up) in self.user.iter().enumerate() {
             let kind = u16::try_from(KINDS.len() + i).unwrap_or(u16::MAX);
             for caps in up.re.captures_iter(s.as_bytes()) {
@@ -400,6 +416,8 @@ impl Redactor {
             }
         }
         self.files.grep_lines(s, &mut spans);
+        let markers = detect::Markers::find(s.as_bytes(), &self.kinds);
+        markers.exclude(&mut spans);
         cap::merge(s, &mut spans);
         spans
     }
@@ -420,14 +438,20 @@ impl Redactor {
         let mut emit = |k: u16| report.add(self.kind_name(k), 1);
 
         if stripped.len() <= cap + 2 * MARGIN {
-            // Small enough to redact whole, then cut what is left.
-            let spans = self.find_spans(&stripped);
-            let rendered = if spans.is_empty() {
-                stripped
-            } else {
-                Cow::Owned(cap::render_all(&stripped, &spans, marker, &mut emit))
-            };
-            return cap::cap_cow(rendered, cap, &mut report.bytes_cut);
+            // Small enough to redact whole, then cut what is left. Text with
+            // redactions is looked at again until nothing more is found: a
+            // detector may read a value by what surrounds it, and a marker
+            // put there can change that reading. So a second cleaning finds
+            // nothing (memories are cleaned again before they are shared).
+            let mut text = stripped;
+            for _ in 0..MAX_PASSES {
+                let spans = self.find_spans(&text);
+                if spans.is_empty() {
+                    break;
+                }
+                text = Cow::Owned(cap::render_all(&text, &spans, marker, &mut emit));
+            }
+            return cap::cap_cow(text, cap, &mut report.bytes_cut);
         }
 
         // Large: redact only the two windows (with their safety margins).

@@ -359,6 +359,36 @@ proptest! {
         }
     }
 
+    /// Cleaning text that already holds markers (a memory redacted before,
+    /// now redacted again for upload) changes nothing: a marker next to a
+    /// name, a separator, a URL, a flag or inside a key block is a value
+    /// dealt with.
+    #[test]
+    fn text_holding_markers_is_stable(
+        parts in prop::collection::vec(
+            prop::sample::select(&[
+                "[REDACTED:secret-assignment]", "[REDACTED:private-key]",
+                "[REDACTED:url-password]", "[REDACTED:bearer-token]",
+                "[REDACTED:basic-auth]", "[REDACTED:github-token]", "[REDACTED:jwt]",
+                "[REDACTED:password-flag]", "[REDACTED:secret-output]",
+                "[REDACTED:aws-session-token]", "[REDACTED:secret-file]",
+                "token", "secret", "password", "api_key", "PASS", "key", "value", "auth",
+                "=", ": ", ":", " = ", " ", "\n", "\\n", "\"", "'", "\\\"", "(", ")", ",",
+                "+", "@", "://", "https://u:", "-u ", "-p", "--password ", "mysql ", "curl ",
+                "$ ", "Authorization: ", "Bearer ", "-----BEGIN PRIVATE KEY-----",
+                "-----END PRIVATE KEY-----", "Q7kAbcdefghijklmnopqrstu0123", "sk-", "ghp_",
+                "eyJ", ".", "%", "{{", "}}", "$", "<", ">", "[", "]", "/", "-", "_",
+            ][..]),
+            0..40,
+        ),
+    ) {
+        let text = parts.concat();
+        let r = redactor(mnemo_privacy::DEFAULT_MAX_FIELD_BYTES);
+        let once = r.clean_text(&text);
+        let twice = r.clean_text(&once);
+        prop_assert_eq!(&twice, &once, "input: {:?}", text);
+    }
+
     /// Nothing between `<private>` tags survives, whatever surrounds it and
     /// however the tag is spelled.
     #[test]

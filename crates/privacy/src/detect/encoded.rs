@@ -73,7 +73,7 @@ fn is_credential_pair(d: &[u8]) -> bool {
 
 /// Spans of base64 runs in `b` whose decoded text holds a secret. The kind
 /// is the one found inside; a bare `user:password` pair is `basic-auth`.
-pub(crate) fn encoded_spans(b: &[u8], out: &mut Vec<Span>) {
+pub(crate) fn encoded_spans(b: &[u8], kinds: &[String], out: &mut Vec<Span>) {
     let mut i = 0;
     while i < b.len() {
         if !is_b64_char(b[i]) {
@@ -88,14 +88,14 @@ pub(crate) fn encoded_spans(b: &[u8], out: &mut Vec<Span>) {
             continue;
         }
         end += run(b, end, |c| c == b'=').min(2);
-        if let Some(kind) = decoded_secret(&b[start..end]) {
+        if let Some(kind) = decoded_secret(&b[start..end], kinds) {
             out.push(span(start, end, kind, P_SPECIFIC));
         }
     }
 }
 
 /// The kind of secret that the base64 run `run` decodes to, if any.
-fn decoded_secret(run: &[u8]) -> Option<u16> {
+fn decoded_secret(run: &[u8], kinds: &[String]) -> Option<u16> {
     // Plain words and identifiers are not base64 of anything readable; a
     // cheap look at the first group rules most of them out.
     let head = decode_b64(&run[..run.len().min(32)])?;
@@ -112,6 +112,6 @@ fn decoded_secret(run: &[u8]) -> Option<u16> {
     }
     let text = std::str::from_utf8(&decoded).ok()?;
     let mut inner = Vec::new();
-    scan_plain(text, &mut inner);
+    scan_plain(text, kinds, &mut inner);
     inner.iter().min_by_key(|sp| sp.prio).map(|sp| sp.kind)
 }

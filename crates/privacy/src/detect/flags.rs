@@ -83,8 +83,16 @@ fn program<'a>(b: &'a [u8], cmd: &[Word]) -> (usize, &'a [u8]) {
     for (k, w) in cmd.iter().enumerate() {
         let word = &b[w.start..w.end];
         let prompt = word.last().is_some_and(|c| b"$#>%".contains(c));
-        if prompt || word == b"sudo" || word == b"env" || word == b"exec" || word.contains(&b'=') {
+        // `NAME=value` before the program sets its environment.
+        let env_var = memchr::memchr(b'=', word)
+            .is_some_and(|e| e > 0 && word[..e].iter().all(|&c| is_word(c)));
+        if prompt || word == b"sudo" || word == b"env" || word == b"exec" || env_var {
             continue;
+        }
+        // A word holding an earlier pass's marker is a value, not a program
+        // (`[REDACTED:private-key]://mysql`).
+        if memchr::memmem::find(word, MARKER_OPEN).is_some() {
+            return (k, b"");
         }
         let word = &word[line_prefix_len(word, 0).min(word.len())..];
         let name = word.rsplit(|&c| c == b'/').next().unwrap_or(word);

@@ -115,7 +115,7 @@ fn implicit_concatenation(b: &[u8], close: usize, open: usize, quote: u8) -> boo
 }
 
 /// Spans found in the joined text that cross a join, in original offsets.
-pub(super) fn joined_spans(s: &str, out: &mut Vec<Span>) {
+pub(super) fn joined_spans(s: &str, kinds: &[String], out: &mut Vec<Span>) {
     let b = s.as_bytes();
     let all = joins(b);
     let mut k = 0;
@@ -129,12 +129,12 @@ pub(super) fn joined_spans(s: &str, out: &mut Vec<Span>) {
         k += 1;
         let lo = cap::floor_boundary(s, group[0].start.saturating_sub(REACH));
         let hi = cap::ceil_boundary(s, group[group.len() - 1].end + REACH);
-        region(s, lo, hi, group, out);
+        region(s, lo, hi, group, kinds, out);
     }
 }
 
 /// Join the pieces of `s[lo..hi]`, detect, map back.
-fn region(s: &str, lo: usize, hi: usize, group: &[Join], out: &mut Vec<Span>) {
+fn region(s: &str, lo: usize, hi: usize, group: &[Join], kinds: &[String], out: &mut Vec<Span>) {
     // (offset in the joined text, offset in `s`) at the start of each piece.
     let mut pieces: Vec<(usize, usize)> = Vec::with_capacity(group.len() + 1);
     let mut text = String::with_capacity(hi - lo);
@@ -152,8 +152,8 @@ fn region(s: &str, lo: usize, hi: usize, group: &[Join], out: &mut Vec<Span>) {
         pieces[p].1 + (jpos - pieces[p].0)
     };
     let mut found = Vec::new();
-    scan_plain(&text, &mut found);
-    encoded::encoded_spans(text.as_bytes(), &mut found);
+    scan_plain(&text, kinds, &mut found);
+    encoded::encoded_spans(text.as_bytes(), kinds, &mut found);
     for sp in found {
         if sp.start >= sp.end {
             continue;

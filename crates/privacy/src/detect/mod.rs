@@ -11,11 +11,13 @@
 mod encoded;
 mod flags;
 mod joined;
+mod markers;
 mod pem;
 mod providers;
 mod structure;
 
 pub(crate) use flags::prints_secret;
+pub(crate) use markers::{MARKER_OPEN, Markers};
 use pem::private_keys;
 pub(crate) use structure::is_secret_key;
 pub(crate) use structure::{is_placeholder, looks_random, mentions_secret};
@@ -160,6 +162,13 @@ const K_BASIC: u16 = 16;
 pub(crate) const K_SECRET_FILE: u16 = 17;
 const K_PASSWORD_FLAG: u16 = 18;
 pub(crate) const K_SECRET_OUTPUT: u16 = providers::kind("secret-output");
+
+/// Kinds whose span covers a region whatever it holds (a private key's
+/// block, the output of a command that prints a secret, lines grepped from
+/// a secret file), rather than a value judged by its look.
+pub(crate) fn covers_region(kind: u16) -> bool {
+    matches!(kind, K_PRIVATE_KEY | K_SECRET_OUTPUT | K_SECRET_FILE)
+}
 const K_ARGUMENT: u16 = providers::kind("secret-argument");
 
 /// Priorities: lower wins an overlap.
@@ -614,20 +623,22 @@ fn span(start: usize, end: usize, kind: u16, prio: u8) -> Span {
 
 /// Append the spans of every built-in detector to `out` (unsorted): the
 /// trigger pass, then base64 runs decoded for the check, then secrets split
-/// by concatenation, continuation or folding.
-pub(crate) fn builtin_spans(s: &str, out: &mut Vec<Span>) {
-    scan_plain(s, out);
-    encoded::encoded_spans(s.as_bytes(), out);
-    joined::joined_spans(s, out);
+/// by concatenation, continuation or folding. `kinds` are the redactor's,
+/// whose markers no trigger inside starts a scanner ([`Markers`]).
+pub(crate) fn builtin_spans(s: &str, kinds: &[String], out: &mut Vec<Span>) {
+    scan_plain(s, kinds, out);
+    encoded::encoded_spans(s.as_bytes(), kinds, out);
+    joined::joined_spans(s, kinds, out);
 }
 
-/// The trigger pass: every scanner started where its trigger occurs.
-fn scan_plain(s: &str, out: &mut Vec<Span>) {
+/// The trigger pass: every scanner started where its trigger occurs, but
+/// inside a marker of `kinds`.
+fn scan_plain(s: &str, kinds: &[String], out: &mut Vec<Span>) {
     let b = s.as_bytes();
-    let mut st = State::default();
     if b.len() < 2 {
         return;
     }
+    let mut st = State::new(Markers::find(b, kinds));
     for i in 0..b.len() - 1 {
         let (x0, y0) = (b[i], b[i + 1]);
         let x = x0.to_ascii_lowercase();
@@ -638,7 +649,7 @@ fn scan_plain(s: &str, out: &mut Vec<Span>) {
         let z0 = b.get(i + 2).copied().unwrap_or(0);
         let ci = bit(&SHORT.0, x, y) || tri_bit(&TRIGRAMS.0, x, y, z0.to_ascii_lowercase());
         let ex = bit(&SHORT.1, x0, y0) || tri_bit(&TRIGRAMS.1, x0, y0, z0);
-        if !ci && !ex {
+        if !ci && !ex || st.markers.contains(i) {
             continue;
         }
         let (lo, hi) = FIRST[usize::from(x)];
@@ -717,10 +728,12 @@ pub(super) struct State {
     /// Per trigger: its occurrences before this index lie inside a run
     /// examined already, and would only find a part of that run.
     until: [usize; N_TRIGGERS],
+    /// The markers an earlier pass left in the text.
+    markers: Markers,
 }
 
-impl Default for State {
-    fn default() -> Self {
+impl State {
+    fn new(markers: Markers) -> Self {
         State {
             private_keys: false,
             names_done: 0,
@@ -728,11 +741,10 @@ impl Default for State {
             runs: [(0, 0); CLASSES],
             last_run_end: 0,
             until: [0; N_TRIGGERS],
+            markers,
         }
     }
-}
 
-impl State {
     /// Length of the run of `class` bytes from `i`, reusing the previous
     /// run of that class when `i` falls inside it.
     fn run(&mut self, b: &[u8], i: usize, class: Class) -> usize {
@@ -986,11 +998,6 @@ fn url_password(b: &[u8], i: usize) -> Option<Span> {
         });
     // A Sentry DSN: `https://<32 hex public key>@o1.ingest.sentry.io/…`.
     let user = &b[i + 3..user_end];
-    // An earlier pass's marker as the userinfo (`https://[REDACTED:…]@h`):
-    // its colon is not the one of `user:password`.
-    if user.starts_with(b"[REDACTED") {
-        return None;
-    }
     if b.get(user_end) == Some(&b'@') && user.len() == 32 && user.iter().all(u8::is_ascii_hexdigit)
     {
         return Some(span(
@@ -1155,9 +1162,7 @@ fn basic_auth(b: &[u8], i: usize) -> Option<Span> {
         j += 1;
     }
     let u = run(b, j, |c| !(c.is_ascii_whitespace() || b":'\"".contains(&c)));
-    // The colon of an earlier pass's `[REDACTED:<kind>]` is not the one of
-    // `user:password` (`-u secret=[REDACTED:…]` must stay as it is).
-    if b.get(j + u) != Some(&b':') || b[j..j + u].ends_with(b"[REDACTED") {
+    if b.get(j + u) != Some(&b':') {
         return None;
     }
     let start = j + u + 1;

@@ -307,9 +307,17 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
     if i < st.names_done {
         return;
     }
+    // An earlier pass's marker glued before the name is part of it: that
+    // pass saw one longer word there (`$ghp_…-token` is `$[REDACTED:…]-token`).
     let mut start = i;
-    while start > st.names_done && is_name_byte(b[start - 1]) {
-        start -= 1;
+    while start > st.names_done {
+        if is_name_byte(b[start - 1]) {
+            start -= 1;
+        } else if let Some(m) = st.markers.ending_at(start) {
+            start = m.start;
+        } else {
+            break;
+        }
     }
     let mut end = i + run(b, i, is_name_byte);
     st.names_done = end;
@@ -326,6 +334,11 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
             }
         }
         k += 1;
+    }
+    // A trigger inside such a prefix (`xoxb-000-000-Pat…`, where `-Pat` is
+    // one) names nothing.
+    if start >= end {
+        return;
     }
     let name = &b[start..end];
     // `Pwd=` is a password only in a `;`-separated connection string
@@ -353,6 +366,19 @@ pub(super) fn name_at(b: &[u8], i: usize, st: &mut State, out: &mut Vec<Span>) {
         return;
     };
     let v = &b[vs..ve];
+    // The value is an earlier pass's marker: the name was dealt with, and so
+    // were the names its assignment spans (`secret: token: T = …`), as on
+    // that pass.
+    if v.starts_with(MARKER_OPEN) {
+        if st.markers.is_one(vs..ve) {
+            st.names_done = st.names_done.max(ve);
+        }
+        return;
+    }
+    // A value holding a marker was judged on that pass, as other text.
+    if st.markers.overlap(vs..ve) {
+        return;
+    }
     // The password of `auth=("user", "password")`.
     let auth_pair = name.to_ascii_lowercase().ends_with(b"auth")
         && b[..vs.saturating_sub(1)].trim_ascii_end().ends_with(b",");
@@ -697,12 +723,16 @@ fn assignment(b: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
     let first = value_at(b, j, b"&");
     // An annotated assignment, `token: str = "…"`, `let key: &str = "…"`,
     // `const SECRET: u32 = 7;`: skip the type, the value follows the `=`.
-    if colon && first.is_none_or(|(_, _, quoted)| !quoted) {
+    // A type starts like one (`//-----BEGIN … =` is not a type), and holds
+    // no earlier pass's marker: that is a value.
+    let type_start = |c: &u8| is_ident_start(*c) || b"&*[?\\".contains(c);
+    if colon && first.is_none_or(|(_, _, quoted)| !quoted) && b.get(j).is_some_and(type_start) {
         let window = &b[j..b.len().min(j + 81)];
         let ty = run(window, 0, |c| !b"=\n;,)({\"'".contains(&c));
         let k = j + ty;
         if ty > 0
             && ty <= 80
+            && memmem::find(&window[..ty], MARKER_OPEN).is_none()
             && b[k - 1].is_ascii_whitespace()
             && b.get(k) == Some(&b'=')
             && !matches!(b.get(k + 1), Some(b'=' | b'>'))
@@ -939,6 +969,11 @@ pub(super) fn value_ok(
     let v = if quoted { raw } else { trim_bare(raw) };
     // What trimming took off the end: `,` `;` and unbalanced brackets.
     let trimmed = &raw[v.len()..];
+    // An earlier pass's marker, returned whole: the name's scanner tells
+    // whether the name was dealt with (`name_at`).
+    if v.starts_with(MARKER_OPEN) {
+        return Some((0, v.len()));
+    }
     if !plain_value_ok(v) || is_placeholder(v) {
         return None;
     }
@@ -1076,8 +1111,10 @@ fn is_code_value(
     }
     // A code-style variable named after a secret holds one, it is not one:
     // `password = password_mgr`, `x_auth = authorizer`, `signing_key = key`.
+    // A generated value may hold such a word by chance (`Q7kEYA0…`).
     if ident_path
         && code_style
+        && !looks_random(v)
         && [
             &b"token"[..],
             b"secret",

@@ -5,6 +5,7 @@
 mod benign;
 mod corpus;
 mod events;
+mod idempotence;
 mod negative;
 mod providers;
 mod sessions;

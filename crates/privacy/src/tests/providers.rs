@@ -371,3 +371,22 @@ fn near_misses_survive() {
         assert_eq!(r.clean_text(&s), s);
     }
 }
+
+/// Found by the property tests: `-Pat` is a name trigger, and in a Slack
+/// token after two dash-framed digit groups it sat inside what reads as a
+/// `grep -n` prefix (`path-12-`); the name scanner indexed past its end.
+#[test]
+fn name_trigger_inside_a_token_with_digit_groups() {
+    let r = redactor();
+    for tail in ["Pat", "-Pat", "pat"] {
+        let token = format!(
+            "{}-000000000000-0000000000000-{tail}{}",
+            "xoxb",
+            alnum(21, 3)
+        );
+        let out = r.clean_text(&token);
+        assert_redacted(&token, &out, &token, "slack-token");
+    }
+    let s = "a-1-2-pat x";
+    assert_eq!(r.clean_text(s), s);
+}

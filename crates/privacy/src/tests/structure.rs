@@ -543,3 +543,27 @@ fn transcripts_of_commands_that_print_a_secret() {
         );
     }
 }
+
+/// Found by the property tests: a generated value that holds a secret word
+/// by chance (`…kEY…`, `…Pwd…`) is not a variable named after a secret.
+#[test]
+fn generated_values_holding_a_secret_word() {
+    for word in ["kEY", "Pwd", "ToKen", "auth", "Secret", "PASS"] {
+        let v = format!("Q7k{word}A0AaaAaaA0aaaaa");
+        let cases = [
+            format!("client_secret: {v}\n"),
+            format!("password: {v}"),
+            format!("token = {v}"),
+        ];
+        all_redacted(&cases, &v);
+    }
+    // Variables named after a secret still stay.
+    let r = redactor();
+    for s in [
+        "password = password_mgr",
+        "x_auth = authorizer",
+        "signing_key = key",
+    ] {
+        assert_eq!(r.clean_text(s), s);
+    }
+}

@@ -9,9 +9,10 @@
 //! server's transaction committed, and only if it did not change meanwhile
 //! — then pulls the joined projects' changes page by page, each page and
 //! the watermark after it applied in one SQLite transaction. Everything
-//! sent is run through the redactor again first. Hooks never come here: the
-//! network is reached only by `mnemo sync` (or `mnemo team`), never on the
-//! hook path.
+//! sent is run through the redactor again first. The network is reached
+//! only by `mnemo sync`, `mnemo team` and `mnemo serve`'s sync host; hooks
+//! only ask [`sync_wanted`] (a look at the store and the lock file) and
+//! start `mnemo sync --background`.
 
 mod key;
 
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use mnemo_capture::lock::FileLock;
 use mnemo_config::mask_url_password;
 use mnemo_privacy::Redactor;
@@ -57,7 +58,7 @@ const RETRY: (Duration, Duration) = (Duration::from_secs(2), Duration::from_secs
 const NOT_PROSE: [&str; 3] = ["type", "content_hash", "generated_by"];
 
 /// What [`join`] did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Joined {
     /// The project's root here.
     pub root: String,
@@ -86,10 +87,7 @@ pub fn record_json(record: &Record) -> serde_json::Value {
     serde_json::json!({
         "gid": record.gid,
         "project": record.project,
-        "kind": match record.kind {
-            Kind::Observation => "observation",
-            Kind::Summary => "summary",
-        },
+        "kind": record.kind.as_str(),
         "session": record.session,
         "author": record.author,
         "origin": record.origin,
@@ -186,9 +184,12 @@ fn machine_origin(store: &Store) -> anyhow::Result<String> {
 fn random_hex() -> String {
     let mut bytes = [0u8; 16];
     // The OS random source does not fail on a working system; should it,
-    // the time and process id still make the id unique to this writer.
+    // the time, the process id and a count of the ids made still make each
+    // id unique to this writer (a push makes hundreds in one millisecond).
     if mnemo_platform::random::fill(&mut bytes).is_err() {
-        let seed = format!("{}{}", crate::parts::now_ms(), std::process::id());
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = MADE.fetch_add(1, Ordering::Relaxed);
+        let seed = format!("{n}:{}:{}", crate::parts::now_ms(), std::process::id());
         for (i, b) in seed.bytes().enumerate() {
             bytes[i % 16] ^= b;
         }
@@ -324,7 +325,9 @@ impl<'a> Syncer<'a> {
             Ok(_) => {
                 self.store
                     .set_team_state(state::LAST_SUCCESS, Some(&self.parts.now().to_string()))?;
-                self.store.set_team_state(state::LAST_ERROR, None)?;
+                if self.store.team_state(state::LAST_ERROR)?.is_some() {
+                    self.store.set_team_state(state::LAST_ERROR, None)?;
+                }
             }
             Err(err) => {
                 self.server = None;
@@ -338,16 +341,18 @@ impl<'a> Syncer<'a> {
     }
 
     fn server(&mut self) -> anyhow::Result<&mut Server> {
-        if self.server.is_none() {
-            let config = server_config(self.parts)?;
-            self.server = Some(Server::connect(&config, CONNECT_TIMEOUT)?);
-        }
-        self.server
-            .as_mut()
-            .context("the team server connection was just made")
+        let server = match self.server.take() {
+            Some(server) => server,
+            None => Server::connect(&server_config(self.parts)?, CONNECT_TIMEOUT)?,
+        };
+        Ok(self.server.insert(server))
     }
 
     fn push(&mut self) -> anyhow::Result<usize> {
+        // A read, where reading the outbox takes the write lock hooks need.
+        if self.store.team_waiting()? == 0 {
+            return Ok(0);
+        }
         let redactor = self.parts.redactor()?;
         let configured_author = self.parts.config.team.author.trim().to_string();
         let mut pushed = 0;
@@ -378,17 +383,9 @@ impl<'a> Syncer<'a> {
     }
 
     fn pull(&mut self) -> anyhow::Result<Round> {
-        let mut keys: Vec<String> = self
-            .store
-            .team_projects()?
-            .into_iter()
-            .map(|p| p.key)
-            .collect();
-        keys.sort();
-        keys.dedup();
         let mut round = Round::default();
-        for key in keys {
-            self.pull_project(&key, &mut round)?;
+        for key in joined_keys(&self.store.team_projects()?) {
+            self.pull_project(key, &mut round)?;
         }
         Ok(round)
     }
@@ -396,10 +393,7 @@ impl<'a> Syncer<'a> {
     /// Pull one project's changes since its watermark, page by page.
     fn pull_project(&mut self, key: &str, round: &mut Round) -> anyhow::Result<()> {
         let origin = self.origin.clone();
-        let mut after = match self.store.team_state(&watermark_key(key))? {
-            Some(mark) => Watermark(mark),
-            None => Watermark::start(),
-        };
+        let mut after = watermark(&self.store, key)?;
         let projects = [key.to_string()];
         loop {
             let page = self.server()?.pull(&projects, &after, BATCH)?;
@@ -425,7 +419,9 @@ impl<'a> Syncer<'a> {
             round.applied += applied.applied;
             round.kept_local += applied.kept_local;
             // Pulled memories are searched by meaning too, as soon as here.
-            embed_queued(&mut self.store, self.parts, applied.applied);
+            if applied.applied > 0 {
+                embed_queued(&mut self.store, self.parts, applied.applied);
+            }
             after = page.next;
             if !page.more {
                 return Ok(());
@@ -435,10 +431,7 @@ impl<'a> Syncer<'a> {
 
     /// Whether another process changed the store since the last look.
     fn store_changed(&self, last: &mut i64) -> anyhow::Result<bool> {
-        let version: i64 = self
-            .store
-            .conn()
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version = self.store.data_version()?;
         Ok(std::mem::replace(last, version) != version)
     }
 
@@ -480,10 +473,22 @@ fn as_record(memory: &TeamMemory) -> Record {
 }
 
 fn sleep_unless(stop: &AtomicBool, total: Duration) {
-    let until = Instant::now() + total;
-    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
-    }
+    crate::worker::sleep_unless(&crate::worker::Until::Stopped(stop), total);
+}
+
+/// The distinct keys of the joined projects (several roots may share one).
+fn joined_keys(projects: &[JoinedProject]) -> Vec<&str> {
+    let mut keys: Vec<&str> = projects.iter().map(|p| p.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Where the next pull of project `key` resumes.
+fn watermark(store: &Store, key: &str) -> anyhow::Result<Watermark> {
+    Ok(store
+        .team_state(&watermark_key(key))?
+        .map_or_else(Watermark::start, Watermark))
 }
 
 /// Whether an episode-ending hook should start the background sync: a
@@ -669,15 +674,9 @@ fn waiting_down(
     projects: &[JoinedProject],
     origin: &str,
 ) -> anyhow::Result<i64> {
-    let mut keys: Vec<&str> = projects.iter().map(|p| p.key.as_str()).collect();
-    keys.sort_unstable();
-    keys.dedup();
     let mut total = 0;
-    for key in keys {
-        let after = store
-            .team_state(&watermark_key(key))?
-            .map_or_else(Watermark::start, Watermark);
-        total += server.incoming(key, &after, origin, INCOMING_CAP)?;
+    for key in joined_keys(projects) {
+        total += server.incoming(key, &watermark(store, key)?, origin, INCOMING_CAP)?;
     }
     Ok(total)
 }

@@ -173,8 +173,8 @@ pub fn is_own_tool(tool_name: &str) -> bool {
 }
 
 /// How many times at most a string is redacted until nothing more is found
-/// ([`Redactor::clean_text`]): one, then one that finds nothing, for all
-/// but contrived text.
+/// (every cleaning of a string small enough to scan whole): one, then one
+/// that finds nothing, for all but contrived text.
 const MAX_PASSES: usize = 4;
 
 /// Default for [`PrivacyOptions::max_field_bytes`]: 16 KiB.
@@ -397,7 +397,8 @@ impl Redactor {
     /// marker of an earlier pass ([`detect::Markers::exclude`]).
     fn find_spans(&self, s: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        detect::builtin_spans(s, &self.kinds, &mut spans);
+        let markers = detect::Markers::find(s.as_bytes(), &self.kinds);
+        detect::builtin_spans(s, &self.kinds, &markers, &mut spans);
         for (i, up) in self.user.iter().enumerate() {
             let kind = u16::try_from(KINDS.len() + i).unwrap_or(u16::MAX);
             for caps in up.re.captures_iter(s.as_bytes()) {
@@ -416,7 +417,6 @@ impl Redactor {
             }
         }
         self.files.grep_lines(s, &mut spans);
-        let markers = detect::Markers::find(s.as_bytes(), &self.kinds);
         markers.exclude(&mut spans);
         cap::merge(s, &mut spans);
         spans

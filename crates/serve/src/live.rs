@@ -152,7 +152,7 @@ struct Watcher {
 impl Watcher {
     fn open(open: &Opener) -> mnemo_store::Result<Watcher> {
         let store = open()?;
-        let version = data_version(&store)?;
+        let version = store.data_version()?;
         let (mark, sent_episodes) = start_from_now(&store)?;
         let status = live::processing(&store)?;
         Ok(Watcher {
@@ -166,7 +166,7 @@ impl Watcher {
 
     /// Announce what was committed since the last step, if anything was.
     fn step(&mut self, live: &Live) -> mnemo_store::Result<()> {
-        let version = data_version(&self.store)?;
+        let version = self.store.data_version()?;
         if version == self.version {
             return Ok(());
         }
@@ -213,10 +213,4 @@ fn start_from_now(store: &Store) -> mnemo_store::Result<(Watermark, HashMap<i64,
         .map(|e| (e.prompt_id, e.at))
         .collect();
     Ok((mark, sent))
-}
-
-fn data_version(store: &Store) -> mnemo_store::Result<i64> {
-    Ok(store
-        .conn()
-        .query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }

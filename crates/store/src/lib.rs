@@ -237,6 +237,14 @@ impl Store {
         &self.conn
     }
 
+    /// SQLite's `PRAGMA data_version`: it changes when another connection
+    /// commits, so a long-lived process can tell the store changed.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// The schema version recorded in the file (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         Ok(self

@@ -13,7 +13,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 use serde_json::{Value, json};
 
-use crate::episodes::json as json_text;
+use crate::episodes::{from_json, json as json_text};
 use crate::record::upsert_project;
 use crate::{ProjectRef, Result, Store};
 
@@ -267,15 +267,12 @@ impl Store {
     /// Set (or, with `None`, clear) a value of sync's state.
     pub fn set_team_state(&self, key: &str, value: Option<&str>) -> Result<()> {
         match value {
-            Some(value) => self.conn.execute(
-                "INSERT INTO team_state (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
-            )?,
-            None => self
-                .conn
-                .execute("DELETE FROM team_state WHERE key = ?1", [key])?,
-        };
+            Some(value) => set_state(&self.conn, key, value)?,
+            None => {
+                self.conn
+                    .execute("DELETE FROM team_state WHERE key = ?1", [key])?;
+            }
+        }
         Ok(())
     }
 
@@ -289,11 +286,7 @@ impl Store {
             "INSERT INTO team_state (key, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![key, make()],
         )?;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM team_state WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })?)
+        Ok(self.team_state(key)?.unwrap_or_default())
     }
 
     /// Changes waiting to go up, in total.
@@ -324,9 +317,10 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pending: Vec<Pending> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT o.id, o.version, o.kind, o.row_id, o.gid, o.changed_at, t.key, o.project_id,
+                "SELECT o.id, o.version, o.kind, o.row_id, o.gid, o.changed_at, t.key, p.root,
                         t.author
                  FROM team_outbox o JOIN team_projects t ON t.project_id = o.project_id
+                 JOIN projects p ON p.id = o.project_id
                  ORDER BY o.id LIMIT ?1",
             )?;
             stmt.query_map([limit as i64], |r| {
@@ -338,7 +332,7 @@ impl Store {
                     gid: r.get(4)?,
                     changed_at: r.get(5)?,
                     key: r.get(6)?,
-                    project_id: r.get(7)?,
+                    root: r.get(7)?,
                     author: r.get(8)?,
                 })
             })?
@@ -353,13 +347,12 @@ impl Store {
             gid,
             changed_at,
             key,
-            project_id,
+            root,
             author,
         } in pending
         {
             let memory = match row_id {
                 Some(row_id) => {
-                    let root = project_root(&tx, project_id)?;
                     let Some(mut memory) = read_row(&tx, kind, row_id, &root)? else {
                         // Only a trigger's mistake could leave this; drop it.
                         tx.execute("DELETE FROM team_outbox WHERE id = ?1", [id])?;
@@ -477,14 +470,19 @@ impl Store {
             // still moves on.
             None => applied.skipped = memories.len(),
         }
-        tx.execute(
-            "INSERT INTO team_state (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![watermark_key(key), watermark],
-        )?;
+        set_state(&tx, &watermark_key(key), watermark)?;
         tx.commit()?;
         Ok(applied)
     }
+}
+
+fn set_state(conn: &rusqlite::Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO team_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
 }
 
 /// The state key of the pull watermark of project `key`: each project is
@@ -502,7 +500,8 @@ struct Pending {
     gid: Option<String>,
     changed_at: i64,
     key: String,
-    project_id: i64,
+    /// The project's root here, which paths go up relative to.
+    root: String,
     author: String,
 }
 
@@ -577,14 +576,6 @@ impl NewObservations {
     }
 }
 
-fn project_root(tx: &Transaction, project_id: i64) -> Result<String> {
-    Ok(tx.query_row(
-        "SELECT root FROM projects WHERE id = ?1",
-        [project_id],
-        |r| r.get(0),
-    )?)
-}
-
 /// `path` relative to `root` when it lies inside it.
 fn relative(path: &str, root: &str) -> String {
     path.strip_prefix(root)
@@ -601,34 +592,18 @@ fn rerooted(path: &str, root: &str) -> String {
     }
 }
 
-fn paths(text: &str, root: &str, map: fn(&str, &str) -> String) -> Value {
-    let list: Vec<String> = serde_json::from_str(text).unwrap_or_default();
-    Value::from(list.iter().map(|p| map(p, root)).collect::<Vec<_>>())
+/// A stored JSON list of strings as a body's list, each item through `map`
+/// (an unreadable list is empty).
+fn body_list(text: &str, map: impl Fn(&str) -> String) -> Value {
+    let items: Vec<String> = from_json(text);
+    Value::from(items.iter().map(|item| map(item)).collect::<Vec<_>>())
 }
 
-fn list(text: &str) -> Value {
-    serde_json::from_str::<Vec<String>>(text)
-        .map(Value::from)
-        .unwrap_or_else(|_| json!([]))
-}
-
-fn text_list(body: &Value, key: &str) -> String {
-    let items: Vec<&str> = body[key]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    json_text(&items)
-}
-
-fn rerooted_list(body: &Value, key: &str, root: &str) -> String {
+/// A body's list at `key` as the stored JSON text, each item through `map`.
+fn stored_list(body: &Value, key: &str, map: impl Fn(&str) -> String) -> String {
     let items: Vec<String> = body[key]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(|p| rerooted(p, root))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(Value::as_str).map(&map).collect())
         .unwrap_or_default();
     json_text(&items)
 }
@@ -640,10 +615,10 @@ fn observation_body(r: &rusqlite::Row, root: &str) -> rusqlite::Result<Value> {
         "title": r.get::<_, String>("title")?,
         "subtitle": r.get::<_, String>("subtitle")?,
         "narrative": r.get::<_, String>("narrative")?,
-        "facts": list(&r.get::<_, String>("facts")?),
-        "concepts": list(&r.get::<_, String>("concepts")?),
-        "files_read": paths(&r.get::<_, String>("files_read")?, root, relative),
-        "files_modified": paths(&r.get::<_, String>("files_modified")?, root, relative),
+        "facts": body_list(&r.get::<_, String>("facts")?, str::to_string),
+        "concepts": body_list(&r.get::<_, String>("concepts")?, str::to_string),
+        "files_read": body_list(&r.get::<_, String>("files_read")?, |p| relative(p, root)),
+        "files_modified": body_list(&r.get::<_, String>("files_modified")?, |p| relative(p, root)),
         "content_hash": r.get::<_, String>("content_hash")?,
         "generated_by": r.get::<_, String>("generated_by")?,
     }))
@@ -657,8 +632,8 @@ fn summary_body(r: &rusqlite::Row, root: &str) -> rusqlite::Result<Value> {
         "learned": r.get::<_, String>("learned")?,
         "completed": r.get::<_, String>("completed")?,
         "next_steps": r.get::<_, String>("next_steps")?,
-        "files_read": paths(&r.get::<_, String>("files_read")?, root, relative),
-        "files_modified": paths(&r.get::<_, String>("files_modified")?, root, relative),
+        "files_read": body_list(&r.get::<_, String>("files_read")?, |p| relative(p, root)),
+        "files_modified": body_list(&r.get::<_, String>("files_modified")?, |p| relative(p, root)),
         "generated_by": r.get::<_, String>("generated_by")?,
     }))
 }
@@ -881,8 +856,14 @@ fn body_columns(m: &TeamMemory, root: &str) -> Vec<(&'static str, SqlValue)> {
                 ("title", text("title")),
                 ("subtitle", text("subtitle")),
                 ("narrative", text("narrative")),
-                ("facts", SqlValue::Text(text_list(b, "facts"))),
-                ("concepts", SqlValue::Text(text_list(b, "concepts"))),
+                (
+                    "facts",
+                    SqlValue::Text(stored_list(b, "facts", str::to_string)),
+                ),
+                (
+                    "concepts",
+                    SqlValue::Text(stored_list(b, "concepts", str::to_string)),
+                ),
             ]
         }
         TeamKind::Summary => [
@@ -899,11 +880,11 @@ fn body_columns(m: &TeamMemory, root: &str) -> Vec<(&'static str, SqlValue)> {
     columns.extend([
         (
             "files_read",
-            SqlValue::Text(rerooted_list(b, "files_read", root)),
+            SqlValue::Text(stored_list(b, "files_read", |p| rerooted(p, root))),
         ),
         (
             "files_modified",
-            SqlValue::Text(rerooted_list(b, "files_modified", root)),
+            SqlValue::Text(stored_list(b, "files_modified", |p| rerooted(p, root))),
         ),
         ("generated_by", text("generated_by")),
         (

@@ -335,7 +335,8 @@ fn take_tls_parameters(url: &str) -> (String, Vec<(String, String)>) {
     (url, ours)
 }
 
-/// The password in a URL's user information, as written and decoded.
+/// The password in a URL's user information, as written (still
+/// percent-encoded; the decoded form comes from the parsed configuration).
 fn url_password(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?']).next()?;

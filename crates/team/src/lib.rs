@@ -52,6 +52,16 @@ pub enum Kind {
     Summary,
 }
 
+impl Kind {
+    /// Its name on the server (`mnemo_records.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Observation => "observation",
+            Kind::Summary => "summary",
+        }
+    }
+}
+
 /// One shared memory, as it travels and as the server keeps it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {

@@ -338,7 +338,7 @@ fn version_hash(record: &Record, body: &str) -> Vec<u8> {
     };
     field(record.gid.as_bytes());
     field(record.project.as_bytes());
-    field(kind_name(record.kind).as_bytes());
+    field(record.kind.as_str().as_bytes());
     field(
         record
             .session
@@ -352,13 +352,6 @@ fn version_hash(record: &Record, body: &str) -> Vec<u8> {
     field(&[u8::from(record.deleted)]);
     field(body.as_bytes());
     hash.finalize().to_vec()
-}
-
-fn kind_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Observation => "observation",
-        Kind::Summary => "summary",
-    }
 }
 
 fn record_of(row: &postgres::Row) -> Result<Record> {
@@ -406,7 +399,7 @@ impl<'a> Columns<'a> {
         Columns {
             gid: chunk.iter().map(|(r, _)| r.gid.as_str()).collect(),
             project: chunk.iter().map(|(r, _)| r.project.as_str()).collect(),
-            kind: chunk.iter().map(|(r, _)| kind_name(r.kind)).collect(),
+            kind: chunk.iter().map(|(r, _)| r.kind.as_str()).collect(),
             session: chunk.iter().map(|(r, _)| r.session.as_deref()).collect(),
             author: chunk.iter().map(|(r, _)| r.author.as_str()).collect(),
             origin: chunk.iter().map(|(r, _)| r.origin.as_str()).collect(),

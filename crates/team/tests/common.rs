@@ -1,6 +1,5 @@
 //! What the tests share: a team database with a connected client, records
 //! to push, and pulling until the server has nothing more.
-#![allow(dead_code)] // each module uses a different subset
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

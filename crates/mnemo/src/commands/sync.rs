@@ -1,7 +1,7 @@
 //! `mnemo sync`: send this machine's changes of joined projects to the
 //! team server and bring the team's here — one round with `--once`, else
-//! until SIGINT or SIGTERM (`mnemo_app::team::sync_loop`). The signals are
-//! held back and looked for between waits, so a round is never cut short
+//! until SIGINT, SIGTERM or SIGHUP (`mnemo_app::team::sync_loop`). The
+//! signals are held back and looked for between waits, so a round is never cut short
 //! by them. An episode-ending hook starts it detached with `--background`
 //! ([`start_background`], like the worker): it then prints nothing, stops
 //! only on SIGINT (SIGTERM and SIGHUP are held for its life, as Claude Code

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::transfer::counted;
 use clap::Subcommand;
 use mnemo_app::team::{self, Join, TeamStatus};
 use mnemo_retrieve::time::utc_minute;
@@ -45,14 +46,14 @@ pub fn run(action: Action) -> anyhow::Result<()> {
                     joined.key,
                     joined.root,
                     joined.author,
-                    memories(joined.queued)
+                    counted(joined.queued as u64, "memory")
                 ),
                 Join::DryRun(preview) => {
                     println!(
                         "dry run: joining {} ({}) would upload {}, exactly these:",
                         preview.key,
                         preview.root,
-                        memories(preview.records.len())
+                        counted(preview.records.len() as u64, "memory")
                     );
                     for record in &preview.records {
                         println!("{}", team::record_json(record));
@@ -78,14 +79,6 @@ pub fn run(action: Action) -> anyhow::Result<()> {
 }
 
 /// `1 memory`, `2 memories`.
-fn memories(count: usize) -> String {
-    if count == 1 {
-        "1 memory".to_string()
-    } else {
-        format!("{count} memories")
-    }
-}
-
 fn print_status(status: &TeamStatus, config_file: &Path) {
     let server = if status.server.is_empty() {
         format!("none (set [team] url in {})", config_file.display())

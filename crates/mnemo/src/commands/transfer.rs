@@ -76,7 +76,7 @@ fn summary(counts: &[(&str, u64)]) -> String {
 }
 
 /// `n` and `noun`, plural unless one: "1 summary", "3 summaries", "2 events".
-fn counted(n: u64, noun: &str) -> String {
+pub(super) fn counted(n: u64, noun: &str) -> String {
     if n == 1 {
         return format!("1 {noun}");
     }

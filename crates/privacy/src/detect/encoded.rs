@@ -112,6 +112,6 @@ fn decoded_secret(run: &[u8], kinds: &[String]) -> Option<u16> {
     }
     let text = std::str::from_utf8(&decoded).ok()?;
     let mut inner = Vec::new();
-    scan_plain(text, kinds, &mut inner);
+    scan_plain(text, Markers::find(&decoded, kinds), &mut inner);
     inner.iter().min_by_key(|sp| sp.prio).map(|sp| sp.kind)
 }

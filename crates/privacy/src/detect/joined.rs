@@ -152,7 +152,7 @@ fn region(s: &str, lo: usize, hi: usize, group: &[Join], kinds: &[String], out: 
         pieces[p].1 + (jpos - pieces[p].0)
     };
     let mut found = Vec::new();
-    scan_plain(&text, kinds, &mut found);
+    scan_plain(&text, Markers::find(text.as_bytes(), kinds), &mut found);
     encoded::encoded_spans(text.as_bytes(), kinds, &mut found);
     for sp in found {
         if sp.start >= sp.end {

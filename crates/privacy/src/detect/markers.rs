@@ -29,7 +29,7 @@ use super::{Span, covers_region};
 pub(crate) const MARKER_OPEN: &[u8] = b"[REDACTED:";
 
 /// The markers of one text: byte ranges, in order, never overlapping.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Markers(Vec<Range<usize>>);
 
 impl Markers {

@@ -623,22 +623,23 @@ fn span(start: usize, end: usize, kind: u16, prio: u8) -> Span {
 
 /// Append the spans of every built-in detector to `out` (unsorted): the
 /// trigger pass, then base64 runs decoded for the check, then secrets split
-/// by concatenation, continuation or folding. `kinds` are the redactor's,
-/// whose markers no trigger inside starts a scanner ([`Markers`]).
-pub(crate) fn builtin_spans(s: &str, kinds: &[String], out: &mut Vec<Span>) {
-    scan_plain(s, kinds, out);
+/// by concatenation, continuation or folding. `kinds` are the redactor's;
+/// `markers` are those of `kinds` in `s`, inside which no trigger starts a
+/// scanner ([`Markers`]).
+pub(crate) fn builtin_spans(s: &str, kinds: &[String], markers: &Markers, out: &mut Vec<Span>) {
+    scan_plain(s, markers.clone(), out);
     encoded::encoded_spans(s.as_bytes(), kinds, out);
     joined::joined_spans(s, kinds, out);
 }
 
 /// The trigger pass: every scanner started where its trigger occurs, but
-/// inside a marker of `kinds`.
-fn scan_plain(s: &str, kinds: &[String], out: &mut Vec<Span>) {
+/// inside one of `markers` (those in `s`).
+fn scan_plain(s: &str, markers: Markers, out: &mut Vec<Span>) {
     let b = s.as_bytes();
     if b.len() < 2 {
         return;
     }
-    let mut st = State::new(Markers::find(b, kinds));
+    let mut st = State::new(markers);
     for i in 0..b.len() - 1 {
         let (x0, y0) = (b[i], b[i + 1]);
         let x = x0.to_ascii_lowercase();
@@ -1200,7 +1201,7 @@ pub(crate) fn plain_value_ok(v: &[u8]) -> bool {
         || v.starts_with(b"{{")
         // An f-string or format placeholder: `{token}`, `{0}`.
         || (v[0] == b'{' && v[v.len() - 1] == b'}' && !v[1..v.len() - 1].contains(&b'"'))
-        || v.starts_with(b"[REDACTED:")
+        || v.starts_with(MARKER_OPEN)
         || (v.len() > 2 && v[0] == b'%' && v[v.len() - 1] == b'%')
         // printf-style placeholders: `%s`, `%r`, `%(name)s`.
         || (v[0] == b'%' && (v.len() <= 3 || v[1] == b'(')))
